@@ -1,0 +1,90 @@
+import { describeError, isPidscopeError } from './errors';
+
+/**
+ * `pidscope <command>`. Each command lives in its own module under cli/ and exports
+ * `command: CliCommand`; modules load lazily so `pidscope read` never pays for DWARF or DAP.
+ */
+export interface CliCommand {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Returns the process exit code. Throws PidscopeError for user-facing failures. */
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, string> = {
+  info: './cli/info',
+  read: './cli/read',
+  globals: './cli/globals',
+  eval: './cli/eval',
+  watch: './cli/watch',
+  dap: './cli/dap',
+  demo: './cli/demo',
+};
+
+async function load(name: string): Promise<CliCommand | undefined> {
+  const path = COMMANDS[name];
+  if (!path) return undefined;
+  try {
+    const mod = (await import(path)) as { command?: CliCommand };
+    return mod.command;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(path.slice(2))) return undefined;
+    throw e;
+  }
+}
+
+function packageVersion(): string {
+  // Works from the sources (adapter/src) and from the build (out/adapter/src).
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      return (require(rel) as { version: string }).version;
+    } catch {
+      /* try the next layout */
+    }
+  }
+  return 'unknown';
+}
+
+async function help(): Promise<string> {
+  const lines = [
+    'pidscope — a debugger for running Linux processes that never stops them',
+    '',
+    'Usage: pidscope <command> [options]',
+    '',
+    'Commands:',
+  ];
+  for (const name of Object.keys(COMMANDS)) {
+    const cmd = await load(name);
+    if (cmd) lines.push(`  ${name.padEnd(9)} ${cmd.summary}`);
+  }
+  lines.push('', 'Run `pidscope <command> --help` for the options of one command.');
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(await help());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const cmd = await load(name);
+  if (!cmd) {
+    process.stderr.write(`pidscope: unknown command '${name}'. Run \`pidscope --help\` for the list of commands.\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${cmd.usage.trimEnd()}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    process.stderr.write(`pidscope ${name}: ${describeError(e)}\n`);
+    return isPidscopeError(e) && e.blame !== 'internal' ? 1 : 70;
+  }
+}

@@ -1,0 +1,72 @@
+import type { FunctionType, Type } from './types';
+
+/**
+ * What the evaluator, the formatter, the DAP session and the watchpoints need from the symbols
+ * engine, whatever reads the ELF and DWARF behind it. Addresses are absolute (load bias applied).
+ */
+export interface VariableSymbol {
+  name: string;
+  /** Undefined when the module has no debug info (stripped): then only `size` is known. */
+  type?: Type;
+  /** Absolute address; undefined when the object has no fixed address (see absentReason). */
+  address?: bigint;
+  /** Why there is no address, e.g. 'thread-local storage: needs a thread pointer'. */
+  absentReason?: string;
+  /** Size in bytes from the ELF symbol (used when type is unknown). */
+  size?: number;
+  /** Path of the module (ELF file) that defines it, as mapped in the target. */
+  module: string;
+  /** Compile unit name (DW_AT_name of the unit), when known. */
+  compileUnit?: string;
+  scope: 'global' | 'file-static' | 'function-static';
+  /** For function statics: the function they belong to. */
+  function?: string;
+  declFile?: string;
+  declLine?: number;
+}
+
+export interface FunctionSymbol {
+  name: string;
+  address: bigint;
+  size?: number;
+  type?: FunctionType;
+  module: string;
+}
+
+export interface SymbolizedAddress {
+  /** The ELF symbol (function or object) containing the address. */
+  symbol: string;
+  offset: bigint;
+  module: string;
+}
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column?: number;
+  function?: string;
+}
+
+export interface LookupScope {
+  /** Compile unit (source file) name or basename, as in gdb's 'file.c'::name. */
+  file?: string;
+  /** Module path or basename, e.g. 'libc.so.6'. */
+  module?: string;
+  /** For function statics: 'function'::name. */
+  function?: string;
+}
+
+export interface SymbolLookup {
+  readonly pointerSize: number;
+  /** Every match, most specific first (main program before libraries, globals before statics). */
+  findVariables(name: string, scope?: LookupScope): VariableSymbol[];
+  findFunctions(name: string, scope?: LookupScope): FunctionSymbol[];
+  /** A named type: 'struct node', 'union u', 'enum color', a typedef or a base type name. */
+  findType(name: string, scope?: LookupScope): Type | undefined;
+  /** Nearest ELF symbol at or below the address within its size (gdb's <sym+off>). */
+  symbolize(address: bigint): SymbolizedAddress | undefined;
+  /** Line-table lookup for a code address (watchpoint writers). */
+  sourceLocation(address: bigint): SourceLocation | undefined;
+  /** All variables with static storage, for globals listings and the DAP scopes. */
+  allVariables(): Iterable<VariableSymbol>;
+}
