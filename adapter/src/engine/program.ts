@@ -1,0 +1,178 @@
+/**
+ * Program = Target + MemoryReader + SymbolLookup + the C language layer. The one object the
+ * front ends (CLI, DAP) and the watchpoints talk to; it has no DAP types and no argv parsing.
+ *
+ *   const p = await Program.open(pid, { backend: 'vm-readv' });
+ *   const obj = p.evaluate('config.workers[2].queue->len');   // TargetObject (lazy reference)
+ *   p.formatValue(obj);                                        // exactly gdb's `print` text
+ *   p.children(obj, 0, 100);                                   // DAP variables, lazily
+ *   p.close();
+ *
+ * Errors are PidscopeError: code 'EFAULT' for unreadable memory (message is gdb's `Cannot access
+ * memory at address 0x…`), 'NO_SYMBOL', 'SYNTAX' (with `column`), 'TYPE' for type errors.
+ */
+import { PidscopeError } from '../errors';
+import type { BackendKind, MemoryReader } from '../memory/reader';
+import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
+import { sizeOf, type Type } from '../symbols/types';
+import { addressOf, ByteSource, type TargetObject, type ValueContext } from '../value/object';
+import { formatTop, type FormatOptions } from '../value/format';
+import { toJson, type JsonValue } from '../value/json';
+import { childCount, children, type Child } from '../value/children';
+import { typeToString } from '../value/typeName';
+import { evaluateExpression, objectForVariable } from '../eval/evaluate';
+
+export interface ProgramOptions {
+  /** Memory backend; default: the best available (pidfd-mem, else vm-readv, else proc-mem). */
+  backend?: BackendKind;
+  /** Allow writes to target memory (off by default). */
+  allowWrites?: boolean;
+  /** Extra directories searched for separate debug files (besides /usr/lib/debug). */
+  debugDirs?: string[];
+}
+
+export interface EvaluateOptions {
+  /** Default scope for unqualified names (e.g. a compile unit picked in the UI). */
+  scope?: LookupScope;
+}
+
+export interface GlobalsUnit {
+  /** Compile unit name, or '' when unknown (no DWARF: ELF symbols only). */
+  name: string;
+  variables: VariableSymbol[];
+}
+
+export interface GlobalsModule {
+  /** Module path as mapped in the target. */
+  module: string;
+  units: GlobalsUnit[];
+}
+
+export interface ProgramParts {
+  pid: number;
+  memory: MemoryReader;
+  symbols: SymbolLookup;
+  /** Called by close() for whatever else the parts hold (target handles, pidfds). */
+  onClose?: () => void;
+}
+
+export class Program {
+  readonly pid: number;
+  readonly memory: MemoryReader;
+  readonly symbols: SymbolLookup;
+  private readonly onClose?: () => void;
+  private closed = false;
+
+  constructor(parts: ProgramParts) {
+    this.pid = parts.pid;
+    this.memory = parts.memory;
+    this.symbols = parts.symbols;
+    this.onClose = parts.onClose;
+  }
+
+  /** Attaches (without stopping) to a live process: pidfd, memory backend, modules and symbols. */
+  static async open(pid: number, opts: ProgramOptions = {}): Promise<Program> {
+    const { openProgramParts } = await import('./openParts');
+    return new Program(await openProgramParts(pid, opts));
+  }
+
+  get context(): ValueContext {
+    return { memory: this.memory, symbols: this.symbols, pointerSize: this.symbols.pointerSize };
+  }
+
+  /** Parses and evaluates a C expression. Throws PidscopeError (syntax, unknown name, memory). */
+  evaluate(expression: string, opts: EvaluateOptions = {}): TargetObject {
+    return evaluateExpression(this.context, expression, opts.scope);
+  }
+
+  /** Text as gdb's `print` shows it (without `$1 = `). Throws for a top-level unreadable value. */
+  formatValue(obj: TargetObject, opts: Partial<FormatOptions> = {}): string {
+    return formatTop(this.context, obj, opts);
+  }
+
+  /** evaluate + formatValue. */
+  print(expression: string, opts: EvaluateOptions & Partial<FormatOptions> = {}): string {
+    return this.formatValue(this.evaluate(expression, opts), opts);
+  }
+
+  /** Structured form for --json and tools: type, address, value or children, errors inline. */
+  toJson(obj: TargetObject, opts: { maxElements?: number; maxDepth?: number } = {}): JsonValue {
+    return toJson(this.context, obj, opts);
+  }
+
+  /**
+   * Children for lazy expansion: struct/union members, array elements (only [start, start+count)
+   * are touched), the pointee of a pointer to a struct/union (its members). evaluateName is an
+   * expression that re-evaluates to the child when `parentExpression` is given.
+   */
+  children(obj: TargetObject, start = 0, count?: number, parentExpression?: string): Child[] {
+    return children(this.context, obj, start, count, parentExpression);
+  }
+
+  childCount(obj: TargetObject): number {
+    return childCount(this.context, obj);
+  }
+
+  /** gdb's `whatis` spelling of the object's type, e.g. `struct node *`, `int (*)(int)`. */
+  typeName(obj: TargetObject | Type): string {
+    if ('kind' in obj && (obj.kind === 'value' || obj.kind === 'reference' || obj.kind === 'absent')) {
+      return obj.type ? typeToString(obj.type) : '<unknown type>';
+    }
+    return typeToString(obj as Type);
+  }
+
+  /** Address of an lvalue (DAP memoryReference), undefined for rvalues and bit fields. */
+  address(obj: TargetObject): bigint | undefined {
+    return addressOf(obj);
+  }
+
+  /** Size in bytes of the object's type, if known. */
+  sizeOf(obj: TargetObject): number | undefined {
+    return obj.type ? sizeOf(obj.type) : undefined;
+  }
+
+  /** The object for one global (a reference, or absent with the reason). */
+  objectFor(v: VariableSymbol): TargetObject {
+    return objectForVariable(v, this.symbols.pointerSize);
+  }
+
+  /** Variables with static storage whose name contains `filter` (all when undefined). */
+  globals(filter?: string): VariableSymbol[] {
+    const out: VariableSymbol[] = [];
+    for (const v of this.symbols.allVariables()) if (!filter || v.name.includes(filter)) out.push(v);
+    return out;
+  }
+
+  /** globals() grouped by module, then compile unit, in discovery order. */
+  globalsTree(filter?: string): GlobalsModule[] {
+    const mods = new Map<string, Map<string, VariableSymbol[]>>();
+    for (const v of this.globals(filter)) {
+      let units = mods.get(v.module);
+      if (!units) mods.set(v.module, (units = new Map()));
+      const cu = v.compileUnit ?? '';
+      let list = units.get(cu);
+      if (!list) units.set(cu, (list = []));
+      list.push(v);
+    }
+    return [...mods].map(([module, units]) => ({ module, units: [...units].map(([name, variables]) => ({ name, variables })) }));
+  }
+
+  /** A fresh read cache; values printed with one source see one consistent-ish snapshot per block. */
+  byteSource(): ByteSource {
+    return new ByteSource(this.memory);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.memory.close();
+    } finally {
+      this.onClose?.();
+    }
+  }
+}
+
+export function notYet(what: string): never {
+  throw new PidscopeError('NOT_YET', `${what} is not implemented yet`, '', 'internal');
+}
