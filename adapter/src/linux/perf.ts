@@ -1,0 +1,480 @@
+/**
+ * perf_event_open(PERF_TYPE_BREAKPOINT) for watchpoints that never stop the target: the CPU's
+ * debug registers count every access in the kernel, perf records (ip, tid, time) into a ring
+ * buffer we mmap, and the target thread continues after a trap of a microsecond or two.
+ *
+ * Only this file talks to the kernel's perf interface; adapter/src/watch/ builds on it.
+ * x86_64 only (syscall number, ioctl numbers, debug register rules).
+ */
+import koffi from 'koffi';
+import { readFileSync } from 'node:fs';
+import { PidscopeError } from '../errors';
+
+const libc = koffi.load('libc.so.6');
+// Variadic `syscall` is the only way to reach perf_event_open; it is called once per thread.
+const syscall6 = libc.func('long syscall(long number, ...)');
+const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)');
+const close_ = libc.func('int close(int fd)');
+const read_ = libc.func('long read(int fd, _Out_ uint8_t *buf, size_t count)');
+const mmap_ = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
+const munmap_ = libc.func('int munmap(void *addr, size_t length)');
+const strerror_ = libc.func('const char *strerror(int errnum)');
+
+const SYS_perf_event_open = 298;
+const PERF_TYPE_BREAKPOINT = 5;
+const PERF_FLAG_FD_CLOEXEC = 8;
+
+export const HW_BREAKPOINT_R = 1;
+export const HW_BREAKPOINT_W = 2;
+export const HW_BREAKPOINT_RW = 3;
+
+const PERF_SAMPLE_IP = 1n << 0n;
+const PERF_SAMPLE_TID = 1n << 1n;
+const PERF_SAMPLE_TIME = 1n << 2n;
+const PERF_SAMPLE_ADDR = 1n << 3n;
+
+// perf_event_attr bit-field flags (bit numbers from include/uapi/linux/perf_event.h).
+const ATTR_DISABLED = 1n << 0n;
+const ATTR_INHERIT = 1n << 1n;
+const ATTR_EXCLUDE_KERNEL = 1n << 5n;
+const ATTR_EXCLUDE_HV = 1n << 6n;
+const ATTR_COMM = 1n << 9n;
+const ATTR_TASK = 1n << 13n;
+const ATTR_COMM_EXEC = 1n << 24n;
+const ATTR_REMOVE_ON_EXEC = 1n << 36n;
+
+const PERF_ATTR_SIZE = 128; // PERF_ATTR_SIZE_VER8
+
+const PERF_EVENT_IOC_ENABLE = 0x2400;
+const PERF_EVENT_IOC_DISABLE = 0x2401;
+const PERF_EVENT_IOC_REFRESH = 0x2402;
+const PERF_EVENT_IOC_RESET = 0x2403;
+const PERF_EVENT_IOC_SET_OUTPUT = 0x2405;
+
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const PAGE_SIZE = 4096;
+
+// Offsets inside struct perf_event_mmap_page.
+const MMAP_DATA_HEAD = 1024;
+const MMAP_DATA_TAIL = 1032;
+const MMAP_DATA_OFFSET = 1040;
+const MMAP_DATA_SIZE = 1048;
+
+const PERF_RECORD_LOST = 2;
+const PERF_RECORD_COMM = 3;
+const PERF_RECORD_EXIT = 4;
+const PERF_RECORD_THROTTLE = 5;
+const PERF_RECORD_UNTHROTTLE = 6;
+const PERF_RECORD_FORK = 7;
+const PERF_RECORD_SAMPLE = 9;
+const PERF_RECORD_LOST_SAMPLES = 13;
+const PERF_RECORD_MISC_COMM_EXEC = 1 << 13;
+
+export const EPERM = 1;
+export const ESRCH = 3;
+export const EINVAL = 22;
+export const EACCES = 13;
+export const ENOSPC = 28;
+export const ENOENT = 2;
+export const ENODEV = 19;
+export const EOPNOTSUPP = 95;
+export const EMFILE = 24;
+
+export function strerror(errno: number): string {
+  return String(strerror_(errno));
+}
+
+/** A syscall failure that keeps its errno so callers can decide (fall back, skip a thread, ...). */
+export class PerfSyscallError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+  ) {
+    super(`${call}: ${strerror(errno)} (errno ${errno})`);
+    this.name = 'PerfSyscallError';
+  }
+}
+
+export type BreakpointLength = 1 | 2 | 4 | 8;
+export type BreakpointAccess = 'write' | 'readwrite';
+
+export interface BreakpointOptions {
+  /** Thread id to attach to (a tid from /proc/PID/task; the main thread's tid is the pid). */
+  tid: number;
+  /**
+   * CPU to count on, or -1 for all. The kernel refuses to mmap an inherited per-task event with
+   * cpu -1, so watchpoints that must follow new threads open one event per (thread, CPU) with
+   * `inherit` and send each CPU's events into one ring (setOutput).
+   */
+  cpu: number;
+  address: bigint;
+  length: BreakpointLength;
+  access: BreakpointAccess;
+  /** Threads this thread creates later get their own copy of the event, feeding the same ring. */
+  inherit: boolean;
+  /** Also record FORK/EXIT of threads and COMM (exec) records into the ring. */
+  sideband?: boolean;
+  /** Record the watched range's address with each sample (which of a split watch's ranges hit). */
+  sampleAddr?: boolean;
+}
+
+export interface PerfSample {
+  kind: 'sample';
+  ip: bigint;
+  pid: number;
+  tid: number;
+  /** perf clock (CLOCK_MONOTONIC-like, ns). */
+  time: bigint;
+  addr?: bigint;
+}
+
+export type PerfRecord =
+  | PerfSample
+  | { kind: 'lost'; lost: bigint }
+  | { kind: 'fork' | 'exit'; pid: number; ppid: number; tid: number; ptid: number; time: bigint }
+  | { kind: 'comm'; pid: number; tid: number; comm: string; exec: boolean }
+  | { kind: 'throttle' | 'unthrottle'; time: bigint }
+  | { kind: 'other'; type: number };
+
+/** The x86 rule: a debug register watches 1, 2, 4 or 8 bytes at an address aligned to that length. */
+export function isValidBreakpoint(address: bigint, length: number): length is BreakpointLength {
+  return (length === 1 || length === 2 || length === 4 || length === 8) && address % BigInt(length) === 0n;
+}
+
+/**
+ * Covers [address, address+size) with the fewest aligned x86 debug-register ranges
+ * (greedy: largest aligned chunk that fits at each step). Callers check the count against the
+ * 4 registers per thread.
+ */
+export function splitIntoBreakpoints(address: bigint, size: number): { address: bigint; length: BreakpointLength }[] {
+  const out: { address: bigint; length: BreakpointLength }[] = [];
+  let a = address;
+  let left = size;
+  while (left > 0) {
+    let len: BreakpointLength = 8;
+    while (len > 1 && (a % BigInt(len) !== 0n || len > left)) len = (len / 2) as BreakpointLength;
+    out.push({ address: a, length: len });
+    a += BigInt(len);
+    left -= len;
+  }
+  return out;
+}
+
+function buildAttr(o: BreakpointOptions): Buffer {
+  const attr = Buffer.alloc(PERF_ATTR_SIZE);
+  attr.writeUInt32LE(PERF_TYPE_BREAKPOINT, 0); // type
+  attr.writeUInt32LE(PERF_ATTR_SIZE, 4); // size
+  attr.writeBigUInt64LE(0n, 8); // config
+  attr.writeBigUInt64LE(1n, 16); // sample_period: every access
+  let sampleType = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+  if (o.sampleAddr) sampleType |= PERF_SAMPLE_ADDR;
+  attr.writeBigUInt64LE(sampleType, 24);
+  attr.writeBigUInt64LE(0n, 32); // read_format: a plain u64 count
+  // remove_on_exec: after an exec the address means nothing; the COMM(exec) record tells us.
+  let flags = ATTR_DISABLED | ATTR_EXCLUDE_KERNEL | ATTR_EXCLUDE_HV | ATTR_REMOVE_ON_EXEC;
+  if (o.inherit) flags |= ATTR_INHERIT;
+  if (o.sideband) flags |= ATTR_TASK | ATTR_COMM | ATTR_COMM_EXEC;
+  attr.writeBigUInt64LE(flags, 40);
+  attr.writeUInt32LE(1, 48); // wakeup_events: poll() wakes at every sample
+  attr.writeUInt32LE(o.access === 'write' ? HW_BREAKPOINT_W : HW_BREAKPOINT_RW, 52); // bp_type
+  attr.writeBigUInt64LE(o.address, 56); // bp_addr
+  attr.writeBigUInt64LE(BigInt(o.length), 64); // bp_len
+  return attr;
+}
+
+/**
+ * Opens one breakpoint event, disabled. Returns the fd; throws PerfSyscallError with the errno
+ * (EACCES/EPERM: not permitted, ENOSPC: debug registers full, ESRCH: thread gone).
+ */
+export function openBreakpoint(options: BreakpointOptions): number {
+  if (!isValidBreakpoint(options.address, options.length)) {
+    throw new PidscopeError(
+      'HW_ALIGN',
+      `a hardware watchpoint of ${options.length} bytes needs an address aligned to ${options.length} (got 0x${options.address.toString(16)})`,
+      'use --mode poll, or watch an aligned object',
+    );
+  }
+  if (process.env.PIDSCOPE_PERF === 'deny') throw new PerfSyscallError('perf_event_open', EACCES);
+  const attr = buildAttr(options);
+  const fd = Number(syscall6(SYS_perf_event_open, 'void *', attr, 'int', options.tid, 'int', options.cpu, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) throw new PerfSyscallError('perf_event_open', koffi.errno());
+  return fd;
+}
+
+function ioctlOrThrow(fd: number, request: number, arg: number, name: string): void {
+  if (ioctl(fd, request, 'long', arg) < 0) throw new PerfSyscallError(`ioctl(${name})`, koffi.errno());
+}
+
+export function enableEvent(fd: number): void {
+  ioctlOrThrow(fd, PERF_EVENT_IOC_ENABLE, 0, 'PERF_EVENT_IOC_ENABLE');
+}
+
+export function disableEvent(fd: number): void {
+  ioctlOrThrow(fd, PERF_EVENT_IOC_DISABLE, 0, 'PERF_EVENT_IOC_DISABLE');
+}
+
+/** Resets the event's counter to zero. */
+export function resetEvent(fd: number): void {
+  ioctlOrThrow(fd, PERF_EVENT_IOC_RESET, 0, 'PERF_EVENT_IOC_RESET');
+}
+
+/** Enables for `n` more overflows, then the event disables itself (PERF_EVENT_IOC_REFRESH). */
+export function refreshEvent(fd: number, n: number): void {
+  ioctlOrThrow(fd, PERF_EVENT_IOC_REFRESH, n, 'PERF_EVENT_IOC_REFRESH');
+}
+
+/** Sends `fd`'s records into `ringFd`'s ring buffer (same CPU; `fd` must not be mmap'd). */
+export function setOutput(fd: number, ringFd: number): void {
+  ioctlOrThrow(fd, PERF_EVENT_IOC_SET_OUTPUT, ringFd, 'PERF_EVENT_IOC_SET_OUTPUT');
+}
+
+/**
+ * The kernel's count of accesses for this event (inherited children add theirs when they
+ * exit). It keeps counting when the ring overflows, so it is the honest total.
+ */
+export function readCount(fd: number): bigint {
+  const buf = Buffer.alloc(8);
+  const n = Number(read_(fd, buf, 8));
+  if (n !== 8) throw new PerfSyscallError('read(perf fd)', koffi.errno());
+  return buf.readBigUInt64LE(0);
+}
+
+export function closeFd(fd: number): void {
+  close_(fd);
+}
+
+/** CPUs the kernel may run threads on, from /sys/devices/system/cpu/possible ("0-3,6"). */
+export function possibleCpus(): number[] {
+  let text = '0';
+  try {
+    text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
+  } catch {
+    /* assume one CPU */
+  }
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    if (a === undefined || Number.isNaN(a)) continue;
+    for (let c = a; c <= (b ?? a); c++) out.push(c);
+  }
+  return out;
+}
+
+/**
+ * The mmap'd ring buffer of one perf event (and of every event redirected into it).
+ */
+export class PerfRing {
+  private ptr: unknown;
+  private readonly mapLength: number;
+  private head64: BigUint64Array;
+  private data: Uint8Array;
+  private readonly dataSize: number;
+  private closed = false;
+  private pollHandle: ReturnType<typeof koffi.node.poll> | undefined;
+  private readonly sampleAddr: boolean;
+  private readonly scratch = Buffer.alloc(256);
+
+  /** Maps `fd`'s ring: one control page plus `dataPages` (a power of two) of data. */
+  constructor(
+    readonly fd: number,
+    options: { dataPages?: number; sampleAddr?: boolean } = {},
+  ) {
+    const dataPages = options.dataPages ?? 16;
+    this.sampleAddr = options.sampleAddr ?? false;
+    this.mapLength = (1 + dataPages) * PAGE_SIZE;
+    const ptr = mmap_(null, this.mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const addr = ptr === null ? -1n : BigInt.asIntN(64, koffi.address(ptr));
+    if (addr === -1n || addr === 0n) throw new PerfSyscallError('mmap(perf ring buffer)', koffi.errno());
+    this.ptr = ptr;
+    const whole = koffi.view(ptr, this.mapLength);
+    this.head64 = new BigUint64Array(whole, 0, PAGE_SIZE / 8);
+    const dv = new DataView(whole, 0, PAGE_SIZE);
+    const dataOffset = Number(dv.getBigUint64(MMAP_DATA_OFFSET, true)) || PAGE_SIZE;
+    this.dataSize = Number(dv.getBigUint64(MMAP_DATA_SIZE, true)) || dataPages * PAGE_SIZE;
+    this.data = new Uint8Array(whole, dataOffset, this.dataSize);
+  }
+
+  /** Bytes waiting in the ring. */
+  pending(): number {
+    if (this.closed) return 0;
+    return Number(Atomics.load(this.head64, MMAP_DATA_HEAD / 8) - this.head64[MMAP_DATA_TAIL / 8]!);
+  }
+
+  /**
+   * Reads every complete record, then publishes the new tail so the kernel can reuse the space.
+   * data_head is loaded with Atomics.load (sequentially consistent: no record byte is read before
+   * the head that covers it, the smp_rmb the ABI asks for) and data_tail is stored with
+   * Atomics.store after the last byte is consumed (the smp_mb before the tail write). Records
+   * are copied out of the ring before the callback runs, so a callback may close the ring.
+   */
+  drain(onRecord: (r: PerfRecord) => void): number {
+    if (this.closed) return 0;
+    const headIdx = MMAP_DATA_HEAD / 8;
+    const tailIdx = MMAP_DATA_TAIL / 8;
+    const head = Atomics.load(this.head64, headIdx);
+    let tail = this.head64[tailIdx]!;
+    const size = this.dataSize;
+    const records: PerfRecord[] = [];
+    while (tail < head) {
+      const off = Number(tail % BigInt(size));
+      const hdr = this.copyOut(off, 8, this.scratch);
+      const type = hdr.readUInt32LE(0);
+      const misc = hdr.readUInt16LE(4);
+      const recSize = hdr.readUInt16LE(6);
+      if (recSize < 8 || tail + BigInt(recSize) > head) break;
+      const bodyLen = recSize - 8;
+      const body = this.copyOut((off + 8) % size, bodyLen, bodyLen <= this.scratch.length ? this.scratch : Buffer.alloc(bodyLen));
+      records.push(this.parse(type, misc, body));
+      tail += BigInt(recSize);
+    }
+    Atomics.store(this.head64, tailIdx, tail);
+    for (const r of records) onRecord(r);
+    return records.length;
+  }
+
+  private copyOut(off: number, len: number, into: Buffer): Buffer {
+    const size = this.dataSize;
+    if (off + len <= size) {
+      into.set(this.data.subarray(off, off + len), 0);
+    } else {
+      const first = size - off;
+      into.set(this.data.subarray(off, size), 0);
+      into.set(this.data.subarray(0, len - first), first);
+    }
+    return into.subarray(0, len);
+  }
+
+  private parse(type: number, misc: number, b: Buffer): PerfRecord {
+    switch (type) {
+      case PERF_RECORD_SAMPLE: {
+        const s: PerfSample = { kind: 'sample', ip: b.readBigUInt64LE(0), pid: b.readUInt32LE(8), tid: b.readUInt32LE(12), time: b.readBigUInt64LE(16) };
+        if (this.sampleAddr) s.addr = b.readBigUInt64LE(24);
+        return s;
+      }
+      case PERF_RECORD_LOST:
+        return { kind: 'lost', lost: b.readBigUInt64LE(8) };
+      case PERF_RECORD_LOST_SAMPLES:
+        return { kind: 'lost', lost: b.readBigUInt64LE(0) };
+      case PERF_RECORD_FORK:
+      case PERF_RECORD_EXIT:
+        return {
+          kind: type === PERF_RECORD_FORK ? 'fork' : 'exit',
+          pid: b.readUInt32LE(0),
+          ppid: b.readUInt32LE(4),
+          tid: b.readUInt32LE(8),
+          ptid: b.readUInt32LE(12),
+          time: b.readBigUInt64LE(16),
+        };
+      case PERF_RECORD_COMM: {
+        const end = b.indexOf(0, 8);
+        return {
+          kind: 'comm',
+          pid: b.readUInt32LE(0),
+          tid: b.readUInt32LE(4),
+          comm: b.toString('utf8', 8, end < 0 ? b.length : end),
+          exec: (misc & PERF_RECORD_MISC_COMM_EXEC) !== 0,
+        };
+      }
+      case PERF_RECORD_THROTTLE:
+      case PERF_RECORD_UNTHROTTLE:
+        return { kind: type === PERF_RECORD_THROTTLE ? 'throttle' : 'unthrottle', time: b.readBigUInt64LE(0) };
+      default:
+        return { kind: 'other', type };
+    }
+  }
+
+  /**
+   * Calls `onReady` from the Node event loop whenever the kernel wakes the ring: libuv polls the
+   * fd, so nothing blocks and no thread is spent. Ends with stopWatching() or close().
+   */
+  watchReadable(onReady: () => void): void {
+    if (this.closed || this.pollHandle) return;
+    // koffi 3.3 calls back with (status, events), not the (events) its typings declare.
+    const cb = (status: unknown, ev?: { readable?: boolean; disconnect?: boolean }) => {
+      if (typeof status === 'object') ev = status as typeof ev;
+      if (!ev || ev.readable || ev.disconnect) onReady();
+    };
+    const h = koffi.node.poll(this.fd, { readable: true }, cb as unknown as (ev: unknown) => void);
+    h.unref();
+    this.pollHandle = h;
+  }
+
+  /** Stops libuv watching the fd (the ring keeps filling; drain it on a timer). */
+  stopWatching(): void {
+    if (this.pollHandle) {
+      this.pollHandle.close();
+      this.pollHandle = undefined;
+    }
+  }
+
+  get watching(): boolean {
+    return this.pollHandle !== undefined;
+  }
+
+  /** Unmaps the ring (the fd stays open: the caller owns it). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopWatching();
+    // Drop the typed views before unmapping: touching them afterwards would fault.
+    this.head64 = new BigUint64Array(0);
+    this.data = new Uint8Array(0);
+    munmap_(this.ptr, this.mapLength);
+  }
+}
+
+export interface PerfProbe {
+  ok: boolean;
+  /** Why hardware watchpoints cannot be used, with the fix; undefined when ok. */
+  reason?: string;
+  errno?: number;
+}
+
+/**
+ * Whether this process may put a hardware breakpoint on `tid`. Opens and closes one event on a
+ * harmless aligned address (the probe does not touch the target's memory).
+ * PIDSCOPE_PERF=deny simulates a kernel that refuses (for tests of the polling fallback).
+ */
+export function probeHardwareBreakpoints(tid: number, address: bigint = 0x1000n): PerfProbe {
+  if (process.env.PIDSCOPE_PERF === 'deny') {
+    return { ok: false, errno: EACCES, reason: 'perf_event_open refused (simulated by PIDSCOPE_PERF=deny)' };
+  }
+  if (process.arch !== 'x64') return { ok: false, reason: `hardware watchpoints are implemented for x86_64 only (this is ${process.arch})` };
+  const attr = buildAttr({ tid, cpu: -1, address: address - (address % 8n), length: 8, access: 'write', inherit: false });
+  const fd = Number(syscall6(SYS_perf_event_open, 'void *', attr, 'int', tid, 'int', -1, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
+  if (fd >= 0) {
+    close_(fd);
+    return { ok: true };
+  }
+  const errno = koffi.errno();
+  return { ok: false, errno, reason: describePerfErrno(errno) };
+}
+
+/** One sentence: why perf_event_open failed and what to do about it. */
+export function describePerfErrno(errno: number): string {
+  let paranoid = '?';
+  try {
+    paranoid = readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8').trim();
+  } catch {
+    /* no perf support at all */
+  }
+  switch (errno) {
+    case EACCES:
+    case EPERM:
+      return `perf_event_open was refused (${strerror(errno)}; kernel.perf_event_paranoid=${paranoid}): run as the target's user with kernel.perf_event_paranoid <= 2, or with CAP_PERFMON, or as root`;
+    case ENOENT:
+    case ENODEV:
+    case EOPNOTSUPP:
+      return `this kernel or machine offers no hardware breakpoints to perf (${strerror(errno)})`;
+    case ENOSPC:
+      return 'all 4 debug registers of the thread are in use (by other watchpoints or another debugger)';
+    case ESRCH:
+      return 'the thread exited';
+    case EMFILE:
+      return 'too many open files: raise the limit with ulimit -n';
+    default:
+      return `perf_event_open failed: ${strerror(errno)} (errno ${errno})`;
+  }
+}
