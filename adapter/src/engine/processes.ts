@@ -1,0 +1,101 @@
+/**
+ * Facts about a process from /proc that need no memory access: name, state, flags, owner,
+ * command line, executable. Reads by pid, so callers that care about identity re-check their
+ * pidfd afterwards (see Target).
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** PF_KTHREAD from include/linux/sched.h: the task is a kernel thread (no user address space). */
+const PF_KTHREAD = 0x00200000;
+
+export interface ProcStat {
+  pid: number;
+  /** comm: at most 15 bytes of the executable name (or what prctl(PR_SET_NAME) set). */
+  comm: string;
+  /** One-letter state: R S D T t Z X I … */
+  state: string;
+  ppid: number;
+  flags: number;
+}
+
+/** Parses /proc/PID/stat or /proc/PID/task/TID/stat. comm may contain spaces and ')'. */
+export function parseStat(text: string): ProcStat {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error(`unexpected stat format: ${text.slice(0, 80)}`);
+  const rest = text.slice(close + 2).split(' ');
+  // Fields after comm: state(3) ppid(4) pgrp session tty_nr tpgid flags(9)
+  return {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: Number(rest[1]),
+    flags: Number(rest[6]),
+  };
+}
+
+export function readStat(pid: number, tid?: number): ProcStat {
+  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  return parseStat(readFileSync(path, 'latin1'));
+}
+
+export function isKernelThreadStat(s: ProcStat): boolean {
+  return (s.flags & PF_KTHREAD) !== 0;
+}
+
+/** argv of the process ([] for kernel threads and zombies). */
+export function readCmdline(pid: number): string[] {
+  const raw = readFileSync(`/proc/${pid}/cmdline`);
+  if (raw.length === 0) return [];
+  const parts = raw.toString('utf8').split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+/** Target of /proc/PID/exe, or undefined when we may not see it (other user) or there is none. */
+export function readExe(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
+  }
+}
+
+export function readUids(pid: number): { real: number; effective: number } | undefined {
+  try {
+    const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? { real: Number(m[1]), effective: Number(m[2]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** TracerPid from /proc/PID/status (0 when no ptracer is attached). */
+export function readTracerPid(pid: number): number {
+  const m = /^TracerPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+export interface ProcessSummary {
+  pid: number;
+  name: string;
+  cmdline: string[];
+  uid?: number;
+}
+
+/** User processes visible in /proc (kernel threads left out), for pickers such as the DAP attach list. */
+export function listProcesses(): ProcessSummary[] {
+  const out: ProcessSummary[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    try {
+      const st = readStat(pid);
+      if (isKernelThreadStat(st)) continue;
+      out.push({ pid, name: st.comm, cmdline: readCmdline(pid), uid: readUids(pid)?.real });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}

@@ -1,0 +1,196 @@
+/**
+ * Target: a live process held by a pidfd. Everything that names the process by pid (/proc files,
+ * process_vm_readv) is checked against the pidfd *after* the access: if the pidfd still says
+ * "alive" after we read, the pid still named our process during the read (a pid is only reused
+ * after its process has exited and been reaped, and an exited process makes its pidfd readable
+ * for ever). So a recycled pid can make a call fail, never make it answer for another process.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { PidscopeError } from '../errors';
+import { errnoError, permissionError, processGoneError } from '../linux/errno';
+import { closeFd, pidfdExited, pidfdOpen, watchReadable, type FdWatch } from '../linux/pidfd';
+import type { TargetHandle } from '../memory/handle';
+import { modulesOf, parseMaps, type MapRegion, type MappedModule } from './maps';
+import { isKernelThreadStat, readCmdline, readExe, readStat, readUids } from './processes';
+import { readThreads, type ThreadInfo } from './threads';
+
+export interface ExitInfo {
+  pid: number;
+  /** How we noticed: the pidfd became readable on the event loop, or a check during an access. */
+  detectedBy: 'pidfd-poll' | 'access';
+}
+
+export interface TargetEvents {
+  exited: [ExitInfo];
+}
+
+export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
+  readonly pid: number;
+  private fd: number;
+  private watch?: FdWatch;
+  private exitInfo?: ExitInfo;
+  private kernelThread?: boolean;
+
+  private constructor(pid: number, pidfd: number) {
+    super();
+    this.pid = pid;
+    this.fd = pidfd;
+    this.watch = watchReadable(pidfd, () => this.noteExit('pidfd-poll'));
+  }
+
+  /** Opens a pidfd for `pid`. Does not stop, trace or signal the process. */
+  static attach(pid: number): Target {
+    const fd = pidfdOpen(pid);
+    return new Target(pid, fd);
+  }
+
+  get pidfd(): number {
+    if (this.fd < 0) throw new PidscopeError('CLOSED', `target ${this.pid} was closed`, '', 'internal');
+    return this.fd;
+  }
+
+  get exited(): ExitInfo | undefined {
+    return this.exitInfo;
+  }
+
+  isAlive(): boolean {
+    if (this.exitInfo) return false;
+    if (this.fd < 0) return false;
+    if (pidfdExited(this.fd)) {
+      this.noteExit('access');
+      return false;
+    }
+    return true;
+  }
+
+  assertAlive(during?: string): void {
+    if (!this.isAlive()) throw processGoneError(this.pid, during);
+  }
+
+  /** Reads a /proc file of this process and proves with the pidfd that it described our process. */
+  private procFile(name: string, what: string): string {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${this.pid}/${name}`, 'utf8');
+    } catch (e) {
+      throw this.procError(e, what);
+    }
+    this.assertAlive(what);
+    return text;
+  }
+
+  private procError(e: unknown, what: string): PidscopeError {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') {
+      this.isAlive();
+      return processGoneError(this.pid, what);
+    }
+    if (code === 'EACCES' || code === 'EPERM') return permissionError(this.pid, what);
+    if (e instanceof PidscopeError) return e;
+    return errnoError(-1, this.pid, `${what}: ${(e as Error).message}`);
+  }
+
+  /** Memory regions from /proc/PID/maps. */
+  maps(): MapRegion[] {
+    return parseMaps(this.procFile('maps', 'read the memory map'));
+  }
+
+  /** Mapped files (executable, shared libraries, other mapped files). */
+  modules(): MappedModule[] {
+    return modulesOf(this.maps());
+  }
+
+  threads(): ThreadInfo[] {
+    let list: ThreadInfo[];
+    try {
+      list = readThreads(this.pid);
+    } catch (e) {
+      throw this.procError(e, 'list threads');
+    }
+    this.assertAlive('list threads');
+    return list;
+  }
+
+  /** comm (15 bytes at most). */
+  name(): string {
+    try {
+      const s = readStat(this.pid).comm;
+      this.assertAlive('read the process name');
+      return s;
+    } catch (e) {
+      throw this.procError(e, 'read the process name');
+    }
+  }
+
+  cmdline(): string[] {
+    try {
+      const argv = readCmdline(this.pid);
+      this.assertAlive('read the command line');
+      return argv;
+    } catch (e) {
+      throw this.procError(e, 'read the command line');
+    }
+  }
+
+  /** Executable path, or undefined when hidden from us (another user) or absent (kernel thread). */
+  exe(): string | undefined {
+    const exe = readExe(this.pid);
+    this.assertAlive('read the executable path');
+    return exe;
+  }
+
+  uid(): number | undefined {
+    return readUids(this.pid)?.real;
+  }
+
+  /** Kernel threads (kthreadd, kworkers…) have no user address space to read. */
+  isKernelThread(): boolean {
+    if (this.kernelThread === undefined) {
+      try {
+        this.kernelThread = isKernelThreadStat(readStat(this.pid));
+      } catch (e) {
+        throw this.procError(e, 'read the process status');
+      }
+      this.assertAlive('read the process status');
+    }
+    return this.kernelThread;
+  }
+
+  /** Throws a clear error for kernel threads. */
+  assertUserProcess(): void {
+    if (this.isKernelThread()) {
+      let comm = '';
+      try {
+        comm = ` (${readStat(this.pid).comm})`;
+      } catch {
+        /* name is cosmetic */
+      }
+      throw new PidscopeError(
+        'KERNEL_THREAD',
+        `process ${this.pid}${comm} is a kernel thread: it has no user memory`,
+        'Pick a user-space process (kernel threads show in `ps` with their name in [brackets])',
+        'user',
+      );
+    }
+  }
+
+  private noteExit(detectedBy: ExitInfo['detectedBy']): void {
+    if (this.exitInfo) return;
+    this.exitInfo = { pid: this.pid, detectedBy };
+    this.watch?.close();
+    this.watch = undefined;
+    const info = this.exitInfo;
+    // Never emit from inside a read: listeners run on a clean stack.
+    process.nextTick(() => this.emit('exited', info));
+  }
+
+  close(): void {
+    this.watch?.close();
+    this.watch = undefined;
+    if (this.fd >= 0) {
+      closeFd(this.fd);
+      this.fd = -1;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The one place that loads libc through koffi. Functions are declared with the libc wrappers
+ * (not the variadic `syscall`) where a wrapper exists: koffi's fixed-signature calls are measurably
+ * cheaper, and the reads are on every hot path. Pointers we build ourselves (iovec arrays, buffer
+ * addresses) travel as `uintptr_t` bigints or as Buffers, so no per-call koffi objects are made.
+ */
+import koffi = require('koffi');
+
+export { koffi };
+
+export const libc = koffi.load('libc.so.6');
+
+export const sys = {
+  /** Variadic escape hatch for syscalls without a glibc wrapper (pidfd_open on older glibc). */
+  syscall: libc.func('long syscall(long number, ...)'),
+  processVmReadv: libc.func(
+    'intptr_t process_vm_readv(int pid, void *local, uintptr_t liovcnt, void *remote, uintptr_t riovcnt, uintptr_t flags)',
+  ),
+  processVmWritev: libc.func(
+    'intptr_t process_vm_writev(int pid, void *local, uintptr_t liovcnt, void *remote, uintptr_t riovcnt, uintptr_t flags)',
+  ),
+  poll: libc.func('int poll(void *fds, uintptr_t nfds, int timeout)'),
+  open: libc.func('int open(const char *path, int flags, uint32_t mode)'),
+  close: libc.func('int close(int fd)'),
+  pread: libc.func('intptr_t pread64(int fd, uintptr_t buf, uintptr_t count, int64_t offset)'),
+  pwrite: libc.func('intptr_t pwrite64(int fd, uintptr_t buf, uintptr_t count, int64_t offset)'),
+  mmap: libc.func('void *mmap(uintptr_t addr, uintptr_t length, int prot, int flags, int fd, int64_t offset)'),
+  munmap: libc.func('int munmap(uintptr_t addr, uintptr_t length)'),
+  sysconf: libc.func('long sysconf(int name)'),
+  strerror: libc.func('const char *strerror(int errnum)'),
+} as const;
+
+/** errno of the last libc call made through koffi on this thread. */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+/** Address of a Buffer's first byte (honours byteOffset inside Node's pooled slabs). */
+export function bufferAddress(buf: Uint8Array): bigint {
+  return koffi.address(buf);
+}
+
+const _SC_PAGESIZE = 30;
+export const PAGE_SIZE: number = Number(sys.sysconf(_SC_PAGESIZE)) || 4096;

@@ -1,0 +1,163 @@
+/**
+ * Backend `vm-readv`: process_vm_readv / process_vm_writev. One system call per batch of up to
+ * 1024 ranges, straight into the result Buffers; no mapping, no file.
+ *
+ * Identity: these calls take a *pid*, not the pidfd. We prove afterwards that the pid still named
+ * our process: if the pidfd is not readable (process not exited) after the call returned, the
+ * process was alive for the whole call, and a live process's pid cannot belong to anyone else.
+ * That check (one poll(2), ~0.3 µs) runs after every read call by default (`verify: 'every-call'`),
+ * which makes "pid reuse can never make us read another process" hold without a window.
+ * With `verify: 'on-failure'` it runs only after a failed or short transfer; the residual race is
+ * then: our target exits, is reaped, and the pid is handed to a new process we may also read, all
+ * between two of our calls — a successful read would return the new process's bytes. It needs the
+ * pid counter to wrap (pid_max, 4M by default), so it is unlikely but not impossible, which is why
+ * it is not the default. The pidfd_mem backend has no such race at all: its mapping belongs to the
+ * pidfd's process and simply stops being readable when that process goes.
+ */
+import { PidscopeError } from '../errors';
+import { EFAULT, EIO, ENOMEM, ESRCH, EPERM, EACCES, errnoError, permissionError, processGoneError } from '../linux/errno';
+import { PAGE_SIZE } from '../linux/libc';
+import { bufferAddress, IOV_MAX, IovecArrays } from '../linux/vm';
+import type { TargetHandle } from './handle';
+import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
+import { checkRequest, checkRequests, scatter, type Piece, type ScatterHooks } from './scatter';
+import { writeDisabledError, writeFailedError } from './writeErrors';
+
+export type VerifyPolicy = 'every-call' | 'on-failure';
+
+export interface VmReadvOptions {
+  allowWrites?: boolean;
+  verify?: VerifyPolicy;
+}
+
+export class VmReadvReader implements MemoryReader {
+  readonly kind = 'vm-readv' as const;
+  readonly writable: boolean;
+  private readonly verifyEveryCall: boolean;
+  private readonly iov = new IovecArrays(IOV_MAX);
+  private readonly hooks: ScatterHooks;
+  private closed = false;
+
+  constructor(
+    private readonly target: TargetHandle,
+    opts: VmReadvOptions = {},
+  ) {
+    this.writable = opts.allowWrites === true;
+    this.verifyEveryCall = (opts.verify ?? 'every-call') === 'every-call';
+    const iov = this.iov;
+    const pid = target.pid;
+    this.hooks = {
+      maxPerCall: IOV_MAX,
+      pageSize: PAGE_SIZE,
+      transfer: (pieces: Piece[], start: number, count: number) => {
+        for (let k = 0; k < count; k++) {
+          const p = pieces[start + k];
+          iov.set(k, bufferAddress(p.buf) + BigInt(p.offset), p.remote, p.length);
+        }
+        return iov.readv(pid, count);
+      },
+      onStop: (errno: number) => this.onStop(errno),
+    };
+  }
+
+  /** A transfer stopped early: decide whether that is a hole or the end of the target. */
+  private onStop(errno: number): void {
+    if (errno === 0 || errno === EFAULT || errno === EIO || errno === ENOMEM) {
+      // A short count or EFAULT also happens when the process is exiting (its mm is torn down
+      // page by page); only call it a hole if the process is still there.
+      this.target.assertAlive('a memory read');
+      return;
+    }
+    throw this.fatal(errno, 'read memory');
+  }
+
+  private fatal(errno: number, what: string): PidscopeError {
+    if (errno === ESRCH) {
+      this.target.isAlive();
+      return processGoneError(this.target.pid, what);
+    }
+    if (errno === EPERM || errno === EACCES) return permissionError(this.target.pid, what);
+    return errnoError(errno, this.target.pid, `process_vm_readv (${what})`);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new PidscopeError('CLOSED', 'the memory reader was closed', '', 'internal');
+  }
+
+  read(address: bigint, length: number): ReadResult {
+    this.checkOpen();
+    checkRequest(address, length);
+    if (length === 0) return { address, data: Buffer.alloc(0), unreadable: [] };
+    const data = Buffer.allocUnsafe(length);
+    // Fast path: one iovec, everything readable.
+    this.iov.set(0, bufferAddress(data), address, length);
+    const n = this.iov.readv(this.target.pid, 1);
+    if (n === length) {
+      if (this.verifyEveryCall) this.target.assertAlive('a memory read');
+      return { address, data, unreadable: [] };
+    }
+    const holes: AddressRange[][] = [[]];
+    const piece: Piece = { remote: address, length, buf: data, offset: 0, owner: 0 };
+    if (n > 0) {
+      piece.remote += BigInt(n);
+      piece.offset = n;
+      piece.length -= n;
+    }
+    // On n < 0 scatter() meets the same failure again and classifies it in one place.
+    scatter([piece], this.hooks, holes);
+    if (this.verifyEveryCall) this.target.assertAlive('a memory read');
+    return { address, data, unreadable: holes[0] };
+  }
+
+  readMany(requests: ReadRequest[]): ReadResult[] {
+    this.checkOpen();
+    const total = checkRequests(requests);
+    // One allocation for all results; each result is a view into it.
+    const arena = Buffer.allocUnsafe(total);
+    const results: ReadResult[] = new Array(requests.length);
+    const holes: AddressRange[][] = new Array(requests.length);
+    const pieces: Piece[] = [];
+    let off = 0;
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i];
+      holes[i] = [];
+      results[i] = { address: r.address, data: arena.subarray(off, off + r.length), unreadable: holes[i] };
+      if (r.length > 0) pieces.push({ remote: r.address, length: r.length, buf: arena, offset: off, owner: i });
+      off += r.length;
+    }
+    if (pieces.length > 0) scatter(pieces, this.hooks, holes);
+    if (this.verifyEveryCall || pieces.length === 0) this.target.assertAlive('a memory read');
+    return results;
+  }
+
+  write(address: bigint, data: Uint8Array): number {
+    this.checkOpen();
+    if (!this.writable) throw writeDisabledError();
+    checkRequest(address, data.length);
+    if (data.length === 0) return 0;
+    // The write lands in whatever process owns the pid, so prove it is ours *before* writing
+    // (a write cannot be taken back); the residual window is the one described at the top.
+    this.target.assertAlive('a memory write');
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+    this.iov.set(0, bufferAddress(buf), address, data.length);
+    const n = this.iov.writev(this.target.pid, 1);
+    if (n === data.length) return n;
+    const errno = n < 0 ? -n : 0;
+    if (errno !== 0 && errno !== EFAULT && errno !== EIO) throw this.fatal(errno, 'write memory');
+    this.target.assertAlive('a memory write');
+    throw writeFailedError(address, data.length, n < 0 ? 0 : n);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** process_vm_readv of one byte at address 0: permitted → EFAULT or 1; else the errno that says why not. */
+export function probeVmReadv(pid: number): number {
+  const iov = new IovecArrays(1);
+  const b = Buffer.alloc(1);
+  iov.set(0, bufferAddress(b), 0n, 1);
+  const n = iov.readv(pid, 1);
+  return n >= 0 ? 0 : -n === EFAULT || -n === EIO ? 0 : -n;
+}
