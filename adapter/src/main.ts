@@ -88,3 +88,16 @@ export async function main(argv: string[]): Promise<number> {
     return isPidscopeError(e) && e.blame !== 'internal' ? 1 : 70;
   }
 }
+
+// `node --import tsx adapter/src/main.ts <command>` (tests, development) runs the CLI directly.
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`pidscope: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

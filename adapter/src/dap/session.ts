@@ -1,0 +1,864 @@
+/**
+ * The DAP session: request → engine call → response/event, nothing else. No Linux, no DWARF:
+ * the engine's Program evaluates, formats and expands; `AttachedProcess` reports threads, the
+ * memory map and exit.
+ *
+ * The live view (how stock VS Code shows values of a process that never stops):
+ *   - a synthetic thread "Live view" is reported `stopped` (reason 'entry', description
+ *     'live view — the process keeps running'); it is the only thread ever reported stopped;
+ *   - its one frame has the scopes: one per module with globals (grouped by compile unit),
+ *     Threads, Memory map (and Recent writes when data breakpoints are set);
+ *   - real threads come from /proc/PID/task with their names and are always running;
+ *   - `pause` (on any thread) freezes the VIEW: one batched read, a consistent snapshot;
+ *     `continue` resumes live values. The target is never stopped by either;
+ *   - every refreshIntervalMs the adapter re-reads what the client shows (one batched read) and
+ *     sends `invalidated`/`memory` events only for what changed (see liveView.ts).
+ */
+import { DebugSession, Response, Event, OutputEvent, StoppedEvent, TerminatedEvent, ExitedEvent, InitializedEvent, InvalidatedEvent, MemoryEvent, ProgressStartEvent, ProgressEndEvent } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { basename } from 'node:path';
+import { PidscopeError } from '../errors';
+import { Program, type GlobalsModule, type GlobalsUnit } from '../engine/program';
+import type { VariableSymbol } from '../symbols/provider';
+import { resolve } from '../symbols/types';
+import type { TargetObject } from '../value/object';
+import { parseAttachArgs, type AttachConfig } from './attachArgs';
+import type { AttachedProcess, GoneInfo, Opener } from './attached';
+import { asPidscopeError, badArgs, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
+import { RefTable, decodeMemoryReference, encodeMemoryReference } from './handles';
+import { LiveView } from './liveView';
+import { sampleOne } from './sample';
+import { ViewMemory } from './viewMemory';
+
+/** Above any Linux tid (PID_MAX_LIMIT is 2^22), below 2^31. */
+export const LIVE_THREAD_ID = 1_000_000_000;
+export const LIVE_FRAME_ID = 1;
+export const LIVE_DESCRIPTION = 'live view — the process keeps running';
+
+const MAX_PAGE = 100_000;
+const MAX_READ = 16 << 20;
+const MAX_WRITE = 1 << 20;
+const MAX_SAMPLE_EXPRESSIONS = 256;
+const CLIPBOARD_ELEMENTS = 10_000;
+/** How often exit/exec is checked, whatever the refresh interval (even when refresh is off). */
+const GONE_CHECK_MS = 250;
+
+type Container =
+  | { kind: 'module'; module: GlobalsModule }
+  | { kind: 'unit'; module: GlobalsModule; unit: GlobalsUnit }
+  | { kind: 'object'; object: TargetObject; evaluateName?: string }
+  | { kind: 'threads' }
+  | { kind: 'maps' };
+
+type Args = Record<string, unknown>;
+type Handler = (response: DebugProtocol.Response, args: Args, request: DebugProtocol.Request) => void | Promise<void>;
+
+interface Attachment {
+  proc: AttachedProcess;
+  cfg: AttachConfig;
+  /** The Program the views read through (ViewMemory: batched, freezable). */
+  view: Program;
+  viewMemory: ViewMemory;
+  /** A second view for the live plot, so sampling never disturbs the Variables view's snapshot. */
+  sampler: Program;
+  samplerMemory: ViewMemory;
+  live: LiveView;
+  globals: GlobalsModule[];
+  /** name → how many static-storage variables carry it (to qualify evaluateName). */
+  nameCounts: Map<string, number>;
+}
+
+export interface SessionOptions {
+  /** Opens the target (tests and benches may pass another wiring of the real engine). */
+  open?: Opener;
+  /** Diagnostic log (stderr of `pidscope dap`, off by default). */
+  log?: (line: string) => void;
+}
+
+export class PidscopeSession extends DebugSession {
+  private client: DebugProtocol.InitializeRequestArguments | undefined;
+  private state: 'new' | 'initialized' | 'attaching' | 'attached' | 'ended' = 'new';
+  private att: Attachment | undefined;
+  private configurationDone = false;
+  private liveStarted = false;
+  private readonly refs = new RefTable<Container>();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private goneTimer: NodeJS.Timeout | undefined;
+  private progressSeq = 0;
+  private readonly handlers: Record<string, { fn: Handler; attached?: boolean }>;
+
+  constructor(private readonly opts: SessionOptions = {}) {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+    const h = (fn: Handler, attached = false) => ({ fn: fn.bind(this), attached });
+    this.handlers = {
+      initialize: h(this.onInitialize),
+      launch: h(this.onLaunch),
+      attach: h(this.onAttach),
+      configurationDone: h(this.onConfigurationDone),
+      disconnect: h(this.onDisconnect),
+      terminate: h(this.onTerminate),
+      restart: h(() => {
+        throw notSupported('pidscope cannot restart the process it inspects', 'Disconnect, restart the program yourself, and attach again');
+      }),
+      threads: h(this.onThreads, true),
+      stackTrace: h(this.onStackTrace, true),
+      scopes: h(this.onScopes, true),
+      variables: h(this.onVariables, true),
+      evaluate: h(this.onEvaluate, true),
+      setVariable: h(this.onSetVariable, true),
+      setExpression: h(this.onSetExpression, true),
+      readMemory: h(this.onReadMemory, true),
+      writeMemory: h(this.onWriteMemory, true),
+      pause: h(this.onPause, true),
+      continue: h(this.onContinue, true),
+      setBreakpoints: h(this.onSetBreakpoints),
+      setExceptionBreakpoints: h((r) => {
+        r.body = { breakpoints: [] };
+      }),
+      setFunctionBreakpoints: h(this.onSetFunctionBreakpoints),
+      next: h(this.refuseStep),
+      stepIn: h(this.refuseStep),
+      stepOut: h(this.refuseStep),
+      stepBack: h(this.refuseStep),
+      reverseContinue: h(this.refuseStep),
+      restartFrame: h(this.refuseStep),
+      goto: h(this.refuseStep),
+      'pidscope/info': h(this.onInfo, true),
+      'pidscope/sample': h(this.onSample, true),
+    };
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  /** Replaces DebugSession's dispatcher: every request ends in exactly one response, whatever happens. */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    const response = new Response(request);
+    void this.handle(request, response);
+  }
+
+  private async handle(request: DebugProtocol.Request, response: DebugProtocol.Response): Promise<void> {
+    const started = performance.now();
+    try {
+      if (typeof request.command !== 'string') throw badArgs('the request has no command');
+      const entry = Object.prototype.hasOwnProperty.call(this.handlers, request.command) ? this.handlers[request.command] : undefined;
+      if (!entry) {
+        throw new PidscopeError(
+          'UNKNOWN_COMMAND',
+          `pidscope does not implement the '${request.command}' request`,
+          "Check the adapter's capabilities (initialize response) before sending it",
+          'user',
+        );
+      }
+      const args = request.arguments ?? {};
+      if (typeof args !== 'object' || Array.isArray(args)) throw badArgs(`the arguments of '${request.command}' are not an object`);
+      if (this.state === 'ended' && request.command !== 'disconnect') {
+        throw new PidscopeError('NOT_ATTACHED', 'this debug session has ended', 'Start a new session to attach again', 'user');
+      }
+      if (entry.attached && !this.att) throw notAttached(request.command);
+      // Synchronous handlers answer synchronously, so responses keep the order of requests.
+      const pending = entry.fn(response, args as Args, request);
+      if (pending) await pending;
+    } catch (e) {
+      const showUser = request.command === 'attach' || request.command === 'launch' || request.command === 'setVariable' || request.command === 'setExpression' || request.command === 'writeMemory';
+      const err = fillErrorResponse(response, e, { showUser });
+      if (err.blame === 'internal') this.log(`internal error in '${request.command}': ${e instanceof Error ? e.stack : String(e)}`);
+    }
+    this.log(`${request.command} ${response.success ? 'ok' : 'failed'} in ${(performance.now() - started).toFixed(1)} ms`);
+    try {
+      this.sendResponse(response);
+    } catch (e) {
+      this.log(`could not send the response to '${request.command}': ${String(e)}`);
+    }
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  private output(text: string, category: 'console' | 'important' | 'stderr' = 'console'): void {
+    this.sendEvent(new OutputEvent(text.endsWith('\n') ? text : `${text}\n`, category));
+  }
+
+  private get a(): Attachment {
+    if (!this.att) throw notAttached('this request');
+    return this.att;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private onInitialize(response: DebugProtocol.Response, args: Args): void {
+    if (this.state !== 'new') {
+      throw badArgs("'initialize' was already sent in this session", 'Send initialize once, as the first request');
+    }
+    if (args.adapterID !== undefined && typeof args.adapterID !== 'string') throw badArgs('initialize: adapterID is not a string');
+    this.client = args as unknown as DebugProtocol.InitializeRequestArguments;
+    this.state = 'initialized';
+    const caps: DebugProtocol.Capabilities = {
+      supportsConfigurationDoneRequest: true,
+      supportsEvaluateForHovers: true,
+      supportsClipboardContext: true,
+      supportsReadMemoryRequest: true,
+      // Declared because a client cannot learn the attach configuration before attaching;
+      // refused with an explanation unless "allowWrites": true.
+      supportsWriteMemoryRequest: true,
+      supportsSetVariable: true,
+      supportsSetExpression: true,
+      supportsTerminateRequest: false,
+      supportTerminateDebuggee: false,
+      supportSuspendDebuggee: false,
+      supportsRestartRequest: false,
+      supportsDataBreakpoints: false,
+      supportsConditionalBreakpoints: false,
+      supportsFunctionBreakpoints: false,
+      supportsStepBack: false,
+      supportsCancelRequest: false,
+      supportsValueFormattingOptions: false,
+    };
+    response.body = caps;
+  }
+
+  private onLaunch(): void {
+    throw new PidscopeError(
+      'NO_LAUNCH',
+      'pidscope attaches to processes that are already running; it does not launch programs',
+      'Start your program yourself, then use "request": "attach" with its "pid" (or "processName") in launch.json',
+      'user',
+    );
+  }
+
+  private async onAttach(response: DebugProtocol.Response, args: Args): Promise<void> {
+    if (this.state === 'attaching' || this.state === 'attached') {
+      throw new PidscopeError(
+        'ALREADY_ATTACHED',
+        `this session is already ${this.state === 'attaching' ? 'attaching to' : 'attached to'} pid ${this.att?.proc.pid ?? '…'}`,
+        'Start a second debug session to look at another process',
+        'user',
+      );
+    }
+    if (this.state === 'new') throw badArgs("'attach' came before 'initialize'", 'Send initialize first');
+    const cfg = parseAttachArgs(args);
+    this.state = 'attaching';
+    const progressId = this.startProgress(`pidscope: attaching to pid ${cfg.pid}`, 'opening the process and loading symbols');
+    let proc: AttachedProcess;
+    try {
+      const open = this.opts.open ?? (await import('./open')).openAttached;
+      proc = await open(cfg, { report: (m, p) => this.updateProgress(progressId, m, p) });
+    } catch (e) {
+      this.endProgress(progressId, 'attach failed');
+      if (this.state === 'attaching') this.state = 'initialized';
+      throw e;
+    }
+    this.endProgress(progressId, 'attached');
+    if (this.state !== 'attaching') {
+      // Disconnected while we were loading symbols.
+      proc.close();
+      throw new PidscopeError('NOT_ATTACHED', 'the session was disconnected while attaching', '', 'user');
+    }
+    this.att = this.makeAttachment(proc, cfg);
+    this.state = 'attached';
+
+    const info = this.infoBody();
+    response.body = info;
+    this.sendEvent(
+      new Event('process', { name: proc.exe ?? proc.name, systemProcessId: proc.pid, isLocalProcess: true, startMethod: 'attach', pointerSize: 64 }),
+    );
+    this.sendEvent(new Event('pidscope/backend', info));
+    this.output(
+      `pidscope: attached to pid ${proc.pid} (${proc.name}) through ${proc.backend} — the process keeps running; pidscope never stops it.` +
+        (cfg.allowWrites ? ' Writes are ALLOWED in this session.' : ' Read-only (set "allowWrites": true to change memory).'),
+    );
+    this.sendEvent(new InitializedEvent());
+    this.startGoneWatch();
+    this.maybeStartLive();
+  }
+
+  private makeAttachment(proc: AttachedProcess, cfg: AttachConfig): Attachment {
+    const viewMemory = new ViewMemory(proc.program.memory);
+    const samplerMemory = new ViewMemory(proc.program.memory);
+    const view = new Program({ pid: proc.pid, memory: viewMemory, symbols: proc.program.symbols });
+    const sampler = new Program({ pid: proc.pid, memory: samplerMemory, symbols: proc.program.symbols });
+    const globals = orderModules(proc.program.globalsTree(), proc.exe);
+    const nameCounts = new Map<string, number>();
+    for (const m of globals) for (const u of m.units) for (const v of u.variables) nameCounts.set(v.name, (nameCounts.get(v.name) ?? 0) + 1);
+    const live = new LiveView({
+      memory: viewMemory,
+      canInvalidate: this.client?.supportsInvalidatedEvent === true,
+      canMemoryEvent: this.client?.supportsMemoryEvent === true,
+    });
+    return { proc, cfg, view, viewMemory, sampler, samplerMemory, live, globals, nameCounts };
+  }
+
+  private onConfigurationDone(): void {
+    this.configurationDone = true;
+    this.maybeStartLive();
+  }
+
+  /** The live thread is reported stopped once attached and configured. */
+  private maybeStartLive(): void {
+    if (this.liveStarted || !this.att || !this.configurationDone || this.state !== 'attached') return;
+    this.liveStarted = true;
+    this.sendStopped('entry');
+    this.scheduleRefresh();
+  }
+
+  private sendStopped(reason: 'entry' | 'pause'): void {
+    const a = this.a;
+    const description = a.live.frozen ? `snapshot of ${clock(a.live.snapshotTime)} — the process keeps running` : LIVE_DESCRIPTION;
+    const ev = new StoppedEvent(reason, LIVE_THREAD_ID) as DebugProtocol.StoppedEvent;
+    ev.body.description = description;
+    ev.body.allThreadsStopped = false;
+    ev.body.preserveFocusHint = false;
+    this.sendEvent(ev);
+  }
+
+  private onDisconnect(response: DebugProtocol.Response, args: Args): void {
+    const pid = this.att?.proc.pid;
+    if (args.terminateDebuggee === true) {
+      this.output(`pidscope never terminates the processes it inspects: pid ${pid ?? '(none)'} keeps running ("terminateDebuggee" ignored).`);
+    }
+    this.end();
+    response.body = {};
+    if (pid !== undefined) this.log(`disconnected from pid ${pid}; the target keeps running untouched`);
+    // Let the response go out first, then stop serving (stdio: the process exits).
+    setImmediate(() => this.shutdown());
+  }
+
+  private onTerminate(): void {
+    throw new PidscopeError(
+      'NO_TERMINATE',
+      'pidscope does not terminate the processes it inspects',
+      'Stop the program yourself (e.g. `kill PID`), or Disconnect to end this session and leave the program running',
+      'user',
+    );
+  }
+
+  /** Stops timers and releases the target (never signals it). Idempotent. */
+  private end(): void {
+    const was = this.state;
+    this.state = 'ended';
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.goneTimer) clearTimeout(this.goneTimer);
+    this.refreshTimer = this.goneTimer = undefined;
+    if (this.att && was !== 'ended') {
+      try {
+        this.att.proc.close();
+      } catch (e) {
+        this.log(`closing the target failed: ${String(e)}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- live refresh
+
+  private scheduleRefresh(delay?: number): void {
+    const a = this.att;
+    if (!a || this.state !== 'attached' || a.cfg.refreshIntervalMs === 0) return;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => this.refreshTick(), delay ?? a.cfg.refreshIntervalMs);
+    this.refreshTimer.unref?.();
+  }
+
+  private refreshTick(): void {
+    this.refreshTimer = undefined;
+    const a = this.att;
+    if (!a || this.state !== 'attached') return;
+    let next = a.cfg.refreshIntervalMs;
+    try {
+      const r = a.live.tick();
+      if (r.variablesChanged) {
+        this.refs.reset();
+        this.sendEvent(new InvalidatedEvent(['variables']));
+      }
+      for (const m of r.memoryChanged) this.sendEvent(new MemoryEvent(encodeMemoryReference(m.address), 0, m.count));
+      // An expensive view must not eat the machine: keep the refresh under ~25% of one core.
+      next = Math.max(next, Math.ceil(r.durationMs * 4));
+    } catch (e) {
+      this.log(`refresh failed: ${e instanceof Error ? e.stack : String(e)}`);
+    }
+    this.scheduleRefresh(next);
+  }
+
+  private startGoneWatch(): void {
+    const check = () => {
+      this.goneTimer = undefined;
+      const a = this.att;
+      if (!a || this.state !== 'attached') return;
+      let gone: GoneInfo | undefined;
+      try {
+        gone = a.proc.checkGone();
+      } catch (e) {
+        this.log(`exit check failed: ${String(e)}`);
+      }
+      if (gone) {
+        this.targetGone(gone);
+        return;
+      }
+      this.goneTimer = setTimeout(check, GONE_CHECK_MS);
+      this.goneTimer.unref?.();
+    };
+    this.goneTimer = setTimeout(check, GONE_CHECK_MS);
+    this.goneTimer.unref?.();
+  }
+
+  private targetGone(g: GoneInfo): void {
+    this.output(`pidscope: ${g.detail}`, 'important');
+    if (g.reason === 'exited' && g.exitCode !== undefined) this.sendEvent(new ExitedEvent(g.exitCode));
+    this.end();
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  // ---------------------------------------------------------------- threads, frames, scopes
+
+  private onThreads(response: DebugProtocol.Response): void {
+    const a = this.a;
+    const threads: DebugProtocol.Thread[] = [{ id: LIVE_THREAD_ID, name: `Live view: ${a.proc.name} (pid ${a.proc.pid})` }];
+    for (const t of safe(() => a.proc.threads(), [])) {
+      if (t.tid === LIVE_THREAD_ID) continue;
+      threads.push({ id: t.tid, name: `${t.name} [${t.tid}]` });
+    }
+    response.body = { threads };
+  }
+
+  private onStackTrace(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    const threadId = intArg(args, 'threadId', { required: true });
+    const startFrame = intArg(args, 'startFrame', { min: 0 }) ?? 0;
+    if (threadId !== LIVE_THREAD_ID) {
+      if (!safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
+      // A running thread has no stack we could read without stopping it.
+      response.body = { stackFrames: [], totalFrames: 0 };
+      return;
+    }
+    const name = a.live.frozen ? `snapshot of ${clock(a.live.snapshotTime)}: ${a.proc.name} (pid ${a.proc.pid})` : `live: ${a.proc.name} (pid ${a.proc.pid})`;
+    const frames: DebugProtocol.StackFrame[] = startFrame > 0 ? [] : [{ id: LIVE_FRAME_ID, name, line: 0, column: 0, presentationHint: 'normal' }];
+    response.body = { stackFrames: frames, totalFrames: 1 };
+  }
+
+  private onScopes(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    frameArg(args, true);
+    const scopes: DebugProtocol.Scope[] = [];
+    a.globals.forEach((m, i) => {
+      const n = m.units.reduce((s, u) => s + u.variables.length, 0);
+      scopes.push({
+        name: `Globals: ${basename(m.module)}`,
+        variablesReference: this.refs.add({ kind: 'module', module: m }, `module:${m.module}`),
+        namedVariables: m.units.length > 1 ? m.units.length : n,
+        // Only the main program's globals open by themselves; libraries can hold thousands.
+        expensive: i > 0,
+      });
+    });
+    scopes.push({ name: 'Threads', variablesReference: this.refs.add({ kind: 'threads' }, 'threads'), expensive: false });
+    scopes.push({ name: 'Memory map', variablesReference: this.refs.add({ kind: 'maps' }, 'maps'), expensive: true });
+    response.body = { scopes };
+  }
+
+  // ---------------------------------------------------------------- variables
+
+  private onVariables(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    const ref = args.variablesReference;
+    const container = this.refs.get(ref);
+    const filter = args.filter;
+    if (filter !== undefined && filter !== 'indexed' && filter !== 'named') throw badArgs(`filter is ${JSON.stringify(filter)}`, 'Use "indexed", "named" or leave it out');
+    const start = intArg(args, 'start', { min: 0 }) ?? 0;
+    const count = intArg(args, 'count', { min: 0 }) ?? 0;
+    if (count > MAX_PAGE) throw badArgs(`count ${count} is too large (at most ${MAX_PAGE} variables per request)`, 'Page through big arrays with start and count');
+    const page = (alloc: boolean) => this.variablesPage(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
+    const variables = page(true);
+    response.body = { variables };
+    if (container.kind !== 'threads' && container.kind !== 'maps') {
+      a.live.track(`v|${String(ref)}|${start}|${count}|${String(filter)}`, signature(variables), () => signature(page(false)));
+    }
+  }
+
+  private variablesPage(c: Container, start: number, count: number, filter: 'indexed' | 'named' | undefined, alloc: boolean): DebugProtocol.Variable[] {
+    const a = this.a;
+    const slice = <T>(items: T[]) => items.slice(start, count > 0 ? start + count : undefined);
+    switch (c.kind) {
+      case 'module': {
+        if (filter === 'indexed') return [];
+        if (c.module.units.length === 1) return slice(c.module.units[0].variables).map((v) => this.globalVariable(v, alloc));
+        return slice(c.module.units).map((u) => ({
+          name: u.name ? basename(u.name) : '(no compile unit)',
+          value: `${u.variables.length} global${u.variables.length === 1 ? '' : 's'}`,
+          variablesReference: alloc ? this.refs.add({ kind: 'unit', module: c.module, unit: u }, `unit:${c.module.module}:${u.name}`) : 0,
+          namedVariables: u.variables.length,
+          presentationHint: { kind: 'virtual' as const },
+        }));
+      }
+      case 'unit':
+        if (filter === 'indexed') return [];
+        return slice(c.unit.variables).map((v) => this.globalVariable(v, alloc));
+      case 'object': {
+        const isArray = c.object.type !== undefined && resolve(c.object.type).kind === 'array';
+        if ((filter === 'indexed' && !isArray) || (filter === 'named' && isArray)) return [];
+        const kids = a.view.children(c.object, start, count > 0 ? count : undefined, c.evaluateName);
+        return kids.map((k) => this.objectVariable(k.name, k.object, k.evaluateName, alloc));
+      }
+      case 'threads':
+        if (filter === 'indexed') return [];
+        return slice(safe(() => a.proc.threads(), [])).map((t) => ({
+          name: String(t.tid),
+          value: `${t.name}${t.state ? ` — ${t.state}` : ''}${t.tid === a.proc.pid ? ' (main thread)' : ''}`,
+          variablesReference: 0,
+          presentationHint: { attributes: ['readOnly'] },
+        }));
+      case 'maps':
+        if (filter === 'indexed') return [];
+        return slice(safe(() => a.proc.mappings(), [])).map((m) => ({
+          name: `${hex(m.start)}-${hex(m.end)}`,
+          value: `${m.perms} ${m.path ?? '[anonymous]'} (${humanSize(m.end - m.start)})`,
+          variablesReference: 0,
+          memoryReference: encodeMemoryReference(m.start),
+          presentationHint: { attributes: ['readOnly'] },
+        }));
+    }
+  }
+
+  private globalVariable(v: VariableSymbol, alloc: boolean): DebugProtocol.Variable {
+    const a = this.a;
+    const qualified = (a.nameCounts.get(v.name) ?? 0) > 1;
+    let name = v.name;
+    let evaluateName = v.name;
+    if (v.scope === 'function-static' && v.function) {
+      name = `${v.function}::${v.name}`;
+      evaluateName = name;
+    } else if (qualified && v.scope === 'file-static' && v.compileUnit) {
+      evaluateName = `'${basename(v.compileUnit)}'::${v.name}`;
+      name = `${v.name} (${basename(v.compileUnit)})`;
+    }
+    let obj: TargetObject;
+    try {
+      obj = a.view.objectFor(v);
+    } catch (e) {
+      return { name, value: `<error: ${asPidscopeError(e).message}>`, variablesReference: 0, evaluateName };
+    }
+    return this.objectVariable(name, obj, evaluateName, alloc);
+  }
+
+  private objectVariable(name: string, obj: TargetObject, evaluateName: string | undefined, alloc: boolean): DebugProtocol.Variable {
+    const d = this.describe(obj, evaluateName, alloc);
+    const v: DebugProtocol.Variable = { name, value: d.result, variablesReference: d.variablesReference };
+    if (d.type !== undefined) v.type = d.type;
+    if (evaluateName !== undefined) v.evaluateName = evaluateName;
+    if (d.memoryReference !== undefined) v.memoryReference = d.memoryReference;
+    if (d.indexedVariables !== undefined) v.indexedVariables = d.indexedVariables;
+    if (d.namedVariables !== undefined) v.namedVariables = d.namedVariables;
+    return v;
+  }
+
+  /** What a variable row or an evaluate result shows for an object. */
+  private describe(
+    obj: TargetObject,
+    evaluateName: string | undefined,
+    alloc: boolean,
+    elements?: number,
+  ): { result: string; type?: string; variablesReference: number; memoryReference?: string; indexedVariables?: number; namedVariables?: number } {
+    const p = this.a.view;
+    let result: string;
+    try {
+      result = p.formatValue(obj, elements !== undefined ? { elements } : {});
+    } catch (e) {
+      result = `<error: ${asPidscopeError(e).message}>`;
+    }
+    const out: ReturnType<PidscopeSession['describe']> = { result, variablesReference: 0 };
+    const type = safe(() => p.typeName(obj), undefined);
+    if (type !== undefined) out.type = type;
+    const addr = safe(() => p.address(obj), undefined);
+    if (addr !== undefined) out.memoryReference = encodeMemoryReference(addr);
+    const n = safe(() => p.childCount(obj), 0);
+    if (n > 0) {
+      out.variablesReference = alloc ? this.refs.add({ kind: 'object', object: obj, evaluateName }) : 0;
+      if (obj.type !== undefined && resolve(obj.type).kind === 'array') out.indexedVariables = n;
+      else out.namedVariables = n;
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- evaluate and writes
+
+  private onEvaluate(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    frameArg(args, false);
+    const expression = args.expression;
+    if (typeof expression !== 'string') throw badArgs(`expression is ${JSON.stringify(expression)}, not a string`, 'Pass the C expression to evaluate as a string');
+    if (expression.trim() === '') throw badArgs('the expression is empty', 'Type a C expression, e.g. g_counter or config.workers[2]');
+    const context = typeof args.context === 'string' ? args.context : 'repl';
+    const obj = a.view.evaluate(expression);
+    const d = this.describe(obj, expression, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
+    response.body = d;
+    if (context === 'watch') {
+      a.live.track(`e|${expression}`, d.result, () => this.describe(a.view.evaluate(expression), expression, false).result);
+    }
+  }
+
+  private assertWritable(what: string): void {
+    if (!this.a.cfg.allowWrites) throw writesDisabled(what);
+  }
+
+  /** `lhs = rhs` through the engine's evaluator (C assignment rules, conversions and all). */
+  private assign(lhs: string, rhs: string): TargetObject {
+    const a = this.a;
+    const target = a.view.evaluate(lhs);
+    if (a.view.address(target) === undefined && target.kind !== 'reference') {
+      throw new PidscopeError('TYPE', `'${lhs}' is not an lvalue, so it cannot be assigned`, 'Assign to a variable, a member or an element', 'user');
+    }
+    a.view.evaluate(`(${lhs}) = (${rhs})`);
+    a.viewMemory.clear();
+    return a.view.evaluate(lhs);
+  }
+
+  private afterWrite(): void {
+    const a = this.a;
+    if (this.client?.supportsInvalidatedEvent && a.live.trackedCount > 0) {
+      a.live.forgetRenders();
+      this.refs.reset();
+      this.sendEvent(new InvalidatedEvent(['variables']));
+    }
+  }
+
+  private onSetVariable(response: DebugProtocol.Response, args: Args): void {
+    const container = this.refs.get(args.variablesReference);
+    if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badArgs('setVariable needs "name" and "value" strings');
+    this.assertWritable(`Setting ${args.name}`);
+    let evaluateName: string | undefined;
+    if (container.kind === 'threads' || container.kind === 'maps') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
+    // Find the row by its displayed name; every row that can be written has an evaluateName.
+    const rows = this.variablesPage(container, 0, 0, undefined, false);
+    const row = rows.find((r) => r.name === args.name);
+    if (!row) throw badArgs(`no variable named ${JSON.stringify(args.name)} under this reference`, 'Refresh the Variables view and try again');
+    evaluateName = row.evaluateName;
+    if (!evaluateName) throw badArgs(`${args.name} has no expression pidscope could assign to`, 'Use setExpression with a C lvalue');
+    const obj = this.assign(evaluateName, args.value);
+    const d = this.describe(obj, evaluateName, true);
+    response.body = { value: d.result, type: d.type, variablesReference: d.variablesReference, indexedVariables: d.indexedVariables, namedVariables: d.namedVariables, memoryReference: d.memoryReference };
+    this.afterWrite();
+  }
+
+  private onSetExpression(response: DebugProtocol.Response, args: Args): void {
+    frameArg(args, false);
+    if (typeof args.expression !== 'string' || typeof args.value !== 'string') throw badArgs('setExpression needs "expression" and "value" strings');
+    this.assertWritable(`Setting ${args.expression}`);
+    const obj = this.assign(args.expression, args.value);
+    const d = this.describe(obj, args.expression, true);
+    response.body = { value: d.result, type: d.type, variablesReference: d.variablesReference, indexedVariables: d.indexedVariables, namedVariables: d.namedVariables, memoryReference: d.memoryReference };
+    this.afterWrite();
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  private onReadMemory(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    const address = decodeMemoryReference(args.memoryReference, args.offset);
+    const count = intArg(args, 'count', { required: true, min: 0 });
+    if (count > MAX_READ) throw badArgs(`count ${count} is too large (at most ${MAX_READ} bytes per readMemory)`, 'Read big ranges in pieces');
+    if (count === 0) {
+      response.body = { address: hex(address), data: '' };
+      return;
+    }
+    // Live: read through the view so open memory views share the refresh's batched read.
+    const r = a.viewMemory.read(address, count);
+    const firstBad = r.unreadable[0];
+    let good = count;
+    let unreadable = 0;
+    if (firstBad) {
+      good = Number(firstBad.start - address);
+      unreadable = Number(firstBad.end - firstBad.start);
+    }
+    response.body = { address: hex(address), data: r.data.subarray(0, good).toString('base64') };
+    if (unreadable > 0) (response.body as DebugProtocol.ReadMemoryResponse['body'] & object).unreadableBytes = unreadable;
+    if (good > 0) a.live.trackMemory(address, good, r.data.subarray(0, good));
+  }
+
+  private onWriteMemory(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    const address = decodeMemoryReference(args.memoryReference, args.offset);
+    if (typeof args.data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(args.data)) throw badArgs('writeMemory: "data" is not base64 text');
+    this.assertWritable(`Writing ${Buffer.from(args.data, 'base64').length} bytes at ${hex(address)}`);
+    const data = Buffer.from(args.data, 'base64');
+    if (data.length > MAX_WRITE) throw badArgs(`writeMemory of ${data.length} bytes is too large (at most ${MAX_WRITE})`, 'Write in pieces');
+    const n = data.length ? a.viewMemory.write(address, data) : 0;
+    response.body = { bytesWritten: n };
+    if (this.client?.supportsMemoryEvent && n > 0) this.sendEvent(new MemoryEvent(encodeMemoryReference(address), 0, n));
+    this.afterWrite();
+  }
+
+  // ---------------------------------------------------------------- view control
+
+  private onPause(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    const threadId = intArg(args, 'threadId', { required: true });
+    if (threadId !== LIVE_THREAD_ID && !safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
+    // Pausing any thread freezes the VIEW; the target keeps running.
+    if (!a.live.frozen) {
+      a.live.freeze();
+      this.refs.reset();
+    }
+    response.body = {};
+    setImmediate(() => {
+      if (this.state === 'attached') this.sendStopped('pause');
+    });
+  }
+
+  private onContinue(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    const threadId = intArg(args, 'threadId', { required: true });
+    if (threadId !== LIVE_THREAD_ID) {
+      if (!safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
+      response.body = { allThreadsContinued: false }; // it is running already
+      return;
+    }
+    a.live.resume();
+    this.refs.reset();
+    response.body = { allThreadsContinued: false };
+    // The client now shows the thread running; bring the live view back right away.
+    setImmediate(() => {
+      if (this.state !== 'attached') return;
+      this.sendStopped('entry');
+      this.scheduleRefresh();
+    });
+  }
+
+  private refuseStep(_r: DebugProtocol.Response, _a: Args, request: DebugProtocol.Request): void {
+    throw notSupported(
+      `pidscope never stops or steps the target, so '${request.command}' has nothing to do`,
+      'Use Pause to freeze the live view on a snapshot and Continue to make it live again; the process itself keeps running',
+    );
+  }
+
+  private onSetBreakpoints(response: DebugProtocol.Response, args: Args): void {
+    const bps = Array.isArray(args.breakpoints) ? args.breakpoints : Array.isArray(args.lines) ? args.lines.map((line: unknown) => ({ line })) : [];
+    response.body = {
+      breakpoints: bps.map((b: { line?: unknown }) => ({
+        verified: false,
+        line: typeof b?.line === 'number' ? b.line : undefined,
+        message: 'pidscope never stops the target, so source breakpoints are not supported (a data breakpoint logs writes without stopping)',
+      })),
+    };
+  }
+
+  private onSetFunctionBreakpoints(response: DebugProtocol.Response, args: Args): void {
+    const bps = Array.isArray(args.breakpoints) ? args.breakpoints : [];
+    response.body = { breakpoints: bps.map(() => ({ verified: false, message: 'pidscope never stops the target, so function breakpoints are not supported' })) };
+  }
+
+  // ---------------------------------------------------------------- custom requests
+
+  private infoBody(): Record<string, unknown> {
+    const a = this.a;
+    return {
+      pid: a.proc.pid,
+      name: a.proc.name,
+      exe: a.proc.exe,
+      backend: a.proc.backend,
+      reasons: a.proc.backendReasons,
+      allowWrites: a.cfg.allowWrites,
+      refreshIntervalMs: a.cfg.refreshIntervalMs,
+      view: a.live.frozen ? 'frozen' : 'live',
+      snapshotTime: a.live.snapshotTime,
+      liveThreadId: LIVE_THREAD_ID,
+    };
+  }
+
+  private onInfo(response: DebugProtocol.Response): void {
+    response.body = this.infoBody();
+  }
+
+  private onSample(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    const exprs = args.expressions;
+    if (!Array.isArray(exprs) || exprs.some((e) => typeof e !== 'string')) {
+      throw badArgs('pidscope/sample: "expressions" is not a list of strings', 'Send {"expressions": ["g_counter", "buf.len * 2"]}');
+    }
+    if (exprs.length > MAX_SAMPLE_EXPRESSIONS) throw badArgs(`pidscope/sample: ${exprs.length} expressions (at most ${MAX_SAMPLE_EXPRESSIONS})`, 'Plot fewer expressions at once');
+    // One batched read of everything the previous sample touched, then evaluate from that snapshot.
+    a.samplerMemory.refill();
+    a.samplerMemory.forgetTouched();
+    const time = Date.now();
+    const values = (exprs as string[]).map((e) => sampleOne(a.sampler, e));
+    response.body = { time, values };
+  }
+
+  // ---------------------------------------------------------------- progress
+
+  private startProgress(title: string, message: string): string | undefined {
+    if (!this.client?.supportsProgressReporting) return undefined;
+    const id = `pidscope-${++this.progressSeq}`;
+    this.sendEvent(new ProgressStartEvent(id, title, message));
+    return id;
+  }
+
+  private updateProgress(id: string | undefined, message: string, percentage?: number): void {
+    if (!id) return;
+    const body: DebugProtocol.ProgressUpdateEvent['body'] = { progressId: id, message };
+    if (percentage !== undefined) body.percentage = percentage;
+    this.sendEvent(new Event('progressUpdate', body));
+  }
+
+  private endProgress(id: string | undefined, message: string): void {
+    if (id) this.sendEvent(new ProgressEndEvent(id, message));
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function safe<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
+function intArg(args: Args, name: string, o: { required: true; min?: number }): number;
+function intArg(args: Args, name: string, o?: { required?: boolean; min?: number }): number | undefined;
+function intArg(args: Args, name: string, o: { required?: boolean; min?: number } = {}): number | undefined {
+  const v = args[name];
+  if (v === undefined || v === null) {
+    if (o.required) throw badArgs(`"${name}" is missing`, `Pass "${name}" as an integer`);
+    return undefined;
+  }
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw badArgs(`"${name}" is ${JSON.stringify(v)}, not an integer`, `Pass "${name}" as an integer`);
+  if (o.min !== undefined && v < o.min) throw badArgs(`"${name}" is ${v}, below ${o.min}`, `Pass "${name}" ≥ ${o.min}`);
+  return v;
+}
+
+/** Checks a frameId: required for scopes, optional for evaluate; only the live frame exists. */
+function frameArg(args: Args, required: boolean): void {
+  const id = intArg(args, 'frameId', { required });
+  if (id !== undefined && id !== LIVE_FRAME_ID) {
+    throw new PidscopeError('UNKNOWN_FRAME', `frameId ${id} is not a frame of this session`, `Use the live view's frame (id ${LIVE_FRAME_ID}) from stackTrace`, 'user');
+  }
+}
+
+function unknownThread(id: number): PidscopeError {
+  return new PidscopeError('UNKNOWN_THREAD', `thread ${id} is not a thread of the target (it may have exited)`, "Re-request 'threads'", 'user');
+}
+
+function signature(vars: DebugProtocol.Variable[]): string {
+  return JSON.stringify(vars.map((v) => [v.name, v.value, v.type ?? '', v.indexedVariables ?? v.namedVariables ?? 0]));
+}
+
+function orderModules(mods: GlobalsModule[], exe: string | undefined): GlobalsModule[] {
+  const main = mods.filter((m) => m.module === exe);
+  return [...main, ...mods.filter((m) => m.module !== exe)];
+}
+
+function hex(v: bigint): string {
+  return `0x${v.toString(16)}`;
+}
+
+function humanSize(n: bigint): string {
+  const x = Number(n);
+  if (x >= 1 << 30) return `${(x / (1 << 30)).toFixed(1)} GiB`;
+  if (x >= 1 << 20) return `${(x / (1 << 20)).toFixed(1)} MiB`;
+  if (x >= 1 << 10) return `${(x / (1 << 10)).toFixed(0)} KiB`;
+  return `${x} B`;
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 23);
+}
