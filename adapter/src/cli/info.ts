@@ -1,0 +1,125 @@
+/**
+ * `pidscope info --pid N`: what pidscope sees of a live process without stopping it — name,
+ * command line, executable, the memory backend it would use and why the others were not chosen,
+ * mapped files (modules), threads and memory regions.
+ */
+import { parseArgs } from 'node:util';
+import { isPidscopeError, PidscopeError } from '../errors';
+import type { MapRegion, MappedModule } from '../engine/maps';
+import { Target } from '../engine/target';
+import { stateName, type ThreadInfo } from '../engine/threads';
+import type { CliCommand } from '../main';
+import { parsePid } from '../memory/parse';
+import { openMemory, parseBackend } from '../memory/select';
+
+const usage = `Usage: pidscope info --pid N [--json] [--backend B]
+
+Shows process N as pidscope sees it, without stopping it: name, command line, executable, the
+memory backend chosen and why the others were not, mapped files, threads and memory regions.
+
+  --pid N        the process
+  --json         one JSON object instead of text
+  --backend B    auto (default), pidfd-mem, vm-readv or proc-mem
+`;
+
+function hex(v: bigint): string {
+  return `0x${v.toString(16)}`;
+}
+
+export interface InfoReport {
+  pid: number;
+  name: string;
+  cmdline: string[];
+  exe: string | null;
+  uid: number | null;
+  backend: { chosen: string; reasons: string[] };
+  modules: { path: string; start: string; end: string; base: string; deleted: boolean }[];
+  threads: { tid: number; name: string; state: string; stateName: string }[];
+  regions: { start: string; end: string; perms: string; offset: string; dev: string; inode: number; path: string; deleted: boolean; kind: string }[];
+}
+
+export function collectInfo(pid: number, backend: ReturnType<typeof parseBackend>): InfoReport {
+  const target = Target.attach(pid);
+  try {
+    target.assertUserProcess();
+    const mem = openMemory(target, { backend, probeAll: true });
+    mem.reader.close();
+    const regions: MapRegion[] = target.maps();
+    const modules: MappedModule[] = target.modules();
+    const threads: ThreadInfo[] = target.threads();
+    return {
+      pid,
+      name: target.name(),
+      cmdline: target.cmdline(),
+      exe: target.exe() ?? null,
+      uid: target.uid() ?? null,
+      backend: { chosen: mem.chosen, reasons: mem.reasons },
+      modules: modules.map((m) => ({ path: m.path, start: hex(m.start), end: hex(m.end), base: hex(m.base), deleted: m.deleted })),
+      threads: threads.map((t) => ({ tid: t.tid, name: t.name, state: t.state, stateName: stateName(t.state) })),
+      regions: regions.map((r) => ({
+        start: hex(r.start), end: hex(r.end), perms: r.perms, offset: hex(r.offset), dev: r.dev, inode: r.inode,
+        path: r.path, deleted: r.deleted, kind: r.kind,
+      })),
+    };
+  } finally {
+    target.close();
+  }
+}
+
+export function formatInfo(r: InfoReport): string {
+  const out: string[] = [];
+  out.push(`process ${r.pid} (${r.name})`);
+  out.push(`  command line: ${r.cmdline.length ? r.cmdline.map((a) => (/[\s"'\\]/.test(a) || a === '' ? JSON.stringify(a) : a)).join(' ') : '(none)'}`);
+  out.push(`  executable:   ${r.exe ?? '(not visible)'}`);
+  out.push(`  user:         uid ${r.uid ?? '?'}`);
+  out.push(`memory backend: ${r.backend.chosen}`);
+  for (const reason of r.backend.reasons) out.push(`  ${reason}`);
+  out.push(`threads (${r.threads.length}):`);
+  for (const t of r.threads) out.push(`  ${String(t.tid).padStart(7)}  ${t.name.padEnd(16)} ${t.state} (${t.stateName})`);
+  out.push(`modules (${r.modules.length}):`);
+  for (const m of r.modules) out.push(`  ${m.start.padStart(14)}-${m.end.padEnd(14)} ${m.path}${m.deleted ? ' (deleted)' : ''}`);
+  out.push(`regions (${r.regions.length}):`);
+  for (const g of r.regions) {
+    out.push(`  ${g.start.padStart(14)}-${g.end.padEnd(14)} ${g.perms} ${g.offset.slice(2).padStart(8, '0')} ${g.dev} ${String(g.inode).padEnd(9)} ${g.path}${g.deleted ? ' (deleted)' : ''}`.trimEnd());
+  }
+  return out.join('\n') + '\n';
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`pidscope info: ${message.replace(/\.?$/, '')}. Run \`pidscope info --help\` for usage.\n`);
+  return 2;
+}
+
+async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: { pid: { type: 'string', short: 'p' }, json: { type: 'boolean' }, backend: { type: 'string' } },
+    });
+    values = parsed.values;
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  let pid: number, backend;
+  try {
+    pid = parsePid(values.pid);
+    backend = parseBackend(values.backend ?? 'auto');
+  } catch (e) {
+    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
+    throw e;
+  }
+  const report = collectInfo(pid, backend);
+  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatInfo(report));
+  return 0;
+}
+
+export const command: CliCommand = {
+  name: 'info',
+  summary: 'process, memory backend (and why), modules, threads and regions of a live process',
+  usage,
+  run,
+};
+
