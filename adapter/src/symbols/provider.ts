@@ -14,6 +14,12 @@ export interface VariableSymbol {
   absentReason?: string;
   /** Size in bytes from the ELF symbol (used when type is unknown). */
   size?: number;
+  /**
+   * The value itself when the compiler kept no storage but knows the value (DW_AT_const_value,
+   * DW_OP_stack_value, DW_OP_implicit_value): little-endian bytes of the type's size. Then
+   * `address` is undefined and gdb prints the value (not `<optimized out>`).
+   */
+  constValue?: Uint8Array;
   /** Path of the module (ELF file) that defines it, as mapped in the target. */
   module: string;
   /** Compile unit name (DW_AT_name of the unit), when known. */

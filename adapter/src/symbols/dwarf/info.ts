@@ -1,0 +1,513 @@
+/**
+ * One module's DWARF: a name index built by a fast scan of every unit (globals, statics,
+ * function statics, functions, named types → DIE offsets, no type decoding), then types,
+ * variables, function ranges and line tables decoded on demand.
+ *
+ * Addresses here are link-time (as in the file); the module layer adds the load bias.
+ * A unit that fails to parse is recorded in `errors` and skipped; the others still work.
+ */
+import { Cursor } from '../binary/cursor';
+import type { FunctionType, Type } from '../types';
+import { DW_AT, DW_FORM, DW_TAG, DW_UT } from './constants';
+import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
+import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
+import { attr, DwarfReader, toBig, type Abbrev, type Die, type DwarfSections, type Unit } from './reader';
+import { canonicalBaseName, TypeBuilder } from './typeBuilder';
+
+export interface VarEntry {
+  name: string;
+  die: number;
+  unit: Unit;
+  scope: 'global' | 'file-static' | 'function-static';
+  /** For function statics: the enclosing function's name. */
+  fn?: string;
+  declaration: boolean;
+}
+
+export interface FnEntry {
+  name: string;
+  die: number;
+  unit: Unit;
+  external: boolean;
+  declaration: boolean;
+}
+
+export interface DwarfVariable {
+  name: string;
+  type: Type;
+  location: StaticLocation;
+  scope: VarEntry['scope'];
+  fn?: string;
+  compileUnit?: string;
+  declFile?: string;
+  declLine?: number;
+  declaration: boolean;
+}
+
+export interface DwarfFunction {
+  name: string;
+  ranges: Array<[bigint, bigint]>;
+  type: FunctionType;
+  compileUnit?: string;
+  external: boolean;
+}
+
+const INDEXED_TYPE_TAGS = new Set<number>([DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.enumeration_type, DW_TAG.typedef, DW_TAG.base_type, DW_TAG.class_type]);
+
+export class DwarfInfo {
+  readonly reader: DwarfReader;
+  readonly types: TypeBuilder;
+  readonly errors: string[] = [];
+  private built = false;
+  readonly variables = new Map<string, VarEntry[]>();
+  readonly functions = new Map<string, FnEntry[]>();
+  /** 'struct x' / 'union x' / 'enum x' / typedef name / canonical base name → DIE offsets. */
+  readonly typeNames = new Map<string, Array<{ die: number; declaration: boolean }>>();
+  private readonly lineTables = new Map<number, LineTable | null>();
+  private unitRanges?: Array<{ lo: bigint; hi: bigint; unit: Unit }>;
+  private fnRanges?: Array<{ lo: bigint; hi: bigint; name: string }>;
+
+  constructor(sections: DwarfSections) {
+    this.reader = new DwarfReader(sections);
+    this.types = new TypeBuilder(this.reader);
+  }
+
+  /** Builds the name index (idempotent). */
+  index(): void {
+    if (this.built) return;
+    this.built = true;
+    const units = this.reader.units();
+    for (const e of this.reader.unitErrors) this.errors.push(e);
+    const pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }> = [];
+    for (const u of units) {
+      if (u.error) continue;
+      try {
+        this.scanUnit(u, pending);
+      } catch (e) {
+        u.error = (e as Error).message;
+        this.errors.push(`unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${u.error}`);
+      }
+    }
+    // Definitions that carry their name only through DW_AT_specification / abstract_origin.
+    for (const p of pending) {
+      const name = this.nameOf(p.origin);
+      if (!name) continue;
+      p.entry.name = name;
+      if (p.kind === 'var') push(this.variables, name, p.entry as VarEntry);
+      else push(this.functions, name, p.entry as FnEntry);
+    }
+  }
+
+  private nameOf(off: number, depth = 0): string | undefined {
+    if (depth > 8) return undefined;
+    try {
+      const d = this.reader.dieAt(off);
+      if (!d) return undefined;
+      const n = attr(d, DW_AT.name);
+      if (n) return this.reader.str(d.unit, n);
+      const o = attr(d, DW_AT.specification) ?? attr(d, DW_AT.abstract_origin);
+      if (o && typeof o.value === 'number') return this.nameOf(o.value, depth + 1);
+    } catch {
+      /* a broken reference: no name */
+    }
+    return undefined;
+  }
+
+  /**
+   * The fast scan: walks every DIE of the unit with one cursor, decoding attributes only for
+   * DIEs that may be indexed, and skipping the subtrees that cannot hold statics.
+   */
+  private scanUnit(u: Unit, pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }>): void {
+    if (u.unitType === DW_UT.type || u.unitType === DW_UT.split_type) {
+      this.scanTypeUnit(u);
+      return;
+    }
+    const r = this.reader;
+    const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
+    c.seek(u.dieOffset);
+    // The unit DIE itself.
+    const top = this.readAbbrev(c, u);
+    if (!top) return;
+    r.skipAttrs(c, u, top);
+    if (!top.hasChildren) return;
+    // Stack of enclosing DIEs: tag and, for subprograms, their name (for function statics).
+    const tags: number[] = [];
+    const fnNames: Array<string | undefined> = [];
+    const fnOrigins: Array<number | undefined> = [];
+    let depth = 1;
+    let guard = 0;
+    const maxSteps = u.end - u.offset + 10;
+    while (depth > 0 && c.pos < u.end) {
+      if (++guard > maxSteps) c.fail('DIE tree does not terminate');
+      const off = c.pos;
+      const ab = this.readAbbrev(c, u);
+      if (!ab) {
+        depth--;
+        tags.pop();
+        fnNames.pop();
+        fnOrigins.pop();
+        continue;
+      }
+      const parent = tags.length ? tags[tags.length - 1] : DW_TAG.compile_unit;
+      const atTop = depth === 1;
+      const inFunction = fnNames.length > 0 && fnNames.some((n, i) => n !== undefined || fnOrigins[i] !== undefined);
+      const tag = ab.tag;
+      let descend = ab.hasChildren;
+      let fnName: string | undefined;
+      let fnOrigin: number | undefined;
+      if (tag === DW_TAG.variable && (atTop || inFunction)) {
+        const d = r.readDie(u, off)!;
+        c.seek(d.next);
+        this.indexVariable(d, atTop, fnNames, fnOrigins, pending);
+      } else if (tag === DW_TAG.subprogram) {
+        const d = r.readDie(u, off)!;
+        c.seek(d.next);
+        const name = attr(d, DW_AT.name);
+        fnName = name ? r.str(u, name) : undefined;
+        const origin = attr(d, DW_AT.abstract_origin) ?? attr(d, DW_AT.specification);
+        if (!fnName && origin && typeof origin.value === 'number') fnOrigin = origin.value;
+        if (atTop || parent === DW_TAG.namespace) {
+          const entry: FnEntry = {
+            name: fnName ?? '',
+            die: off,
+            unit: u,
+            external: !!attr(d, DW_AT.external),
+            declaration: !!attr(d, DW_AT.declaration),
+          };
+          if (fnName) push(this.functions, fnName, entry);
+          else if (fnOrigin !== undefined) pending.push({ kind: 'fn', origin: fnOrigin, entry });
+        }
+      } else if (INDEXED_TYPE_TAGS.has(tag) && (atTop || parent === DW_TAG.namespace)) {
+        const d = r.readDie(u, off)!;
+        c.seek(d.next);
+        this.indexType(d);
+        // Members and enumerators hold no statics (C); skip them.
+        descend = false;
+        if (ab.hasChildren) this.skipChildren(c, u);
+      } else if (tag === DW_TAG.lexical_block || tag === DW_TAG.namespace) {
+        r.skipAttrs(c, u, ab);
+      } else {
+        r.skipAttrs(c, u, ab);
+        if (ab.hasChildren) {
+          this.skipChildren(c, u);
+          descend = false;
+        }
+      }
+      if (descend) {
+        depth++;
+        tags.push(tag);
+        fnNames.push(tag === DW_TAG.subprogram ? fnName : undefined);
+        fnOrigins.push(tag === DW_TAG.subprogram ? fnOrigin : undefined);
+      }
+    }
+  }
+
+  private scanTypeUnit(u: Unit): void {
+    // DWARF 5 type units: index the named top-level types (their DIEs live in .debug_info too).
+    const r = this.reader;
+    const topDie = r.readDie(u, u.dieOffset);
+    if (!topDie) return;
+    for (const k of r.children(topDie)) if (INDEXED_TYPE_TAGS.has(k.tag)) this.indexType(k);
+  }
+
+  private readAbbrev(c: Cursor, u: Unit): Abbrev | undefined {
+    const at = c.pos;
+    const code = c.uleb();
+    if (code === 0) return undefined;
+    return u.abbrevs.get(code) ?? c.fail(`unknown abbreviation code ${code}`, at);
+  }
+
+  /** Skips the children of the DIE whose attributes were just consumed. */
+  private skipChildren(c: Cursor, u: Unit): void {
+    let depth = 1;
+    let guard = 0;
+    const max = u.end - u.offset + 10;
+    while (depth > 0) {
+      if (++guard > max || c.pos >= u.end) c.fail('DIE children do not terminate');
+      const ab = this.readAbbrev(c, u);
+      if (!ab) {
+        depth--;
+        continue;
+      }
+      this.reader.skipAttrs(c, u, ab);
+      if (ab.hasChildren) depth++;
+    }
+  }
+
+  private indexVariable(
+    d: Die,
+    atTop: boolean,
+    fnNames: Array<string | undefined>,
+    fnOrigins: Array<number | undefined>,
+    pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }>,
+  ): void {
+    const u = d.unit;
+    const loc = attr(d, DW_AT.location);
+    const declaration = !!attr(d, DW_AT.declaration);
+    if (!atTop) {
+      // Function scope: only statics (a fixed-address or TLS expression) and constants.
+      if (!loc || !Buffer.isBuffer(loc.value)) return;
+      const op = loc.value[0];
+      const staticOp = op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10;
+      if (!staticOp) return;
+    }
+    let fn: string | undefined;
+    let fnOrigin: number | undefined;
+    for (let i = fnNames.length - 1; i >= 0; i--) {
+      if (fnNames[i] !== undefined || fnOrigins[i] !== undefined) {
+        fn = fnNames[i];
+        fnOrigin = fnOrigins[i];
+        break;
+      }
+    }
+    if (!fn && fnOrigin !== undefined) fn = this.nameOf(fnOrigin);
+    const external = !!attr(d, DW_AT.external);
+    const scope: VarEntry['scope'] = !atTop ? 'function-static' : external ? 'global' : 'file-static';
+    const nameA = attr(d, DW_AT.name);
+    const entry: VarEntry = { name: '', die: d.offset, unit: u, scope, fn, declaration };
+    if (nameA) {
+      entry.name = this.reader.str(u, nameA);
+      push(this.variables, entry.name, entry);
+    } else {
+      const spec = attr(d, DW_AT.specification) ?? attr(d, DW_AT.abstract_origin);
+      if (spec && typeof spec.value === 'number') {
+        // The definition refers to a declaration: its scope (external) lives there.
+        const sd = this.reader.dieAt(spec.value);
+        if (sd && attr(sd, DW_AT.external) && atTop) entry.scope = 'global';
+        pending.push({ kind: 'var', origin: spec.value, entry });
+      }
+    }
+  }
+
+  private indexType(d: Die): void {
+    const u = d.unit;
+    const nameA = attr(d, DW_AT.name);
+    if (!nameA) return;
+    let name = this.reader.str(u, nameA);
+    switch (d.tag) {
+      case DW_TAG.structure_type:
+      case DW_TAG.class_type:
+        name = `struct ${name}`;
+        break;
+      case DW_TAG.union_type:
+        name = `union ${name}`;
+        break;
+      case DW_TAG.enumeration_type:
+        name = `enum ${name}`;
+        break;
+      case DW_TAG.base_type:
+        name = canonicalBaseName(name);
+        break;
+    }
+    const declaration = !!attr(d, DW_AT.declaration);
+    let list = this.typeNames.get(name);
+    if (!list) this.typeNames.set(name, (list = []));
+    list.push({ die: d.offset, declaration });
+  }
+
+  // ---- queries -------------------------------------------------------------------------------
+
+  /** A named type: definitions before declarations. */
+  findType(name: string, preferUnit?: (u: Unit) => boolean): Type | undefined {
+    this.index();
+    const list = this.typeNames.get(name);
+    if (!list || list.length === 0) return undefined;
+    const defs = list.filter((e) => !e.declaration);
+    const pool = defs.length ? defs : list;
+    const pick = (preferUnit && pool.find((e) => { const u = this.reader.unitAt(e.die); return !!u && preferUnit(u); })) || pool[0];
+    return this.types.typeAt(pick.die);
+  }
+
+  variable(e: VarEntry): DwarfVariable {
+    const r = this.reader;
+    const d = r.dieAt(e.die);
+    if (!d) throw new Error(`variable DIE at 0x${e.die.toString(16)} vanished`);
+    // Merge attributes along DW_AT_specification / abstract_origin (the declaration holds type/name).
+    const chain: Die[] = [d];
+    for (let i = 0; i < 4; i++) {
+      const last = chain[chain.length - 1];
+      const s = attr(last, DW_AT.specification) ?? attr(last, DW_AT.abstract_origin);
+      if (!s || typeof s.value !== 'number') break;
+      const sd = r.dieAt(s.value);
+      if (!sd) break;
+      chain.push(sd);
+    }
+    const find = (at: number) => {
+      for (const x of chain) {
+        const a = attr(x, at);
+        if (a) return { a, die: x };
+      }
+      return undefined;
+    };
+    const typeA = find(DW_AT.type);
+    const type = typeA && typeof typeA.a.value === 'number' ? this.types.typeAt(typeA.a.value) : this.types.typeOf(d);
+    const loc = attr(d, DW_AT.location);
+    const cv = find(DW_AT.const_value);
+    let location: StaticLocation;
+    const size = safeSize(type);
+    if (loc) {
+      if (Buffer.isBuffer(loc.value)) location = staticLocation(r, d.unit, loc.value, size ?? 8);
+      else location = { kind: 'absent', reason: OPTIMIZED_OUT + ' (location list: needs a stopped frame)' };
+    } else if (cv) {
+      const v = cv.a.value;
+      if (Buffer.isBuffer(v)) location = { kind: 'value', bytes: Buffer.from(v) };
+      else if (typeof v === 'string') location = { kind: 'value', bytes: Buffer.from(v + '\0', 'utf8') };
+      else location = { kind: 'value', bytes: leBytes(toBig(v), size ?? 8) };
+    } else location = { kind: 'absent', reason: e.declaration ? 'declaration only' : OPTIMIZED_OUT };
+    const declFileA = find(DW_AT.decl_file);
+    const declLineA = find(DW_AT.decl_line);
+    let declFile: string | undefined;
+    if (declFileA) {
+      const t = this.lineTable(declFileA.die.unit);
+      if (t) declFile = fileName(t, Number(toBig(declFileA.a.value)));
+    }
+    return {
+      name: e.name,
+      type,
+      location,
+      scope: e.scope,
+      fn: e.fn,
+      compileUnit: e.unit.name,
+      declFile,
+      declLine: declLineA ? Number(toBig(declLineA.a.value)) : undefined,
+      declaration: e.declaration,
+    };
+  }
+
+  functionInfo(e: FnEntry): DwarfFunction {
+    const d = this.reader.dieAt(e.die);
+    if (!d) throw new Error(`function DIE at 0x${e.die.toString(16)} vanished`);
+    let ranges: Array<[bigint, bigint]> = [];
+    try {
+      ranges = this.reader.dieRanges(d);
+    } catch (err) {
+      this.errors.push(`ranges of ${e.name}: ${(err as Error).message}`);
+    }
+    // The prototype lives on the abstract origin for out-of-line copies of inline functions.
+    let typeDie = d;
+    const o = attr(d, DW_AT.abstract_origin) ?? attr(d, DW_AT.specification);
+    if (o && typeof o.value === 'number' && !attr(d, DW_AT.type)) typeDie = this.reader.dieAt(o.value) ?? d;
+    const type = this.types.fromDie(typeDie) as FunctionType;
+    return { name: e.name, ranges, type, compileUnit: e.unit.name, external: e.external };
+  }
+
+  /** The line table of a unit (cached; null when absent or broken). */
+  lineTable(u: Unit): LineTable | undefined {
+    if (u.stmtList === undefined || !this.reader.s.line) return undefined;
+    const hit = this.lineTables.get(u.offset);
+    if (hit !== undefined) return hit ?? undefined;
+    let t: LineTable | null = null;
+    try {
+      t = parseLineTable(this.reader, u, u.stmtList);
+    } catch (e) {
+      this.errors.push(`line table of ${u.name ?? '?'}: ${(e as Error).message}`);
+    }
+    this.lineTables.set(u.offset, t);
+    return t ?? undefined;
+  }
+
+  /** Units' code ranges, sorted (from DW_AT_low_pc/high_pc/ranges of each unit DIE). */
+  private unitsByAddress(): Array<{ lo: bigint; hi: bigint; unit: Unit }> {
+    if (this.unitRanges) return this.unitRanges;
+    const out: Array<{ lo: bigint; hi: bigint; unit: Unit }> = [];
+    for (const u of this.reader.units()) {
+      if (u.error || u.unitType === DW_UT.type) continue;
+      try {
+        const d = this.reader.readDie(u, u.dieOffset);
+        if (!d) continue;
+        for (const [lo, hi] of this.reader.dieRanges(d)) out.push({ lo, hi, unit: u });
+      } catch (e) {
+        this.errors.push(`ranges of unit ${u.name ?? '?'}: ${(e as Error).message}`);
+      }
+    }
+    out.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+    this.unitRanges = out;
+    return out;
+  }
+
+  unitForAddress(addr: bigint): Unit | undefined {
+    for (const r of this.unitsByAddress()) if (addr >= r.lo && addr < r.hi) return r.unit;
+    return undefined;
+  }
+
+  /** Function (by DWARF ranges) containing a link-time address. */
+  functionAt(addr: bigint): string | undefined {
+    if (!this.fnRanges) {
+      this.index();
+      const out: Array<{ lo: bigint; hi: bigint; name: string }> = [];
+      for (const [name, list] of this.functions) {
+        for (const e of list) {
+          if (e.declaration) continue;
+          try {
+            const d = this.reader.dieAt(e.die);
+            if (!d) continue;
+            for (const [lo, hi] of this.reader.dieRanges(d)) out.push({ lo, hi, name });
+          } catch {
+            /* skip broken function */
+          }
+        }
+      }
+      out.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+      this.fnRanges = out;
+    }
+    const fr = this.fnRanges;
+    let lo = 0;
+    let hi = fr.length - 1;
+    let best = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (fr[mid].lo <= addr) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    for (let i = best; i >= 0 && i > best - 64; i--) if (addr >= fr[i].lo && addr < fr[i].hi) return fr[i].name;
+    return undefined;
+  }
+
+  /** file:line for a link-time code address. */
+  sourceLocation(addr: bigint): { file: string; line: number; column?: number; function?: string } | undefined {
+    const u = this.unitForAddress(addr);
+    const units = u ? [u] : this.reader.units().filter((x) => !x.error && x.stmtList !== undefined);
+    for (const unit of units) {
+      const t = this.lineTable(unit);
+      if (!t) continue;
+      const row = lookupLine(t, addr);
+      if (!row) continue;
+      const file = fileName(t, row.file);
+      if (!file) continue;
+      return { file, line: row.line, column: row.column || undefined, function: this.functionAt(addr) };
+    }
+    return undefined;
+  }
+}
+
+function push<T>(m: Map<string, T[]>, k: string, v: T): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+function safeSize(t: Type): number | undefined {
+  try {
+    let cur: Type = t;
+    for (let i = 0; i < 32 && (cur.kind === 'typedef' || cur.kind === 'qualified'); i++) cur = cur.type;
+    switch (cur.kind) {
+      case 'int':
+      case 'bool':
+      case 'float':
+      case 'pointer':
+        return cur.size;
+      case 'enum':
+      case 'struct':
+      case 'union':
+        return cur.size;
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export { DW_FORM };

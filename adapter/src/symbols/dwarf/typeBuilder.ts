@@ -1,0 +1,510 @@
+/**
+ * DWARF type DIEs → the C type model (types.ts). Decoding is lazy: `members`, `target`, `type`,
+ * `element`, `enumerators` are getters that read the DIE on first access, so recursive types are
+ * object cycles and untouched types cost nothing. One DIE offset gives one object (cached).
+ */
+import type {
+  ArrayType,
+  BoolType,
+  CompoundType,
+  Enumerator,
+  EnumType,
+  FloatType,
+  FunctionType,
+  IntType,
+  Member,
+  PointerType,
+  Qualifiers,
+  QualifiedType,
+  Type,
+  TypedefType,
+} from '../types';
+import { VOID, resolve } from '../types';
+import { DW_AT, DW_ATE, DW_FORM, DW_OP, DW_TAG } from './constants';
+import { attr, DwarfReader, toBig, type Attr, type Die } from './reader';
+
+/** Finds the definition of an incomplete struct/union/enum by tag and name (other units or modules). */
+export type CompleteType = (kind: 'struct' | 'union' | 'enum', name: string) => Type | undefined;
+
+/** gdb's spelling of DWARF base type names (it canonicalizes C integer names: `long unsigned int` → `unsigned long`). */
+export function canonicalBaseName(name: string): string {
+  const words = name.trim().split(/\s+/);
+  const allowed = new Set(['signed', 'unsigned', 'short', 'long', 'int', 'char']);
+  if (words.length === 0 || !words.every((w) => allowed.has(w))) return name;
+  let signed = false;
+  let unsigned = false;
+  let shorts = 0;
+  let longs = 0;
+  let char = false;
+  let int = false;
+  for (const w of words) {
+    if (w === 'signed') signed = true;
+    else if (w === 'unsigned') unsigned = true;
+    else if (w === 'short') shorts++;
+    else if (w === 'long') longs++;
+    else if (w === 'char') char = true;
+    else int = true;
+  }
+  if (char) return unsigned ? 'unsigned char' : signed ? 'signed char' : 'char';
+  const u = unsigned ? 'unsigned ' : '';
+  if (shorts) return `${u}short`;
+  if (longs === 1) return `${u}long`;
+  if (longs >= 2) return `${u}long long`;
+  void int;
+  return `${u}int`;
+}
+
+export class TypeBuilder {
+  private readonly cache = new Map<number, Type>();
+  private readonly reader: DwarfReader;
+  /** Set by the owner to complete declarations from other units/modules. */
+  completeType?: CompleteType;
+  /** Errors met while decoding (the type becomes void/incomplete instead of throwing). */
+  readonly errors: string[] = [];
+
+  constructor(reader: DwarfReader) {
+    this.reader = reader;
+  }
+
+  /** The type at a .debug_info offset. */
+  typeAt(off: number): Type {
+    const hit = this.cache.get(off);
+    if (hit) return hit;
+    let die: Die | undefined;
+    try {
+      die = this.reader.dieAt(off);
+    } catch (e) {
+      this.errors.push(`type at 0x${off.toString(16)}: ${(e as Error).message}`);
+    }
+    if (!die) return VOID;
+    return this.fromDie(die);
+  }
+
+  /** DW_AT_type of a DIE, or void. */
+  typeOf(die: Die): Type {
+    const a = attr(die, DW_AT.type);
+    if (!a || typeof a.value !== 'number') return VOID;
+    return this.typeAt(a.value);
+  }
+
+  private str(die: Die, at: number): string | undefined {
+    const a = attr(die, at);
+    return a ? this.reader.str(die.unit, a) : undefined;
+  }
+
+  fromDie(die: Die): Type {
+    const hit = this.cache.get(die.offset);
+    if (hit) return hit;
+    const t = this.build(die);
+    this.cache.set(die.offset, t);
+    return t;
+  }
+
+  private build(die: Die): Type {
+    const self = this;
+    const size = DwarfReader.constant(attr(die, DW_AT.byte_size));
+    switch (die.tag) {
+      case DW_TAG.base_type:
+        return this.baseType(die, size ?? 0);
+      case DW_TAG.unspecified_type:
+        return VOID;
+      case DW_TAG.pointer_type:
+      case DW_TAG.reference_type:
+      case 0x42 /* rvalue_reference_type */: {
+        let target: Type | undefined;
+        const p: PointerType = {
+          kind: 'pointer',
+          size: size ?? die.unit.addressSize,
+          get target() {
+            return (target ??= self.typeOf(die));
+          },
+        };
+        return p;
+      }
+      case DW_TAG.const_type:
+      case DW_TAG.volatile_type:
+      case DW_TAG.restrict_type:
+      case DW_TAG.atomic_type: {
+        // Collapse a chain of qualifiers into one QualifiedType (gdb prints `const volatile T`).
+        const q: Qualifiers = {};
+        let cur: Die | undefined = die;
+        let inner: Type = VOID;
+        for (let i = 0; i < 8 && cur; i++) {
+          if (cur.tag === DW_TAG.const_type) q.const = true;
+          else if (cur.tag === DW_TAG.volatile_type) q.volatile = true;
+          else if (cur.tag === DW_TAG.restrict_type) q.restrict = true;
+          else if (cur.tag === DW_TAG.atomic_type) q.atomic = true;
+          else {
+            inner = this.fromDie(cur);
+            cur = undefined;
+            break;
+          }
+          const a = attr(cur, DW_AT.type);
+          if (!a || typeof a.value !== 'number') {
+            inner = VOID;
+            cur = undefined;
+            break;
+          }
+          const nxt: Die | undefined = this.reader.dieAt(a.value);
+          cur = nxt;
+        }
+        // C (and gdb's DWARF reader) puts qualifiers of an array type on its elements.
+        if (inner.kind === 'array' && cur === undefined) return qualifyArray(inner, q);
+        let innerT = inner;
+        const pending = cur;
+        const qt: QualifiedType = {
+          kind: 'qualified',
+          qualifiers: q,
+          get type() {
+            if (pending) {
+              innerT = self.fromDie(pending);
+            }
+            return innerT;
+          },
+        };
+        return qt;
+      }
+      case DW_TAG.typedef: {
+        let target: Type | undefined;
+        const t: TypedefType = {
+          kind: 'typedef',
+          name: this.str(die, DW_AT.name) ?? '',
+          get type() {
+            return (target ??= self.typeOf(die));
+          },
+        };
+        return t;
+      }
+      case DW_TAG.structure_type:
+      case DW_TAG.union_type:
+      case DW_TAG.class_type:
+        return this.compound(die, size);
+      case DW_TAG.enumeration_type:
+        return this.enumType(die, size);
+      case DW_TAG.array_type:
+        return this.arrayType(die);
+      case DW_TAG.subroutine_type:
+      case DW_TAG.subprogram:
+        return this.functionType(die);
+      default:
+        return VOID;
+    }
+  }
+
+  private baseType(die: Die, size: number): Type {
+    const rawName = this.str(die, DW_AT.name) ?? '';
+    const enc = DwarfReader.constant(attr(die, DW_AT.encoding)) ?? 0;
+    switch (enc) {
+      case DW_ATE.boolean: {
+        const b: BoolType = { kind: 'bool', name: rawName || '_Bool', size };
+        return b;
+      }
+      case DW_ATE.float:
+      case DW_ATE.complex_float:
+      case DW_ATE.imaginary_float:
+      case DW_ATE.decimal_float: {
+        const x87 = enc !== DW_ATE.decimal_float && (size === 10 || size === 12 || (size === 16 && /long double/.test(rawName)));
+        const complexX87 = enc === DW_ATE.complex_float && (size === 20 || size === 24 || (size === 32 && /long double/.test(rawName)));
+        const f: FloatType = { kind: 'float', name: rawName, size, format: x87 || complexX87 ? 'x87' : 'ieee' };
+        if (enc === DW_ATE.complex_float) f.complex = true;
+        return f;
+      }
+      case DW_ATE.signed_char:
+      case DW_ATE.unsigned_char:
+      case DW_ATE.UTF:
+      case DW_ATE.ASCII:
+      case DW_ATE.UCS: {
+        const i: IntType = {
+          kind: 'int',
+          name: canonicalBaseName(rawName),
+          size,
+          signed: enc === DW_ATE.signed_char,
+          isChar: true,
+        };
+        return i;
+      }
+      default: {
+        const i: IntType = {
+          kind: 'int',
+          name: canonicalBaseName(rawName),
+          size,
+          signed: enc === DW_ATE.signed || enc === DW_ATE.signed_fixed,
+          isChar: false,
+        };
+        return i;
+      }
+    }
+  }
+
+  private compound(die: Die, size: number | undefined): Type {
+    const self = this;
+    const kind: 'struct' | 'union' = die.tag === DW_TAG.union_type ? 'union' : 'struct';
+    const name = this.str(die, DW_AT.name);
+    const isDecl = !!attr(die, DW_AT.declaration);
+    if (isDecl && name && this.completeType) {
+      // A placeholder first so recursion through the completion cannot loop.
+      this.cache.set(die.offset, { kind, name } as CompoundType);
+      const def = this.completeType(kind, name);
+      if (def) {
+        this.cache.set(die.offset, def);
+        return def;
+      }
+    }
+    if (isDecl) return { kind, name } as CompoundType;
+    let members: Member[] | undefined;
+    const t: CompoundType = {
+      kind,
+      name,
+      size: size ?? 0,
+      get members() {
+        return (members ??= self.members(die, kind));
+      },
+    };
+    return t;
+  }
+
+  private members(die: Die, kind: 'struct' | 'union'): Member[] {
+    const out: Member[] = [];
+    let kids: Die[];
+    try {
+      kids = this.reader.children(die);
+    } catch (e) {
+      this.errors.push(`members of 0x${die.offset.toString(16)}: ${(e as Error).message}`);
+      return out;
+    }
+    for (const m of kids) {
+      if (m.tag !== DW_TAG.member) continue;
+      const name = this.str(m, DW_AT.name);
+      const self = this;
+      let type: Type | undefined;
+      const bitSize = DwarfReader.constant(attr(m, DW_AT.bit_size));
+      let bitOffset = 0;
+      const dbo = attr(m, DW_AT.data_bit_offset);
+      const dml = attr(m, DW_AT.data_member_location);
+      if (dbo) bitOffset = DwarfReader.constant(dbo) ?? 0;
+      else {
+        let byteOff = 0;
+        if (dml) byteOff = memberLocation(dml);
+        bitOffset = byteOff * 8;
+        const bo = attr(m, DW_AT.bit_offset);
+        if (bo && bitSize !== undefined) {
+          // DWARF 2/3: bit_offset counts from the most significant bit of the storage unit.
+          const storage = DwarfReader.constant(attr(m, DW_AT.byte_size)) ?? sizeOfSafe(this.typeOf(m));
+          const boff = Number(BigInt.asIntN(64, toBig(bo.value)));
+          if (this.reader.s.littleEndian) bitOffset += storage * 8 - boff - bitSize;
+          else bitOffset += boff;
+        }
+      }
+      if (kind === 'union' && !dml && !dbo) bitOffset = 0;
+      const mem: Member = {
+        name,
+        get type() {
+          return (type ??= self.typeOf(m));
+        },
+        bitOffset,
+      };
+      if (bitSize !== undefined) mem.bitSize = bitSize;
+      out.push(mem);
+    }
+    return out;
+  }
+
+  private enumType(die: Die, size: number | undefined): Type {
+    const self = this;
+    const name = this.str(die, DW_AT.name);
+    if (attr(die, DW_AT.declaration) && name && this.completeType) {
+      this.cache.set(die.offset, { kind: 'enum', name } as EnumType);
+      const def = this.completeType('enum', name);
+      if (def) {
+        this.cache.set(die.offset, def);
+        return def;
+      }
+      return { kind: 'enum', name } as EnumType;
+    }
+    let enumerators: Enumerator[] | undefined;
+    let compat: IntType | undefined | null = null;
+    const compatible = (): IntType | undefined => {
+      if (compat !== null) return compat;
+      compat = undefined;
+      const a = attr(die, DW_AT.type);
+      if (a && typeof a.value === 'number') {
+        const r = resolve(self.typeAt(a.value));
+        if (r.kind === 'int') compat = r;
+        else if (r.kind === 'bool') compat = { kind: 'int', name: r.name, size: r.size, signed: false, isChar: false };
+      }
+      if (!compat) {
+        const sz = size ?? 4;
+        const neg = self.enumerators(die, true).some((e) => e.value < 0n);
+        compat = { kind: 'int', name: intNameFor(sz, neg), size: sz, signed: neg, isChar: false };
+      }
+      return compat;
+    };
+    const t: EnumType = {
+      kind: 'enum',
+      name,
+      size: size,
+      get compatible() {
+        return compatible();
+      },
+      get enumerators() {
+        return (enumerators ??= self.enumerators(die, compatible()?.signed ?? false));
+      },
+    };
+    return t;
+  }
+
+  private enumerators(die: Die, signed: boolean): Enumerator[] {
+    const out: Enumerator[] = [];
+    for (const e of this.reader.children(die)) {
+      if (e.tag !== DW_TAG.enumerator) continue;
+      const name = this.str(e, DW_AT.name) ?? '';
+      const a = attr(e, DW_AT.const_value);
+      out.push({ name, value: a ? constValue(a, signed) : 0n });
+    }
+    return out;
+  }
+
+  private arrayType(die: Die): Type {
+    const self = this;
+    let dims: Array<{ length?: number; vla?: boolean }> = [];
+    try {
+      for (const k of this.reader.children(die)) {
+        if (k.tag !== DW_TAG.subrange_type && k.tag !== 0x2c /* enumeration subrange */) continue;
+        dims.push(this.subrange(k));
+      }
+    } catch (e) {
+      this.errors.push(`array at 0x${die.offset.toString(16)}: ${(e as Error).message}`);
+    }
+    if (dims.length === 0) dims = [{}];
+    let elem: Type | undefined;
+    const element = () => (elem ??= self.typeOf(die));
+    // Innermost first, so each outer array's element is the next inner one.
+    let inner: ArrayType | undefined;
+    for (let i = dims.length - 1; i >= 0; i--) {
+      const d = dims[i];
+      const innerRef = inner;
+      const a: ArrayType = {
+        kind: 'array',
+        get element() {
+          return innerRef ?? element();
+        },
+      };
+      if (d.length !== undefined) a.length = d.length;
+      if (d.vla) a.variableLength = true;
+      inner = a;
+    }
+    return inner!;
+  }
+
+  private subrange(k: Die): { length?: number; vla?: boolean } {
+    const count = attr(k, DW_AT.count);
+    const upper = attr(k, DW_AT.upper_bound);
+    const lower = attr(k, DW_AT.lower_bound);
+    const isConst = (a: Attr) => a.form !== DW_FORM.exprloc && a.form !== DW_FORM.ref4 && a.form !== DW_FORM.ref_udata && a.form !== DW_FORM.ref1 && a.form !== DW_FORM.ref2 && a.form !== DW_FORM.ref8 && a.form !== DW_FORM.ref_addr && a.form !== DW_FORM.sec_offset && !Buffer.isBuffer(a.value);
+    const lo = lower && isConst(lower) ? Number(BigInt.asIntN(64, toBig(lower.value))) : 0;
+    if (count) {
+      if (!isConst(count)) return { vla: true };
+      return { length: Math.max(0, Number(toBig(count.value))) };
+    }
+    if (upper) {
+      if (!isConst(upper)) return { vla: true };
+      let up = toBig(upper.value);
+      // gcc writes -1 (as an unsigned data form) for zero-length arrays.
+      const bits = upper.form === DW_FORM.data1 ? 8 : upper.form === DW_FORM.data2 ? 16 : upper.form === DW_FORM.data4 ? 32 : 64;
+      if (upper.form !== DW_FORM.udata) up = BigInt.asIntN(bits, up);
+      const n = Number(up) - lo + 1;
+      return { length: Math.max(0, n) };
+    }
+    return {};
+  }
+
+  private functionType(die: Die): FunctionType {
+    const self = this;
+    let params: Type[] | undefined;
+    let variadic = false;
+    let ret: Type | undefined;
+    const load = () => {
+      if (params) return;
+      params = [];
+      for (const k of self.reader.children(die)) {
+        if (k.tag === DW_TAG.formal_parameter) params.push(self.typeOf(k));
+        else if (k.tag === DW_TAG.unspecified_parameters) variadic = true;
+      }
+    };
+    const f: FunctionType = {
+      kind: 'function',
+      get returnType() {
+        return (ret ??= self.typeOf(die));
+      },
+      get parameters() {
+        load();
+        return params!;
+      },
+      get variadic() {
+        load();
+        return variadic;
+      },
+      prototyped: !!attr(die, DW_AT.prototyped),
+    };
+    return f;
+  }
+}
+
+/** An array whose (innermost) elements carry the qualifiers `q`. */
+export function qualifyArray(a: ArrayType, q: Qualifiers): ArrayType {
+  let elem: Type | undefined;
+  const out: ArrayType = {
+    kind: 'array',
+    get element() {
+      if (elem) return elem;
+      const e = a.element;
+      if (e.kind === 'array') elem = qualifyArray(e, q);
+      else if (e.kind === 'qualified') elem = { kind: 'qualified', qualifiers: { ...e.qualifiers, ...q }, type: e.type } as QualifiedType;
+      else elem = { kind: 'qualified', qualifiers: q, type: e } as QualifiedType;
+      return elem;
+    },
+  };
+  if (a.length !== undefined) out.length = a.length;
+  if (a.variableLength) out.variableLength = true;
+  return out;
+}
+
+function memberLocation(a: Attr): number {
+  if (Buffer.isBuffer(a.value)) {
+    // DWARF 2: DW_OP_plus_uconst N (or DW_OP_constu N).
+    const b = a.value;
+    if (b.length > 0 && (b[0] === DW_OP.plus_uconst || b[0] === DW_OP.constu)) {
+      let r = 0;
+      let mul = 1;
+      for (let i = 1; i < b.length && i < 10; i++) {
+        r += (b[i] & 0x7f) * mul;
+        if (b[i] < 0x80) break;
+        mul *= 128;
+      }
+      return r;
+    }
+    return 0;
+  }
+  return Number(toBig(a.value));
+}
+
+function constValue(a: Attr, signed: boolean): bigint {
+  const v = a.value;
+  if (a.form === DW_FORM.sdata) return v as bigint;
+  if (a.form === DW_FORM.udata) return v as bigint;
+  const bits = a.form === DW_FORM.data1 ? 8 : a.form === DW_FORM.data2 ? 16 : a.form === DW_FORM.data4 ? 32 : 64;
+  const u = toBig(v);
+  return signed ? BigInt.asIntN(bits, u) : u;
+}
+
+function intNameFor(size: number, signed: boolean): string {
+  const base = size === 1 ? 'char' : size === 2 ? 'short' : size === 8 ? 'long' : 'int';
+  return signed ? (base === 'char' ? 'signed char' : base) : `unsigned ${base}`;
+}
+
+function sizeOfSafe(t: Type): number {
+  const r = resolve(t);
+  if (r.kind === 'int' || r.kind === 'bool' || r.kind === 'float' || r.kind === 'pointer') return r.size;
+  if (r.kind === 'enum') return r.size ?? 4;
+  return 4;
+}

@@ -1,0 +1,484 @@
+/**
+ * The symbols engine over every module of a live process (or of ELF files on disk).
+ *
+ *   const syms = await loadSymbols(pid, { debugDirs: ['/opt/dbg'] });
+ *   syms.modules        // Module[]: main program first, then libraries by address
+ *   syms.warnings       // missing/mismatched debug files, broken units: never fatal
+ *   syms.findVariables('g_config', { file: 'globals.c' })   // SymbolLookup (provider.ts)
+ *
+ *   const offline = loadSymbolsFromFiles(['fixtures/build/O0-dwarf5-pie/globals']); // bias 0
+ *
+ * Opening reads each mapped ELF's headers and symbol tables; DWARF is indexed on the first query
+ * that needs it (one fast scan per module), and types are decoded only when a Type's properties
+ * are read. Files are read through /proc/PID/root/<path> (the target's mount namespace) and,
+ * when that fails or is a different file (deleted binaries, containers), through
+ * /proc/PID/map_files/<start>-<end>.
+ *
+ * Lookup order (gdb-like): the main program before libraries; in a module, globals before file
+ * statics before function statics. A module without DWARF answers from .symtab/.dynsym (no
+ * type, but a size). A variable that only has a DWARF declaration (extern) in one module takes
+ * its address from the ELF symbol that defines it in another (e.g. `environ` in libc).
+ */
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { PidscopeError } from '../errors';
+import { DEFAULT_DEBUG_DIRS, findDebugFile } from './debugFile';
+import type { DwarfVariable, VarEntry } from './dwarf/info';
+import { canonicalBaseName } from './dwarf/typeBuilder';
+import { ElfFile, type ElfSymbol } from './elf/elf';
+import { computeBias, Module, type ModuleRegion } from './module';
+import type { FunctionSymbol, LookupScope, SourceLocation, SymbolizedAddress, SymbolLookup, VariableSymbol } from './provider';
+import type { Type } from './types';
+import { VOID } from './types';
+
+export { Module } from './module';
+export type { ModuleInfo } from './module';
+
+export interface LoadOptions {
+  /** Extra directories searched for separate debug files, before /usr/lib/debug. */
+  debugDirs?: string[];
+  /** Include the vdso? (not read today: it has no file and no debug info). */
+  includeVdso?: boolean;
+}
+
+export interface ProcessSymbols extends SymbolLookup {
+  readonly modules: Module[];
+  readonly warnings: string[];
+  /** The module containing an absolute address. */
+  moduleAt(address: bigint): Module | undefined;
+  /** Errors met in DWARF so far (broken units, types), per module path. */
+  dwarfErrors(): Array<{ module: string; errors: string[] }>;
+}
+
+interface MapsLine {
+  start: bigint;
+  end: bigint;
+  offset: bigint;
+  inode: number;
+  path: string;
+  deleted: boolean;
+}
+
+// A minimal /proc/PID/maps parse (engine/maps.ts has the full one; switch when it is committed).
+function readMaps(pid: number): MapsLine[] {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/maps`, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new PidscopeError('ESRCH', `No process with pid ${pid}`, 'Check the pid (ps, pgrep) and that the process is still running');
+    if (code === 'EACCES' || code === 'EPERM') throw new PidscopeError('EPERM', `Cannot read /proc/${pid}/maps (permission denied)`, 'Run as the same user as the target (with ptrace permission) or with CAP_SYS_PTRACE');
+    throw new PidscopeError('EIO', `Cannot read /proc/${pid}/maps: ${(e as Error).message}`, '');
+  }
+  const out: MapsLine[] = [];
+  const re = /^([0-9a-f]+)-([0-9a-f]+)\s+\S{4}\s+([0-9a-f]+)\s+\S+\s+(\d+)\s*(.*)$/;
+  for (const line of text.split('\n')) {
+    const m = re.exec(line);
+    if (!m) continue;
+    let path = m[5];
+    let deleted = false;
+    if (path.endsWith(' (deleted)')) {
+      deleted = true;
+      path = path.slice(0, -' (deleted)'.length);
+    }
+    out.push({ start: BigInt('0x' + m[1]), end: BigInt('0x' + m[2]), offset: BigInt('0x' + m[3]), inode: Number(m[4]), path, deleted });
+  }
+  return out;
+}
+
+/** Loads the modules of a live process. Never stops it: reads /proc files only. */
+export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<ProcessSymbols> {
+  const maps = readMaps(pid);
+  const warnings: string[] = [];
+  let exe: string | undefined;
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+  } catch {
+    /* kernel threads, permissions: the first mapping then counts as main */
+  }
+  const groups = new Map<string, { path: string; inode: number; deleted: boolean; regions: MapsLine[] }>();
+  for (const m of maps) {
+    if (!m.path.startsWith('/') || m.inode === 0) continue;
+    const key = `${m.inode}:${m.path}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { path: m.path, inode: m.inode, deleted: m.deleted, regions: [] }));
+    g.regions.push(m);
+  }
+  const debugDirs = [...(opts.debugDirs ?? []), ...DEFAULT_DEBUG_DIRS];
+  const modules: Module[] = [];
+  for (const g of groups.values()) {
+    const first = g.regions.reduce((a, b) => (a.start < b.start ? a : b));
+    const last = g.regions.reduce((a, b) => (a.end > b.end ? a : b));
+    const rootPath = `/proc/${pid}/root${g.path}`;
+    const mapFile = `/proc/${pid}/map_files/${first.start.toString(16)}-${first.end.toString(16)}`;
+    const candidates: string[] = [];
+    let sameFile = false;
+    if (!g.deleted) {
+      try {
+        sameFile = statSync(rootPath).ino === g.inode;
+      } catch {
+        /* not reachable through the root */
+      }
+    }
+    if (sameFile) candidates.push(rootPath, mapFile);
+    else candidates.push(mapFile, rootPath);
+    let elf: ElfFile | undefined;
+    let readFrom = '';
+    const errs: string[] = [];
+    for (const c of candidates) {
+      try {
+        const buf = readFileSync(c);
+        if (buf.length < 4 || buf.readUInt32BE(0) !== 0x7f454c46) {
+          elf = undefined;
+          errs.push('not ELF');
+          break;
+        }
+        elf = new ElfFile(buf, g.path);
+        readFrom = c;
+        break;
+      } catch (e) {
+        errs.push(`${c}: ${(e as Error).message}`);
+      }
+    }
+    if (!elf) {
+      if (!errs.includes('not ELF')) warnings.push(`${g.path}: cannot read (${errs.join('; ')}); its symbols are unknown`);
+      continue;
+    }
+    const bias = computeBias(elf, g.regions as ModuleRegion[]);
+    if (bias === undefined) {
+      warnings.push(`${g.path}: no PT_LOAD matches its mappings; skipped`);
+      continue;
+    }
+    const modWarnings: string[] = [];
+    const dbg = findDebugFile(elf, sameFile || !g.deleted ? rootPath : readFrom, g.path, debugDirs, modWarnings);
+    const isMain = exe !== undefined ? g.path === exe : modules.length === 0;
+    if (!dbg && isMain) modWarnings.push(`${g.path}: no debug info found (looked in the file, by build-id and .gnu_debuglink under ${debugDirs.join(', ')}); variables have no types`);
+    warnings.push(...modWarnings);
+    modules.push(
+      new Module({
+        path: g.path,
+        readFrom,
+        elf,
+        debugElf: dbg?.elf,
+        debugFile: dbg && dbg.how !== 'self' ? dbg.path : undefined,
+        bias,
+        start: first.start,
+        end: last.end,
+        isMain,
+        warnings: modWarnings,
+      }),
+    );
+  }
+  if (modules.length === 0) throw new PidscopeError('NO_MODULES', `No readable ELF file is mapped in process ${pid}`, 'Check permissions on /proc/PID/map_files (needs the same user or CAP_SYS_ADMIN)');
+  modules.sort((a, b) => (a.isMain !== b.isMain ? (a.isMain ? -1 : 1) : a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  return new SymbolsImpl(modules, warnings);
+}
+
+/** Symbols of ELF files on disk (bias 0), for tests and tools that have no live process. */
+export function loadSymbolsFromFiles(paths: string[], opts: LoadOptions = {}): ProcessSymbols {
+  const warnings: string[] = [];
+  const debugDirs = [...(opts.debugDirs ?? []), ...DEFAULT_DEBUG_DIRS];
+  const modules = paths.map((p, i) => {
+    const elf = ElfFile.open(p);
+    const w: string[] = [];
+    const dbg = findDebugFile(elf, p, p, debugDirs, w);
+    warnings.push(...w);
+    return new Module({ path: p, readFrom: p, elf, debugElf: dbg?.elf, debugFile: dbg && dbg.how !== 'self' ? dbg.path : undefined, bias: 0n, start: 0n, end: 0n, isMain: i === 0, warnings: w });
+  });
+  return new SymbolsImpl(modules, warnings);
+}
+
+const SCOPE_RANK = { global: 0, 'file-static': 1, 'function-static': 2 } as const;
+
+class SymbolsImpl implements ProcessSymbols {
+  readonly modules: Module[];
+  readonly warnings: string[];
+  readonly pointerSize: number;
+  private completing = new Set<string>();
+
+  constructor(modules: Module[], warnings: string[]) {
+    this.modules = modules;
+    this.warnings = warnings;
+    this.pointerSize = modules[0]?.elf.addressSize ?? 8;
+    for (const m of modules) {
+      const d = m.dwarf;
+      if (!d) continue;
+      d.types.completeType = (kind, name) => this.completeType(m, kind, name);
+    }
+  }
+
+  private completeType(from: Module, kind: 'struct' | 'union' | 'enum', name: string): Type | undefined {
+    const key = `${kind} ${name}`;
+    if (this.completing.has(key)) return undefined;
+    this.completing.add(key);
+    try {
+      for (const m of [from, ...this.modules.filter((x) => x !== from)]) {
+        const d = m.dwarf;
+        if (!d) continue;
+        d.index();
+        const list = d.typeNames.get(key);
+        const def = list?.find((e) => !e.declaration);
+        if (def) return d.types.typeAt(def.die);
+      }
+      return undefined;
+    } finally {
+      this.completing.delete(key);
+    }
+  }
+
+  private modulesFor(scope?: LookupScope): Module[] {
+    if (!scope?.module) return this.modules;
+    const want = scope.module;
+    return this.modules.filter((m) => m.path === want || m.basename === want || m.path.endsWith('/' + want));
+  }
+
+  moduleAt(address: bigint): Module | undefined {
+    return this.modules.find((m) => m.contains(address));
+  }
+
+  dwarfErrors(): Array<{ module: string; errors: string[] }> {
+    const out: Array<{ module: string; errors: string[] }> = [];
+    for (const m of this.modules) {
+      const d = m.dwarf;
+      if (d && (d.errors.length || d.types.errors.length)) out.push({ module: m.path, errors: [...d.errors, ...d.types.errors] });
+    }
+    return out;
+  }
+
+  private toVariable(m: Module, e: VarEntry, dv: DwarfVariable): VariableSymbol {
+    const v: VariableSymbol = {
+      name: dv.name,
+      type: dv.type,
+      module: m.path,
+      compileUnit: dv.compileUnit,
+      scope: dv.scope,
+    };
+    if (dv.fn) v.function = dv.fn;
+    if (dv.declFile) v.declFile = dv.declFile;
+    if (dv.declLine !== undefined) v.declLine = dv.declLine;
+    const loc = dv.location;
+    if (loc.kind === 'address') v.address = loc.address + m.bias;
+    else if (loc.kind === 'value') {
+      v.constValue = loc.bytes;
+      v.absentReason = 'optimized out: no address (value known)';
+    } else v.absentReason = loc.reason;
+    void e;
+    return v;
+  }
+
+  private matchesScope(e: VarEntry, scope?: LookupScope): boolean {
+    if (!scope) return true;
+    if (scope.file) {
+      const cu = e.unit.name ?? '';
+      const base = cu.slice(cu.lastIndexOf('/') + 1);
+      if (cu !== scope.file && base !== scope.file && !cu.endsWith('/' + scope.file)) return false;
+    }
+    if (scope.function && e.fn !== scope.function) return false;
+    return true;
+  }
+
+  findVariables(name: string, scope?: LookupScope): VariableSymbol[] {
+    const out: VariableSymbol[] = [];
+    const declarations: Array<{ m: Module; v: VariableSymbol }> = [];
+    for (const m of this.modulesFor(scope)) {
+      const d = m.dwarf;
+      let found = false;
+      if (d) {
+        d.index();
+        const entries = (d.variables.get(name) ?? []).filter((e) => this.matchesScope(e, scope));
+        const defs = entries.filter((e) => !e.declaration);
+        const seen = new Set<string>();
+        const local: VariableSymbol[] = [];
+        for (const e of defs) {
+          let dv: DwarfVariable;
+          try {
+            dv = d.variable(e);
+          } catch (err) {
+            m.warnings.push(`${m.path}: variable ${name}: ${(err as Error).message}`);
+            continue;
+          }
+          const v = this.toVariable(m, e, dv);
+          // A static and its alias DIE (abstract + concrete) give the same address once.
+          const key = `${v.address ?? ''}|${v.compileUnit}|${v.function ?? ''}|${v.absentReason ?? ''}`;
+          if (v.address !== undefined && seen.has(key)) continue;
+          seen.add(key);
+          local.push(v);
+        }
+        // Prefer entries with an address over optimized-out duplicates of the same object.
+        const withAddr = new Set(local.filter((v) => v.address !== undefined).map((v) => `${v.compileUnit}|${v.function ?? ''}`));
+        for (const v of local) {
+          if (v.address === undefined && !v.constValue && withAddr.has(`${v.compileUnit}|${v.function ?? ''}`)) continue;
+          out.push(v);
+          found = true;
+        }
+        if (!found && !scope?.function) {
+          const decl = entries.find((e) => e.declaration);
+          if (decl) {
+            try {
+              const dv = d.variable(decl);
+              declarations.push({ m, v: this.toVariable(m, decl, dv) });
+            } catch {
+              /* ignore a broken declaration */
+            }
+          }
+        }
+      }
+      if (!found && !scope?.function && !scope?.file) {
+        for (const s of m.symbolsNamed(name)) {
+          if (s.type !== 'object' && s.type !== 'tls' && s.type !== 'common' && s.type !== 'notype') continue;
+          if (s.type === 'notype' && s.size === 0) continue;
+          out.push(this.elfVariable(m, s));
+          found = true;
+          break;
+        }
+      }
+    }
+    // A declaration's type + another module's ELF definition (e.g. extern `environ`).
+    for (const { m, v } of declarations) {
+      const typed = out.findIndex((x) => x.type === undefined && x.address !== undefined);
+      if (typed >= 0) {
+        out[typed] = { ...out[typed], type: v.type, declFile: v.declFile, declLine: v.declLine };
+      } else {
+        const s = this.modules.flatMap((mm) => mm.symbolsNamed(name).map((sym) => ({ mm, sym }))).find((x) => x.sym.type === 'object');
+        if (s) out.push({ ...v, address: s.sym.value + s.mm.bias, absentReason: undefined, module: s.mm.path, size: s.sym.size });
+        else out.push(v);
+      }
+      void m;
+    }
+    out.sort((a, b) => {
+      const ma = this.modules.findIndex((m) => m.path === a.module);
+      const mb = this.modules.findIndex((m) => m.path === b.module);
+      if (ma !== mb) return ma - mb;
+      return SCOPE_RANK[a.scope] - SCOPE_RANK[b.scope];
+    });
+    return out;
+  }
+
+  private elfVariable(m: Module, s: ElfSymbol): VariableSymbol {
+    const v: VariableSymbol = {
+      name: s.name,
+      module: m.path,
+      size: s.size,
+      scope: s.binding === 'local' ? 'file-static' : 'global',
+    };
+    if (s.type === 'tls') v.absentReason = 'thread-local: needs the thread pointer';
+    else v.address = s.value + m.bias;
+    return v;
+  }
+
+  findFunctions(name: string, scope?: LookupScope): FunctionSymbol[] {
+    const out: FunctionSymbol[] = [];
+    for (const m of this.modulesFor(scope)) {
+      const d = m.dwarf;
+      let found = false;
+      if (d) {
+        d.index();
+        for (const e of d.functions.get(name) ?? []) {
+          if (e.declaration) continue;
+          if (scope?.file) {
+            const cu = e.unit.name ?? '';
+            if (cu !== scope.file && !cu.endsWith('/' + scope.file)) continue;
+          }
+          try {
+            const f = d.functionInfo(e);
+            if (f.ranges.length === 0) continue;
+            const [lo, hi] = f.ranges.reduce((a, b) => (b[0] < a[0] ? b : a));
+            out.push({ name, address: lo + m.bias, size: Number(hi - lo), type: f.type, module: m.path });
+            found = true;
+          } catch (err) {
+            m.warnings.push(`${m.path}: function ${name}: ${(err as Error).message}`);
+          }
+        }
+      }
+      if (!found && !scope?.file) {
+        const s = m.symbolsNamed(name).find((x) => x.type === 'func' || x.type === 'ifunc');
+        if (s) out.push({ name, address: s.value + m.bias, size: s.size, module: m.path });
+      }
+    }
+    return out;
+  }
+
+  findType(name: string, scope?: LookupScope): Type | undefined {
+    const key = normalizeTypeName(name);
+    if (key === 'void') return VOID;
+    const mods = this.modulesFor(scope);
+    for (const m of mods) {
+      const d = m.dwarf;
+      if (!d) continue;
+      const prefer = scope?.file ? (u: { name?: string }) => !!u.name && (u.name === scope.file || u.name.endsWith('/' + scope.file)) : undefined;
+      const t = d.findType(key, prefer);
+      if (t) return t;
+    }
+    return builtinType(key, this.pointerSize);
+  }
+
+  symbolize(address: bigint): SymbolizedAddress | undefined {
+    const m = this.moduleAt(address) ?? this.modules.find((x) => x.symbolize(address));
+    if (!m) return undefined;
+    const r = m.symbolize(address);
+    return r ? { symbol: r.symbol.name, offset: r.offset, module: m.path } : undefined;
+  }
+
+  sourceLocation(address: bigint): SourceLocation | undefined {
+    const m = this.moduleAt(address);
+    const d = m?.dwarf;
+    if (!m || !d) return undefined;
+    try {
+      return d.sourceLocation(address - m.bias);
+    } catch (e) {
+      m.warnings.push(`${m.path}: line table: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  *allVariables(): Iterable<VariableSymbol> {
+    for (const m of this.modules) {
+      const d = m.dwarf;
+      if (d) {
+        d.index();
+        for (const [name, list] of d.variables) {
+          if (!list.some((e) => !e.declaration)) continue;
+          for (const v of this.findVariables(name, { module: m.path })) if (v.module === m.path) yield v;
+        }
+      } else if (m.isMain) {
+        for (const s of m.symbols()) {
+          if (s.shndx === 0 || s.name === '' || (s.type !== 'object' && s.type !== 'tls')) continue;
+          yield this.elfVariable(m, s);
+        }
+      }
+    }
+  }
+}
+
+/** Canonical spelling of a type name for lookup ('unsigned' → 'unsigned int', 'long int' → 'long'). */
+export function normalizeTypeName(name: string): string {
+  const n = name.trim().replace(/\s+/g, ' ');
+  const m = /^(struct|union|enum) (.+)$/.exec(n);
+  if (m) return `${m[1]} ${m[2].trim()}`;
+  return canonicalBaseName(n);
+}
+
+const BUILTINS: Record<string, (ptr: number) => Type> = {
+  char: () => ({ kind: 'int', name: 'char', size: 1, signed: true, isChar: true }),
+  'signed char': () => ({ kind: 'int', name: 'signed char', size: 1, signed: true, isChar: true }),
+  'unsigned char': () => ({ kind: 'int', name: 'unsigned char', size: 1, signed: false, isChar: true }),
+  short: () => ({ kind: 'int', name: 'short', size: 2, signed: true, isChar: false }),
+  'unsigned short': () => ({ kind: 'int', name: 'unsigned short', size: 2, signed: false, isChar: false }),
+  int: () => ({ kind: 'int', name: 'int', size: 4, signed: true, isChar: false }),
+  'unsigned int': () => ({ kind: 'int', name: 'unsigned int', size: 4, signed: false, isChar: false }),
+  long: (p) => ({ kind: 'int', name: 'long', size: p, signed: true, isChar: false }),
+  'unsigned long': (p) => ({ kind: 'int', name: 'unsigned long', size: p, signed: false, isChar: false }),
+  'long long': () => ({ kind: 'int', name: 'long long', size: 8, signed: true, isChar: false }),
+  'unsigned long long': () => ({ kind: 'int', name: 'unsigned long long', size: 8, signed: false, isChar: false }),
+  _Bool: () => ({ kind: 'bool', name: '_Bool', size: 1 }),
+  float: () => ({ kind: 'float', name: 'float', size: 4, format: 'ieee' }),
+  double: () => ({ kind: 'float', name: 'double', size: 8, format: 'ieee' }),
+  'long double': () => ({ kind: 'float', name: 'long double', size: 16, format: 'x87' }),
+  __int128: () => ({ kind: 'int', name: '__int128', size: 16, signed: true, isChar: false }),
+  'unsigned __int128': () => ({ kind: 'int', name: 'unsigned __int128', size: 16, signed: false, isChar: false }),
+};
+
+/** C's base types for x86-64 when the program's DWARF does not mention them (casts). */
+export function builtinType(name: string, pointerSize = 8): Type | undefined {
+  const f = BUILTINS[name];
+  return f ? f(pointerSize) : undefined;
+}

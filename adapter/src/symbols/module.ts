@@ -1,0 +1,227 @@
+/**
+ * A module: one ELF file mapped into the target, with its load bias, its ELF symbols and (when
+ * found) its DWARF. Everything the module answers is in absolute target addresses.
+ *
+ * Load bias: for a region mapping file offset `off` at `start`, inside a PT_LOAD with
+ * (p_offset, p_vaddr), bias = start - off - (p_vaddr - p_offset). That holds for PIE and ASLR
+ * and gives 0 for non-PIE executables.
+ */
+import { DwarfInfo } from './dwarf/info';
+import type { DwarfSections } from './dwarf/reader';
+import { ElfFile, PT_LOAD, type ElfSymbol } from './elf/elf';
+
+export interface ModuleRegion {
+  start: bigint;
+  end: bigint;
+  offset: bigint;
+}
+
+export interface ModuleInfo {
+  /** Path as mapped in the target (what /proc/PID/maps says). */
+  path: string;
+  /** Where we read the ELF from (/proc/PID/root/..., /proc/PID/map_files/..., or a plain path). */
+  readFrom: string;
+  /** Separate debug file used, if any. */
+  debugFile?: string;
+  bias: bigint;
+  start: bigint;
+  end: bigint;
+  buildId?: string;
+  hasDebugInfo: boolean;
+}
+
+export class Module {
+  readonly path: string;
+  readonly readFrom: string;
+  readonly elf: ElfFile;
+  /** The ELF that holds DWARF (elf itself, a separate debug file, or undefined). */
+  readonly debugElf?: ElfFile;
+  readonly debugFile?: string;
+  readonly bias: bigint;
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly isMain: boolean;
+  private dwarfInfo?: DwarfInfo | null;
+  private symCache?: ElfSymbol[];
+  private sortedSyms?: ElfSymbol[];
+  readonly warnings: string[];
+
+  constructor(opts: {
+    path: string;
+    readFrom: string;
+    elf: ElfFile;
+    debugElf?: ElfFile;
+    debugFile?: string;
+    bias: bigint;
+    start: bigint;
+    end: bigint;
+    isMain: boolean;
+    warnings: string[];
+  }) {
+    this.path = opts.path;
+    this.readFrom = opts.readFrom;
+    this.elf = opts.elf;
+    this.debugElf = opts.debugElf;
+    this.debugFile = opts.debugFile;
+    this.bias = opts.bias;
+    this.start = opts.start;
+    this.end = opts.end;
+    this.isMain = opts.isMain;
+    this.warnings = opts.warnings;
+  }
+
+  get basename(): string {
+    const i = this.path.lastIndexOf('/');
+    return i >= 0 ? this.path.slice(i + 1) : this.path;
+  }
+
+  info(): ModuleInfo {
+    return {
+      path: this.path,
+      readFrom: this.readFrom,
+      debugFile: this.debugFile,
+      bias: this.bias,
+      start: this.start,
+      end: this.end,
+      buildId: safe(() => this.elf.buildId()),
+      hasDebugInfo: !!this.debugElf,
+    };
+  }
+
+  /** DWARF of the module, opened on first use (undefined without debug info). */
+  get dwarf(): DwarfInfo | undefined {
+    if (this.dwarfInfo !== undefined) return this.dwarfInfo ?? undefined;
+    this.dwarfInfo = null;
+    const e = this.debugElf;
+    if (!e) return undefined;
+    try {
+      const sec = (n: string) => {
+        const s = e.section(n);
+        if (!s || s.type === 8 /* NOBITS */) return undefined;
+        return e.sectionData(s);
+      };
+      const sections: DwarfSections = {
+        info: sec('.debug_info') ?? Buffer.alloc(0),
+        abbrev: sec('.debug_abbrev') ?? Buffer.alloc(0),
+        str: sec('.debug_str'),
+        lineStr: sec('.debug_line_str'),
+        strOffsets: sec('.debug_str_offsets'),
+        addr: sec('.debug_addr'),
+        ranges: sec('.debug_ranges'),
+        rnglists: sec('.debug_rnglists'),
+        loclists: sec('.debug_loclists'),
+        loc: sec('.debug_loc'),
+        line: sec('.debug_line'),
+        aranges: sec('.debug_aranges'),
+        littleEndian: e.littleEndian,
+        addressSize: e.addressSize,
+      };
+      this.dwarfInfo = new DwarfInfo(sections);
+    } catch (err) {
+      this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
+    }
+    return this.dwarfInfo ?? undefined;
+  }
+
+  /**
+   * ELF symbols with link-time values: .symtab of the file, else of the debug file (split
+   * debug keeps it there), plus .dynsym.
+   */
+  symbols(): ElfSymbol[] {
+    if (this.symCache) return this.symCache;
+    let syms: ElfSymbol[] = [];
+    try {
+      syms = this.elf.symbols('symtab');
+      if (syms.length === 0 && this.debugElf && this.debugElf !== this.elf) syms = this.debugElf.symbols('symtab');
+    } catch (e) {
+      this.warnings.push(`${this.path}: bad .symtab (${(e as Error).message})`);
+    }
+    let dyn: ElfSymbol[] = [];
+    try {
+      dyn = this.elf.symbols('dynsym');
+    } catch (e) {
+      this.warnings.push(`${this.path}: bad .dynsym (${(e as Error).message})`);
+    }
+    const seen = new Set(syms.map((s) => `${s.name}@${s.value}`));
+    for (const d of dyn) if (!seen.has(`${d.name}@${d.value}`)) syms.push(d);
+    this.symCache = syms;
+    return syms;
+  }
+
+  /** Defined symbols by name. */
+  symbolsNamed(name: string): ElfSymbol[] {
+    return this.symbols().filter((s) => s.name === name && s.shndx !== 0);
+  }
+
+  /** Defined function/object symbols sorted by address, for symbolize(). */
+  private addressSorted(): ElfSymbol[] {
+    if (this.sortedSyms) return this.sortedSyms;
+    const list = this.symbols().filter((s) => s.shndx !== 0 && s.shndx < 0xff00 && s.name !== '' && (s.type === 'func' || s.type === 'object' || s.type === 'ifunc' || s.type === 'notype'));
+    list.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : rank(a) - rank(b)));
+    this.sortedSyms = list;
+    return list;
+  }
+
+  /** The symbol containing an absolute address (within its size; size-0 symbols only exactly). */
+  symbolize(address: bigint): { symbol: ElfSymbol; offset: bigint } | undefined {
+    const a = address - this.bias;
+    const list = this.addressSorted();
+    let lo = 0;
+    let hi = list.length - 1;
+    let best = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].value <= a) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    // Walk back over symbols at lower addresses whose size may still cover `a` (nested or aliases).
+    let fallback: { symbol: ElfSymbol; offset: bigint } | undefined;
+    for (let i = best; i >= 0 && i > best - 32; i--) {
+      const s = list[i];
+      const off = a - s.value;
+      if (s.size > 0 && off < BigInt(s.size)) return { symbol: s, offset: off };
+      if (s.size === 0 && off === 0n && !fallback) fallback = { symbol: s, offset: 0n };
+    }
+    return fallback;
+  }
+
+  contains(address: bigint): boolean {
+    return address >= this.start && address < this.end;
+  }
+}
+
+/** Prefer global functions/objects over locals and notype at the same address (gdb's choice). */
+function rank(s: ElfSymbol): number {
+  let r = 0;
+  if (s.type === 'notype') r += 4;
+  if (s.binding === 'local') r += 2;
+  if (s.binding === 'weak') r += 1;
+  return r;
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Load bias from the regions mapping the file and its PT_LOAD segments. */
+export function computeBias(elf: ElfFile, regions: ModuleRegion[]): bigint | undefined {
+  const loads = elf.segments.filter((p) => p.type === PT_LOAD);
+  const sorted = [...regions].sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+  for (const r of sorted) {
+    for (const p of loads) {
+      const pOff = BigInt(p.offset);
+      const pageOff = pOff & ~0xfffn;
+      if (r.offset >= pageOff && r.offset < pOff + BigInt(Math.max(p.filesz, 1))) {
+        return r.start - r.offset - (p.vaddr - pOff);
+      }
+    }
+  }
+  if (!elf.isDynamic) return 0n;
+  return undefined;
+}
