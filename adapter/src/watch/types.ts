@@ -61,8 +61,13 @@ export interface WatchHit {
   writer?: Writer;
   /** Bytes before; undefined when not known. */
   old?: Buffer;
-  /** Bytes right after; undefined when overwritten before it could be read. */
+  /** Bytes read right after the access; undefined when overwritten before it could be read. */
   value?: Buffer;
+  /**
+   * True when `value` is certainly what this access left: no other access came between it and
+   * our read. False for earlier accesses of a burst, and for the last one of a hot variable's
+   * burst (its value was read right after, but another store may have slipped in).
+   */
   valueSeen: boolean;
   /** Display text of old/new (gdb's print format through the Program when types are known). */
   oldText?: string;

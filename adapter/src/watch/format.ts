@@ -1,0 +1,79 @@
+/**
+ * Plain formatting for watch values when no Program formatter is at hand (raw addresses, unit
+ * tests): integers, bools, enums, pointers and floats by value, anything else as hex bytes.
+ * With a Program, watch/program.ts formats exactly as gdb's print does.
+ */
+import { readFileSync } from 'node:fs';
+import type { Type } from '../symbols/types';
+
+function strip(t: Type): Type {
+  let cur = t;
+  for (let i = 0; i < 64 && (cur.kind === 'typedef' || cur.kind === 'qualified'); i++) cur = cur.type;
+  return cur;
+}
+
+export function formatBytes(bytes: Buffer, type?: Type): string {
+  const t = type ? strip(type) : undefined;
+  const n = bytes.length;
+  if (t && (t.kind === 'int' || t.kind === 'bool' || t.kind === 'enum') && (n === 1 || n === 2 || n === 4 || n === 8)) {
+    const signed = t.kind === 'int' ? t.signed : t.kind === 'enum' ? (t.compatible?.signed ?? false) : false;
+    let val: bigint;
+    if (n === 8) val = signed ? bytes.readBigInt64LE(0) : bytes.readBigUInt64LE(0);
+    else val = BigInt(signed ? bytes.readIntLE(0, n) : bytes.readUIntLE(0, n));
+    if (t.kind === 'bool') return val === 0n ? 'false' : 'true';
+    if (t.kind === 'enum') {
+      const e = t.enumerators?.find((x) => x.value === val);
+      if (e) return e.name;
+    }
+    return val.toString();
+  }
+  if (t && t.kind === 'pointer' && n === 8) return `0x${bytes.readBigUInt64LE(0).toString(16)}`;
+  if (t && t.kind === 'float' && t.format === 'ieee' && (n === 4 || n === 8)) {
+    return String(n === 4 ? bytes.readFloatLE(0) : bytes.readDoubleLE(0));
+  }
+  if (!t && (n === 1 || n === 2 || n === 4 || n === 8)) {
+    // Raw address of a scalar size: show it as an unsigned integer, like `x/1g`.
+    return (n === 8 ? bytes.readBigUInt64LE(0) : BigInt(bytes.readUIntLE(0, n))).toString();
+  }
+  const shown = bytes.subarray(0, 32);
+  const hex = [...shown].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(' ');
+  return n > shown.length ? `{${hex} …(${n} bytes)}` : `{${hex}}`;
+}
+
+/** `worker_loop (threads.c:88)`; falls back to the symbol, then the raw address. */
+export function formatWriter(w: { ip: bigint; function?: string; file?: string; line?: number }): string {
+  const fn = w.function ?? `0x${w.ip.toString(16)}`;
+  if (w.file && w.line !== undefined) return `${fn} (${basename(w.file)}:${w.line})`;
+  return fn;
+}
+
+export function basename(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? p : p.slice(i + 1);
+}
+
+/**
+ * What identifies a process image: gone (undefined), a zombie, or alive with its code and stack
+ * addresses (they change when it execs, since ASLR places the new image elsewhere).
+ */
+export function processImage(pid: number): { state: string; image: string } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the comm: state is field 3; startcode, endcode, startstack are 26, 27, 28.
+  const state = rest[0] ?? '?';
+  const image = `${rest[23]}:${rest[24]}:${rest[25]}`;
+  return { state, image };
+}
+
+export function threadName(pid: number, tid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}

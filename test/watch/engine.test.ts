@@ -1,0 +1,177 @@
+/**
+ * The watch engine against the real `threads` fixture: hardware watchpoints see every write with
+ * the writing thread, values in order per thread; polling sees the final values; the target is
+ * never stopped; the target exiting ends the watch.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Target } from '../../adapter/src/engine/target';
+import { openMemory } from '../../adapter/src/memory/select';
+import type { MemoryReader } from '../../adapter/src/memory/reader';
+import { WatchEngine } from '../../adapter/src/watch/engine';
+import type { WatchEvent, WatchHit } from '../../adapter/src/watch/types';
+import { startFixture, type RunningFixture } from '../support/fixtures';
+import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
+import { symbolAddress } from '../support/symbols';
+
+const started: RunningFixture[] = [];
+const cleanups: (() => void)[] = [];
+
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+afterAll(async () => {
+  for (const fx of started) await fx.stop();
+});
+
+async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function setup(args: string[]): Promise<{ fx: RunningFixture; engine: WatchEngine; memory: MemoryReader; events: WatchEvent[] }> {
+  const fx = await startFixture('threads', { args });
+  started.push(fx);
+  const target = Target.attach(fx.pid);
+  const memory = openMemory(target).reader;
+  const engine = new WatchEngine({ pid: fx.pid, memory, pollIntervalMs: 5 });
+  const events: WatchEvent[] = [];
+  engine.on('event', (e) => events.push(e));
+  cleanups.push(() => {
+    engine.close();
+    memory.close();
+    target.close?.();
+  });
+  return { fx, engine, memory, events };
+}
+
+function hitsOf(events: WatchEvent[], watchId?: number): WatchHit[] {
+  return events.flatMap((e) => (e.kind === 'hit' && (watchId === undefined || e.hit.watchId === watchId) ? [e.hit] : []));
+}
+
+describe('watch engine on the threads fixture', () => {
+  it('hw: sees every write of g_shared and g_slots[i], by the right thread, values increasing per thread, target never stopped', async () => {
+    const N = 3;
+    const K = 20;
+    const { fx, engine, events } = await setup([String(N), '--writes', String(K), '--wait-go', '--interval-ms', '10']);
+    const address = symbolAddress(fx.pid, 'g_shared');
+    const slots = symbolAddress(fx.pid, 'g_slots');
+    const monitor = monitorNeverStopped(fx.pid);
+    const shared = engine.add({ expression: 'g_shared', address, size: 8, mode: 'hw' });
+    expect(shared.mode).toBe('hw');
+    // g_shared + 3 slots = the 4 debug registers.
+    const slotIds = Array.from({ length: N }, (_, i) => engine.add({ expression: `g_slots[${i}]`, address: slots + BigInt(8 * i), size: 8, mode: 'hw' }).id);
+    process.kill(fx.pid, 'SIGUSR1');
+    const done = symbolAddress(fx.pid, 'g_workers_done');
+    await until('workers to finish', () => readU64(fx.pid, done) % 2n ** 32n === BigInt(N));
+    await until('every hit to arrive', () => hitsOf(events).length >= 2 * N * K);
+    await new Promise((r) => setTimeout(r, 100));
+
+    // g_shared: all N*K writes, numbered 1..N*K, each by a worker thread.
+    const hits = hitsOf(events, shared.id);
+    expect(hits).toHaveLength(N * K);
+    expect(hits.map((h) => h.seq)).toEqual(Array.from({ length: N * K }, (_, i) => i + 1));
+    expect(engine.kernelCount(shared.id)).toBe(BigInt(N * K));
+    const byTid = new Map<number, WatchHit[]>();
+    for (const h of hits) {
+      expect(h.source).toBe('hw');
+      const list = byTid.get(h.writer!.tid) ?? [];
+      list.push(h);
+      byTid.set(h.writer!.tid, list);
+    }
+    expect(byTid.size).toBe(N);
+    const tidOfWorker = new Map<number, number>();
+    for (const [tid, list] of byTid) {
+      expect(list).toHaveLength(K);
+      const name = list[0]!.writer!.threadName!;
+      expect(name).toMatch(/^worker-\d+$/);
+      const index = Number(name.slice('worker-'.length));
+      tidOfWorker.set(index, tid);
+      // Workers write in lockstep, so in a burst only the last store's value can be read: the
+      // values we have are this worker's own, in increasing order.
+      const seen = list.filter((h) => h.valueSeen).map((h) => h.value!.readBigInt64LE(0));
+      for (const v of seen) expect(v / 1_000_000n).toBe(BigInt(index));
+      for (let i = 1; i < seen.length; i++) expect(seen[i]! > seen[i - 1]!).toBe(true);
+      for (let i = 1; i < list.length; i++) expect(list[i]!.perfTime! > list[i - 1]!.perfTime!).toBe(true);
+    }
+
+    // g_slots[i]: written by worker i only, so values are read one by one: i*1e6+1 .. i*1e6+K.
+    slotIds.forEach((id, i) => {
+      const slotHits = hitsOf(events, id);
+      expect(slotHits).toHaveLength(K);
+      for (const h of slotHits) expect(h.writer!.tid).toBe(tidOfWorker.get(i));
+      const seen = slotHits.filter((h) => h.valueSeen).map((h) => Number(h.value!.readBigInt64LE(0)) - i * 1_000_000);
+      expect(seen.length).toBeGreaterThanOrEqual(K / 2);
+      for (const v of seen) expect(v).toBeGreaterThanOrEqual(1);
+      for (let j = 1; j < seen.length; j++) expect(seen[j]!).toBeGreaterThan(seen[j - 1]!);
+      expect(slotHits.at(-1)!.value!.readBigInt64LE(0)).toBe(BigInt(i * 1_000_000 + K));
+    });
+
+    const report = await monitor.stop();
+    expect(report.violations).toEqual([]);
+    expect(tracerPid(fx.pid)).toBe(0);
+  });
+
+  it('poll: sees the final values of every slot, without a writer', async () => {
+    const N = 3;
+    const K = 10;
+    const { fx, engine, events } = await setup([String(N), '--writes', String(K), '--wait-go', '--interval-ms', '20']);
+    const slots = symbolAddress(fx.pid, 'g_slots');
+    const ids = Array.from({ length: N }, (_, i) => engine.add({ expression: `g_slots[${i}]`, address: slots + BigInt(8 * i), size: 8, mode: 'poll' }).id);
+    process.kill(fx.pid, 'SIGUSR1');
+    const done = symbolAddress(fx.pid, 'g_workers_done');
+    await until('workers to finish', () => readU64(fx.pid, done) % 2n ** 32n === BigInt(N));
+    await until('final values', () => ids.every((id, i) => hitsOf(events, id).at(-1)?.value?.readBigInt64LE(0) === BigInt(i * 1_000_000 + K)));
+    for (const id of ids) {
+      const hits = hitsOf(events, id);
+      expect(hits.every((h) => h.source === 'poll' && h.writer === undefined)).toBe(true);
+      const values = hits.map((h) => h.value!.readBigInt64LE(0));
+      for (let i = 1; i < values.length; i++) expect(values[i]! > values[i - 1]!).toBe(true);
+    }
+  });
+
+  it('auto falls back to polling when perf is refused (PIDSCOPE_PERF=deny) and says why', async () => {
+    const { fx, engine, events } = await setup(['1', '--interval-ms', '5']);
+    const address = symbolAddress(fx.pid, 'g_shared');
+    process.env.PIDSCOPE_PERF = 'deny';
+    try {
+      const info = engine.add({ expression: 'g_shared', address, size: 8, mode: 'auto' });
+      expect(info.mode).toBe('poll');
+      expect(info.fallbackReason).toMatch(/perf_event_open was refused.*perf_event_paranoid/);
+      expect(() => engine.add({ expression: 'g_shared', address, size: 8, mode: 'hw' })).toThrow(/hardware watchpoint refused/);
+    } finally {
+      delete process.env.PIDSCOPE_PERF;
+    }
+    await until('a polled change', () => hitsOf(events).length >= 2);
+    expect(events.some((e) => e.kind === 'status' && /polling, because/.test(e.message))).toBe(true);
+  });
+
+  it('refuses what x86 cannot do, with the fix', async () => {
+    const { fx, engine } = await setup(['1']);
+    const slots = symbolAddress(fx.pid, 'g_slots');
+    expect(() => engine.add({ expression: 'g_slots', address: slots, size: 128, mode: 'hw' })).toThrow(/needs 16 debug registers.*--mode poll/);
+    expect(() => engine.add({ expression: 'g_shared', address: slots, size: 8, access: 'read' })).toThrow(/cannot watch reads alone/);
+    // Auto mode takes polling for the big one, and fills the registers before falling back.
+    expect(engine.add({ expression: 'g_slots', address: slots, size: 128, mode: 'auto' }).mode).toBe('poll');
+    const used = [0, 1, 2, 3].map((i) => engine.add({ expression: `g_slots[${i}]`, address: slots + BigInt(8 * i), size: 8, mode: 'auto' }).mode);
+    expect(used).toEqual(['hw', 'hw', 'hw', 'hw']);
+    const fifth = engine.add({ expression: 'g_slots[4]', address: slots + 32n, size: 8, mode: 'auto' });
+    expect(fifth.mode).toBe('poll');
+    expect(fifth.fallbackReason).toMatch(/debug registers are taken/);
+    expect(() => engine.add({ expression: 'g_slots[5]', address: slots + 40n, size: 8, mode: 'hw' })).toThrow(/debug registers are taken/);
+  });
+
+  it('ends cleanly when the target exits', async () => {
+    const { fx, engine, events } = await setup(['2', '--interval-ms', '2']);
+    engine.add({ expression: 'g_shared', address: symbolAddress(fx.pid, 'g_shared'), size: 8, mode: 'hw' });
+    engine.add({ expression: 'g_slots[0]', address: symbolAddress(fx.pid, 'g_slots'), size: 8, mode: 'poll' });
+    await until('some hits', () => hitsOf(events).length > 5);
+    await fx.stop();
+    await until('the ended event', () => events.some((e) => e.kind === 'ended'), 10_000);
+    const ended = events.find((e) => e.kind === 'ended');
+    expect(ended).toMatchObject({ kind: 'ended', reason: expect.stringMatching(/exited/) });
+    expect(engine.list().every((w) => !w.active)).toBe(true);
+  });
+});
