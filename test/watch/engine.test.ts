@@ -9,7 +9,12 @@ import { openMemory } from '../../adapter/src/memory/select';
 import type { MemoryReader } from '../../adapter/src/memory/reader';
 import { WatchEngine } from '../../adapter/src/watch/engine';
 import type { WatchEvent, WatchHit } from '../../adapter/src/watch/types';
-import { startFixture, type RunningFixture } from '../support/fixtures';
+import { loadSymbols } from '../../adapter/src/symbols/index';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
 
@@ -31,12 +36,13 @@ async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Pro
   }
 }
 
-async function setup(args: string[]): Promise<{ fx: RunningFixture; engine: WatchEngine; memory: MemoryReader; events: WatchEvent[] }> {
+async function setup(args: string[], withSymbols = false): Promise<{ fx: RunningFixture; engine: WatchEngine; memory: MemoryReader; events: WatchEvent[] }> {
   const fx = await startFixture('threads', { args });
   started.push(fx);
   const target = Target.attach(fx.pid);
   const memory = openMemory(target).reader;
-  const engine = new WatchEngine({ pid: fx.pid, memory, pollIntervalMs: 5 });
+  const symbols = withSymbols ? await loadSymbols(fx.pid) : undefined;
+  const engine = new WatchEngine({ pid: fx.pid, memory, symbols, pollIntervalMs: 5 });
   const events: WatchEvent[] = [];
   engine.on('event', (e) => events.push(e));
   cleanups.push(() => {
@@ -173,5 +179,50 @@ describe('watch engine on the threads fixture', () => {
     const ended = events.find((e) => e.kind === 'ended');
     expect(ended).toMatchObject({ kind: 'ended', reason: expect.stringMatching(/exited/) });
     expect(engine.list().every((w) => !w.active)).toBe(true);
+  });
+
+  it('hw: names the writer as function (file:line) of the #WRITE_SHARED / #WRITE_SLOT lines', async () => {
+    const { fx, engine, events } = await setup(['2', '--interval-ms', '5'], true);
+    const shared = engine.add({ expression: 'g_shared', address: symbolAddress(fx.pid, 'g_shared'), size: 8, mode: 'hw' });
+    const slot = engine.add({ expression: 'g_slots[1]', address: symbolAddress(fx.pid, 'g_slots') + 8n, size: 8, mode: 'hw' });
+    await until('hits on both', () => hitsOf(events, shared.id).length >= 4 && hitsOf(events, slot.id).length >= 2);
+    for (const h of hitsOf(events, shared.id)) expect(h.writer).toMatchObject({ function: 'worker_loop', line: markerLine('threads.c', 'WRITE_SHARED') });
+    for (const h of hitsOf(events, slot.id)) expect(h.writer).toMatchObject({ function: 'worker_loop', line: markerLine('threads.c', 'WRITE_SLOT') });
+    expect(hitsOf(events, shared.id)[0]!.writer!.file).toMatch(/threads\.c$/);
+  });
+
+  it('hw: covers threads created after the watch started (and threads they create)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pidscope-watch-'));
+    const bin = join(dir, 'late_threads');
+    execFileSync('gcc', ['-g', '-O0', '-pthread', '-o', bin, join(__dirname, 'fixtures', 'late_threads.c')]);
+    const proc = spawn(bin, [], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(() => proc.kill('SIGKILL'));
+    const pid = await new Promise<number>((res, rej) => {
+      proc.stdout!.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(String(d))![1])));
+      proc.once('exit', () => rej(new Error('late_threads exited early')));
+    });
+    const target = Target.attach(pid);
+    const memory = openMemory(target).reader;
+    const engine = new WatchEngine({ pid, memory });
+    const events: WatchEvent[] = [];
+    engine.on('event', (e) => events.push(e));
+    cleanups.push(() => {
+      engine.close();
+      memory.close();
+      target.close();
+    });
+    const info = engine.add({ expression: 'g_late', address: symbolAddress(pid, 'g_late'), size: 8, mode: 'hw' });
+    expect(info.mode).toBe('hw');
+    process.kill(pid, 'SIGUSR1');
+    const done = symbolAddress(pid, 'g_done');
+    await until('both late threads to finish', () => readU64(pid, done) % 2n ** 32n === 2n);
+    await until('all 20 writes', () => hitsOf(events).length >= 20);
+    await new Promise((r) => setTimeout(r, 50));
+    const hits = hitsOf(events);
+    expect(hits).toHaveLength(20);
+    const names = new Map<string, number>();
+    for (const h of hits) names.set(h.writer!.threadName ?? '?', (names.get(h.writer!.threadName ?? '?') ?? 0) + 1);
+    expect(Object.fromEntries(names)).toEqual({ 'late-1': 10, 'late-2': 10 });
+    proc.kill('SIGTERM');
   });
 });
