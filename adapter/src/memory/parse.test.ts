@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { parseAddress, parseLength, parsePid } from './parse';
+
+describe('parseAddress / parseLength / parsePid', () => {
+  it('accepts 0x hex and decimal', () => {
+    expect(parseAddress('0x7ffd1234')).toBe(0x7ffd1234n);
+    expect(parseAddress('0XFF')).toBe(255n);
+    expect(parseAddress('4096')).toBe(4096n);
+    expect(parseAddress('0xffffffffffffffff')).toBe(0xffffffffffffffffn);
+    expect(parseLength('0x10')).toBe(16);
+  });
+  it('refuses anything else with a usage error', () => {
+    for (const bad of ['', 'x', '-1', '0x', '12abc', '1e3', '0x1_0', 'g_int']) {
+      expect(() => parseAddress(bad)).toThrow(/not a valid address/);
+    }
+    expect(() => parseAddress('0x10000000000000000')).toThrow(/64 bits/);
+    expect(() => parseLength('99999999999999999999')).toThrow();
+  });
+  it('pids are positive decimals', () => {
+    expect(parsePid('1234')).toBe(1234);
+    expect(() => parsePid(undefined)).toThrow(/--pid/);
+    for (const bad of ['0', '-3', 'abc', '0x10', '99999999']) expect(() => parsePid(bad)).toThrow(/not a valid pid/);
+  });
+});
