@@ -10,6 +10,7 @@ import { PidscopeError, isPidscopeError } from '../errors';
 import { EACCES, ENOSYS, EPERM, ESRCH, errnoError, errnoName, permissionError, processGoneError } from '../linux/errno';
 import type { TargetHandle } from './handle';
 import type { BackendKind, MemoryReader } from './reader';
+import { pidfdMemCandidate } from './pidfdMem';
 import { ProcMemReader } from './procMem';
 import { probeVmReadv, VmReadvReader, type VerifyPolicy } from './vmReadv';
 
@@ -67,17 +68,8 @@ export const procMemCandidate: BackendCandidate = {
   },
 };
 
-/** Placeholder until the pidfd_mem backend lands (memory/pidfdMem.ts replaces this entry). */
-export const pidfdMemPlaceholder: BackendCandidate = {
-  kind: 'pidfd-mem',
-  strength: 'zero-copy: the target pages mapped into pidscope, reads are plain loads',
-  probe() {
-    return { ok: false, reason: 'not built into this pidscope yet (needs the pidfd_mem kernel feature and its backend)' };
-  },
-};
-
 /** Fastest first. */
-export const CANDIDATES: BackendCandidate[] = [pidfdMemPlaceholder, vmReadvCandidate, procMemCandidate];
+export const CANDIDATES: BackendCandidate[] = [pidfdMemCandidate, vmReadvCandidate, procMemCandidate];
 
 export const BACKEND_KINDS: readonly BackendKind[] = ['pidfd-mem', 'vm-readv', 'proc-mem'];
 
