@@ -1,10 +1,696 @@
-import type { LookupScope, VariableSymbol } from '../symbols/provider';
-import type { TargetObject, ValueContext } from '../value/object';
+/**
+ * Evaluates parsed C expressions over TargetObjects with gdb's semantics (eval.c, valarith.c,
+ * valops.c): C integer promotions and usual arithmetic conversions as gdb's binop_promote does
+ * them, pointer arithmetic, arrays decaying to pointers, `.` working through pointers, casts,
+ * `sizeof` (type int, as in gdb), `@` artificial arrays, gdb's `{type} addr`, and gdb's error
+ * wording. Nothing here writes to the target or calls functions in it.
+ */
+import { PidscopeError } from '../errors';
+import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
+import { resolve, sizeOf, type ArrayType, type CompoundType, type FunctionType, type Member, type Type } from '../symbols/types';
+import { floatFormatFor, floatToNumber, numberToFloatBytes } from '../value/float';
+import {
+  bigintToBytes,
+  ByteSource,
+  bytesToBigint,
+  extractBits,
+  makeAbsent,
+  makeReference,
+  makeValue,
+  type ReferenceObject,
+  type TargetObject,
+  type ValueContext,
+  type ValueObject,
+} from '../value/object';
+import { fetchWhole, isSigned } from '../value/format';
+import { typeToString } from '../value/typeName';
+import { BUILTIN, builtinFromWords, NODEBUG_DATA, NODEBUG_TEXT, pointerTo } from './builtins';
+import { parseExpression, type Declarator, type Node, type TypeAst } from './parser';
 
-export function evaluateExpression(_ctx: ValueContext, _expr: string, _scope?: LookupScope): TargetObject {
-  throw new Error('evaluate: not yet');
+export function evalError(message: string, code = 'EVAL', pos?: number, expr?: string): PidscopeError {
+  const where = pos !== undefined && expr !== undefined ? `(at column ${pos + 1} of \`${expr}')` : '';
+  const e = new PidscopeError(code, message, where, 'user');
+  if (pos !== undefined) (e as PidscopeError & { column: number }).column = pos + 1;
+  return e;
 }
 
-export function objectForVariable(_v: VariableSymbol, _pointerSize: number): TargetObject {
-  throw new Error('objectForVariable: not yet');
+/** Message without the position suffix, as gdb prints it. */
+export function gdbMessage(e: unknown): string {
+  if (e instanceof PidscopeError) return e.cause_;
+  return e instanceof Error ? e.message : String(e);
 }
+
+export function objectForVariable(v: VariableSymbol, pointerSize = 8): TargetObject {
+  void pointerSize;
+  if (v.address === undefined) return makeAbsent(v.absentReason ?? 'optimized out', v.type);
+  return makeReference(v.type ?? NODEBUG_DATA, v.address);
+}
+
+export function evaluateExpression(ctx: ValueContext, expr: string, scope?: LookupScope): TargetObject {
+  return new Evaluator(ctx, expr, scope).run();
+}
+
+const TYPE_CACHE = new WeakMap<SymbolLookup, Map<string, Type | null>>();
+
+export class Evaluator {
+  private readonly src: ByteSource;
+  private readonly symbols?: SymbolLookup;
+  private readonly ptrSize: number;
+
+  constructor(
+    readonly ctx: ValueContext,
+    readonly expr: string,
+    readonly scope?: LookupScope,
+  ) {
+    this.src = new ByteSource(ctx.memory);
+    this.symbols = ctx.symbols;
+    this.ptrSize = ctx.pointerSize;
+  }
+
+  run(): TargetObject {
+    const ast = parseExpression(this.expr, { isTypeName: (n) => this.isTypeName(n) });
+    const out = this.eval(ast);
+    if (out.type === NODEBUG_DATA) this.nodebug(out, ast);
+    return out;
+  }
+
+  private fail(message: string, node?: { pos: number }, code = 'EVAL'): never {
+    throw evalError(message, code, node?.pos, this.expr);
+  }
+
+  private findType(name: string): Type | undefined {
+    if (!this.symbols) return undefined;
+    let cache = TYPE_CACHE.get(this.symbols);
+    if (!cache) TYPE_CACHE.set(this.symbols, (cache = new Map()));
+    const key = `${this.scope?.file ?? ''}\0${this.scope?.module ?? ''}\0${name}`;
+    if (!cache.has(key)) cache.set(key, this.symbols.findType(name, this.scope) ?? null);
+    return cache.get(key) ?? undefined;
+  }
+
+  private isTypeName(name: string): boolean {
+    if (!this.symbols) return false;
+    if (this.symbols.findVariables(name, this.scope).length) return false;
+    const t = this.findType(name);
+    return t !== undefined && t.kind === 'typedef';
+  }
+
+  // ---- types ------------------------------------------------------------------------------
+
+  resolveTypeAst(t: TypeAst): Type {
+    let base: Type;
+    if (t.base.kind === 'builtin') {
+      const b = builtinFromWords(t.base.words);
+      if (!b) this.fail('A syntax error in expression, near `' + this.expr.slice(t.pos) + "'.", t, 'SYNTAX');
+      // Prefer the program's own _Bool/_Float128 when it has them (names match its DWARF).
+      base = b;
+    } else if (t.base.kind === 'tag') {
+      const found = this.findType(`${t.base.tag} ${t.base.name}`);
+      if (!found) this.fail(`No ${t.base.tag} type named ${t.base.name}.`, t, 'NO_SYMBOL');
+      base = found;
+    } else {
+      const found = this.findType(t.base.name);
+      if (!found) this.fail(`No symbol "${t.base.name}" in current context.`, t, 'NO_SYMBOL');
+      base = found;
+    }
+    if (t.quals.const || t.quals.volatile) base = { kind: 'qualified', qualifiers: { ...t.quals }, type: base };
+    return this.applyDeclarator(base, t.decl);
+  }
+
+  private applyDeclarator(base: Type, d: Declarator): Type {
+    let t = base;
+    for (const q of d.ptrs) {
+      t = pointerTo(t, this.ptrSize);
+      if (q.const || q.volatile) t = { kind: 'qualified', qualifiers: { ...q }, type: t };
+    }
+    for (let i = d.suffixes.length - 1; i >= 0; i--) {
+      const s = d.suffixes[i];
+      if (s.op === 'array') t = { kind: 'array', element: t, length: s.length } as ArrayType;
+      else
+        t = {
+          kind: 'function',
+          returnType: t,
+          parameters: s.params.map((p) => this.resolveTypeAst(p)),
+          variadic: s.variadic,
+          prototyped: !s.noProto,
+        } as FunctionType;
+    }
+    if (d.inner) t = this.applyDeclarator(t, d.inner);
+    return t;
+  }
+
+  // ---- value helpers ----------------------------------------------------------------------
+
+  private bytes(obj: TargetObject, node: { pos: number }): Buffer {
+    if (obj.kind === 'absent') this.fail(`value has been ${obj.reason}`.replace('been optimized out', 'optimized out'), node, 'ABSENT');
+    if (obj.type === NODEBUG_DATA) this.nodebug(obj, node);
+    return fetchWhole(this.src, obj).bytes;
+  }
+
+  private nodebug(_obj: TargetObject, node: { pos: number }): never {
+    const name = node && (node as Node).k === 'ident' ? (node as Extract<Node, { k: 'ident' }>).name : 'symbol';
+    this.fail(`'${name}' has unknown type; cast it to its declared type`, node, 'NO_TYPE');
+  }
+
+  private intValue(obj: TargetObject, node: { pos: number }): bigint {
+    const r = resolve(obj.type!);
+    const b = this.bytes(obj, node);
+    switch (r.kind) {
+      case 'int':
+        return bytesToBigint(b, r.signed);
+      case 'bool':
+      case 'pointer':
+        return bytesToBigint(b, false);
+      case 'enum':
+        return bytesToBigint(b, isSigned(r));
+      case 'float': {
+        const f = floatFormatFor(r.size, r.format)!;
+        const n = floatToNumber(b, f);
+        return Number.isFinite(n) ? BigInt(Math.trunc(n)) : 0n;
+      }
+      default:
+        return this.fail('Argument to arithmetic operation not a number or boolean.', node);
+    }
+  }
+
+  private floatValue(obj: TargetObject, node: { pos: number }): number {
+    const r = resolve(obj.type!);
+    if (r.kind === 'float') return floatToNumber(this.bytes(obj, node), floatFormatFor(r.size, r.format)!);
+    return Number(this.intValue(obj, node));
+  }
+
+  private mkInt(type: Type, v: bigint): ValueObject {
+    return makeValue(type, bigintToBytes(v, sizeOf(type) ?? 4));
+  }
+
+  private mkFloat(type: Type, v: number): ValueObject {
+    const r = resolve(type) as Extract<Type, { kind: 'float' }>;
+    return makeValue(type, numberToFloatBytes(v, floatFormatFor(r.size, r.format)!, r.size));
+  }
+
+  /** Arrays decay to pointers, functions to function pointers (gdb's coerce_array). */
+  private decay(obj: TargetObject, node: { pos: number }): TargetObject {
+    if (!obj.type) return obj;
+    const r = resolve(obj.type);
+    if (r.kind === 'array') {
+      const addr = obj.kind === 'reference' ? obj.address : obj.kind === 'value' ? obj.address : undefined;
+      if (addr === undefined) this.fail('Attempt to take address of value not located in memory.', node);
+      return this.mkInt(pointerTo(r.element, this.ptrSize), addr);
+    }
+    if (r.kind === 'function') {
+      const addr = obj.kind === 'reference' ? obj.address : obj.kind === 'value' ? obj.address ?? 0n : 0n;
+      return this.mkInt(pointerTo(obj.type, this.ptrSize), addr);
+    }
+    return obj;
+  }
+
+  private isIntegral(t: Type): boolean {
+    const r = resolve(t);
+    return r.kind === 'int' || r.kind === 'bool' || r.kind === 'enum';
+  }
+
+  private isArith(t: Type): boolean {
+    return this.isIntegral(t) || resolve(t).kind === 'float';
+  }
+
+  /** gdb's binop_promote for C. */
+  private promote(a: Type, b: Type, node: { pos: number }): Type {
+    const ra = resolve(a);
+    const rb = resolve(b);
+    if (ra.kind === 'float' || rb.kind === 'float') {
+      if (ra.kind !== 'float') return b;
+      if (rb.kind !== 'float') return a;
+      return rb.size > ra.size ? b : a;
+    }
+    let l1 = sizeOf(ra) ?? 4;
+    let l2 = sizeOf(rb) ?? 4;
+    if (l1 > 8 || l2 > 8) this.fail('That operation is not available on integers of more than 8 bytes.', node);
+    let u1 = !isSigned(ra);
+    let u2 = !isSigned(rb);
+    if (ra.kind === 'bool') u1 = true;
+    if (rb.kind === 'bool') u2 = true;
+    if (l1 < 4) {
+      u1 = false;
+      l1 = 4;
+    }
+    if (l2 < 4) {
+      u2 = false;
+      l2 = 4;
+    }
+    const unsigned = l1 > l2 ? u1 : l2 > l1 ? u2 : u1 || u2;
+    const len = Math.max(l1, l2);
+    if (len <= 4) return unsigned ? BUILTIN.unsignedInt : BUILTIN.int;
+    return unsigned ? BUILTIN.unsignedLong : BUILTIN.long;
+  }
+
+  /** gdb's unop_promote: integers narrower than int become int. */
+  private unopPromote(t: Type, node: { pos: number }): Type {
+    const r = resolve(t);
+    if (r.kind === 'float') return t;
+    const size = sizeOf(r) ?? 4;
+    if (size > 8) this.fail('That operation is not available on integers of more than 8 bytes.', node);
+    if (size < 4) return BUILTIN.int;
+    return t;
+  }
+
+  private truthy(obj: TargetObject, node: { pos: number }): boolean {
+    const d = this.decay(obj, node);
+    const r = resolve(d.type!);
+    if (r.kind === 'float') return this.floatValue(d, node) !== 0;
+    if (r.kind === 'struct' || r.kind === 'union') this.fail('Argument to arithmetic operation not a number or boolean.', node);
+    return this.intValue(d, node) !== 0n;
+  }
+
+  // ---- evaluation -------------------------------------------------------------------------
+
+  eval(n: Node): TargetObject {
+    switch (n.k) {
+      case 'int':
+        return this.intLiteral(n);
+      case 'float': {
+        const t = n.suffix === 'f' ? BUILTIN.float : n.suffix === 'l' ? BUILTIN.longDouble : BUILTIN.double;
+        return this.mkFloat(t, n.value);
+      }
+      case 'char': {
+        if (n.prefix === '') return this.mkInt(BUILTIN.char, BigInt(n.value));
+        return this.mkInt(this.wideCharType(n.prefix), BigInt(n.value));
+      }
+      case 'string': {
+        const ct = n.prefix === '' ? BUILTIN.char : this.wideCharType(n.prefix);
+        const w = sizeOf(ct)!;
+        const buf = Buffer.alloc((n.value.length + 1) * w);
+        n.value.forEach((c, i) => bigintToBytes(BigInt(c), w).copy(buf, i * w));
+        return makeValue({ kind: 'array', element: ct, length: n.value.length + 1 } as ArrayType, buf);
+      }
+      case 'ident':
+        return this.identifier(n);
+      case 'member':
+        return this.member(n);
+      case 'index':
+        return this.index(n);
+      case 'unary':
+        return this.unary(n);
+      case 'cast':
+        return this.cast(this.resolveTypeAst(n.type), this.eval(n.operand), n);
+      case 'brace': {
+        const t = this.resolveTypeAst(n.type);
+        const a = this.decay(this.eval(n.operand), n);
+        return makeReference(t, BigInt.asUintN(64, this.intValue(a, n)));
+      }
+      case 'sizeof': {
+        const t = n.type ? this.resolveTypeAst(n.type) : this.eval(n.operand!).type;
+        if (!t) this.fail('Attempt to use a type name as an expression', n);
+        const r = resolve(t);
+        let size = r.kind === 'void' || r.kind === 'function' ? 1 : sizeOf(t);
+        if (size === undefined) this.fail(`Attempt to use a type name as an expression`, n);
+        return this.mkInt(BUILTIN.int, BigInt(size));
+      }
+      case 'binary':
+        return this.binary(n);
+      case 'ternary':
+        return this.truthy(this.eval(n.cond), n) ? this.eval(n.then) : this.eval(n.else);
+      case 'comma':
+        this.eval(n.left);
+        return this.eval(n.right);
+      case 'at':
+        return this.at(n);
+    }
+  }
+
+  private wideCharType(prefix: 'L' | 'u' | 'U'): Type {
+    const name = prefix === 'L' ? 'wchar_t' : prefix === 'u' ? 'char16_t' : 'char32_t';
+    const t = this.findType(name);
+    if (t) return t;
+    return { kind: 'typedef', name, type: prefix === 'u' ? BUILTIN.unsignedShort : prefix === 'U' ? BUILTIN.unsignedInt : BUILTIN.int };
+  }
+
+  private intLiteral(n: Extract<Node, { k: 'int' }>): TargetObject {
+    const v = n.value;
+    const fits = (bits: number, signed: boolean) => (signed ? v < 1n << BigInt(bits - 1) : v < 1n << BigInt(bits));
+    const haveSigned = !n.unsigned;
+    const haveUnsigned = n.unsigned || n.base !== 10 || !fits(64, true);
+    const haveInt = n.longs === 0;
+    const haveLong = n.longs <= 1;
+    let t: Type;
+    if (haveInt && haveSigned && fits(32, true)) t = BUILTIN.int;
+    else if (haveInt && haveUnsigned && fits(32, false)) t = BUILTIN.unsignedInt;
+    else if (haveLong && haveSigned && fits(64, true)) t = BUILTIN.long;
+    else if (haveLong && haveUnsigned && fits(64, false)) t = BUILTIN.unsignedLong;
+    else if (haveSigned && fits(64, true)) t = BUILTIN.longLong;
+    else if (haveUnsigned && fits(64, false)) t = BUILTIN.unsignedLongLong;
+    else this.fail('Numeric constant too large.', n);
+    return this.mkInt(t, v);
+  }
+
+  private identifier(n: Extract<Node, { k: 'ident' }>): TargetObject {
+    if (!this.symbols) this.fail(`No symbol table is loaded.`, n, 'NO_SYMBOL');
+    const scope: LookupScope = { ...this.scope };
+    if (n.scope?.file) scope.file = n.scope.file;
+    if (n.scope?.function) {
+      const isFunction = this.symbols.findFunctions(n.scope.function, this.scope).length > 0;
+      if (isFunction) scope.function = n.scope.function;
+      else if (n.scope.quoted) scope.file = n.scope.function;
+      else this.fail(`No symbol "${n.scope.function}" in current context.`, n, 'NO_SYMBOL');
+    }
+    let vars = this.symbols.findVariables(n.name, scope);
+    // gdb: `function::name` also finds names visible from that function (file statics, globals).
+    if (!vars.length && scope.function) vars = this.symbols.findVariables(n.name, { ...scope, function: undefined });
+    if (vars.length) {
+      const obj = objectForVariable(vars[0], this.ptrSize);
+      return obj;
+    }
+    const fns = this.symbols.findFunctions(n.name, { ...scope, function: undefined });
+    if (fns.length) return makeReference(fns[0].type ?? NODEBUG_TEXT, fns[0].address);
+    if (n.scope?.file) this.fail(`No symbol "${n.name}" in specified context.`, n, 'NO_SYMBOL');
+    if (n.scope?.function) this.fail(`No symbol "${n.name}" in function "${n.scope.function}".`, n, 'NO_SYMBOL');
+    return this.fail(`No symbol "${n.name}" in current context.`, n, 'NO_SYMBOL');
+  }
+
+  private findMember(t: CompoundType, name: string): { member: Member; bitOffset: number } | undefined {
+    for (const m of t.members ?? []) {
+      if (m.name === name) return { member: m, bitOffset: m.bitOffset };
+      if (m.name === undefined) {
+        const r = resolve(m.type);
+        if (r.kind === 'struct' || r.kind === 'union') {
+          const inner = this.findMember(r, name);
+          if (inner) return { member: inner.member, bitOffset: m.bitOffset + inner.bitOffset };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private member(n: Extract<Node, { k: 'member' }>): TargetObject {
+    let obj = this.eval(n.obj);
+    if (obj.kind === 'absent') this.bytes(obj, n);
+    if (obj.type === NODEBUG_DATA) this.nodebug(obj, n.obj);
+    let r = resolve(obj.type!);
+    // gdb's value_struct_elt follows pointers for both `.` and `->`.
+    while (r.kind === 'pointer') {
+      const tr = resolve(r.target);
+      if (tr.kind !== 'struct' && tr.kind !== 'union' && tr.kind !== 'pointer') break;
+      obj = makeReference(r.target, BigInt.asUintN(64, this.intValue(obj, n)));
+      r = tr;
+    }
+    if (r.kind !== 'struct' && r.kind !== 'union') {
+      this.fail(n.arrow ? 'Attempt to extract a component of a value that is not a structure pointer.' : 'Attempt to extract a component of a value that is not a structure.', n);
+    }
+    if (!r.members) this.fail(`There is no member named ${n.name}.`, n);
+    const found = this.findMember(r, n.name);
+    if (!found) this.fail(`There is no member named ${n.name}.`, n);
+    const { member, bitOffset } = found;
+    if (obj.kind === 'reference') {
+      return makeReference(member.type, obj.address, obj.bitOffset + bitOffset, member.bitSize);
+    }
+    const bytes = this.bytes(obj, n);
+    const byte = Math.floor(bitOffset / 8);
+    const addr = obj.kind === 'value' && obj.address !== undefined ? obj.address + BigInt(byte) : undefined;
+    if (member.bitSize !== undefined) {
+      const size = sizeOf(member.type) ?? 4;
+      const bitIn = bitOffset - byte * 8;
+      const nb = Math.ceil((bitIn + member.bitSize) / 8);
+      return makeValue(member.type, extractBits(bytes.subarray(byte, byte + nb), bitIn, member.bitSize, size, isSigned(member.type)));
+    }
+    const size = sizeOf(member.type) ?? 0;
+    return makeValue(member.type, Buffer.from(bytes.subarray(byte, byte + size)), addr);
+  }
+
+  private elementAt(base: TargetObject, elem: Type, i: bigint, node: { pos: number }): TargetObject {
+    const esize = BigInt(sizeOf(elem) ?? 1);
+    if (base.kind === 'reference') return makeReference(elem, BigInt.asUintN(64, base.address + i * esize));
+    if (base.kind === 'value' && base.address !== undefined) return makeReference(elem, BigInt.asUintN(64, base.address + i * esize));
+    const bytes = this.bytes(base, node);
+    const off = Number(i * esize);
+    if (off < 0 || off + Number(esize) > bytes.length) this.fail('no such vector element', node);
+    return makeValue(elem, Buffer.from(bytes.subarray(off, off + Number(esize))));
+  }
+
+  private index(n: Extract<Node, { k: 'index' }>): TargetObject {
+    const base = this.eval(n.obj);
+    if (base.kind === 'absent') this.bytes(base, n);
+    if (base.type === NODEBUG_DATA) this.nodebug(base, n.obj);
+    const idxObj = this.decay(this.eval(n.index), n);
+    if (!this.isIntegral(idxObj.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
+    const i = this.intValue(idxObj, n);
+    const r = resolve(base.type!);
+    if (r.kind === 'array') return this.elementAt(base, r.element, i, n);
+    if (r.kind === 'pointer') {
+      const p = BigInt.asUintN(64, this.intValue(base, n));
+      const esize = BigInt(this.elementSize(r.target));
+      return makeReference(r.target, BigInt.asUintN(64, p + i * esize));
+    }
+    return this.fail(`cannot subscript something of type \`${typeToString(base.type!)}'`, n);
+  }
+
+  private elementSize(t: Type): number {
+    const r = resolve(t);
+    if (r.kind === 'void' || r.kind === 'function') return 1;
+    return sizeOf(t) ?? 1;
+  }
+
+  private addressOf(obj: TargetObject, n: { pos: number }): TargetObject {
+    if (obj.kind === 'reference') {
+      let addr = obj.address;
+      if (obj.bitSize !== undefined || obj.bitOffset !== 0) {
+        // gdb: a bit field's address is that of its containing storage unit.
+        const size = BigInt(sizeOf(obj.type) ?? 1);
+        const bit = obj.address * 8n + BigInt(obj.bitOffset);
+        addr = (bit / (size * 8n)) * size;
+      }
+      return this.mkInt(pointerTo(obj.type, this.ptrSize), addr);
+    }
+    if (obj.kind === 'value' && obj.address !== undefined) return this.mkInt(pointerTo(obj.type, this.ptrSize), obj.address);
+    if (obj.kind === 'absent') return this.fail(`Can't take address of "${'value'}" which isn't an lvalue.`, n);
+    return this.fail('Attempt to take address of value not located in memory.', n);
+  }
+
+  private unary(n: Extract<Node, { k: 'unary' }>): TargetObject {
+    const raw = this.eval(n.operand);
+    if (n.op === '&') {
+      if (raw.type === NODEBUG_DATA && raw.kind === 'reference') return this.mkInt(pointerTo(NODEBUG_DATA, this.ptrSize), raw.address);
+      return this.addressOf(raw, n);
+    }
+    if (raw.type === NODEBUG_DATA) this.nodebug(raw, n.operand);
+    if (raw.kind === 'absent') this.bytes(raw, n);
+    if (n.op === '*') {
+      const r0 = resolve(raw.type!);
+      if (r0.kind === 'function') return raw;
+      if (r0.kind === 'array') return this.elementAt(raw, r0.element, 0n, n);
+      if (r0.kind === 'pointer') {
+        const tr = resolve(r0.target);
+        if (tr.kind === 'void') this.fail('Attempt to dereference a generic pointer.', n);
+        return makeReference(r0.target, BigInt.asUintN(64, this.intValue(raw, n)));
+      }
+      if (r0.kind === 'int' || r0.kind === 'bool' || r0.kind === 'enum') {
+        // gdb allows `*` on an integer and yields an int there.
+        return makeReference(BUILTIN.int, BigInt.asUintN(64, this.intValue(raw, n)));
+      }
+      return this.fail('Attempt to take contents of a non-pointer value.', n);
+    }
+    const obj = this.decay(raw, n);
+    const r = resolve(obj.type!);
+    if (n.op === '!') {
+      if (r.kind === 'struct' || r.kind === 'union' || r.kind === 'array') this.fail('Argument to arithmetic operation not a number or boolean.', n);
+      return this.mkInt(BUILTIN.int, this.truthy(obj, n) ? 0n : 1n);
+    }
+    if (!this.isArith(obj.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
+    if (r.kind === 'float') {
+      if (n.op === '~') this.fail('Argument to complement operation not an integer, boolean.', n);
+      const v = this.floatValue(obj, n);
+      return this.mkFloat(obj.type!, n.op === '-' ? 0 - v : v);
+    }
+    const t = this.unopPromote(obj.type!, n);
+    const v = this.intValue(obj, n);
+    const out = n.op === '-' ? -v : n.op === '~' ? ~v : v;
+    return this.mkInt(t, out);
+  }
+
+  cast(to: Type, from: TargetObject, n: { pos: number }): TargetObject {
+    const rt = resolve(to);
+    if (from.type === NODEBUG_DATA && from.kind === 'reference') return makeReference(to, from.address);
+    if (from.kind === 'absent') this.bytes(from, n);
+    const rf0 = resolve(from.type!);
+    if (rt.kind === 'void') return makeValue(to, Buffer.alloc(0));
+    if (rt.kind === 'struct' || rt.kind === 'union' || rt.kind === 'array') {
+      if (rf0 === rt) return { ...from, type: to } as TargetObject;
+      const sz = sizeOf(rt);
+      if ((rf0.kind === 'struct' || rf0.kind === 'union' || rf0.kind === 'array') && sz !== undefined && sz === sizeOf(rf0)) {
+        if (from.kind === 'reference') return makeReference(to, from.address, from.bitOffset);
+        return { ...(from as ValueObject), type: to };
+      }
+      this.fail('Invalid cast.', n);
+    }
+    if (rt.kind === 'function') this.fail('Invalid cast.', n);
+    const obj = this.decay(from, n);
+    const rf = resolve(obj.type!);
+    if (rf.kind === 'struct' || rf.kind === 'union') this.fail('Invalid cast.', n);
+    if (rt.kind === 'float') {
+      return this.mkFloat(to, this.floatValue(obj, n));
+    }
+    // Integer-like targets: int, bool, enum, pointer.
+    let v: bigint;
+    if (rf.kind === 'float') {
+      const f = this.floatValue(obj, n);
+      v = Number.isFinite(f) ? BigInt(Math.trunc(f)) : 0n;
+    } else v = this.intValue(obj, n);
+    return this.mkInt(to, v);
+  }
+
+  private binary(n: Extract<Node, { k: 'binary' }>): TargetObject {
+    const op = n.op;
+    if (op === '&&' || op === '||') {
+      const l = this.truthy(this.eval(n.left), n);
+      if (op === '&&' && !l) return this.mkInt(BUILTIN.int, 0n);
+      if (op === '||' && l) return this.mkInt(BUILTIN.int, 1n);
+      return this.mkInt(BUILTIN.int, this.truthy(this.eval(n.right), n) ? 1n : 0n);
+    }
+    const lraw = this.eval(n.left);
+    const rraw = this.eval(n.right);
+    for (const [o, node] of [[lraw, n.left], [rraw, n.right]] as const) {
+      if (o.type === NODEBUG_DATA) this.nodebug(o, node);
+      if (o.kind === 'absent') this.bytes(o, n);
+    }
+    const l = this.decay(lraw, n);
+    const r = this.decay(rraw, n);
+    const lt = resolve(l.type!);
+    const rt = resolve(r.type!);
+    const lp = lt.kind === 'pointer';
+    const rp = rt.kind === 'pointer';
+    if (lp || rp) return this.pointerBinary(op, l, r, lt, rt, n);
+    if (!this.isArith(l.type!) || !this.isArith(r.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
+    const isCmp = ['==', '!=', '<', '>', '<=', '>='].includes(op);
+    const pt = this.promote(l.type!, r.type!, n);
+    if (resolve(pt).kind === 'float') {
+      if (['%', '<<', '>>', '&', '|', '^'].includes(op)) this.fail('Integer-only operation on floating point number.', n);
+      const a = this.floatValue(l, n);
+      const b = this.floatValue(r, n);
+      if (isCmp) return this.mkInt(BUILTIN.int, cmp(op, a, b) ? 1n : 0n);
+      let v: number;
+      switch (op) {
+        case '+':
+          v = a + b;
+          break;
+        case '-':
+          v = a - b;
+          break;
+        case '*':
+          v = a * b;
+          break;
+        default:
+          v = a / b;
+      }
+      if ((resolve(pt) as { size: number }).size === 4) v = Math.fround(v);
+      return this.mkFloat(pt, v);
+    }
+    const size = sizeOf(pt)!;
+    const unsigned = !isSigned(pt);
+    const norm = (x: bigint) => (unsigned ? BigInt.asUintN(size * 8, x) : BigInt.asIntN(size * 8, x));
+    const a = norm(this.intValue(l, n));
+    const b = norm(this.intValue(r, n));
+    if (isCmp) return this.mkInt(BUILTIN.int, cmp(op, a, b) ? 1n : 0n);
+    let v: bigint;
+    switch (op) {
+      case '+':
+        v = a + b;
+        break;
+      case '-':
+        v = a - b;
+        break;
+      case '*':
+        v = a * b;
+        break;
+      case '/':
+      case '%':
+        if (b === 0n) this.fail('Division by zero', n);
+        v = op === '/' ? a / b : a % b;
+        break;
+      case '<<':
+      case '>>': {
+        // gdb 13: shift counts out of range give 0 (with a warning we do not print).
+        const bits = BigInt(size * 8);
+        if (b < 0n || b >= bits) v = 0n;
+        else v = op === '<<' ? a << b : a >> b;
+        break;
+      }
+      case '&':
+        v = a & b;
+        break;
+      case '|':
+        v = a | b;
+        break;
+      case '^':
+        v = a ^ b;
+        break;
+      default:
+        return this.fail(`A syntax error in expression, near \`${this.expr.slice(n.pos)}'.`, n, 'SYNTAX');
+    }
+    return this.mkInt(pt, v);
+  }
+
+  private pointerBinary(op: string, l: TargetObject, r: TargetObject, lt: Type, rt: Type, n: { pos: number }): TargetObject {
+    const lp = lt.kind === 'pointer';
+    const rp = rt.kind === 'pointer';
+    const isCmp = ['==', '!=', '<', '>', '<=', '>='].includes(op);
+    if (isCmp) {
+      if ((lp || this.isIntegral(l.type!)) && (rp || this.isIntegral(r.type!))) {
+        const a = BigInt.asUintN(64, this.intValue(l, n));
+        const b = BigInt.asUintN(64, this.intValue(r, n));
+        return this.mkInt(BUILTIN.int, cmp(op, a, b) ? 1n : 0n);
+      }
+      this.fail('Argument to arithmetic operation not a number or boolean.', n);
+    }
+    if (op === '+' && lp !== rp) {
+      const [p, i, pt] = lp ? [l, r, lt] : [r, l, rt];
+      if (!this.isIntegral(i.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
+      const size = BigInt(this.elementSize((pt as { target: Type }).target));
+      const addr = BigInt.asUintN(64, this.intValue(p, n) + this.intValue(i, n) * size);
+      return this.mkInt(p.type!, addr);
+    }
+    if (op === '-' && lp && !rp) {
+      if (!this.isIntegral(r.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
+      const size = BigInt(this.elementSize((lt as { target: Type }).target));
+      return this.mkInt(l.type!, BigInt.asUintN(64, this.intValue(l, n) - this.intValue(r, n) * size));
+    }
+    if (op === '-' && lp && rp) {
+      const s1 = sizeOf((lt as { target: Type }).target) ?? 1;
+      const s2 = sizeOf((rt as { target: Type }).target) ?? 1;
+      if (s1 !== s2) {
+        this.fail("First argument of `-' is a pointer and second argument is neither\nan integer nor a pointer of the same type.", n);
+      }
+      const a = BigInt.asIntN(64, this.intValue(l, n));
+      const b = BigInt.asIntN(64, this.intValue(r, n));
+      const sz = BigInt(this.elementSize((lt as { target: Type }).target));
+      return this.mkInt(BUILTIN.long, (a - b) / sz);
+    }
+    return this.fail('Argument to arithmetic operation not a number or boolean.', n);
+  }
+
+  private at(n: Extract<Node, { k: 'at' }>): TargetObject {
+    const left = this.eval(n.left);
+    const cnt = this.decay(this.eval(n.right), n);
+    if (!this.isIntegral(cnt.type!)) this.fail('Non-integral right operand to @ operator.', n);
+    const count = this.intValue(cnt, n);
+    if (count <= 0n) this.fail(`Invalid number ${count} of repetitions.`, n);
+    const addr = left.kind === 'reference' && left.bitSize === undefined ? left.address : left.kind === 'value' ? left.address : undefined;
+    if (addr === undefined || !left.type) this.fail("Only values in memory can be extended with '@'.", n);
+    return makeReference({ kind: 'array', element: left.type, length: Number(count) } as ArrayType, addr);
+  }
+}
+
+function cmp<T extends number | bigint>(op: string, a: T, b: T): boolean {
+  switch (op) {
+    case '==':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '<':
+      return a < b;
+    case '>':
+      return a > b;
+    case '<=':
+      return a <= b;
+    default:
+      return a >= b;
+  }
+}
+
+export type { ReferenceObject };

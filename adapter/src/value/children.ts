@@ -1,17 +1,123 @@
-import type { TargetObject, ValueContext } from './object';
+/**
+ * Children for lazy expansion (DAP variables): members of structs and unions, elements of arrays
+ * (only the requested window is created; nothing is read until a child is formatted), and for a
+ * pointer to a struct/union the members of what it points to. Other non-char, non-void,
+ * non-function pointers have one child, the pointee (`*p`).
+ */
+import { resolve, sizeOf, type Type } from '../symbols/types';
+import { fetchWhole, textualKind } from './format';
+import { bytesToBigint, ByteSource, extractBits, makeReference, makeValue, type TargetObject, type ValueContext } from './object';
 
 export interface Child {
-  /** Member name, `[i]` for elements, `*p` for a pointee. */
+  /** Member name, `[i]` for elements, `*p` for a pointee; `<anonymous struct>` for unnamed members. */
   name: string;
   /** An expression that evaluates to this child, when the parent's expression is known. */
   evaluateName?: string;
   object: TargetObject;
 }
 
-export function children(_ctx: ValueContext, _obj: TargetObject, _start = 0, _count?: number, _parentExpr?: string): Child[] {
-  throw new Error('children: not yet');
+/** Wraps an expression in parentheses unless it is already a simple postfix chain. */
+export function wrapExpression(e: string): string {
+  return /^[A-Za-z_$][\w$]*((\.|->)[A-Za-z_$][\w$]*|\[\d+\])*$/.test(e) ? e : `(${e})`;
 }
 
-export function childCount(_ctx: ValueContext, _obj: TargetObject): number {
-  throw new Error('childCount: not yet');
+function memberObject(parent: TargetObject, type: Type, bitOffset: number, bitSize: number | undefined): TargetObject {
+  if (parent.kind === 'reference') return makeReference(type, parent.address, parent.bitOffset + bitOffset, bitSize);
+  if (parent.kind === 'value') {
+    const byte = Math.floor(bitOffset / 8);
+    if (bitSize !== undefined) {
+      const bitIn = bitOffset - byte * 8;
+      const nb = Math.ceil((bitIn + bitSize) / 8);
+      const r = resolve(type);
+      const signed = r.kind === 'int' ? r.signed : false;
+      return makeValue(type, extractBits(parent.bytes.subarray(byte, byte + nb), bitIn, bitSize, sizeOf(type) ?? 4, signed));
+    }
+    const size = sizeOf(type) ?? 0;
+    return makeValue(type, Buffer.from(parent.bytes.subarray(byte, byte + size)), parent.address === undefined ? undefined : parent.address + BigInt(byte));
+  }
+  return parent;
+}
+
+/** The object a pointer-valued object points to, or undefined (NULL, unreadable, void, char). */
+function pointee(ctx: ValueContext, obj: TargetObject): TargetObject | undefined {
+  const r = resolve(obj.type!);
+  if (r.kind !== 'pointer') return undefined;
+  const tr = resolve(r.target);
+  if (tr.kind === 'void' || tr.kind === 'function' || textualKind(r.target) !== undefined) return undefined;
+  if ((tr.kind === 'struct' || tr.kind === 'union') && !tr.members) return undefined;
+  let addr: bigint;
+  try {
+    addr = bytesToBigint(fetchWhole(new ByteSource(ctx.memory), obj).bytes, false);
+  } catch {
+    return undefined;
+  }
+  if (addr === 0n) return undefined;
+  return makeReference(r.target, addr);
+}
+
+export function childCount(ctx: ValueContext, obj: TargetObject): number {
+  if (obj.kind === 'absent' || !obj.type) return 0;
+  const r = resolve(obj.type);
+  switch (r.kind) {
+    case 'struct':
+    case 'union':
+      return r.members?.length ?? 0;
+    case 'array':
+      return r.length ?? 0;
+    case 'pointer': {
+      const p = pointee(ctx, obj);
+      if (!p) return 0;
+      const tr = resolve(p.type!);
+      if (tr.kind === 'struct' || tr.kind === 'union') return tr.members?.length ?? 0;
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
+
+export function children(ctx: ValueContext, obj: TargetObject, start = 0, count?: number, parentExpr?: string): Child[] {
+  if (obj.kind === 'absent' || !obj.type) return [];
+  const r = resolve(obj.type);
+  const pe = parentExpr === undefined ? undefined : wrapExpression(parentExpr);
+  if (r.kind === 'struct' || r.kind === 'union') {
+    const ms = (r.members ?? []).slice(start, count === undefined ? undefined : start + count);
+    return ms.map((m) => {
+      const anon = m.name === undefined;
+      const rt = resolve(m.type);
+      return {
+        name: anon ? `<anonymous ${rt.kind === 'union' ? 'union' : 'struct'}>` : m.name!,
+        evaluateName: anon ? pe : pe === undefined ? undefined : `${pe}.${m.name}`,
+        object: memberObject(obj, m.type, m.bitOffset, m.bitSize),
+      };
+    });
+  }
+  if (r.kind === 'array') {
+    const len = r.length ?? 0;
+    const esize = sizeOf(r.element) ?? 0;
+    const end = Math.min(len, count === undefined ? len : start + count);
+    const out: Child[] = [];
+    for (let i = start; i < end; i++) {
+      out.push({
+        name: `[${i}]`,
+        evaluateName: pe === undefined ? undefined : `${pe}[${i}]`,
+        object: memberObject(obj, r.element, i * esize * 8, undefined),
+      });
+    }
+    return out;
+  }
+  if (r.kind === 'pointer') {
+    const p = pointee(ctx, obj);
+    if (!p) return [];
+    const tr = resolve(p.type!);
+    if (tr.kind === 'struct' || tr.kind === 'union') {
+      return children(ctx, p, start, count, undefined).map((c) => ({
+        ...c,
+        evaluateName: pe === undefined ? undefined : c.name.startsWith('<') ? `*${pe}` : `${pe}->${c.name}`,
+      }));
+    }
+    if (start > 0) return [];
+    return [{ name: parentExpr === undefined ? '*' : `*${pe}`, evaluateName: pe === undefined ? undefined : `*${pe}`, object: p }];
+  }
+  return [];
 }

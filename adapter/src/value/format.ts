@@ -1,4 +1,28 @@
-import type { TargetObject, ValueContext } from './object';
+/**
+ * gdb 13's `print` notation with default settings (print elements 200, repeats 10, pretty off,
+ * symbol on, address on, null-stop off, max-depth 20), checked empirically against gdb on real
+ * processes (test/eval/oracle.test.ts). The structure follows gdb's own printers so corner cases
+ * fall out the same way: c_value_print (top level: the `(T *)` prefix), value_print_array_elements
+ * (repeats, `...`), generic_printstr + print_converted_chars_to_obstack (strings), print_wchar
+ * (escapes), generic_val_print_enum_1 (flag enums), print_unpacked_pointer (`<sym+off>`, strings
+ * behind char pointers).
+ *
+ * Host charset is taken as ASCII (gdb under LC_ALL=C): bytes >= 0x80 print as octal escapes.
+ */
+import { PidscopeError } from '../errors';
+import { resolve, sizeOf, type CompoundType, type EnumType, type Type } from '../symbols/types';
+import { floatFormatFor, formatFloat } from './float';
+import {
+  ByteSource,
+  bytesToBigint,
+  extractBits,
+  isMemoryError,
+  MAX_VALUE_SIZE,
+  memoryError,
+  type TargetObject,
+  type ValueContext,
+} from './object';
+import { typeToString } from './typeName';
 
 /** gdb's `print` settings that matter to us; defaults are gdb 13's. */
 export interface FormatOptions {
@@ -6,12 +30,403 @@ export interface FormatOptions {
   elements: number;
   /** `set print repeats` (10). */
   repeats: number;
-  /** `set print pretty` (off). */
-  pretty: boolean;
+  /** `set print max-depth` (20). */
+  maxDepth: number;
 }
 
-export const DEFAULT_FORMAT: FormatOptions = { elements: 200, repeats: 10, pretty: false };
+export const DEFAULT_FORMAT: FormatOptions = { elements: 200, repeats: 10, maxDepth: 20 };
 
-export function formatTop(_ctx: ValueContext, _obj: TargetObject, _opts: Partial<FormatOptions> = {}): string {
-  throw new Error('formatTop: not yet');
+/** Text for a top-level value, as after `$1 = `. Throws PidscopeError when gdb would error. */
+export function formatTop(ctx: ValueContext, obj: TargetObject, opts: Partial<FormatOptions> = {}): string {
+  return new Formatter(ctx, { ...DEFAULT_FORMAT, ...opts }).top(obj);
+}
+
+export function valueTooBig(size: number): PidscopeError {
+  return new PidscopeError('TOO_BIG', `value requires ${size} bytes, which is more than max-value-size`, '', 'user');
+}
+
+/** Fetches a whole object as gdb does before printing it (max-value-size applies). */
+export function fetchWhole(src: ByteSource, obj: TargetObject): { bytes: Buffer; address?: bigint } {
+  if (obj.kind === 'value') {
+    if (obj.unreadable && obj.unreadable.length) throw memoryError(obj.unreadable[0].address);
+    return { bytes: obj.bytes, address: obj.address };
+  }
+  if (obj.kind === 'absent') throw new PidscopeError('ABSENT', `value is ${obj.reason}`, '', 'user');
+  const size = sizeOf(obj.type);
+  if (obj.bitSize !== undefined || obj.bitOffset !== 0) {
+    const bitSize = obj.bitSize ?? (size ?? 0) * 8;
+    const raw = src.read(obj.address, Math.ceil((obj.bitOffset + bitSize) / 8));
+    return { bytes: extractBits(raw, obj.bitOffset, bitSize, size ?? 8, isSigned(obj.type)) };
+  }
+  if (size === undefined) return { bytes: Buffer.alloc(0), address: obj.address };
+  if (size > MAX_VALUE_SIZE) throw valueTooBig(size);
+  return { bytes: src.read(obj.address, size), address: obj.address };
+}
+
+export function isSigned(t: Type): boolean {
+  const r = resolve(t);
+  if (r.kind === 'int') return r.signed;
+  if (r.kind === 'enum') return enumIsSigned(r);
+  return false;
+}
+
+/** gdb: an enum is unsigned when no enumerator is negative (dwarf2/read.c). */
+export function enumIsSigned(e: EnumType): boolean {
+  return (e.enumerators ?? []).some((x) => x.value < 0n);
+}
+
+/** gdb: a flag enum has only non-negative enumerators of at most one bit each. */
+function isFlagEnum(e: EnumType): boolean {
+  for (const x of e.enumerators ?? []) {
+    if (x.value < 0n) return false;
+    let v = x.value;
+    let bits = 0;
+    while (v) {
+      bits += Number(v & 1n);
+      v >>= 1n;
+    }
+    if (bits > 1) return false;
+  }
+  return true;
+}
+
+type CharKind = '' | 'L' | 'u' | 'U';
+
+/** c_textual_element_type: char types, and anything named wchar_t/char16_t/char32_t. */
+export function textualKind(t: Type): CharKind | undefined {
+  let cur: Type = t;
+  for (;;) {
+    if (cur.kind === 'typedef' || cur.kind === 'int') {
+      if (cur.name === 'wchar_t') return 'L';
+      if (cur.name === 'char16_t') return 'u';
+      if (cur.name === 'char32_t') return 'U';
+    }
+    if (cur.kind === 'typedef' || cur.kind === 'qualified') cur = cur.type;
+    else break;
+  }
+  if (cur.kind === 'int' && cur.isChar) {
+    if (cur.size === 1) return '';
+    return cur.size === 2 ? 'u' : 'U';
+  }
+  return undefined;
+}
+
+function isPrintable(c: number): boolean {
+  return c >= 0x20 && c < 0x7f;
+}
+
+/** gdb's print_wchar for one character value (`width` bytes wide). */
+function escapeChar(c: number, width: number, quoter: string, state: { needEscape: boolean }): string {
+  const need = state.needEscape;
+  state.needEscape = false;
+  switch (c) {
+    case 7:
+      return '\\a';
+    case 8:
+      return '\\b';
+    case 12:
+      return '\\f';
+    case 10:
+      return '\\n';
+    case 13:
+      return '\\r';
+    case 9:
+      return '\\t';
+    case 11:
+      return '\\v';
+  }
+  const ch = String.fromCharCode(c);
+  if (isPrintable(c) && !(need && /[0-9a-fA-F]/.test(ch))) {
+    return ch === quoter || ch === '\\' ? '\\' + ch : ch;
+  }
+  void width;
+  if (c <= 0o777) return '\\' + c.toString(8).padStart(3, '0');
+  state.needEscape = true;
+  return '\\x' + c.toString(16);
+}
+
+export function charLiteral(c: number, width: number, kind: CharKind): string {
+  return `${kind}'${escapeChar(c, width, "'", { needEscape: false })}'`;
+}
+
+/** generic_printstr for `length` characters of `width` bytes from `buf` (gdb 13). */
+export function printString(
+  buf: Buffer,
+  length: number,
+  width: number,
+  kind: CharKind,
+  forceEllipses: boolean,
+  opts: FormatOptions,
+): string {
+  const at = (i: number) => readUnsigned(buf, i * width, width);
+  if (!forceEllipses && length > 0 && at(length - 1) === 0) length--;
+  if (length === 0) return `${kind}""`;
+  // Runs of equal characters, consumed until the element budget is spent.
+  const runs: Array<{ c: number; n: number }> = [];
+  let i = 0;
+  let pos = 0;
+  while (i < opts.elements && pos < length) {
+    const c = at(pos);
+    let n = 1;
+    while (pos + n < length && at(pos + n) === c) n++;
+    runs.push({ c, n });
+    pos += n;
+    i += n;
+  }
+  const finished = pos >= length;
+  let out = '';
+  let last: 'start' | 'single' | 'repeat' = 'start';
+  const state = { needEscape: false };
+  for (const r of runs) {
+    if (r.n > opts.repeats) {
+      if (last === 'single') out += '"';
+      if (last !== 'start') out += ', ';
+      out += `'${escapeChar(r.c, width, '"', state)}' <repeats ${r.n} times>`;
+      last = 'repeat';
+    } else {
+      if (last !== 'single') {
+        if (last !== 'start') out += ', ';
+        out += kind + '"';
+      }
+      for (let j = 0; j < r.n; j++) out += escapeChar(r.c, width, '"', state);
+      last = 'single';
+    }
+  }
+  if (last === 'single') out += '"';
+  if (forceEllipses || !finished) out += '...';
+  return out;
+}
+
+function readUnsigned(buf: Buffer, off: number, width: number): number {
+  switch (width) {
+    case 1:
+      return buf[off];
+    case 2:
+      return buf.readUInt16LE(off);
+    case 4:
+      return buf.readUInt32LE(off);
+    default:
+      return Number(bytesToBigint(buf.subarray(off, off + width), false));
+  }
+}
+
+export class Formatter {
+  readonly src: ByteSource;
+
+  constructor(
+    readonly ctx: ValueContext,
+    readonly opts: FormatOptions = DEFAULT_FORMAT,
+    src?: ByteSource,
+  ) {
+    this.src = src ?? new ByteSource(ctx.memory);
+  }
+
+  top(obj: TargetObject): string {
+    if (obj.kind === 'absent') return `<${obj.reason}>`;
+    const type = obj.type;
+    const r = resolve(type);
+    if (r.kind === 'function') {
+      const addr = obj.kind === 'reference' ? obj.address : obj.address ?? 0n;
+      return `{${typeToString(type)}} ${this.addressText(addr, true)}`;
+    }
+    if (r.kind === 'void') return 'void';
+    const { bytes, address } = fetchWhole(this.src, obj);
+    let prefix = '';
+    if (r.kind === 'pointer') {
+      let orig = type;
+      while (orig.kind === 'qualified') orig = orig.type;
+      let tgt = orig.kind === 'pointer' ? orig.target : undefined;
+      while (tgt && tgt.kind === 'qualified') tgt = tgt.type;
+      const plainChar = orig.kind === 'pointer' && tgt !== undefined && tgt.kind === 'int' && tgt.name === 'char';
+      if (!plainChar) prefix = `(${typeToString(type)}) `;
+    }
+    return prefix + this.value(type, bytes, 0, address, 0);
+  }
+
+  /** Text for a value whose bytes start at buf[off] (address known when it came from memory). */
+  value(type: Type, buf: Buffer, off: number, address: bigint | undefined, recurse: number): string {
+    const r = resolve(type);
+    switch (r.kind) {
+      case 'void':
+        return 'void';
+      case 'bool': {
+        const v = bytesToBigint(buf.subarray(off, off + r.size), false);
+        return v === 0n ? 'false' : v === 1n ? 'true' : v.toString();
+      }
+      case 'int': {
+        const v = bytesToBigint(buf.subarray(off, off + r.size), r.signed);
+        const kind = textualKind(type);
+        if (kind !== undefined) {
+          const u = Number(BigInt.asUintN(r.size * 8, v));
+          return `${v} ${charLiteral(u, r.size, kind)}`;
+        }
+        return v.toString();
+      }
+      case 'float': {
+        const f = floatFormatFor(r.size, r.format);
+        if (!f || r.complex) return this.complexOrRaw(r, buf, off);
+        return formatFloat(buf.subarray(off, off + r.size), f);
+      }
+      case 'enum':
+        return this.enumText(r, buf, off);
+      case 'pointer': {
+        const addr = bytesToBigint(buf.subarray(off, off + r.size), false);
+        return this.pointerText(r.target, addr);
+      }
+      case 'struct':
+      case 'union':
+        return this.compoundText(r, buf, off, address, recurse);
+      case 'array':
+        return this.arrayText(r, buf, off, address, recurse);
+      case 'function':
+        return `{${typeToString(type)}} ${this.addressText(address ?? 0n, true)}`;
+    }
+    return '?';
+  }
+
+  private complexOrRaw(r: Extract<Type, { kind: 'float' }>, buf: Buffer, off: number): string {
+    if (r.complex) {
+      const half = r.size / 2;
+      const f = floatFormatFor(half, r.format);
+      if (f) {
+        const re = formatFloat(buf.subarray(off, off + half), f);
+        const im = formatFloat(buf.subarray(off + half, off + r.size), f);
+        return `${re} + ${im}i`;
+      }
+    }
+    return `<invalid float value>`;
+  }
+
+  enumText(e: EnumType, buf: Buffer, off: number): string {
+    const size = e.size ?? e.compatible?.size ?? 4;
+    const val = bytesToBigint(buf.subarray(off, off + size), enumIsSigned(e));
+    const ens = e.enumerators ?? [];
+    const hit = ens.find((x) => x.value === val);
+    if (hit) return hit.name;
+    if (!isFlagEnum(e)) return val.toString();
+    let v = BigInt.asUintN(64, val);
+    const parts: string[] = [];
+    for (const x of ens) {
+      if (x.value !== 0n && (v & x.value) !== 0n) {
+        parts.push(x.name);
+        v &= ~x.value;
+      }
+    }
+    if (v !== 0n) parts.push(`unknown: 0x${v.toString(16)}`);
+    if (parts.length === 0) return '0';
+    return `(${parts.join(' | ')})`;
+  }
+
+  /** `0x…` plus ` <sym+off>` when an ELF symbol covers it (print_address_demangle). */
+  addressText(addr: bigint, withSymbol: boolean): string {
+    let s = `0x${addr.toString(16)}`;
+    if (withSymbol && this.ctx.symbols) {
+      const sym = this.ctx.symbols.symbolize(addr);
+      if (sym) s += sym.offset === 0n ? ` <${sym.symbol}>` : ` <${sym.symbol}+${sym.offset}>`;
+    }
+    return s;
+  }
+
+  /** print_unpacked_pointer: function pointers, data pointers, and strings behind char pointers. */
+  pointerText(target: Type, addr: bigint, withSymbol = true): string {
+    const t = resolve(target);
+    if (t.kind === 'function') return this.addressText(addr, true);
+    let s = this.addressText(addr, withSymbol);
+    const kind = textualKind(target);
+    if (kind !== undefined && addr !== 0n) {
+      const width = sizeOf(target) ?? 1;
+      s += ' ' + this.stringAt(addr, width, kind);
+    }
+    return s;
+  }
+
+  /** val_print_string with len -1: read up to `elements` chars or the NUL, then printstr. */
+  stringAt(addr: bigint, width: number, kind: CharKind): string {
+    const limit = this.opts.elements;
+    const chunk = Buffer.alloc(limit * width);
+    let n = 0;
+    let err: bigint | undefined;
+    let foundNul = false;
+    while (n < limit) {
+      const a = addr + BigInt(n * width);
+      const r = this.src.readPartial(a, width);
+      if (r.firstBad !== undefined) {
+        err = a;
+        break;
+      }
+      r.data.copy(chunk, n * width);
+      n++;
+      if (readUnsigned(r.data, 0, width) === 0) {
+        foundNul = true;
+        break;
+      }
+    }
+    let force = false;
+    if (!foundNul && err === undefined) {
+      const peek = this.src.readPartial(addr + BigInt(n * width), width);
+      if (peek.firstBad === undefined && readUnsigned(peek.data, 0, width) !== 0) force = true;
+    }
+    let out = '';
+    if (err === undefined || n > 0) out += printString(chunk, n, width, kind, force, this.opts);
+    if (err !== undefined) out += `<error: Cannot access memory at address 0x${err.toString(16)}>`;
+    return out;
+  }
+
+  private compoundText(r: CompoundType, buf: Buffer, off: number, address: bigint | undefined, recurse: number): string {
+    if (!r.members) return '<incomplete type>';
+    if (recurse >= this.opts.maxDepth) return '{...}';
+    if (r.members.length === 0) return '{<No data fields>}';
+    const parts: string[] = [];
+    for (const m of r.members) {
+      const byte = Math.floor(m.bitOffset / 8);
+      const maddr = address === undefined ? undefined : address + BigInt(byte);
+      let text: string;
+      if (m.bitSize !== undefined) {
+        const size = sizeOf(m.type) ?? 4;
+        const bitIn = m.bitOffset - byte * 8;
+        const nbytes = Math.ceil((bitIn + m.bitSize) / 8);
+        const bits = extractBits(buf.subarray(off + byte, off + byte + nbytes), bitIn, m.bitSize, size, isSigned(m.type));
+        text = this.value(m.type, bits, 0, undefined, recurse + 1);
+      } else {
+        text = this.value(m.type, buf, off + byte, maddr, m.name === undefined ? recurse : recurse + 1);
+      }
+      parts.push(m.name === undefined ? text : `${m.name} = ${text}`);
+    }
+    return `{${parts.join(', ')}}`;
+  }
+
+  private arrayText(r: Extract<Type, { kind: 'array' }>, buf: Buffer, off: number, address: bigint | undefined, recurse: number): string {
+    const esize = sizeOf(r.element);
+    const len = r.length;
+    if (len === undefined || len === 0 || !esize) {
+      // Array of unspecified length: treated like a pointer to its first element.
+      return this.pointerText(r.element, address ?? 0n, false);
+    }
+    const kind = textualKind(r.element);
+    if (kind !== undefined) return printString(buf.subarray(off, off + len * esize), len, esize, kind, false, this.opts);
+    if (recurse >= this.opts.maxDepth) return '{...}';
+    const parts: string[] = [];
+    let printed = 0;
+    let i = 0;
+    for (; i < len && printed < this.opts.elements; i++) {
+      const eoff = off + i * esize;
+      let reps = 1;
+      while (i + reps < len && buf.compare(buf, eoff, eoff + esize, off + (i + reps) * esize, off + (i + reps + 1) * esize) === 0) reps++;
+      const text = this.value(r.element, buf, eoff, address === undefined ? undefined : address + BigInt(i * esize), recurse + 1);
+      if (reps > this.opts.repeats) {
+        parts.push(`${text} <repeats ${reps} times>`);
+        i += reps - 1;
+        printed += this.opts.repeats;
+      } else {
+        parts.push(text);
+        printed++;
+      }
+    }
+    return `{${parts.join(', ')}${i < len ? '...' : ''}}`;
+  }
+}
+
+export function errorText(e: unknown): string {
+  if (isMemoryError(e) || e instanceof PidscopeError) return `<error: ${(e as PidscopeError).cause_}>`;
+  throw e;
 }

@@ -44,8 +44,13 @@ function params(f: Extract<Type, { kind: 'function' }>): string {
   return `(${ps.join(', ')})`;
 }
 
+/** Types with a fixed spelling of their own (gdb's `<text variable, no debug info>`). */
+export const SPECIAL_TYPE_NAMES = new WeakMap<Type, string>();
+
 /** gdb's spelling of `t`, with an optional declarator (a variable name) inside. */
 export function typeToString(t: Type, declarator = ''): string {
+  const special = SPECIAL_TYPE_NAMES.get(t);
+  if (special !== undefined) return withDecl(special, declarator);
   switch (t.kind) {
     case 'pointer': {
       return ptrTo(t.target, '*' + declarator);

@@ -1,0 +1,357 @@
+/**
+ * Recursive-descent parser for gdb's C expressions, with gdb's precedence (c-exp.y): `@` sits
+ * between the shifts and `+`/`-`. Whether `(name)` starts a cast depends on whether `name` is a
+ * type, so the parser asks its caller (the evaluator knows the program's typedefs).
+ */
+import { syntaxError, tokenize, type Token } from './lexer';
+
+export interface TypeAst {
+  base:
+    | { kind: 'builtin'; words: string[] }
+    | { kind: 'tag'; tag: 'struct' | 'union' | 'enum'; name: string }
+    | { kind: 'typedef'; name: string };
+  quals: { const?: boolean; volatile?: boolean };
+  decl: Declarator;
+  pos: number;
+}
+
+export interface Declarator {
+  /** Qualifiers of each `*`, left to right. */
+  ptrs: Array<{ const?: boolean; volatile?: boolean }>;
+  inner?: Declarator;
+  suffixes: Array<{ op: 'array'; length?: number } | { op: 'func'; params: TypeAst[]; variadic: boolean; noProto: boolean }>;
+}
+
+export type Node =
+  | { k: 'int'; value: bigint; base: number; unsigned: boolean; longs: number; pos: number }
+  | { k: 'float'; value: number; suffix: '' | 'f' | 'l'; pos: number }
+  | { k: 'char'; value: number; prefix: '' | 'L' | 'u' | 'U'; pos: number }
+  | { k: 'string'; value: number[]; prefix: '' | 'L' | 'u' | 'U'; pos: number }
+  | { k: 'ident'; name: string; scope?: { file?: string; function?: string; quoted: boolean }; pos: number }
+  | { k: 'member'; obj: Node; name: string; arrow: boolean; pos: number }
+  | { k: 'index'; obj: Node; index: Node; pos: number }
+  | { k: 'unary'; op: '-' | '+' | '!' | '~' | '*' | '&'; operand: Node; pos: number }
+  | { k: 'cast'; type: TypeAst; operand: Node; pos: number }
+  /** gdb's `{type} addr`: the object of that type at that address. */
+  | { k: 'brace'; type: TypeAst; operand: Node; pos: number }
+  | { k: 'sizeof'; type?: TypeAst; operand?: Node; pos: number }
+  | { k: 'binary'; op: string; left: Node; right: Node; pos: number }
+  | { k: 'ternary'; cond: Node; then: Node; else: Node; pos: number }
+  | { k: 'comma'; left: Node; right: Node; pos: number }
+  | { k: 'at'; left: Node; right: Node; pos: number };
+
+const BUILTIN_WORDS = new Set([
+  'void', 'char', 'short', 'int', 'long', 'float', 'double', 'signed', 'unsigned', '_Bool', '__int128', '_Float128', '__float128', '_Complex',
+]);
+const QUALS = new Set(['const', 'volatile', 'restrict', '__restrict', '_Atomic']);
+
+export interface ParseHooks {
+  /** True when `name` names a typedef (or base type name) in the program. */
+  isTypeName(name: string): boolean;
+}
+
+const BINARY_LEVELS: string[][] = [
+  ['||'],
+  ['&&'],
+  ['|'],
+  ['^'],
+  ['&'],
+  ['==', '!='],
+  ['<', '>', '<=', '>='],
+  ['<<', '>>'],
+  ['@'],
+  ['+', '-'],
+  ['*', '/', '%'],
+];
+
+export function parseExpression(expr: string, hooks: ParseHooks): Node {
+  const p = new Parser(expr, tokenize(expr), hooks);
+  const node = p.comma();
+  if (p.peek().k !== 'eof') throw syntaxError(expr, p.peek().pos);
+  return node;
+}
+
+/** Parses a bare type name (used by `whatis`-like callers and tests). */
+export function parseTypeName(text: string, hooks: ParseHooks): TypeAst {
+  const p = new Parser(text, tokenize(text), hooks);
+  const t = p.typeName();
+  if (p.peek().k !== 'eof') throw syntaxError(text, p.peek().pos);
+  return t;
+}
+
+class Parser {
+  private i = 0;
+
+  constructor(
+    private readonly expr: string,
+    private readonly toks: Token[],
+    private readonly hooks: ParseHooks,
+  ) {}
+
+  peek(o = 0): Token {
+    return this.toks[Math.min(this.i + o, this.toks.length - 1)];
+  }
+
+  private next(): Token {
+    return this.toks[this.i++];
+  }
+
+  private isPunct(text: string, o = 0): boolean {
+    const t = this.peek(o);
+    return t.k === 'punct' && t.text === text;
+  }
+
+  private expect(text: string): Token {
+    const t = this.peek();
+    if (t.k !== 'punct' || t.text !== text) throw syntaxError(this.expr, t.pos);
+    return this.next();
+  }
+
+  comma(): Node {
+    let left = this.assignment();
+    while (this.isPunct(',')) {
+      const pos = this.next().pos;
+      const right = this.assignment();
+      left = { k: 'comma', left, right, pos };
+    }
+    return left;
+  }
+
+  private assignment(): Node {
+    const left = this.ternary();
+    const t = this.peek();
+    if (t.k === 'punct' && /^(=|\+=|-=|\*=|\/=|%=|&=|\|=|\^=|<<=|>>=)$/.test(t.text)) {
+      throw syntaxError(this.expr, t.pos, 'Assignment is not supported: pidscope never writes to the target from an expression.');
+    }
+    return left;
+  }
+
+  private ternary(): Node {
+    const cond = this.binary(0);
+    if (this.isPunct('?')) {
+      const pos = this.next().pos;
+      const then = this.comma();
+      this.expect(':');
+      const els = this.ternary();
+      return { k: 'ternary', cond, then, else: els, pos };
+    }
+    return cond;
+  }
+
+  private binary(level: number): Node {
+    if (level >= BINARY_LEVELS.length) return this.unary();
+    let left = this.binary(level + 1);
+    for (;;) {
+      const t = this.peek();
+      if (t.k !== 'punct' || !BINARY_LEVELS[level].includes(t.text)) return left;
+      this.next();
+      const right = this.binary(level + 1);
+      left = t.text === '@' ? { k: 'at', left, right, pos: t.pos } : { k: 'binary', op: t.text, left, right, pos: t.pos };
+    }
+  }
+
+  private startsType(o = 0): boolean {
+    const t = this.peek(o);
+    if (t.k !== 'ident') return false;
+    if (BUILTIN_WORDS.has(t.text) || QUALS.has(t.text) || t.text === 'struct' || t.text === 'union' || t.text === 'enum') return true;
+    return this.hooks.isTypeName(t.text);
+  }
+
+  private unary(): Node {
+    const t = this.peek();
+    if (t.k === 'punct') {
+      if (t.text === '-' || t.text === '+' || t.text === '!' || t.text === '~' || t.text === '*' || t.text === '&') {
+        this.next();
+        return { k: 'unary', op: t.text, operand: this.unary(), pos: t.pos };
+      }
+      if (t.text === '++' || t.text === '--') {
+        throw syntaxError(this.expr, t.pos, `${t.text} is not supported: pidscope never writes to the target from an expression.`);
+      }
+      if (t.text === '(' && this.startsType(1)) {
+        this.next();
+        const type = this.typeName();
+        this.expect(')');
+        return { k: 'cast', type, operand: this.unary(), pos: t.pos };
+      }
+      if (t.text === '{' && this.startsType(1)) {
+        this.next();
+        const type = this.typeName();
+        this.expect('}');
+        return { k: 'brace', type, operand: this.unary(), pos: t.pos };
+      }
+    }
+    if (t.k === 'ident' && t.text === 'sizeof') {
+      this.next();
+      if (this.isPunct('(') && this.startsType(1)) {
+        this.next();
+        const type = this.typeName();
+        this.expect(')');
+        return { k: 'sizeof', type, pos: t.pos };
+      }
+      return { k: 'sizeof', operand: this.unary(), pos: t.pos };
+    }
+    return this.postfix(this.primary());
+  }
+
+  private postfix(node: Node): Node {
+    for (;;) {
+      const t = this.peek();
+      if (t.k !== 'punct') return node;
+      if (t.text === '[') {
+        this.next();
+        const index = this.comma();
+        this.expect(']');
+        node = { k: 'index', obj: node, index, pos: t.pos };
+      } else if (t.text === '.' || t.text === '->') {
+        this.next();
+        const name = this.peek();
+        if (name.k !== 'ident') throw syntaxError(this.expr, name.pos);
+        this.next();
+        node = { k: 'member', obj: node, name: name.text, arrow: t.text === '->', pos: t.pos };
+      } else if (t.text === '(') {
+        throw syntaxError(this.expr, t.pos, 'Function calls are not supported: they would need to stop the target.');
+      } else if (t.text === '++' || t.text === '--') {
+        throw syntaxError(this.expr, t.pos, `${t.text} is not supported: pidscope never writes to the target from an expression.`);
+      } else return node;
+    }
+  }
+
+  private primary(): Node {
+    const t = this.next();
+    switch (t.k) {
+      case 'int':
+        return { k: 'int', value: t.value, base: t.base, unsigned: t.unsigned, longs: t.longs, pos: t.pos };
+      case 'float':
+        return { k: 'float', value: t.value, suffix: t.suffix, pos: t.pos };
+      case 'char':
+        return { k: 'char', value: t.value, prefix: t.prefix, pos: t.pos };
+      case 'string': {
+        // Adjacent literals concatenate.
+        const value = [...t.value];
+        while (this.peek().k === 'string') value.push(...(this.next() as Extract<Token, { k: 'string' }>).value);
+        return { k: 'string', value, prefix: t.prefix, pos: t.pos };
+      }
+      case 'qname':
+      case 'ident': {
+        if (this.isPunct('::')) {
+          this.next();
+          const name = this.next();
+          if (name.k !== 'ident' && name.k !== 'qname') throw syntaxError(this.expr, name.pos);
+          const quoted = t.k === 'qname';
+          const scope = /\.[A-Za-z0-9]+$/.test(t.text) && quoted ? { file: t.text, quoted } : { function: t.text, quoted };
+          return { k: 'ident', name: name.text, scope, pos: t.pos };
+        }
+        return { k: 'ident', name: t.text, pos: t.pos };
+      }
+      case 'punct':
+        if (t.text === '(') {
+          const e = this.comma();
+          this.expect(')');
+          return e;
+        }
+        throw syntaxError(this.expr, t.pos);
+      case 'eof':
+        throw syntaxError(this.expr, t.pos);
+    }
+  }
+
+  typeName(): TypeAst {
+    const pos = this.peek().pos;
+    const quals: TypeAst['quals'] = {};
+    const words: string[] = [];
+    let base: TypeAst['base'] | undefined;
+    for (;;) {
+      const t = this.peek();
+      if (t.k !== 'ident') break;
+      if (QUALS.has(t.text)) {
+        this.next();
+        if (t.text === 'const') quals.const = true;
+        if (t.text === 'volatile') quals.volatile = true;
+        continue;
+      }
+      if (!base && (t.text === 'struct' || t.text === 'union' || t.text === 'enum')) {
+        if (words.length) throw syntaxError(this.expr, t.pos);
+        this.next();
+        const name = this.next();
+        if (name.k !== 'ident') throw syntaxError(this.expr, name.pos);
+        base = { kind: 'tag', tag: t.text, name: name.text };
+        continue;
+      }
+      if (!base && BUILTIN_WORDS.has(t.text)) {
+        this.next();
+        words.push(t.text);
+        continue;
+      }
+      if (!base && words.length === 0 && this.hooks.isTypeName(t.text)) {
+        this.next();
+        base = { kind: 'typedef', name: t.text };
+        continue;
+      }
+      break;
+    }
+    if (!base) {
+      if (!words.length) throw syntaxError(this.expr, this.peek().pos);
+      base = { kind: 'builtin', words };
+    } else if (words.length) throw syntaxError(this.expr, pos);
+    const decl = this.abstractDeclarator();
+    return { base, quals, decl, pos };
+  }
+
+  private abstractDeclarator(): Declarator {
+    const ptrs: Declarator['ptrs'] = [];
+    while (this.isPunct('*')) {
+      this.next();
+      const q: { const?: boolean; volatile?: boolean } = {};
+      while (this.peek().k === 'ident' && QUALS.has(this.peek().text)) {
+        const w = this.next().text;
+        if (w === 'const') q.const = true;
+        if (w === 'volatile') q.volatile = true;
+      }
+      ptrs.push(q);
+    }
+    let inner: Declarator | undefined;
+    // `(` starts a nested declarator when followed by `*` or `(`/`[`; otherwise a parameter list.
+    if (this.isPunct('(') && (this.isPunct('*', 1) || this.isPunct('[', 1) || (this.isPunct('(', 1) && !this.startsType(2)))) {
+      this.next();
+      inner = this.abstractDeclarator();
+      this.expect(')');
+    }
+    const suffixes: Declarator['suffixes'] = [];
+    for (;;) {
+      if (this.isPunct('[')) {
+        this.next();
+        let length: number | undefined;
+        const t = this.peek();
+        if (t.k === 'int') {
+          this.next();
+          length = Number(t.value);
+        }
+        this.expect(']');
+        suffixes.push({ op: 'array', length });
+      } else if (this.isPunct('(')) {
+        this.next();
+        const params: TypeAst[] = [];
+        let variadic = false;
+        let noProto = true;
+        if (!this.isPunct(')')) {
+          noProto = false;
+          for (;;) {
+            if (this.isPunct('...')) {
+              this.next();
+              variadic = true;
+              break;
+            }
+            params.push(this.typeName());
+            if (!this.isPunct(',')) break;
+            this.next();
+          }
+        }
+        this.expect(')');
+        // `(void)` means no parameters.
+        if (params.length === 1 && params[0].base.kind === 'builtin' && params[0].base.words.join(' ') === 'void' && !params[0].decl.ptrs.length && !params[0].decl.suffixes.length && !params[0].decl.inner) params.length = 0;
+        suffixes.push({ op: 'func', params, variadic, noProto });
+      } else break;
+    }
+    return { ptrs, inner, suffixes };
+  }
+}
