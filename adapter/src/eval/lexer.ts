@@ -140,6 +140,20 @@ function readNumber(expr: string, start: number): Token {
   let i = start;
   const n = expr.length;
   // Hex, binary, octal, decimal integers; decimal and hex floats.
+  const hf = /^0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)[pP]([+-]?\d+)/.exec(expr.slice(i));
+  if (hf && (hf[1] || hf[2])) {
+    i += hf[0].length;
+    let suffix: '' | 'f' | 'l' = '';
+    if (/[fF]/.test(expr[i] ?? '')) {
+      suffix = 'f';
+      i++;
+    } else if (/[lL]/.test(expr[i] ?? '')) {
+      suffix = 'l';
+      i++;
+    }
+    const mant = parseInt((hf[1] || '0') + hf[2], 16) / Math.pow(16, hf[2].length);
+    return { k: 'float', text: expr.slice(start, i), value: mant * Math.pow(2, Number(hf[3])), suffix, pos: start };
+  }
   let m = /^0[xX][0-9a-fA-F]+/.exec(expr.slice(i));
   let base = 10;
   let digits = '';
