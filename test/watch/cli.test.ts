@@ -1,0 +1,148 @@
+/**
+ * `pidscope watch` end to end: the CLI from sources against the threads fixture.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { monitorNeverStopped, tracerPid } from '../support/proc';
+
+const started: RunningFixture[] = [];
+afterAll(async () => {
+  for (const fx of started) await fx.stop();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI; `whileRunning` may act on it (send a signal) once it printed `readyWhen`. */
+function pidscope(args: string[], opts: { env?: NodeJS.ProcessEnv; readyWhen?: RegExp; whileRunning?: (p: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let acted = false;
+    const check = () => {
+      if (!acted && opts.readyWhen && opts.readyWhen.test(stdout + stderr)) {
+        acted = true;
+        opts.whileRunning?.(p);
+      }
+    };
+    p.stdout.on('data', (d) => {
+      stdout += d;
+      check();
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+      check();
+    });
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`pidscope ${args.join(' ')} did not end; stdout: ${stdout.slice(-500)} stderr: ${stderr.slice(-500)}`));
+    }, opts.timeoutMs ?? 60_000);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('pidscope watch', () => {
+  it('streams one line per write with the writer, and exits 0 on SIGINT; the target never stops', async () => {
+    const fx = await startFixture('threads', { args: ['2', '--interval-ms', '50'] });
+    started.push(fx);
+    const monitor = monitorNeverStopped(fx.pid);
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[1]', '--max-rate', '0'], {
+      // Four hits, then Ctrl-C.
+      readyWhen: /(g_slots\[1\]: .*\n){4}/,
+      whileRunning: (p) => p.kill('SIGINT'),
+    });
+    expect(r.code).toBe(0);
+    const line = markerLine('threads.c', 'WRITE_SLOT');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const l of lines) {
+      expect(l).toMatch(new RegExp(`^g_slots\\[1\\]: (\\d+|\\?) → (\\d+|\\(overwritten before it could be read\\)) by worker_loop \\(threads\\.c:${line}\\) \\[tid \\d+ worker-1\\]$`));
+    }
+    expect(r.stderr).toMatch(/watching g_slots\[1\] \(8 bytes at 0x[0-9a-f]+\): hardware/);
+    expect(r.stderr).toMatch(/stopped by SIGINT; g_slots\[1\]: \d+ writes/);
+    expect((await monitor.stop()).violations).toEqual([]);
+    expect(tracerPid(fx.pid)).toBe(0);
+  });
+
+  it('--json: a watch line, hit lines with writer and values, an ended line when the target exits', async () => {
+    const fx = await startFixture('threads', { args: ['1', '--interval-ms', '20'] });
+    started.push(fx);
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--json', '--max-rate', '0'], {
+      readyWhen: /"type":"hit"(.|\n)*"type":"hit"(.|\n)*"type":"hit"/,
+      whileRunning: () => void fx.stop(),
+    });
+    expect(r.code).toBe(0);
+    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    expect(objs[0]).toMatchObject({ type: 'watch', expression: 'g_shared', size: 8, mode: 'hw', access: 'write' });
+    const hits = objs.filter((o) => o.type === 'hit');
+    expect(hits.length).toBeGreaterThanOrEqual(3);
+    for (const h of hits) {
+      expect(h).toMatchObject({ source: 'hw', writer: { function: 'worker_loop', file: 'threads.c', line: markerLine('threads.c', 'WRITE_SHARED'), thread: 'worker-0' } });
+    }
+    const seen = hits.filter((h) => h.valueSeen).map((h) => Number(h.value));
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]!);
+    expect(objs.at(-1)).toMatchObject({ type: 'ended', reason: expect.stringMatching(/exited/) });
+  });
+
+  it('poll mode and the perf-refused fallback say why; --duration ends it', async () => {
+    const fx = await startFixture('threads', { args: ['1', '--interval-ms', '5'] });
+    started.push(fx);
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--duration', '1', '--interval', '10'], { env: { PIDSCOPE_PERF: 'deny' } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/polling every 10 ms \(hardware watchpoint refused: perf_event_open was refused/);
+    expect(r.stdout).toMatch(/^g_shared: \d+ → \d+$/m);
+    expect(r.stderr).toMatch(/--duration 1 s elapsed/);
+    const hw = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--mode', 'hw'], { env: { PIDSCOPE_PERF: 'deny' } });
+    expect(hw.code).toBe(1);
+    expect(hw.stderr).toMatch(/hardware watchpoint refused.*use --mode poll/);
+  });
+
+  it('conditions and hit conditions filter', async () => {
+    const fx = await startFixture('threads', { args: ['1', '--interval-ms', '2', '--writes', '60', '--wait-go'] });
+    started.push(fx);
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', '--condition', 'value % 10 == 0 && g_go == 1', '--hit-condition', '>= 2', '--max-rate', '0', '--json'], {
+      readyWhen: /"type":"watch"/,
+      whileRunning: () => {
+        process.kill(fx.pid, 'SIGUSR1');
+        setTimeout(() => process.kill(fx.pid, 'SIGTERM'), 1500);
+      },
+    });
+    expect(r.code).toBe(0);
+    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const values = objs.filter((o) => o.type === 'hit').map((o) => Number(o.value));
+    // Values 10, 20, …, 60 pass the condition; the hit condition drops the first (10). A value
+    // overwritten before it was read cannot pass a condition, so some may be missing.
+    expect(values.length).toBeGreaterThan(0);
+    for (const v of values) {
+      expect(v % 10).toBe(0);
+      expect(v).toBeGreaterThanOrEqual(20);
+    }
+    const ended = objs.at(-1)!;
+    expect(ended.type).toBe('ended');
+    expect(ended.watches[0].hits).toBe(60);
+  });
+
+  it('refuses expressions without an address, and bad options, with the fix', async () => {
+    const fx = await startFixture('threads', { args: ['1'] });
+    started.push(fx);
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared + 1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/'g_shared \+ 1' has no address.*watch a variable/);
+    const big = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots', '--mode', 'hw']);
+    expect(big.code).toBe(1);
+    expect(big.stderr).toMatch(/needs 16 debug registers.*--mode poll/);
+    const read = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--access', 'read']);
+    expect(read.code).toBe(1);
+    expect(read.stderr).toMatch(/cannot watch reads alone/);
+    const usage = await pidscope(['watch', '--pid', String(fx.pid)]);
+    expect(usage.code).toBe(2);
+  });
+});
