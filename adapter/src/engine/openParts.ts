@@ -1,6 +1,33 @@
-import { notYet, type ProgramOptions, type ProgramParts } from './program';
+/**
+ * Wires the parts of a Program for a live pid: a pidfd Target (never stops the process), the best
+ * (or requested) memory backend, and the symbols of every mapped module. Kept apart from
+ * program.ts so Program itself stays testable with hand-built parts.
+ */
+import { openMemory } from '../memory/select';
+import { loadSymbols, type ProcessSymbols } from '../symbols/index';
+import type { ProgramOptions, ProgramParts } from './program';
+import { Target } from './target';
 
-/** Wires Target + memory backend + symbols for a pid. Kept apart so Program stays testable. */
-export async function openProgramParts(_pid: number, _opts: ProgramOptions): Promise<ProgramParts> {
-  return notYet('Program.open (waiting for memory/select.ts and symbols loadSymbols)');
+export interface OpenedParts extends ProgramParts {
+  target: Target;
+  symbols: ProcessSymbols;
+  /** Why this backend (one line per candidate), for `info` and --verbose. */
+  backendReasons: string[];
+}
+
+export async function openProgramParts(pid: number, opts: ProgramOptions): Promise<OpenedParts> {
+  const target = Target.attach(pid);
+  try {
+    const { reader, reasons } = openMemory(target, { backend: opts.backend ?? 'auto', allowWrites: opts.allowWrites === true });
+    try {
+      const symbols = await loadSymbols(pid, { debugDirs: opts.debugDirs });
+      return { pid, memory: reader, symbols, target, backendReasons: reasons, onClose: () => target.close() };
+    } catch (e) {
+      reader.close();
+      throw e;
+    }
+  } catch (e) {
+    target.close();
+    throw e;
+  }
 }

@@ -21,6 +21,7 @@ import { toJson, type JsonValue } from '../value/json';
 import { childCount, children, type Child } from '../value/children';
 import { typeToString } from '../value/typeName';
 import { evaluateExpression, objectForVariable } from '../eval/evaluate';
+import type { Target } from './target';
 
 export interface ProgramOptions {
   /** Memory backend; default: the best available (pidfd-mem, else vm-readv, else proc-mem). */
@@ -54,12 +55,18 @@ export interface ProgramParts {
   symbols: SymbolLookup;
   /** Called by close() for whatever else the parts hold (target handles, pidfds). */
   onClose?: () => void;
+  /** The live process (absent for hand-built programs in unit tests). */
+  target?: Target;
+  backendReasons?: string[];
 }
 
 export class Program {
   readonly pid: number;
   readonly memory: MemoryReader;
   readonly symbols: SymbolLookup;
+  /** The live process; undefined only for hand-built programs (unit tests). */
+  readonly target?: Target;
+  readonly backendReasons: string[];
   private readonly onClose?: () => void;
   private closed = false;
 
@@ -68,6 +75,8 @@ export class Program {
     this.memory = parts.memory;
     this.symbols = parts.symbols;
     this.onClose = parts.onClose;
+    this.target = parts.target;
+    this.backendReasons = parts.backendReasons ?? [];
   }
 
   /** Attaches (without stopping) to a live process: pidfd, memory backend, modules and symbols. */

@@ -1,0 +1,95 @@
+/**
+ * `pidscope eval --pid N EXPR…`: evaluates C expressions in a running process and prints each
+ * value exactly as gdb's `print` would (without the `$1 = `), one per line. Never stops the target.
+ */
+import { parseArgs } from 'node:util';
+import { describeError, isPidscopeError, PidscopeError } from '../errors';
+import { Program } from '../engine/program';
+import type { CliCommand } from '../main';
+import { parsePid } from '../memory/parse';
+import { parseBackend } from '../memory/select';
+
+const usage = `Usage: pidscope eval --pid N EXPR... [--json] [--backend B] [--debug-dir DIR]
+
+Evaluates each C expression EXPR in process N and prints its value as gdb's \`print\` does
+(without the \`$1 = \` prefix), one line per expression, without stopping the process.
+
+Expressions: globals and statics ('file.c'::name, function::name), literals, . -> [] * & - ! ~,
+casts such as (struct node *)0x1234 or *(int (*)[8])&buf, arithmetic, comparisons, && || ?:,
+sizeof, gdb's arr[0]@4 and {type} addr. No assignments or function calls.
+
+  --pid N          the process
+  --json           one JSON array: [{"expression","type","address","text","value"|"fields"|"elements","error"}]
+  --backend B      auto (default), pidfd-mem, vm-readv or proc-mem
+  --debug-dir DIR  also look for separate debug files here (repeatable)
+
+Exit status: 0 when every expression printed, 1 if any failed (message on stderr), 2 for usage.
+`;
+
+function usageError(msg: string): number {
+  process.stderr.write(`pidscope eval: ${msg}\n\n${usage}`);
+  return 2;
+}
+
+async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        pid: { type: 'string', short: 'p' },
+        json: { type: 'boolean' },
+        backend: { type: 'string' },
+        'debug-dir': { type: 'string', multiple: true },
+      },
+    });
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  let pid: number;
+  let backend;
+  try {
+    if (positionals.length === 0) throw new PidscopeError('USAGE', 'no expression given', 'Usage: pidscope eval --pid N EXPR...', 'user');
+    pid = parsePid(values.pid);
+    backend = parseBackend(values.backend ?? 'auto');
+  } catch (e) {
+    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
+    throw e;
+  }
+  const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
+  let failed = 0;
+  try {
+    const json: unknown[] = [];
+    for (const expr of positionals) {
+      try {
+        const obj = program.evaluate(expr);
+        if (values.json) {
+          json.push({ expression: expr, ...(program.toJson(obj) as object) });
+        } else {
+          process.stdout.write(`${program.formatValue(obj)}\n`);
+        }
+      } catch (e) {
+        failed++;
+        if (!isPidscopeError(e) || e.blame === 'internal') throw e;
+        if (values.json) json.push({ expression: expr, error: e.cause_, code: e.code, column: (e as { column?: number }).column });
+        else process.stderr.write(`${e.cause_}${e.code === 'EFAULT' ? '' : e.fix ? ` ${e.fix}` : ''}\n`);
+      }
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  } finally {
+    program.close();
+  }
+  return failed ? 1 : 0;
+}
+
+export const command: CliCommand = {
+  name: 'eval',
+  summary: 'evaluate C expressions in a running process, printed as gdb prints them',
+  usage,
+  run,
+};
+
+void describeError;
