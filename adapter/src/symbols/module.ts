@@ -131,8 +131,8 @@ export class Module {
     if (this.symCache) return this.symCache;
     let syms: ElfSymbol[] = [];
     try {
-      syms = this.elf.symbols('symtab');
-      if (syms.length === 0 && this.debugElf && this.debugElf !== this.elf) syms = this.debugElf.symbols('symtab');
+      syms = [...this.elf.symbols('symtab')];
+      if (syms.length === 0 && this.debugElf && this.debugElf !== this.elf) syms = [...this.debugElf.symbols('symtab')];
     } catch (e) {
       this.warnings.push(`${this.path}: bad .symtab (${(e as Error).message})`);
     }
