@@ -284,7 +284,7 @@ class SymbolsImpl implements ProcessSymbols {
       let found = false;
       if (d) {
         d.index();
-        const entries = (d.variables.get(name) ?? []).filter((e) => this.matchesScope(e, scope));
+        const entries = (d.variables.get(name) ?? []).filter((e) => this.matchesScope(e, scope) && (!e.constOnly || !!scope?.function));
         const defs = entries.filter((e) => !e.declaration);
         const seen = new Set<string>();
         const local: VariableSymbol[] = [];
@@ -436,7 +436,7 @@ class SymbolsImpl implements ProcessSymbols {
       if (d) {
         d.index();
         for (const [name, list] of d.variables) {
-          if (!list.some((e) => !e.declaration)) continue;
+          if (!list.some((e) => !e.declaration && !e.constOnly)) continue;
           for (const v of this.findVariables(name, { module: m.path })) if (v.module === m.path) yield v;
         }
       } else if (m.isMain) {

@@ -22,6 +22,12 @@ export interface VarEntry {
   /** For function statics: the enclosing function's name. */
   fn?: string;
   declaration: boolean;
+  /**
+   * A function-scope variable without storage (DW_AT_const_value or no location at all): a
+   * static folded away, or an optimized local (DWARF cannot tell them apart). Found by
+   * `fn::name` like gdb does (value or `<optimized out>`), left out of listings.
+   */
+  constOnly?: boolean;
 }
 
 export interface FnEntry {
@@ -244,12 +250,18 @@ export class DwarfInfo {
     const u = d.unit;
     const loc = attr(d, DW_AT.location);
     const declaration = !!attr(d, DW_AT.declaration);
+    let constOnly = false;
     if (!atTop) {
       // Function scope: only statics (a fixed-address or TLS expression) and constants.
-      if (!loc || !Buffer.isBuffer(loc.value)) return;
-      const op = loc.value[0];
-      const staticOp = op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10;
-      if (!staticOp) return;
+      if (!loc) {
+        if (!attr(d, DW_AT.name)) return;
+        constOnly = true;
+      } else {
+        if (!Buffer.isBuffer(loc.value)) return;
+        const op = loc.value[0];
+        const staticOp = op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10;
+        if (!staticOp) return;
+      }
     }
     let fn: string | undefined;
     let fnOrigin: number | undefined;
@@ -265,6 +277,7 @@ export class DwarfInfo {
     const scope: VarEntry['scope'] = !atTop ? 'function-static' : external ? 'global' : 'file-static';
     const nameA = attr(d, DW_AT.name);
     const entry: VarEntry = { name: '', die: d.offset, unit: u, scope, fn, declaration };
+    if (constOnly) entry.constOnly = true;
     if (nameA) {
       entry.name = this.reader.str(u, nameA);
       push(this.variables, entry.name, entry);
