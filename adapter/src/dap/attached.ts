@@ -43,6 +43,8 @@ export interface AttachedProcess {
   readonly backend: BackendKind;
   /** Why this backend was chosen (and why better ones were not), one line each. */
   readonly backendReasons: string[];
+  /** Symbol-loading notes (missing debug files…): shown once in the Debug Console. */
+  readonly warnings: string[];
   readonly program: Program;
   threads(): ThreadInfo[];
   mappings(): MappingInfo[];

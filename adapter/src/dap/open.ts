@@ -17,6 +17,9 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { Program } from '../engine/program';
 import { Target } from '../engine/target';
 import { stateName } from '../engine/threads';
+import { openMemory } from '../memory/select';
+import type { MemoryReader } from '../memory/reader';
+import { loadSymbols } from '../symbols/index';
 import type { AttachConfig } from './attachArgs';
 import type { AttachedProcess, GoneInfo, MappingInfo, OpenProgress, ThreadInfo } from './attached';
 
@@ -55,19 +58,19 @@ function readExeLink(pid: number): string | undefined {
 export async function openAttached(cfg: AttachConfig, progress: OpenProgress): Promise<AttachedProcess> {
   const target = Target.attach(cfg.pid);
   let program: Program | undefined;
+  let memory: MemoryReader | undefined;
   try {
     target.assertUserProcess();
     const name = target.name();
     const exe = target.exe();
     const identity = readStatFields(cfg.pid);
-    progress.report(`loading symbols of ${name}`);
-    program = await Program.open(cfg.pid, {
-      backend: cfg.backend === 'auto' ? undefined : cfg.backend,
-      allowWrites: cfg.allowWrites,
-      debugDirs: cfg.debugSearchPaths,
-    });
+    progress.report('choosing a memory backend');
+    const opened = openMemory(target, { backend: cfg.backend, allowWrites: cfg.allowWrites });
+    memory = opened.reader;
+    progress.report(`reading the symbol tables of ${name}`);
+    const symbols = await loadSymbols(cfg.pid, { debugDirs: cfg.debugSearchPaths });
+    program = new Program({ pid: cfg.pid, memory, symbols });
     const prog = program;
-    const reasons = (prog.memory as { reasons?: unknown }).reasons;
     let gone: GoneInfo | undefined;
 
     const checkGone = (): GoneInfo | undefined => {
@@ -105,7 +108,8 @@ export async function openAttached(cfg: AttachConfig, progress: OpenProgress): P
       name,
       exe,
       backend: prog.memory.kind,
-      backendReasons: Array.isArray(reasons) ? reasons.map(String) : [],
+      backendReasons: opened.reasons,
+      warnings: symbols.warnings,
       program: prog,
       threads: (): ThreadInfo[] => target.threads().map((t) => ({ tid: t.tid, name: t.name, state: `${t.state} (${stateName(t.state)})` })),
       mappings: (): MappingInfo[] =>
@@ -121,7 +125,8 @@ export async function openAttached(cfg: AttachConfig, progress: OpenProgress): P
     };
   } catch (e) {
     try {
-      program?.close();
+      if (program) program.close();
+      else memory?.close();
     } finally {
       target.close();
     }

@@ -269,6 +269,8 @@ export class PidscopeSession extends DebugSession {
       `pidscope: attached to pid ${proc.pid} (${proc.name}) through ${proc.backend} — the process keeps running; pidscope never stops it.` +
         (cfg.allowWrites ? ' Writes are ALLOWED in this session.' : ' Read-only (set "allowWrites": true to change memory).'),
     );
+    for (const w of proc.warnings.slice(0, 20)) this.output(`pidscope: ${w}`);
+    if (proc.warnings.length > 20) this.output(`pidscope: … and ${proc.warnings.length - 20} more symbol warnings`);
     this.sendEvent(new InitializedEvent());
     this.startGoneWatch();
     this.maybeStartLive();
