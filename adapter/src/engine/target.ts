@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { PidscopeError } from '../errors';
 import { errnoError, permissionError, processGoneError } from '../linux/errno';
-import { closeFd, pidfdExited, pidfdOpen, watchReadable, type FdWatch } from '../linux/pidfd';
+import { closeFd, PidfdPoller, pidfdOpen, watchReadable, type FdWatch } from '../linux/pidfd';
 import type { TargetHandle } from '../memory/handle';
 import { modulesOf, parseMaps, type MapRegion, type MappedModule } from './maps';
 import { isKernelThreadStat, readCmdline, readExe, readStat, readUids } from './processes';
@@ -28,6 +28,7 @@ export interface TargetEvents {
 export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
   readonly pid: number;
   private fd: number;
+  private readonly poller: PidfdPoller;
   private watch?: FdWatch;
   private exitInfo?: ExitInfo;
   private kernelThread?: boolean;
@@ -36,6 +37,7 @@ export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
     super();
     this.pid = pid;
     this.fd = pidfd;
+    this.poller = new PidfdPoller(pidfd);
     this.watch = watchReadable(pidfd, () => this.noteExit('pidfd-poll'));
   }
 
@@ -55,9 +57,8 @@ export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
   }
 
   isAlive(): boolean {
-    if (this.exitInfo) return false;
-    if (this.fd < 0) return false;
-    if (pidfdExited(this.fd)) {
+    if (this.exitInfo !== undefined || this.fd < 0) return false;
+    if (this.poller.exited()) {
       this.noteExit('access');
       return false;
     }

@@ -29,17 +29,27 @@ export function pidfdOpen(pid: number): number {
   throw errnoError(errno, pid, 'pidfd_open');
 }
 
-// One reusable struct pollfd { int fd; short events; short revents; }.
-const pollfd = Buffer.alloc(8);
+/**
+ * Liveness of one pidfd: a struct pollfd { int fd; short events; short revents; } filled once,
+ * so each check is exactly one poll(2) with no JS-side setup (it runs after every vm-readv read).
+ */
+export class PidfdPoller {
+  private readonly pollfd = Buffer.alloc(8);
 
-/** True once the process behind the pidfd has exited (zombie or reaped). One poll(2), no waiting. */
+  constructor(pidfd: number) {
+    this.pollfd.writeInt32LE(pidfd, 0);
+    this.pollfd.writeInt16LE(POLLIN, 4);
+  }
+
+  /** True once the process has exited (zombie or reaped). EINTR/ENOMEM count as "alive": the next check decides. */
+  exited(): boolean {
+    return (sys.poll(this.pollfd, 1, 0) as number) > 0;
+  }
+}
+
+/** One-off form of PidfdPoller.exited(). */
 export function pidfdExited(pidfd: number): boolean {
-  pollfd.writeInt32LE(pidfd, 0);
-  pollfd.writeInt16LE(POLLIN, 4);
-  pollfd.writeInt16LE(0, 6);
-  const n = sys.poll(pollfd, 1, 0) as number;
-  if (n < 0) return false; // EINTR/ENOMEM: say "alive"; the next check decides
-  return n > 0;
+  return new PidfdPoller(pidfd).exited();
 }
 
 export interface FdWatch {
