@@ -27,6 +27,7 @@ function world(): { ctx: ValueContext; p: (e: string) => string; err: (e: string
   b[0x48] = 200; // g_uc
   Buffer.from('hello\0').copy(b, 0x50); // g_str
   mem.map(0x1000n, b);
+  mem.map(0x400000n, Buffer.from([0x55]));
   syms.addVar('g_int', INT, 0x1000n);
   syms.addVar('g_arr', arr(INT, 4), 0x1010n);
   syms.addVar('g_pt', point, 0x1020n);

@@ -8,7 +8,20 @@
 import { PidscopeError } from '../errors';
 import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
 import { resolve, sizeOf, type ArrayType, type CompoundType, type FunctionType, type Member, type Type } from '../symbols/types';
-import { floatFormatFor, floatToNumber, numberToFloatBytes } from '../value/float';
+import { floatFormatFor } from '../value/float';
+import {
+  addExact,
+  compareExact,
+  divExact,
+  encodeExact,
+  exactFromBigint,
+  exactFromBytes,
+  exactToLongest,
+  isZeroExact,
+  mulExact,
+  subExact,
+  type Exact,
+} from '../value/softfloat';
 import {
   bigintToBytes,
   ByteSource,
@@ -141,7 +154,7 @@ export class Evaluator {
   // ---- value helpers ----------------------------------------------------------------------
 
   private bytes(obj: TargetObject, node: { pos: number }): Buffer {
-    if (obj.kind === 'absent') this.fail(`value has been ${obj.reason}`.replace('been optimized out', 'optimized out'), node, 'ABSENT');
+    if (obj.kind === 'absent') this.fail(obj.reason === 'optimized out' ? 'value has been optimized out' : `value is not available: ${obj.reason}`, node, 'ABSENT');
     if (obj.type === NODEBUG_DATA) this.nodebug(obj, node);
     return fetchWhole(this.src, obj).bytes;
   }
@@ -162,29 +175,27 @@ export class Evaluator {
         return bytesToBigint(b, false);
       case 'enum':
         return bytesToBigint(b, isSigned(r));
-      case 'float': {
-        const f = floatFormatFor(r.size, r.format)!;
-        const n = floatToNumber(b, f);
-        return Number.isFinite(n) ? BigInt(Math.trunc(n)) : 0n;
-      }
+      case 'float':
+        return exactToLongest(exactFromBytes(b, floatFormatFor(r.size, r.format)!));
       default:
         return this.fail('Argument to arithmetic operation not a number or boolean.', node);
     }
   }
 
-  private floatValue(obj: TargetObject, node: { pos: number }): number {
+  /** The exact value of an arithmetic object (integers convert exactly). */
+  private floatValue(obj: TargetObject, node: { pos: number }): Exact {
     const r = resolve(obj.type!);
-    if (r.kind === 'float') return floatToNumber(this.bytes(obj, node), floatFormatFor(r.size, r.format)!);
-    return Number(this.intValue(obj, node));
+    if (r.kind === 'float') return exactFromBytes(this.bytes(obj, node), floatFormatFor(r.size, r.format)!);
+    return exactFromBigint(this.intValue(obj, node));
   }
 
   private mkInt(type: Type, v: bigint): ValueObject {
     return makeValue(type, bigintToBytes(v, sizeOf(type) ?? 4));
   }
 
-  private mkFloat(type: Type, v: number): ValueObject {
+  private mkFloat(type: Type, v: Exact): ValueObject {
     const r = resolve(type) as Extract<Type, { kind: 'float' }>;
-    return makeValue(type, numberToFloatBytes(v, floatFormatFor(r.size, r.format)!, r.size));
+    return makeValue(type, encodeExact(v, floatFormatFor(r.size, r.format)!, r.size));
   }
 
   /** Arrays decay to pointers, functions to function pointers (gdb's coerce_array). */
@@ -255,7 +266,7 @@ export class Evaluator {
   private truthy(obj: TargetObject, node: { pos: number }): boolean {
     const d = this.decay(obj, node);
     const r = resolve(d.type!);
-    if (r.kind === 'float') return this.floatValue(d, node) !== 0;
+    if (r.kind === 'float') return !isZeroExact(this.floatValue(d, node));
     if (r.kind === 'struct' || r.kind === 'union') this.fail('Argument to arithmetic operation not a number or boolean.', node);
     return this.intValue(d, node) !== 0n;
   }
@@ -268,7 +279,7 @@ export class Evaluator {
         return this.intLiteral(n);
       case 'float': {
         const t = n.suffix === 'f' ? BUILTIN.float : n.suffix === 'l' ? BUILTIN.longDouble : BUILTIN.double;
-        return this.mkFloat(t, n.value);
+        return this.mkFloat(t, floatLiteral(n.text, n.value));
       }
       case 'char': {
         if (n.prefix === '') return this.mkInt(BUILTIN.char, BigInt(n.value));
@@ -496,9 +507,12 @@ export class Evaluator {
     if (r.kind === 'float') {
       if (n.op === '~') this.fail('Argument to complement operation not an integer, boolean.', n);
       const v = this.floatValue(obj, n);
-      return this.mkFloat(obj.type!, n.op === '-' ? 0 - v : v);
+      // gdb's value_neg is `0 - x` in x's type: -(+0.0) prints 0 and NaNs keep their sign.
+      return this.mkFloat(r, n.op === '-' ? subExact({ kind: 'finite', neg: false, m: 0n, e: 0 }, v) : v);
     }
-    const t = this.unopPromote(obj.type!, n);
+    // gdb: `-x` is `0 - x` (binop promotion to a built-in type); `~x`/`+x` promote narrow types
+    // and drop typedefs (so a wchar_t operand no longer prints as a character).
+    const t = n.op === '-' ? this.promote(obj.type!, obj.type!, n) : resolve(this.unopPromote(obj.type!, n));
     const v = this.intValue(obj, n);
     const out = n.op === '-' ? -v : n.op === '~' ? ~v : v;
     return this.mkInt(t, out);
@@ -523,16 +537,12 @@ export class Evaluator {
     const obj = this.decay(from, n);
     const rf = resolve(obj.type!);
     if (rf.kind === 'struct' || rf.kind === 'union') this.fail('Invalid cast.', n);
-    if (rt.kind === 'float') {
-      return this.mkFloat(to, this.floatValue(obj, n));
+    if ((rf.kind === 'int' && rf.size > 8) || (rt.kind === 'int' && rt.size > 8 && rf.kind !== 'int')) {
+      this.fail('That operation is not available on integers of more than 8 bytes.', n);
     }
-    // Integer-like targets: int, bool, enum, pointer.
-    let v: bigint;
-    if (rf.kind === 'float') {
-      const f = this.floatValue(obj, n);
-      v = Number.isFinite(f) ? BigInt(Math.trunc(f)) : 0n;
-    } else v = this.intValue(obj, n);
-    return this.mkInt(to, v);
+    if (rt.kind === 'float') return this.mkFloat(to, this.floatValue(obj, n));
+    // Integer-like targets: int, bool, enum, pointer (floats convert with gdb's saturation).
+    return this.mkInt(to, this.intValue(obj, n));
   }
 
   private binary(n: Extract<Node, { k: 'binary' }>): TargetObject {
@@ -561,25 +571,19 @@ export class Evaluator {
     const pt = this.promote(l.type!, r.type!, n);
     if (resolve(pt).kind === 'float') {
       if (['%', '<<', '>>', '&', '|', '^'].includes(op)) this.fail('Integer-only operation on floating point number.', n);
-      const a = this.floatValue(l, n);
-      const b = this.floatValue(r, n);
-      if (isCmp) return this.mkInt(BUILTIN.int, cmp(op, a, b) ? 1n : 0n);
-      let v: number;
-      switch (op) {
-        case '+':
-          v = a + b;
-          break;
-        case '-':
-          v = a - b;
-          break;
-        case '*':
-          v = a * b;
-          break;
-        default:
-          v = a / b;
+      // Operands are converted to the promoted type first (as gdb's value_cast does).
+      const rpt = resolve(pt) as Extract<Type, { kind: 'float' }>;
+      const fmt = floatFormatFor(rpt.size, rpt.format)!;
+      const conv = (x: Exact) => exactFromBytes(encodeExact(x, fmt, rpt.size), fmt);
+      const a = conv(this.floatValue(l, n));
+      const b = conv(this.floatValue(r, n));
+      if (isCmp) {
+        const c = compareExact(a, b);
+        const res = c === undefined ? op === '!=' : cmp(op, c, 0);
+        return this.mkInt(BUILTIN.int, res ? 1n : 0n);
       }
-      if ((resolve(pt) as { size: number }).size === 4) v = Math.fround(v);
-      return this.mkFloat(pt, v);
+      const v = op === '+' ? addExact(a, b) : op === '-' ? subExact(a, b) : op === '*' ? mulExact(a, b) : divExact(a, b);
+      return this.mkFloat(rpt, v);
     }
     const size = sizeOf(pt)!;
     const unsigned = !isSigned(pt);
@@ -643,12 +647,13 @@ export class Evaluator {
       if (!this.isIntegral(i.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
       const size = BigInt(this.elementSize((pt as { target: Type }).target));
       const addr = BigInt.asUintN(64, this.intValue(p, n) + this.intValue(i, n) * size);
-      return this.mkInt(p.type!, addr);
+      // gdb's value_ptradd gives the typedef-stripped pointer type.
+      return this.mkInt(pt, addr);
     }
     if (op === '-' && lp && !rp) {
       if (!this.isIntegral(r.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
       const size = BigInt(this.elementSize((lt as { target: Type }).target));
-      return this.mkInt(l.type!, BigInt.asUintN(64, this.intValue(l, n) - this.intValue(r, n) * size));
+      return this.mkInt(lt, BigInt.asUintN(64, this.intValue(l, n) - this.intValue(r, n) * size));
     }
     if (op === '-' && lp && rp) {
       const s1 = sizeOf((lt as { target: Type }).target) ?? 1;
@@ -674,6 +679,23 @@ export class Evaluator {
     if (addr === undefined || !left.type) this.fail("Only values in memory can be extended with '@'.", n);
     return makeReference({ kind: 'array', element: left.type, length: Number(count) } as ArrayType, addr);
   }
+}
+
+/** A float literal read exactly (so `0.1l` is the long double nearest 0.1, not a double's). */
+function floatLiteral(text: string, approx: number): Exact {
+  const m = /^(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?/.exec(text);
+  if (!m || /^0[xX]/.test(text) || (!m[1] && !m[2])) return exactFromNumberLiteral(approx);
+  const digits = BigInt((m[1] || '') + (m[2] || '') || '0');
+  const exp10 = Number(m[3] ?? 0) - (m[2] || '').length;
+  if (exp10 > 400 || exp10 < -400 - 60) return exactFromNumberLiteral(approx);
+  if (exp10 >= 0) return exactFromBigint(digits * 10n ** BigInt(exp10));
+  return divExact(exactFromBigint(digits), exactFromBigint(10n ** BigInt(-exp10)));
+}
+
+function exactFromNumberLiteral(v: number): Exact {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(v);
+  return exactFromBytes(b, floatFormatFor(8, 'ieee')!);
 }
 
 function cmp<T extends number | bigint>(op: string, a: T, b: T): boolean {

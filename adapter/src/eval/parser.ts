@@ -24,7 +24,7 @@ export interface Declarator {
 
 export type Node =
   | { k: 'int'; value: bigint; base: number; unsigned: boolean; longs: number; pos: number }
-  | { k: 'float'; value: number; suffix: '' | 'f' | 'l'; pos: number }
+  | { k: 'float'; value: number; text: string; suffix: '' | 'f' | 'l'; pos: number }
   | { k: 'char'; value: number; prefix: '' | 'L' | 'u' | 'U'; pos: number }
   | { k: 'string'; value: number[]; prefix: '' | 'L' | 'u' | 'U'; pos: number }
   | { k: 'ident'; name: string; scope?: { file?: string; function?: string; quoted: boolean }; pos: number }
@@ -222,7 +222,7 @@ class Parser {
       case 'int':
         return { k: 'int', value: t.value, base: t.base, unsigned: t.unsigned, longs: t.longs, pos: t.pos };
       case 'float':
-        return { k: 'float', value: t.value, suffix: t.suffix, pos: t.pos };
+        return { k: 'float', value: t.value, text: t.text, suffix: t.suffix, pos: t.pos };
       case 'char':
         return { k: 'char', value: t.value, prefix: t.prefix, pos: t.pos };
       case 'string': {

@@ -22,6 +22,7 @@ import {
   type TargetObject,
   type ValueContext,
 } from './object';
+import { symbolSuffix } from './symbolize';
 import { typeToString } from './typeName';
 
 /** gdb's `print` settings that matter to us; defaults are gdb 13's. */
@@ -227,6 +228,8 @@ export class Formatter {
     const r = resolve(type);
     if (r.kind === 'function') {
       const addr = obj.kind === 'reference' ? obj.address : obj.address ?? 0n;
+      // gdb fetches a function value's first byte: `*null_fn` is a memory error.
+      this.src.read(addr, 1);
       return `{${typeToString(type)}} ${this.addressText(addr, true)}`;
     }
     if (r.kind === 'void') return 'void';
@@ -237,7 +240,9 @@ export class Formatter {
       while (orig.kind === 'qualified') orig = orig.type;
       let tgt = orig.kind === 'pointer' ? orig.target : undefined;
       while (tgt && tgt.kind === 'qualified') tgt = tgt.type;
-      const plainChar = orig.kind === 'pointer' && tgt !== undefined && tgt.kind === 'int' && tgt.name === 'char';
+      // c_value_print: no `(T *)` when the target is named char, wchar_t, char16_t or char32_t.
+      const tname = tgt && (tgt.kind === 'int' || tgt.kind === 'typedef') ? tgt.name : undefined;
+      const plainChar = orig.kind === 'pointer' && tname !== undefined && ['char', 'wchar_t', 'char16_t', 'char32_t'].includes(tname);
       if (!plainChar) prefix = `(${typeToString(type)}) `;
     }
     return prefix + this.value(type, bytes, 0, address, 0);
@@ -319,12 +324,8 @@ export class Formatter {
 
   /** `0x…` plus ` <sym+off>` when an ELF symbol covers it (print_address_demangle). */
   addressText(addr: bigint, withSymbol: boolean): string {
-    let s = `0x${addr.toString(16)}`;
-    if (withSymbol && this.ctx.symbols) {
-      const sym = this.ctx.symbols.symbolize(addr);
-      if (sym) s += sym.offset === 0n ? ` <${sym.symbol}>` : ` <${sym.symbol}+${sym.offset}>`;
-    }
-    return s;
+    const s = `0x${addr.toString(16)}`;
+    return withSymbol ? s + symbolSuffix(this.ctx.symbols, addr) : s;
   }
 
   /** print_unpacked_pointer: function pointers, data pointers, and strings behind char pointers. */

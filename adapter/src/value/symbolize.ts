@@ -1,0 +1,104 @@
+/**
+ * `<symbol+offset>` exactly as gdb's print_address_symbolic chooses it: minimal symbols only
+ * (.symtab, or .dynsym when the file has no .symtab), the nearest preceding symbol that covers
+ * the address (zero-sized symbols are a fallback, and a zero-sized *data* symbol is never shown),
+ * names as gdb shows them (gcc's `counter.0` for a function static prints as `counter`).
+ *
+ * Works over the symbols engine's modules when it exposes them (ProcessSymbols), else falls back
+ * to SymbolLookup.symbolize.
+ */
+import type { SymbolLookup } from '../symbols/provider';
+
+interface ElfSymbolLike {
+  name: string;
+  value: bigint;
+  size: number;
+  type: string;
+  binding: string;
+  shndx: number;
+  table: 'symtab' | 'dynsym';
+}
+
+interface ModuleLike {
+  bias: bigint;
+  symbols(): ElfSymbolLike[];
+}
+
+interface WithModules {
+  moduleAt(address: bigint): ModuleLike | undefined;
+  modules?: ModuleLike[];
+}
+
+const sortedCache = new WeakMap<ModuleLike, ElfSymbolLike[]>();
+
+function sorted(m: ModuleLike): ElfSymbolLike[] {
+  let list = sortedCache.get(m);
+  if (list) return list;
+  const all = m.symbols().filter(
+    (s) => s.shndx !== 0 && s.shndx < 0xff00 && s.name !== '' && (s.type === 'func' || s.type === 'object' || s.type === 'ifunc' || s.type === 'notype'),
+  );
+  // gdb ignores .dynsym when the file has a .symtab.
+  const hasSymtab = all.some((s) => s.table === 'symtab');
+  list = all.filter((s) => !hasSymtab || s.table === 'symtab');
+  const rank = (s: ElfSymbolLike) => (s.binding === 'global' ? 0 : s.binding === 'weak' ? 1 : 2) + (s.type === 'notype' ? 4 : 0);
+  list.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : rank(b) - rank(a)));
+  sortedCache.set(m, list);
+  return list;
+}
+
+const isText = (s: ElfSymbolLike) => s.type === 'func' || s.type === 'ifunc';
+
+export function displayName(name: string): string {
+  return name.includes('@') ? name : name.replace(/\.\d+$/, '');
+}
+
+/** ` <sym+off>` text (with the leading space), or '' when gdb would show no symbol. */
+export function symbolSuffix(symbols: SymbolLookup | undefined, address: bigint): string {
+  if (!symbols) return '';
+  const wm = symbols as unknown as Partial<WithModules>;
+  if (typeof wm.moduleAt === 'function') {
+    const m = wm.moduleAt(address);
+    if (m && typeof m.symbols === 'function') return lookup(m, address, false);
+    // .bss past the file-backed mapping is an anonymous mapping: ask every module.
+    for (const mod of wm.modules ?? []) {
+      const t = lookup(mod, address, true);
+      if (t) return t;
+    }
+    return '';
+  }
+  const r = symbols.symbolize(address);
+  if (!r) return '';
+  return r.offset === 0n ? ` <${displayName(r.symbol)}>` : ` <${displayName(r.symbol)}+${r.offset}>`;
+}
+
+function lookup(m: ModuleLike, address: bigint, coveringOnly: boolean): string {
+  const list = sorted(m);
+  const a = address - m.bias;
+  let lo = 0;
+  let hi = list.length - 1;
+  let idx = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].value <= a) {
+      idx = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  let zero: ElfSymbolLike | undefined;
+  let found: ElfSymbolLike | undefined;
+  for (let i = idx; i >= 0; i--) {
+    const s = list[i];
+    if (s.size === 0) {
+      if (!zero) zero = s;
+      continue;
+    }
+    if (a < s.value + BigInt(s.size)) found = s;
+    break;
+  }
+  if (coveringOnly && !found) return '';
+  const s = found ?? zero;
+  if (!s) return '';
+  if (s.size === 0 && !isText(s)) return '';
+  const off = a - s.value;
+  return off === 0n ? ` <${displayName(s.name)}>` : ` <${displayName(s.name)}+${off}>`;
+}
