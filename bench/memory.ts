@@ -54,12 +54,16 @@ async function startFixture(): Promise<{ pid: number; stop: () => void }> {
   return { pid, stop: () => child.kill('SIGTERM') };
 }
 
-function measure(reader: MemoryReader, c: Case): { opsPerSec: number; nsPerOp: number; mbPerSec: number } {
-  const warmEnd = performance.now() + WARMUP_MS;
-  while (performance.now() < warmEnd) c.run(reader);
+interface Measured {
+  ops: number;
+  ms: number;
+}
+
+/** Runs `c` on `reader` for about `ms` milliseconds; returns ops done and time taken. */
+function slice(reader: MemoryReader, c: Case, ms: number): Measured {
   let ops = 0;
   const t0 = performance.now();
-  const end = t0 + SLICE_MS;
+  const end = t0 + ms;
   let now = t0;
   // Check the clock every few ops: performance.now() is not free next to a 1 µs read.
   const step = c.bytesPerOp >= 1 << 20 ? 1 : 64;
@@ -68,8 +72,28 @@ function measure(reader: MemoryReader, c: Case): { opsPerSec: number; nsPerOp: n
     ops += step;
     now = performance.now();
   }
-  const secs = (now - t0) / 1000;
-  return { opsPerSec: ops / secs, nsPerOp: (secs * 1e9) / ops, mbPerSec: (ops * c.bytesPerOp) / secs / 1e6 };
+  return { ops, ms: now - t0 };
+}
+
+/**
+ * Measures every contender on one case, round-robin in short slices, so a burst of load on the
+ * machine hits all of them alike and the ratios stay meaningful.
+ */
+function measureAll(contenders: Contender[], c: Case): { opsPerSec: number; nsPerOp: number; mbPerSec: number }[] {
+  for (const k of contenders) slice(k.reader, c, WARMUP_MS);
+  const totals = contenders.map(() => ({ ops: 0, ms: 0 }));
+  const rounds = 7;
+  for (let r = 0; r < rounds; r++) {
+    contenders.forEach((k, i) => {
+      const m = slice(k.reader, c, SLICE_MS / rounds);
+      totals[i].ops += m.ops;
+      totals[i].ms += m.ms;
+    });
+  }
+  return totals.map(({ ops, ms }) => {
+    const secs = ms / 1000;
+    return { opsPerSec: ops / secs, nsPerOp: (secs * 1e9) / ops, mbPerSec: (ops * c.bytesPerOp) / secs / 1e6 };
+  });
 }
 
 function fmt(n: number, digits = 0): string {
@@ -121,11 +145,12 @@ async function main(): Promise<void> {
     console.log(`node ${process.version}, ${process.platform} ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`);
     for (const s of skipped) console.log(`skipped ${s}`);
     console.log('');
-    const results = new Map<string, ReturnType<typeof measure>>();
+    const results = new Map<string, { opsPerSec: number; nsPerOp: number; mbPerSec: number }>();
     for (const c of cases) {
       console.log(c.name);
-      for (const k of contenders) {
-        const m = measure(k.reader, c);
+      const all = measureAll(contenders, c);
+      for (const [i, k] of contenders.entries()) {
+        const m = all[i];
         results.set(`${c.name}|${k.label}`, m);
         const perCall = c.bytesPerOp === 8000 ? `  (${fmt(m.nsPerOp / 1000, 1)} ns per range)` : '';
         console.log(`  ${k.label.padEnd(36)} ${fmt(m.opsPerSec).padStart(12)} ops/s ${fmt(m.mbPerSec, 1).padStart(10)} MB/s ${fmt(m.nsPerOp).padStart(12)} ns/op${perCall}`);

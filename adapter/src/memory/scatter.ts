@@ -45,6 +45,8 @@ export interface Piece {
   /** Destination buffer and offset in it. */
   buf: Buffer;
   offset: number;
+  /** Address of buf[0] when the backend needs it (computed once per buffer, not per piece). */
+  bufAddress?: bigint;
   /** Index of the request this piece belongs to. */
   owner: number;
 }

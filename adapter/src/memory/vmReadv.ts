@@ -52,7 +52,7 @@ export class VmReadvReader implements MemoryReader {
       transfer: (pieces: Piece[], start: number, count: number) => {
         for (let k = 0; k < count; k++) {
           const p = pieces[start + k];
-          iov.set(k, bufferAddress(p.buf) + BigInt(p.offset), p.remote, p.length);
+          iov.set(k, (p.bufAddress ?? bufferAddress(p.buf)) + BigInt(p.offset), p.remote, p.length);
         }
         return iov.readv(pid, count);
       },
@@ -114,6 +114,7 @@ export class VmReadvReader implements MemoryReader {
     const total = checkRequests(requests);
     // One allocation for all results; each result is a view into it.
     const arena = Buffer.allocUnsafe(total);
+    const arenaAddress = total > 0 ? bufferAddress(arena) : 0n;
     const results: ReadResult[] = new Array(requests.length);
     const holes: AddressRange[][] = new Array(requests.length);
     const pieces: Piece[] = [];
@@ -122,7 +123,7 @@ export class VmReadvReader implements MemoryReader {
       const r = requests[i];
       holes[i] = [];
       results[i] = { address: r.address, data: arena.subarray(off, off + r.length), unreadable: holes[i] };
-      if (r.length > 0) pieces.push({ remote: r.address, length: r.length, buf: arena, offset: off, owner: i });
+      if (r.length > 0) pieces.push({ remote: r.address, length: r.length, buf: arena, offset: off, bufAddress: arenaAddress, owner: i });
       off += r.length;
     }
     if (pieces.length > 0) scatter(pieces, this.hooks, holes);
