@@ -40,6 +40,7 @@ const ATTR_EXCLUDE_KERNEL = 1n << 5n;
 const ATTR_EXCLUDE_HV = 1n << 6n;
 const ATTR_COMM = 1n << 9n;
 const ATTR_TASK = 1n << 13n;
+const ATTR_WATERMARK = 1n << 14n;
 const ATTR_COMM_EXEC = 1n << 24n;
 const ATTR_REMOVE_ON_EXEC = 1n << 36n;
 
@@ -118,6 +119,14 @@ export interface BreakpointOptions {
   sideband?: boolean;
   /** Record the watched range's address with each sample (which of a split watch's ranges hit). */
   sampleAddr?: boolean;
+  /**
+   * When poll() wakes up: after every `events` samples (default 1), or once `watermarkBytes` of
+   * records are waiting. Every wakeup costs the writing thread an irq_work self-interrupt, so a
+   * watermark keeps hot variables cheap (drain on a timer then).
+   */
+  wakeup?: { events: number } | { watermarkBytes: number };
+  /** Count only (no samples, no ring): the cheapest form, for benchmarks. */
+  countOnly?: boolean;
 }
 
 export interface PerfSample {
@@ -167,7 +176,7 @@ function buildAttr(o: BreakpointOptions): Buffer {
   attr.writeUInt32LE(PERF_TYPE_BREAKPOINT, 0); // type
   attr.writeUInt32LE(PERF_ATTR_SIZE, 4); // size
   attr.writeBigUInt64LE(0n, 8); // config
-  attr.writeBigUInt64LE(1n, 16); // sample_period: every access
+  attr.writeBigUInt64LE(o.countOnly ? 0n : 1n, 16); // sample_period: every access
   let sampleType = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
   if (o.sampleAddr) sampleType |= PERF_SAMPLE_ADDR;
   attr.writeBigUInt64LE(sampleType, 24);
@@ -176,8 +185,11 @@ function buildAttr(o: BreakpointOptions): Buffer {
   let flags = ATTR_DISABLED | ATTR_EXCLUDE_KERNEL | ATTR_EXCLUDE_HV | ATTR_REMOVE_ON_EXEC;
   if (o.inherit) flags |= ATTR_INHERIT;
   if (o.sideband) flags |= ATTR_TASK | ATTR_COMM | ATTR_COMM_EXEC;
+  const wakeup = o.wakeup ?? { events: 1 };
+  if ('watermarkBytes' in wakeup) flags |= ATTR_WATERMARK;
   attr.writeBigUInt64LE(flags, 40);
-  attr.writeUInt32LE(1, 48); // wakeup_events: poll() wakes at every sample
+  // wakeup_events, or (with the watermark flag) wakeup_watermark: the same union in the ABI.
+  attr.writeUInt32LE('watermarkBytes' in wakeup ? wakeup.watermarkBytes : wakeup.events, 48);
   attr.writeUInt32LE(o.access === 'write' ? HW_BREAKPOINT_W : HW_BREAKPOINT_RW, 52); // bp_type
   attr.writeBigUInt64LE(o.address, 56); // bp_addr
   attr.writeBigUInt64LE(BigInt(o.length), 64); // bp_len

@@ -63,6 +63,11 @@ export class HardwareWatch {
   private quietTicks = 0;
   private rescanTimer: NodeJS.Timeout | undefined;
   private exited = new Set<number>();
+  /** 'each': poll() wakes at every sample (lowest latency); 'batched': at a watermark + timer. */
+  private wakeup: 'each' | 'batched' = 'each';
+  private switching = false;
+  /** Accesses counted by events closed when switching wakeup modes. */
+  private countBase = 0n;
 
   private constructor(private readonly o: HardwareWatchOptions) {}
 
@@ -73,22 +78,72 @@ export class HardwareWatch {
   static start(o: HardwareWatchOptions): HardwareWatch {
     const w = new HardwareWatch(o);
     try {
-      // Scan until stable: a thread created while we were opening would otherwise wait for the
-      // periodic rescan.
-      for (let round = 0; round < 5; round++) {
-        const fresh = listTids(o.pid).filter((t) => !w.covered.has(t));
-        if (fresh.length === 0) break;
-        for (const tid of fresh) w.openThread(tid, true);
-      }
-      if (w.covered.size === 0) throw new PerfSyscallError('perf_event_open', ESRCH);
+      w.openAll();
     } catch (e) {
       w.close();
       throw e;
     }
-    for (const ring of w.rings.values()) ring.watchReadable(() => o.onReadable());
     w.rescanTimer = setInterval(() => w.rescan(), 250);
     w.rescanTimer.unref();
     return w;
+  }
+
+  private openAll(): void {
+    // Scan until stable: a thread created while we were opening would otherwise wait for the
+    // periodic rescan.
+    for (let round = 0; round < 5; round++) {
+      const fresh = listTids(this.o.pid).filter((t) => !this.covered.has(t));
+      if (fresh.length === 0) break;
+      for (const tid of fresh) this.openThread(tid, true);
+    }
+    if (this.covered.size === 0) throw new PerfSyscallError('perf_event_open', ESRCH);
+    if (this.wakeup === 'each') {
+      for (const ring of this.rings.values()) ring.watchReadable(() => this.o.onReadable());
+    } else {
+      this.timerMode = setInterval(() => this.o.onReadable(), 20);
+      this.timerMode.unref();
+    }
+  }
+
+  /** Closes every event and ring (not the watch). */
+  private closeEvents(): void {
+    if (this.timerMode) clearInterval(this.timerMode);
+    this.timerMode = undefined;
+    for (const ring of this.rings.values()) ring.close();
+    this.rings.clear();
+    for (const fds of this.fdsByTid.values()) for (const fd of fds) closeFd(fd);
+    this.fdsByTid.clear();
+    this.ownerFds.clear();
+    this.covered.clear();
+    this.exited.clear();
+  }
+
+  /**
+   * Reopens every event with the other wakeup policy. Closing the events also ends the copies
+   * threads inherited, so the reopen covers every live thread again. Accesses in the few
+   * microseconds between close and open are not seen (only ever on a hot variable).
+   */
+  private switchWakeup(to: 'each' | 'batched'): void {
+    if (this.closed || this.switching || this.wakeup === to) return;
+    this.switching = true;
+    try {
+      this.o.onReadable();
+      this.countBase = this.count();
+      this.closeEvents();
+      this.wakeup = to;
+      this.quietTicks = 0;
+      this.openAll();
+      this.o.onStatus?.(
+        to === 'batched'
+          ? 'hot variable: switched to batched wakeups (drained every 20 ms) so the writers pay only the trap'
+          : 'writes slowed down: back to a wakeup per write',
+        'info',
+      );
+    } catch (e) {
+      this.o.onStatus?.(`could not re-arm the hardware watchpoint: ${e instanceof PerfSyscallError ? describePerfErrno(e.errno) : String(e)}`, 'error');
+    } finally {
+      this.switching = false;
+    }
   }
 
   get threadCount(): number {
@@ -107,7 +162,8 @@ export class HardwareWatch {
         this.o.ranges.forEach((r, i) => {
           let fd: number;
           try {
-            fd = openBreakpoint({ tid, cpu, address: r.address, length: r.length, access: this.o.access, inherit: true, sideband: i === 0 });
+            const wakeup = this.wakeup === 'each' ? { events: 1 } : { watermarkBytes: ((this.o.ringPages ?? 16) * 4096) / 4 };
+            fd = openBreakpoint({ tid, cpu, address: r.address, length: r.length, access: this.o.access, inherit: true, sideband: i === 0, wakeup });
           } catch (e) {
             // A CPU that is possible but not present refuses events: skip it.
             if (e instanceof PerfSyscallError && e.errno === 19 /* ENODEV */) return;
@@ -201,30 +257,24 @@ export class HardwareWatch {
   }
 
   /**
-   * A wakeup per sample is cheapest for rare writes; for a hot variable it would spin the event
-   * loop. Many records in one drain switch this watch to a 20 ms drain timer; a quiet second
-   * switches back to wakeups.
+   * A wakeup per sample is cheapest for rare writes, but every wakeup costs the writing thread an
+   * irq_work self-interrupt (a VM exit under virtualisation) and spins our event loop. Many
+   * records in one drain reopen the events with a watermark (wakeup at a quarter of the ring)
+   * and a 20 ms drain timer; five quiet seconds switch back.
    */
   private adapt(records: number): void {
-    if (this.closed) return;
-    if (!this.timerMode && records >= 32) {
-      for (const r of this.rings.values()) r.stopWatching();
-      this.quietTicks = 0;
-      this.timerMode = setInterval(() => this.o.onReadable(), 20);
-      this.timerMode.unref();
-    } else if (this.timerMode) {
+    if (this.closed || this.switching) return;
+    if (this.wakeup === 'each' && records >= 32) {
+      setImmediate(() => this.switchWakeup('batched'));
+    } else if (this.wakeup === 'batched') {
       this.quietTicks = records < 4 ? this.quietTicks + 1 : 0;
-      if (this.quietTicks >= 50) {
-        clearInterval(this.timerMode);
-        this.timerMode = undefined;
-        for (const r of this.rings.values()) r.watchReadable(() => this.o.onReadable());
-      }
+      if (this.quietTicks >= 250) setImmediate(() => this.switchWakeup('each'));
     }
   }
 
   /** The kernel's count of accesses over all threads and CPUs (exact even when samples are lost). */
   count(): bigint {
-    let n = 0n;
+    let n = this.countBase;
     for (const fds of this.fdsByTid.values()) {
       for (const fd of fds) {
         try {
@@ -240,11 +290,12 @@ export class HardwareWatch {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timerMode) clearInterval(this.timerMode);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
-    for (const ring of this.rings.values()) ring.close();
-    this.rings.clear();
-    for (const fds of this.fdsByTid.values()) for (const fd of fds) closeFd(fd);
-    this.fdsByTid.clear();
+    this.closeEvents();
+  }
+
+  /** 'each' or 'batched' (see adapt). */
+  get wakeupPolicy(): 'each' | 'batched' {
+    return this.wakeup;
   }
 }
