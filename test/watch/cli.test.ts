@@ -145,4 +145,22 @@ describe('pidscope watch', () => {
     const usage = await pidscope(['watch', '--pid', String(fx.pid)]);
     expect(usage.code).toBe(2);
   });
+
+  it('a hot variable does not flood: at most --max-rate lines per second, then a summary with the count and last writer', async () => {
+    const fx = await startFixture('threads', { args: ['0', '--hot'] });
+    started.push(fx);
+    const monitor = monitorNeverStopped(fx.pid);
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_hot', '--duration', '3', '--max-rate', '5']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const summaries = lines.filter((l) => /writes in the last/.test(l));
+    expect(summaries.length).toBeGreaterThanOrEqual(1);
+    // 3 s at 5 lines per second plus one summary per window: bounded whatever the write rate.
+    expect(lines.length).toBeLessThanOrEqual(3 * 5 + 5 + 5);
+    const hot = markerLine('threads.c', 'WRITE_HOT');
+    expect(summaries[0]).toMatch(new RegExp(`^g_hot: [\\d,]+ writes in the last .*, last by hot_loop \\(threads\\.c:${hot}\\) \\[tid \\d+\\]`));
+    const total = Number(/g_hot: (\d+) writes/.exec(r.stderr)![1]);
+    expect(total).toBeGreaterThan(lines.length);
+    expect((await monitor.stop()).violations).toEqual([]);
+  });
 });

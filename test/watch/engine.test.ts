@@ -225,4 +225,27 @@ describe('watch engine on the threads fixture', () => {
     expect(Object.fromEntries(names)).toEqual({ 'late-1': 10, 'late-2': 10 });
     proc.kill('SIGTERM');
   });
+
+  it('ends cleanly when the target execs a new program (hw and poll watches)', async () => {
+    const fx = await startFixture('lifecycle', { args: ['exec-after', '400'] });
+    started.push(fx);
+    const target = Target.attach(fx.pid);
+    const memory = openMemory(target).reader;
+    const engine = new WatchEngine({ pid: fx.pid, memory });
+    const events: WatchEvent[] = [];
+    engine.on('event', (e) => events.push(e));
+    cleanups.push(() => {
+      engine.close();
+      memory.close();
+      target.close();
+    });
+    const progress = symbolAddress(fx.pid, 'g_progress');
+    engine.add({ expression: 'g_progress', address: progress, size: 8, mode: 'hw' });
+    engine.add({ expression: 'g_progress (poll)', address: progress, size: 8, mode: 'poll' });
+    await until('the ended event', () => events.some((e) => e.kind === 'ended'), 15_000);
+    expect(events.find((e) => e.kind === 'ended')).toMatchObject({ reason: expect.stringMatching(/exec'd a new program/) });
+    expect(hitsOf(events).length).toBeGreaterThan(0);
+    expect(engine.list().every((w) => !w.active)).toBe(true);
+    expect(() => engine.add({ expression: 'x', address: progress, size: 8 })).toThrow(/cannot watch: .*exec'd/);
+  });
 });
