@@ -182,7 +182,11 @@ export function loadSymbolsFromFiles(paths: string[], opts: LoadOptions = {}): P
     const w: string[] = [];
     const dbg = findDebugFile(elf, p, p, debugDirs, w);
     warnings.push(...w);
-    return new Module({ path: p, readFrom: p, elf, debugElf: dbg?.elf, debugFile: dbg && dbg.how !== 'self' ? dbg.path : undefined, bias: 0n, start: 0n, end: 0n, isMain: i === 0, warnings: w });
+    // Link-time extent of the PT_LOAD segments, so address lookups work at bias 0.
+    const loads = elf.loadSegments();
+    const start = loads.length ? loads.reduce((a, b) => (b.vaddr < a ? b.vaddr : a), loads[0].vaddr) : 0n;
+    const end = loads.reduce((a, b) => (b.vaddr + b.memsz > a ? b.vaddr + b.memsz : a), 0n);
+    return new Module({ path: p, readFrom: p, elf, debugElf: dbg?.elf, debugFile: dbg && dbg.how !== 'self' ? dbg.path : undefined, bias: 0n, start, end, isMain: i === 0, warnings: w });
   });
   return new SymbolsImpl(modules, warnings);
 }
@@ -214,10 +218,8 @@ class SymbolsImpl implements ProcessSymbols {
       for (const m of [from, ...this.modules.filter((x) => x !== from)]) {
         const d = m.dwarf;
         if (!d) continue;
-        d.index();
-        const list = d.typeNames.get(key);
-        const def = list?.find((e) => !e.declaration);
-        if (def) return d.types.typeAt(def.die);
+        const def = d.typeDefinition(key);
+        if (def !== undefined) return d.types.typeAt(def);
       }
       return undefined;
     } finally {
@@ -256,6 +258,15 @@ class SymbolsImpl implements ProcessSymbols {
     if (dv.declFile) v.declFile = dv.declFile;
     if (dv.declLine !== undefined) v.declLine = dv.declLine;
     const loc = dv.location;
+    if (loc.kind === 'absent' && !dv.declaration && dv.scope !== 'function-static' && loc.reason === 'optimized out') {
+      // No DW_AT_location but an ELF symbol of that name (aliases like glibc's `environ`):
+      // gdb takes the address from the minimal symbol, so do we.
+      const s = m.symbolsNamed(dv.name).find((x) => x.type === 'object' || x.type === 'notype');
+      if (s) {
+        v.address = s.value + m.bias;
+        return v;
+      }
+    }
     if (loc.kind === 'address') v.address = loc.address + m.bias;
     else if (loc.kind === 'value') {
       v.constValue = loc.bytes;
@@ -391,7 +402,20 @@ class SymbolsImpl implements ProcessSymbols {
       }
       if (!found && !scope?.file) {
         const s = m.symbolsNamed(name).find((x) => x.type === 'func' || x.type === 'ifunc');
-        if (s) out.push({ name, address: s.value + m.bias, size: s.size, module: m.path });
+        if (s) {
+          const f: FunctionSymbol = { name, address: s.value + m.bias, size: s.size, module: m.path };
+          // An alias (glibc's malloc → __libc_malloc): the DWARF function at that address gives the type.
+          if (d) {
+            try {
+              const real = d.functionAt(s.value);
+              const e = real !== undefined ? d.functions.get(real)?.find((x) => !x.declaration) : undefined;
+              if (e) f.type = d.functionInfo(e).type;
+            } catch {
+              /* no type then */
+            }
+          }
+          out.push(f);
+        }
       }
     }
     return out;

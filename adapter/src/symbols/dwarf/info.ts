@@ -8,7 +8,12 @@
  */
 import { Cursor } from '../binary/cursor';
 import type { FunctionType, Type } from '../types';
-import { DW_AT, DW_FORM, DW_TAG, DW_UT } from './constants';
+import * as C from './constants';
+// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
+const DW_AT = C.DW_AT;
+const DW_FORM = C.DW_FORM;
+const DW_TAG = C.DW_TAG;
+const DW_UT = C.DW_UT;
 import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
 import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
 import { attr, DwarfReader, toBig, type Abbrev, type Die, type DwarfSections, type Unit } from './reader';
@@ -67,9 +72,12 @@ export class DwarfInfo {
   private built = false;
   readonly variables = new Map<string, VarEntry[]>();
   readonly functions = new Map<string, FnEntry[]>();
-  /** 'struct x' / 'union x' / 'enum x' / typedef name / canonical base name → DIE offsets. */
-  readonly typeNames = new Map<string, Array<{ die: number; declaration: boolean }>>();
+  /** 'struct x' / 'union x' / 'enum x' / typedef name / canonical base name → defining DIEs. */
+  readonly typeDefs = new Map<string, number[]>();
+  /** The same names → the first declaration DIE (incomplete types), when no unit defines them. */
+  readonly typeDecls = new Map<string, number>();
   private readonly lineTables = new Map<number, LineTable | null>();
+  private readonly lineHeaders = new Map<number, LineTable | null>();
   private unitRanges?: Array<{ lo: bigint; hi: bigint; unit: Unit }>;
   private fnRanges?: Array<{ lo: bigint; hi: bigint; name: string }>;
 
@@ -140,7 +148,9 @@ export class DwarfInfo {
     const tags: number[] = [];
     const fnNames: Array<string | undefined> = [];
     const fnOrigins: Array<number | undefined> = [];
+    const sc = this.scratch;
     let depth = 1;
+    let fnDepth = 0;
     let guard = 0;
     const maxSteps = u.end - u.offset + 10;
     while (depth > 0 && c.pos < u.end) {
@@ -149,47 +159,43 @@ export class DwarfInfo {
       const ab = this.readAbbrev(c, u);
       if (!ab) {
         depth--;
-        tags.pop();
+        if (tags.pop() === DW_TAG.subprogram) fnDepth--;
         fnNames.pop();
         fnOrigins.pop();
         continue;
       }
       const parent = tags.length ? tags[tags.length - 1] : DW_TAG.compile_unit;
       const atTop = depth === 1;
-      const inFunction = fnNames.length > 0 && fnNames.some((n, i) => n !== undefined || fnOrigins[i] !== undefined);
       const tag = ab.tag;
       let descend = ab.hasChildren;
       let fnName: string | undefined;
       let fnOrigin: number | undefined;
-      if (tag === DW_TAG.variable && (atTop || inFunction)) {
-        const d = r.readDie(u, off)!;
-        c.seek(d.next);
-        this.indexVariable(d, atTop, fnNames, fnOrigins, pending);
+      if (tag === DW_TAG.variable && (atTop || fnDepth > 0)) {
+        // Attributes are scanned without materializing the DIE; most function-scope variables
+        // are stack locals and are dropped here. Statics and storage-less ones get decoded.
+        this.scanAttrs(c, u, ab);
+        const op = sc.locOp;
+        if (atTop || op === -1 || op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10) {
+          this.indexVariable(off, u, atTop, fnNames, fnOrigins, pending);
+        }
       } else if (tag === DW_TAG.subprogram) {
-        const d = r.readDie(u, off)!;
-        c.seek(d.next);
-        const name = attr(d, DW_AT.name);
-        fnName = name ? r.str(u, name) : undefined;
-        const origin = attr(d, DW_AT.abstract_origin) ?? attr(d, DW_AT.specification);
-        if (!fnName && origin && typeof origin.value === 'number') fnOrigin = origin.value;
+        this.scanAttrs(c, u, ab);
+        fnName = sc.name;
+        if (!fnName && sc.origin >= 0) fnOrigin = sc.origin;
         if (atTop || parent === DW_TAG.namespace) {
-          const entry: FnEntry = {
-            name: fnName ?? '',
-            die: off,
-            unit: u,
-            external: !!attr(d, DW_AT.external),
-            declaration: !!attr(d, DW_AT.declaration),
-          };
+          const entry: FnEntry = { name: fnName ?? '', die: off, unit: u, external: sc.external, declaration: sc.declaration };
           if (fnName) push(this.functions, fnName, entry);
           else if (fnOrigin !== undefined) pending.push({ kind: 'fn', origin: fnOrigin, entry });
         }
       } else if (INDEXED_TYPE_TAGS.has(tag) && (atTop || parent === DW_TAG.namespace)) {
-        const d = r.readDie(u, off)!;
-        c.seek(d.next);
-        this.indexType(d);
-        // Members and enumerators hold no statics (C); skip them.
+        this.scanAttrs(c, u, ab);
+        if (sc.name !== undefined) this.indexType(tag, sc.name, off, sc.declaration);
+        // Members and enumerators hold no statics (C): skip them, by DW_AT_sibling when given.
         descend = false;
-        if (ab.hasChildren) this.skipChildren(c, u);
+        if (ab.hasChildren) {
+          if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
+          else this.skipChildren(c, u);
+        }
       } else if (tag === DW_TAG.lexical_block || tag === DW_TAG.namespace) {
         r.skipAttrs(c, u, ab);
       } else {
@@ -201,9 +207,74 @@ export class DwarfInfo {
       }
       if (descend) {
         depth++;
+        if (tag === DW_TAG.subprogram) fnDepth++;
         tags.push(tag);
         fnNames.push(tag === DW_TAG.subprogram ? fnName : undefined);
         fnOrigins.push(tag === DW_TAG.subprogram ? fnOrigin : undefined);
+      }
+    }
+  }
+
+  /** Scratch results of scanAttrs (reused: the scan allocates nothing per DIE). */
+  private readonly scratch = { name: undefined as string | undefined, declaration: false, external: false, origin: -1, sibling: -1, locOp: -1 };
+
+  /**
+   * Consumes a DIE's attributes, keeping only what the index needs: name, declaration,
+   * external, abstract_origin/specification, sibling, and the first operation of
+   * DW_AT_location (-1 none, -2 location list or empty).
+   */
+  private scanAttrs(c: Cursor, u: Unit, ab: Abbrev): void {
+    const sc = this.scratch;
+    const r = this.reader;
+    sc.name = undefined;
+    sc.declaration = false;
+    sc.external = false;
+    sc.origin = -1;
+    sc.sibling = -1;
+    sc.locOp = -1;
+    const attrs = ab.attrs;
+    for (let i = 0; i < attrs.length; i++) {
+      const a = attrs[i];
+      switch (a.at) {
+        case DW_AT.name: {
+          const v = r.readForm(c, u, a.form, a.implicit);
+          sc.name = typeof v === 'string' ? v : r.str(u, { at: a.at, form: a.form, value: v });
+          break;
+        }
+        case DW_AT.declaration:
+          sc.declaration = !!r.readForm(c, u, a.form, a.implicit);
+          break;
+        case DW_AT.external:
+          sc.external = !!r.readForm(c, u, a.form, a.implicit);
+          break;
+        case DW_AT.abstract_origin:
+        case DW_AT.specification: {
+          const v = r.readForm(c, u, a.form, a.implicit);
+          if (typeof v === 'number') sc.origin = v;
+          break;
+        }
+        case DW_AT.sibling: {
+          const v = r.readForm(c, u, a.form, a.implicit);
+          if (typeof v === 'number') sc.sibling = v;
+          break;
+        }
+        case DW_AT.location: {
+          let len = -1;
+          if (a.form === DW_FORM.exprloc || a.form === DW_FORM.block) len = c.uleb();
+          else if (a.form === DW_FORM.block1) len = c.u8();
+          else if (a.form === DW_FORM.block2) len = c.u16();
+          else if (a.form === DW_FORM.block4) len = c.u32();
+          if (len < 0) {
+            sc.locOp = -2;
+            r.skipForm(c, u, a.form);
+          } else {
+            sc.locOp = len > 0 && c.pos < c.end ? c.buf[c.pos] : -2;
+            c.skip(len);
+          }
+          break;
+        }
+        default:
+          r.skipForm(c, u, a.form);
       }
     }
   }
@@ -213,7 +284,11 @@ export class DwarfInfo {
     const r = this.reader;
     const topDie = r.readDie(u, u.dieOffset);
     if (!topDie) return;
-    for (const k of r.children(topDie)) if (INDEXED_TYPE_TAGS.has(k.tag)) this.indexType(k);
+    for (const k of r.children(topDie)) {
+      if (!INDEXED_TYPE_TAGS.has(k.tag)) continue;
+      const n = attr(k, DW_AT.name);
+      if (n) this.indexType(k.tag, r.str(u, n), k.offset, !!attr(k, DW_AT.declaration));
+    }
   }
 
   private readAbbrev(c: Cursor, u: Unit): Abbrev | undefined {
@@ -241,28 +316,17 @@ export class DwarfInfo {
   }
 
   private indexVariable(
-    d: Die,
+    off: number,
+    u: Unit,
     atTop: boolean,
     fnNames: Array<string | undefined>,
     fnOrigins: Array<number | undefined>,
     pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }>,
   ): void {
-    const u = d.unit;
-    const loc = attr(d, DW_AT.location);
-    const declaration = !!attr(d, DW_AT.declaration);
-    let constOnly = false;
-    if (!atTop) {
-      // Function scope: only statics (a fixed-address or TLS expression) and constants.
-      if (!loc) {
-        if (!attr(d, DW_AT.name)) return;
-        constOnly = true;
-      } else {
-        if (!Buffer.isBuffer(loc.value)) return;
-        const op = loc.value[0];
-        const staticOp = op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10;
-        if (!staticOp) return;
-      }
-    }
+    const sc = this.scratch;
+    const declaration = sc.declaration;
+    const constOnly = !atTop && sc.locOp === -1;
+    if (constOnly && sc.name === undefined) return;
     let fn: string | undefined;
     let fnOrigin: number | undefined;
     for (let i = fnNames.length - 1; i >= 0; i--) {
@@ -273,62 +337,88 @@ export class DwarfInfo {
       }
     }
     if (!fn && fnOrigin !== undefined) fn = this.nameOf(fnOrigin);
-    const external = !!attr(d, DW_AT.external);
-    const scope: VarEntry['scope'] = !atTop ? 'function-static' : external ? 'global' : 'file-static';
-    const nameA = attr(d, DW_AT.name);
-    const entry: VarEntry = { name: '', die: d.offset, unit: u, scope, fn, declaration };
+    const scope: VarEntry['scope'] = !atTop ? 'function-static' : sc.external ? 'global' : 'file-static';
+    const entry: VarEntry = { name: '', die: off, unit: u, scope, fn, declaration };
     if (constOnly) entry.constOnly = true;
-    if (nameA) {
-      entry.name = this.reader.str(u, nameA);
+    if (sc.name !== undefined) {
+      entry.name = sc.name;
       push(this.variables, entry.name, entry);
-    } else {
-      const spec = attr(d, DW_AT.specification) ?? attr(d, DW_AT.abstract_origin);
-      if (spec && typeof spec.value === 'number') {
-        // The definition refers to a declaration: its scope (external) lives there.
-        const sd = this.reader.dieAt(spec.value);
-        if (sd && attr(sd, DW_AT.external) && atTop) entry.scope = 'global';
-        pending.push({ kind: 'var', origin: spec.value, entry });
+    } else if (sc.origin >= 0) {
+      // The definition refers to a declaration: its scope (external) lives there.
+      const origin = sc.origin;
+      if (atTop) {
+        try {
+          const sd = this.reader.dieAt(origin);
+          if (sd && attr(sd, DW_AT.external)) entry.scope = 'global';
+        } catch {
+          /* a broken reference: keep file-static */
+        }
       }
+      pending.push({ kind: 'var', origin, entry });
     }
   }
 
-  private indexType(d: Die): void {
-    const u = d.unit;
-    const nameA = attr(d, DW_AT.name);
-    if (!nameA) return;
-    let name = this.reader.str(u, nameA);
-    switch (d.tag) {
+  private baseNames = new Map<string, string>();
+
+  private indexType(tag: number, raw: string, off: number, declaration: boolean): void {
+    let name: string;
+    switch (tag) {
       case DW_TAG.structure_type:
       case DW_TAG.class_type:
-        name = `struct ${name}`;
+        name = `struct ${raw}`;
         break;
       case DW_TAG.union_type:
-        name = `union ${name}`;
+        name = `union ${raw}`;
         break;
       case DW_TAG.enumeration_type:
-        name = `enum ${name}`;
+        name = `enum ${raw}`;
         break;
-      case DW_TAG.base_type:
-        name = canonicalBaseName(name);
+      case DW_TAG.base_type: {
+        let n = this.baseNames.get(raw);
+        if (n === undefined) this.baseNames.set(raw, (n = canonicalBaseName(raw)));
+        name = n;
         break;
+      }
+      default:
+        name = raw;
     }
-    const declaration = !!attr(d, DW_AT.declaration);
-    let list = this.typeNames.get(name);
-    if (!list) this.typeNames.set(name, (list = []));
-    list.push({ die: d.offset, declaration });
+    // Every unit repeats the common types: keep all definitions (offsets only) but one declaration.
+    if (declaration) {
+      if (!this.typeDecls.has(name)) this.typeDecls.set(name, off);
+      return;
+    }
+    const list = this.typeDefs.get(name);
+    if (list) list.push(off);
+    else this.typeDefs.set(name, [off]);
   }
 
   // ---- queries -------------------------------------------------------------------------------
 
-  /** A named type: definitions before declarations. */
+  /** A named type: a definition (from a unit `preferUnit` accepts, if any), else a declaration. */
   findType(name: string, preferUnit?: (u: Unit) => boolean): Type | undefined {
     this.index();
-    const list = this.typeNames.get(name);
-    if (!list || list.length === 0) return undefined;
-    const defs = list.filter((e) => !e.declaration);
-    const pool = defs.length ? defs : list;
-    const pick = (preferUnit && pool.find((e) => { const u = this.reader.unitAt(e.die); return !!u && preferUnit(u); })) || pool[0];
-    return this.types.typeAt(pick.die);
+    const defs = this.typeDefs.get(name);
+    if (defs && defs.length) {
+      let pick = defs[0];
+      if (preferUnit) {
+        for (const off of defs) {
+          const u = this.reader.unitAt(off);
+          if (u && preferUnit(u)) {
+            pick = off;
+            break;
+          }
+        }
+      }
+      return this.types.typeAt(pick);
+    }
+    const decl = this.typeDecls.get(name);
+    return decl !== undefined ? this.types.typeAt(decl) : undefined;
+  }
+
+  /** The defining DIE of a named type, if any unit defines it. */
+  typeDefinition(name: string): number | undefined {
+    this.index();
+    return this.typeDefs.get(name)?.[0];
   }
 
   variable(e: VarEntry): DwarfVariable {
@@ -371,7 +461,7 @@ export class DwarfInfo {
     const declLineA = find(DW_AT.decl_line);
     let declFile: string | undefined;
     if (declFileA) {
-      const t = this.lineTable(declFileA.die.unit);
+      const t = this.lineFiles(declFileA.die.unit);
       if (t) declFile = fileName(t, Number(toBig(declFileA.a.value)));
     }
     return {
@@ -402,6 +492,23 @@ export class DwarfInfo {
     if (o && typeof o.value === 'number' && !attr(d, DW_AT.type)) typeDie = this.reader.dieAt(o.value) ?? d;
     const type = this.types.fromDie(typeDie) as FunctionType;
     return { name: e.name, ranges, type, compileUnit: e.unit.name, external: e.external };
+  }
+
+  /** Just the file table of a unit's line program (for DW_AT_decl_file), cached. */
+  lineFiles(u: Unit): LineTable | undefined {
+    const full = this.lineTables.get(u.offset);
+    if (full) return full;
+    if (u.stmtList === undefined || !this.reader.s.line) return undefined;
+    const hit = this.lineHeaders.get(u.offset);
+    if (hit !== undefined) return hit ?? undefined;
+    let t: LineTable | null = null;
+    try {
+      t = parseLineTable(this.reader, u, u.stmtList, true);
+    } catch (e) {
+      this.errors.push(`line table header of ${u.name ?? '?'}: ${(e as Error).message}`);
+    }
+    this.lineHeaders.set(u.offset, t);
+    return t ?? undefined;
   }
 
   /** The line table of a unit (cached; null when absent or broken). */

@@ -3,7 +3,9 @@
  * state machine, and a row table sorted by address for address → file:line lookups.
  */
 import { Cursor } from '../binary/cursor';
-import { DW_FORM } from './constants';
+import * as C from './constants';
+// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
+const DW_FORM = C.DW_FORM;
 import type { DwarfReader, Unit } from './reader';
 
 export interface LineRow {
@@ -37,7 +39,8 @@ const DW_LNCT_MD5 = 5;
 /** Caps to keep malicious input bounded. */
 const MAX_ROWS = 50_000_000;
 
-export function parseLineTable(reader: DwarfReader, u: Unit, offset: number): LineTable {
+/** Parses the header (file table) and, unless `headerOnly`, runs the line program. */
+export function parseLineTable(reader: DwarfReader, u: Unit, offset: number, headerOnly = false): LineTable {
   const sec = reader.s.line;
   if (!sec) throw new Error('.debug_line is missing');
   const c0 = new Cursor(sec, reader.s.littleEndian, 0, sec.length, '.debug_line');
@@ -115,6 +118,7 @@ export function parseLineTable(reader: DwarfReader, u: Unit, offset: number): Li
       files.push({ name, dir: dirs[di] ?? '' });
     }
   }
+  if (headerOnly) return { version, files, rows: [], sorted: [] };
   c.seek(programStart);
   const rows: LineRow[] = [];
   let address = 0n;

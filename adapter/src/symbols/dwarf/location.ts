@@ -4,7 +4,9 @@
  * (drgn's model), never a guess.
  */
 import { Cursor } from '../binary/cursor';
-import { DW_OP } from './constants';
+import * as C from './constants';
+// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
+const DW_OP = C.DW_OP;
 import type { DwarfReader, Unit } from './reader';
 
 export type StaticLocation =

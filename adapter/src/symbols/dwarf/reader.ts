@@ -6,7 +6,12 @@
  * truncated or malicious unit throws a FormatError for that unit, which callers catch per unit.
  */
 import { Cursor, FormatError, stringAt } from '../binary/cursor';
-import { DW_AT, DW_FORM, DW_TAG, DW_UT } from './constants';
+import * as C from './constants';
+// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
+const DW_AT = C.DW_AT;
+const DW_FORM = C.DW_FORM;
+const DW_TAG = C.DW_TAG;
+const DW_UT = C.DW_UT;
 
 export interface DwarfSections {
   info: Buffer;

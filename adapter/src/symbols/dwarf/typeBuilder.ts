@@ -20,7 +20,13 @@ import type {
   TypedefType,
 } from '../types';
 import { VOID, resolve } from '../types';
-import { DW_AT, DW_ATE, DW_FORM, DW_OP, DW_TAG } from './constants';
+import * as C from './constants';
+// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
+const DW_AT = C.DW_AT;
+const DW_ATE = C.DW_ATE;
+const DW_FORM = C.DW_FORM;
+const DW_OP = C.DW_OP;
+const DW_TAG = C.DW_TAG;
 import { attr, DwarfReader, toBig, type Attr, type Die } from './reader';
 
 /** Finds the definition of an incomplete struct/union/enum by tag and name (other units or modules). */
@@ -409,9 +415,10 @@ export class TypeBuilder {
     if (upper) {
       if (!isConst(upper)) return { vla: true };
       let up = toBig(upper.value);
-      // gcc writes -1 (as an unsigned data form) for zero-length arrays.
+      // Fixed-size data forms carry no sign: gcc writes -1 (all ones) for zero-length arrays,
+      // while 253 in a data1 is just 253.
       const bits = upper.form === DW_FORM.data1 ? 8 : upper.form === DW_FORM.data2 ? 16 : upper.form === DW_FORM.data4 ? 32 : 64;
-      if (upper.form !== DW_FORM.udata) up = BigInt.asIntN(bits, up);
+      if (upper.form !== DW_FORM.udata && upper.form !== DW_FORM.sdata && BigInt.asIntN(bits, up) === -1n) up = -1n;
       const n = Number(up) - lo + 1;
       return { length: Math.max(0, n) };
     }
