@@ -59,6 +59,20 @@ export function objectForVariable(v: VariableSymbol, pointerSize = 8): TargetObj
   return makeReference(v.type ?? NODEBUG_DATA, v.address);
 }
 
+/**
+ * gdb looks up full (debug-info) symbols in every module before minimal symbols, so a typed
+ * definition elsewhere beats an untyped ELF symbol; a library global that the executable
+ * copy-relocated (stdout) lives at the executable's address.
+ */
+export function pickVariable(vars: VariableSymbol[]): VariableSymbol {
+  const first = vars[0];
+  if (first.type) return first;
+  const typed = vars.find((v) => v.type && v.address !== undefined);
+  if (!typed) return first;
+  if (typed.scope === 'global' && first.scope === 'global' && first.address !== undefined) return { ...typed, address: first.address, module: first.module };
+  return typed;
+}
+
 export function evaluateExpression(ctx: ValueContext, expr: string, scope?: LookupScope): TargetObject {
   return new Evaluator(ctx, expr, scope).run();
 }
@@ -308,7 +322,9 @@ export class Evaluator {
         return makeReference(t, BigInt.asUintN(64, this.intValue(a, n)));
       }
       case 'sizeof': {
-        const t = n.type ? this.resolveTypeAst(n.type) : this.eval(n.operand!).type;
+        const operand = n.type ? undefined : this.eval(n.operand!);
+        if (operand && operand.type === NODEBUG_DATA) this.nodebug(operand, n.operand!);
+        const t = n.type ? this.resolveTypeAst(n.type) : operand!.type;
         if (!t) this.fail('Attempt to use a type name as an expression', n);
         const r = resolve(t);
         let size = r.kind === 'void' || r.kind === 'function' ? 1 : sizeOf(t);
@@ -365,10 +381,7 @@ export class Evaluator {
     let vars = this.symbols.findVariables(n.name, scope);
     // gdb: `function::name` also finds names visible from that function (file statics, globals).
     if (!vars.length && scope.function) vars = this.symbols.findVariables(n.name, { ...scope, function: undefined });
-    if (vars.length) {
-      const obj = objectForVariable(vars[0], this.ptrSize);
-      return obj;
-    }
+    if (vars.length) return objectForVariable(pickVariable(vars), this.ptrSize);
     const fns = this.symbols.findFunctions(n.name, { ...scope, function: undefined });
     if (fns.length) return makeReference(fns[0].type ?? NODEBUG_TEXT, fns[0].address);
     if (n.scope?.file) this.fail(`No symbol "${n.name}" in specified context.`, n, 'NO_SYMBOL');

@@ -24,7 +24,7 @@ const PUNCTS = [
 export function syntaxError(expr: string, pos: number, detail?: string): PidscopeError {
   const near = expr.slice(pos);
   const msg = detail ?? `A syntax error in expression, near \`${near}'.`;
-  const e = new PidscopeError('SYNTAX', msg, `(at column ${pos + 1})`, 'user');
+  const e = new PidscopeError('SYNTAX', msg, `(at column ${pos + 1} of \`${expr}')`, 'user');
   (e as PidscopeError & { column: number }).column = pos + 1;
   return e;
 }

@@ -37,10 +37,18 @@ function sorted(m: ModuleLike): ElfSymbolLike[] {
   const all = m.symbols().filter(
     (s) => s.shndx !== 0 && s.shndx < 0xff00 && s.name !== '' && (s.type === 'func' || s.type === 'object' || s.type === 'ifunc' || s.type === 'notype'),
   );
-  // gdb ignores .dynsym when the file has a .symtab.
-  const hasSymtab = all.some((s) => s.table === 'symtab');
-  list = all.filter((s) => !hasSymtab || s.table === 'symtab');
-  const rank = (s: ElfSymbolLike) => (s.binding === 'global' ? 0 : s.binding === 'weak' ? 1 : 2) + (s.type === 'notype' ? 4 : 0);
+  // gdb ignores .dynsym when the file itself has a .symtab; without one (split debug) it uses
+  // .dynsym and the debug file's .symtab, and on a tie the main file's (.dynsym) name wins.
+  const elf = (m as unknown as { elf?: { symbols?(t: string): unknown[] } }).elf;
+  let mainHasSymtab = all.some((s) => s.table === 'symtab');
+  try {
+    if (elf?.symbols) mainHasSymtab = elf.symbols('symtab').length > 0;
+  } catch {
+    /* keep the guess */
+  }
+  list = all.filter((s) => !mainHasSymtab || s.table === 'symtab');
+  const rank = (s: ElfSymbolLike) =>
+    (s.binding === 'global' ? 0 : s.binding === 'weak' ? 1 : 2) + (s.type === 'notype' ? 4 : 0) + (!mainHasSymtab && s.table === 'symtab' ? 0.5 : 0);
   list.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : rank(b) - rank(a)));
   sortedCache.set(m, list);
   return list;
