@@ -25,7 +25,8 @@ import { DEFAULT_DEBUG_DIRS, findDebugFile } from './debugFile';
 import type { DwarfVariable, VarEntry } from './dwarf/info';
 import { canonicalBaseName } from './dwarf/typeBuilder';
 import { ElfFile, type ElfSymbol } from './elf/elf';
-import { computeBias, Module, type ModuleRegion } from './module';
+import { modulesOf, parseMaps, type MapRegion } from '../engine/maps';
+import { computeBias, Module } from './module';
 import type { FunctionSymbol, LookupScope, SourceLocation, SymbolizedAddress, SymbolLookup, VariableSymbol } from './provider';
 import type { Type } from './types';
 import { VOID } from './types';
@@ -36,8 +37,8 @@ export type { ModuleInfo } from './module';
 export interface LoadOptions {
   /** Extra directories searched for separate debug files, before /usr/lib/debug. */
   debugDirs?: string[];
-  /** Include the vdso? (not read today: it has no file and no debug info). */
-  includeVdso?: boolean;
+  /** The target's memory map if the caller already has it (engine Target.maps()); else read here. */
+  regions?: MapRegion[];
 }
 
 export interface ProcessSymbols extends SymbolLookup {
@@ -49,17 +50,8 @@ export interface ProcessSymbols extends SymbolLookup {
   dwarfErrors(): Array<{ module: string; errors: string[] }>;
 }
 
-interface MapsLine {
-  start: bigint;
-  end: bigint;
-  offset: bigint;
-  inode: number;
-  path: string;
-  deleted: boolean;
-}
-
-// A minimal /proc/PID/maps parse (engine/maps.ts has the full one; switch when it is committed).
-function readMaps(pid: number): MapsLine[] {
+/** /proc/PID/maps, with errors that say what to do. */
+function readMaps(pid: number): MapRegion[] {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/maps`, 'utf8');
@@ -69,25 +61,12 @@ function readMaps(pid: number): MapsLine[] {
     if (code === 'EACCES' || code === 'EPERM') throw new PidscopeError('EPERM', `Cannot read /proc/${pid}/maps (permission denied)`, 'Run as the same user as the target (with ptrace permission) or with CAP_SYS_PTRACE');
     throw new PidscopeError('EIO', `Cannot read /proc/${pid}/maps: ${(e as Error).message}`, '');
   }
-  const out: MapsLine[] = [];
-  const re = /^([0-9a-f]+)-([0-9a-f]+)\s+\S{4}\s+([0-9a-f]+)\s+\S+\s+(\d+)\s*(.*)$/;
-  for (const line of text.split('\n')) {
-    const m = re.exec(line);
-    if (!m) continue;
-    let path = m[5];
-    let deleted = false;
-    if (path.endsWith(' (deleted)')) {
-      deleted = true;
-      path = path.slice(0, -' (deleted)'.length);
-    }
-    out.push({ start: BigInt('0x' + m[1]), end: BigInt('0x' + m[2]), offset: BigInt('0x' + m[3]), inode: Number(m[4]), path, deleted });
-  }
-  return out;
+  return parseMaps(text);
 }
 
 /** Loads the modules of a live process. Never stops it: reads /proc files only. */
 export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<ProcessSymbols> {
-  const maps = readMaps(pid);
+  const regions = opts.regions ?? readMaps(pid);
   const warnings: string[] = [];
   let exe: string | undefined;
   try {
@@ -95,17 +74,10 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
   } catch {
     /* kernel threads, permissions: the first mapping then counts as main */
   }
-  const groups = new Map<string, { path: string; inode: number; deleted: boolean; regions: MapsLine[] }>();
-  for (const m of maps) {
-    if (!m.path.startsWith('/') || m.inode === 0) continue;
-    const key = `${m.inode}:${m.path}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { path: m.path, inode: m.inode, deleted: m.deleted, regions: [] }));
-    g.regions.push(m);
-  }
+  const groups = modulesOf(regions).filter((m) => m.path.startsWith('/') && m.inode !== 0);
   const debugDirs = [...(opts.debugDirs ?? []), ...DEFAULT_DEBUG_DIRS];
   const modules: Module[] = [];
-  for (const g of groups.values()) {
+  for (const g of groups) {
     const first = g.regions.reduce((a, b) => (a.start < b.start ? a : b));
     const last = g.regions.reduce((a, b) => (a.end > b.end ? a : b));
     const rootPath = `/proc/${pid}/root${g.path}`;
@@ -143,7 +115,7 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
       if (!errs.includes('not ELF')) warnings.push(`${g.path}: cannot read (${errs.join('; ')}); its symbols are unknown`);
       continue;
     }
-    const bias = computeBias(elf, g.regions as ModuleRegion[]);
+    const bias = computeBias(elf, g.regions);
     if (bias === undefined) {
       warnings.push(`${g.path}: no PT_LOAD matches its mappings; skipped`);
       continue;
