@@ -77,12 +77,12 @@ await Promise.all([
 // koffi: its JS and the Linux x64 native binary (the extension targets Linux x64, where pidfd lives).
 const nm = join(root, 'node_modules');
 const koffiOut = join(dist, 'adapter', 'node_modules', 'koffi');
-const skip = new Set(['doc', 'vendor', 'src/koffi/src', 'cnoke.cjs', 'CHANGELOG.md']);
+const skip = new Set(['cnoke.cjs', 'CHANGELOG.md']);
 cpSync(join(nm, 'koffi'), koffiOut, {
   recursive: true,
   filter: (src) => {
     const rel = src.slice(join(nm, 'koffi').length + 1);
-    return !skip.has(rel) && !rel.startsWith('doc/') && !rel.startsWith('vendor/');
+    return !skip.has(rel) && !/^(doc|vendor|lib|src\/koffi\/src)(\/|$)/.test(rel) && !rel.endsWith('CMakeLists.txt');
   },
 });
 const nativePkg = join(nm, '@koromix', `koffi-${process.platform}-${process.arch}`);
