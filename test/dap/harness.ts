@@ -90,8 +90,21 @@ export async function attach(c: Client, args: Record<string, unknown>): Promise<
   return r;
 }
 
-/** Variables of the live frame's first scope (the main program's globals), flattened by unit. */
+/**
+ * Variables of the live frame's first scope (the main program's globals), flattened by unit.
+ * Like VS Code, starts again from the scopes when a refresh made the references stale.
+ */
 export async function mainGlobals(c: Client): Promise<Map<string, DebugProtocol.Variable>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await mainGlobalsOnce(c);
+    } catch (e) {
+      if (attempt >= 20 || !/earlier refresh/.test(String(e))) throw e;
+    }
+  }
+}
+
+async function mainGlobalsOnce(c: Client): Promise<Map<string, DebugProtocol.Variable>> {
   const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
   const first = scopes.body.scopes[0];
   const out = new Map<string, DebugProtocol.Variable>();

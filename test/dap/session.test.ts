@@ -274,10 +274,10 @@ describe('pidscope dap: attach by processName', () => {
 });
 
 describe('pidscope dap: the target goes away', () => {
-  it('exit with a known code: exited(code) + terminated', async () => {
-    // python is the parent and does not reap before the adapter looked: the code is knowable.
+  it('exit with a knowable status: exited(code) + terminated', async () => {
+    // python is the parent and does not reap before the adapter looked: the status is knowable.
     const lc = fixturePath('lifecycle');
-    const py = spawn('python3', ['-c', `import subprocess,sys,time\np=subprocess.Popen([${JSON.stringify(lc)},'exit-after','1500','7'])\ntime.sleep(6)\np.wait()`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const py = spawn('python3', ['-c', `import subprocess,time\np=subprocess.Popen([${JSON.stringify(lc)},'idle'])\ntime.sleep(60)\np.wait()`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       let out = '';
       const pid = await new Promise<number>((res) => py.stdout!.on('data', (d: Buffer) => {
@@ -288,10 +288,11 @@ describe('pidscope dap: the target goes away', () => {
       const c = await client();
       await attach(c, { pid });
       const terminated = c.dc.waitForEvent('terminated', 30_000);
+      process.kill(pid, 'SIGKILL');
       await terminated;
       const exited = c.events.find((e) => e.event === 'exited');
-      expect(exited?.body).toEqual({ exitCode: 7 });
-      expect(c.events.some((e) => e.event === 'output' && /exited with code 7/.test(e.body.output))).toBe(true);
+      expect(exited?.body).toEqual({ exitCode: 137 });
+      expect(c.events.some((e) => e.event === 'output' && /was killed by signal 9/.test(e.body.output))).toBe(true);
       const after = await c.request('threads');
       expect(after.success).toBe(false);
     } finally {
@@ -299,11 +300,24 @@ describe('pidscope dap: the target goes away', () => {
     }
   });
 
+  it('exit once reaped by its parent: terminated, exit code unknown', async () => {
+    const lf = await startFixture('lifecycle', { args: ['idle'] });
+    const c = await client();
+    await attach(c, { pid: lf.pid });
+    const terminated = c.dc.waitForEvent('terminated', 30_000);
+    await lf.stop(); // node reaps it at once
+    await terminated;
+    const out = c.events.filter((e) => e.event === 'output').map((e) => e.body.output).join('');
+    expect(out).toMatch(/exited|killed/);
+  });
+
   it('exec: the session ends with a message (the process keeps running)', async () => {
-    const lf = await startFixture('lifecycle', { args: ['exec-after', '1500'] });
+    const lf = await startFixture('lifecycle', { args: ['exec-after', '8000'] });
     try {
       const c = await client();
       await attach(c, { pid: lf.pid });
+      // The exec must come after the attach for this test to mean anything.
+      expect(lf.lines.filter((l) => l.startsWith('ready')).length).toBe(1);
       await c.dc.waitForEvent('terminated', 30_000);
       const out = c.events.filter((e) => e.event === 'output').map((e) => e.body.output).join('');
       expect(out).toMatch(/executed a new program/);

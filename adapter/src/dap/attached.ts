@@ -46,6 +46,8 @@ export interface AttachedProcess {
   /** Symbol-loading notes (missing debug files…): shown once in the Debug Console. */
   readonly warnings: string[];
   readonly program: Program;
+  /** Paths of the modules (ELF files) whose symbols were loaded, main program first. */
+  readonly modules: string[];
   threads(): ThreadInfo[];
   mappings(): MappingInfo[];
   /** Undefined while the target still runs the program we attached to. Cheap: called every tick. */

@@ -72,13 +72,21 @@ export interface ErrorPresentation {
  * from us: VS Code substitutes `{name}` only from `variables`, so braces inside C values (struct
  * literals) come through unchanged.
  */
+/** Cause and fix as one text; gdb's sentences already end with a period. */
+export function errorText(err: PidscopeError): string {
+  const cause = err.cause_ ?? err.message;
+  if (!err.fix) return cause;
+  return /[.!?)]$/.test(cause) ? `${cause} ${err.fix}` : `${cause}. ${err.fix}`;
+}
+
 export function fillErrorResponse(response: DebugProtocol.Response, e: unknown, how: ErrorPresentation = { showUser: false }): PidscopeError {
   const err = asPidscopeError(e);
+  const text = errorText(err);
   response.success = false;
-  response.message = err.message;
+  response.message = text;
   const message: DebugProtocol.Message = {
     id: dapErrorId(err),
-    format: err.message,
+    format: text,
     showUser: how.showUser || err.blame === 'internal',
     sendTelemetry: false,
   };

@@ -111,6 +111,7 @@ export async function openAttached(cfg: AttachConfig, progress: OpenProgress): P
       backendReasons: opened.reasons,
       warnings: symbols.warnings,
       program: prog,
+      modules: symbols.modules.map((m) => m.path),
       threads: (): ThreadInfo[] => target.threads().map((t) => ({ tid: t.tid, name: t.name, state: `${t.state} (${stateName(t.state)})` })),
       mappings: (): MappingInfo[] =>
         target.maps().map((m) => ({ start: m.start, end: m.end, perms: m.perms, offset: m.offset, path: m.path === '' ? undefined : m.path })),

@@ -4,6 +4,7 @@
  * local knowledge is "little-endian IEEE float/double", which every x86-64 target is.
  */
 import type { Program } from '../engine/program';
+import { asPidscopeError, errorText } from './errors';
 import { resolve } from '../symbols/types';
 import { bytesToBigint, fetchBytes, type TargetObject } from '../value/object';
 
@@ -19,13 +20,13 @@ export function sampleOne(program: Program, expression: string): SampleValue {
   try {
     obj = program.evaluate(expression);
   } catch (e) {
-    return { expression, error: e instanceof Error ? e.message : String(e) };
+    return { expression, error: errorText(asPidscopeError(e)) };
   }
   const out: SampleValue = { expression };
   try {
     out.text = program.formatValue(obj);
   } catch (e) {
-    return { expression, error: e instanceof Error ? e.message : String(e) };
+    return { expression, error: errorText(asPidscopeError(e)) };
   }
   const n = numberOf(program, obj, out.text);
   if (n !== undefined && Number.isFinite(n)) out.value = n;

@@ -24,11 +24,13 @@ import { resolve } from '../symbols/types';
 import type { TargetObject } from '../value/object';
 import { parseAttachArgs, type AttachConfig } from './attachArgs';
 import type { AttachedProcess, GoneInfo, Opener } from './attached';
-import { asPidscopeError, badArgs, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
+import { asPidscopeError, badArgs, errorText, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
 import { RefTable, decodeMemoryReference, encodeMemoryReference } from './handles';
 import { LiveView } from './liveView';
 import { sampleOne } from './sample';
 import { ViewMemory } from './viewMemory';
+import { DataBreakpoints } from './watchpoints';
+import { assign } from './assign';
 
 /** Above any Linux tid (PID_MAX_LIMIT is 2^22), below 2^31. */
 export const LIVE_THREAD_ID = 1_000_000_000;
@@ -44,11 +46,12 @@ const CLIPBOARD_ELEMENTS = 10_000;
 const GONE_CHECK_MS = 250;
 
 type Container =
-  | { kind: 'module'; module: GlobalsModule }
+  | { kind: 'module'; module: string }
   | { kind: 'unit'; module: GlobalsModule; unit: GlobalsUnit }
   | { kind: 'object'; object: TargetObject; evaluateName?: string }
   | { kind: 'threads' }
-  | { kind: 'maps' };
+  | { kind: 'maps' }
+  | { kind: 'recent-writes' };
 
 type Args = Record<string, unknown>;
 type Handler = (response: DebugProtocol.Response, args: Args, request: DebugProtocol.Request) => void | Promise<void>;
@@ -63,8 +66,15 @@ interface Attachment {
   sampler: Program;
   samplerMemory: ViewMemory;
   live: LiveView;
-  globals: GlobalsModule[];
-  /** name → how many static-storage variables carry it (to qualify evaluateName). */
+  /** Data breakpoints (watchpoints that never stop anything), created on first use. */
+  watch?: DataBreakpoints;
+  /** Globals per module, computed when the module's scope is first expanded (DWARF indexing is per module and can take seconds for a big library). */
+  globals: Map<string, ModuleGlobals>;
+}
+
+interface ModuleGlobals {
+  module: GlobalsModule;
+  /** name → how many variables of this module carry it (to qualify evaluateName). */
   nameCounts: Map<string, number>;
 }
 
@@ -85,6 +95,8 @@ export class PidscopeSession extends DebugSession {
   private refreshTimer: NodeJS.Timeout | undefined;
   private goneTimer: NodeJS.Timeout | undefined;
   private progressSeq = 0;
+  /** When the last request arrived: a refresh waits while the client is still fetching. */
+  private lastRequestAt = 0;
   private readonly handlers: Record<string, { fn: Handler; attached?: boolean }>;
 
   constructor(private readonly opts: SessionOptions = {}) {
@@ -125,6 +137,8 @@ export class PidscopeSession extends DebugSession {
       reverseContinue: h(this.refuseStep),
       restartFrame: h(this.refuseStep),
       goto: h(this.refuseStep),
+      dataBreakpointInfo: h(this.onDataBreakpointInfo, true),
+      setDataBreakpoints: h(this.onSetDataBreakpoints, true),
       'pidscope/info': h(this.onInfo, true),
       'pidscope/sample': h(this.onSample, true),
     };
@@ -140,6 +154,7 @@ export class PidscopeSession extends DebugSession {
 
   private async handle(request: DebugProtocol.Request, response: DebugProtocol.Response): Promise<void> {
     const started = performance.now();
+    this.lastRequestAt = started;
     try {
       if (typeof request.command !== 'string') throw badArgs('the request has no command');
       const entry = Object.prototype.hasOwnProperty.call(this.handlers, request.command) ? this.handlers[request.command] : undefined;
@@ -209,7 +224,7 @@ export class PidscopeSession extends DebugSession {
       supportTerminateDebuggee: false,
       supportSuspendDebuggee: false,
       supportsRestartRequest: false,
-      supportsDataBreakpoints: false,
+      ...DataBreakpoints.capabilities,
       supportsConditionalBreakpoints: false,
       supportsFunctionBreakpoints: false,
       supportsStepBack: false,
@@ -281,15 +296,41 @@ export class PidscopeSession extends DebugSession {
     const samplerMemory = new ViewMemory(proc.program.memory);
     const view = new Program({ pid: proc.pid, memory: viewMemory, symbols: proc.program.symbols });
     const sampler = new Program({ pid: proc.pid, memory: samplerMemory, symbols: proc.program.symbols });
-    const globals = orderModules(proc.program.globalsTree(), proc.exe);
-    const nameCounts = new Map<string, number>();
-    for (const m of globals) for (const u of m.units) for (const v of u.variables) nameCounts.set(v.name, (nameCounts.get(v.name) ?? 0) + 1);
     const live = new LiveView({
       memory: viewMemory,
       canInvalidate: this.client?.supportsInvalidatedEvent === true,
       canMemoryEvent: this.client?.supportsMemoryEvent === true,
     });
-    return { proc, cfg, view, viewMemory, sampler, samplerMemory, live, globals, nameCounts };
+    return { proc, cfg, view, viewMemory, sampler, samplerMemory, live, globals: new Map() };
+  }
+
+  /**
+   * The globals of one module, grouped by compile unit. symbols.allVariables() walks the modules
+   * in order (main program first) and indexes each one's DWARF as it reaches it, so stopping
+   * right after the wanted module keeps the main program's scope from paying for libc.
+   */
+  private globalsOf(module: string): ModuleGlobals {
+    const a = this.a;
+    const known = a.globals.get(module);
+    if (known) return known;
+    const units = new Map<string, VariableSymbol[]>();
+    let seen = false;
+    for (const v of a.proc.program.symbols.allVariables()) {
+      if (v.module !== module) {
+        if (seen) break;
+        continue;
+      }
+      seen = true;
+      const cu = v.compileUnit ?? '';
+      let list = units.get(cu);
+      if (!list) units.set(cu, (list = []));
+      list.push(v);
+    }
+    const nameCounts = new Map<string, number>();
+    for (const list of units.values()) for (const v of list) nameCounts.set(v.name, (nameCounts.get(v.name) ?? 0) + 1);
+    const g: ModuleGlobals = { module: { module, units: [...units].map(([name, variables]) => ({ name, variables })) }, nameCounts };
+    a.globals.set(module, g);
+    return g;
   }
 
   private onConfigurationDone(): void {
@@ -345,6 +386,11 @@ export class PidscopeSession extends DebugSession {
     this.refreshTimer = this.goneTimer = undefined;
     if (this.att && was !== 'ended') {
       try {
+        this.att.watch?.dispose();
+      } catch (e) {
+        this.log(`stopping watchpoints failed: ${String(e)}`);
+      }
+      try {
         this.att.proc.close();
       } catch (e) {
         this.log(`closing the target failed: ${String(e)}`);
@@ -367,6 +413,13 @@ export class PidscopeSession extends DebugSession {
     const a = this.att;
     if (!a || this.state !== 'attached') return;
     let next = a.cfg.refreshIntervalMs;
+    // The client is in the middle of fetching (a tree being expanded): invalidating now would
+    // only make its pending requests stale. Look again shortly.
+    const quiet = Math.min(100, a.cfg.refreshIntervalMs / 2);
+    if (performance.now() - this.lastRequestAt < quiet) {
+      this.scheduleRefresh(quiet);
+      return;
+    }
     try {
       const r = a.live.tick();
       if (r.variablesChanged) {
@@ -442,16 +495,19 @@ export class PidscopeSession extends DebugSession {
     const a = this.a;
     frameArg(args, true);
     const scopes: DebugProtocol.Scope[] = [];
-    a.globals.forEach((m, i) => {
-      const n = m.units.reduce((s, u) => s + u.variables.length, 0);
-      scopes.push({
-        name: `Globals: ${basename(m.module)}`,
-        variablesReference: this.refs.add({ kind: 'module', module: m }, `module:${m.module}`),
-        namedVariables: m.units.length > 1 ? m.units.length : n,
-        // Only the main program's globals open by themselves; libraries can hold thousands.
+    a.proc.modules.forEach((m, i) => {
+      const scope: DebugProtocol.Scope = {
+        name: `Globals: ${basename(m)}`,
+        variablesReference: this.refs.add({ kind: 'module', module: m }, `module:${m}`),
+        // Only the main program's globals open by themselves; libraries can hold thousands
+        // and their debug info takes a while to index.
         expensive: i > 0,
-      });
+      };
+      const g = a.globals.get(m);
+      if (g) scope.namedVariables = g.module.units.length > 1 ? g.module.units.length : g.module.units.reduce((n, u) => n + u.variables.length, 0);
+      scopes.push(scope);
     });
+    if (a.watch) scopes.push(a.watch.scope(this.refs.add({ kind: 'recent-writes' }, 'recent-writes')));
     scopes.push({ name: 'Threads', variablesReference: this.refs.add({ kind: 'threads' }, 'threads'), expensive: false });
     scopes.push({ name: 'Memory map', variablesReference: this.refs.add({ kind: 'maps' }, 'maps'), expensive: true });
     response.body = { scopes };
@@ -471,7 +527,7 @@ export class PidscopeSession extends DebugSession {
     const page = (alloc: boolean) => this.variablesPage(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
     const variables = page(true);
     response.body = { variables };
-    if (container.kind !== 'threads' && container.kind !== 'maps') {
+    if (container.kind !== 'threads' && container.kind !== 'maps' && container.kind !== 'recent-writes') {
       a.live.track(`v|${String(ref)}|${start}|${count}|${String(filter)}`, signature(variables), () => signature(page(false)));
     }
   }
@@ -482,18 +538,23 @@ export class PidscopeSession extends DebugSession {
     switch (c.kind) {
       case 'module': {
         if (filter === 'indexed') return [];
-        if (c.module.units.length === 1) return slice(c.module.units[0].variables).map((v) => this.globalVariable(v, alloc));
-        return slice(c.module.units).map((u) => ({
+        const g = this.globalsOf(c.module);
+        const units = g.module.units;
+        if (units.length === 0) {
+          return [{ name: '(none)', value: 'no globals with debug info in this module (install its debug symbols, or add their directory to "debugSearchPaths")', variablesReference: 0, presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] } }];
+        }
+        if (units.length === 1) return slice(units[0].variables).map((v) => this.globalVariable(v, g, alloc));
+        return slice(units).map((u) => ({
           name: u.name ? basename(u.name) : '(no compile unit)',
           value: `${u.variables.length} global${u.variables.length === 1 ? '' : 's'}`,
-          variablesReference: alloc ? this.refs.add({ kind: 'unit', module: c.module, unit: u }, `unit:${c.module.module}:${u.name}`) : 0,
+          variablesReference: alloc ? this.refs.add({ kind: 'unit', module: g.module, unit: u }, `unit:${g.module.module}:${u.name}`) : 0,
           namedVariables: u.variables.length,
           presentationHint: { kind: 'virtual' as const },
         }));
       }
       case 'unit':
         if (filter === 'indexed') return [];
-        return slice(c.unit.variables).map((v) => this.globalVariable(v, alloc));
+        return slice(c.unit.variables).map((v) => this.globalVariable(v, this.globalsOf(c.module.module), alloc));
       case 'object': {
         const isArray = c.object.type !== undefined && resolve(c.object.type).kind === 'array';
         if ((filter === 'indexed' && !isArray) || (filter === 'named' && isArray)) return [];
@@ -508,6 +569,9 @@ export class PidscopeSession extends DebugSession {
           variablesReference: 0,
           presentationHint: { attributes: ['readOnly'] },
         }));
+      case 'recent-writes':
+        if (filter === 'indexed') return [];
+        return slice(a.watch?.recentVariables() ?? []);
       case 'maps':
         if (filter === 'indexed') return [];
         return slice(safe(() => a.proc.mappings(), [])).map((m) => ({
@@ -520,9 +584,9 @@ export class PidscopeSession extends DebugSession {
     }
   }
 
-  private globalVariable(v: VariableSymbol, alloc: boolean): DebugProtocol.Variable {
+  private globalVariable(v: VariableSymbol, g: ModuleGlobals, alloc: boolean): DebugProtocol.Variable {
     const a = this.a;
-    const qualified = (a.nameCounts.get(v.name) ?? 0) > 1;
+    const qualified = (g.nameCounts.get(v.name) ?? 0) > 1;
     let name = v.name;
     let evaluateName = v.name;
     if (v.scope === 'function-static' && v.function) {
@@ -536,7 +600,7 @@ export class PidscopeSession extends DebugSession {
     try {
       obj = a.view.objectFor(v);
     } catch (e) {
-      return { name, value: `<error: ${asPidscopeError(e).message}>`, variablesReference: 0, evaluateName };
+      return { name, value: `<error: ${errorText(asPidscopeError(e))}>`, variablesReference: 0, evaluateName };
     }
     return this.objectVariable(name, obj, evaluateName, alloc);
   }
@@ -564,7 +628,7 @@ export class PidscopeSession extends DebugSession {
     try {
       result = p.formatValue(obj, elements !== undefined ? { elements } : {});
     } catch (e) {
-      result = `<error: ${asPidscopeError(e).message}>`;
+      result = `<error: ${errorText(asPidscopeError(e))}>`;
     }
     const out: ReturnType<PidscopeSession['describe']> = { result, variablesReference: 0 };
     const type = safe(() => p.typeName(obj), undefined);
@@ -601,16 +665,12 @@ export class PidscopeSession extends DebugSession {
     if (!this.a.cfg.allowWrites) throw writesDisabled(what);
   }
 
-  /** `lhs = rhs` through the engine's evaluator (C assignment rules, conversions and all). */
+  /** `lhs = rhs` (C conversions for scalars, see assign.ts), written through the view's memory. */
   private assign(lhs: string, rhs: string): TargetObject {
     const a = this.a;
-    const target = a.view.evaluate(lhs);
-    if (a.view.address(target) === undefined && target.kind !== 'reference') {
-      throw new PidscopeError('TYPE', `'${lhs}' is not an lvalue, so it cannot be assigned`, 'Assign to a variable, a member or an element', 'user');
-    }
-    a.view.evaluate(`(${lhs}) = (${rhs})`);
+    const target = assign(a.view, a.viewMemory, lhs, rhs);
     a.viewMemory.clear();
-    return a.view.evaluate(lhs);
+    return target;
   }
 
   private afterWrite(): void {
@@ -627,7 +687,7 @@ export class PidscopeSession extends DebugSession {
     if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badArgs('setVariable needs "name" and "value" strings');
     this.assertWritable(`Setting ${args.name}`);
     let evaluateName: string | undefined;
-    if (container.kind === 'threads' || container.kind === 'maps') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
+    if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
     // Find the row by its displayed name; every row that can be written has an evaluateName.
     const rows = this.variablesPage(container, 0, 0, undefined, false);
     const row = rows.find((r) => r.name === args.name);
@@ -747,6 +807,63 @@ export class PidscopeSession extends DebugSession {
     response.body = { breakpoints: bps.map(() => ({ verified: false, message: 'pidscope never stops the target, so function breakpoints are not supported' })) };
   }
 
+  // ---------------------------------------------------------------- data breakpoints (watchpoints.ts)
+
+  private watchpoints(): DataBreakpoints {
+    const a = this.a;
+    if (!a.watch) {
+      a.watch = new DataBreakpoints({
+        program: a.proc.program, // live memory: polling compares fresh reads, never the view's snapshot
+        sendEvent: (e) => this.forwardWatchEvent(e),
+        resolveVariable: (ref, name) => {
+          try {
+            const c = this.refs.get(ref);
+            return this.variablesPage(c, 0, 0, undefined, false).find((v) => v.name === name)?.evaluateName;
+          } catch {
+            return undefined;
+          }
+        },
+        supportsInvalidatedEvent: this.client?.supportsInvalidatedEvent === true,
+      });
+    }
+    return a.watch;
+  }
+
+  /** Watch hits invalidate the views: the references handed out so far go stale, as with a refresh. */
+  private forwardWatchEvent(e: DebugProtocol.Event): void {
+    if (this.state !== 'attached') return;
+    if (e.event === 'invalidated' && this.att) {
+      this.att.live.forgetRenders();
+      this.refs.reset();
+    }
+    this.sendEvent(e);
+  }
+
+  private onDataBreakpointInfo(response: DebugProtocol.Response, args: Args): void {
+    if (typeof args.name !== 'string' || args.name.trim() === '') throw badArgs('dataBreakpointInfo needs "name" (a variable name, an expression or an address)');
+    if (args.variablesReference !== undefined) intArg(args, 'variablesReference', { min: 0 });
+    if (args.bytes !== undefined) intArg(args, 'bytes', { min: 1 });
+    response.body = this.watchpoints().dataBreakpointInfo(args as unknown as DebugProtocol.DataBreakpointInfoArguments);
+  }
+
+  private onSetDataBreakpoints(response: DebugProtocol.Response, args: Args): void {
+    if (!Array.isArray(args.breakpoints) || args.breakpoints.some((b) => !b || typeof b !== 'object' || typeof (b as { dataId?: unknown }).dataId !== 'string')) {
+      throw badArgs('setDataBreakpoints needs "breakpoints": a list of {dataId, accessType?, condition?, hitCondition?}');
+    }
+    const hadScope = this.att?.watch !== undefined;
+    if (!hadScope && args.breakpoints.length === 0) {
+      response.body = { breakpoints: [] };
+      return;
+    }
+    response.body = this.watchpoints().setDataBreakpoints(args as unknown as DebugProtocol.SetDataBreakpointsArguments);
+    // A new "Recent writes" scope: let the client re-fetch the scopes.
+    if (!hadScope && this.client?.supportsInvalidatedEvent) {
+      this.a.live.forgetRenders();
+      this.refs.reset();
+      this.sendEvent(new InvalidatedEvent(['variables']));
+    }
+  }
+
   // ---------------------------------------------------------------- custom requests
 
   private infoBody(): Record<string, unknown> {
@@ -842,11 +959,6 @@ function unknownThread(id: number): PidscopeError {
 
 function signature(vars: DebugProtocol.Variable[]): string {
   return JSON.stringify(vars.map((v) => [v.name, v.value, v.type ?? '', v.indexedVariables ?? v.namedVariables ?? 0]));
-}
-
-function orderModules(mods: GlobalsModule[], exe: string | undefined): GlobalsModule[] {
-  const main = mods.filter((m) => m.module === exe);
-  return [...main, ...mods.filter((m) => m.module !== exe)];
 }
 
 function hex(v: bigint): string {
