@@ -59,8 +59,12 @@ async function run(argv: string[]): Promise<number> {
     if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
     throw e;
   }
-  const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
   let failed = 0;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(failed ? 1 : 0);
+    throw e;
+  });
+  const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
   try {
     const json: unknown[] = [];
     for (const expr of positionals) {
