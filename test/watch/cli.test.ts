@@ -42,7 +42,8 @@ function pidscope(args: string[], opts: { env?: NodeJS.ProcessEnv; readyWhen?: R
       p.kill('SIGKILL');
       reject(new Error(`pidscope ${args.join(' ')} did not end; stdout: ${stdout.slice(-500)} stderr: ${stderr.slice(-500)}`));
     }, opts.timeoutMs ?? 60_000);
-    p.on('exit', (code) => {
+    // 'close', not 'exit': stdout may still hold the last lines when the process has exited.
+    p.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
@@ -126,7 +127,7 @@ describe('pidscope watch', () => {
       expect(v).toBeGreaterThanOrEqual(20);
     }
     const ended = objs.at(-1)!;
-    expect(ended.type).toBe('ended');
+    expect(ended.type, `types: ${objs.map((o) => `${o.type}${o.seq ?? ''}`).join(' ')} stderr: ${r.stderr.slice(-600)}`).toBe('ended');
     expect(ended.watches[0].hits).toBe(60);
   });
 
