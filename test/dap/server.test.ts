@@ -1,0 +1,85 @@
+/**
+ * `pidscope dap --listen`: a client that connects over TCP gets a full session; and data
+ * breakpoints flow through the session to watchpoints.ts without ever stopping the target.
+ */
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { monitorNeverStopped, tracerPid } from '../support/proc';
+import { attach, CLIENT_CAPS, LIVE_FRAME_ID, LIVE_THREAD_ID, mainGlobals, startClient, waitFor, type Client } from './harness';
+
+let fx: RunningFixture;
+const clients: Client[] = [];
+let server: ChildProcess | undefined;
+beforeAll(async () => {
+  fx = await startFixture('globals');
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
+  server?.kill('SIGTERM');
+  await fx?.stop();
+});
+
+describe('pidscope dap --listen', () => {
+  it('serves a session over TCP on the port it prints', async () => {
+    server = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'adapter', 'src', 'main.ts'), 'dap', '--listen', '127.0.0.1:0'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    server.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const port = await waitFor('the listening line', () => {
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+      return m ? Number(m[1]) : undefined;
+    }, 60_000);
+    const dc = new DebugClient('unused', 'unused', 'pidscope');
+    await dc.start(port);
+    try {
+      const init = await dc.initializeRequest(CLIENT_CAPS);
+      expect(init.body?.supportsReadMemoryRequest).toBe(true);
+      const stopped = dc.waitForEvent('stopped', 60_000);
+      const initialized = dc.waitForEvent('initialized', 60_000);
+      await dc.attachRequest({ pid: fx.pid, refreshIntervalMs: 0 } as DebugProtocol.AttachRequestArguments);
+      await initialized;
+      await dc.configurationDoneRequest();
+      await stopped;
+      const r = await dc.evaluateRequest({ expression: 'g_other_config.port', context: 'repl' });
+      expect(r.body.result).toBe('8080');
+      await dc.disconnectRequest({});
+    } finally {
+      (dc as unknown as { _socket?: { end(): void } })._socket?.end();
+    }
+  });
+});
+
+describe('data breakpoints through the session', () => {
+  it('dataBreakpointInfo → setDataBreakpoints → output events and a Recent writes scope, never a stop', async () => {
+    const c = await startClient();
+    clients.push(c);
+    await attach(c, { pid: fx.pid, refreshIntervalMs: 0 });
+    const monitor = monitorNeverStopped(fx.pid);
+    const g = await mainGlobals(c);
+    const unitRef = (await c.dc.variablesRequest({ variablesReference: (await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID })).body.scopes[0].variablesReference })).body.variables.find((v) => v.name === 'globals.c')!.variablesReference;
+    const info = await c.dc.dataBreakpointInfoRequest({ name: 'g_live_counter', variablesReference: unitRef });
+    expect(info.body.dataId).toMatch(/^pidscope:0x[0-9a-f]+:8:g_live_counter$/);
+    const set = await c.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }] });
+    expect(set.body.breakpoints).toHaveLength(1);
+    const n = c.events.length;
+    await waitFor('a watch hit in the Debug Console', () => c.events.slice(n).find((e) => e.event === 'output' && /g_live_counter/.test(e.body.output)), 30_000);
+    const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
+    const recent = scopes.body.scopes.find((s) => s.name === 'Recent writes');
+    expect(recent).toBeDefined();
+    const hits = await c.dc.variablesRequest({ variablesReference: recent!.variablesReference });
+    expect(hits.body.variables.length).toBeGreaterThan(0);
+    const stops = c.events.filter((e) => e.event === 'stopped') as DebugProtocol.StoppedEvent[];
+    expect(stops.every((s) => s.body.threadId === LIVE_THREAD_ID)).toBe(true);
+    expect(stops).toHaveLength(1);
+    await c.dc.setDataBreakpointsRequest({ breakpoints: [] });
+    expect(tracerPid(fx.pid)).toBe(0);
+    await monitor.stop();
+    expect(g.size).toBeGreaterThan(0);
+  });
+});
