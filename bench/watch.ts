@@ -2,20 +2,21 @@
  * npm run bench:watch — what watching a hot variable costs the target.
  *
  * The `threads` fixture with `0 --hot` runs one thread that writes g_hot in a tight loop and counts
- * g_hot_iterations. For each peer we start a fresh target, let the peer arm its watchpoint, and
- * count the loop's iterations over the same window (read from /proc/PID/mem-like live reads, which
- * do not disturb it):
+ * g_hot_iterations. Peers, side by side on the same running target:
  *
  *   none            no watch at all (the baseline)
- *   pidscope poll   polling watchpoint, one read every 10 ms
- *   pidscope hw     hardware watchpoint through perf (every write traps into the kernel)
+ *   pidscope poll   polling watchpoint on g_hot, one read every 10 ms
+ *   pidscope hw     hardware watchpoint on g_hot through perf (every write traps into the kernel)
  *   gdb watch       `watch g_hot` + `commands / silent / continue / end`: how a gdb user logs
  *                   every write (the thread stops at each write, gdb continues it)
  *
- * Printed: iterations per second, slowdown against the baseline, and how many writes the peer
- * reported. Peers run in interleaved rounds and the median is shown, because a shared 2-core
- * machine is noisy. Environment: PIDSCOPE_BENCH_WINDOW_MS (default 2000), PIDSCOPE_BENCH_ROUNDS
- * (default 3), PIDSCOPE_BENCH_VERBOSE=1 (print the watch engine's status messages).
+ * The machine is shared and noisy, so none/poll/hw run in short interleaved slices (rotating
+ * order) on one target, and their iterations are summed per peer: load hits all of them alike.
+ * gdb (attaching takes ~0.3 s) gets one window, bracketed by baseline slices on the same target.
+ * Throughput is read from g_hot_iterations with live memory reads, which do not disturb it.
+ *
+ * Environment: PIDSCOPE_BENCH_SLICE_MS (default 250), PIDSCOPE_BENCH_ROUNDS (default 8),
+ * PIDSCOPE_BENCH_GDB_MS (default 2000), PIDSCOPE_BENCH_VERBOSE=1 (engine status messages).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,9 +25,12 @@ import { dirname, join } from 'node:path';
 import { Program } from '../adapter/src/engine/program';
 import { WatchEngine } from '../adapter/src/watch/engine';
 import { resolveWatchTarget } from '../adapter/src/watch/program';
+import type { WatchTarget } from '../adapter/src/watch/types';
 
-const WINDOW_MS = Number(process.env.PIDSCOPE_BENCH_WINDOW_MS ?? 2000);
-const ROUNDS = Math.max(1, Number(process.env.PIDSCOPE_BENCH_ROUNDS ?? 3));
+const SLICE_MS = Number(process.env.PIDSCOPE_BENCH_SLICE_MS ?? 250);
+const ROUNDS = Math.max(1, Number(process.env.PIDSCOPE_BENCH_ROUNDS ?? 8));
+const GDB_MS = Number(process.env.PIDSCOPE_BENCH_GDB_MS ?? 2000);
+const VERBOSE = !!process.env.PIDSCOPE_BENCH_VERBOSE;
 
 function repoRoot(): string {
   let d = __dirname;
@@ -82,70 +86,78 @@ function state(pid: number): string {
   }
 }
 
-/** Iterations per second of the hot loop over the window, measured by reading the counter. */
-async function measure(program: Program, counter: bigint): Promise<number> {
+interface Acc {
+  iterations: number;
+  seconds: number;
+  reported: number;
+  kernel: number;
+  slices: number[];
+}
+
+const newAcc = (): Acc => ({ iterations: 0, seconds: 0, reported: 0, kernel: 0, slices: [] });
+
+/** Counts loop iterations over `ms`; returns [iterations, seconds]. */
+async function window(program: Program, counter: bigint, ms: number): Promise<[number, number]> {
   const read = () => program.memory.read(counter, 8).data.readBigUInt64LE(0);
   const a = read();
   const t0 = process.hrtime.bigint();
-  await sleep(WINDOW_MS);
+  await sleep(ms);
   const b = read();
   const t1 = process.hrtime.bigint();
-  return Number(b - a) / (Number(t1 - t0) / 1e9);
+  return [Number(b - a), Number(t1 - t0) / 1e9];
 }
 
-interface Row {
-  peer: string;
-  rate: number;
-  reported: string;
-  note?: string;
-}
-
-async function runPidscope(mode: 'none' | 'poll' | 'hw'): Promise<Row> {
-  const fx = await startHot();
-  const program = await Program.open(fx.pid);
+async function pidscopeSlices(program: Program, pid: number, counter: bigint, hot: WatchTarget): Promise<Record<'none' | 'poll' | 'hw', Acc>> {
+  const acc = { none: newAcc(), poll: newAcc(), hw: newAcc() };
+  const engine = new WatchEngine({ pid, memory: program.memory, symbols: program.symbols, pollIntervalMs: 10 });
+  let hits = 0;
+  engine.on('event', (e) => {
+    if (e.kind === 'hit') hits++;
+    else if (e.kind === 'status' && VERBOSE) console.error(`  ${e.message}`);
+  });
+  const order: ('none' | 'poll' | 'hw')[] = ['none', 'poll', 'hw'];
   try {
-    const counter = resolveWatchTarget(program, 'g_hot_iterations').address;
-    let engine: WatchEngine | undefined;
-    let hits = 0;
-    let lastStatus = '';
-    if (mode !== 'none') {
-      engine = new WatchEngine({ pid: fx.pid, memory: program.memory, symbols: program.symbols, pollIntervalMs: 10 });
-      engine.on('event', (e) => {
-        if (e.kind === 'hit') hits++;
-        else if (e.kind === 'status') {
-          lastStatus = e.message;
-          if (process.env.PIDSCOPE_BENCH_VERBOSE) console.error(`  [${mode}] ${e.message}`);
-        }
-      });
-      engine.add({ ...resolveWatchTarget(program, 'g_hot'), mode });
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let i = 0; i < order.length; i++) {
+        const peer = order[(i + r) % order.length]!;
+        const id = peer === 'none' ? undefined : engine.add({ ...hot, mode: peer }).id;
+        await sleep(100); // arm, and let a hot hw watch settle into batched wakeups
+        const h0 = hits;
+        const k0 = id !== undefined ? engine.kernelCount(id) : undefined;
+        const [n, s] = await window(program, counter, SLICE_MS);
+        const k1 = id !== undefined ? engine.kernelCount(id) : undefined;
+        if (id !== undefined) engine.remove(id);
+        const a = acc[peer];
+        a.iterations += n;
+        a.seconds += s;
+        a.reported += hits - h0;
+        if (k0 !== undefined && k1 !== undefined) a.kernel += Number(k1 - k0);
+        a.slices.push(n / s);
+      }
     }
-    await sleep(300);
-    const h0 = hits;
-    const k0 = engine?.list()[0] ? engine.kernelCount(engine.list()[0]!.id) : undefined;
-    const rate = await measure(program, counter);
-    const k1 = engine?.list()[0] ? engine.kernelCount(engine.list()[0]!.id) : undefined;
-    const seen = (hits - h0) / (WINDOW_MS / 1000);
-    engine?.close();
-    const peer = mode === 'none' ? 'none (baseline)' : mode === 'poll' ? 'pidscope poll (10 ms)' : 'pidscope hw (perf)';
-    let reported = mode === 'none' ? '-' : `${Math.round(seen).toLocaleString('en-US')}/s`;
-    if (k0 !== undefined && k1 !== undefined) reported += ` (kernel counted ${Math.round(Number(k1 - k0) / (WINDOW_MS / 1000)).toLocaleString('en-US')}/s)`;
-    return { peer, rate, reported, note: /throttled/.test(lastStatus) ? 'kernel throttled samples (perf_event_max_sample_rate)' : undefined };
   } finally {
-    program.close();
-    await fx.stop();
+    engine.close();
   }
+  return acc;
 }
 
-async function runGdb(): Promise<Row> {
-  const fx = await startHot();
-  const program = await Program.open(fx.pid);
+async function gdbWindow(program: Program, pid: number, counter: bigint): Promise<{ gdb: Acc; around: Acc; note?: string }> {
+  const around = newAcc();
+  const gdbAcc = newAcc();
+  const base = async () => {
+    const [n, s] = await window(program, counter, SLICE_MS * 2);
+    around.iterations += n;
+    around.seconds += s;
+    around.slices.push(n / s);
+  };
   const dir = mkdtempSync(join(tmpdir(), 'pidscope-bench-gdb-'));
   let gdb: ChildProcess | undefined;
+  let note: string | undefined;
   try {
-    const counter = resolveWatchTarget(program, 'g_hot_iterations').address;
+    await base();
     const script = join(dir, 'watch.gdb');
     writeFileSync(script, ['set pagination off', 'set confirm off', 'watch g_hot', 'commands', 'silent', 'continue', 'end', 'echo armed\\n', 'continue', ''].join('\n'));
-    gdb = spawn('gdb', ['-nx', '-batch', '-p', String(fx.pid), '-x', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    gdb = spawn('gdb', ['-nx', '-batch', '-p', String(pid), '-x', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     gdb.stdout!.on('data', (d: Buffer) => (out += String(d)));
     gdb.stderr!.on('data', (d: Buffer) => (out += String(d)));
@@ -154,71 +166,75 @@ async function runGdb(): Promise<Row> {
       if (Date.now() - t0 > 30_000 || gdb.exitCode !== null) throw new Error(`gdb did not arm its watchpoint: ${out.slice(-400)}`);
       await sleep(20);
     }
-    await sleep(300);
-    const rate = await measure(program, counter);
-    // End gdb: SIGINT stops the target inside gdb, then gdb's batch mode ends and detaches. A
+    await sleep(200);
+    const [n, s] = await window(program, counter, GDB_MS);
+    gdbAcc.iterations = n;
+    gdbAcc.seconds = s;
+    gdbAcc.reported = n; // one stop and one continue per write
+    gdbAcc.slices.push(n / s);
+    // End gdb: SIGINT stops the target inside gdb, then batch mode ends and gdb detaches. A
     // watchdog kills gdb if it lingers; in every case the target must run again afterwards.
     const exited = new Promise((r) => gdb!.once('exit', r));
     gdb.kill('SIGINT');
     const watchdog = setTimeout(() => gdb?.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(watchdog);
-    for (let i = 0; i < 50 && /[tT]/.test(state(fx.pid)); i++) await sleep(20);
-    let note: string | undefined;
-    if (/[tT]/.test(state(fx.pid))) {
-      process.kill(fx.pid, 'SIGCONT');
-      note = 'target left stopped by gdb; resumed with SIGCONT';
+    for (let i = 0; i < 50 && /[tT]/.test(state(pid)); i++) await sleep(20);
+    if (/[tT]/.test(state(pid))) {
+      process.kill(pid, 'SIGCONT');
+      note = 'gdb left the target stopped; resumed with SIGCONT';
     }
-    // Each write is one stop+continue round trip for gdb: writes/s == iterations/s.
-    return { peer: 'gdb watch + commands/continue', rate, reported: `${Math.round(rate).toLocaleString('en-US')}/s (one stop per write)`, note };
+    await sleep(100);
+    await base();
   } finally {
     if (gdb && gdb.exitCode === null) gdb.kill('SIGKILL');
-    program.close();
-    if (/[tT]/.test(state(fx.pid))) process.kill(fx.pid, 'SIGCONT');
-    await fx.stop();
+    if (/[tT]/.test(state(pid))) process.kill(pid, 'SIGCONT');
     rmSync(dir, { recursive: true, force: true });
   }
+  return { gdb: gdbAcc, around, note };
 }
 
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const rate = (a: Acc) => (a.seconds > 0 ? a.iterations / a.seconds : 0);
 
 async function main(): Promise<void> {
-  console.log(`bench:watch — hot loop throughput of fixtures/threads 0 --hot, window ${WINDOW_MS} ms per peer, ${ROUNDS} interleaved round(s), median shown`);
-  const peers: (() => Promise<Row>)[] = [() => runPidscope('none'), () => runPidscope('poll'), () => runPidscope('hw'), () => runGdb()];
-  const runs: Row[][] = peers.map(() => []);
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let i = 0; i < peers.length; i++) runs[i]!.push(await peers[i]!());
-  }
-  const rows = runs.map((list) => {
-    const m = median(list.map((x) => x.rate));
-    const row = list.find((x) => x.rate === m)!;
-    const note = [...new Set(list.map((x) => x.note).filter(Boolean))].join('; ');
-    return { ...row, note: note || undefined, all: list.map((x) => x.rate) };
-  });
-  const base = rows[0]!.rate;
-  const w = Math.max(...rows.map((r) => r.peer.length));
-  console.log('');
-  console.log(`${'peer'.padEnd(w)}  ${'iterations/s'.padStart(14)}  ${'slowdown'.padStart(9)}  writes reported`);
-  for (const r of rows) {
-    const slow = r.rate > 0 ? base / r.rate : Infinity;
-    console.log(`${r.peer.padEnd(w)}  ${fmt(r.rate).padStart(14)}  ${(slow.toFixed(slow < 10 ? 2 : 0) + '×').padStart(9)}  ${r.reported}${r.note ? `  [${r.note}]` : ''}`);
-  }
-  if (ROUNDS > 1) {
+  console.log(`bench:watch — fixtures/threads 0 --hot: iterations/s of a loop that writes g_hot`);
+  console.log(`none/poll/hw: ${ROUNDS} rounds of ${SLICE_MS} ms slices interleaved on one target; gdb: one ${GDB_MS} ms window between baseline slices`);
+  const fx = await startHot();
+  const program = await Program.open(fx.pid);
+  try {
+    const counter = resolveWatchTarget(program, 'g_hot_iterations').address;
+    const hot = resolveWatchTarget(program, 'g_hot');
+    const acc = await pidscopeSlices(program, fx.pid, counter, hot);
+    const g = await gdbWindow(program, fx.pid, counter);
+    if (state(fx.pid) === 'gone') throw new Error('the target died during the benchmark');
+
+    const base = rate(acc.none);
+    const rows: [string, Acc, string, string?][] = [
+      ['none (baseline)', acc.none, '-'],
+      ['pidscope poll (10 ms)', acc.poll, `${fmt(acc.poll.reported / acc.poll.seconds)}/s changes`],
+      ['pidscope hw (perf)', acc.hw, `${fmt(acc.hw.reported / acc.hw.seconds)}/s (kernel counted ${fmt(acc.hw.kernel / acc.hw.seconds)}/s)`],
+      ['none, around the gdb window', g.around, '-'],
+      ['gdb watch + commands/continue', g.gdb, `${fmt(rate(g.gdb))}/s (one stop per write)`, g.note],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
     console.log('');
-    for (const r of rows) console.log(`  ${r.peer}: rounds ${r.all.map(fmt).join(', ')}`);
+    console.log(`${'peer'.padEnd(w)}  ${'iterations/s'.padStart(14)}  ${'slowdown'.padStart(10)}  writes reported`);
+    for (const [name, a, reported, note] of rows) {
+      const ref = name.startsWith('gdb') ? rate(g.around) : base;
+      const slow = rate(a) > 0 ? ref / rate(a) : Infinity;
+      const slowText = name.startsWith('none') ? '1.00×' : `${slow.toFixed(slow < 10 ? 2 : 0)}×`;
+      console.log(`${name.padEnd(w)}  ${fmt(rate(a)).padStart(14)}  ${slowText.padStart(10)}  ${reported}${note ? `  [${note}]` : ''}`);
+    }
+    const spread = (a: Acc) => `${fmt(Math.min(...a.slices))} … ${fmt(Math.max(...a.slices))}`;
+    console.log('');
+    console.log(`slice spread (iterations/s): none ${spread(acc.none)}; poll ${spread(acc.poll)}; hw ${spread(acc.hw)}`);
+    console.log(`pidscope poll: ${((rate(acc.poll) / base) * 100).toFixed(1)}% of the baseline throughput`);
+    console.log(`pidscope hw vs gdb watch: the target runs ${(rate(acc.hw) / Math.max(1, rate(g.gdb))).toFixed(0)}× faster under pidscope's hardware watchpoint than under gdb's`);
+  } finally {
+    program.close();
+    await fx.stop();
   }
-  const hw = rows[2]!.rate;
-  const gdb = rows[3]!.rate;
-  console.log('');
-  console.log(`pidscope hw vs gdb watch: the target runs ${(hw / Math.max(1, gdb)).toFixed(0)}× faster under pidscope's hardware watchpoint than under gdb's`);
-  console.log(`pidscope poll vs none: ${(rows[1]!.rate / base).toFixed(2)}× the baseline throughput (1.00 = no cost; the spread between rounds is the noise)`);
 }
 
 main().then(
