@@ -175,11 +175,8 @@ class SymbolsImpl implements ProcessSymbols {
     this.modules = modules;
     this.warnings = warnings;
     this.pointerSize = modules[0]?.elf.addressSize ?? 8;
-    for (const m of modules) {
-      const d = m.dwarf;
-      if (!d) continue;
-      d.types.completeType = (kind, name) => this.completeType(m, kind, name);
-    }
+    // Set before any DWARF is opened: a module's DWARF is read on its first lookup.
+    for (const m of modules) m.completeType = (kind, name) => this.completeType(m, kind, name);
   }
 
   private completeType(from: Module, kind: 'struct' | 'union' | 'enum', name: string): Type | undefined {
@@ -263,6 +260,11 @@ class SymbolsImpl implements ProcessSymbols {
     const out: VariableSymbol[] = [];
     const declarations: Array<{ m: Module; v: VariableSymbol }> = [];
     for (const m of this.modulesFor(scope)) {
+      // Modules whose symbol tables do not know the name are not indexed for it (a lookup of a
+      // program global must not pay for libc's DWARF). Storage-less variables have no symbol,
+      // so function-scope lookups check the function's name instead.
+      const probe = scope?.function ?? name;
+      if (!m.isMain && m.mayDefine(probe) === false) continue;
       const d = m.dwarf;
       let found = false;
       if (d) {
@@ -351,6 +353,7 @@ class SymbolsImpl implements ProcessSymbols {
   findFunctions(name: string, scope?: LookupScope): FunctionSymbol[] {
     const out: FunctionSymbol[] = [];
     for (const m of this.modulesFor(scope)) {
+      if (!m.isMain && m.mayDefine(name) === false) continue;
       const d = m.dwarf;
       let found = false;
       if (d) {

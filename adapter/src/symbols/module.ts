@@ -7,6 +7,7 @@
  * and gives 0 for non-PIE executables.
  */
 import { DwarfInfo } from './dwarf/info';
+import type { CompleteType } from './dwarf/typeBuilder';
 import type { DwarfSections } from './dwarf/reader';
 import { ElfFile, PT_LOAD, type ElfSymbol } from './elf/elf';
 
@@ -45,6 +46,8 @@ export class Module {
   private symCache?: ElfSymbol[];
   private sortedSyms?: ElfSymbol[];
   readonly warnings: string[];
+  /** Completes declared-only struct/union/enum types from other modules (set by the owner). */
+  completeType?: CompleteType;
 
   constructor(opts: {
     path: string;
@@ -100,23 +103,46 @@ export class Module {
         if (!s || s.type === 8 /* NOBITS */) return undefined;
         return e.sectionData(s);
       };
+      // Sections are read (and decompressed) when first touched: a lookup needs .debug_info,
+      // .debug_abbrev and .debug_str; line tables and range lists only for code addresses.
       const sections: DwarfSections = {
         info: sec('.debug_info') ?? Buffer.alloc(0),
         abbrev: sec('.debug_abbrev') ?? Buffer.alloc(0),
-        str: sec('.debug_str'),
-        lineStr: sec('.debug_line_str'),
-        strOffsets: sec('.debug_str_offsets'),
-        addr: sec('.debug_addr'),
-        ranges: sec('.debug_ranges'),
-        rnglists: sec('.debug_rnglists'),
-        loclists: sec('.debug_loclists'),
-        loc: sec('.debug_loc'),
-        line: sec('.debug_line'),
-        aranges: sec('.debug_aranges'),
+        get str() {
+          return sec('.debug_str');
+        },
+        get lineStr() {
+          return sec('.debug_line_str');
+        },
+        get strOffsets() {
+          return sec('.debug_str_offsets');
+        },
+        get addr() {
+          return sec('.debug_addr');
+        },
+        get ranges() {
+          return sec('.debug_ranges');
+        },
+        get rnglists() {
+          return sec('.debug_rnglists');
+        },
+        get loclists() {
+          return sec('.debug_loclists');
+        },
+        get loc() {
+          return sec('.debug_loc');
+        },
+        get line() {
+          return sec('.debug_line');
+        },
+        get aranges() {
+          return sec('.debug_aranges');
+        },
         littleEndian: e.littleEndian,
         addressSize: e.addressSize,
       };
       this.dwarfInfo = new DwarfInfo(sections);
+      if (this.completeType) this.dwarfInfo.types.completeType = this.completeType;
     } catch (err) {
       this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
     }
@@ -146,6 +172,42 @@ export class Module {
     for (const d of dyn) if (!seen.has(`${d.name}@${d.value}`)) syms.push(d);
     this.symCache = syms;
     return syms;
+  }
+
+  private nameTables?: Buffer[];
+
+  /**
+   * Whether some ELF symbol may be named `name` (or `name.N`, gcc's name for function statics).
+   * Lets a lookup skip indexing the DWARF of modules that cannot define the name. Searches the
+   * symbol string tables natively (no symbol decoding); a suffix match can only give a false
+   * "maybe", never a false "no" (linkers share string tails). Undefined when the module has no
+   * .symtab anywhere: then nothing can be ruled out.
+   */
+  mayDefine(name: string): boolean | undefined {
+    if (!this.nameTables) {
+      const tables: Buffer[] = [];
+      let hasSymtab = false;
+      for (const e of [this.elf, this.debugElf]) {
+        if (!e) continue;
+        for (const sec of e.sections) {
+          if (sec.type !== 2 && sec.type !== 11) continue;
+          if (sec.type === 2) hasSymtab = true;
+          const strs = e.sections[sec.link];
+          if (!strs) continue;
+          try {
+            tables.push(e.sectionData(strs));
+          } catch {
+            hasSymtab = false;
+          }
+        }
+      }
+      this.nameTables = hasSymtab ? tables : [];
+      if (!hasSymtab) this.nameTables = undefined;
+      if (!this.nameTables) return undefined;
+    }
+    const exact = Buffer.from(name + '\0');
+    const dotted = Buffer.from(name + '.');
+    return this.nameTables.some((t) => t.indexOf(exact) >= 0 || t.indexOf(dotted) >= 0);
   }
 
   /** Defined symbols by name. */

@@ -418,7 +418,8 @@ export class TypeBuilder {
       // Fixed-size data forms carry no sign: gcc writes -1 (all ones) for zero-length arrays,
       // while 253 in a data1 is just 253.
       const bits = upper.form === DW_FORM.data1 ? 8 : upper.form === DW_FORM.data2 ? 16 : upper.form === DW_FORM.data4 ? 32 : 64;
-      if (upper.form !== DW_FORM.udata && upper.form !== DW_FORM.sdata && BigInt.asIntN(bits, up) === -1n) up = -1n;
+      // Only 4- and 8-byte all-ones mean -1: `lu_byte log_2[256]` has upper bound 255 in a data1.
+      if (upper.form !== DW_FORM.udata && upper.form !== DW_FORM.sdata && bits >= 32 && BigInt.asIntN(bits, up) === -1n) up = -1n;
       const n = Number(up) - lo + 1;
       return { length: Math.max(0, n) };
     }
