@@ -1,0 +1,111 @@
+import koffi from 'koffi';
+import { describe, expect, it } from 'vitest';
+import {
+  closeFd,
+  enableEvent,
+  isValidBreakpoint,
+  openBreakpoint,
+  PerfRing,
+  probeHardwareBreakpoints,
+  readCount,
+  splitIntoBreakpoints,
+  type PerfRecord,
+} from './perf';
+
+describe('x86 debug register ranges', () => {
+  it('accepts 1/2/4/8 bytes aligned to their length only', () => {
+    expect(isValidBreakpoint(0x1000n, 8)).toBe(true);
+    expect(isValidBreakpoint(0x1004n, 8)).toBe(false);
+    expect(isValidBreakpoint(0x1002n, 2)).toBe(true);
+    expect(isValidBreakpoint(0x1001n, 1)).toBe(true);
+    expect(isValidBreakpoint(0x1000n, 3)).toBe(false);
+    expect(isValidBreakpoint(0x1000n, 16)).toBe(false);
+  });
+
+  it('splits an object into the fewest aligned ranges', () => {
+    expect(splitIntoBreakpoints(0x1000n, 8)).toEqual([{ address: 0x1000n, length: 8 }]);
+    expect(splitIntoBreakpoints(0x1000n, 16)).toEqual([
+      { address: 0x1000n, length: 8 },
+      { address: 0x1008n, length: 8 },
+    ]);
+    // A 12-byte struct at an address aligned to 4: 4 + 8.
+    expect(splitIntoBreakpoints(0x1004n, 12)).toEqual([
+      { address: 0x1004n, length: 4 },
+      { address: 0x1008n, length: 8 },
+    ]);
+    expect(splitIntoBreakpoints(0x1001n, 3)).toEqual([
+      { address: 0x1001n, length: 1 },
+      { address: 0x1002n, length: 2 },
+    ]);
+    expect(splitIntoBreakpoints(0x1000n, 128)).toHaveLength(16);
+  });
+});
+
+describe('perf breakpoint on this very thread', () => {
+  const probe = probeHardwareBreakpoints(process.pid);
+  it.skipIf(!probe.ok)('counts and samples every write into a watched buffer, through the mmap ring', () => {
+    const buf = Buffer.alloc(64);
+    const address = koffi.address(buf) + 8n - (koffi.address(buf) % 8n);
+    const offset = Number(address - koffi.address(buf));
+    const fd = openBreakpoint({ tid: process.pid, cpu: -1, address, length: 8, access: 'write', inherit: false });
+    const ring = new PerfRing(fd, { dataPages: 8 });
+    try {
+      enableEvent(fd);
+      // One 8-byte store per write (Buffer.writeBigUInt64LE would store byte by byte).
+      const word = new BigUint64Array(buf.buffer, buf.byteOffset + offset, 1);
+      for (let i = 0; i < 100; i++) word[0] = BigInt(i);
+      buf.writeUInt8(1, offset + 8); // next to it: not watched
+      const records: PerfRecord[] = [];
+      ring.drain((r) => records.push(r));
+      const samples = records.filter((r) => r.kind === 'sample');
+      expect(readCount(fd)).toBe(100n);
+      expect(samples).toHaveLength(100);
+      for (const s of samples) {
+        expect(s).toMatchObject({ kind: 'sample', pid: process.pid, tid: process.pid });
+        expect(s.kind === 'sample' && s.ip > 0n).toBe(true);
+      }
+      // Times increase; the ring is empty after the drain.
+      const times = samples.map((s) => (s.kind === 'sample' ? s.time : 0n));
+      for (let i = 1; i < times.length; i++) expect(times[i]! >= times[i - 1]!).toBe(true);
+      expect(ring.pending()).toBe(0);
+    } finally {
+      ring.close();
+      closeFd(fd);
+    }
+  });
+
+  it.skipIf(!probe.ok)('keeps reading across the ring wrapping around many times', () => {
+    const buf = Buffer.alloc(16);
+    const address = koffi.address(buf) + 8n - (koffi.address(buf) % 8n);
+    const offset = Number(address - koffi.address(buf));
+    const fd = openBreakpoint({ tid: process.pid, cpu: -1, address, length: 8, access: 'write', inherit: false });
+    const ring = new PerfRing(fd, { dataPages: 1 }); // 4 KiB: ~128 samples
+    const word = new BigUint64Array(buf.buffer, buf.byteOffset + offset, 1);
+    try {
+      enableEvent(fd);
+      let samples = 0;
+      let lost = 0n;
+      for (let round = 0; round < 50; round++) {
+        for (let i = 0; i < 37; i++) word[0] = BigInt(i);
+        ring.drain((r) => {
+          if (r.kind === 'sample') samples++;
+          else if (r.kind === 'lost') lost += r.lost;
+        });
+      }
+      expect(lost).toBe(0n);
+      expect(samples).toBe(50 * 37);
+    } finally {
+      ring.close();
+      closeFd(fd);
+    }
+  });
+
+  it('explains a refusal (simulated) with the fix', () => {
+    process.env.PIDSCOPE_PERF = 'deny';
+    try {
+      expect(probeHardwareBreakpoints(process.pid)).toMatchObject({ ok: false, reason: expect.stringMatching(/refused/) });
+    } finally {
+      delete process.env.PIDSCOPE_PERF;
+    }
+  });
+});
