@@ -105,8 +105,13 @@ export class Module {
       };
       // Sections are read (and decompressed) when first touched: a lookup needs .debug_info,
       // .debug_abbrev and .debug_str; line tables and range lists only for code addresses.
+      let info = sec('.debug_info') ?? Buffer.alloc(0);
+      const types = sec('.debug_types');
+      const typesStart = types && types.length ? info.length : undefined;
+      if (types && types.length) info = Buffer.concat([info, types]);
       const sections: DwarfSections = {
-        info: sec('.debug_info') ?? Buffer.alloc(0),
+        info,
+        typesStart,
         abbrev: sec('.debug_abbrev') ?? Buffer.alloc(0),
         get str() {
           return sec('.debug_str');

@@ -77,6 +77,9 @@ beforeAll(() => {
     ['d5O0', ['-gdwarf-5', '-O0']],
     ['d5O2', ['-gdwarf-5', '-O2']],
     ['d4O2', ['-gdwarf-4', '-O2']],
+    ['d3O0', ['-gdwarf-3', '-O0']],
+    ['tu4', ['-gdwarf-4', '-fdebug-types-section', '-O0']],
+    ['tu5', ['-gdwarf-5', '-fdebug-types-section', '-O0']],
   ] as const) {
     bins[name] = join(dir, name);
     execFileSync('gcc', [...flags, '-o', bins[name], join(dir, 'a.c'), join(dir, 'b.c')], { cwd: dir });
@@ -84,8 +87,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('DWARF from gcc (4 and 5, -O0 and -O2)', () => {
-  for (const variant of ['d4O0', 'd5O0', 'd5O2', 'd4O2']) {
+describe('DWARF from gcc (3, 4 and 5, -O0 and -O2, type units)', () => {
+  for (const variant of ['d4O0', 'd5O0', 'd5O2', 'd4O2', 'd3O0', 'tu4', 'tu5']) {
     it(`${variant}: variables, types and locations`, () => {
       const syms = loadSymbolsFromFiles([bins[variant]]);
       const nm = new Map(

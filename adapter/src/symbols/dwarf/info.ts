@@ -443,7 +443,8 @@ export class DwarfInfo {
       return undefined;
     };
     const typeA = find(DW_AT.type);
-    const type = typeA && typeof typeA.a.value === 'number' ? this.types.typeAt(typeA.a.value) : this.types.typeOf(d);
+    const typeOff = typeA ? r.refTarget(typeA.a) : undefined;
+    const type = typeOff !== undefined ? this.types.typeAt(typeOff) : this.types.typeOf(d);
     const loc = attr(d, DW_AT.location);
     const cv = find(DW_AT.const_value);
     let location: StaticLocation;

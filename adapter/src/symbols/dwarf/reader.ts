@@ -29,6 +29,12 @@ export interface DwarfSections {
   littleEndian: boolean;
   /** ELF class address size, used when a unit header does not say (never for v2+, but safe). */
   addressSize: number;
+  /**
+   * DWARF 4 .debug_types, appended to `info` by the owner: units at or past this offset are type
+   * units with the v4 type-unit header. Their unit-relative references stay right, and
+   * DW_FORM_ref_addr (always into .debug_info proper) is below it.
+   */
+  typesStart?: number;
 }
 
 export interface AbbrevAttr {
@@ -104,6 +110,8 @@ export class DwarfReader {
   private readonly abbrevCache = new Map<number, Map<number, Abbrev>>();
   private unitsCache?: Unit[];
   readonly unitErrors: string[] = [];
+  /** Type unit signature → offset of its type DIE (DW_FORM_ref_sig8 targets). */
+  readonly signatures = new Map<bigint, number>();
 
   constructor(sections: DwarfSections) {
     this.s = sections;
@@ -162,6 +170,7 @@ export class DwarfReader {
         this.unitErrors.push(`unit at 0x${off.toString(16)}: ${u.error}`);
       }
       out.push(u);
+      if (u.typeSignature !== undefined && u.typeOffset !== undefined) this.signatures.set(u.typeSignature, u.typeOffset);
       off = u.end;
     }
     this.unitsCache = out;
@@ -199,6 +208,11 @@ export class DwarfReader {
     } else {
       abbrevOffset = uc.uNn(offsetSize);
       addressSize = uc.u8();
+      if (this.s.typesStart !== undefined && off >= this.s.typesStart) {
+        unitType = DW_UT.type;
+        typeSignature = uc.u64();
+        typeOffset = off + uc.uNn(offsetSize);
+      }
     }
     if (addressSize !== 4 && addressSize !== 8 && addressSize !== 2) uc.fail(`unsupported address size ${addressSize}`, off);
     const abbrevs = this.abbrevTable(abbrevOffset);
@@ -601,6 +615,17 @@ export class DwarfReader {
       }
     }
     return out;
+  }
+
+  /** The .debug_info offset a reference attribute points to (ref forms and ref_sig8). */
+  refTarget(a: Attr | undefined): number | undefined {
+    if (!a) return undefined;
+    if (typeof a.value === 'number') return a.value;
+    if (a.form === DW_FORM.ref_sig8 && typeof a.value === 'bigint') {
+      this.units();
+      return this.signatures.get(a.value);
+    }
+    return undefined;
   }
 
   /** The unit containing a .debug_info offset (binary search). */

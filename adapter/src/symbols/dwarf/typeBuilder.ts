@@ -88,9 +88,8 @@ export class TypeBuilder {
 
   /** DW_AT_type of a DIE, or void. */
   typeOf(die: Die): Type {
-    const a = attr(die, DW_AT.type);
-    if (!a || typeof a.value !== 'number') return VOID;
-    return this.typeAt(a.value);
+    const off = this.reader.refTarget(attr(die, DW_AT.type));
+    return off === undefined ? VOID : this.typeAt(off);
   }
 
   private str(die: Die, at: number): string | undefined {
@@ -108,6 +107,9 @@ export class TypeBuilder {
 
   private build(die: Die): Type {
     const self = this;
+    // A skeleton in a compile unit standing for a type defined in a type unit.
+    const sig = this.reader.refTarget(attr(die, 0x69 /* DW_AT_signature */));
+    if (sig !== undefined && sig !== die.offset) return this.typeAt(sig);
     const size = DwarfReader.constant(attr(die, DW_AT.byte_size));
     switch (die.tag) {
       case DW_TAG.base_type:
@@ -145,13 +147,13 @@ export class TypeBuilder {
             cur = undefined;
             break;
           }
-          const a = attr(cur, DW_AT.type);
-          if (!a || typeof a.value !== 'number') {
+          const next = this.reader.refTarget(attr(cur, DW_AT.type));
+          if (next === undefined) {
             inner = VOID;
             cur = undefined;
             break;
           }
-          const nxt: Die | undefined = this.reader.dieAt(a.value);
+          const nxt: Die | undefined = this.reader.dieAt(next);
           cur = nxt;
         }
         // C (and gdb's DWARF reader) puts qualifiers of an array type on its elements.
@@ -332,9 +334,9 @@ export class TypeBuilder {
     const compatible = (): IntType | undefined => {
       if (compat !== null) return compat;
       compat = undefined;
-      const a = attr(die, DW_AT.type);
-      if (a && typeof a.value === 'number') {
-        const r = resolve(self.typeAt(a.value));
+      const target = self.reader.refTarget(attr(die, DW_AT.type));
+      if (target !== undefined) {
+        const r = resolve(self.typeAt(target));
         if (r.kind === 'int') compat = r;
         else if (r.kind === 'bool') compat = { kind: 'int', name: r.name, size: r.size, signed: false, isChar: false };
       }
