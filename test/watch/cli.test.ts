@@ -164,4 +164,18 @@ describe('pidscope watch', () => {
     expect(total).toBeGreaterThan(lines.length);
     expect((await monitor.stop()).violations).toEqual([]);
   });
+
+  it('--log prints the message with {expressions} evaluated (value, old, globals)', async () => {
+    const fx = await startFixture('threads', { args: ['1', '--interval-ms', '30'] });
+    started.push(fx);
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', '--log', 'slot0 {old} -> {value}, workers={g_nworkers}, {{braces}}', '--max-rate', '0'], {
+      readyWhen: /(slot0 .*\n){3}/,
+      whileRunning: (p) => p.kill('SIGTERM'),
+    });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const l of lines) expect(l).toMatch(/^slot0 (\d+|\?) -> (\d+|\?), workers=1, \{braces\}$/);
+    expect(r.stderr).toMatch(/stopped by SIGTERM/);
+  });
 });

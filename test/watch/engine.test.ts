@@ -248,4 +248,17 @@ describe('watch engine on the threads fixture', () => {
     expect(engine.list().every((w) => !w.active)).toBe(true);
     expect(() => engine.add({ expression: 'x', address: progress, size: 8 })).toThrow(/cannot watch: .*exec'd/);
   });
+
+  it('hw readwrite also reports reads: g_progress++ traps at its load and at its store', async () => {
+    const { fx, engine, events } = await setup(['0'], true);
+    const address = symbolAddress(fx.pid, 'g_progress');
+    const w = engine.add({ expression: 'g_progress', address, size: 8, mode: 'hw', access: 'write' });
+    const rw = engine.add({ expression: 'g_progress', address, size: 8, mode: 'hw', access: 'readwrite' });
+    await until('hits on both', () => hitsOf(events, w.id).length >= 20 && hitsOf(events, rw.id).length >= 40);
+    const ips = (id: number) => new Set(hitsOf(events, id).map((h) => h.writer!.ip));
+    expect(ips(w.id).size).toBe(1);
+    expect(ips(rw.id).size).toBe(2);
+    const line = markerLine('threads.c', 'PROGRESS');
+    for (const h of [...hitsOf(events, w.id), ...hitsOf(events, rw.id)]) expect(h.writer).toMatchObject({ function: 'main', line });
+  });
 });
