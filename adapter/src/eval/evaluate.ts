@@ -7,7 +7,7 @@
  */
 import { PidscopeError } from '../errors';
 import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
-import { resolve, sizeOf, type ArrayType, type CompoundType, type FunctionType, type Member, type Type } from '../symbols/types';
+import { resolve, sizeOf, type ArrayType, type CompoundType, type FunctionType, type Member, type Qualifiers, type Type } from '../symbols/types';
 import { floatFormatFor } from '../value/float';
 import {
   addExact,
@@ -55,6 +55,13 @@ export function gdbMessage(e: unknown): string {
 
 export function objectForVariable(v: VariableSymbol, pointerSize = 8): TargetObject {
   void pointerSize;
+  // A constant the compiler folded away (DW_AT_const_value, DW_OP_implicit_value): gdb prints it.
+  if (v.address === undefined && v.constValue && v.type) {
+    const size = sizeOf(v.type) ?? v.constValue.length;
+    const bytes = Buffer.alloc(size);
+    Buffer.from(v.constValue).copy(bytes, 0, 0, Math.min(size, v.constValue.length));
+    return makeValue(v.type, bytes);
+  }
   if (v.address === undefined) return makeAbsent(v.absentReason ?? 'optimized out', v.type);
   return makeReference(v.type ?? NODEBUG_DATA, v.address);
 }
@@ -168,7 +175,7 @@ export class Evaluator {
   // ---- value helpers ----------------------------------------------------------------------
 
   private bytes(obj: TargetObject, node: { pos: number }): Buffer {
-    if (obj.kind === 'absent') this.fail(obj.reason === 'optimized out' ? 'value has been optimized out' : `value is not available: ${obj.reason}`, node, 'ABSENT');
+    if (obj.kind === 'absent') this.fail(obj.reason.startsWith('optimized out') ? 'value has been optimized out' : `value is not available: ${obj.reason}`, node, 'ABSENT');
     if (obj.type === NODEBUG_DATA) this.nodebug(obj, node);
     return fetchWhole(this.src, obj).bytes;
   }
@@ -405,8 +412,16 @@ export class Evaluator {
 
   private member(n: Extract<Node, { k: 'member' }>): TargetObject {
     let obj = this.eval(n.obj);
-    if (obj.kind === 'absent') this.bytes(obj, n);
     if (obj.type === NODEBUG_DATA) this.nodebug(obj, n.obj);
+    if (obj.kind === 'absent') {
+      const ra = obj.type ? resolve(obj.type) : undefined;
+      if (ra && (ra.kind === 'struct' || ra.kind === 'union')) {
+        const f = this.findMember(ra, n.name);
+        if (!f) this.fail(`There is no member named ${n.name}.`, n);
+        return makeAbsent(obj.reason, f.member.type);
+      }
+      this.bytes(obj, n);
+    }
     let r = resolve(obj.type!);
     // gdb's value_struct_elt follows pointers for both `.` and `->`.
     while (r.kind === 'pointer') {
@@ -471,7 +486,7 @@ export class Evaluator {
     return sizeOf(t) ?? 1;
   }
 
-  private addressOf(obj: TargetObject, n: { pos: number }): TargetObject {
+  private addressOf(obj: TargetObject, n: { pos: number }, name?: string): TargetObject {
     if (obj.kind === 'reference') {
       let addr = obj.address;
       if (obj.bitSize !== undefined || obj.bitOffset !== 0) {
@@ -483,7 +498,10 @@ export class Evaluator {
       return this.mkInt(pointerTo(obj.type, this.ptrSize), addr);
     }
     if (obj.kind === 'value' && obj.address !== undefined) return this.mkInt(pointerTo(obj.type, this.ptrSize), obj.address);
-    if (obj.kind === 'absent') return this.fail(`Can't take address of "${'value'}" which isn't an lvalue.`, n);
+    if (obj.kind === 'absent' || name) {
+      if (name) this.fail(`Can't take address of "${name}" which isn't an lvalue.`, n);
+      return this.fail('Attempt to take address of value not located in memory.', n);
+    }
     return this.fail('Attempt to take address of value not located in memory.', n);
   }
 
@@ -491,7 +509,7 @@ export class Evaluator {
     const raw = this.eval(n.operand);
     if (n.op === '&') {
       if (raw.type === NODEBUG_DATA && raw.kind === 'reference') return this.mkInt(pointerTo(NODEBUG_DATA, this.ptrSize), raw.address);
-      return this.addressOf(raw, n);
+      return this.addressOf(raw, n, n.operand.k === 'ident' ? n.operand.name : undefined);
     }
     if (raw.type === NODEBUG_DATA) this.nodebug(raw, n.operand);
     if (raw.kind === 'absent') this.bytes(raw, n);
@@ -534,7 +552,12 @@ export class Evaluator {
   cast(to: Type, from: TargetObject, n: { pos: number }): TargetObject {
     const rt = resolve(to);
     if (from.type === NODEBUG_DATA && from.kind === 'reference') return makeReference(to, from.address);
-    if (from.kind === 'absent') this.bytes(from, n);
+    // gdb casts an optimized-out value to an optimized-out value of the new type.
+    if (from.kind === 'absent') {
+      // Pointer-to-pointer casts copy the (missing) bits; everything else needs the value.
+      if (from.type && resolve(from.type).kind === 'pointer' && rt.kind === 'pointer') return makeAbsent(from.reason, to);
+      this.bytes(from, n);
+    }
     const rf0 = resolve(from.type!);
     if (rt.kind === 'void') return makeValue(to, Buffer.alloc(0));
     if (rt.kind === 'struct' || rt.kind === 'union' || rt.kind === 'array') {
@@ -660,13 +683,13 @@ export class Evaluator {
       if (!this.isIntegral(i.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
       const size = BigInt(this.elementSize((pt as { target: Type }).target));
       const addr = BigInt.asUintN(64, this.intValue(p, n) + this.intValue(i, n) * size);
-      // gdb's value_ptradd gives the typedef-stripped pointer type.
-      return this.mkInt(pt, addr);
+      // gdb's value_ptradd gives the typedef-stripped pointer type (qualifiers kept).
+      return this.mkInt(stripTypedefs(p.type!), addr);
     }
     if (op === '-' && lp && !rp) {
       if (!this.isIntegral(r.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
       const size = BigInt(this.elementSize((lt as { target: Type }).target));
-      return this.mkInt(lt, BigInt.asUintN(64, this.intValue(l, n) - this.intValue(r, n) * size));
+      return this.mkInt(stripTypedefs(l.type!), BigInt.asUintN(64, this.intValue(l, n) - this.intValue(r, n) * size));
     }
     if (op === '-' && lp && rp) {
       const s1 = sizeOf((lt as { target: Type }).target) ?? 1;
@@ -692,6 +715,17 @@ export class Evaluator {
     if (addr === undefined || !left.type) this.fail("Only values in memory can be extended with '@'.", n);
     return makeReference({ kind: 'array', element: left.type, length: Number(count) } as ArrayType, addr);
   }
+}
+
+/** gdb's check_typedef: typedefs peeled, cv-qualifiers kept (`int (* const)(int)`). */
+function stripTypedefs(t: Type): Type {
+  const q: Qualifiers = {};
+  let cur = t;
+  while (cur.kind === 'typedef' || cur.kind === 'qualified') {
+    if (cur.kind === 'qualified') Object.assign(q, cur.qualifiers);
+    cur = cur.type;
+  }
+  return q.const || q.volatile || q.restrict || q.atomic ? { kind: 'qualified', qualifiers: q, type: cur } : cur;
 }
 
 /** A float literal read exactly (so `0.1l` is the long double nearest 0.1, not a double's). */

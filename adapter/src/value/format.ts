@@ -223,7 +223,7 @@ export class Formatter {
   }
 
   top(obj: TargetObject): string {
-    if (obj.kind === 'absent') return `<${obj.reason}>`;
+    if (obj.kind === 'absent') return absentText(obj.reason);
     const type = obj.type;
     const r = resolve(type);
     if (r.kind === 'function') {
@@ -425,6 +425,11 @@ export class Formatter {
     }
     return `{${parts.join(', ')}${i < len ? '...' : ''}}`;
   }
+}
+
+/** gdb prints every flavour of "no value here" from the compiler as <optimized out>. */
+export function absentText(reason: string): string {
+  return reason.startsWith('optimized out') ? '<optimized out>' : `<${reason}>`;
 }
 
 export function errorText(e: unknown): string {

@@ -56,8 +56,14 @@ function sorted(m: ModuleLike): ElfSymbolLike[] {
 
 const isText = (s: ElfSymbolLike) => s.type === 'func' || s.type === 'ifunc';
 
+/**
+ * gdb's natural name of a minimal symbol. gdb sniffs every ELF symbol with each language's
+ * demangler; Ada's accepts all-lowercase names and drops a trailing `.N`, so gcc's function
+ * static `counter.0` prints as `counter`, while `luaT_eventname.0` (uppercase) stays as it is.
+ */
 export function displayName(name: string): string {
-  return name.includes('@') ? name : name.replace(/\.\d+$/, '');
+  const m = /^([a-z][a-z0-9_]*)\.\d+$/.exec(name);
+  return m ? m[1] : name;
 }
 
 /** ` <sym+off>` text (with the leading space), or '' when gdb would show no symbol. */
