@@ -97,6 +97,8 @@ export class PidscopeSession extends DebugSession {
   private progressSeq = 0;
   /** When the last request arrived: a refresh waits while the client is still fetching. */
   private lastRequestAt = 0;
+  /** Cost of the live refresh so far, for pidscope/info (and bench:dap). */
+  private readonly refreshStats = { ticks: 0, totalMs: 0, lastMs: 0, lastBlocksRead: 0, lastRenders: 0, invalidated: 0, memoryEvents: 0 };
   private readonly handlers: Record<string, { fn: Handler; attached?: boolean }>;
 
   constructor(private readonly opts: SessionOptions = {}) {
@@ -422,10 +424,18 @@ export class PidscopeSession extends DebugSession {
     }
     try {
       const r = a.live.tick();
+      const st = this.refreshStats;
+      st.ticks++;
+      st.totalMs += r.durationMs;
+      st.lastMs = r.durationMs;
+      st.lastBlocksRead = r.blocksRead;
+      st.lastRenders = r.renders;
       if (r.variablesChanged) {
+        st.invalidated++;
         this.refs.reset();
         this.sendEvent(new InvalidatedEvent(['variables']));
       }
+      st.memoryEvents += r.memoryChanged.length;
       for (const m of r.memoryChanged) this.sendEvent(new MemoryEvent(encodeMemoryReference(m.address), 0, m.count));
       // An expensive view must not eat the machine: keep the refresh under ~25% of one core.
       next = Math.max(next, Math.ceil(r.durationMs * 4));
@@ -879,6 +889,7 @@ export class PidscopeSession extends DebugSession {
       view: a.live.frozen ? 'frozen' : 'live',
       snapshotTime: a.live.snapshotTime,
       liveThreadId: LIVE_THREAD_ID,
+      refresh: { ...this.refreshStats, shown: a.live.trackedCount, blocksShown: a.viewMemory.touchedBlocks },
     };
   }
 
