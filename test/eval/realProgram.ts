@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const LUA_CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pidscope', 'lua');
+export const CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pidscope');
+export const LUA_CACHE = join(CACHE, 'lua');
 
 /** Downloads the Debian source (once), returns the orig tarball path, or throws with the reason. */
 function luaSource(): string {
@@ -95,4 +96,32 @@ export async function startLua(binary: string): Promise<RunningLua> {
       await gone;
     },
   };
+}
+
+/**
+ * redis-server 7.0 from Debian's source package, built as upstream builds it (-O2 -g, bundled
+ * deps, libc malloc): a big real program (several MB of DWARF) for bench:symbols.
+ */
+export function buildRedis(): string {
+  const dir = join(CACHE, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const find = () => readdirSync(dir).find((f) => /^redis_.*\.orig\.tar\.gz$/.test(f));
+  let tar = find();
+  if (!tar) {
+    execFileSync('apt-get', ['source', '--download-only', 'redis'], { cwd: dir, stdio: 'pipe', timeout: 300_000 });
+    tar = find();
+    if (!tar) throw new Error('apt-get source redis produced no orig tarball (deb-src configured?)');
+  }
+  const key = createHash('sha256').update(readFileSync(join(dir, tar))).update('MALLOC=libc BUILD_TLS=no USE_SYSTEMD=no').digest('hex').slice(0, 16);
+  const bin = join(dir, key, 'redis-server');
+  if (existsSync(bin)) return bin;
+  const tmp = join(dir, `${key}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  execFileSync('tar', ['xzf', join(dir, tar), '-C', tmp, '--strip-components=1'], { stdio: 'pipe' });
+  execFileSync('make', ['-j2', 'MALLOC=libc', 'BUILD_TLS=no', 'USE_SYSTEMD=no'], { cwd: tmp, stdio: 'pipe', timeout: 1_800_000 });
+  mkdirSync(join(dir, key), { recursive: true });
+  renameSync(join(tmp, 'src', 'redis-server'), bin);
+  rmSync(tmp, { recursive: true, force: true });
+  return bin;
 }
