@@ -98,10 +98,13 @@ export class Module {
     const e = this.debugElf;
     if (!e) return undefined;
     try {
+      const memo = new Map<string, Buffer | undefined>();
       const sec = (n: string) => {
+        if (memo.has(n)) return memo.get(n);
         const s = e.section(n);
-        if (!s || s.type === 8 /* NOBITS */) return undefined;
-        return e.sectionData(s);
+        const data = !s || s.type === 8 /* NOBITS */ ? undefined : e.sectionData(s);
+        memo.set(n, data);
+        return data;
       };
       // Sections are read (and decompressed) when first touched: a lookup needs .debug_info,
       // .debug_abbrev and .debug_str; line tables and range lists only for code addresses.

@@ -112,19 +112,40 @@ export class DwarfInfo {
     }
   }
 
+  private readonly names = new Map<number, string | undefined>();
+
+  /** DW_AT_name of the DIE at `off`, following specification/abstract_origin (cached). */
   private nameOf(off: number, depth = 0): string | undefined {
     if (depth > 8) return undefined;
+    if (this.names.has(off)) return this.names.get(off);
+    let name: string | undefined;
     try {
-      const d = this.reader.dieAt(off);
-      if (!d) return undefined;
-      const n = attr(d, DW_AT.name);
-      if (n) return this.reader.str(d.unit, n);
-      const o = attr(d, DW_AT.specification) ?? attr(d, DW_AT.abstract_origin);
-      if (o && typeof o.value === 'number') return this.nameOf(o.value, depth + 1);
+      const r = this.reader;
+      const u = r.unitAt(off);
+      if (u) {
+        const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
+        c.seek(off);
+        const ab = this.readAbbrev(c, u);
+        let origin = -1;
+        if (ab) {
+          for (const a of ab.attrs) {
+            if (a.at === DW_AT.name) {
+              const v = r.readForm(c, u, a.form, a.implicit);
+              name = typeof v === 'string' ? v : r.str(u, { at: a.at, form: a.form, value: v });
+              break;
+            } else if (a.at === DW_AT.specification || a.at === DW_AT.abstract_origin) {
+              const v = r.readForm(c, u, a.form, a.implicit);
+              if (typeof v === 'number') origin = v;
+            } else r.skipForm(c, u, a.form);
+          }
+        }
+        if (name === undefined && origin >= 0 && origin !== off) name = this.nameOf(origin, depth + 1);
+      }
     } catch {
       /* a broken reference: no name */
     }
-    return undefined;
+    this.names.set(off, name);
+    return name;
   }
 
   /**
@@ -132,10 +153,7 @@ export class DwarfInfo {
    * DIEs that may be indexed, and skipping the subtrees that cannot hold statics.
    */
   private scanUnit(u: Unit, pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }>): void {
-    if (u.unitType === DW_UT.type || u.unitType === DW_UT.split_type) {
-      this.scanTypeUnit(u);
-      return;
-    }
+    if (u.unitType === DW_UT.type || u.unitType === DW_UT.split_type) return; // types only: indexTypes()
     const r = this.reader;
     const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
     c.seek(u.dieOffset);
@@ -188,14 +206,14 @@ export class DwarfInfo {
           else if (fnOrigin !== undefined) pending.push({ kind: 'fn', origin: fnOrigin, entry });
         }
       } else if (INDEXED_TYPE_TAGS.has(tag) && (atTop || parent === DW_TAG.namespace)) {
-        this.scanAttrs(c, u, ab);
-        if (sc.name !== undefined) this.indexType(tag, sc.name, off, sc.declaration);
+        // Type names are indexed by a separate pass on the first type lookup (indexTypes).
         // Members and enumerators hold no statics (C): skip them, by DW_AT_sibling when given.
         descend = false;
         if (ab.hasChildren) {
+          this.scanAttrs(c, u, ab);
           if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
           else this.skipChildren(c, u);
-        }
+        } else r.skipAttrs(c, u, ab);
       } else if (tag === DW_TAG.lexical_block || tag === DW_TAG.namespace) {
         r.skipAttrs(c, u, ab);
       } else {
@@ -275,6 +293,66 @@ export class DwarfInfo {
         }
         default:
           r.skipForm(c, u, a.form);
+      }
+    }
+  }
+
+  private typesBuilt = false;
+
+  /**
+   * Indexes type names (idempotent): a pass over the top-level DIEs of every unit that jumps
+   * over function bodies by DW_AT_sibling. Kept apart from index() so the first variable lookup
+   * does not pay for it; casts and incomplete-type completion do.
+   */
+  indexTypes(): void {
+    if (this.typesBuilt) return;
+    this.typesBuilt = true;
+    this.index();
+    const r = this.reader;
+    const sc = this.scratch;
+    for (const u of r.units()) {
+      if (u.error) continue;
+      try {
+        if (u.unitType === DW_UT.type || u.unitType === DW_UT.split_type) {
+          this.scanTypeUnit(u);
+          continue;
+        }
+        const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
+        c.seek(u.dieOffset);
+        const top = this.readAbbrev(c, u);
+        if (!top || !top.hasChildren) continue;
+        r.skipAttrs(c, u, top);
+        let depth = 1;
+        let guard = 0;
+        const maxSteps = u.end - u.offset + 10;
+        while (depth > 0 && c.pos < u.end) {
+          if (++guard > maxSteps) c.fail('DIE tree does not terminate');
+          const off = c.pos;
+          const ab = this.readAbbrev(c, u);
+          if (!ab) {
+            depth--;
+            continue;
+          }
+          if (ab.tag === DW_TAG.namespace) {
+            r.skipAttrs(c, u, ab);
+            if (ab.hasChildren) depth++;
+            continue;
+          }
+          if (INDEXED_TYPE_TAGS.has(ab.tag)) {
+            this.scanAttrs(c, u, ab);
+            if (sc.name !== undefined) this.indexType(ab.tag, sc.name, off, sc.declaration);
+          } else if (ab.hasChildren) this.scanAttrs(c, u, ab);
+          else {
+            r.skipAttrs(c, u, ab);
+            continue;
+          }
+          if (ab.hasChildren) {
+            if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
+            else this.skipChildren(c, u);
+          }
+        }
+      } catch (e) {
+        this.errors.push(`types of unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${(e as Error).message}`);
       }
     }
   }
@@ -396,7 +474,7 @@ export class DwarfInfo {
 
   /** A named type: a definition (from a unit `preferUnit` accepts, if any), else a declaration. */
   findType(name: string, preferUnit?: (u: Unit) => boolean): Type | undefined {
-    this.index();
+    this.indexTypes();
     const defs = this.typeDefs.get(name);
     if (defs && defs.length) {
       let pick = defs[0];
@@ -417,7 +495,7 @@ export class DwarfInfo {
 
   /** The defining DIE of a named type, if any unit defines it. */
   typeDefinition(name: string): number | undefined {
-    this.index();
+    this.indexTypes();
     return this.typeDefs.get(name)?.[0];
   }
 
