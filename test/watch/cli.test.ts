@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
-import { monitorNeverStopped, tracerPid } from '../support/proc';
+import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
+import { symbolAddress } from '../support/symbols';
 
 const started: RunningFixture[] = [];
 afterAll(async () => {
@@ -103,32 +104,38 @@ describe('pidscope watch', () => {
     expect(r.stderr).toMatch(/--duration 1 s elapsed/);
     const hw = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--mode', 'hw'], { env: { PIDSCOPE_PERF: 'deny' } });
     expect(hw.code).toBe(1);
-    expect(hw.stderr).toMatch(/hardware watchpoint refused.*use --mode poll/);
+    expect(hw.stderr).toMatch(/hardware watchpoint refused.*Use --mode poll/);
   });
 
   it('conditions and hit conditions filter', async () => {
-    const fx = await startFixture('threads', { args: ['1', '--interval-ms', '2', '--writes', '60', '--wait-go'] });
+    const fx = await startFixture('threads', { args: ['1', '--interval-ms', '40', '--writes', '25', '--wait-go'] });
     started.push(fx);
-    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', '--condition', 'value % 10 == 0 && g_go == 1', '--hit-condition', '>= 2', '--max-rate', '0', '--json'], {
+    const done = symbolAddress(fx.pid, 'g_workers_done');
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', '--condition', 'value % 5 == 0 && g_go == 1', '--hit-condition', '>= 2', '--max-rate', '0', '--json'], {
       readyWhen: /"type":"watch"/,
       whileRunning: () => {
         process.kill(fx.pid, 'SIGUSR1');
-        setTimeout(() => process.kill(fx.pid, 'SIGTERM'), 1500);
+        const t = setInterval(() => {
+          if (readU64(fx.pid, done) % 2n ** 32n === 1n) {
+            clearInterval(t);
+            setTimeout(() => process.kill(fx.pid, 'SIGTERM'), 200);
+          }
+        }, 20);
       },
     });
     expect(r.code).toBe(0);
     const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
     const values = objs.filter((o) => o.type === 'hit').map((o) => Number(o.value));
-    // Values 10, 20, …, 60 pass the condition; the hit condition drops the first (10). A value
-    // overwritten before it was read cannot pass a condition, so some may be missing.
+    // Values 5, 10, …, 25 pass the condition; the hit condition drops the first of them. A
+    // value overwritten before it could be read cannot pass a condition (40 ms apart: rare).
     expect(values.length).toBeGreaterThan(0);
     for (const v of values) {
-      expect(v % 10).toBe(0);
-      expect(v).toBeGreaterThanOrEqual(20);
+      expect(v % 5).toBe(0);
+      expect(v).toBeGreaterThanOrEqual(10);
     }
     const ended = objs.at(-1)!;
     expect(ended.type, `types: ${objs.map((o) => `${o.type}${o.seq ?? ''}`).join(' ')} stderr: ${r.stderr.slice(-600)}`).toBe('ended');
-    expect(ended.watches[0].hits).toBe(60);
+    expect(ended.watches[0].hits).toBe(25);
   });
 
   it('refuses expressions without an address, and bad options, with the fix', async () => {
@@ -136,7 +143,7 @@ describe('pidscope watch', () => {
     started.push(fx);
     const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared + 1']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/'g_shared \+ 1' has no address.*watch a variable/);
+    expect(r.stderr).toMatch(/'g_shared \+ 1' has no address.*Watch a variable/);
     const big = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots', '--mode', 'hw']);
     expect(big.code).toBe(1);
     expect(big.stderr).toMatch(/needs 16 debug registers.*--mode poll/);

@@ -109,7 +109,7 @@ describe('watch engine on the threads fixture', () => {
       expect(slotHits).toHaveLength(K);
       for (const h of slotHits) expect(h.writer!.tid).toBe(tidOfWorker.get(i));
       const seen = slotHits.filter((h) => h.valueSeen).map((h) => Number(h.value!.readBigInt64LE(0)) - i * 1_000_000);
-      expect(seen.length).toBeGreaterThanOrEqual(K / 2);
+      expect(seen.length).toBeGreaterThanOrEqual(K / 4); // usually all: 10 ms apart, one writer
       for (const v of seen) expect(v).toBeGreaterThanOrEqual(1);
       for (let j = 1; j < seen.length; j++) expect(seen[j]!).toBeGreaterThan(seen[j - 1]!);
       expect(slotHits.at(-1)!.value!.readBigInt64LE(0)).toBe(BigInt(i * 1_000_000 + K));
@@ -151,7 +151,7 @@ describe('watch engine on the threads fixture', () => {
       delete process.env.PIDSCOPE_PERF;
     }
     await until('a polled change', () => hitsOf(events).length >= 2);
-    expect(events.some((e) => e.kind === 'status' && /polling, because/.test(e.message))).toBe(true);
+    expect(hitsOf(events).every((h) => h.source === 'poll')).toBe(true);
   });
 
   it('refuses what x86 cannot do, with the fix', async () => {

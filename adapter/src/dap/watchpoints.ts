@@ -147,7 +147,7 @@ export class DataBreakpoints {
     const obj = p.evaluate(text);
     const s = p.formatValue(obj);
     const m = /0x[0-9a-f]+/i.exec(s) ?? /^-?\d+$/.exec(s);
-    if (!m) throw new PidscopeError('NOT_ADDRESS', `'${name}' is not an address`, 'give a number like 0x7f12… or a pointer expression');
+    if (!m) throw new PidscopeError('NOT_ADDRESS', `'${name}' is not an address`, 'Give a number like 0x7f12… or a pointer expression');
     return BigInt(m[0]);
   }
 

@@ -205,7 +205,7 @@ export function openBreakpoint(options: BreakpointOptions): number {
     throw new PidscopeError(
       'HW_ALIGN',
       `a hardware watchpoint of ${options.length} bytes needs an address aligned to ${options.length} (got 0x${options.address.toString(16)})`,
-      'use --mode poll, or watch an aligned object',
+      'Use --mode poll, or watch an aligned object',
     );
   }
   if (process.env.PIDSCOPE_PERF === 'deny') throw new PerfSyscallError('perf_event_open', EACCES);

@@ -87,7 +87,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     this.recentHits = new RecentRing<WatchHit>(o.recentCapacity ?? 100);
     const img = processImage(o.pid);
     if (!img || img.state === 'Z' || img.state === 'X') {
-      throw new PidscopeError('ESRCH', `process ${o.pid} does not exist (or has exited)`, 'check the pid with `ps`', 'user');
+      throw new PidscopeError('ESRCH', `process ${o.pid} does not exist (or has exited)`, 'Check the pid with `ps`', 'user');
     }
     this.image = img.image;
     this.exitTimer = setInterval(() => this.checkTarget(), o.exitCheckMs ?? 200);
@@ -104,7 +104,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     if (this.closed) throw new PidscopeError('CLOSED', 'the watch engine is closed', '', 'internal');
     if (this.ended) throw new PidscopeError('ENDED', `cannot watch: ${this.ended}`, '', 'target');
     if (!(spec.size > 0)) {
-      throw new PidscopeError('WATCH_SIZE', `'${spec.expression}' has no size (incomplete type or zero-length array)`, 'watch an object with a complete type, or give a size');
+      throw new PidscopeError('WATCH_SIZE', `'${spec.expression}' has no size (incomplete type or zero-length array)`, 'Watch an object with a complete type, or give a size');
     }
     const mode = spec.mode ?? 'auto';
     const access = spec.access ?? 'write';
@@ -112,7 +112,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       throw new PidscopeError(
         'HW_READ_ONLY',
         'x86 debug registers cannot watch reads alone',
-        'use access readwrite (reports reads and writes; a read shows the value unchanged)',
+        'Use access readwrite (reports reads and writes; a read shows the value unchanged)',
       );
     }
     const w: Watch = {
@@ -124,7 +124,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     w.hitPredicate = parseHitCondition(spec.hitCondition);
     if (spec.condition?.trim()) {
       if (!this.o.hooks) {
-        throw new PidscopeError('NO_CONDITIONS', 'conditions need the C evaluator, which this watch engine was started without', 'start the watch through a Program (pidscope watch, DAP)', 'internal');
+        throw new PidscopeError('NO_CONDITIONS', 'conditions need the C evaluator, which this watch engine was started without', 'Start the watch through a Program (pidscope watch, DAP)', 'internal');
       }
       w.condition = this.o.hooks.compileCondition(spec.condition.trim(), spec);
     }
@@ -145,7 +145,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       const reason = this.tryHardware(w, access === 'readwrite' ? 'readwrite' : 'write');
       if (reason !== undefined) {
         if (mode === 'hw') throw reason;
-        w.info.fallbackReason = reason.message;
+        w.info.fallbackReason = reason.cause_;
       }
     } else if (access === 'readwrite') {
       w.info.fallbackReason = 'polling sees changes only: reads are not visible without hardware watchpoints';
@@ -155,7 +155,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       w.info.status = `polling every ${this.pollIntervalMs} ms`;
     }
     this.watches.set(w.info.id, w);
-    if (w.info.fallbackReason) this.status(w, `${spec.expression}: polling, because ${w.info.fallbackReason}`, 'warning');
+    // A fallback is reported in the returned WatchInfo (fallbackReason), not as a status event.
     return this.snapshot(w);
   }
 
@@ -167,7 +167,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       return new PidscopeError(
         'HW_TOO_LARGE',
         `'${spec.expression}' (${spec.size} bytes at 0x${spec.address.toString(16)}) needs ${ranges.length} debug registers; x86 has ${DEBUG_REGISTERS} per thread, each watching 1, 2, 4 or 8 aligned bytes`,
-        'use --mode poll (any size), or watch a member or element of it',
+        'Use --mode poll (any size), or watch a member or element of it',
       );
     }
     const used = [...this.watches.values()].reduce((n, x) => n + (x.hw && x.info.active ? (x.info.ranges?.length ?? 0) : 0), 0);
@@ -175,7 +175,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       return new PidscopeError(
         'HW_REGISTERS_FULL',
         `the ${DEBUG_REGISTERS} debug registers are taken: ${used} by other hardware watchpoints, '${spec.expression}' needs ${ranges.length}`,
-        'remove a hardware watchpoint, or use --mode poll',
+        'Remove a hardware watchpoint, or use --mode poll',
       );
     }
     try {
@@ -190,7 +190,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     } catch (e) {
       if (e instanceof PerfSyscallError) {
         const code = e.errno === 28 ? 'HW_REGISTERS_FULL' : 'PERF_DENIED';
-        return new PidscopeError(code, `hardware watchpoint refused: ${describePerfErrno(e.errno)}`, 'use --mode poll (no writer location)', 'user');
+        return new PidscopeError(code, `hardware watchpoint refused: ${describePerfErrno(e.errno)}`, 'Use --mode poll (no writer location)', 'user');
       }
       throw e;
     }
@@ -474,7 +474,9 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
   private checkTarget(): void {
     if (this.closed || this.ended) return;
     const img = processImage(this.o.pid);
-    if (!img || img.state === 'Z' || img.state === 'X') this.end(`process ${this.o.pid} exited`);
+    // An exiting process drops its memory before it becomes a zombie: its code and stack
+    // addresses read as 0 then, which is an exit, not an exec.
+    if (!img || img.state === 'Z' || img.state === 'X' || img.image === '0:0:0') this.end(`process ${this.o.pid} exited`);
     else if (img.image !== this.image) this.end(`process ${this.o.pid} exec'd a new program: the watched addresses mean nothing there`);
   }
 

@@ -16,7 +16,7 @@ export function parseHitCondition(text: string | undefined): HitPredicate | unde
     throw new PidscopeError(
       'HIT_CONDITION',
       `invalid hit condition '${text}'`,
-      'use a count such as `10`, or an operator and a count: `>= 10`, `> 3`, `== 5`, `< 4`, `% 5`',
+      'Use a count such as `10`, or an operator and a count: `>= 10`, `> 3`, `== 5`, `< 4`, `% 5`',
     );
   }
   const op = m[1] ?? '>=';
@@ -33,7 +33,7 @@ export function parseHitCondition(text: string | undefined): HitPredicate | unde
     case '!=':
       return (h) => h !== n;
     case '%':
-      if (n === 0) throw new PidscopeError('HIT_CONDITION', `invalid hit condition '${text}': modulo by zero`, 'use `% N` with N >= 1');
+      if (n === 0) throw new PidscopeError('HIT_CONDITION', `invalid hit condition '${text}': modulo by zero`, 'Use `% N` with N >= 1');
       return (h) => h % n === 0;
     default:
       return (h) => h === n;

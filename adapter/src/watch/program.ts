@@ -27,22 +27,22 @@ import type { WatchAccess, WatchEvent, WatchHit, WatchInfo, WatchMode, WatchTarg
 export function resolveWatchTarget(program: Program, expression: string): WatchTarget {
   const obj = program.evaluate(expression);
   if (obj.kind === 'absent') {
-    throw new PidscopeError('NOT_LVALUE', `'${expression}' cannot be watched: ${obj.reason}`, 'watch a global or static variable, a member, an element or *pointer');
+    throw new PidscopeError('NOT_LVALUE', `'${expression}' cannot be watched: ${obj.reason}`, 'Watch a global or static variable, a member, an element or *pointer');
   }
   if (obj.kind === 'reference' && (obj.bitSize !== undefined || obj.bitOffset !== 0)) {
-    throw new PidscopeError('NOT_LVALUE', `'${expression}' is a bit field: debug registers and snapshots watch whole bytes`, 'watch the struct that holds it (its changes include the bit field)');
+    throw new PidscopeError('NOT_LVALUE', `'${expression}' is a bit field: debug registers and snapshots watch whole bytes`, 'Watch the struct that holds it (its changes include the bit field)');
   }
   const address = program.address(obj);
   if (address === undefined) {
     throw new PidscopeError(
       'NOT_LVALUE',
       `'${expression}' has no address: it is a computed value, not an object in memory`,
-      'watch a variable, a member, an element or *pointer, e.g. `g_shared`, `g_slots[2]`, `*g_ptr`',
+      'Watch a variable, a member, an element or *pointer, e.g. `g_shared`, `g_slots[2]`, `*g_ptr`',
     );
   }
   const size = program.sizeOf(obj);
   if (!size) {
-    throw new PidscopeError('WATCH_SIZE', `'${expression}' has no known size (incomplete type or zero-length array)`, 'cast it to a complete type, e.g. `*(long *) &x` or `{char[64]} 0xADDR`');
+    throw new PidscopeError('WATCH_SIZE', `'${expression}' has no known size (incomplete type or zero-length array)`, 'Cast it to a complete type, e.g. `*(long *) &x` or `{char[64]} 0xADDR`');
   }
   return { expression, address, size, type: obj.type };
 }
@@ -195,7 +195,7 @@ export function programHooks(program: Program): WatchHooks {
           /* memory errors may pass later; names and syntax are fine */
         } else {
           const msg = e instanceof Error ? e.message : String(e);
-          throw new PidscopeError('CONDITION', `invalid condition '${expression}': ${msg}`, 'write a C expression over `value`, `old` and globals, e.g. `value > 100` or `value != old && g_go`');
+          throw new PidscopeError('CONDITION', `invalid condition '${expression}': ${msg}`, 'Write a C expression over `value`, `old` and globals, e.g. `value > 100` or `value != old && g_go`');
         }
       }
       return (scope) => truthy(program, program.evaluate(bindScope(expression, replacementsFor(target, scope))));
