@@ -328,6 +328,19 @@ describe('pidscope dap: the target goes away', () => {
     }
   });
 
+  it('disconnect in the middle of an attach: both answered, the target untouched', async () => {
+    const c = await client();
+    await c.dc.initializeRequest(CLIENT_CAPS);
+    const attaching = c.request('attach', { pid: fx.pid });
+    const disc = c.request('disconnect', {});
+    const [a, d] = await Promise.all([attaching, disc]);
+    expect(d.success).toBe(true);
+    expect(a.success).toBe(false);
+    expect(a.message).toMatch(/disconnected while attaching|session has ended/);
+    expect(fx.hasExited()).toBe(false);
+    expect(tracerPid(fx.pid)).toBe(0);
+  });
+
   it('disconnect leaves the target running, even with terminateDebuggee', async () => {
     const c = await client();
     await attach(c, { pid: fx.pid });

@@ -95,6 +95,8 @@ export class PidscopeSession extends DebugSession {
   private refreshTimer: NodeJS.Timeout | undefined;
   private goneTimer: NodeJS.Timeout | undefined;
   private progressSeq = 0;
+  /** Asynchronous requests still running (an attach loading symbols): disconnect lets them answer first. */
+  private readonly inflight = new Set<Promise<void>>();
   /** When the last request arrived: a refresh waits while the client is still fetching. */
   private lastRequestAt = 0;
   /** Cost of the live refresh so far, for pidscope/info (and bench:dap). */
@@ -176,7 +178,18 @@ export class PidscopeSession extends DebugSession {
       if (entry.attached && !this.att) throw notAttached(request.command);
       // Synchronous handlers answer synchronously, so responses keep the order of requests.
       const pending = entry.fn(response, args as Args, request);
-      if (pending) await pending;
+      if (pending) {
+        const p = pending.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.inflight.add(p);
+        try {
+          await pending;
+        } finally {
+          this.inflight.delete(p);
+        }
+      }
     } catch (e) {
       const showUser = request.command === 'attach' || request.command === 'launch' || request.command === 'setVariable' || request.command === 'setExpression' || request.command === 'writeMemory';
       const err = fillErrorResponse(response, e, { showUser });
@@ -366,8 +379,10 @@ export class PidscopeSession extends DebugSession {
     this.end();
     response.body = {};
     if (pid !== undefined) this.log(`disconnected from pid ${pid}; the target keeps running untouched`);
-    // Let the response go out first, then stop serving (stdio: the process exits).
-    setImmediate(() => this.shutdown());
+    // Let this response and those of requests still running (an attach: it answers "disconnected
+    // while attaching") go out first, then stop serving (stdio: the process exits).
+    const pending = [...this.inflight];
+    void Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 10_000))]).then(() => setImmediate(() => this.shutdown()));
   }
 
   private onTerminate(): void {
