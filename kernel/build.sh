@@ -1,0 +1,188 @@
+#!/bin/bash
+# Build a Linux 6.12 bzImage with the pidfd_mem series for QEMU.
+#
+#   kernel/build.sh [--debug] [--key] [--headers]
+#
+# Prints the bzImage path on stdout (build chatter goes to stderr and to a
+# log). Installs nothing: when a package is missing it prints the apt-get
+# command and exits 2. Results live outside the repo, in
+# ${PIDSCOPE_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidscope/kernel},
+# keyed by a hash of the patches, the config fragments, this script and the
+# source tarball; an unchanged key prints the cached path at once. The build
+# source tree ($cache/src) and the object dirs ($cache/build-<variant>) are
+# kept and updated in place (old patches reversed, new ones applied), so a
+# changed patch rebuilds only what it touches.
+#
+#   --debug    add config/debug.config (KASAN, PROVE_LOCKING, DEBUG_VM, ...)
+#   --key      print the cache key and exit
+#   --headers  print the installed uapi header dir instead of the bzImage
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+variant=normal
+print=image
+for arg in "$@"; do
+	case "$arg" in
+	--debug) variant=debug ;;
+	--key) print=key ;;
+	--headers) print=headers ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	*) echo "build.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+	esac
+done
+
+tarball=${PIDSCOPE_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+cache=${PIDSCOPE_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidscope/kernel}
+jobs=${PIDSCOPE_KERNEL_JOBS:-$(nproc)}
+
+# --- packages ---------------------------------------------------------------
+missing=()
+need_cmd() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need_file() { [ -e "$1" ] || missing+=("$2"); }
+need_cmd gcc gcc
+need_cmd make make
+need_cmd flex flex
+need_cmd bison bison
+need_cmd bc bc
+need_cmd cpio cpio
+need_cmd patch patch
+need_cmd xz xz-utils
+need_cmd perl perl
+need_file /usr/include/libelf.h libelf-dev
+need_file /usr/include/openssl/ssl.h libssl-dev
+need_file "$tarball" linux-source-6.12
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "build.sh: missing packages: ${missing[*]}" >&2
+	echo "build.sh: install them with:" >&2
+	echo "  apt-get install -y ${missing[*]}" >&2
+	exit 2
+fi
+
+# --- cache key ---------------------------------------------------------------
+fragments=("$here/config/base.config")
+[ "$variant" = debug ] && fragments+=("$here/config/debug.config")
+patches=()
+while IFS= read -r p; do patches+=("$p"); done < <(ls "$here"/patches/0*.patch 2>/dev/null | grep -v /0000-cover-letter.patch | sort)
+[ ${#patches[@]} -gt 0 ] || { echo "build.sh: no patches in $here/patches" >&2; exit 2; }
+key=$( {
+	echo "$variant"
+	stat -c '%s %Y' "$tarball"
+	cat "${patches[@]}" "${fragments[@]}" "$0"
+} | sha256sum | cut -c1-16)
+if [ "$print" = key ]; then echo "$key"; exit 0; fi
+
+out="$cache/out/$variant-$key"
+emit() {
+	if [ "$print" = headers ]; then echo "$out/usr/include"; else echo "$out/bzImage"; fi
+}
+if [ -f "$out/bzImage" ] && [ -f "$out/done" ]; then
+	emit
+	exit 0
+fi
+
+mkdir -p "$cache/build" "$cache/out"
+exec 9>"$cache/build/$variant.lock"
+flock 9
+if [ -f "$out/bzImage" ] && [ -f "$out/done" ]; then emit; exit 0; fi
+
+# One source tree for both variants (same patches), one object dir each.
+tree="$cache/src"
+obj="$cache/build-$variant"
+log="$cache/build/$variant.log"
+exec 8>"$cache/build/src.lock"
+flock 8
+: >"$log"
+say() { echo "build.sh[$variant]: $*" >&2; echo "== $*" >>"$log"; }
+
+# --- source tree: reuse when the tarball is the same, swap patches ----------
+stamp=$(stat -c '%s %Y' "$tarball")
+same_series() {
+	local applied=("$tree"/.pidscope-applied/*.patch)
+	[ ${#applied[@]} = ${#patches[@]} ] || return 1
+	local i
+	for i in "${!patches[@]}"; do
+		cmp -s "${patches[$i]}" "${applied[$i]}" || return 1
+	done
+}
+fresh=1
+if [ -f "$tree/.pidscope-tarball" ] && [ "$(cat "$tree/.pidscope-tarball")" = "$stamp" ]; then
+	fresh=0
+	if [ -d "$tree/.pidscope-applied" ] && same_series; then
+		say "source tree already carries this series"
+		fresh=keep
+	elif [ -d "$tree/.pidscope-applied" ]; then
+		say "reversing the previously applied series"
+		for p in $(ls "$tree/.pidscope-applied"/*.patch 2>/dev/null | sort -r); do
+			if ! (cd "$tree" && patch -p1 -R -s --no-backup-if-mismatch <"$p" >>"$log" 2>&1); then
+				say "could not reverse $(basename "$p"): starting from a fresh tree"
+				fresh=1
+				break
+			fi
+		done
+	fi
+fi
+if [ "$fresh" = 1 ]; then
+	say "extracting $tarball"
+	rm -rf "$tree" "$cache/build-normal" "$cache/build-debug"
+	mkdir -p "$tree"
+	tar -xf "$tarball" -C "$tree" --strip-components=1
+	echo "$stamp" >"$tree/.pidscope-tarball"
+fi
+if [ "$fresh" != keep ]; then
+	rm -rf "$tree/.pidscope-applied"
+	mkdir -p "$tree/.pidscope-applied"
+	for p in "${patches[@]}"; do
+		say "applying $(basename "$p")"
+		if ! (cd "$tree" && patch -p1 -s --forward --no-backup-if-mismatch <"$p" >>"$log" 2>&1); then
+			echo "build.sh: $(basename "$p") does not apply to $tarball (see $log)" >&2
+			rm -f "$tree/.pidscope-tarball"
+			exit 1
+		fi
+		cp "$p" "$tree/.pidscope-applied/"
+	done
+fi
+mkdir -p "$obj"
+
+# --- config ------------------------------------------------------------------
+say "configuring: tinyconfig + ${fragments[*]##*/}"
+(
+	cd "$tree"
+	make -s O="$obj" tinyconfig >>"$log" 2>&1
+	scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "${fragments[@]}" >>"$log" 2>&1
+	make -s O="$obj" olddefconfig >>"$log" 2>&1
+)
+bad=0
+for f in "${fragments[@]}"; do
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=y)
+			grep -qx "$line" "$obj/.config" || { say "config: $line did not stick"; bad=1; } ;;
+		esac
+	done <"$f"
+done
+[ "$bad" = 0 ] || { echo "build.sh: configuration incomplete (see $log)" >&2; exit 1; }
+
+# --- build ------------------------------------------------------------------
+say "building bzImage with -j$jobs (log: $log)"
+start=$(date +%s)
+if ! (cd "$tree" && make O="$obj" -j"$jobs" bzImage >>"$log" 2>&1); then
+	tail -40 "$log" >&2
+	echo "build.sh: kernel build failed (full log: $log)" >&2
+	exit 1
+fi
+rm -rf "$out.tmp"
+mkdir -p "$out.tmp"
+(cd "$tree" && make -s O="$obj" headers_install INSTALL_HDR_PATH="$out.tmp/usr" >>"$log" 2>&1)
+mkdir -p "$out.tmp/selftests"
+cp "$tree"/tools/testing/selftests/kselftest.h "$tree"/tools/testing/selftests/kselftest_harness.h "$out.tmp/selftests/"
+cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$out.tmp/"
+cp "$obj/System.map" "$out.tmp/" 2>/dev/null || true
+touch "$out.tmp/done"
+rm -rf "$out"
+mv "$out.tmp" "$out"
+say "built in $(( $(date +%s) - start ))s: $out/bzImage"
+# keep the cache small: older outputs of this variant go
+for old in "$cache/out/$variant-"*; do
+	[ "$old" = "$out" ] || rm -rf "$old"
+done
+emit

@@ -1,0 +1,1083 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pidfd_mem selftests.  A forked child is the target; the test drives it
+ * through a pipe (allocate, write, munmap, mremap, madvise, fork, exec,
+ * exit) and checks what the access fd shows through mmap() and pread().
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/pidfd_mem.h>
+
+#include "kselftest_harness.h"
+
+#define PAGE 4096UL
+#define PATTERN 0x5a5a5a5a5a5a5a5aULL
+/* loads from memory that another process changes */
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+static long pidfd_mem_nr = -1;
+
+static long discover_nr(void)
+{
+	char buf[32] = "";
+	int fd = open("/sys/kernel/pidfd_mem/syscall_nr", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0)
+		buf[0] = 0;
+	close(fd);
+	return buf[0] ? strtol(buf, NULL, 10) : -1;
+}
+
+static int sys_pidfd_open(pid_t pid)
+{
+	return syscall(434 /* __NR_pidfd_open */, pid, 0);
+}
+
+static int sys_pidfd_mem(int pidfd, struct pidfd_mem_args *a, size_t size,
+			 unsigned int flags)
+{
+	return syscall(pidfd_mem_nr, pidfd, a, size, flags);
+}
+
+/* ---- the target: a child that obeys commands ---- */
+
+enum op {
+	OP_ALLOC = 1,	/* a = pages, b = fill word: returns address */
+	OP_WRITE,	/* *(u64 *)a = b */
+	OP_READ,	/* returns *(u64 *)a */
+	OP_MUNMAP,	/* munmap(a, b) */
+	OP_MREMAP,	/* mremap(a, b, b, MAYMOVE): returns new address */
+	OP_MADVISE,	/* madvise(a, b, c) */
+	OP_FORK,	/* fork a sleeping child: returns its pid */
+	OP_EXEC,	/* exec self as "sleeper a" (maps a page at a) */
+	OP_EXIT,
+	OP_LOOP,	/* thread: mmap(memfd, MAP_FIXED)/munmap at a, b pages */
+	OP_THP,		/* a = bytes; 2 MiB aligned MADV_HUGEPAGE region */
+	OP_SETUID,	/* setresuid(a), dumpable */
+};
+
+struct req {
+	uint64_t op, a, b, c;
+};
+
+struct target {
+	pid_t pid;
+	int pidfd;
+	int cmd, rsp;
+};
+
+static atomic_int loop_stop;
+static uint64_t loop_addr, loop_pages;
+
+static void *loop_fn(void *arg)
+{
+	int memfd = memfd_create("loop", 0);
+	size_t len = loop_pages * PAGE;
+	uint64_t *p;
+	size_t i;
+
+	if (ftruncate(memfd, len))
+		abort();
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	for (i = 0; i < len / 8; i++)
+		p[i] = PATTERN;
+	munmap(p, len);
+	while (!atomic_load(&loop_stop)) {
+		p = mmap((void *)loop_addr, len, PROT_READ, MAP_SHARED | MAP_FIXED,
+			 memfd, 0);
+		if (p == MAP_FAILED)
+			abort();
+		(void)LOAD(p);
+		munmap(p, len);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static int64_t target_do(struct req *r)
+{
+	void *p;
+	uint64_t *w;
+	size_t i;
+	pid_t pid;
+	static pthread_t loop;
+
+	switch (r->op) {
+	case OP_ALLOC:
+		p = mmap(NULL, r->a * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		for (w = p, i = 0; i < r->a * PAGE / 8; i++)
+			w[i] = r->b + i;
+		return (int64_t)p;
+	case OP_WRITE:
+		STORE((uint64_t *)r->a, r->b);
+		return 0;
+	case OP_READ:
+		return LOAD((uint64_t *)r->a);
+	case OP_MUNMAP:
+		return munmap((void *)r->a, r->b) ? -errno : 0;
+	case OP_MREMAP:
+		/* move to a fresh spot */
+		p = mmap(NULL, r->b, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		p = mremap((void *)r->a, r->b, r->b,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, p);
+		return p == MAP_FAILED ? -errno : (int64_t)p;
+	case OP_MADVISE:
+		return madvise((void *)r->a, r->b, r->c) ? -errno : 0;
+	case OP_FORK:
+		pid = fork();
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		return pid;
+	case OP_THP: {
+		size_t len = r->a;
+		char *q = mmap(NULL, len + (2UL << 20), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (q == MAP_FAILED)
+			return -errno;
+		q = (char *)(((uintptr_t)q + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+		madvise(q, len, MADV_HUGEPAGE);
+		for (w = (uint64_t *)q, i = 0; i < len / 8; i++)
+			w[i] = r->b + i;
+		return (int64_t)q;
+	}
+	case OP_LOOP:
+		if (r->a) {
+			loop_addr = r->a;
+			loop_pages = r->b;
+			atomic_store(&loop_stop, 0);
+			return pthread_create(&loop, NULL, loop_fn, NULL) ? -1 : 0;
+		}
+		atomic_store(&loop_stop, 1);
+		pthread_join(loop, NULL);
+		return 0;
+	case OP_SETUID:
+		if (setresgid(r->a, r->a, r->a) || setresuid(r->a, r->a, r->a))
+			return -errno;
+		prctl(PR_SET_DUMPABLE, 1);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void target_main(int cmd, int rsp)
+{
+	struct req r;
+	int64_t ret;
+	char arg[32];
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (read(cmd, &r, sizeof(r)) == sizeof(r)) {
+		if (r.op == OP_EXIT)
+			_exit(0);
+		if (r.op == OP_EXEC) {
+			snprintf(arg, sizeof(arg), "%llu", (unsigned long long)r.a);
+			dup2(rsp, 3);
+			execl("/proc/self/exe", "pidfd_mem_test", "--sleeper",
+			      arg, NULL);
+			_exit(127);
+		}
+		ret = target_do(&r);
+		if (write(rsp, &ret, sizeof(ret)) != sizeof(ret))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* After exec: map a page at the old address with new contents, then wait. */
+static int sleeper_main(const char *addr)
+{
+	uint64_t a = strtoull(addr, NULL, 10), *p;
+	int64_t ok = 0;
+	size_t i;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	p = mmap((void *)a, PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != MAP_FAILED)
+		for (i = 0; i < PAGE / 8; i++)
+			p[i] = 0xe0e0e0e0e0e0e0e0ULL;
+	else
+		ok = -errno;
+	if (write(3, &ok, sizeof(ok)) != sizeof(ok))
+		return 1;
+	for (;;)
+		pause();
+}
+
+static int target_start(struct target *t)
+{
+	int c[2], r[2];
+
+	if (pipe2(c, O_CLOEXEC) || pipe(r))
+		return -1;
+	t->pid = fork();
+	if (t->pid < 0)
+		return -1;
+	if (t->pid == 0) {
+		close(c[1]);
+		close(r[0]);
+		target_main(c[0], LOAD(&r[1]));
+	}
+	close(c[0]);
+	close(r[1]);
+	t->cmd = c[1];
+	t->rsp = r[0];
+	t->pidfd = sys_pidfd_open(t->pid);
+	return t->pidfd < 0 ? -1 : 0;
+}
+
+static int64_t target_cmd(struct target *t, uint64_t op, uint64_t a,
+			  uint64_t b, uint64_t c)
+{
+	struct req r = { op, a, b, c };
+	int64_t ret;
+
+	if (write(t->cmd, &r, sizeof(r)) != sizeof(r))
+		return -EPIPE;
+	if (op == OP_EXIT)
+		return 0;
+	if (read(t->rsp, &ret, sizeof(ret)) != sizeof(ret))
+		return -EPIPE;
+	return ret;
+}
+
+static void target_stop(struct target *t)
+{
+	if (t->pid > 0) {
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, NULL, 0);
+	}
+	close(t->cmd);
+	close(t->rsp);
+	close(t->pidfd);
+	t->pid = 0;
+}
+
+/* ---- reader helpers ---- */
+
+struct mem {
+	int ctl, acc;
+	const struct pidfd_mem_status *st;
+};
+
+static int mem_open(struct target *t, unsigned int flags, struct mem *m)
+{
+	struct pidfd_mem_args a = { -1, -1 };
+
+	if (sys_pidfd_mem(t->pidfd, &a, sizeof(a), flags))
+		return -errno;
+	m->ctl = a.control_fd;
+	m->acc = a.access_fd;
+	m->st = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, m->ctl, 0);
+	return m->st == MAP_FAILED ? -errno : 0;
+}
+
+static void mem_close(struct mem *m)
+{
+	munmap((void *)m->st, PAGE);
+	close(m->ctl);
+	close(m->acc);
+}
+
+static int mem_map(struct mem *m, uint64_t addr, uint64_t off, uint64_t size,
+		   uint64_t flags)
+{
+	struct pidfd_mem_map mm = { .address = addr, .offset = off,
+				    .size = size, .flags = flags };
+
+	return ioctl(m->ctl, PIDFD_MEM_MAP, &mm) ? -errno : 0;
+}
+
+static int mem_unmap(struct mem *m, uint64_t off, uint64_t size)
+{
+	struct pidfd_mem_unmap u = { .offset = off, .size = size };
+
+	return ioctl(m->ctl, PIDFD_MEM_UNMAP, &u) ? -errno : 0;
+}
+
+static sigjmp_buf probe_env;
+static int probe_armed;
+
+static void on_sigbus(int sig)
+{
+	if (LOAD(&probe_armed))
+		siglongjmp(probe_env, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* 0 and *out on success, -1 if the load raised SIGBUS */
+static int probe(const uint64_t *p, uint64_t *out)
+{
+	static int installed;
+
+	if (!installed) {
+		struct sigaction sa = { .sa_handler = on_sigbus };
+
+		sigaction(SIGBUS, &sa, NULL);
+		installed = 1;
+	}
+	if (sigsetjmp(probe_env, 1)) {
+		STORE(&probe_armed, 0);
+		return -1;
+	}
+	__atomic_store_n(&probe_armed, 1, __ATOMIC_SEQ_CST);
+	*out = LOAD(p);
+	__atomic_store_n(&probe_armed, 0, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static int64_t pread64_at(int fd, uint64_t off, uint64_t *out)
+{
+	ssize_t n = pread(fd, out, 8, off);
+
+	return n < 0 ? -errno : n;
+}
+
+/* The SIGBUS-safe protocol of include/uapi/linux/pidfd_mem.h. */
+static int safe_read(struct mem *m, const void *view, uint64_t off,
+		     void *dst, size_t len, int *slow)
+{
+	uint64_t s;
+	ssize_t n;
+
+	*slow = 0;
+	s = __atomic_load_n(&m->st->seq, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&m->st->absent, __ATOMIC_ACQUIRE) != 0)
+		goto slow;
+	memcpy(dst, (const char *)view + off, len);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&m->st->seq, __ATOMIC_RELAXED) != s)
+		goto slow;
+	return 0;
+slow:
+	*slow = 1;
+	n = pread(m->acc, dst, len, off);
+	if (n == (ssize_t)len)
+		return 0;
+	return n < 0 ? -errno : -EIO;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- tests ---- */
+
+TEST(discovery)
+{
+	char buf[32] = "";
+	int fd;
+
+	if (pidfd_mem_nr < 0)
+		SKIP(return, "no /sys/kernel/pidfd_mem: kernel without pidfd_mem");
+#ifdef __NR_pidfd_mem
+	EXPECT_EQ(__NR_pidfd_mem, pidfd_mem_nr);
+#endif
+	EXPECT_EQ(500, pidfd_mem_nr);
+	fd = open("/sys/kernel/pidfd_mem/version", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	EXPECT_EQ(PIDFD_MEM_VERSION, atoi(buf));
+	close(fd);
+	memset(buf, 0, sizeof(buf));
+	fd = open("/sys/kernel/pidfd_mem/flags", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	EXPECT_EQ(PIDFD_MEM_NOSIGBUS, strtoul(buf, NULL, 0));
+	close(fd);
+	/* read-only */
+	EXPECT_GT(0, open("/sys/kernel/pidfd_mem/syscall_nr", O_WRONLY));
+}
+
+FIXTURE(t) {
+	struct target t;
+	struct mem m;
+};
+
+FIXTURE_SETUP(t)
+{
+	if (pidfd_mem_nr < 0)
+		SKIP(return, "kernel without pidfd_mem");
+	ASSERT_EQ(0, target_start(&self->t));
+	ASSERT_EQ(0, mem_open(&self->t, 0, &self->m));
+}
+
+FIXTURE_TEARDOWN(t)
+{
+	if (pidfd_mem_nr < 0)
+		return;
+	mem_close(&self->m);
+	target_stop(&self->t);
+}
+
+TEST_F(t, bad_args)
+{
+	struct pidfd_mem_args a = { -1, -1 };
+	char big[64] = { 0 };
+	int fd;
+	pid_t pid;
+
+	EXPECT_EQ(-1, sys_pidfd_mem(self->t.pidfd, &a, sizeof(a), 1U << 7));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, sys_pidfd_mem(self->t.pidfd, &a, 4, 0));
+	EXPECT_EQ(EINVAL, errno);
+	big[40] = 1;
+	EXPECT_EQ(-1, sys_pidfd_mem(self->t.pidfd, (void *)big, sizeof(big), 0));
+	EXPECT_EQ(E2BIG, errno);
+	big[40] = 0;
+	EXPECT_EQ(0, sys_pidfd_mem(self->t.pidfd, (void *)big, sizeof(big), 0));
+	close(((struct pidfd_mem_args *)big)->control_fd);
+	close(((struct pidfd_mem_args *)big)->access_fd);
+
+	fd = open("/dev/null", O_RDONLY);
+	EXPECT_EQ(-1, sys_pidfd_mem(fd, &a, sizeof(a), 0));
+	EXPECT_EQ(EBADF, errno);
+	close(fd);
+	EXPECT_EQ(-1, sys_pidfd_mem(-1, &a, sizeof(a), 0));
+	EXPECT_EQ(EBADF, errno);
+
+	/* exited target, zombie and reaped */
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	fd = sys_pidfd_open(pid);
+	ASSERT_LE(0, fd);
+	while (waitid(P_PID, pid, NULL, WEXITED | WNOWAIT) && errno == EINTR)
+		;
+	EXPECT_EQ(-1, sys_pidfd_mem(fd, &a, sizeof(a), 0));
+	EXPECT_EQ(ESRCH, errno);
+	waitpid(pid, NULL, 0);
+	EXPECT_EQ(-1, sys_pidfd_mem(fd, &a, sizeof(a), 0));
+	EXPECT_EQ(ESRCH, errno);
+	close(fd);
+
+	/* close-on-exec */
+	EXPECT_EQ(FD_CLOEXEC, fcntl(self->m.ctl, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(self->m.acc, F_GETFD) & FD_CLOEXEC);
+}
+
+TEST_F(t, map_args)
+{
+	struct pidfd_mem_map mm = { 0 };
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 4, 1, 0);
+
+	ASSERT_LT(0, addr);
+	EXPECT_EQ(-EINVAL, mem_map(&self->m, addr + 8, 0, PAGE, 0));
+	EXPECT_EQ(-EINVAL, mem_map(&self->m, addr, 8, PAGE, 0));
+	EXPECT_EQ(-EINVAL, mem_map(&self->m, addr, 0, 8, 0));
+	EXPECT_EQ(-EINVAL, mem_map(&self->m, addr, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, mem_map(&self->m, addr, 0, PAGE, 2));
+	EXPECT_EQ(-EINVAL, mem_map(&self->m, -PAGE, 0, 2 * PAGE, 0));
+	mm.address = addr;
+	mm.size = PAGE;
+	mm.reserved[3] = 1;
+	EXPECT_EQ(-1, ioctl(self->m.ctl, PIDFD_MEM_MAP, &mm));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mem_map(&self->m, addr, 0, 2 * PAGE, 0));
+	EXPECT_EQ(-EEXIST, mem_map(&self->m, addr, PAGE, 2 * PAGE, 0));
+	EXPECT_EQ(-EEXIST, mem_map(&self->m, addr, 0, PAGE, 0));
+	/* the same target memory may appear twice */
+	EXPECT_EQ(0, mem_map(&self->m, addr, 2 * PAGE, 2 * PAGE, 0));
+	EXPECT_EQ(-1, ioctl(self->m.ctl, 0xdead, 0));
+	EXPECT_EQ(ENOTTY, errno);
+	/* MAP_PRIVATE is refused */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE,
+				   self->m.acc, 0));
+}
+
+TEST_F(t, map_read_matches)
+{
+	const size_t pages = 8;
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, pages, 1000, 0);
+	uint64_t *v, buf[pages * PAGE / 8];
+	size_t i;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 16 * PAGE, pages * PAGE, 0));
+	v = mmap(NULL, pages * PAGE, PROT_READ, MAP_SHARED, self->m.acc, 16 * PAGE);
+	ASSERT_NE(MAP_FAILED, v);
+	for (i = 0; i < pages * PAGE / 8; i++)
+		ASSERT_EQ(1000 + i, LOAD(&v[i]));
+	ASSERT_EQ(sizeof(buf), pread(self->m.acc, buf, sizeof(buf), 16 * PAGE));
+	for (i = 0; i < pages * PAGE / 8; i++)
+		ASSERT_EQ(1000 + i, buf[i]);
+	/* unaligned pread across pages */
+	ASSERT_EQ(16, pread(self->m.acc, buf, 16, 16 * PAGE + PAGE - 8));
+	EXPECT_EQ(1000 + PAGE / 8 - 1, buf[0]);
+	EXPECT_EQ(1000 + PAGE / 8, buf[1]);
+	/* read() advances the file position */
+	ASSERT_EQ(16 * PAGE, lseek(self->m.acc, 16 * PAGE, SEEK_SET));
+	ASSERT_EQ(8, read(self->m.acc, buf, 8));
+	ASSERT_EQ(8, read(self->m.acc, buf + 1, 8));
+	EXPECT_EQ(1001, buf[1]);
+	EXPECT_EQ(PIDFD_MEM_VERSION, LOAD(&self->m.st->version));
+	munmap(v, pages * PAGE);
+}
+
+TEST_F(t, live_visibility)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 2, 0, 0);
+	uint64_t *v;
+	uint64_t x;
+	int i;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, 2 * PAGE, 0));
+	v = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	for (i = 1; i <= 100; i++) {
+		ASSERT_EQ(0, target_cmd(&self->t, OP_WRITE, addr + PAGE + 8, i, 0));
+		EXPECT_EQ(i, LOAD(&v[PAGE / 8 + 1]));
+		ASSERT_EQ(8, pread64_at(self->m.acc, PAGE + 8, &x));
+		EXPECT_EQ(i, x);
+	}
+	munmap(v, 2 * PAGE);
+}
+
+TEST_F(t, write_access)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 2, 0, 0);
+	uint64_t *w, *r;
+	uint64_t x = 77;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, PAGE, PIDFD_MEM_MAP_WRITE));
+	ASSERT_EQ(0, mem_map(&self->m, addr + PAGE, PAGE, PAGE, 0));
+
+	w = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, w);
+	STORE(&w[3], 0xabcdef);
+	EXPECT_EQ(0xabcdef, target_cmd(&self->t, OP_READ, addr + 24, 0, 0));
+	ASSERT_EQ(8, pwrite(self->m.acc, &x, 8, 32));
+	EXPECT_EQ(77, target_cmd(&self->t, OP_READ, addr + 32, 0, 0));
+	EXPECT_EQ(77, LOAD(&w[4]));
+
+	/* read-only range: no PROT_WRITE, no mprotect, no pwrite */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, self->m.acc, PAGE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, self->m.acc, 0));
+	r = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->m.acc, PAGE);
+	ASSERT_NE(MAP_FAILED, r);
+	EXPECT_EQ(-1, mprotect(r, PAGE, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(-1, pwrite(self->m.acc, &x, 8, PAGE));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(target_cmd(&self->t, OP_READ, addr + PAGE, 0, 0), LOAD(&r[0]));
+	munmap(w, PAGE);
+	munmap(r, PAGE);
+}
+
+TEST_F(t, unmap_then_sigbus)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 4, 5, 0);
+	uint64_t *v;
+	uint64_t x;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, 2 * PAGE, 0));
+	ASSERT_EQ(0, mem_map(&self->m, addr + 2 * PAGE, 2 * PAGE, 2 * PAGE, 0));
+	v = mmap(NULL, 4 * PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	ASSERT_EQ(0, probe(&v[0], &x));
+	EXPECT_EQ(5, x);
+	ASSERT_EQ(0, probe(&v[2 * PAGE / 8], &x));
+	EXPECT_EQ(5 + 2 * PAGE / 8, x);
+
+	EXPECT_EQ(-EINVAL, mem_unmap(&self->m, 0, PAGE));	/* straddles */
+	EXPECT_EQ(-ENOENT, mem_unmap(&self->m, 8 * PAGE, PAGE));
+	ASSERT_EQ(0, mem_unmap(&self->m, 0, 2 * PAGE));
+	EXPECT_EQ(-1, probe(&v[0], &x));
+	EXPECT_EQ(-1, probe(&v[PAGE / 8], &x));
+	EXPECT_EQ(-EIO, pread64_at(self->m.acc, 0, &x));
+	/* the other range is untouched */
+	ASSERT_EQ(0, probe(&v[2 * PAGE / 8], &x));
+	EXPECT_EQ(5 + 2 * PAGE / 8, x);
+	/* map again at the same offset: new target range shows up */
+	ASSERT_EQ(0, mem_map(&self->m, addr + 2 * PAGE, 0, PAGE, 0));
+	ASSERT_EQ(0, probe(&v[0], &x));
+	EXPECT_EQ(5 + 2 * PAGE / 8, x);
+	munmap(v, 4 * PAGE);
+}
+
+TEST_F(t, holes)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 3, 9, 0);
+	uint64_t *v;
+	uint64_t x, buf[2 * PAGE / 8];
+
+	ASSERT_LT(0, addr);
+	/* target hole: the middle page is unmapped by the target */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MUNMAP, addr + PAGE, PAGE, 0));
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, 3 * PAGE, 0));
+	v = mmap(NULL, 5 * PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	ASSERT_EQ(0, probe(&v[0], &x));
+	EXPECT_EQ(9, x);
+	EXPECT_EQ(-1, probe(&v[PAGE / 8], &x));
+	ASSERT_EQ(0, probe(&v[2 * PAGE / 8], &x));
+	EXPECT_EQ(9 + 2 * PAGE / 8, x);
+	/* file hole: no range at offset 3 pages */
+	EXPECT_EQ(-1, probe(&v[3 * PAGE / 8], &x));
+	EXPECT_EQ(-EIO, pread64_at(self->m.acc, 3 * PAGE, &x));
+	EXPECT_EQ(-EIO, pread64_at(self->m.acc, PAGE + 16, &x));
+	/* a read running into a hole is short */
+	EXPECT_EQ(PAGE, pread(self->m.acc, buf, sizeof(buf), 0));
+	munmap(v, 5 * PAGE);
+}
+
+TEST_F(t, lock)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 2, 3, 0);
+	uint64_t *v;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, PAGE, 0));
+	EXPECT_EQ(-1, ioctl(self->m.ctl, PIDFD_MEM_LOCK, 1));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, ioctl(self->m.ctl, PIDFD_MEM_LOCK, 0));
+	EXPECT_EQ(-EPERM, mem_map(&self->m, addr + PAGE, PAGE, PAGE, 0));
+	EXPECT_EQ(-EPERM, mem_unmap(&self->m, 0, PAGE));
+	v = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	EXPECT_EQ(3, LOAD(&v[0]));
+	munmap(v, PAGE);
+}
+
+TEST_F(t, permissions)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 1, 42, 0);
+	struct target t2;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch uids");
+	ASSERT_LT(0, addr);
+
+	/* another uid, no CAP_SYS_PTRACE: EPERM, like process_vm_readv */
+	pid = fork();
+	if (pid == 0) {
+		struct pidfd_mem_args a;
+		struct iovec l, r;
+		uint64_t x;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		if (!sys_pidfd_mem(self->t.pidfd, &a, sizeof(a), 0))
+			_exit(11);
+		if (errno != EPERM)
+			_exit(12);
+		l.iov_base = &x;
+		l.iov_len = 8;
+		r.iov_base = (void *)addr;
+		r.iov_len = 8;
+		if (process_vm_readv(self->t.pid, &l, 1, &r, 1, 0) != -1 ||
+		    errno != EPERM)
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* same uid (both 65534): allowed */
+	ASSERT_EQ(0, target_start(&t2));
+	ASSERT_EQ(0, target_cmd(&t2, OP_SETUID, 65534, 0, 0));
+	addr = target_cmd(&t2, OP_ALLOC, 1, 4242, 0);
+	ASSERT_LT(0, addr);
+	pid = fork();
+	if (pid == 0) {
+		struct mem m;
+		uint64_t *v;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		if (mem_open(&t2, 0, &m))
+			_exit(11);
+		if (mem_map(&m, addr, 0, PAGE, 0))
+			_exit(12);
+		v = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, m.acc, 0);
+		if (v == MAP_FAILED || v[0] != 4242)
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	target_stop(&t2);
+}
+
+TEST_F(t, fork_cow)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 1, 100, 0);
+	uint64_t *v, *w;
+	struct iovec l, r;
+	int64_t child;
+	uint64_t x;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, PAGE, 0));
+	ASSERT_EQ(0, mem_map(&self->m, addr, PAGE, PAGE, PIDFD_MEM_MAP_WRITE));
+	v = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	w = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->m.acc, PAGE);
+	ASSERT_NE(MAP_FAILED, v);
+	ASSERT_NE(MAP_FAILED, w);
+	EXPECT_EQ(100, LOAD(&v[0]));
+	EXPECT_EQ(100, LOAD(&w[0]));
+
+	child = target_cmd(&self->t, OP_FORK, 0, 0, 0);
+	ASSERT_LT(0, child);
+	/* target writes: COW break, its new page must show up */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_WRITE, addr, 555, 0));
+	EXPECT_EQ(555, LOAD(&v[0]));
+	EXPECT_EQ(555, LOAD(&w[0]));
+	/* our writes land in the target, never in the forked child */
+	STORE(&w[1], 666);
+	EXPECT_EQ(666, target_cmd(&self->t, OP_READ, addr + 8, 0, 0));
+	l.iov_base = &x;
+	l.iov_len = 8;
+	r.iov_base = (void *)(addr + 8);
+	r.iov_len = 8;
+	ASSERT_EQ(8, process_vm_readv(child, &l, 1, &r, 1, 0));
+	EXPECT_EQ(101, x);
+	r.iov_base = (void *)addr;
+	ASSERT_EQ(8, process_vm_readv(child, &l, 1, &r, 1, 0));
+	EXPECT_EQ(100, x);
+
+	/* fork again, then write through the mapping first */
+	child = target_cmd(&self->t, OP_FORK, 0, 0, 0);
+	ASSERT_LT(0, child);
+	STORE(&w[2], 777);
+	EXPECT_EQ(777, target_cmd(&self->t, OP_READ, addr + 16, 0, 0));
+	r.iov_base = (void *)(addr + 16);
+	ASSERT_EQ(8, process_vm_readv(child, &l, 1, &r, 1, 0));
+	EXPECT_EQ(102, x);
+	munmap(v, PAGE);
+	munmap(w, PAGE);
+}
+
+TEST_F(t, target_munmap_mremap_madvise)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 4, 50, 0), moved;
+	uint64_t *v;
+	uint64_t x;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, 4 * PAGE, 0));
+	v = mmap(NULL, 4 * PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	ASSERT_EQ(0, probe(&v[0], &x));
+	ASSERT_EQ(0, probe(&v[PAGE / 8], &x));
+	ASSERT_EQ(0, probe(&v[2 * PAGE / 8], &x));
+	ASSERT_EQ(0, probe(&v[3 * PAGE / 8], &x));
+
+	/* MADV_DONTNEED: the target sees zeroes, so do we */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MADVISE, addr, PAGE, MADV_DONTNEED));
+	ASSERT_EQ(0, probe(&v[1], &x));
+	EXPECT_EQ(0, x);
+	EXPECT_EQ(0, target_cmd(&self->t, OP_READ, addr + 8, 0, 0));
+
+	/* munmap */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MUNMAP, addr + PAGE, PAGE, 0));
+	EXPECT_EQ(-1, probe(&v[PAGE / 8], &x));
+	EXPECT_EQ(-EIO, pread64_at(self->m.acc, PAGE, &x));
+
+	/* mremap moves pages 2..3 away: gone at the old address */
+	moved = target_cmd(&self->t, OP_MREMAP, addr + 2 * PAGE, 2 * PAGE, 0);
+	ASSERT_LT(0, moved);
+	EXPECT_EQ(-1, probe(&v[2 * PAGE / 8], &x));
+	EXPECT_EQ(-1, probe(&v[3 * PAGE / 8], &x));
+	ASSERT_EQ(0, mem_map(&self->m, moved, 8 * PAGE, 2 * PAGE, 0));
+	ASSERT_EQ(8, pread64_at(self->m.acc, 8 * PAGE + 8, &x));
+	EXPECT_EQ(50 + 2 * PAGE / 8 + 1, x);
+	munmap(v, 4 * PAGE);
+}
+
+TEST_F(t, thp)
+{
+	const size_t len = 4UL << 20;
+	int64_t addr = target_cmd(&self->t, OP_THP, len, 7, 0);
+	uint64_t *v;
+	uint64_t x;
+	size_t i;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, len, 0));
+	v = mmap(NULL, len, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	for (i = 0; i < len / 8; i += 509)
+		ASSERT_EQ(7 + i, LOAD(&v[i]));
+	/* split the huge page by zapping one subpage */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MADVISE, addr + 5 * PAGE, PAGE,
+				MADV_DONTNEED));
+	EXPECT_EQ(0, LOAD(&v[5 * PAGE / 8]));
+	EXPECT_EQ(7 + 4 * PAGE / 8, LOAD(&v[4 * PAGE / 8]));
+	EXPECT_EQ(7 + 6 * PAGE / 8, LOAD(&v[6 * PAGE / 8]));
+	ASSERT_EQ(0, target_cmd(&self->t, OP_WRITE, addr + len - 8, 99, 0));
+	EXPECT_EQ(99, LOAD(&v[len / 8 - 1]));
+	/* drop the whole first huge page */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MUNMAP, addr, 2UL << 20, 0));
+	EXPECT_EQ(-1, probe(&v[0], &x));
+	EXPECT_EQ(-1, probe(&v[(2UL << 20) / 8 - 1], &x));
+	EXPECT_EQ(7 + (2UL << 20) / 8, LOAD(&v[(2UL << 20) / 8]));
+	munmap(v, len);
+}
+
+TEST_F(t, exec_no_new_image)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 1, 31, 0), ok;
+	uint64_t *v;
+	struct mem m2;
+	uint64_t x;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, PAGE, 0));
+	v = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	EXPECT_EQ(31, LOAD(&v[0]));
+
+	/* the new image maps its own page at the same address */
+	ok = target_cmd(&self->t, OP_EXEC, addr, 0, 0);
+	ASSERT_EQ(0, ok);
+	EXPECT_EQ(-1, probe(&v[0], &x));
+	EXPECT_EQ(-EIO, pread64_at(self->m.acc, 0, &x));
+	EXPECT_EQ(-ESRCH, mem_map(&self->m, addr, PAGE, PAGE, 0));
+	EXPECT_TRUE(LOAD(&self->m.st->flags) & PIDFD_MEM_STATUS_DEAD);
+
+	/* a new pidfd_mem() sees the new image */
+	ASSERT_EQ(0, mem_open(&self->t, 0, &m2));
+	ASSERT_EQ(0, mem_map(&m2, addr, 0, PAGE, 0));
+	ASSERT_EQ(8, pread64_at(m2.acc, 0, &x));
+	EXPECT_EQ(0xe0e0e0e0e0e0e0e0ULL, x);
+	mem_close(&m2);
+	munmap(v, PAGE);
+}
+
+TEST_F(t, exit)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 1, 8, 0);
+	uint64_t *v;
+	uint64_t x;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, PAGE, 0));
+	v = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	EXPECT_EQ(8, LOAD(&v[0]));
+	ASSERT_EQ(0, target_cmd(&self->t, OP_EXIT, 0, 0, 0));
+	ASSERT_EQ(self->t.pid, waitpid(self->t.pid, NULL, 0));
+	self->t.pid = 0;
+	EXPECT_EQ(-1, probe(&v[0], &x));
+	EXPECT_EQ(-EIO, pread64_at(self->m.acc, 0, &x));
+	EXPECT_TRUE(LOAD(&self->m.st->flags) & PIDFD_MEM_STATUS_DEAD);
+	munmap(v, PAGE);
+}
+
+TEST_F(t, nosigbus)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 3, 20, 0);
+	const uint64_t *v;
+	struct mem m;
+	uint64_t x, s0;
+	int slow;
+	double deadline;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_open(&self->t, PIDFD_MEM_NOSIGBUS, &m));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, m.ctl, 0));
+	ASSERT_EQ(0, mem_map(&m, addr, 0, 3 * PAGE, PIDFD_MEM_MAP_WRITE));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, m.acc, 0));
+	EXPECT_EQ(EPERM, errno);
+	v = mmap(NULL, 4 * PAGE, PROT_READ, MAP_SHARED, m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+
+	/* present page: fast path, exact */
+	ASSERT_EQ(0, safe_read(&m, v, 8, &x, 8, &slow));
+	EXPECT_EQ(21, x);
+	ASSERT_EQ(0, safe_read(&m, v, 8, &x, 8, &slow));
+	EXPECT_EQ(0, slow);
+
+	/* the target unmaps page 1: a plain load reads 0 and does not die */
+	s0 = LOAD(&m.st->seq);
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MUNMAP, addr + PAGE, PAGE, 0));
+	EXPECT_NE(s0, LOAD(&m.st->seq));
+	ASSERT_EQ(0, probe(&v[PAGE / 8], &x));
+	EXPECT_EQ(0, x);
+	/* the protocol notices and pread reports the hole */
+	EXPECT_EQ(-EIO, safe_read(&m, v, PAGE, &x, 8, &slow));
+	EXPECT_EQ(1, slow);
+	/* file hole past the ranges: same */
+	EXPECT_EQ(-EIO, safe_read(&m, v, 3 * PAGE, &x, 8, &slow));
+	EXPECT_EQ(1, slow);
+
+	/* substitutes are withdrawn shortly after: absent returns to 0 */
+	deadline = now() + 20;
+	while (LOAD(&m.st->absent) && now() < deadline)
+		usleep(1000);
+	EXPECT_EQ(0, LOAD(&m.st->absent));
+	ASSERT_EQ(0, safe_read(&m, v, 2 * PAGE, &x, 8, &slow));
+	EXPECT_EQ(20 + 2 * PAGE / 8, x);
+
+	/* writes go through pwrite on writable ranges */
+	x = 1234;
+	ASSERT_EQ(8, pwrite(m.acc, &x, 8, 16));
+	EXPECT_EQ(1234, target_cmd(&self->t, OP_READ, addr + 16, 0, 0));
+
+	/* exit: zeroes, DEAD, pread EIO */
+	target_stop(&self->t);
+	self->t.cmd = -1;
+	self->t.rsp = -1;
+	self->t.pidfd = -1;
+	ASSERT_EQ(0, probe(&v[0], &x));
+	EXPECT_EQ(0, x);
+	EXPECT_TRUE(LOAD(&m.st->flags) & PIDFD_MEM_STATUS_DEAD);
+	EXPECT_EQ(-EIO, safe_read(&m, v, 0, &x, 8, &slow));
+	munmap((void *)v, 4 * PAGE);
+	mem_close(&m);
+}
+
+struct stress {
+	struct mem *m;
+	const uint64_t *v;
+	uint64_t pages;
+	double until;
+	long good, holes, bad;
+};
+
+static void *stress_reader(void *arg)
+{
+	struct stress *s = arg;
+	unsigned int seed = 1;
+	uint64_t x;
+	int slow;
+
+	while (now() < s->until) {
+		uint64_t off = (rand_r(&seed) % (s->pages * PAGE / 8)) * 8;
+		int ret = safe_read(s->m, (const void *)s->v, off, &x, 8, &slow);
+
+		if (ret)
+			s->holes++;
+		else if (x == PATTERN)
+			s->good++;
+		else
+			s->bad++;
+	}
+	return NULL;
+}
+
+TEST_F(t, stress_remap_while_reading)
+{
+	const uint64_t pages = 4;
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, pages, 0, 0);
+	struct stress s[2];
+	pthread_t th[2];
+	struct mem m;
+	double until = now() + 3;
+	long remaps = 0;
+	int i;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MUNMAP, addr, pages * PAGE, 0));
+	/* target: mmap(MAP_FIXED)/munmap of a patterned memfd in a loop */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_LOOP, addr, pages, 0));
+	ASSERT_EQ(0, mem_open(&self->t, PIDFD_MEM_NOSIGBUS, &m));
+	ASSERT_EQ(0, mem_map(&m, addr, 0, pages * PAGE, 0));
+	for (i = 0; i < 2; i++) {
+		s[i] = (struct stress){ .m = &m, .pages = pages, .until = until };
+		s[i].v = mmap(NULL, pages * PAGE, PROT_READ, MAP_SHARED, m.acc, 0);
+		ASSERT_NE(MAP_FAILED, s[i].v);
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, stress_reader, &s[i]));
+	}
+	/* and we remap our side too */
+	while (now() < until) {
+		ASSERT_EQ(0, mem_unmap(&m, 0, pages * PAGE));
+		ASSERT_EQ(0, mem_map(&m, addr, 0, pages * PAGE, 0));
+		remaps++;
+		usleep(1000);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		TH_LOG("reader %d: %ld values, %ld holes, %ld wrong", i,
+		       s[i].good, s[i].holes, s[i].bad);
+		EXPECT_EQ(0, s[i].bad);
+		EXPECT_LT(0, s[i].good + s[i].holes);
+		munmap((void *)s[i].v, pages * PAGE);
+	}
+	TH_LOG("%ld remaps of our side", remaps);
+	EXPECT_EQ(0, target_cmd(&self->t, OP_LOOP, 0, 0, 0));
+	mem_close(&m);
+}
+
+TEST_F(t, stress_sigbus_mode)
+{
+	const uint64_t pages = 2;
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, pages, 0, 0);
+	uint64_t *v;
+	double until = now() + 2;
+	long good = 0, sigbus = 0, bad = 0;
+	uint64_t x;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MUNMAP, addr, pages * PAGE, 0));
+	ASSERT_EQ(0, target_cmd(&self->t, OP_LOOP, addr, pages, 0));
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, pages * PAGE, 0));
+	v = mmap(NULL, pages * PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	while (now() < until) {
+		if (probe(&v[(good + sigbus) % (pages * PAGE / 8)], &x))
+			sigbus++;
+		else if (x == PATTERN)
+			good++;
+		else
+			bad++;
+	}
+	TH_LOG("%ld values, %ld SIGBUS, %ld wrong", good, sigbus, bad);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, target_cmd(&self->t, OP_LOOP, 0, 0, 0));
+	munmap(v, pages * PAGE);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--sleeper"))
+		return sleeper_main(argv[2]);
+	pidfd_mem_nr = discover_nr();
+	return test_harness_run(argc, argv);
+}
