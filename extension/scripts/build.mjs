@@ -7,6 +7,7 @@
 //                         is copied next to it under adapter/node_modules.
 // Options: --production (no source maps, minified identifiers off for readable stacks).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +83,9 @@ cpSync(join(nm, 'koffi'), koffiOut, {
   recursive: true,
   filter: (src) => {
     const rel = src.slice(join(nm, 'koffi').length + 1);
-    return !skip.has(rel) && !/^(doc|vendor|lib|src\/koffi\/src)(\/|$)/.test(rel) && !rel.endsWith('CMakeLists.txt');
+    if (skip.has(rel) || /^(doc|vendor|lib)(\/|$)/.test(rel)) return false;
+    // Keep the JS that koffi loads (src/koffi/**/*.{js,cjs}); leave its C++ sources out.
+    return !/\.(cc|hh|h|c|inc|def|S|asm)$/.test(rel) && !/(^|\/)(abi|CMakeLists\.txt)$/.test(rel);
   },
 });
 const nativePkg = join(nm, '@koromix', `koffi-${process.platform}-${process.arch}`);
@@ -91,6 +94,9 @@ if (!existsSync(nativePkg)) {
   process.exit(1);
 }
 cpSync(nativePkg, join(dist, 'adapter', 'node_modules', '@koromix', `koffi-${process.platform}-${process.arch}`), { recursive: true });
+
+// The bundle must load koffi from where it ships: a missing file here is a dead adapter later.
+execFileSync(process.execPath, ['-e', `require(${JSON.stringify(koffiOut)}).load('libc.so.6')`], { stdio: 'inherit' });
 
 const files = [];
 const walk = (d) => {
