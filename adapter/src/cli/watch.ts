@@ -74,6 +74,8 @@ function hitJson(hit: WatchHit): Record<string, unknown> {
     };
   }
   if (hit.perfTime !== undefined) o.perfTimeNs = hit.perfTime.toString();
+  if (hit.changed) o.changed = hit.changed;
+  if (hit.part) o.part = hit.part;
   if (hit.message !== undefined) o.message = hit.message;
   return o;
 }

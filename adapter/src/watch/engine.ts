@@ -16,9 +16,24 @@ import type { SymbolLookup } from '../symbols/provider';
 import { describePerfErrno, PerfSyscallError, splitIntoBreakpoints, type PerfSample } from '../linux/perf';
 import { HardwareWatch } from './hardware';
 import { RecentRing } from './coalesce';
-import { formatBytes, processImage, threadName } from './format';
+import { formatBytes, narrowChange, processImage, threadName } from './format';
+import { sizeOf } from '../symbols/types';
 import { parseHitCondition, parseLogMessage, renderLogMessage, type HitPredicate, type LogPart } from './hitCondition';
 import type { WatchEvent, WatchHit, WatchInfo, WatchSpec, WatchTarget, Writer } from './types';
+
+/** Hits of objects bigger than this are kept in the recent ring without their bytes. */
+const RECENT_BYTES_LIMIT = 256;
+
+/** First and last differing byte of two equally long buffers, as [offset, offset + length). */
+export function changedRange(a: Buffer, b: Buffer): { offset: number; length: number } | undefined {
+  const n = Math.min(a.length, b.length);
+  let first = 0;
+  while (first < n && a[first] === b[first]) first++;
+  if (first === n) return undefined;
+  let last = n - 1;
+  while (last > first && a[last] === b[last]) last--;
+  return { offset: first, length: last - first + 1 };
+}
 
 /** x86-64 has four debug registers per thread (DR0-DR3). */
 export const DEBUG_REGISTERS = 4;
@@ -418,7 +433,10 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
         valueSeen: true,
         value: Buffer.from(r.data),
       };
-      if (w.last) hit.old = w.last;
+      if (w.last) {
+        hit.old = w.last;
+        hit.changed = changedRange(w.last, r.data);
+      }
       w.last = hit.value;
       this.deliver(w, hit);
     });
@@ -448,8 +466,18 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     if (w.hitPredicate && !w.hitPredicate(w.passed)) return;
     const format = this.o.format ?? ((b: Buffer, t: WatchTarget) => formatBytes(b, t.type));
     try {
-      if (hit.old) hit.oldText = format(hit.old, spec);
-      if (hit.value) hit.valueText = format(hit.value, spec);
+      // A change inside a big array or struct is shown as that element or member alone.
+      const part = hit.changed && hit.old && hit.value ? narrowChange(spec.type, hit.changed.offset, hit.changed.length) : undefined;
+      const size = part ? sizeOf(part.type) : undefined;
+      if (part && size !== undefined && hit.old && hit.value) {
+        hit.part = part.path;
+        const sub: WatchTarget = { expression: spec.expression + part.path, address: spec.address + BigInt(part.offset), size, type: part.type };
+        hit.oldText = format(hit.old.subarray(part.offset, part.offset + size), sub);
+        hit.valueText = format(hit.value.subarray(part.offset, part.offset + size), sub);
+      } else {
+        if (hit.old) hit.oldText = format(hit.old, spec);
+        if (hit.value) hit.valueText = format(hit.value, spec);
+      }
     } catch (e) {
       hit.valueText ??= `<error: ${e instanceof Error ? e.message : String(e)}>`;
     }
@@ -463,7 +491,8 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       });
     }
     w.info.reported++;
-    this.recentHits.push(hit);
+    // The ring keeps hits for later inspection: big objects keep their texts, not their bytes.
+    this.recentHits.push(hit.value && hit.value.length > RECENT_BYTES_LIMIT ? { ...hit, value: undefined, old: undefined } : hit);
     this.emit('event', { kind: 'hit', hit });
   }
 

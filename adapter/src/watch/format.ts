@@ -4,7 +4,7 @@
  * With a Program, watch/program.ts formats exactly as gdb's print does.
  */
 import { readFileSync } from 'node:fs';
-import type { Type } from '../symbols/types';
+import { resolve, sizeOf, type Type } from '../symbols/types';
 
 function strip(t: Type): Type {
   let cur = t;
@@ -76,4 +76,45 @@ export function threadName(pid: number, tid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The smallest element or member of `type` that holds all of [offset, offset + length): for a
+ * change inside a big array or struct, `[6]` or `.config.workers` and its type, so a line can show
+ * just that part. Undefined when the change spans several members or the type is unknown.
+ */
+export function narrowChange(type: Type | undefined, offset: number, length: number): { path: string; offset: number; type: Type } | undefined {
+  if (!type) return undefined;
+  let path = '';
+  let base = 0;
+  let cur: Type = type;
+  for (let depth = 0; depth < 16; depth++) {
+    const t = resolve(cur);
+    const rel = offset - base;
+    if (t.kind === 'array' && t.length !== undefined) {
+      const e = sizeOf(t.element);
+      if (!e) break;
+      const i = Math.floor(rel / e);
+      if (Math.floor((rel + length - 1) / e) !== i) break;
+      path += `[${i}]`;
+      base += i * e;
+      cur = t.element;
+      continue;
+    }
+    if ((t.kind === 'struct' || t.kind === 'union') && t.members) {
+      const m = t.members.find((x) => {
+        if (x.bitSize !== undefined || x.bitOffset % 8 !== 0) return false;
+        const size = sizeOf(x.type);
+        const start = x.bitOffset / 8;
+        return size !== undefined && start <= rel && rel + length <= start + size;
+      });
+      if (!m) break;
+      path += m.name ? `.${m.name}` : '';
+      base += m.bitOffset / 8;
+      cur = m.type;
+      continue;
+    }
+    break;
+  }
+  return path ? { path, offset: base, type: cur } : undefined;
 }

@@ -234,7 +234,11 @@ export function hitLine(hit: WatchHit): string {
   if (hit.message !== undefined) return hit.message;
   const oldText = hit.oldText ?? '?';
   const newText = hit.value ? (hit.valueText ?? '?') : '(overwritten before it could be read)';
-  let line = `${hit.expression}: ${oldText} → ${newText}`;
+  let line = `${hit.expression}${hit.part ?? ''}: ${oldText} → ${newText}`;
+  if (!hit.part && hit.changed && hit.value && hit.value.length > 16) {
+    // Which bytes of a big object changed (gdb's text of all of it may be long and truncated).
+    line = `${hit.expression}: bytes +${hit.changed.offset}..+${hit.changed.offset + hit.changed.length - 1} changed: ${oldText} → ${newText}`;
+  }
   if (hit.writer) {
     line += ` by ${formatWriter(hit.writer)} [tid ${hit.writer.tid}${hit.writer.threadName ? ` ${hit.writer.threadName}` : ''}]`;
   }

@@ -72,6 +72,13 @@ export interface WatchHit {
   /** Display text of old/new (gdb's print format through the Program when types are known). */
   oldText?: string;
   valueText?: string;
+  /** Polling: the bytes that differ, [offset, offset + length) within the object. */
+  changed?: { offset: number; length: number };
+  /**
+   * When the change lies inside one element or member of a big object: its path (`[6]`,
+   * `.config.workers`), and oldText/valueText are that part's values only.
+   */
+  part?: string;
   /** The logMessage with its `{…}` parts evaluated, when the watch has one. */
   message?: string;
 }
