@@ -29,6 +29,10 @@ interface Target {
   start(): Promise<{ pid: number; stop(): Promise<void> }>;
 }
 
+function mb(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(0)} kB`;
+}
+
 function debugBytes(binary: string): number {
   const out = execFileSync('readelf', ['-SW', binary], { encoding: 'utf8' });
   let total = 0;
@@ -120,8 +124,9 @@ async function main(): Promise<void> {
       expr: 'server.hz',
       drgn: "prog['server'].hz",
       start: async () => {
-        const child = spawn(bin, ['--port', '0', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        await waitForLine(child, /Ready to accept connections/, 'redis-server');
+        const sock = join(mkdtempSync(join(tmpdir(), 'pidscope-redis-')), 'redis.sock');
+        const child = spawn(bin, ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        await waitForLine(child, /ready to accept connections/i, 'redis-server');
         return { pid: child.pid!, stop: stopper(child) };
       },
     });
@@ -158,12 +163,12 @@ async function main(): Promise<void> {
       }
       const med = { pidscope: median(times.pidscope), gdb: median(times.gdb), drgn: median(times.drgn.filter((x) => !Number.isNaN(x))) };
       const same = pidscopeOut === gdbOut;
-      console.log(`${t.name}: ${(dbg / 1e6).toFixed(1)} MB of DWARF, print ${t.expr}`);
+      console.log(`${t.name}: ${mb(dbg)} of DWARF, print ${t.expr}`);
       console.log(`  pidscope eval   ${med.pidscope.toFixed(0).padStart(6)} ms`);
       console.log(`  gdb -batch -p   ${med.gdb.toFixed(0).padStart(6)} ms   (${(med.gdb / med.pidscope).toFixed(2)}× pidscope)`);
       console.log(`  drgn -p         ${Number.isNaN(med.drgn) ? '  failed' : med.drgn.toFixed(0).padStart(6) + ' ms'}   ${Number.isNaN(med.drgn) ? '' : `(${(med.drgn / med.pidscope).toFixed(2)}× pidscope)`}`);
       console.log(`  output identical to gdb: ${same ? 'yes' : `NO\n    gdb:      ${gdbOut.slice(0, 200)}\n    pidscope: ${pidscopeOut.slice(0, 200)}`}\n`);
-      rows.push(`| ${t.name} | ${(dbg / 1e6).toFixed(1)} MB | \`${t.expr}\` | ${med.pidscope.toFixed(0)} ms | ${med.gdb.toFixed(0)} ms (${(med.gdb / med.pidscope).toFixed(2)}×) | ${Number.isNaN(med.drgn) ? 'failed' : `${med.drgn.toFixed(0)} ms (${(med.drgn / med.pidscope).toFixed(2)}×)`} | ${same ? 'yes' : 'no'} |`);
+      rows.push(`| ${t.name} | ${mb(dbg)} | \`${t.expr}\` | ${med.pidscope.toFixed(0)} ms | ${med.gdb.toFixed(0)} ms (${(med.gdb / med.pidscope).toFixed(2)}×) | ${Number.isNaN(med.drgn) ? 'failed' : `${med.drgn.toFixed(0)} ms (${(med.drgn / med.pidscope).toFixed(2)}×)`} | ${same ? 'yes' : 'no'} |`);
       if (!same) process.exitCode = 1;
     } finally {
       await proc.stop();

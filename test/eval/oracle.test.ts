@@ -11,8 +11,9 @@
  * differences listed in KNOWN below, each named as a bug. A few CLI runs check the command line
  * path (stdout, stderr, exit status) too.
  *
- * gdb runs under LC_ALL=C: pidscope prints non-ASCII bytes as octal escapes, as gdb does in the
- * C locale (BUG-UTF8 below for UTF-8 locales).
+ * gdb runs under LC_ALL=C and pidscope with charset 'ascii' (non-ASCII bytes as octal escapes);
+ * a second pass compares gdb under C.UTF-8 with pidscope's 'utf-8' charset (valid UTF-8 sequences
+ * and wide characters print as characters), since gdb follows the user's locale.
  */
 import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
@@ -88,7 +89,7 @@ for (const variant of ALL) {
         exprs = expressionsFor(vars).filter((e) => !/g_progress|g_live_/.test(e));
         ours = exprs.map((e) => {
           try {
-            return program.print(e);
+            return program.print(e, { charset: 'ascii' });
           } catch (x) {
             return gdbMessage(x);
           }
@@ -135,9 +136,47 @@ for (const variant of ALL) {
   });
 }
 
+describe('oracle: UTF-8 locale (gdb LC_ALL=C.UTF-8, pidscope charset utf-8)', () => {
+  let fx: RunningFixture;
+  let exprs: string[] = [];
+  let ours: string[] = [];
+  let theirs: string[] = [];
+  beforeAll(async () => {
+    fx = await startFixture('globals', { variant: 'O0-dwarf5-pie' });
+    const program = await Program.open(fx.pid);
+    try {
+      const bin = realpathSync(fx.binary);
+      const vars = program.globals().filter((v) => v.module === bin && !LIVE.test(v.name));
+      exprs = expressionsFor(vars).filter((e) => !/g_progress|g_live_/.test(e));
+      ours = exprs.map((e) => {
+        try {
+          return program.print(e, { charset: 'utf-8' });
+        } catch (x) {
+          return gdbMessage(x);
+        }
+      });
+    } finally {
+      program.close();
+    }
+    theirs = (await gdbPrintResults(fx.pid, exprs, { locale: 'C.UTF-8', timeoutMs: 240_000 })).map((r) => (r.ok ? r.text : r.error));
+  });
+  afterAll(async () => {
+    await fx?.stop();
+  });
+
+  it('prints what gdb prints, characters included (or the difference is a named bug)', () => {
+    const unexplained = exprs
+      .map((e, i) => (ours[i] === theirs[i] || knownFor('O0-dwarf5-pie', e) ? undefined : `print ${e}\n    gdb:      ${theirs[i]}\n    pidscope: ${ours[i]}`))
+      .filter((x): x is string => x !== undefined);
+    expect(unexplained, `${unexplained.length} of ${exprs.length} differ`).toEqual([]);
+    // Characters really are characters here.
+    expect(ours[exprs.indexOf('g_wide')]).toBe('L"wide \u00fc\\000"');
+  });
+});
+
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'adapter/src/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'adapter/src/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

@@ -60,7 +60,7 @@ for (const cflags of ['-g -O0', '-g -O2']) {
         exprs = [...expressionsFor(vars), ...WALK];
         ours = exprs.map((e) => {
           try {
-            return program.print(e);
+            return program.print(e, { charset: 'ascii' });
           } catch (x) {
             return gdbMessage(x);
           }

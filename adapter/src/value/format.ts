@@ -33,13 +33,15 @@ export interface FormatOptions {
   repeats: number;
   /** `set print max-depth` (20). */
   maxDepth: number;
+  /** Host charset (gdb follows the locale); default from LC_ALL/LC_CTYPE/LANG. */
+  charset?: Charset;
 }
 
 export const DEFAULT_FORMAT: FormatOptions = { elements: 200, repeats: 10, maxDepth: 20 };
 
 /** Text for a top-level value, as after `$1 = `. Throws PidscopeError when gdb would error. */
 export function formatTop(ctx: ValueContext, obj: TargetObject, opts: Partial<FormatOptions> = {}): string {
-  return new Formatter(ctx, { ...DEFAULT_FORMAT, ...opts }).top(obj);
+  return new Formatter(ctx, opts).top(obj);
 }
 
 export function valueTooBig(size: number): PidscopeError {
@@ -112,42 +114,144 @@ export function textualKind(t: Type): CharKind | undefined {
   return undefined;
 }
 
-function isPrintable(c: number): boolean {
-  return c >= 0x20 && c < 0x7f;
+/**
+ * The host charset gdb prints in: gdb follows the locale (setlocale LC_CTYPE), so under a UTF-8
+ * locale valid multibyte sequences print as characters, under C/POSIX every byte >= 0x80 is an
+ * octal escape. pidscope does the same, from the same environment variables.
+ */
+export type Charset = 'ascii' | 'utf-8';
+
+export function defaultCharset(env: NodeJS.ProcessEnv = process.env): Charset {
+  const loc = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
+  return /utf-?8/i.test(loc) ? 'utf-8' : 'ascii';
 }
 
-/** gdb's print_wchar for one character value (`width` bytes wide). */
-function escapeChar(c: number, width: number, quoter: string, state: { needEscape: boolean }): string {
+const UNPRINTABLE = /[\p{Cc}\p{Cn}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+/** iswprint in the host locale (glibc's C.UTF-8: assigned, not a control or line/paragraph separator). */
+function isPrintable(c: number, charset: Charset): boolean {
+  if (charset === 'ascii') return c >= 0x20 && c < 0x7f;
+  if (c < 0x20 || c === 0x7f || c > 0x10ffff) return false;
+  if (c < 0x7f) return true;
+  return !UNPRINTABLE.test(String.fromCodePoint(c));
+}
+
+/** One converted character (gdb's converted_character): a code point, or bytes that did not convert. */
+interface Converted {
+  /** Code point when conversion worked. */
+  cp?: number;
+  /** The original units (each `width` bytes wide, as numbers). */
+  units: number[];
+  incomplete?: boolean;
+}
+
+/** gdb's wchar_iterator: target units to characters in the host charset. */
+function convert(buf: Buffer, length: number, width: number, charset: Charset): Converted[] {
+  const out: Converted[] = [];
+  const at = (i: number) => readUnsigned(buf, i * width, width);
+  if (width > 1) {
+    for (let i = 0; i < length; i++) {
+      const u = at(i);
+      out.push(charset === 'utf-8' && (u < 0xd800 || u > 0xdfff) && u <= 0x10ffff ? { cp: u, units: [u] } : u < 0x80 ? { cp: u, units: [u] } : { units: [u] });
+    }
+    return out;
+  }
+  for (let i = 0; i < length; ) {
+    const b = at(i);
+    if (b < 0x80 || charset === 'ascii') {
+      out.push(b < 0x80 ? { cp: b, units: [b] } : { units: [b] });
+      i++;
+      continue;
+    }
+    // UTF-8 as glibc's iconv decodes it for gdb: lead bytes up to 0xfd announce 2–6 byte
+    // sequences; one that the input ends in the middle of is an incomplete sequence, anywhere
+    // else anything ill-formed is one invalid byte.
+    const need = b >= 0xc0 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf7 ? 3 : b >= 0xf8 && b <= 0xfb ? 4 : b >= 0xfc && b <= 0xfd ? 5 : -1;
+    if (need < 0) {
+      out.push({ units: [b] });
+      i++;
+      continue;
+    }
+    let cp = b & (need === 1 ? 0x1f : need === 2 ? 0x0f : need === 3 ? 0x07 : need === 4 ? 0x03 : 0x01);
+    let ok = true;
+    let truncated = false;
+    let j = 1;
+    for (; j <= need; j++) {
+      if (i + j >= length) {
+        truncated = true;
+        break;
+      }
+      const c = at(i + j);
+      if ((c & 0xc0) !== 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (ok && truncated) {
+      // gdb asks iconv for one character per call; the valid character converted in the same
+      // call as the trailing incomplete sequence is lost (gdb's EINVAL path drops it).
+      const prev = out[out.length - 1];
+      if (prev && prev.cp !== undefined) out.pop();
+      const units: number[] = [];
+      for (let k = i; k < length; k++) units.push(at(k));
+      out.push({ units, incomplete: true });
+      break;
+    }
+    if (need > 3 || b < 0xc2) {
+      out.push({ units: [b] });
+      i++;
+      continue;
+    }
+    const overlong = (need === 2 && cp < 0x800) || (need === 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff);
+    if (!ok || overlong) {
+      out.push({ units: [b] });
+      i++;
+      continue;
+    }
+    const units: number[] = [];
+    for (let k = 0; k <= need; k++) units.push(at(i + k));
+    out.push({ cp, units });
+    i += need + 1;
+  }
+  return out;
+}
+
+const SIMPLE_ESCAPES: Record<number, string> = { 7: '\\a', 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v' };
+
+/** gdb's print_wchar for one converted character. */
+function escapeConverted(ch: Converted, quoter: string, state: { needEscape: boolean }, charset: Charset): string {
   const need = state.needEscape;
   state.needEscape = false;
-  switch (c) {
-    case 7:
-      return '\\a';
-    case 8:
-      return '\\b';
-    case 12:
-      return '\\f';
-    case 10:
-      return '\\n';
-    case 13:
-      return '\\r';
-    case 9:
-      return '\\t';
-    case 11:
-      return '\\v';
+  if (ch.cp !== undefined) {
+    const simple = SIMPLE_ESCAPES[ch.cp];
+    if (simple) return simple;
+    const text = String.fromCodePoint(ch.cp);
+    if (isPrintable(ch.cp, charset) && !(need && /^[0-9a-fA-F]$/.test(text))) {
+      return text === quoter || text === '\\' ? '\\' + text : text;
+    }
   }
-  const ch = String.fromCharCode(c);
-  if (isPrintable(c) && !(need && /[0-9a-fA-F]/.test(ch))) {
-    return ch === quoter || ch === '\\' ? '\\' + ch : ch;
+  let out = '';
+  for (const u of ch.units) {
+    if (u <= 0o777) {
+      out += '\\' + u.toString(8).padStart(3, '0');
+      state.needEscape = false;
+    } else {
+      out += '\\x' + u.toString(16);
+      state.needEscape = true;
+    }
   }
-  void width;
-  if (c <= 0o777) return '\\' + c.toString(8).padStart(3, '0');
-  state.needEscape = true;
-  return '\\x' + c.toString(16);
+  return out;
 }
 
-export function charLiteral(c: number, width: number, kind: CharKind): string {
-  return `${kind}'${escapeChar(c, width, "'", { needEscape: false })}'`;
+export function charLiteral(c: number, width: number, kind: CharKind, charset: Charset = 'ascii'): string {
+  const buf = Buffer.alloc(width);
+  if (width === 1) buf[0] = c & 0xff;
+  else if (width === 2) buf.writeUInt16LE(c & 0xffff);
+  else buf.writeUInt32LE(c >>> 0);
+  const chars = convert(buf, 1, width, charset);
+  const state = { needEscape: false };
+  return `${kind}'${chars.map((ch) => escapeConverted(ch, "'", state, charset)).join('')}'`;
 }
 
 /** generic_printstr for `length` characters of `width` bytes from `buf` (gdb 13). */
@@ -159,37 +263,47 @@ export function printString(
   forceEllipses: boolean,
   opts: FormatOptions,
 ): string {
-  const at = (i: number) => readUnsigned(buf, i * width, width);
-  if (!forceEllipses && length > 0 && at(length - 1) === 0) length--;
+  const charset = opts.charset ?? 'ascii';
+  if (!forceEllipses && length > 0 && readUnsigned(buf, (length - 1) * width, width) === 0) length--;
   if (length === 0) return `${kind}""`;
+  const chars = convert(buf, length, width, charset);
+  const same = (a: Converted, b: Converted) =>
+    !a.incomplete && !b.incomplete && (a.cp !== undefined ? a.cp === b.cp : b.cp === undefined && a.units.length === b.units.length && a.units.every((u, k) => u === b.units[k]));
   // Runs of equal characters, consumed until the element budget is spent.
-  const runs: Array<{ c: number; n: number }> = [];
+  const runs: Array<{ ch: Converted; n: number }> = [];
   let i = 0;
   let pos = 0;
-  while (i < opts.elements && pos < length) {
-    const c = at(pos);
+  while (i < opts.elements && pos < chars.length) {
+    const ch = chars[pos];
     let n = 1;
-    while (pos + n < length && at(pos + n) === c) n++;
-    runs.push({ c, n });
+    while (pos + n < chars.length && same(chars[pos + n], ch)) n++;
+    runs.push({ ch, n });
     pos += n;
     i += n;
   }
-  const finished = pos >= length;
+  const finished = pos >= chars.length;
   let out = '';
   let last: 'start' | 'single' | 'repeat' = 'start';
   const state = { needEscape: false };
   for (const r of runs) {
+    if (r.ch.incomplete) {
+      if (last === 'single') out += '"';
+      if (last !== 'start') out += ', ';
+      out += `<incomplete sequence ${escapeConverted({ units: r.ch.units }, '', state, charset)}>`;
+      last = 'repeat';
+      break;
+    }
     if (r.n > opts.repeats) {
       if (last === 'single') out += '"';
       if (last !== 'start') out += ', ';
-      out += `'${escapeChar(r.c, width, '"', state)}' <repeats ${r.n} times>`;
+      out += `'${escapeConverted(r.ch, '"', state, charset)}' <repeats ${r.n} times>`;
       last = 'repeat';
     } else {
       if (last !== 'single') {
         if (last !== 'start') out += ', ';
         out += kind + '"';
       }
-      for (let j = 0; j < r.n; j++) out += escapeChar(r.c, width, '"', state);
+      for (let j = 0; j < r.n; j++) out += escapeConverted(r.ch, '"', state, charset);
       last = 'single';
     }
   }
@@ -214,11 +328,14 @@ function readUnsigned(buf: Buffer, off: number, width: number): number {
 export class Formatter {
   readonly src: ByteSource;
 
+  readonly opts: FormatOptions;
+
   constructor(
     readonly ctx: ValueContext,
-    readonly opts: FormatOptions = DEFAULT_FORMAT,
+    opts: Partial<FormatOptions> = {},
     src?: ByteSource,
   ) {
+    this.opts = { ...DEFAULT_FORMAT, charset: defaultCharset(), ...opts };
     this.src = src ?? new ByteSource(ctx.memory);
   }
 
@@ -263,7 +380,7 @@ export class Formatter {
         const kind = textualKind(type);
         if (kind !== undefined) {
           const u = Number(BigInt.asUintN(r.size * 8, v));
-          return `${v} ${charLiteral(u, r.size, kind)}`;
+          return `${v} ${charLiteral(u, r.size, kind, this.opts.charset ?? 'ascii')}`;
         }
         return v.toString();
       }

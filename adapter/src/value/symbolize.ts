@@ -54,6 +54,32 @@ function sorted(m: ModuleLike): ElfSymbolLike[] {
   return list;
 }
 
+const extentCache = new WeakMap<ModuleLike, { lo: bigint; hi: bigint } | null>();
+
+function extent(m: ModuleLike): { lo: bigint; hi: bigint } | undefined {
+  let e = extentCache.get(m);
+  if (e === undefined) {
+    e = null;
+    try {
+      const elf = (m as unknown as { elf?: { loadSegments?(): Array<{ vaddr: bigint; memsz: bigint }> } }).elf;
+      const segs = elf?.loadSegments?.() ?? [];
+      if (segs.length) {
+        let lo = segs[0].vaddr;
+        let hi = segs[0].vaddr + segs[0].memsz;
+        for (const sg of segs) {
+          if (sg.vaddr < lo) lo = sg.vaddr;
+          if (sg.vaddr + sg.memsz > hi) hi = sg.vaddr + sg.memsz;
+        }
+        e = { lo: lo + m.bias, hi: hi + m.bias };
+      }
+    } catch {
+      e = null;
+    }
+    extentCache.set(m, e);
+  }
+  return e ?? undefined;
+}
+
 const isText = (s: ElfSymbolLike) => s.type === 'func' || s.type === 'ifunc';
 
 /**
@@ -73,8 +99,11 @@ export function symbolSuffix(symbols: SymbolLookup | undefined, address: bigint)
   if (typeof wm.moduleAt === 'function') {
     const m = wm.moduleAt(address);
     if (m && typeof m.symbols === 'function') return lookup(m, address, false);
-    // .bss past the file-backed mapping is an anonymous mapping: ask every module.
+    // .bss past the file-backed mapping is an anonymous mapping: ask the module whose loaded
+    // image (PT_LOAD extent) covers the address. Heap pointers match none and cost nothing.
     for (const mod of wm.modules ?? []) {
+      const ext = extent(mod);
+      if (!ext || address < ext.lo || address >= ext.hi) continue;
       const t = lookup(mod, address, true);
       if (t) return t;
     }
