@@ -280,14 +280,30 @@ export class PidscopeSession extends DebugSession {
       if (this.state === 'attaching') this.state = 'initialized';
       throw e;
     }
-    this.endProgress(progressId, 'attached');
     if (this.state !== 'attaching') {
       // Disconnected while we were loading symbols.
+      this.endProgress(progressId, 'disconnected');
       proc.close();
       throw new PidscopeError('NOT_ATTACHED', 'the session was disconnected while attaching', '', 'user');
     }
     this.att = this.makeAttachment(proc, cfg);
     this.state = 'attached';
+    // The main program's globals are what the client shows first: index its debug info now,
+    // inside the attach progress, rather than in the first variables request.
+    const main = proc.modules[0];
+    if (main !== undefined) {
+      this.updateProgress(progressId, `indexing the debug info of ${basename(main)}`);
+      await new Promise((r) => setImmediate(r));
+      if (this.state === 'attached') {
+        try {
+          this.globalsOf(main);
+        } catch (e) {
+          this.log(`indexing ${main} failed: ${String(e)}`);
+        }
+      }
+    }
+    this.endProgress(progressId, 'attached');
+    if (this.state !== 'attached') throw new PidscopeError('NOT_ATTACHED', 'the session was disconnected while attaching', '', 'user');
 
     const info = this.infoBody();
     response.body = info;
@@ -540,10 +556,27 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- variables
 
-  private onVariables(response: DebugProtocol.Response, args: Args): void {
+  private onVariables(response: DebugProtocol.Response, args: Args): void | Promise<void> {
+    const container = this.refs.get(args.variablesReference);
+    if (container.kind === 'module' && !this.a.globals.has(container.module) && this.client?.supportsProgressReporting) {
+      // Indexing a big library's debug info takes a while: say so, then answer.
+      return (async () => {
+        const id = this.startProgress(`pidscope: reading globals of ${basename(container.module)}`, 'indexing debug info');
+        await new Promise((r) => setImmediate(r));
+        try {
+          if (this.att) this.globalsOf(container.module);
+        } finally {
+          this.endProgress(id, 'done');
+        }
+        this.variablesNow(response, args, container);
+      })();
+    }
+    this.variablesNow(response, args, container);
+  }
+
+  private variablesNow(response: DebugProtocol.Response, args: Args, container: Container): void {
     const a = this.a;
     const ref = args.variablesReference;
-    const container = this.refs.get(ref);
     const filter = args.filter;
     if (filter !== undefined && filter !== 'indexed' && filter !== 'named') throw badArgs(`filter is ${JSON.stringify(filter)}`, 'Use "indexed", "named" or leave it out');
     const start = intArg(args, 'start', { min: 0 }) ?? 0;
