@@ -16,7 +16,7 @@ const DW_TAG = C.DW_TAG;
 const DW_UT = C.DW_UT;
 import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
 import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
-import { attr, DwarfReader, toBig, type Abbrev, type Die, type DwarfSections, type Unit } from './reader';
+import { attr, DwarfReader, toBig, type Abbrev, type AttrValue, type Die, type DwarfSections, type Unit } from './reader';
 import { canonicalBaseName, TypeBuilder } from './typeBuilder';
 
 export interface VarEntry {
@@ -198,7 +198,7 @@ export class DwarfInfo {
         }
       } else if (tag === DW_TAG.subprogram) {
         this.scanAttrs(c, u, ab);
-        fnName = sc.name;
+        fnName = this.scratchName(u);
         if (!fnName && sc.origin >= 0) fnOrigin = sc.origin;
         if (atTop || parent === DW_TAG.namespace) {
           const entry: FnEntry = { name: fnName ?? '', die: off, unit: u, external: sc.external, declaration: sc.declaration };
@@ -209,19 +209,12 @@ export class DwarfInfo {
         // Type names are indexed by a separate pass on the first type lookup (indexTypes).
         // Members and enumerators hold no statics (C): skip them, by DW_AT_sibling when given.
         descend = false;
-        if (ab.hasChildren) {
-          this.scanAttrs(c, u, ab);
-          if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
-          else this.skipChildren(c, u);
-        } else r.skipAttrs(c, u, ab);
+        if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
       } else if (tag === DW_TAG.lexical_block || tag === DW_TAG.namespace) {
         r.skipAttrs(c, u, ab);
       } else {
-        r.skipAttrs(c, u, ab);
-        if (ab.hasChildren) {
-          this.skipChildren(c, u);
-          descend = false;
-        }
+        if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
+        descend = false;
       }
       if (descend) {
         depth++;
@@ -234,7 +227,23 @@ export class DwarfInfo {
   }
 
   /** Scratch results of scanAttrs (reused: the scan allocates nothing per DIE). */
-  private readonly scratch = { name: undefined as string | undefined, declaration: false, external: false, origin: -1, sibling: -1, locOp: -1 };
+  private readonly scratch = {
+    /** Raw DW_AT_name value (string, or an offset/index per nameForm); decoded on demand by scratchName(). */
+    nameRaw: undefined as AttrValue | undefined,
+    nameForm: 0,
+    declaration: false,
+    external: false,
+    origin: -1,
+    sibling: -1,
+    locOp: -1,
+  };
+
+  /** The name found by the last scanAttrs (decoded only when the DIE is kept). */
+  private scratchName(u: Unit): string | undefined {
+    const sc = this.scratch;
+    if (sc.nameRaw === undefined) return undefined;
+    return typeof sc.nameRaw === 'string' ? sc.nameRaw : this.reader.str(u, { at: DW_AT.name, form: sc.nameForm, value: sc.nameRaw });
+  }
 
   /**
    * Consumes a DIE's attributes, keeping only what the index needs: name, declaration,
@@ -244,7 +253,7 @@ export class DwarfInfo {
   private scanAttrs(c: Cursor, u: Unit, ab: Abbrev): void {
     const sc = this.scratch;
     const r = this.reader;
-    sc.name = undefined;
+    sc.nameRaw = undefined;
     sc.declaration = false;
     sc.external = false;
     sc.origin = -1;
@@ -255,8 +264,8 @@ export class DwarfInfo {
       const a = attrs[i];
       switch (a.at) {
         case DW_AT.name: {
-          const v = r.readForm(c, u, a.form, a.implicit);
-          sc.name = typeof v === 'string' ? v : r.str(u, { at: a.at, form: a.form, value: v });
+          sc.nameRaw = r.readForm(c, u, a.form, a.implicit);
+          sc.nameForm = a.form;
           break;
         }
         case DW_AT.declaration:
@@ -340,16 +349,13 @@ export class DwarfInfo {
           }
           if (INDEXED_TYPE_TAGS.has(ab.tag)) {
             this.scanAttrs(c, u, ab);
-            if (sc.name !== undefined) this.indexType(ab.tag, sc.name, off, sc.declaration);
-          } else if (ab.hasChildren) this.scanAttrs(c, u, ab);
-          else {
-            r.skipAttrs(c, u, ab);
-            continue;
-          }
-          if (ab.hasChildren) {
-            if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
-            else this.skipChildren(c, u);
-          }
+            const tn = this.scratchName(u);
+            if (tn !== undefined) this.indexType(ab.tag, tn, off, sc.declaration);
+            if (ab.hasChildren) {
+              if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
+              else this.skipChildren(c, u);
+            }
+          } else if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
         }
       } catch (e) {
         this.errors.push(`types of unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${(e as Error).message}`);
@@ -373,7 +379,7 @@ export class DwarfInfo {
     const at = c.pos;
     const code = c.uleb();
     if (code === 0) return undefined;
-    return u.abbrevs.get(code) ?? c.fail(`unknown abbreviation code ${code}`, at);
+    return u.abbrevList[code] ?? u.abbrevs.get(code) ?? c.fail(`unknown abbreviation code ${code}`, at);
   }
 
   /** Skips the children of the DIE whose attributes were just consumed. */
@@ -388,8 +394,7 @@ export class DwarfInfo {
         depth--;
         continue;
       }
-      this.reader.skipAttrs(c, u, ab);
-      if (ab.hasChildren) depth++;
+      if (!this.reader.skipSubtree(c, u, ab)) depth++;
     }
   }
 
@@ -404,7 +409,7 @@ export class DwarfInfo {
     const sc = this.scratch;
     const declaration = sc.declaration;
     const constOnly = !atTop && sc.locOp === -1;
-    if (constOnly && sc.name === undefined) return;
+    if (constOnly && sc.nameRaw === undefined) return;
     let fn: string | undefined;
     let fnOrigin: number | undefined;
     for (let i = fnNames.length - 1; i >= 0; i--) {
@@ -418,8 +423,9 @@ export class DwarfInfo {
     const scope: VarEntry['scope'] = !atTop ? 'function-static' : sc.external ? 'global' : 'file-static';
     const entry: VarEntry = { name: '', die: off, unit: u, scope, fn, declaration };
     if (constOnly) entry.constOnly = true;
-    if (sc.name !== undefined) {
-      entry.name = sc.name;
+    const name = this.scratchName(u);
+    if (name !== undefined) {
+      entry.name = name;
       push(this.variables, entry.name, entry);
     } else if (sc.origin >= 0) {
       // The definition refers to a declaration: its scope (external) lives there.
@@ -631,37 +637,54 @@ export class DwarfInfo {
 
   /** Function (by DWARF ranges) containing a link-time address. */
   functionAt(addr: bigint): string | undefined {
-    if (!this.fnRanges) {
-      this.index();
-      const out: Array<{ lo: bigint; hi: bigint; name: string }> = [];
-      for (const [name, list] of this.functions) {
+    this.index();
+    // Only the functions of the unit covering the address are read (a big library has
+    // thousands of units); their ranges are cached per unit.
+    const u = this.unitForAddress(addr);
+    const units = u ? [u] : [];
+    if (!u && !this.fnRanges) {
+      // No unit ranges (unusual): fall back to every function once.
+      this.fnRanges = this.rangesOf((e) => true);
+    }
+    for (const unit of units) {
+      let fr = this.fnRangesByUnit.get(unit.offset);
+      if (!fr) this.fnRangesByUnit.set(unit.offset, (fr = this.rangesOf((e) => e.unit === unit)));
+      const hit = findRange(fr, addr);
+      if (hit) return hit;
+    }
+    return this.fnRanges ? findRange(this.fnRanges, addr) : undefined;
+  }
+
+  private readonly fnRangesByUnit = new Map<number, Array<{ lo: bigint; hi: bigint; name: string }>>();
+  private fnByUnit?: Map<number, FnEntry[]>;
+
+  private rangesOf(want: (e: FnEntry) => boolean): Array<{ lo: bigint; hi: bigint; name: string }> {
+    if (!this.fnByUnit) {
+      this.fnByUnit = new Map();
+      for (const list of this.functions.values()) {
         for (const e of list) {
           if (e.declaration) continue;
-          try {
-            const d = this.reader.dieAt(e.die);
-            if (!d) continue;
-            for (const [lo, hi] of this.reader.dieRanges(d)) out.push({ lo, hi, name });
-          } catch {
-            /* skip broken function */
-          }
+          const l = this.fnByUnit.get(e.unit.offset);
+          if (l) l.push(e);
+          else this.fnByUnit.set(e.unit.offset, [e]);
         }
       }
-      out.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-      this.fnRanges = out;
     }
-    const fr = this.fnRanges;
-    let lo = 0;
-    let hi = fr.length - 1;
-    let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (fr[mid].lo <= addr) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
+    const out: Array<{ lo: bigint; hi: bigint; name: string }> = [];
+    for (const list of this.fnByUnit.values()) {
+      for (const e of list) {
+        if (!want(e)) continue;
+        try {
+          const d = this.reader.dieAt(e.die);
+          if (!d) continue;
+          for (const [lo, hi] of this.reader.dieRanges(d)) out.push({ lo, hi, name: e.name });
+        } catch {
+          /* skip a broken function */
+        }
+      }
     }
-    for (let i = best; i >= 0 && i > best - 64; i--) if (addr >= fr[i].lo && addr < fr[i].hi) return fr[i].name;
-    return undefined;
+    out.sort((x, y) => (x.lo < y.lo ? -1 : x.lo > y.lo ? 1 : 0));
+    return out;
   }
 
   /** file:line for a link-time code address. */
@@ -679,6 +702,22 @@ export class DwarfInfo {
     }
     return undefined;
   }
+}
+
+/** Innermost-first search of sorted [lo, hi) ranges for `addr`. */
+function findRange(fr: Array<{ lo: bigint; hi: bigint; name: string }>, addr: bigint): string | undefined {
+  let lo = 0;
+  let hi = fr.length - 1;
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (fr[mid].lo <= addr) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  for (let i = best; i >= 0 && i > best - 64; i--) if (addr >= fr[i].lo && addr < fr[i].hi) return fr[i].name;
+  return undefined;
 }
 
 function push<T>(m: Map<string, T[]>, k: string, v: T): void {

@@ -51,6 +51,13 @@ export interface Abbrev {
   attrs: AbbrevAttr[];
   /** Byte size of all attributes when every form has a fixed size for this unit, else -1. */
   fixedSize: number;
+  /**
+   * Byte offset of the DW_AT_sibling value from the start of the attributes when every attribute
+   * before it has a fixed size, and its form; -1 when unknown (-2: not computed yet). Lets the
+   * index jump over a subtree without reading it.
+   */
+  siblingAt: number;
+  siblingForm: number;
 }
 
 export interface Unit {
@@ -63,6 +70,8 @@ export interface Unit {
   offsetSize: 4 | 8;
   abbrevOffset: number;
   abbrevs: Map<number, Abbrev>;
+  /** The same abbreviations indexed by code (codes are dense in practice): the scan's fast path. */
+  abbrevList: Array<Abbrev | undefined>;
   /** Offset of the first DIE. */
   dieOffset: number;
   typeSignature?: bigint;
@@ -108,6 +117,7 @@ const MAX_ABBREV_ATTRS = 4096;
 export class DwarfReader {
   readonly s: DwarfSections;
   private readonly abbrevCache = new Map<number, Map<number, Abbrev>>();
+  private readonly abbrevLists = new Map<number, Array<Abbrev | undefined>>();
   private unitsCache?: Unit[];
   readonly unitErrors: string[] = [];
   /** Type unit signature → offset of its type DIE (DW_FORM_ref_sig8 targets). */
@@ -143,7 +153,7 @@ export class DwarfReader {
         attrs.push(a);
         if (attrs.length > MAX_ABBREV_ATTRS) c.fail('abbreviation with too many attributes');
       }
-      table.set(code, { code, tag, hasChildren, attrs, fixedSize: -2 });
+      table.set(code, { code, tag, hasChildren, attrs, fixedSize: -2, siblingAt: -2, siblingForm: 0 });
     }
     this.abbrevCache.set(offset, table);
     return table;
@@ -216,7 +226,14 @@ export class DwarfReader {
     }
     if (addressSize !== 4 && addressSize !== 8 && addressSize !== 2) uc.fail(`unsupported address size ${addressSize}`, off);
     const abbrevs = this.abbrevTable(abbrevOffset);
+    let list = this.abbrevLists.get(abbrevOffset);
+    if (!list) {
+      list = [];
+      for (const [code, ab] of abbrevs) if (code < 100_000) list[code] = ab;
+      this.abbrevLists.set(abbrevOffset, list);
+    }
     return {
+      abbrevList: list,
       offset: off,
       end,
       version,
@@ -700,6 +717,55 @@ export class DwarfReader {
     const ab = u.abbrevs.get(code) ?? c.fail(`unknown abbreviation code ${code}`, off);
     this.skipAttrs(c, u, ab);
     return { code, tag: ab.tag, hasChildren: ab.hasChildren, next: c.pos, abbrev: ab };
+  }
+
+  /**
+   * Skips a DIE's attributes and, when it has children, its whole subtree, by DW_AT_sibling
+   * read at a fixed position when the abbreviation allows it (no attribute decoding at all).
+   * Returns false when the subtree must be walked (the cursor is then past the attributes).
+   */
+  skipSubtree(c: Cursor, u: Unit, ab: Abbrev): boolean {
+    if (ab.siblingAt === -2) {
+      ab.siblingAt = -1;
+      let at = 0;
+      for (const a of ab.attrs) {
+        if (a.at === DW_AT.sibling) {
+          if (a.form === DW_FORM.ref4 || a.form === DW_FORM.ref2 || a.form === DW_FORM.ref1 || a.form === DW_FORM.ref8) {
+            ab.siblingAt = at;
+            ab.siblingForm = a.form;
+          }
+          break;
+        }
+        const sz = this.formSize(u, a.form);
+        if (sz < 0) break;
+        at += sz;
+      }
+    }
+    if (ab.hasChildren && ab.siblingAt >= 0) {
+      const p = c.pos + ab.siblingAt;
+      let rel = -1;
+      if (p + 4 <= c.end) {
+        const b = c.buf;
+        switch (ab.siblingForm) {
+          case DW_FORM.ref4:
+            rel = this.s.littleEndian ? b.readUInt32LE(p) : b.readUInt32BE(p);
+            break;
+          case DW_FORM.ref2:
+            rel = this.s.littleEndian ? b.readUInt16LE(p) : b.readUInt16BE(p);
+            break;
+          case DW_FORM.ref1:
+            rel = b[p];
+            break;
+        }
+      }
+      const target = u.offset + rel;
+      if (rel > 0 && target > c.pos && target <= u.end) {
+        c.seek(target);
+        return true;
+      }
+    }
+    this.skipAttrs(c, u, ab);
+    return !ab.hasChildren;
   }
 
   skipAttrs(c: Cursor, u: Unit, ab: Abbrev): void {
