@@ -63,6 +63,8 @@ export class HardwareWatch {
   private quietTicks = 0;
   private rescanTimer: NodeJS.Timeout | undefined;
   private exited = new Set<number>();
+  /** Threads seen uncovered by one rescan (see rescan). */
+  private readonly suspects = new Set<number>();
   /** 'each': poll() wakes at every sample (lowest latency); 'batched': at a watermark + timer. */
   private wakeup: 'each' | 'batched' = 'each';
   private switching = false;
@@ -147,7 +149,9 @@ export class HardwareWatch {
   }
 
   get threadCount(): number {
-    return this.covered.size - this.exited.size;
+    let n = 0;
+    for (const tid of this.covered) if (!this.exited.has(tid)) n++;
+    return n;
   }
 
   get lost(): bigint {
@@ -195,26 +199,47 @@ export class HardwareWatch {
     this.covered.add(tid);
   }
 
-  /** Finds threads that neither we nor inheritance cover, and forgets threads that ended. */
+  /**
+   * Finds threads that neither we nor inheritance cover, and forgets threads that ended. A new
+   * thread shows in /proc a moment before the kernel writes its FORK record, so a thread must be
+   * seen uncovered by two rescans in a row before it gets events of its own (otherwise an
+   * inherited thread could be watched twice).
+   */
   rescan(): void {
     if (this.closed) return;
-    // FORK records still in the rings would tell us a new thread is covered: read them first.
-    this.o.onReadable();
     const live = new Set(listTids(this.o.pid));
     if (live.size === 0) return; // the process is gone; the engine notices
+    // FORK records of the threads just listed tell us they are covered: read them first.
+    this.o.onReadable();
     for (const tid of live) {
-      if (!this.covered.has(tid)) {
+      if (this.covered.has(tid)) continue;
+      if (this.suspects.has(tid)) {
+        this.suspects.delete(tid);
         this.openThread(tid, false);
         this.o.onStatus?.(`thread ${tid} appeared before inheritance could cover it; watching it now`, 'info');
+      } else {
+        this.suspects.add(tid);
       }
     }
+    for (const tid of this.suspects) if (!live.has(tid) || this.covered.has(tid)) this.suspects.delete(tid);
     for (const [tid, fds] of this.fdsByTid) {
       if (live.has(tid)) continue;
-      for (const fd of fds) if (!this.ownerFds.has(fd)) closeFd(fd);
-      this.fdsByTid.set(tid, fds.filter((fd) => this.ownerFds.has(fd)));
-      this.exited.add(tid);
+      for (const fd of fds) {
+        if (this.ownerFds.has(fd)) continue;
+        try {
+          this.countBase += readCount(fd); // keep the total honest
+        } catch {
+          /* nothing to add */
+        }
+        closeFd(fd);
+      }
+      const owners = fds.filter((fd) => this.ownerFds.has(fd));
+      if (owners.length) this.fdsByTid.set(tid, owners);
+      else this.fdsByTid.delete(tid);
     }
-    for (const tid of this.covered) if (!live.has(tid)) this.exited.add(tid);
+    // Bounded bookkeeping for programs that create and end threads all day.
+    for (const tid of this.covered) if (!live.has(tid)) this.covered.delete(tid);
+    this.exited.clear();
   }
 
   /** Every sample waiting in the rings, oldest first; FORK/EXIT/COMM/LOST handled here. */
