@@ -221,6 +221,14 @@ describe('pidscope dap: attached to a running process', () => {
     expect(cont.body.allThreadsContinued).toBe(false);
     expect(((await again) as DebugProtocol.StoppedEvent).body.description).toBe('live view — the process keeps running');
     expect((await c.request('pidscope/info')).body).toMatchObject({ view: 'live' });
+    // The same without a continue (the client never sees the live thread run).
+    const frozen = c.dc.waitForEvent('stopped');
+    expect((await c.dc.customRequest('pidscope/view', { frozen: true })).body).toMatchObject({ view: 'frozen' });
+    expect(((await frozen) as DebugProtocol.StoppedEvent).body.reason).toBe('pause');
+    const live = c.dc.waitForEvent('stopped');
+    expect((await c.dc.customRequest('pidscope/view', { frozen: false })).body).toMatchObject({ view: 'live' });
+    expect(((await live) as DebugProtocol.StoppedEvent).body.reason).toBe('entry');
+    expect((await c.request('pidscope/view', { frozen: 'yes' })).success).toBe(false);
     await monitor.stop();
   });
 });

@@ -145,6 +145,7 @@ export class PidscopeSession extends DebugSession {
       setDataBreakpoints: h(this.onSetDataBreakpoints, true),
       'pidscope/info': h(this.onInfo, true),
       'pidscope/sample': h(this.onSample, true),
+      'pidscope/view': h(this.onView, true),
     };
   }
 
@@ -840,6 +841,27 @@ export class PidscopeSession extends DebugSession {
       this.sendStopped('entry');
       this.scheduleRefresh();
     });
+  }
+
+  /**
+   * Freeze or resume the view without the client ever seeing the live thread run (VS Code closes
+   * hex views when a session runs, which `continue` briefly makes it do).
+   */
+  private onView(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    if (typeof args.frozen !== 'boolean') throw badArgs('pidscope/view needs {"frozen": true|false}');
+    if (args.frozen !== a.live.frozen) {
+      if (args.frozen) a.live.freeze();
+      else a.live.resume();
+      this.refs.reset();
+      const reason = args.frozen ? 'pause' : 'entry';
+      setImmediate(() => {
+        if (this.state !== 'attached') return;
+        this.sendStopped(reason);
+        if (!args.frozen) this.scheduleRefresh();
+      });
+    }
+    response.body = { view: a.live.frozen ? 'frozen' : 'live', snapshotTime: a.live.snapshotTime };
   }
 
   private refuseStep(_r: DebugProtocol.Response, _a: Args, request: DebugProtocol.Request): void {
