@@ -77,6 +77,7 @@ function timeRun(cmd: string, args: string[]): { ms: number; stdout: string; std
 }
 
 function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
@@ -139,7 +140,8 @@ async function main(): Promise<void> {
     ['import sys', 'print(eval(sys.argv[1]))'].join('\n'),
   );
 
-  console.log(`\nbench:symbols — cold start to printed value, median of ${ROUNDS} interleaved rounds\n`);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`\nbench:symbols — cold start to printed value, median of ${ROUNDS} interleaved rounds (load average ${load})\n`);
   const rows: string[] = [];
   for (const t of targets) {
     const dbg = debugBytes(t.binary);
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
       const times: Record<string, number[]> = { pidscope: [], gdb: [], drgn: [] };
       let pidscopeOut = '';
       let gdbOut = '';
+      let drgnError = '';
       for (let r = 0; r < ROUNDS; r++) {
         const p = timeRun(process.execPath, [PIDSCOPE, 'eval', '--pid', String(proc.pid), t.expr]);
         if (p.code !== 0) throw new Error(`pidscope failed on ${t.name}: ${p.stderr}`);
@@ -158,17 +161,19 @@ async function main(): Promise<void> {
         gdbOut = m ? m[1] : `(no value: ${g.stderr.trim().split('\n').pop()})`;
         times.gdb.push(g.ms);
         const d = timeRun('drgn', ['-q', '-p', String(proc.pid), script, t.drgn]);
-        if (d.code !== 0) times.drgn.push(NaN);
-        else times.drgn.push(d.ms);
+        if (d.code !== 0) {
+          times.drgn.push(NaN);
+          drgnError = d.stderr.trim().split('\n').pop() ?? `exit ${d.code}`;
+        } else times.drgn.push(d.ms);
       }
       const med = { pidscope: median(times.pidscope), gdb: median(times.gdb), drgn: median(times.drgn.filter((x) => !Number.isNaN(x))) };
       const same = pidscopeOut === gdbOut;
       console.log(`${t.name}: ${mb(dbg)} of DWARF, print ${t.expr}`);
       console.log(`  pidscope eval   ${med.pidscope.toFixed(0).padStart(6)} ms`);
       console.log(`  gdb -batch -p   ${med.gdb.toFixed(0).padStart(6)} ms   (${(med.gdb / med.pidscope).toFixed(2)}× pidscope)`);
-      console.log(`  drgn -p         ${Number.isNaN(med.drgn) ? '  failed' : med.drgn.toFixed(0).padStart(6) + ' ms'}   ${Number.isNaN(med.drgn) ? '' : `(${(med.drgn / med.pidscope).toFixed(2)}× pidscope)`}`);
+      console.log(`  drgn -p         ${Number.isNaN(med.drgn) ? `  failed: ${drgnError}` : med.drgn.toFixed(0).padStart(6) + ' ms'}   ${Number.isNaN(med.drgn) ? '' : `(${(med.drgn / med.pidscope).toFixed(2)}× pidscope)`}`);
       console.log(`  output identical to gdb: ${same ? 'yes' : `NO\n    gdb:      ${gdbOut.slice(0, 200)}\n    pidscope: ${pidscopeOut.slice(0, 200)}`}\n`);
-      rows.push(`| ${t.name} | ${mb(dbg)} | \`${t.expr}\` | ${med.pidscope.toFixed(0)} ms | ${med.gdb.toFixed(0)} ms (${(med.gdb / med.pidscope).toFixed(2)}×) | ${Number.isNaN(med.drgn) ? 'failed' : `${med.drgn.toFixed(0)} ms (${(med.drgn / med.pidscope).toFixed(2)}×)`} | ${same ? 'yes' : 'no'} |`);
+      rows.push(`| ${t.name} | ${mb(dbg)} | \`${t.expr}\` | ${med.pidscope.toFixed(0)} ms | ${med.gdb.toFixed(0)} ms (${(med.gdb / med.pidscope).toFixed(2)}×) | ${Number.isNaN(med.drgn) ? `failed (${drgnError.slice(0, 60)})` : `${med.drgn.toFixed(0)} ms (${(med.drgn / med.pidscope).toFixed(2)}×)`} | ${same ? 'yes' : 'no'} |`);
       if (!same) process.exitCode = 1;
     } finally {
       await proc.stop();
@@ -178,7 +183,6 @@ async function main(): Promise<void> {
   console.log('| program | DWARF | expression | pidscope | gdb (ratio) | drgn (ratio) | same as gdb |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
-  void readFileSync;
 }
 
 main().catch((e) => {
