@@ -194,6 +194,23 @@ describe('pidscope dap: attached to a running process', () => {
     expect(tracerPid(fx.pid)).toBe(0);
   });
 
+  it('survives every request with arguments of the wrong shape', async () => {
+    const commands = ['threads', 'stackTrace', 'scopes', 'variables', 'evaluate', 'setVariable', 'setExpression', 'readMemory', 'writeMemory', 'pause', 'continue',
+      'dataBreakpointInfo', 'setDataBreakpoints', 'setBreakpoints', 'setExceptionBreakpoints', 'setFunctionBreakpoints', 'pidscope/info', 'pidscope/sample', 'pidscope/view', 'configurationDone', 'source', 'modules'];
+    const shapes: unknown[] = [null, [], 'text', 42, { threadId: 'x', frameId: {}, variablesReference: [], expression: 7, memoryReference: null, count: -5, offset: 'o', breakpoints: 'all', expressions: [1, 2], name: {}, value: [], data: '***', frozen: 1 }];
+    for (const command of commands) {
+      for (const args of shapes) {
+        const r = await c.request(command, args);
+        expect(typeof r.success, `${command} ${JSON.stringify(args)}`).toBe('boolean');
+        // A wrong shape is the client's mistake, never an internal error (a bug) of the adapter.
+        expect((r.body as { blame?: string } | undefined)?.blame, `${command} ${JSON.stringify(args)}: ${r.message}`).not.toBe('internal');
+      }
+    }
+    const t = await c.dc.threadsRequest();
+    expect(t.body.threads[0].id).toBe(LIVE_THREAD_ID);
+    expect(tracerPid(fx.pid)).toBe(0);
+  });
+
   it('readMemory of a range the memory view shows sends a memory event when its bytes change', async () => {
     // g_progress changes every ms; a memory view of it must be told.
     const addr = symbolAddress(fx.pid, 'g_progress');
