@@ -146,3 +146,28 @@ describe('evaluator (gdb semantics)', () => {
     expect(err('&1')).toBe('Attempt to take address of value not located in memory.');
   });
 });
+
+describe('hostile input', () => {
+  const { ctx } = world();
+  it('never throws anything but a PidscopeError, never overflows the stack', () => {
+    const pieces = ['g_int', 'g_pt', 'g_ppt', 'g_arr', 'g_str', '(', ')', '[', ']', '*', '&', '-', '+', '!', '~', '->', '.', 'x', 'y', '1', '0x10', "'a'", '"s"', '?', ':', ',', '@', 'sizeof', '(int)', '(struct point *)', '{int}', '<<', '/', '%', '==', '&&', '||', '1.5', '0'];
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let k = 0; k < 3000; k++) {
+      const n = 1 + rnd(8);
+      let e = '';
+      for (let j = 0; j < n; j++) e += pieces[rnd(pieces.length)] + (rnd(2) ? ' ' : '');
+      try {
+        formatTop(ctx, evaluateExpression(ctx, e));
+      } catch (x) {
+        expect((x as Error).name, `${e}: ${(x as Error).stack}`).toBe('PidscopeError');
+      }
+    }
+    for (const deep of ['('.repeat(5000) + '1' + ')'.repeat(5000), '-'.repeat(5000) + '1', '*'.repeat(5000) + 'g_ppt']) {
+      expect(() => evaluateExpression(ctx, deep)).toThrow(/nested|syntax|Cannot|Attempt|not supported/);
+    }
+  });
+});

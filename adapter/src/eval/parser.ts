@@ -79,8 +79,12 @@ export function parseTypeName(text: string, hooks: ParseHooks): TypeAst {
   return t;
 }
 
+/** Nesting beyond this is refused (a hostile expression must not overflow the stack). */
+const MAX_DEPTH = 256;
+
 class Parser {
   private i = 0;
+  private depth = 0;
 
   constructor(
     private readonly expr: string,
@@ -158,6 +162,15 @@ class Parser {
   }
 
   private unary(): Node {
+    if (++this.depth > MAX_DEPTH) throw syntaxError(this.expr, this.peek().pos, `Expression nested more than ${MAX_DEPTH} levels deep.`);
+    try {
+      return this.unaryInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private unaryInner(): Node {
     const t = this.peek();
     if (t.k === 'punct') {
       if (t.text === '-' || t.text === '+' || t.text === '!' || t.text === '~' || t.text === '*' || t.text === '&') {
