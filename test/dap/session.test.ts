@@ -4,7 +4,7 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,11 @@ describe('pidscope dap: protocol basics', () => {
     expect(badPid.message).toMatch(/"pid" is "twelve", not a process id/);
     const noPid = await c.request('attach', { pid: 999_999_999 });
     expect(noPid.success).toBe(false);
+    expect(noPid.message).toMatch(/no process with pid 999999999/i);
+    if (readFileSync('/proc/2/comm', 'utf8').trim() === 'kthreadd') {
+      const kthread = await c.request('attach', { pid: 2 }); // kthreadd (not in a pid namespace)
+      expect(kthread.message).toMatch(/kernel thread/);
+    }
     const nothing = await c.request('attach', {});
     expect(nothing.message).toMatch(/name no process/);
 
