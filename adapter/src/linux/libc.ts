@@ -35,9 +35,20 @@ export function lastErrno(): number {
   return koffi.errno();
 }
 
-/** Address of a Buffer's first byte (honours byteOffset inside Node's pooled slabs). */
+/**
+ * Address of a Buffer's first byte (honours byteOffset inside Node's pooled slabs).
+ * The address does not keep the Buffer alive: the caller must still reference the Buffer after
+ * the system call that uses the address returns, or GC may free the memory the kernel writes to.
+ */
 export function bufferAddress(buf: Uint8Array): bigint {
   return koffi.address(buf);
+}
+
+let sink: Uint8Array | undefined;
+/** Keeps `b` reachable up to this call (a store the optimiser cannot drop): use after a system call that wrote through bufferAddress(b). */
+export function keepAlive(b: Uint8Array): void {
+  sink = b;
+  sink = undefined;
 }
 
 const _SC_PAGESIZE = 30;

@@ -7,7 +7,7 @@
  * that point (which may end inside an iovec, at a page boundary), or -1/errno when nothing was
  * copied. Callers (memory/holes.ts) find the failing page from the count and resume after it.
  */
-import { bufferAddress, lastErrno, sys } from './libc';
+import { bufferAddress, keepAlive, lastErrno, sys } from './libc';
 
 /** Linux's UIO_MAXIOV: the most iovecs one call accepts. */
 export const IOV_MAX = 1024;
@@ -51,4 +51,4 @@ export class IovecArrays {
   }
 }
 
-export { bufferAddress };
+export { bufferAddress, keepAlive };

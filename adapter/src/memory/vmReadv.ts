@@ -17,7 +17,7 @@
 import { PidscopeError } from '../errors';
 import { EFAULT, EIO, ENOMEM, ESRCH, EPERM, EACCES, errnoError, permissionError, processGoneError } from '../linux/errno';
 import { PAGE_SIZE } from '../linux/libc';
-import { bufferAddress, IOV_MAX, IovecArrays } from '../linux/vm';
+import { bufferAddress, IOV_MAX, IovecArrays, keepAlive } from '../linux/vm';
 import type { TargetHandle } from './handle';
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
 import { checkRequest, checkRequests, scatter, type Piece, type ScatterHooks } from './scatter';
@@ -91,7 +91,7 @@ export class VmReadvReader implements MemoryReader {
     const data = Buffer.allocUnsafe(length);
     // Fast path: one iovec, everything readable.
     this.iov.set(0, bufferAddress(data), address, length);
-    const n = this.iov.readv(this.target.pid, 1);
+    const n = this.iov.readv(this.target.pid, 1); // `data` stays referenced below: alive during the call
     if (n === length) {
       if (this.verifyEveryCall) this.target.assertAlive('a memory read');
       return { address, data, unreadable: [] };
@@ -142,6 +142,7 @@ export class VmReadvReader implements MemoryReader {
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
     this.iov.set(0, bufferAddress(buf), address, data.length);
     const n = this.iov.writev(this.target.pid, 1);
+    keepAlive(buf);
     if (n === data.length) return n;
     const errno = n < 0 ? -n : 0;
     if (errno !== 0 && errno !== EFAULT && errno !== EIO) throw this.fatal(errno, 'write memory');
@@ -155,10 +156,12 @@ export class VmReadvReader implements MemoryReader {
 }
 
 /** process_vm_readv of one byte at address 0: permitted → EFAULT or 1; else the errno that says why not. */
+const probeIov = new IovecArrays(1);
+// Module-level, so it outlives the call whose iovec points at it.
+const probeByte = Buffer.allocUnsafeSlow(1);
+
 export function probeVmReadv(pid: number): number {
-  const iov = new IovecArrays(1);
-  const b = Buffer.alloc(1);
-  iov.set(0, bufferAddress(b), 0n, 1);
-  const n = iov.readv(pid, 1);
+  probeIov.set(0, bufferAddress(probeByte), 0n, 1);
+  const n = probeIov.readv(pid, 1);
   return n >= 0 ? 0 : -n === EFAULT || -n === EIO ? 0 : -n;
 }
