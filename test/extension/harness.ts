@@ -1,0 +1,249 @@
+/**
+ * A real VS Code for the extension's end-to-end test: code-server (VS Code 1.100 served to a
+ * browser) from a cache outside the clone, the packaged .vsix installed into a fresh profile,
+ * and Debian's Chromium driven by playwright-core.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Frame, Page } from 'playwright-core';
+
+export const REPO = join(__dirname, '..', '..');
+export const ARTIFACTS = join(REPO, 'test', 'artifacts');
+export const CHROMIUM = process.env.PIDSCOPE_CHROMIUM ?? '/usr/bin/chromium';
+export const STRICT = process.env.CI === 'true' || process.env.PIDSCOPE_CI === '1';
+
+/** What is missing on this machine for the test, named by the Debian packages that provide it. */
+export function missingPrerequisites(): string[] {
+  const missing: string[] = [];
+  if (!existsSync(CHROMIUM)) missing.push(`Chromium (${CHROMIUM}): apt-get install -y chromium`);
+  const which = (cmd: string) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!which('rg')) missing.push('ripgrep (code-server bundles it; seeded from Debian): apt-get install -y ripgrep');
+  if (!existsSync('/usr/include/krb5.h')) missing.push('Kerberos headers (code-server builds its kerberos module): apt-get install -y libkrb5-dev');
+  if (!which('make') || !which('g++')) missing.push('a C++ toolchain for code-server\'s native modules: apt-get install -y build-essential');
+  return missing;
+}
+
+/** Installs (once, cached by version) and returns the code-server launcher. */
+export function ensureCodeServer(): string {
+  const out = execFileSync('bash', [join(REPO, 'extension', 'scripts', 'install-code-server.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 20 * 60_000,
+  });
+  const lines = out.trim().split('\n');
+  return lines[lines.length - 1];
+}
+
+/** Bundles and packs the extension; returns the .vsix path. */
+export function packageVsix(): string {
+  const vsix = join(mkdtempSync(join(tmpdir(), 'pidscope-vsix-')), 'pidscope.vsix');
+  execFileSync(process.execPath, [join(REPO, 'extension', 'scripts', 'package.mjs'), '--no-typecheck'], {
+    cwd: REPO,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, PIDSCOPE_VSIX: vsix },
+    timeout: 5 * 60_000,
+  });
+  return vsix;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface CodeServer {
+  url: string;
+  workspace: string;
+  proc: ChildProcess;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface CodeServerOptions {
+  launcher: string;
+  vsix: string;
+  /** Files to create in the workspace, path → content. */
+  files: Record<string, string>;
+  userSettings?: Record<string, unknown>;
+}
+
+export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServer> {
+  const base = mkdtempSync(join(tmpdir(), 'pidscope-vscode-'));
+  const workspace = join(base, 'workspace');
+  const userData = join(base, 'user-data');
+  const extensions = join(base, 'extensions');
+  const xdg = join(base, 'xdg');
+  for (const d of [workspace, join(userData, 'User'), join(userData, 'Machine'), extensions, xdg]) mkdirSync(d, { recursive: true });
+  for (const [rel, content] of Object.entries(opts.files)) {
+    mkdirSync(join(workspace, rel, '..'), { recursive: true });
+    writeFileSync(join(workspace, rel), content);
+  }
+  // Machine-scoped settings (pidscope.adapter.*) come from the server's Machine settings.
+  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(opts.userSettings ?? {}, null, 2));
+  writeFileSync(join(userData, 'Machine', 'settings.json'), JSON.stringify(opts.userSettings ?? {}, null, 2));
+  // code-server writes its config and state under XDG dirs: keep them in the temp dir.
+  const env = { ...process.env, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg, XDG_CACHE_HOME: join(xdg, 'cache'), PASSWORD: undefined };
+  const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
+  execFileSync(opts.launcher, [...common, '--install-extension', opts.vsix], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+
+  const port = await freePort();
+  let log = '';
+  const proc = spawn(
+    opts.launcher,
+    [
+      ...common,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+      workspace,
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  proc.stdout!.on('data', (d) => (log += String(d)));
+  proc.stderr!.on('data', (d) => (log += String(d)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`code-server exited (${proc.exitCode}) before serving:\n${log}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`code-server did not answer on ${url} within 120 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url: `${url}/?folder=${encodeURIComponent(workspace)}`,
+    workspace,
+    proc,
+    log: () => log,
+    async stop() {
+      if (proc.exitCode === null && proc.pid) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        try {
+          process.kill(-proc.pid, 'SIGTERM'); // the group: code-server, its extension host, the adapter
+        } catch {
+          /* gone */
+        }
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (proc.exitCode === null) {
+          try {
+            process.kill(-proc.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      }
+      if (!process.env.PIDSCOPE_KEEP_VSCODE_DIR) rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
+    timeout: 60_000,
+  });
+}
+
+/** Thrown from an `until` callback to stop waiting at once (the awaited thing cannot happen). */
+export class Fatal extends Error {}
+
+/** Polls `fn` until it returns a truthy value; throws with `what` and the last error on timeout. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (e) {
+      if (e instanceof Fatal) throw e;
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Runs a command from the command palette (F1), by its title. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await until(`the command palette to run "${title}"`, async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 5000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    await row.waitFor({ state: 'visible', timeout: 5000 });
+    await row.click();
+    return true;
+  }, 60_000, 500);
+}
+
+/** The frame of the live plot webview (nested iframes in VS Code's web workbench). */
+export async function plotFrame(page: Page): Promise<Frame> {
+  return until('the live plot webview', async () => {
+    for (const f of page.frames()) {
+      try {
+        if (await f.locator('#plot').count()) return f;
+      } catch {
+        /* frame navigating */
+      }
+    }
+    return undefined;
+  }, 90_000, 500);
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const p = join(ARTIFACTS, name);
+  await page.screenshot({ path: p });
+  return p;
+}
+
+/** extension/media/screenshot.png is refreshed when asked (PIDSCOPE_UPDATE_SCREENSHOT=1) or missing. */
+export function publishScreenshot(from: string): void {
+  const to = join(REPO, 'extension', 'media', 'screenshot.png');
+  if (process.env.PIDSCOPE_UPDATE_SCREENSHOT === '1' || !existsSync(to)) {
+    mkdirSync(join(to, '..'), { recursive: true });
+    copyFileSync(from, to);
+  }
+}
