@@ -52,6 +52,13 @@ function print(t: Type, declarator: string, show: number, level: number): string
       const q = quals(t.qualifiers);
       let innerResolved = inner;
       if (show > 0) while (innerResolved.kind === 'typedef') innerResolved = innerResolved.type;
+      // gdb's ptype quirks (c-typeprint.c): a qualified void prints as plain `void`, and the
+      // qualifiers of a typedef that names a pointer, array or function are lost when the
+      // typedef is expanded below the top level (varspec printing uses the typedef's target).
+      if (show > 0 && innerResolved.kind === 'void') return join('void', declarator);
+      if (show > 0 && inner.kind === 'typedef' && (innerResolved.kind === 'pointer' || innerResolved.kind === 'array' || innerResolved.kind === 'function')) {
+        return print(innerResolved, declarator, show, level);
+      }
       if (innerResolved.kind === 'pointer') {
         // `char * const p`: qualifiers of the pointer itself follow the star.
         // gdb writes `char * const p` and `char * const *` but `char * const[7]`.
@@ -140,5 +147,11 @@ export function typeName(t: Type, declarator = ''): string {
 
 /** gdb's `ptype` text of a type (without the `type = ` prefix). */
 export function ptypeText(t: Type): string {
+  // ptype strips typedefs of the top-level type keeping its qualifiers (gdb's check_typedef).
+  if (t.kind === 'qualified' && t.type.kind === 'typedef') {
+    let inner: Type = t.type;
+    while (inner.kind === 'typedef') inner = inner.type;
+    t = { kind: 'qualified', qualifiers: t.qualifiers, type: inner };
+  }
   return print(t, '', 1, 0);
 }
