@@ -185,4 +185,21 @@ describe('pidscope watch', () => {
     for (const l of lines) expect(l).toMatch(/^slot0 (\d+|\?) -> (\d+|\?), workers=1, \{braces\}$/);
     expect(r.stderr).toMatch(/stopped by SIGTERM/);
   });
+
+  it('conditions and log messages see value and old as the whole typed object (arrays, structs)', async () => {
+    const fx = await startFixture('demo', { args: ['--tick-ms', '20'] });
+    started.push(fx);
+    const r = await pidscope(
+      ['watch', '--pid', String(fx.pid), 'g_latencies_ms', '--mode', 'poll', '--interval', '5', '--condition', 'value[1] != old[1]', '--log', 'slot1 {old[1]} -> {value[1]} (head {g_latency_head})', '--max-rate', '0'],
+      { readyWhen: /(slot1 .*\n){3}/, whileRunning: (p) => p.kill('SIGINT'), timeoutMs: 90_000 },
+    );
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const l of lines) {
+      const m = /^slot1 (\S+) -> (\S+) \(head \d\)$/.exec(l);
+      expect(m, l).not.toBeNull();
+      expect(m![1]).not.toBe(m![2]);
+    }
+  });
 });

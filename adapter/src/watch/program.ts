@@ -3,18 +3,19 @@
  * printed exactly as gdb prints them, and conditions / log messages are evaluated by the Program's
  * C evaluator with `value` (new) and `old` bound.
  *
- * Binding `value`/`old`: the evaluator has no variable bindings (yet), so the condition's text is
- * rewritten before evaluation: each `value`/`old` identifier (not a member name after `.`/`->`)
- * becomes a C literal of the watched scalar (`3L`, `2UL`, `1.5`, `((struct node *) 0x…)`). For a
- * struct or array, `value` becomes gdb's `{type} 0xADDR` (the object as it is now in memory) and
- * `old` is not available. Everything else in the expression (other globals) is evaluated live.
+ * Binding `value`/`old`: conditions and log messages are evaluated by the Program's evaluator
+ * against a symbol table that answers the names `value` and `old` with the watched object's
+ * bytes (as a constant, the way DW_AT_const_value variables are answered), typed like the watched
+ * object, and everything else from the program's symbols. So `value > 100`, `old.count + 1`,
+ * `value != old && g_enabled` all work, for scalars, structs and arrays alike.
  */
 import { PidscopeError } from '../errors';
 import type { Program } from '../engine/program';
+import { evaluateExpression } from '../eval/evaluate';
+import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
 import { resolve, type Type } from '../symbols/types';
-import { ByteSource, fetchBytes, makeValue, type TargetObject } from '../value/object';
+import { ByteSource, fetchBytes, makeValue, type TargetObject, type ValueContext } from '../value/object';
 import { floatFormatFor, floatToNumber } from '../value/float';
-import { typeToString } from '../value/typeName';
 import { Coalescer, type CoalescedOutput } from './coalesce';
 import { WatchEngine, type WatchHooks, type WatchScope } from './engine';
 import { formatBytes, formatWriter } from './format';
@@ -61,105 +62,6 @@ function strip(t: Type): Type {
   return resolve(t);
 }
 
-/** A C literal with the value of `bytes` read as `type`, for rewriting `value`/`old`. */
-export function scalarLiteral(bytes: Buffer, type: Type | undefined): string | undefined {
-  const t = type ? strip(type) : undefined;
-  const n = bytes.length;
-  const intOf = (signed: boolean): string => {
-    const v = n === 8 ? (signed ? bytes.readBigInt64LE(0) : bytes.readBigUInt64LE(0)) : BigInt(signed ? bytes.readIntLE(0, n) : bytes.readUIntLE(0, n));
-    if (signed) {
-      if (v === -(2n ** 63n)) return '(-9223372036854775807L - 1)';
-      return v < 0n ? `(${v}L)` : `${v}L`;
-    }
-    return `${v}UL`;
-  };
-  if (!t) return n === 1 || n === 2 || n === 4 || n === 8 ? intOf(false) : undefined;
-  switch (t.kind) {
-    case 'int':
-      return n <= 8 && [1, 2, 4, 8].includes(n) ? intOf(t.signed) : undefined;
-    case 'bool':
-      return bytes.some((b) => b !== 0) ? '1' : '0';
-    case 'enum':
-      return [1, 2, 4, 8].includes(n) ? intOf(t.compatible?.signed ?? false) : undefined;
-    case 'pointer':
-      return `((${typeToString(t)}) 0x${bytes.readBigUInt64LE(0).toString(16)})`;
-    case 'float': {
-      const f = floatFormatFor(n, t.format);
-      if (!f) return undefined;
-      const x = floatToNumber(bytes, f);
-      if (Number.isNaN(x)) return '(0.0 / 0.0)';
-      if (x === Infinity) return '(1.0 / 0.0)';
-      if (x === -Infinity) return '(-1.0 / 0.0)';
-      const s = String(x);
-      return /[.e]/.test(s) ? `(${s})` : `(${s}.0)`;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Rewrites the identifiers `value` and `old` (not member names, not inside string or character
- * literals) with the given replacement texts. Missing replacements throw a PidscopeError.
- */
-export function bindScope(expression: string, replacements: { value?: string; old?: string }): string {
-  let out = '';
-  let i = 0;
-  let prevSignificant = '';
-  while (i < expression.length) {
-    const c = expression[i]!;
-    if (c === '"' || c === "'") {
-      let j = i + 1;
-      while (j < expression.length && expression[j] !== c) j += expression[j] === '\\' ? 2 : 1;
-      out += expression.slice(i, j + 1);
-      i = j + 1;
-      prevSignificant = c;
-      continue;
-    }
-    if (/[A-Za-z_]/.test(c)) {
-      let j = i + 1;
-      while (j < expression.length && /[A-Za-z0-9_]/.test(expression[j]!)) j++;
-      const word = expression.slice(i, j);
-      const isMember = prevSignificant === '.' || prevSignificant === '->';
-      if (!isMember && (word === 'value' || word === 'old')) {
-        const r = replacements[word];
-        if (r === undefined) {
-          throw new PidscopeError(
-            'NO_OLD',
-            `'${word}' is not available here`,
-            word === 'old' ? '`old` exists for scalar watches (integers, enums, floats, pointers) only' : 'the value was overwritten before it could be read',
-          );
-        }
-        out += r;
-      } else {
-        out += word;
-      }
-      prevSignificant = word;
-      i = j;
-      continue;
-    }
-    if (c === '-' && expression[i + 1] === '>') {
-      out += '->';
-      prevSignificant = '->';
-      i += 2;
-      continue;
-    }
-    // Numbers like 1.5 must not make the next identifier look like a member: treat digits as words.
-    if (/[0-9]/.test(c)) {
-      let j = i + 1;
-      while (j < expression.length && /[0-9A-Za-z_.]/.test(expression[j]!)) j++;
-      out += expression.slice(i, j);
-      prevSignificant = '0';
-      i = j;
-      continue;
-    }
-    out += c;
-    if (!/\s/.test(c)) prevSignificant = c;
-    i++;
-  }
-  return out;
-}
-
 function truthy(program: Program, obj: TargetObject): boolean {
   const bytes = fetchBytes(new ByteSource(program.memory), obj);
   const t = obj.type ? strip(obj.type) : undefined;
@@ -170,26 +72,75 @@ function truthy(program: Program, obj: TargetObject): boolean {
   return bytes.some((b) => b !== 0);
 }
 
-function replacementsFor(target: WatchTarget, scope: WatchScope): { value?: string; old?: string } {
-  const r: { value?: string; old?: string } = {};
-  const scalar = (b: Buffer | undefined) => (b ? scalarLiteral(b, target.type) : undefined);
-  r.value = scalar(scope.value);
-  r.old = scalar(scope.old);
-  if (r.value === undefined && target.type) {
-    // A struct or array: the object as it is in memory now.
-    r.value = `({${typeToString(target.type)}} 0x${target.address.toString(16)})`;
+/** The type `value`/`old` get for a raw address watch (no DWARF type): unsigned of that size. */
+function rawType(size: number): Type {
+  if (size === 1 || size === 2 || size === 4 || size === 8) {
+    return { kind: 'int', name: size === 8 ? 'unsigned long' : size === 4 ? 'unsigned int' : size === 2 ? 'unsigned short' : 'unsigned char', size, signed: false, isChar: false };
   }
-  return r;
+  return { kind: 'array', element: { kind: 'int', name: 'unsigned char', size: 1, signed: false, isChar: false }, length: size };
+}
+
+/**
+ * The program's symbols, plus `value` and `old` as constants holding the given bytes. Qualified
+ * lookups ('file.c'::value) still reach the program's own variables of those names.
+ */
+class ScopedSymbols implements SymbolLookup {
+  constructor(
+    private readonly base: SymbolLookup,
+    private readonly bound: Map<string, VariableSymbol>,
+  ) {}
+
+  get pointerSize(): number {
+    return this.base.pointerSize;
+  }
+
+  findVariables(name: string, scope?: LookupScope): VariableSymbol[] {
+    const own = !scope || (!scope.file && !scope.module && !scope.function) ? this.bound.get(name) : undefined;
+    return own ? [own] : this.base.findVariables(name, scope);
+  }
+
+  findFunctions(name: string, scope?: LookupScope) {
+    return this.base.findFunctions(name, scope);
+  }
+
+  findType(name: string, scope?: LookupScope) {
+    return this.base.findType(name, scope);
+  }
+
+  symbolize(address: bigint) {
+    return this.base.symbolize(address);
+  }
+
+  sourceLocation(address: bigint) {
+    return this.base.sourceLocation(address);
+  }
+
+  allVariables() {
+    return this.base.allVariables();
+  }
+}
+
+function scopedContext(program: Program, target: WatchTarget, scope: WatchScope): ValueContext {
+  const type = target.type ?? rawType(target.size);
+  const bind = (name: string, bytes: Buffer | undefined): VariableSymbol =>
+    bytes
+      ? { name, type, constValue: bytes, module: '<watch>', scope: 'global' }
+      : { name, type, module: '<watch>', scope: 'global', absentReason: name === 'old' ? 'not known (several writes landed together)' : 'overwritten before it could be read' };
+  const bound = new Map([
+    ['value', bind('value', scope.value)],
+    ['old', bind('old', scope.old)],
+  ]);
+  return { memory: program.memory, symbols: new ScopedSymbols(program.symbols, bound), pointerSize: program.symbols.pointerSize };
 }
 
 /** Conditions and log messages through the Program's evaluator (see the file comment). */
 export function programHooks(program: Program): WatchHooks {
   return {
     compileCondition(expression, target) {
-      // Check the syntax and names once, up front, with sample values of the right type.
+      // Check the syntax and names once, up front, with zero values of the right type.
       const sample = Buffer.alloc(target.size);
       try {
-        program.evaluate(bindScope(expression, replacementsFor(target, { value: sample, old: sample })));
+        evaluateExpression(scopedContext(program, target, { value: sample, old: sample }), expression);
       } catch (e) {
         if (e instanceof PidscopeError && e.code === 'EFAULT') {
           /* memory errors may pass later; names and syntax are fine */
@@ -198,10 +149,10 @@ export function programHooks(program: Program): WatchHooks {
           throw new PidscopeError('CONDITION', `invalid condition '${expression}': ${msg}`, 'Write a C expression over `value`, `old` and globals, e.g. `value > 100` or `value != old && g_go`');
         }
       }
-      return (scope) => truthy(program, program.evaluate(bindScope(expression, replacementsFor(target, scope))));
+      return (scope) => truthy(program, evaluateExpression(scopedContext(program, target, scope), expression));
     },
     evaluateText(expression, target, scope) {
-      const obj = program.evaluate(bindScope(expression, replacementsFor(target, scope)));
+      const obj = evaluateExpression(scopedContext(program, target, scope), expression);
       return program.formatValue(obj);
     },
   };
