@@ -261,4 +261,14 @@ describe('watch engine on the threads fixture', () => {
     const line = markerLine('threads.c', 'PROGRESS');
     for (const h of [...hitsOf(events, w.id), ...hitsOf(events, rw.id)]) expect(h.writer).toMatchObject({ function: 'main', line });
   });
+
+  it('hw: an object bigger than 8 bytes is split across debug registers (g_slots[0..1] = 16 bytes, 2 registers)', async () => {
+    const { fx, engine, events } = await setup(['2', '--interval-ms', '10'], true);
+    const info = engine.add({ expression: 'g_slots[0..1]', address: symbolAddress(fx.pid, 'g_slots'), size: 16, mode: 'hw' });
+    expect(info.mode).toBe('hw');
+    expect(info.ranges).toHaveLength(2);
+    await until('writes by both workers', () => new Set(hitsOf(events).map((h) => h.writer!.threadName)).size === 2);
+    const line = markerLine('threads.c', 'WRITE_SLOT');
+    for (const h of hitsOf(events)) expect(h.writer).toMatchObject({ function: 'worker_loop', line });
+  });
 });
