@@ -5,6 +5,7 @@
  */
 import type { VariableSymbol } from '../../adapter/src/symbols/provider';
 import { resolve, sizeOf, type Type } from '../../adapter/src/symbols/types';
+import { typeToString } from '../../adapter/src/value/typeName';
 
 /** gdb's way to name a variable unambiguously when `ambiguous` (else the bare name). */
 export function gdbName(v: VariableSymbol, ambiguous: boolean): string {
@@ -94,7 +95,18 @@ export function expressionsFor(vars: VariableSymbol[], opts: { derive?: boolean 
     if (!/^[A-Za-z_$][\w$]*$/.test(v.name)) continue;
     const n = gdbName(v, (counts.get(v.name) ?? 0) > 1);
     out.push(n, `sizeof(${n})`, `&${n}`);
-    if (opts.derive !== false) derive(n, v.type, 0, out);
+    if (opts.derive !== false) {
+      derive(n, v.type, 0, out);
+      // Casts spelled with gdb's own type names: `*(int (*)[8])&g_int_array`, `(struct rect *)…`.
+      if (v.type) {
+        const ptr = typeToString({ kind: 'pointer', size: 8, target: v.type });
+        if (!/\{\.\.\.\}|<|_Atomic/.test(ptr)) {
+          out.push(`*(${ptr})&${n}`, `(${ptr})(unsigned long)&${n}`, `sizeof(${typeToString(v.type)})`);
+          const r = resolve(v.type);
+          if (r.kind === 'int' || r.kind === 'float' || r.kind === 'pointer' || r.kind === 'enum' || r.kind === 'bool') out.push(`(${typeToString(v.type)})${n}`);
+        }
+      }
+    }
   }
   return [...new Set(out)];
 }

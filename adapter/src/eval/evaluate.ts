@@ -7,7 +7,7 @@
  */
 import { PidscopeError } from '../errors';
 import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
-import { resolve, sizeOf, type ArrayType, type CompoundType, type FunctionType, type Member, type Qualifiers, type Type } from '../symbols/types';
+import { resolve, sizeOf, type ArrayType, type CompoundType, type EnumType, type FunctionType, type Member, type Qualifiers, type Type } from '../symbols/types';
 import { floatFormatFor } from '../value/float';
 import {
   addExact,
@@ -85,6 +85,55 @@ export function evaluateExpression(ctx: ValueContext, expr: string, scope?: Look
 }
 
 const TYPE_CACHE = new WeakMap<SymbolLookup, Map<string, Type | null>>();
+const ENUMERATORS = new WeakMap<SymbolLookup, Map<string, { type: EnumType; value: bigint }>>();
+
+/**
+ * Enumerator constants (COLOR_BLUE): SymbolLookup has no index of them, so they are collected
+ * from the types the main program's globals reach (lazily, once, only when a name is unknown).
+ * A symbols engine may offer `findEnumerator(name)` instead.
+ */
+function enumeratorIndex(symbols: SymbolLookup): Map<string, { type: EnumType; value: bigint }> {
+  let map = ENUMERATORS.get(symbols);
+  if (map) return map;
+  map = new Map();
+  const seen = new Set<Type>();
+  const visit = (t: Type | undefined, depth: number): void => {
+    if (!t || depth > 12 || seen.has(t)) return;
+    seen.add(t);
+    switch (t.kind) {
+      case 'typedef':
+      case 'qualified':
+        return visit(t.type, depth + 1);
+      case 'pointer':
+        return visit(t.target, depth + 1);
+      case 'array':
+        return visit(t.element, depth + 1);
+      case 'struct':
+      case 'union':
+        for (const m of t.members ?? []) visit(m.type, depth + 1);
+        return;
+      case 'function':
+        visit(t.returnType, depth + 1);
+        for (const p of t.parameters) visit(p, depth + 1);
+        return;
+      case 'enum':
+        for (const e of t.enumerators ?? []) if (!map!.has(e.name)) map!.set(e.name, { type: t, value: e.value });
+        return;
+    }
+  };
+  let main: string | undefined;
+  try {
+    for (const v of symbols.allVariables()) {
+      main ??= v.module;
+      if (v.module !== main) break;
+      visit(v.type, 0);
+    }
+  } catch {
+    /* a broken unit: keep what was found */
+  }
+  ENUMERATORS.set(symbols, map);
+  return map;
+}
 
 export class Evaluator {
   private readonly src: ByteSource;
@@ -102,7 +151,15 @@ export class Evaluator {
   }
 
   run(): TargetObject {
-    const ast = parseExpression(this.expr, { isTypeName: (n) => this.isTypeName(n) });
+    const ast = parseExpression(this.expr, {
+      isTypeName: (n) => this.isTypeName(n),
+      checkName: (n, pos) => {
+        if (!this.symbols) return;
+        if (this.symbols.findVariables(n, this.scope).length || this.symbols.findFunctions(n, this.scope).length) return;
+        if (this.findEnumerator(n)) return;
+        this.fail(`No symbol "${n}" in current context.`, { pos }, 'NO_SYMBOL');
+      },
+    });
     const out = this.eval(ast);
     if (out.type === NODEBUG_DATA) this.nodebug(out, ast);
     return out;
@@ -124,8 +181,8 @@ export class Evaluator {
   private isTypeName(name: string): boolean {
     if (!this.symbols) return false;
     if (this.symbols.findVariables(name, this.scope).length) return false;
-    const t = this.findType(name);
-    return t !== undefined && t.kind === 'typedef';
+    // Typedefs, and base types that only the program's DWARF names (`__int128`).
+    return this.findType(name) !== undefined;
   }
 
   // ---- types ------------------------------------------------------------------------------
@@ -391,9 +448,20 @@ export class Evaluator {
     if (vars.length) return objectForVariable(pickVariable(vars), this.ptrSize);
     const fns = this.symbols.findFunctions(n.name, { ...scope, function: undefined });
     if (fns.length) return makeReference(fns[0].type ?? NODEBUG_TEXT, fns[0].address);
+    if (!n.scope) {
+      const en = this.findEnumerator(n.name);
+      if (en) return this.mkInt(en.type, en.value);
+    }
     if (n.scope?.file) this.fail(`No symbol "${n.name}" in specified context.`, n, 'NO_SYMBOL');
     if (n.scope?.function) this.fail(`No symbol "${n.name}" in function "${n.scope.function}".`, n, 'NO_SYMBOL');
     return this.fail(`No symbol "${n.name}" in current context.`, n, 'NO_SYMBOL');
+  }
+
+  private findEnumerator(name: string): { type: EnumType; value: bigint } | undefined {
+    if (!this.symbols) return undefined;
+    const own = (this.symbols as unknown as { findEnumerator?(n: string): { type: EnumType; value: bigint } | undefined }).findEnumerator;
+    if (typeof own === 'function') return own.call(this.symbols, name);
+    return enumeratorIndex(this.symbols).get(name);
   }
 
   private findMember(t: CompoundType, name: string): { member: Member; bitOffset: number } | undefined {
@@ -573,9 +641,12 @@ export class Evaluator {
     const obj = this.decay(from, n);
     const rf = resolve(obj.type!);
     if (rf.kind === 'struct' || rf.kind === 'union') this.fail('Invalid cast.', n);
-    if ((rf.kind === 'int' && rf.size > 8) || (rt.kind === 'int' && rt.size > 8 && rf.kind !== 'int')) {
+    if (rf.kind === 'int' && rt.kind === 'int' && rf.size === rt.size && rf.size > 8) return makeValue(to, Buffer.from(this.bytes(obj, n)));
+    if ((rf.kind === 'int' && rf.size > 8) || (rt.kind === 'int' && rt.size > 8)) {
       this.fail('That operation is not available on integers of more than 8 bytes.', n);
     }
+    // gdb's value_cast to bool gives true/false, not the truncated bits.
+    if (rt.kind === 'bool') return this.mkInt(to, this.truthy(obj, n) ? 1n : 0n);
     if (rt.kind === 'float') return this.mkFloat(to, this.floatValue(obj, n));
     // Integer-like targets: int, bool, enum, pointer (floats convert with gdb's saturation).
     return this.mkInt(to, this.intValue(obj, n));

@@ -41,13 +41,15 @@ export type Node =
   | { k: 'at'; left: Node; right: Node; pos: number };
 
 const BUILTIN_WORDS = new Set([
-  'void', 'char', 'short', 'int', 'long', 'float', 'double', 'signed', 'unsigned', '_Bool', '__int128', '_Float128', '__float128', '_Complex',
+  'void', 'char', 'short', 'int', 'long', 'float', 'double', 'signed', 'unsigned', '_Bool', '_Float128', '__float128', '_Complex',
 ]);
 const QUALS = new Set(['const', 'volatile', 'restrict', '__restrict', '_Atomic']);
 
 export interface ParseHooks {
   /** True when `name` names a typedef (or base type name) in the program. */
   isTypeName(name: string): boolean;
+  /** Throws when `name` names nothing: gdb reports unknown names while parsing, left to right. */
+  checkName?(name: string, pos: number): void;
 }
 
 const BINARY_LEVELS: string[][] = [
@@ -253,6 +255,12 @@ class Parser {
           const quoted = t.k === 'qname';
           const scope = /\.[A-Za-z0-9]+$/.test(t.text) && quoted ? { file: t.text, quoted } : { function: t.text, quoted };
           return { k: 'ident', name: name.text, scope, pos: t.pos };
+        }
+        if (t.k === 'ident') {
+          // gdb (bison) sees a token that cannot follow a name before it reduces the name.
+          const nx = this.peek();
+          if (nx.k !== 'punct' && nx.k !== 'eof') throw syntaxError(this.expr, nx.pos);
+          this.hooks.checkName?.(t.text, t.pos);
         }
         return { k: 'ident', name: t.text, pos: t.pos };
       }
