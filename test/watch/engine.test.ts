@@ -11,7 +11,7 @@ import { WatchEngine } from '../../adapter/src/watch/engine';
 import type { WatchEvent, WatchHit } from '../../adapter/src/watch/types';
 import { loadSymbols } from '../../adapter/src/symbols/index';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
@@ -196,7 +196,10 @@ describe('watch engine on the threads fixture', () => {
     const bin = join(dir, 'late_threads');
     execFileSync('gcc', ['-g', '-O0', '-pthread', '-o', bin, join(__dirname, 'fixtures', 'late_threads.c')]);
     const proc = spawn(bin, [], { stdio: ['ignore', 'pipe', 'inherit'] });
-    cleanups.push(() => proc.kill('SIGKILL'));
+    cleanups.push(() => {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
     const pid = await new Promise<number>((res, rej) => {
       proc.stdout!.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(String(d))![1])));
       proc.once('exit', () => rej(new Error('late_threads exited early')));
