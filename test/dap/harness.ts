@@ -90,6 +90,18 @@ export async function attach(c: Client, args: Record<string, unknown>): Promise<
   return r;
 }
 
+/** Runs `f` again (from the scopes, as VS Code would) when a refresh made its references stale. */
+export async function retryStale<T>(f: () => Promise<T>, ok: (v: T) => boolean = () => true): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const v = await f();
+      if (ok(v) || attempt >= 20) return v;
+    } catch (e) {
+      if (attempt >= 20 || !/earlier refresh/.test(String(e))) throw e;
+    }
+  }
+}
+
 /**
  * Variables of the live frame's first scope (the main program's globals), flattened by unit.
  * Like VS Code, starts again from the scopes when a refresh made the references stale.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid } from '../support/proc';
-import { attach, CLIENT_CAPS, LIVE_FRAME_ID, LIVE_THREAD_ID, mainGlobals, startClient, waitFor, type Client } from './harness';
+import { attach, CLIENT_CAPS, LIVE_FRAME_ID, LIVE_THREAD_ID, mainGlobals, retryStale, startClient, waitFor, type Client } from './harness';
 
 let fx: RunningFixture;
 const clients: Client[] = [];
@@ -62,17 +62,23 @@ describe('data breakpoints through the session', () => {
     await attach(c, { pid: fx.pid, refreshIntervalMs: 0 });
     const monitor = monitorNeverStopped(fx.pid);
     const g = await mainGlobals(c);
-    const unitRef = (await c.dc.variablesRequest({ variablesReference: (await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID })).body.scopes[0].variablesReference })).body.variables.find((v) => v.name === 'globals.c')!.variablesReference;
-    const info = await c.dc.dataBreakpointInfoRequest({ name: 'g_live_counter', variablesReference: unitRef });
+    const info = await retryStale(async () => {
+      const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
+      const unitRef = (await c.dc.variablesRequest({ variablesReference: scopes.body.scopes[0].variablesReference })).body.variables.find((v) => v.name === 'globals.c')!.variablesReference;
+      return c.dc.dataBreakpointInfoRequest({ name: 'g_live_counter', variablesReference: unitRef });
+    }, (r) => !!r.body.dataId);
     expect(info.body.dataId).toMatch(/^pidscope:0x[0-9a-f]+:8:g_live_counter$/);
     const set = await c.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }] });
     expect(set.body.breakpoints).toHaveLength(1);
     const n = c.events.length;
     await waitFor('a watch hit in the Debug Console', () => c.events.slice(n).find((e) => e.event === 'output' && /g_live_counter/.test(e.body.output)), 30_000);
-    const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
-    const recent = scopes.body.scopes.find((s) => s.name === 'Recent writes');
-    expect(recent).toBeDefined();
-    const hits = await c.dc.variablesRequest({ variablesReference: recent!.variablesReference });
+    // Watch hits invalidate the views (and so the references) several times a second.
+    const hits = await retryStale(async () => {
+      const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
+      const recent = scopes.body.scopes.find((s) => s.name === 'Recent writes');
+      expect(recent).toBeDefined();
+      return c.dc.variablesRequest({ variablesReference: recent!.variablesReference });
+    });
     expect(hits.body.variables.length).toBeGreaterThan(0);
     const stops = c.events.filter((e) => e.event === 'stopped') as DebugProtocol.StoppedEvent[];
     expect(stops.every((s) => s.body.threadId === LIVE_THREAD_ID)).toBe(true);

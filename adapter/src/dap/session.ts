@@ -696,7 +696,10 @@ export class PidscopeSession extends DebugSession {
     if (addr !== undefined) out.memoryReference = encodeMemoryReference(addr);
     const n = safe(() => p.childCount(obj), 0);
     if (n > 0) {
-      out.variablesReference = alloc ? this.refs.add({ kind: 'object', object: obj, evaluateName }) : 0;
+      // The same expression at the same address is the same object for this generation: one
+      // reference, however often the client asks (watches re-evaluate on every view update).
+      const key = evaluateName !== undefined && addr !== undefined ? `o|${evaluateName}|${addr}|${type ?? ''}` : undefined;
+      out.variablesReference = alloc ? this.refs.add({ kind: 'object', object: obj, evaluateName }, key) : 0;
       if (obj.type !== undefined && resolve(obj.type).kind === 'array') out.indexedVariables = n;
       else out.namedVariables = n;
     }
