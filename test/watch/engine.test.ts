@@ -191,7 +191,7 @@ describe('watch engine on the threads fixture', () => {
     expect(hitsOf(events, shared.id)[0]!.writer!.file).toMatch(/threads\.c$/);
   });
 
-  it('hw: covers threads created after the watch started (and threads they create)', async () => {
+  it('hw: covers threads created after the watch started (and threads they create), not forked child processes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pidscope-watch-'));
     const bin = join(dir, 'late_threads');
     execFileSync('gcc', ['-g', '-O0', '-pthread', '-o', bin, join(__dirname, 'fixtures', 'late_threads.c')]);
@@ -216,6 +216,12 @@ describe('watch engine on the threads fixture', () => {
     });
     const info = engine.add({ expression: 'g_late', address: symbolAddress(pid, 'g_late'), size: 8, mode: 'hw' });
     expect(info.mode).toBe('hw');
+    // A forked child process writing its own copy of g_late is not the target: no hits.
+    process.kill(pid, 'SIGUSR2');
+    const forked = symbolAddress(pid, 'g_forked_done');
+    await until('the forked child to finish', () => readU64(pid, forked) % 2n ** 32n === 1n);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(hitsOf(events)).toHaveLength(0);
     process.kill(pid, 'SIGUSR1');
     const done = symbolAddress(pid, 'g_done');
     await until('both late threads to finish', () => readU64(pid, done) % 2n ** 32n === 2n);

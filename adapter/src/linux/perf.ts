@@ -42,6 +42,7 @@ const ATTR_COMM = 1n << 9n;
 const ATTR_TASK = 1n << 13n;
 const ATTR_WATERMARK = 1n << 14n;
 const ATTR_COMM_EXEC = 1n << 24n;
+const ATTR_INHERIT_THREAD = 1n << 35n;
 const ATTR_REMOVE_ON_EXEC = 1n << 36n;
 
 const PERF_ATTR_SIZE = 128; // PERF_ATTR_SIZE_VER8
@@ -183,7 +184,9 @@ function buildAttr(o: BreakpointOptions): Buffer {
   attr.writeBigUInt64LE(0n, 32); // read_format: a plain u64 count
   // remove_on_exec: after an exec the address means nothing; the COMM(exec) record tells us.
   let flags = ATTR_DISABLED | ATTR_EXCLUDE_KERNEL | ATTR_EXCLUDE_HV | ATTR_REMOVE_ON_EXEC;
-  if (o.inherit) flags |= ATTR_INHERIT;
+  // inherit_thread: threads inherit the event, forked child processes do not (their writes to
+  // their copy of the page are not the target's).
+  if (o.inherit) flags |= ATTR_INHERIT | ATTR_INHERIT_THREAD;
   if (o.sideband) flags |= ATTR_TASK | ATTR_COMM | ATTR_COMM_EXEC;
   const wakeup = o.wakeup ?? { events: 1 };
   if ('watermarkBytes' in wakeup) flags |= ATTR_WATERMARK;

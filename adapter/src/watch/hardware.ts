@@ -251,7 +251,8 @@ export class HardwareWatch {
       records += ring.drain((r) => {
         switch (r.kind) {
           case 'sample':
-            out.push(r);
+            // Only the target's own threads (inherit_thread keeps forked children out anyway).
+            if (r.pid === this.o.pid) out.push(r);
             break;
           case 'fork':
             if (r.pid === this.o.pid) this.covered.add(r.tid);
