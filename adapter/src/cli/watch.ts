@@ -35,6 +35,12 @@ compares snapshots and sees changes only.
   --backend B         memory backend: auto (default), pidfd-mem, vm-readv, proc-mem
 
 Line format:  g_shared: 2 → 3 by worker_loop (threads.c:88) [tid 4242 worker-0]
+When several writes land between two reads of memory, only the last one's value can be read:
+the others show "(overwritten before it could be read)", and the next old value shows as "?".
+A change inside a big array or struct is shown as that element or member (g_ring[6]: …).
+
+Environment: PIDSCOPE_PERF=deny makes perf_event_open fail as if not permitted (to see the
+polling fallback).
 Exit status: 0 when the watch ended (Ctrl-C, SIGTERM, --duration, the process exited),
 1 for errors (no address, no such process, perf refused with --mode hw), 2 for usage errors.
 `;
