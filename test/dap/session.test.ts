@@ -358,6 +358,23 @@ describe('pidscope dap: the target goes away', () => {
     }
   });
 
+  it('deleting the executable on disk (a rebuild) is not an exec: the session goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pidscope-dap-del-'));
+    const copy = await spawnCopy(dir, 'rebuilt');
+    try {
+      const c = await client();
+      await attach(c, { pid: copy.pid, refreshIntervalMs: 100 });
+      rmSync(dir, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(c.events.some((e) => e.event === 'terminated')).toBe(false);
+      const r = await c.dc.evaluateRequest({ expression: 'g_int', context: 'repl' });
+      expect(r.body.result).toBe('123456789');
+    } finally {
+      copy.proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('disconnect in the middle of an attach: both answered, the target untouched', async () => {
     const c = await client();
     await c.dc.initializeRequest(CLIENT_CAPS);

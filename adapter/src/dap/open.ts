@@ -47,9 +47,10 @@ function readStatFields(pid: number): StatFields | undefined {
   return out;
 }
 
+/** The executable's path; " (deleted)" is dropped, so rebuilding the binary on disk is not an exec. */
 function readExeLink(pid: number): string | undefined {
   try {
-    return readlinkSync(`/proc/${pid}/exe`);
+    return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
   } catch {
     return undefined;
   }
@@ -62,7 +63,7 @@ export async function openAttached(cfg: AttachConfig, progress: OpenProgress): P
   try {
     target.assertUserProcess();
     const name = target.name();
-    const exe = target.exe();
+    const exe = target.exe()?.replace(/ \(deleted\)$/, '');
     const identity = readStatFields(cfg.pid);
     progress.report('choosing a memory backend');
     const opened = openMemory(target, { backend: cfg.backend, allowWrites: cfg.allowWrites });
