@@ -269,7 +269,8 @@ class SymbolsImpl implements ProcessSymbols {
       let found = false;
       if (d) {
         d.index();
-        const entries = (d.variables.get(name) ?? []).filter((e) => this.matchesScope(e, scope) && (!e.constOnly || !!scope?.function));
+        let entries = (d.variables.get(name) ?? []).filter((e) => this.matchesScope(e, scope));
+        if (entries.length === 0 && scope?.function) entries = d.functionLocals(scope.function, name).filter((e) => this.matchesScope(e, scope));
         const defs = entries.filter((e) => !e.declaration);
         const seen = new Set<string>();
         const local: VariableSymbol[] = [];

@@ -193,7 +193,9 @@ export class DwarfInfo {
         // are stack locals and are dropped here. Statics and storage-less ones get decoded.
         this.scanAttrs(c, u, ab);
         const op = sc.locOp;
-        if (atTop || op === -1 || op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10) {
+        // Storage-less function-scope variables (optimized locals, folded statics) are found on
+        // demand by functionLocals(), not indexed: -O2 code has thousands of them.
+        if (atTop || op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10) {
           this.indexVariable(off, u, atTop, fnNames, fnOrigins, pending);
         }
       } else if (tag === DW_TAG.subprogram) {
@@ -497,6 +499,45 @@ export class DwarfInfo {
     }
     const decl = this.typeDecls.get(name);
     return decl !== undefined ? this.types.typeAt(decl) : undefined;
+  }
+
+  /**
+   * Variables named `name` without storage directly in function `fn` (gdb's `fn::name` for an
+   * optimized local or a static folded to a constant): read from the function's DIE subtree
+   * on demand, including the abstract instance of an inlined function.
+   */
+  functionLocals(fn: string, name: string): VarEntry[] {
+    this.index();
+    const out: VarEntry[] = [];
+    const seen = new Set<number>();
+    const r = this.reader;
+    const visit = (d: Die, depth: number, fnDie: Die): void => {
+      if (depth > 16) return;
+      for (const k of r.children(d)) {
+        if (k.tag === DW_TAG.lexical_block) visit(k, depth + 1, fnDie);
+        if (k.tag !== DW_TAG.variable || attr(k, DW_AT.location)) continue;
+        const n = attr(k, DW_AT.name);
+        const kn = n ? r.str(k.unit, n) : this.nameOf(r.refTarget(attr(k, DW_AT.abstract_origin)) ?? -1);
+        if (kn !== name || seen.has(k.offset)) continue;
+        seen.add(k.offset);
+        out.push({ name, die: k.offset, unit: k.unit, scope: 'function-static', fn, declaration: false, constOnly: true });
+      }
+    };
+    for (const e of this.functions.get(fn) ?? []) {
+      try {
+        const d = r.dieAt(e.die);
+        if (!d) continue;
+        visit(d, 0, d);
+        const o = r.refTarget(attr(d, DW_AT.abstract_origin));
+        if (o !== undefined) {
+          const od = r.dieAt(o);
+          if (od) visit(od, 0, od);
+        }
+      } catch (err) {
+        this.errors.push(`locals of ${fn}: ${(err as Error).message}`);
+      }
+    }
+    return out;
   }
 
   /** The defining DIE of a named type, if any unit defines it. */
