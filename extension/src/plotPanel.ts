@@ -268,6 +268,7 @@ export class PlotPanel implements vscode.Disposable {
   <form id="add-form"><input id="add-input" placeholder="Expression to plot, e.g. g_counter" aria-label="Expression to plot"><button class="primary" type="submit">Add</button></form>
   <button id="pause" aria-pressed="false" title="Freeze the view; sampling continues">Pause view</button>
   <label>Window <select id="window" aria-label="Time window">${windows}</select></label>
+  <label>Y axis <select id="scale" aria-label="Y axis scale"><option value="shared" selected>shared</option><option value="each">each series own range (%)</option></select></label>
   <button id="export" title="Save every sample as CSV">Export CSV</button>
   <button id="clear" title="Drop the samples so far">Clear</button>
 </header>

@@ -200,6 +200,10 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
     await until('the view to resume', async () => (await frame.locator('body.paused').count()) === 0 || undefined);
     await until('more samples after resume', async () => (await samples()) > before + 20 || undefined, 60_000);
 
+    // Each series on its own scale: the counter (thousands) and the wave ([-1, 1]) both visible.
+    await frame.locator('#scale').selectOption('each');
+    await until('per-series scaling', async () => (await frame.locator('body[data-scale="each"]').count()) > 0 || undefined);
+    await until('a few more samples drawn', async () => (await samples()) > before + 30 || undefined, 60_000);
     const shot = await screenshot(page, 'vscode-live-plot.png');
     publishScreenshot(shot);
 
@@ -239,7 +243,8 @@ async function focusLiveFrame(page: Page, callStack: Locator, variables: Locator
 
 /** Scrolls the (virtualised) Variables tree until the row of `name` is rendered. */
 async function findVariableRow(page: Page, tree: Locator, name: string): Promise<Locator> {
-  const row = tree.locator('.monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name}$`) }) }).first();
+  // A row reads "name =value" (VS Code's variables renderer).
+  const row = tree.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${name}\\s*=`) }).first();
   await tree.locator('.monaco-list-rows').first().hover();
   return until(`the row of ${name} in the Variables view`, async () => {
     if (await row.isVisible()) return row;

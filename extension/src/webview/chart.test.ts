@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decimate, firstAtOrAfter, formatRelTime, formatValue, niceStep, niceTicks, yRange } from './chart';
+import { decimate, firstAtOrAfter, formatRelTime, formatValue, niceStep, niceTicks, normalizer, yRange } from './chart';
 
 describe('axis arithmetic', () => {
   it('picks 1-2-5 steps', () => {
@@ -62,5 +62,13 @@ describe('decimate', () => {
     expect(firstAtOrAfter([1, 3, 5], 3)).toBe(1);
     expect(firstAtOrAfter([1, 3, 5], 4)).toBe(2);
     expect(firstAtOrAfter([1, 3, 5], 6)).toBe(3);
+  });
+});
+
+describe('normalizer', () => {
+  it('maps a series onto its own padded range', () => {
+    const n = normalizer([0, 10, null]);
+    expect(n(0)).toBeCloseTo(0.5 / 11);
+    expect(n(10)).toBeCloseTo(10.5 / 11);
   });
 });

@@ -122,5 +122,14 @@ export function firstAtOrAfter(ts: readonly number[], t: number): number {
   return lo;
 }
 
+/**
+ * Maps a value into [0, 1] over its own series' range (the "each series on its own scale" view,
+ * for plotting a counter in the thousands beside a ratio in [-1, 1]).
+ */
+export function normalizer(values: Iterable<number | null>): (v: number) => number {
+  const r = yRange(values);
+  return (v) => (v - r.min) / (r.max - r.min);
+}
+
 /** Distinct colours for series (VS Code's chart palette order, readable on dark and light). */
 export const PALETTE = ['#3794ff', '#f14c4c', '#89d185', '#cca700', '#b180d7', '#f0883e', '#4ec9b0', '#d16d9e'];

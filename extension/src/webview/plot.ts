@@ -2,7 +2,7 @@
  * The live plot inside the webview: a hand-written canvas plotter (no chart library, no CDN).
  * Pause freezes the *view* only; samples keep arriving and are shown on resume.
  */
-import { decimate, firstAtOrAfter, formatRelTime, formatValue, niceTicks, PALETTE, yRange, type Range } from './chart';
+import { decimate, firstAtOrAfter, formatRelTime, formatValue, niceTicks, normalizer, PALETTE, yRange, type Range } from './chart';
 import type { FromWebview, LegendEntry, ToWebview } from './protocol';
 import type { Marker, Row } from '../plot/data';
 
@@ -22,6 +22,8 @@ const state = {
   markers: [] as Marker[],
   legend: {} as Record<string, LegendEntry>,
   windowSeconds: 30,
+  /** 'shared': one y axis; 'each': every series scaled to its own range (axis in %). */
+  scale: 'shared' as 'shared' | 'each',
   paused: false,
   /** The right edge of the view while paused. */
   frozenAt: 0,
@@ -38,6 +40,7 @@ const statusEl = $('status');
 const pauseBtn = $<HTMLButtonElement>('pause');
 const windowSel = $<HTMLSelectElement>('window');
 const input = $<HTMLInputElement>('add-input');
+const scaleSel = $<HTMLSelectElement>('scale');
 
 function color(i: number): string {
   return PALETTE[i % PALETTE.length];
@@ -163,9 +166,16 @@ function draw(): void {
     visible.set(e, pts);
     for (const p of pts) vals.push(p[1]);
   }
-  const yr: Range = yRange(vals);
+  const each = state.scale === 'each' && visible.size > 1;
+  const yr: Range = each ? { min: 0, max: 100 } : yRange(vals);
   const x = (t: number) => left + ((t - start) / (end - start)) * pw;
   const y = (v: number) => top + ph - ((v - yr.min) / (yr.max - yr.min)) * ph;
+  // Per-series mapping into the axis' units (identity on a shared axis, % of own range else).
+  const toAxis = new Map<string, (v: number) => number>();
+  for (const [e, pts] of visible) {
+    const n = normalizer(pts.map((p) => p[1]));
+    toAxis.set(e, each ? (v) => n(v) * 100 : (v) => v);
+  }
 
   // Grid and axes.
   ctx.strokeStyle = grid;
@@ -179,7 +189,7 @@ function draw(): void {
     ctx.moveTo(left, yy);
     ctx.lineTo(left + pw, yy);
     ctx.stroke();
-    ctx.fillText(formatValue(tv), left - 6, yy);
+    ctx.fillText(each ? `${formatValue(tv)}%` : formatValue(tv), left - 6, yy);
   }
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
@@ -219,6 +229,7 @@ function draw(): void {
   state.expressions.forEach((e, i) => {
     const pts = visible.get(e);
     if (!pts?.length) return;
+    const ax = toAxis.get(e)!;
     ctx.strokeStyle = color(i);
     ctx.fillStyle = color(i);
     ctx.lineWidth = 1.5;
@@ -231,7 +242,7 @@ function draw(): void {
         continue;
       }
       const xx = x(t);
-      const yy = y(v);
+      const yy = y(ax(v));
       if (pen) ctx.lineTo(xx, yy);
       else ctx.moveTo(xx, yy);
       pen = true;
@@ -243,7 +254,7 @@ function draw(): void {
       for (const [t, v] of pts) {
         if (v === null || !Number.isFinite(v)) continue;
         ctx.beginPath();
-        ctx.arc(x(t), y(v), 2, 0, Math.PI * 2);
+        ctx.arc(x(t), y(ax(v)), 2, 0, Math.PI * 2);
         ctx.fill();
       }
     }
@@ -312,6 +323,11 @@ pauseBtn.addEventListener('click', () => setPaused(!state.paused));
 windowSel.addEventListener('change', () => {
   state.windowSeconds = Number(windowSel.value);
   vscode.postMessage({ type: 'view', paused: state.paused, windowSeconds: state.windowSeconds });
+  requestDraw();
+});
+scaleSel.addEventListener('change', () => {
+  state.scale = scaleSel.value === 'each' ? 'each' : 'shared';
+  document.body.dataset.scale = state.scale;
   requestDraw();
 });
 $('export').addEventListener('click', () => vscode.postMessage({ type: 'exportCsv' }));
