@@ -154,7 +154,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
         'user',
       );
     }
-    w.last = first.data;
+    w.last = Buffer.from(first.data); // a copy: readers may hand out views of a shared arena
 
     if (mode !== 'poll') {
       const reason = this.tryHardware(w, access === 'readwrite' ? 'readwrite' : 'write');

@@ -261,7 +261,8 @@ export class HardwareWatch {
             if (r.pid === this.o.pid) this.exited.add(r.tid);
             break;
           case 'comm':
-            if (r.exec && r.pid === this.o.pid) this.o.onExec?.();
+            // Deferred: ending the watch closes the rings this loop is reading.
+            if (r.exec && r.pid === this.o.pid) setImmediate(() => this.o.onExec?.());
             break;
           case 'lost':
             this.lostSamples += r.lost;
