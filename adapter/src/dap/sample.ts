@@ -24,7 +24,7 @@ export function sampleOne(program: Program, expression: string): SampleValue {
   }
   const out: SampleValue = { expression };
   try {
-    out.text = program.formatValue(obj);
+    out.text = program.formatValue(obj, { charset: 'utf-8' });
   } catch (e) {
     return { expression, error: errorText(asPidscopeError(e)) };
   }

@@ -685,7 +685,8 @@ export class PidscopeSession extends DebugSession {
     const p = this.a.view;
     let result: string;
     try {
-      result = p.formatValue(obj, elements !== undefined ? { elements } : {});
+      // DAP clients show Unicode whatever the adapter's locale: strings print as gdb does under a UTF-8 locale.
+      result = p.formatValue(obj, elements !== undefined ? { elements, charset: 'utf-8' } : { charset: 'utf-8' });
     } catch (e) {
       result = `<error: ${errorText(asPidscopeError(e))}>`;
     }
