@@ -38,7 +38,17 @@ export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
     this.pid = pid;
     this.fd = pidfd;
     this.poller = new PidfdPoller(pidfd);
-    this.watch = watchReadable(pidfd, () => this.noteExit('pidfd-poll'));
+    try {
+      this.watch = watchReadable(pidfd, () => this.noteExit('pidfd-poll'));
+    } catch {
+      // No libuv poll handle (an embedder without koffi's node integration): a cheap unref'd
+      // timer that asks the pidfd four times a second does the same job, a little later.
+      const timer = setInterval(() => {
+        if (this.fd >= 0 && this.poller.exited()) this.noteExit('pidfd-poll');
+      }, 250);
+      timer.unref();
+      this.watch = { close: () => clearInterval(timer) };
+    }
   }
 
   /** Opens a pidfd for `pid`. Does not stop, trace or signal the process. */

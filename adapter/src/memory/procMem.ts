@@ -14,7 +14,7 @@
  * unreadable.
  */
 import { PidscopeError } from '../errors';
-import { EFAULT, EINVAL, EIO, ENOENT, ESRCH, EPERM, EACCES, errnoError, permissionError, processGoneError } from '../linux/errno';
+import { EAGAIN, EFAULT, EINTR, EINVAL, EIO, ENOENT, ESRCH, EPERM, EACCES, errnoError, permissionError, processGoneError } from '../linux/errno';
 import { closeRaw, openRaw, O_RDONLY, O_RDWR, preadRaw, pwriteRaw } from '../linux/file';
 import { PAGE_SIZE } from '../linux/libc';
 import type { TargetHandle } from './handle';
@@ -65,6 +65,7 @@ export class ProcMemReader implements MemoryReader {
     let done = 0;
     while (done < p.length) {
       const n = preadRaw(this.fd, p.buf, p.offset + done, p.length - done, p.remote + BigInt(done));
+      if (n === -EINTR || n === -EAGAIN) continue;
       if (n < 0) return done > 0 ? done : n;
       if (n === 0) return done > 0 ? done : -0x10000; // EOF: the address space is gone (see top)
       done += n;
