@@ -29,7 +29,11 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
-const TEXT_HIT = /^\s*(?:\[[^\]]*\]\s*)?(.+?): (.+?) (?:→|->) (.+?)(?: by (.+?))?(?: \[tid (\d+)\])?\s*$/;
+// adapter/src/watch/program.ts hitLine / summaryLine:
+//   `g_state: 2 → 3 by worker_loop (worker.c:88) [tid 4242 worker-0]`
+//   `g_hot: 12,345 writes in the last second (12,300 not shown), last by f (a.c:7) [tid 9], now 5`
+const TEXT_HIT = /^\s*([^\s:][^:]*?): (.+?) (?:→|->) (.+?)(?: by (.+?))?(?: \[tid [^\]]*\])?\s*$/;
+const TEXT_SUMMARY = /^\s*([^\s:][^:]*?): ([\d,]+) (writes|accesses|changes) in the last ([^(]+?) \([\d,]+ not shown\), last(?: by (.+?))?(?: \[tid [^\]]*\])?(?:, now (.+?))?\s*$/;
 
 /** A marker for a watchpoint hit, or undefined when the output event is something else. */
 export function markerFromOutput(body: OutputBody | undefined, now: number = Date.now()): Marker | undefined {
@@ -39,8 +43,8 @@ export function markerFromOutput(body: OutputBody | undefined, now: number = Dat
   const kind = hit ? str(hit.kind ?? hit.type ?? hit.event) : undefined;
   if (hit && kind && HIT_KINDS.has(kind)) {
     const expression = str(hit.expression ?? hit.expr ?? hit.name);
-    const oldV = str(hit.oldValue ?? hit.old);
-    const newV = str(hit.newValue ?? hit.new ?? hit.value);
+    const oldV = str(hit.oldValue ?? hit.oldText ?? hit.old);
+    const newV = str(hit.newValue ?? hit.valueText ?? hit.new ?? hit.value);
     const writer = str(hit.writer ?? hit.location ?? hit.function);
     const count = typeof hit.count === 'number' && hit.count > 1 ? ` ×${hit.count}` : '';
     const change = newV !== undefined ? (oldV !== undefined ? `${oldV}→${newV}` : `=${newV}`) : 'hit';
@@ -52,8 +56,13 @@ export function markerFromOutput(body: OutputBody | undefined, now: number = Dat
   }
   if (body.category === 'telemetry' || !body.output) return undefined;
   const firstLine = body.output.split('\n').find((l) => l.trim()) ?? '';
+  if (/^pidscope\b/.test(firstLine)) return undefined; // the adapter's own messages
+  const sum = TEXT_SUMMARY.exec(firstLine);
+  if (sum) {
+    const tail = `${sum[6] !== undefined ? `, now ${sum[6]}` : ''}${sum[5] ? ` by ${sum[5]}` : ''}`;
+    return { t: now, expression: sum[1].trim(), label: `×${sum[2]} ${sum[3]}${tail}` };
+  }
   const m = TEXT_HIT.exec(firstLine);
   if (!m) return undefined;
-  // Ordinary log lines rarely have `a: b → c`; require the arrow and no further colon-chatter.
   return { t: now, expression: m[1].trim(), label: `${m[2]}→${m[3]}${m[4] ? ` by ${m[4]}` : ''}` };
 }
