@@ -3,8 +3,7 @@
  * and of casts to keyword types. Names are gdb's spellings (`unsigned long`, not DWARF's
  * `long unsigned int`), since they show up in `(unsigned long *) 0x…`.
  */
-import { SPECIAL_TYPE_NAMES } from '../value/typeName';
-import type { BoolType, FloatType, FunctionType, IntType, PointerType, Type } from '../symbols/types';
+import type { BoolType, FloatType, IntType, PointerType, Type } from '../symbols/types';
 
 function int(name: string, size: number, signed: boolean, isChar = false): IntType {
   return { kind: 'int', name, size, signed, isChar };
@@ -31,13 +30,7 @@ export const BUILTIN = {
   float128: { kind: 'float', name: '_Float128', size: 16, format: 'ieee' } as FloatType,
 };
 
-/** gdb's type for a data symbol without debug info (print refuses it until cast). */
-export const NODEBUG_DATA: IntType = int('<data variable, no debug info>', 4, true);
-/** gdb's type for a function symbol without debug info. */
-export const NODEBUG_TEXT: FunctionType = { kind: 'function', returnType: BUILTIN.int, parameters: [], variadic: false, prototyped: false };
-
-SPECIAL_TYPE_NAMES.set(NODEBUG_DATA, '<data variable, no debug info>');
-SPECIAL_TYPE_NAMES.set(NODEBUG_TEXT, '<text variable, no debug info>');
+export { NODEBUG_DATA, NODEBUG_TEXT } from '../value/nodebug';
 
 export function pointerTo(t: Type, size = 8): PointerType {
   return { kind: 'pointer', size, target: t };

@@ -22,6 +22,7 @@ import {
   type TargetObject,
   type ValueContext,
 } from './object';
+import { NODEBUG_DATA } from './nodebug';
 import { symbolSuffix } from './symbolize';
 import { typeToString } from './typeName';
 
@@ -63,7 +64,7 @@ export function fetchWhole(src: ByteSource, obj: TargetObject): { bytes: Buffer;
   }
   if (size === undefined) return { bytes: Buffer.alloc(0), address: obj.address };
   if (size > MAX_VALUE_SIZE) throw valueTooBig(size);
-  return { bytes: src.read(obj.address, size), address: obj.address };
+  return { bytes: src.read(obj.address, size, true), address: obj.address };
 }
 
 export function isSigned(t: Type): boolean {
@@ -342,6 +343,9 @@ export class Formatter {
   top(obj: TargetObject): string {
     if (obj.kind === 'absent') return absentText(obj.reason);
     const type = obj.type;
+    if (type === NODEBUG_DATA) {
+      throw new PidscopeError('NO_TYPE', 'this symbol has unknown type (no debug info); cast it to its declared type', 'e.g. (int)name or *(struct foo *)&name', 'user');
+    }
     const r = resolve(type);
     if (r.kind === 'function') {
       const addr = obj.kind === 'reference' ? obj.address : obj.address ?? 0n;

@@ -103,8 +103,17 @@ export class ByteSource {
     return b;
   }
 
-  /** Reads `length` bytes; returns the data (unreadable bytes zero) and the first bad address, if any. */
-  readPartial(address: bigint, length: number): { data: Buffer; firstBad?: bigint; bad: Array<{ start: bigint; end: bigint }> } {
+  /**
+   * Reads `length` bytes; returns the data (unreadable bytes zero) and the first bad address, if
+   * any. `exact` reads just the range unless a cached block already covers it (one object of a
+   * DAP page: no 4 KiB per child); byte-by-byte scans (strings) use the block cache.
+   */
+  readPartial(address: bigint, length: number, exact = false): { data: Buffer; firstBad?: bigint; bad: Array<{ start: bigint; end: bigint }> } {
+    const B0 = BigInt(ByteSource.BLOCK);
+    if (exact && !(this.blocks.has(address - (address % B0)) && this.blocks.has(address + BigInt(length) - 1n - ((address + BigInt(length) - 1n) % B0)))) {
+      const r = this.memory.read(address, length);
+      return { data: r.data, firstBad: r.unreadable[0]?.start, bad: r.unreadable };
+    }
     if (length > 4 * ByteSource.BLOCK) {
       const r = this.memory.read(address, length);
       return { data: r.data, firstBad: r.unreadable[0]?.start, bad: r.unreadable };
@@ -132,8 +141,8 @@ export class ByteSource {
   }
 
   /** Reads all bytes or throws gdb's `Cannot access memory at address 0x…`. */
-  read(address: bigint, length: number): Buffer {
-    const r = this.readPartial(address, length);
+  read(address: bigint, length: number, exact = false): Buffer {
+    const r = this.readPartial(address, length, exact);
     if (r.firstBad !== undefined) throw memoryError(r.firstBad);
     return r.data;
   }
