@@ -99,7 +99,9 @@ describe('info', () => {
 });
 
 describe('permission: a reader without ptrace rights over the target', () => {
-  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+  // CAP_DAC_READ_SEARCH (ambient, kept across exec) lets nobody read the checkout wherever CI put
+  // it (e.g. under a 0700 home); it grants nothing about ptrace, which is what these tests are about.
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search'];
   const root = process.getuid?.() === 0;
 
   it.runIf(root)('nobody reading a root process: EPERM explained (same user, ptrace, CAP_SYS_PTRACE), exit 1', async () => {
