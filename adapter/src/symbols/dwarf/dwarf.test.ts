@@ -11,6 +11,8 @@ import { DW_AT, DW_FORM, DW_TAG } from './constants';
 import { DwarfInfo } from './info';
 import { lookupLine } from './line';
 import { DwarfReader, type DwarfSections } from './reader';
+import { TypeBuilder } from './typeBuilder';
+import { resolve } from '../types';
 
 const SRC_A = `
 #include <stddef.h>
@@ -328,6 +330,38 @@ describe('bad DWARF', () => {
         expect(e instanceof FormatError || (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)), String((e as Error).stack)).toBe(true);
       }
     }
+  });
+
+  it('self-referencing typedefs, qualifiers and arrays end as void instead of hanging', () => {
+    // Abbrevs: 1 compile_unit (children); 2 typedef (name string, type ref4); 3 array_type (type ref4);
+    // 4 const_type (type ref4).
+    const abbrev = Buffer.from([
+      1, DW_TAG.compile_unit, 1, 0, 0,
+      2, DW_TAG.typedef, 0, DW_AT.name, DW_FORM.string, DW_AT.type, DW_FORM.ref4, 0, 0,
+      3, DW_TAG.array_type, 0, DW_AT.type, DW_FORM.ref4, 0, 0,
+      4, DW_TAG.const_type, 0, DW_AT.type, DW_FORM.ref4, 0, 0,
+      0,
+    ]);
+    const u32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
+    const hdrLen = 4 + 2 + 4 + 1; // length, version 4, abbrev offset, address size
+    // Offsets (unit-relative): CU at 11; typedef A at 12 (→ B); typedef B at 19 (→ A); array at 26 (→ itself);
+    // const at 31 (→ itself).
+    const A = hdrLen + 1;
+    const B = A + 1 + 2 + 4;
+    const ARR = B + 1 + 2 + 4;
+    const CST = ARR + 1 + 4;
+    const body = [1, 2, 0x41, 0, ...u32(B), 2, 0x42, 0, ...u32(A), 3, ...u32(ARR), 4, ...u32(CST), 0];
+    const rest = [4, 0, ...u32(0), 8, ...body];
+    const info = Buffer.from([...u32(rest.length), ...rest]);
+    const r = new DwarfReader({ info, abbrev, littleEndian: true, addressSize: 8 });
+    const tb = new TypeBuilder(r);
+    for (const off of [A, B, ARR, CST]) {
+      const t = tb.typeAt(off);
+      expect(() => resolve(t)).not.toThrow();
+      expect(typeof typeName(t)).toBe('string');
+      expect(typeof ptypeText(t)).toBe('string');
+    }
+    expect(tb.errors.join('\n')).toMatch(/refers to itself/);
   });
 
   it('lookupLine on an empty table finds nothing', () => {

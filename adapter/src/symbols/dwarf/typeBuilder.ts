@@ -159,13 +159,16 @@ export class TypeBuilder {
         // C (and gdb's DWARF reader) puts qualifiers of an array type on its elements.
         if (inner.kind === 'array' && cur === undefined) return qualifyArray(inner, q);
         let innerT = inner;
-        const pending = cur;
+        let pending = cur;
         const qt: QualifiedType = {
           kind: 'qualified',
           qualifiers: q,
           get type() {
             if (pending) {
-              innerT = self.fromDie(pending);
+              const p = pending;
+              pending = undefined;
+              innerT = VOID;
+              innerT = breakCycle(qt, self.fromDie(p), self.errors, die.offset);
             }
             return innerT;
           },
@@ -174,11 +177,20 @@ export class TypeBuilder {
       }
       case DW_TAG.typedef: {
         let target: Type | undefined;
+        let resolving = false;
         const t: TypedefType = {
           kind: 'typedef',
           name: this.str(die, DW_AT.name) ?? '',
           get type() {
-            return (target ??= self.typeOf(die));
+            if (target) return target;
+            if (resolving) return VOID; // re-entered through a cycle
+            resolving = true;
+            try {
+              target = breakCycle(t, self.typeOf(die), self.errors, die.offset);
+            } finally {
+              resolving = false;
+            }
+            return target;
           },
         };
         return t;
@@ -385,7 +397,19 @@ export class TypeBuilder {
     }
     if (dims.length === 0) dims = [{}];
     let elem: Type | undefined;
-    const element = () => (elem ??= self.typeOf(die));
+    let resolvingElem = false;
+    const element = (): Type => {
+      if (elem) return elem;
+      if (resolvingElem) return VOID;
+      resolvingElem = true;
+      try {
+        elem = breakCycle(outermost, self.typeOf(die), self.errors, die.offset);
+      } finally {
+        resolvingElem = false;
+      }
+      return elem;
+    };
+    let outermost: Type = VOID;
     // Innermost first, so each outer array's element is the next inner one.
     let inner: ArrayType | undefined;
     for (let i = dims.length - 1; i >= 0; i--) {
@@ -401,6 +425,7 @@ export class TypeBuilder {
       if (d.vla) a.variableLength = true;
       inner = a;
     }
+    outermost = inner!;
     return inner!;
   }
 
@@ -477,6 +502,26 @@ export function qualifyArray(a: ArrayType, q: Qualifiers): ArrayType {
   if (a.length !== undefined) out.length = a.length;
   if (a.variableLength) out.variableLength = true;
   return out;
+}
+
+/**
+ * Malicious DWARF can make a typedef name itself, or an array contain itself: follow the chain
+ * of typedefs, qualifiers and array elements from `target`, and give void instead when it comes
+ * back to `self` (consumers such as resolve() and sizeOf() would otherwise never end).
+ */
+function breakCycle(self: Type, target: Type, errors: string[], off: number): Type {
+  let cur: Type = target;
+  for (let i = 0; i < 256; i++) {
+    if (cur === self) {
+      errors.push(`type at 0x${off.toString(16)} refers to itself; shown as void`);
+      return VOID;
+    }
+    if (cur.kind === 'typedef' || cur.kind === 'qualified') cur = cur.type;
+    else if (cur.kind === 'array') cur = cur.element;
+    else return target;
+  }
+  errors.push(`type at 0x${off.toString(16)}: chain of typedefs/arrays too long; shown as void`);
+  return VOID;
 }
 
 function memberLocation(a: Attr): number {
