@@ -5,6 +5,7 @@
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
@@ -14,6 +15,7 @@ import { attach, CLIENT_CAPS, LIVE_FRAME_ID, LIVE_THREAD_ID, mainGlobals, retryS
 let fx: RunningFixture;
 const clients: Client[] = [];
 let server: ChildProcess | undefined;
+let serverErr = '';
 beforeAll(async () => {
   fx = await startFixture('globals');
 });
@@ -24,17 +26,20 @@ afterAll(async () => {
 });
 
 describe('pidscope dap --listen', () => {
-  it('serves a session over TCP on the port it prints', async () => {
+  let port = 0;
+  beforeAll(async () => {
     server = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'adapter', 'src', 'main.ts'), 'dap', '--listen', '127.0.0.1:0'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    let err = '';
-    server.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const port = await waitFor('the listening line', () => {
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+    server.stderr!.on('data', (d: Buffer) => (serverErr += d.toString()));
+    port = await waitFor('the listening line', () => {
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(serverErr);
       return m ? Number(m[1]) : undefined;
     }, 60_000);
+  });
+
+  it('serves a session over TCP on the port it prints', async () => {
     const dc = new DebugClient('unused', 'unused', 'pidscope');
     await dc.start(port);
     try {
@@ -52,6 +57,26 @@ describe('pidscope dap --listen', () => {
     } finally {
       (dc as unknown as { _socket?: { end(): void } })._socket?.end();
     }
+  });
+
+  it('a client that vanishes without disconnecting leaves nothing attached in the server', async () => {
+    const pidfds = () => readdirSync(`/proc/${server!.pid}/fd`).filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${server!.pid}/fd/${fd}`) === 'anon_inode:[pidfd]';
+      } catch {
+        return false;
+      }
+    }).length;
+    const before = pidfds();
+    const dc = new DebugClient('unused', 'unused', 'pidscope');
+    await dc.start(port);
+    await dc.initializeRequest(CLIENT_CAPS);
+    const initialized = dc.waitForEvent('initialized', 60_000);
+    await dc.attachRequest({ pid: fx.pid, refreshIntervalMs: 100 } as DebugProtocol.AttachRequestArguments);
+    await initialized;
+    expect(pidfds()).toBeGreaterThan(before);
+    (dc as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    await waitFor('the server to let go of the target', () => (pidfds() === before ? true : undefined), 20_000);
   });
 });
 

@@ -411,6 +411,16 @@ export class PidscopeSession extends DebugSession {
     );
   }
 
+  /**
+   * The connection closed (or the session is done): release the target. In server mode the base
+   * class keeps the process serving other connections, so a client that vanished without a
+   * disconnect must not leave its pidfd, timers or watchpoints behind.
+   */
+  override shutdown(): void {
+    this.end();
+    super.shutdown();
+  }
+
   /** Stops timers and releases the target (never signals it). Idempotent. */
   private end(): void {
     const was = this.state;
