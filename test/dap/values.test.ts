@@ -96,6 +96,31 @@ describe('live refresh', () => {
   });
 });
 
+describe('freeze', () => {
+  it('a frozen view shows one snapshot while the target keeps counting', async () => {
+    const { c, fx } = await session({ refreshIntervalMs: 50 });
+    const monitor = monitorNeverStopped(fx.pid);
+    const progress = async () => (await c.dc.evaluateRequest({ expression: 'g_progress', context: 'watch', frameId: LIVE_FRAME_ID })).body.result;
+    await progress();
+    const stopped = c.dc.waitForEvent('stopped');
+    await c.dc.customRequest('pidscope/view', { frozen: true });
+    await stopped;
+    const a = await progress();
+    const live0 = readProcMem(fx.pid, symbolAddress(fx.pid, 'g_progress'), 8).readBigUInt64LE(0);
+    await new Promise((r) => setTimeout(r, 300));
+    const b = await progress();
+    const live1 = readProcMem(fx.pid, symbolAddress(fx.pid, 'g_progress'), 8).readBigUInt64LE(0);
+    expect(b).toBe(a); // the view holds still
+    expect(live1).toBeGreaterThan(live0); // the target does not
+    const n = c.events.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.events.slice(n).filter((e) => e.event === 'invalidated')).toHaveLength(0);
+    await c.dc.customRequest('pidscope/view', { frozen: false });
+    await waitFor('a live value again', async () => (BigInt(await progress()) > BigInt(b) ? true : undefined));
+    await monitor.stop();
+  });
+});
+
 describe('requests on the live frame', () => {
   let c: Client;
   let fx: RunningFixture;

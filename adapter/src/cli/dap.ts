@@ -40,6 +40,10 @@ Options:
     if (!addr) {
       throw new PidscopeError('BAD_ARGS', `--listen ${values.listen} is not [HOST:]PORT`, 'Use e.g. --listen 127.0.0.1:4711 (or --listen 0 for a free port)');
     }
+    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(addr.host)) {
+      // Whoever connects can read (and with allowWrites, write) the memory of this user's processes.
+      process.stderr.write(`pidscope dap: WARNING: listening on ${addr.host}, not loopback: anyone who can reach this port can read the memory of processes you own\n`);
+    }
     await server.serveTcp(addr, { log }, (port) => process.stderr.write(`pidscope dap: listening on ${addr.host}:${port}\n`));
     return new Promise<number>(() => undefined); // serve until killed
   },
