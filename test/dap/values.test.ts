@@ -230,6 +230,23 @@ describe('writes', () => {
     expect(y.body.result).toBe('{x = 8, y = -84}');
     const bad = await c.request('setExpression', { expression: 'g_int + 1', value: '3' });
     expect(bad.message).toMatch(/not an lvalue/);
+    // C's conversions, as the assignment would do them in the program.
+    const cases: Array<[string, string, string | RegExp]> = [
+      ['g_double', '3', '3'],
+      ['g_float', '1.5', '1.5'],
+      ['g_uchar', '300', "44 ','"],
+      ['g_short', '-2.9', '-2'],
+      ['g_bool_false', '7', 'true'],
+      ['g_color', 'COLOR_RED', 'COLOR_RED'],
+      ['g_int_ptr', '&g_int_neg', /^\(int \*\) 0x[0-9a-f]+ <g_int_neg>$/],
+    ];
+    for (const [lhs, rhs, want] of cases) {
+      const r = await c.dc.customRequest('setExpression', { expression: lhs, value: rhs });
+      if (typeof want === 'string') expect(r.body.value, lhs).toBe(want);
+      else expect(r.body.value, lhs).toMatch(want);
+    }
+    const whole = await c.request('setExpression', { expression: 'g_point', value: 'g_point' });
+    expect(whole.message).toMatch(/is a struct, not a number.*one at a time/);
     expect(g.size).toBeGreaterThan(0);
   });
 });
