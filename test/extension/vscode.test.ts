@@ -38,6 +38,8 @@ if (missing.length && !STRICT) {
 }
 
 const LIVE = 'g_live_counter';
+/** No process has this pid (the kernel's pid_max is far lower). */
+const GONE_PID = 1_073_741_000;
 
 describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Code (code-server + Chromium)', () => {
   let fixture: RunningFixture | undefined;
@@ -62,6 +64,7 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
             version: '0.2.0',
             configurations: [
               { type: 'pidscope', request: 'attach', name: 'pidscope: attach (pick)', pid: '${command:pickProcess}', refreshIntervalMs: 250 },
+              { type: 'pidscope', request: 'attach', name: 'pidscope: gone', pid: GONE_PID },
             ],
           },
           null,
@@ -159,6 +162,11 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
     expect(BigInt(third)).toBeGreaterThan(BigInt(second));
     expect(tracerPid(pid)).toBe(0);
 
+    // The status bar names the target and the memory backend (from pidscope/info).
+    const status = page.locator('.statusbar-item', { hasText: `globals ${pid}` }).first();
+    await status.waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await status.textContent()).toMatch(/pidfd-mem|process_vm_readv|\/proc\/PID\/mem/);
+
     // The session stays "stopped" on the live view thread (that is what keeps VS Code's memory
     // views open while the target runs): the toolbar offers Continue, not Pause.
     await until('the debug toolbar in the stopped-view state', async () => (await page.locator('.debug-toolbar .codicon-debug-continue').count()) > 0 || undefined, 30_000);
@@ -224,6 +232,17 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
     expect(report.violations).toEqual([]);
     expect(report.progressEnd! > report.progressStart!).toBe(true);
   }, 10 * 60_000);
+
+  it('explains an attach to a process that does not exist, with the button that fixes it', async () => {
+    await runCommand(page, 'Debug: Select and Start Debugging');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'pidscope: gone' }).first();
+    await row.waitFor({ state: 'visible', timeout: 30_000 });
+    await row.click();
+    const toast = page.locator('.notification-toast', { hasText: `no process has pid ${GONE_PID}` }).first();
+    await toast.waitFor({ state: 'visible', timeout: 60_000 });
+    expect(await toast.textContent()).toContain('Pick Another Process');
+    await screenshot(page, 'vscode-attach-error.png');
+  }, 5 * 60_000);
 });
 
 async function focusLiveFrame(page: Page, callStack: Locator, variables: Locator): Promise<void> {
