@@ -9,7 +9,8 @@
 set -euo pipefail
 
 VERSION="${PIDSCOPE_CODE_SERVER_VERSION:-4.100.3}"
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/pidscope/code-server"
+# .ci/run exports PIDSCOPE_CACHE_DIR (shared by every expensive artefact); else the XDG cache.
+CACHE="${PIDSCOPE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pidscope}/code-server"
 DIR="$CACHE/$VERSION"
 BIN="$DIR/node_modules/code-server/out/node/entry.js"
 LAUNCHER="$DIR/node_modules/.bin/code-server"
