@@ -118,3 +118,17 @@ describe.each(['vm-readv', 'proc-mem'] as const)('%s reader on this process', (b
     back.close();
   });
 });
+
+describe('openMemory in auto mode', () => {
+  it('a backend whose probe throws is reported and skipped, not fatal', async () => {
+    const { CANDIDATES } = await import('./select');
+    const broken = { kind: 'pidfd-mem' as const, strength: 'test', probe: () => { throw new Error('boom'); } };
+    const m = openMemory(target, { candidates: [broken, ...CANDIDATES.filter((c) => c.kind !== 'pidfd-mem')] });
+    try {
+      expect(m.chosen).toBe('vm-readv');
+      expect(m.reasons[0]).toBe('pidfd-mem: unavailable (its probe failed: boom)');
+    } finally {
+      m.reader.close();
+    }
+  });
+});

@@ -108,6 +108,20 @@ function excludedByEnv(): BackendKind[] {
   return v.split(',').map((s) => s.trim()).filter((s): s is BackendKind => (BACKEND_KINDS as readonly string[]).includes(s));
 }
 
+/**
+ * In `auto`, one backend's unexpected failure must not stop the others from being tried; only
+ * "the process is gone" ends the search (every backend would say the same).
+ */
+function safeProbe(c: BackendCandidate, target: TargetHandle, opts: BackendOptions): ProbeResult {
+  try {
+    return c.probe(target, opts);
+  } catch (e) {
+    if (isPidscopeError(e) && (e.code === 'ESRCH' || e.code === 'KERNEL_THREAD')) throw e;
+    const error = isPidscopeError(e) ? e : undefined;
+    return { ok: false, reason: `its probe failed: ${e instanceof Error ? e.message : String(e)}`, error };
+  }
+}
+
 export function openMemory(target: TargetHandle & MaybeUserProcess, opts: OpenMemoryOptions = {}): OpenedMemory {
   target.assertUserProcess?.();
   const backend = opts.backend ?? 'auto';
@@ -141,7 +155,7 @@ export function openMemory(target: TargetHandle & MaybeUserProcess, opts: OpenMe
       reasons.push(`${c.kind}: not tried (${chosen.kind} works and is faster)`);
       continue;
     }
-    const r = c.probe(target, bopts);
+    const r = safeProbe(c, target, bopts);
     if (r.ok) {
       if (chosen) {
         r.reader.close();

@@ -5,7 +5,7 @@
  * Identity: these calls take a *pid*, not the pidfd. We prove afterwards that the pid still named
  * our process: if the pidfd is not readable (process not exited) after the call returned, the
  * process was alive for the whole call, and a live process's pid cannot belong to anyone else.
- * That check (one poll(2), ~0.3 µs) runs after every read call by default (`verify: 'every-call'`),
+ * That check (one poll(2), a few hundred ns) runs after every read call by default (`verify: 'every-call'`),
  * which makes "pid reuse can never make us read another process" hold without a window.
  * With `verify: 'on-failure'` it runs only after a failed or short transfer; the residual race is
  * then: our target exits, is reaped, and the pid is handed to a new process we may also read, all
