@@ -65,6 +65,7 @@ function hitJson(hit: WatchHit): Record<string, unknown> {
     old: hit.oldText ?? null,
     value: hit.value ? (hit.valueText ?? null) : null,
     valueSeen: hit.valueSeen,
+    valueFrom: hit.valueFrom ?? (hit.source === 'poll' ? 'memory' : null),
     oldHex: hit.old?.toString('hex') ?? null,
     valueHex: hit.value?.toString('hex') ?? null,
   };

@@ -32,6 +32,7 @@ const PERF_SAMPLE_IP = 1n << 0n;
 const PERF_SAMPLE_TID = 1n << 1n;
 const PERF_SAMPLE_TIME = 1n << 2n;
 const PERF_SAMPLE_ADDR = 1n << 3n;
+const PERF_SAMPLE_REGS_USER = 1n << 12n;
 
 // perf_event_attr bit-field flags (bit numbers from include/uapi/linux/perf_event.h).
 const ATTR_DISABLED = 1n << 0n;
@@ -128,6 +129,11 @@ export interface BreakpointOptions {
   wakeup?: { events: number } | { watermarkBytes: number };
   /** Count only (no samples, no ring): the cheapest form, for benchmarks. */
   countOnly?: boolean;
+  /**
+   * Also record these user registers with each sample (PERF_SAMPLE_REGS_USER; a perf_regs bit
+   * mask), from which the value a MOV stored can be recovered.
+   */
+  sampleRegs?: bigint;
 }
 
 export interface PerfSample {
@@ -138,6 +144,8 @@ export interface PerfSample {
   /** perf clock (CLOCK_MONOTONIC-like, ns). */
   time: bigint;
   addr?: bigint;
+  /** User registers at the trap, indexed by perf_regs number (only the sampled ones are set). */
+  regs?: (bigint | undefined)[];
 }
 
 export type PerfRecord =
@@ -180,6 +188,7 @@ function buildAttr(o: BreakpointOptions): Buffer {
   attr.writeBigUInt64LE(o.countOnly ? 0n : 1n, 16); // sample_period: every access
   let sampleType = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
   if (o.sampleAddr) sampleType |= PERF_SAMPLE_ADDR;
+  if (o.sampleRegs) sampleType |= PERF_SAMPLE_REGS_USER;
   attr.writeBigUInt64LE(sampleType, 24);
   attr.writeBigUInt64LE(0n, 32); // read_format: a plain u64 count
   // remove_on_exec: after an exec the address means nothing; the COMM(exec) record tells us.
@@ -196,6 +205,7 @@ function buildAttr(o: BreakpointOptions): Buffer {
   attr.writeUInt32LE(o.access === 'write' ? HW_BREAKPOINT_W : HW_BREAKPOINT_RW, 52); // bp_type
   attr.writeBigUInt64LE(o.address, 56); // bp_addr
   attr.writeBigUInt64LE(BigInt(o.length), 64); // bp_len
+  if (o.sampleRegs) attr.writeBigUInt64LE(o.sampleRegs, 80); // sample_regs_user
   return attr;
 }
 
@@ -289,15 +299,18 @@ export class PerfRing {
   private closed = false;
   private pollHandle: ReturnType<typeof koffi.node.poll> | undefined;
   private readonly sampleAddr: boolean;
-  private readonly scratch = Buffer.alloc(256);
+  private readonly regIndexes: number[];
+  private readonly scratch = Buffer.alloc(512);
 
   /** Maps `fd`'s ring: one control page plus `dataPages` (a power of two) of data. */
   constructor(
     readonly fd: number,
-    options: { dataPages?: number; sampleAddr?: boolean } = {},
+    options: { dataPages?: number; sampleAddr?: boolean; sampleRegs?: bigint } = {},
   ) {
     const dataPages = options.dataPages ?? 16;
     this.sampleAddr = options.sampleAddr ?? false;
+    this.regIndexes = [];
+    for (let b = 0; b < 64; b++) if (((options.sampleRegs ?? 0n) >> BigInt(b)) & 1n) this.regIndexes.push(b);
     this.mapLength = (1 + dataPages) * PAGE_SIZE;
     const ptr = mmap_(null, this.mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     const addr = ptr === null ? -1n : BigInt.asIntN(64, koffi.address(ptr));
@@ -365,7 +378,24 @@ export class PerfRing {
     switch (type) {
       case PERF_RECORD_SAMPLE: {
         const s: PerfSample = { kind: 'sample', ip: b.readBigUInt64LE(0), pid: b.readUInt32LE(8), tid: b.readUInt32LE(12), time: b.readBigUInt64LE(16) };
-        if (this.sampleAddr) s.addr = b.readBigUInt64LE(24);
+        let o = 24;
+        if (this.sampleAddr) {
+          s.addr = b.readBigUInt64LE(o);
+          o += 8;
+        }
+        if (this.regIndexes.length > 0 && o + 8 <= b.length) {
+          const abi = b.readBigUInt64LE(o);
+          o += 8;
+          // abi 0: no user registers (the trap came from a kernel thread); 2: 64-bit.
+          if (abi === 2n && o + 8 * this.regIndexes.length <= b.length) {
+            const regs: (bigint | undefined)[] = [];
+            for (const idx of this.regIndexes) {
+              regs[idx] = b.readBigUInt64LE(o);
+              o += 8;
+            }
+            s.regs = regs;
+          }
+        }
         return s;
       }
       case PERF_RECORD_LOST:

@@ -20,6 +20,7 @@ import { formatBytes, narrowChange, processImage, threadName } from './format';
 import { sizeOf } from '../symbols/types';
 import { parseHitCondition, parseLogMessage, renderLogMessage, type HitPredicate, type LogPart } from './hitCondition';
 import type { WatchEvent, WatchHit, WatchInfo, WatchSpec, WatchTarget, Writer } from './types';
+import { applyStores, storeCandidates } from './x86store';
 
 /** Hits of objects bigger than this are kept in the recent ring without their bytes. */
 const RECENT_BYTES_LIMIT = 256;
@@ -89,6 +90,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
   private pollTimer: NodeJS.Timeout | undefined;
   private exitTimer: NodeJS.Timeout | undefined;
   private readonly writerCache = new Map<bigint, { function?: string; file?: string; line?: number }>();
+  private readonly codeCache = new Map<bigint, Uint8Array | null>();
   private readonly threadNames = new Map<number, { name?: string; at: number }>();
   private readonly recentHits: RecentRing<WatchHit>;
   private readonly image: string | undefined;
@@ -320,6 +322,9 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     samples.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
     const spec = w.info.spec;
     const now = Date.now();
+    // The object's bytes before the next access, while known: each recovered store patches it.
+    let running: Buffer | undefined = w.last;
+    let lastRecovered = false;
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i]!;
       const isLast = i === samples.length - 1;
@@ -331,13 +336,58 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
         perfTime: s.time,
         source: 'hw',
         writer: this.writer(s),
-        valueSeen: isLast && confirmed && value !== undefined,
+        valueSeen: false,
       };
-      if (i === 0 && w.last) hit.old = w.last;
-      if (isLast && value) hit.value = value;
+      if (running) hit.old = running;
+      const stored = s.regs ? this.storedValue(s, spec, running) : undefined;
+      if (stored) {
+        hit.value = stored;
+        hit.valueSeen = true;
+        hit.valueFrom = 'store';
+        running = stored;
+        lastRecovered = true;
+      } else {
+        if (isLast && value) {
+          hit.value = value;
+          hit.valueSeen = confirmed;
+          hit.valueFrom = 'memory';
+        }
+        running = undefined;
+        lastRecovered = false;
+      }
       this.deliver(w, hit);
     }
-    if (value) w.last = value;
+    w.last = lastRecovered ? running : (value ?? w.last);
+  }
+
+  /** The object's bytes right after the store in sample `s`, from its registers (x86store.ts). */
+  private storedValue(s: PerfSample, spec: WatchTarget, before: Buffer | undefined): Buffer | undefined {
+    const code = this.codeBefore(s.ip);
+    if (!code || !s.regs) return undefined;
+    const regs = s.regs;
+    const candidates = storeCandidates(code, s.ip, (i) => regs[i], spec.address, spec.address + BigInt(spec.size));
+    if (candidates.length === 0) return undefined;
+    return applyStores(before, spec.address, spec.size, candidates);
+  }
+
+  /** The 15 bytes before `ip` (the longest x86 instruction), cached per ip. */
+  private codeBefore(ip: bigint): Uint8Array | undefined {
+    const cached = this.codeCache.get(ip);
+    if (cached !== undefined) return cached ?? undefined;
+    let code: Uint8Array | null = null;
+    try {
+      const start = ip >= 15n ? ip - 15n : 0n;
+      const r = this.o.memory.read(start, Number(ip - start));
+      // Keep only the readable tail (a mapping may begin just before the instruction).
+      let from = 0;
+      for (const u of r.unreadable) if (u.end > start) from = Math.max(from, Number(u.end - start));
+      code = from < r.data.length ? Uint8Array.from(r.data.subarray(from)) : null;
+    } catch {
+      code = null;
+    }
+    if (this.codeCache.size > 4096) this.codeCache.clear();
+    this.codeCache.set(ip, code);
+    return code ?? undefined;
   }
 
   private readValue(spec: WatchTarget): Buffer | undefined {

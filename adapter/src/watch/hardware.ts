@@ -10,6 +10,7 @@
  * stable, then periodically) opens events for every thread neither opened nor seen forking.
  */
 import { readdirSync } from 'node:fs';
+import { SAMPLE_REGS_MASK } from './x86store';
 import {
   closeFd,
   describePerfErrno,
@@ -36,6 +37,8 @@ export interface HardwareWatchOptions {
   onExec?: () => void;
   /** Data pages per ring (per CPU); default 16. */
   ringPages?: number;
+  /** Record registers to recover stored values (default true). */
+  recoverValues?: boolean;
 }
 
 export function listTids(pid: number): number[] {
@@ -148,6 +151,14 @@ export class HardwareWatch {
     }
   }
 
+  /**
+   * Registers recorded with each sample, to recover the stored value (see x86store.ts): only with
+   * a wakeup per write; a hot variable's samples stay small (the ring holds 6x more of them).
+   */
+  private get sampleRegs(): bigint | undefined {
+    return this.wakeup === 'each' && this.o.recoverValues !== false ? SAMPLE_REGS_MASK : undefined;
+  }
+
   get threadCount(): number {
     let n = 0;
     for (const tid of this.covered) if (!this.exited.has(tid)) n++;
@@ -167,7 +178,7 @@ export class HardwareWatch {
           let fd: number;
           try {
             const wakeup = this.wakeup === 'each' ? { events: 1 } : { watermarkBytes: ((this.o.ringPages ?? 16) * 4096) / 4 };
-            fd = openBreakpoint({ tid, cpu, address: r.address, length: r.length, access: this.o.access, inherit: true, sideband: i === 0, wakeup });
+            fd = openBreakpoint({ tid, cpu, address: r.address, length: r.length, access: this.o.access, inherit: true, sideband: i === 0, wakeup, sampleRegs: this.sampleRegs });
           } catch (e) {
             // A CPU that is possible but not present refuses events: skip it.
             if (e instanceof PerfSyscallError && e.errno === 19 /* ENODEV */) return;
@@ -176,7 +187,7 @@ export class HardwareWatch {
           fds.push(fd);
           const ring = this.rings.get(cpu);
           if (!ring) {
-            this.rings.set(cpu, new PerfRing(fd, { dataPages: this.o.ringPages ?? 16 }));
+            this.rings.set(cpu, new PerfRing(fd, { dataPages: this.o.ringPages ?? 16, sampleRegs: this.sampleRegs }));
             this.ownerFds.add(fd);
           } else {
             setOutput(fd, ring.fd);

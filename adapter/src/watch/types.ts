@@ -69,6 +69,11 @@ export interface WatchHit {
    * burst (its value was read right after, but another store may have slipped in).
    */
   valueSeen: boolean;
+  /**
+   * hw: 'store' when the value was recovered from the writing instruction and the registers at
+   * the trap (exact for every write of a burst); 'memory' when it was read afterwards.
+   */
+  valueFrom?: 'store' | 'memory';
   /** Display text of old/new (gdb's print format through the Program when types are known). */
   oldText?: string;
   valueText?: string;
