@@ -15,5 +15,5 @@ const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: 'in
 if (!process.argv.includes('--no-typecheck')) run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ext, 'tsconfig.json')]);
 run(process.execPath, [join(here, 'build.mjs'), '--production']);
 // vscode:prepublish would bundle again; the bundle above is the one we want.
-run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--no-update-package-json', '--no-git-tag-version', '--out', out], ext);
+run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '--no-update-package-json', '--no-git-tag-version', '--out', out], ext);
 console.log(`package: ${out}`);
