@@ -103,6 +103,11 @@ describe('attach errors', () => {
     expect(code(() => Target.attach(pid))).toBe(`ESRCH: no process with pid ${pid}. Check the pid (e.g. \`pgrep NAME\` or \`ps -e\`)`);
   });
 
+  it('a thread id that is not a process id', () => {
+    const aux = target.threads().find((t) => t.name === 'globals-aux')!;
+    expect(code(() => Target.attach(aux.tid))).toBe(`NOT_A_PROCESS: pid ${aux.tid} is a thread of process ${fx.pid}, not a process. Attach to the process: --pid ${fx.pid}`);
+  });
+
   it('a kernel thread has no user memory', () => {
     const kthread = findKernelThread();
     if (kthread === undefined) return; // no kernel threads visible in this pid namespace

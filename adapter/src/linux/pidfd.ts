@@ -5,7 +5,8 @@
  * synchronous liveness check (poll with timeout 0) and an exit notification on the event loop.
  */
 import { PidscopeError } from '../errors';
-import { EINVAL, ENOSYS, ESRCH, errnoError, noSuchProcessError } from './errno';
+import { readFileSync } from 'node:fs';
+import { EINVAL, ENOENT, ENOSYS, ESRCH, errnoError, noSuchProcessError } from './errno';
 import { koffi, lastErrno, sys } from './libc';
 
 const SYS_pidfd_open = 434;
@@ -22,11 +23,26 @@ export function pidfdOpen(pid: number): number {
   if (errno === ENOSYS) {
     throw new PidscopeError('ENOSYS', 'this kernel has no pidfd_open (Linux 5.3 or newer is needed)', 'Run on a newer kernel', 'user');
   }
-  // EINVAL: pid names a thread that is not a thread-group leader.
-  if (errno === EINVAL) {
-    throw new PidscopeError('EINVAL', `pid ${pid} is not a process (it may be a thread id)`, 'Pass the process id (the Tgid line of /proc/TID/status)', 'user');
+  // A thread that is not a thread-group leader: EINVAL before Linux 6.9, ENOENT since.
+  if (errno === EINVAL || errno === ENOENT) {
+    const tgid = threadGroupOf(pid);
+    throw new PidscopeError(
+      'NOT_A_PROCESS',
+      tgid !== undefined && tgid !== pid ? `pid ${pid} is a thread of process ${tgid}, not a process` : `pid ${pid} is not a process (it may be a thread id)`,
+      tgid !== undefined && tgid !== pid ? `Attach to the process: --pid ${tgid}` : 'Pass the process id (the Tgid line of /proc/TID/status)',
+      'user',
+    );
   }
   throw errnoError(errno, pid, 'pidfd_open');
+}
+
+function threadGroupOf(tid: number): number | undefined {
+  try {
+    const m = /^Tgid:\s+(\d+)/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
