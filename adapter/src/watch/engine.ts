@@ -278,6 +278,11 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       w.confirm.late.push(...samples);
       return;
     }
+    if (this.allStoresKnown(w, samples)) {
+      // Every value comes from its store: nothing to read or confirm.
+      this.emitBatch(w, samples, undefined, true);
+      return;
+    }
     w.confirm = { batch: samples, late: [], value: this.readValue(w.info.spec), rounds: 0, timer: undefined };
     this.armConfirm(w);
   }
@@ -358,6 +363,18 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       this.deliver(w, hit);
     }
     w.last = lastRecovered ? running : (value ?? w.last);
+  }
+
+  /** True when every sample's store can be recovered, one after the other, from w.last. */
+  private allStoresKnown(w: Watch, samples: PerfSample[]): boolean {
+    if (!samples.every((s) => s.regs)) return false;
+    const sorted = [...samples].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+    let running = w.last;
+    for (const s of sorted) {
+      running = this.storedValue(s, w.info.spec, running);
+      if (!running) return false;
+    }
+    return true;
   }
 
   /** The object's bytes right after the store in sample `s`, from its registers (x86store.ts). */
