@@ -174,6 +174,18 @@ describe('requests on the live frame', () => {
     expect(node.find((v) => v.name === 'id')).toMatchObject({ value: '1', evaluateName: 'g_list_head->id' });
   });
 
+  it('completions: globals by prefix, members after . and ->', async () => {
+    const g = await c.dc.completionsRequest({ text: 'g_rec', column: 6, frameId: LIVE_FRAME_ID });
+    expect(g.body.targets.map((t) => t.label)).toEqual(['g_rect', 'g_rect_ptr', 'g_rects']);
+    expect(g.body.targets[0]).toMatchObject({ type: 'variable', start: 1, length: 5 });
+    const m = await c.dc.completionsRequest({ text: 'x = g_rect.to', column: 14 });
+    expect(m.body.targets).toEqual([{ label: 'top_left', type: 'field', start: 12, length: 2 }]);
+    const p = await c.dc.completionsRequest({ text: 'g_list_head->', column: 14 });
+    expect(p.body.targets.map((t) => t.label)).toEqual(['id', 'label', 'next', 'weight']);
+    const none = await c.dc.completionsRequest({ text: 'g_nope.', column: 8 });
+    expect(none.body.targets).toEqual([]);
+  });
+
   it('pidscope/sample: numbers for the plot, text and errors per expression', async () => {
     const r1 = await c.dc.customRequest('pidscope/sample', { expressions: ['g_progress', 'g_live_wave', 'g_color', 'g_str', 'g_nope'] });
     const b1 = r1.body as { time: number; values: Array<{ expression: string; value?: number; text?: string; error?: string }> };

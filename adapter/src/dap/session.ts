@@ -143,6 +143,7 @@ export class PidscopeSession extends DebugSession {
       goto: h(this.refuseStep),
       dataBreakpointInfo: h(this.onDataBreakpointInfo, true),
       setDataBreakpoints: h(this.onSetDataBreakpoints, true),
+      completions: h(this.onCompletions, true),
       'pidscope/info': h(this.onInfo, true),
       'pidscope/sample': h(this.onSample, true),
       'pidscope/view': h(this.onView, true),
@@ -246,6 +247,8 @@ export class PidscopeSession extends DebugSession {
       supportsStepBack: false,
       supportsCancelRequest: false,
       supportsValueFormattingOptions: false,
+      supportsCompletionsRequest: true,
+      completionTriggerCharacters: ['.', '>'],
     };
     response.body = caps;
   }
@@ -956,6 +959,49 @@ export class PidscopeSession extends DebugSession {
       this.refs.reset();
       this.sendEvent(new InvalidatedEvent(['variables']));
     }
+  }
+
+  // ---------------------------------------------------------------- Debug Console completions
+
+  /**
+   * Globals by prefix (from the modules shown so far: the main program's at least), and after
+   * `expr.` or `expr->` the members of what `expr` is.
+   */
+  private onCompletions(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    if (typeof args.text !== 'string') throw badArgs('completions needs "text"');
+    const base1 = this.client?.columnsStartAt1 !== false;
+    const column = intArg(args, 'column', { required: true, min: base1 ? 1 : 0 });
+    const before = args.text.slice(0, Math.min(args.text.length, column - (base1 ? 1 : 0)));
+    const word = /[A-Za-z_$][\w$]*$/.exec(before)?.[0] ?? '';
+    const head = before.slice(0, before.length - word.length);
+    const start = before.length - word.length + (base1 ? 1 : 0);
+    const targets: DebugProtocol.CompletionItem[] = [];
+    const member = /([A-Za-z_$][\w$]*(?:\[[^\]]*\]|\.[A-Za-z_$][\w$]*|->[A-Za-z_$][\w$]*)*)\s*(\.|->)\s*$/.exec(head);
+    if (member) {
+      let kids: string[] = [];
+      try {
+        const obj = a.view.evaluate(member[1]);
+        kids = a.view.children(obj, 0, 1000).map((k) => k.name).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n));
+      } catch {
+        kids = [];
+      }
+      for (const n of kids) if (n.startsWith(word)) targets.push({ label: n, type: 'field', start, length: word.length });
+    } else if (word !== '') {
+      const seen = new Set<string>();
+      for (const g of a.globals.values()) {
+        for (const u of g.module.units) {
+          for (const v of u.variables) {
+            if (targets.length >= 500) break;
+            if (v.scope === 'function-static' || seen.has(v.name) || !v.name.startsWith(word)) continue;
+            seen.add(v.name);
+            targets.push({ label: v.name, type: 'variable', start, length: word.length });
+          }
+        }
+      }
+    }
+    targets.sort((x, y) => x.label.localeCompare(y.label));
+    response.body = { targets };
   }
 
   // ---------------------------------------------------------------- custom requests
