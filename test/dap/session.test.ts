@@ -201,7 +201,7 @@ describe('pidscope dap: attached to a running process', () => {
 
   it('survives every request with arguments of the wrong shape', async () => {
     const commands = ['threads', 'stackTrace', 'scopes', 'variables', 'evaluate', 'setVariable', 'setExpression', 'readMemory', 'writeMemory', 'pause', 'continue',
-      'dataBreakpointInfo', 'setDataBreakpoints', 'setBreakpoints', 'setExceptionBreakpoints', 'setFunctionBreakpoints', 'pidscope/info', 'pidscope/sample', 'pidscope/view', 'configurationDone', 'source', 'modules'];
+      'dataBreakpointInfo', 'setDataBreakpoints', 'setBreakpoints', 'setExceptionBreakpoints', 'setFunctionBreakpoints', 'pidscope/info', 'pidscope/sample', 'pidscope/view', 'configurationDone', 'source', 'modules', 'completions'];
     const shapes: unknown[] = [null, [], 'text', 42, { threadId: 'x', frameId: {}, variablesReference: [], expression: 7, memoryReference: null, count: -5, offset: 'o', breakpoints: 'all', expressions: [1, 2], name: {}, value: [], data: '***', frozen: 1 }];
     for (const command of commands) {
       for (const args of shapes) {
