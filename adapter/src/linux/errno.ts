@@ -39,14 +39,29 @@ export function strerror(errno: number): string {
   }
 }
 
-/** The process is gone (or never existed). */
+/**
+ * The process we attached to has exited. `during` (what we were doing when we noticed) is kept on
+ * the error for logs; users only need the fact and the way out.
+ */
 export function processGoneError(pid: number, during?: string): PidscopeError {
-  return new PidscopeError(
+  const zombie = isZombie(pid);
+  const e = new PidscopeError(
     'ESRCH',
-    `process ${pid} has exited${during ? ` (during ${during})` : ''}`,
+    `process ${pid} has exited${zombie ? ' (it is a zombie: its parent has not collected its exit status yet)' : ''}`,
     'Start the program again and attach to its new pid',
     'target',
   );
+  (e as PidscopeError & { during?: string }).during = during;
+  return e;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat[stat.lastIndexOf(')') + 2] === 'Z';
+  } catch {
+    return false;
+  }
 }
 
 export function noSuchProcessError(pid: number): PidscopeError {
