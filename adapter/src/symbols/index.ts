@@ -24,7 +24,7 @@ import { PidscopeError } from '../errors';
 import { DEFAULT_DEBUG_DIRS, findDebugFile } from './debugFile';
 import type { DwarfVariable, VarEntry } from './dwarf/info';
 import { canonicalBaseName } from './dwarf/typeBuilder';
-import { ElfFile, type ElfSymbol } from './elf/elf';
+import { ElfFile, PT_TLS, type ElfSymbol } from './elf/elf';
 import { modulesOf, parseMaps, type MapRegion } from '../engine/maps';
 import { computeBias, Module } from './module';
 import type { FunctionSymbol, LookupScope, SourceLocation, SymbolizedAddress, SymbolLookup, VariableSymbol } from './provider';
@@ -42,6 +42,8 @@ export interface LoadOptions {
 }
 
 export interface ProcessSymbols extends SymbolLookup {
+  /** The process (undefined for files loaded with loadSymbolsFromFiles). */
+  readonly pid?: number;
   readonly modules: Module[];
   readonly warnings: string[];
   /** The module containing an absolute address. */
@@ -142,7 +144,7 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
   }
   if (modules.length === 0) throw new PidscopeError('NO_MODULES', `No readable ELF file is mapped in process ${pid}`, 'Check permissions on /proc/PID/map_files (needs the same user or CAP_SYS_ADMIN)');
   modules.sort((a, b) => (a.isMain !== b.isMain ? (a.isMain ? -1 : 1) : a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  return new SymbolsImpl(modules, warnings);
+  return new SymbolsImpl(modules, warnings, pid);
 }
 
 /** Symbols of ELF files on disk (bias 0), for tests and tools that have no live process. */
@@ -171,7 +173,10 @@ class SymbolsImpl implements ProcessSymbols {
   readonly pointerSize: number;
   private completing = new Set<string>();
 
-  constructor(modules: Module[], warnings: string[]) {
+  readonly pid?: number;
+
+  constructor(modules: Module[], warnings: string[], pid?: number) {
+    this.pid = pid;
     this.modules = modules;
     this.warnings = warnings;
     this.pointerSize = modules[0]?.elf.addressSize ?? 8;
@@ -240,7 +245,13 @@ class SymbolsImpl implements ProcessSymbols {
     else if (loc.kind === 'value') {
       v.constValue = loc.bytes;
       v.absentReason = 'optimized out: no address (value known)';
-    } else v.absentReason = loc.reason;
+    } else {
+      v.absentReason = loc.reason;
+      if (loc.tlsOffset !== undefined) {
+        const seg = m.elf.segments.find((p) => p.type === PT_TLS);
+        if (seg) v.tls = { offset: loc.tlsOffset, module: m.path, blockSize: seg.memsz, blockAlign: seg.align };
+      }
+    }
     void e;
     return v;
   }
@@ -346,7 +357,11 @@ class SymbolsImpl implements ProcessSymbols {
       size: s.size,
       scope: s.binding === 'local' ? 'file-static' : 'global',
     };
-    if (s.type === 'tls') v.absentReason = 'thread-local: needs the thread pointer';
+    if (s.type === 'tls') {
+      v.absentReason = 'thread-local: needs the thread pointer';
+      const seg = m.elf.segments.find((p) => p.type === PT_TLS);
+      if (seg) v.tls = { offset: s.value, module: m.path, blockSize: seg.memsz, blockAlign: seg.align };
+    }
     else v.address = s.value + m.bias;
     return v;
   }

@@ -20,6 +20,12 @@ export interface VariableSymbol {
    * `address` is undefined and gdb prints the value (not `<optimized out>`).
    */
   constValue?: Uint8Array;
+  /**
+   * For thread-locals (absent: the address needs the thread pointer): where the variable lives
+   * in its module's TLS block, so a caller that knows a thread's TLS block address (DTV entry,
+   * or thread pointer minus the module's static TLS offset) can compute it.
+   */
+  tls?: { offset: bigint; module: string; blockSize: bigint; blockAlign: bigint };
   /** Path of the module (ELF file) that defines it, as mapped in the target. */
   module: string;
   /** Compile unit name (DW_AT_name of the unit), when known. */

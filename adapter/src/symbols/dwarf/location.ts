@@ -13,7 +13,7 @@ export type StaticLocation =
   | { kind: 'address'; address: bigint }
   /** The value itself (DW_OP_stack_value / DW_OP_implicit_value), little-endian bytes. */
   | { kind: 'value'; bytes: Buffer }
-  | { kind: 'absent'; reason: string };
+  | { kind: 'absent'; reason: string; tlsOffset?: bigint };
 
 export const TLS_REASON = 'thread-local: needs the thread pointer';
 export const OPTIMIZED_OUT = 'optimized out';
@@ -91,8 +91,11 @@ export function staticLocation(reader: DwarfReader, u: Unit, expr: Buffer, value
           break;
         }
         case DW_OP.form_tls_address:
-        case DW_OP.GNU_push_tls_address:
-          return { kind: 'absent', reason: TLS_REASON };
+        case DW_OP.GNU_push_tls_address: {
+          // The operand is the offset in the module's TLS block (DTP-relative).
+          const off = stack.pop();
+          return off === undefined ? { kind: 'absent', reason: TLS_REASON } : { kind: 'absent', reason: TLS_REASON, tlsOffset: off };
+        }
         case DW_OP.stack_value: {
           const top = stack.pop();
           if (top === undefined) return { kind: 'absent', reason: 'malformed location expression' };
