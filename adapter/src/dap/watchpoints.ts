@@ -36,7 +36,7 @@ import { Coalescer } from '../watch/coalesce';
 import { DEBUG_REGISTERS, type WatchEngine } from '../watch/engine';
 import { splitIntoBreakpoints } from '../linux/perf';
 import { formatWriter } from '../watch/format';
-import { createWatchEngine, hitLine, resolveWatchTarget, summaryLine } from '../watch/program';
+import { createWatchEngine, hitChange, hitLine, hitSubject, resolveWatchTarget, summaryLine } from '../watch/program';
 import type { WatchAccess, WatchHit, WatchInfo, WatchMode, WatchTarget } from '../watch/types';
 
 export interface DataBreakpointsDeps {
@@ -237,8 +237,8 @@ export class DataBreakpoints {
   /** Newest first: `#12 g_shared` = `2 → 3 by worker_loop (threads.c:88) [tid 4242] 13:17:05.123`. */
   recentVariables(): DebugProtocol.Variable[] {
     return (this.engine?.recent() ?? []).map((h) => ({
-      name: `#${h.seq} ${h.expression}`,
-      value: `${hitLine({ ...h, message: undefined }).slice(h.expression.length + 2)}  ${clock(h.time)}`,
+      name: `#${h.seq} ${hitSubject(h)}`,
+      value: `${hitChange(h)}  ${clock(h.time)}`,
       type: h.source === 'hw' ? 'hardware' : 'poll',
       variablesReference: 0,
       evaluateName: h.expression,

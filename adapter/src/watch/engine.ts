@@ -532,6 +532,8 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     w.passed++;
     if (w.hitPredicate && !w.hitPredicate(w.passed)) return;
     const format = this.o.format ?? ((b: Buffer, t: WatchTarget) => formatBytes(b, t.type));
+    hit.size = spec.size;
+    if (!hit.changed && hit.old && hit.value) hit.changed = changedRange(hit.old, hit.value);
     try {
       // A change inside a big array or struct is shown as that element or member alone.
       const part = hit.changed && hit.old && hit.value ? narrowChange(spec.type, hit.changed.offset, hit.changed.length) : undefined;

@@ -28,6 +28,8 @@ describe('what part of a big object changed', () => {
     expect(narrowChange(cfg, 0, 8)).toMatchObject({ path: '.scale', offset: 0 });
     expect(narrowChange(cfg, 4, 8)).toBeUndefined(); // spans scale and points[0]
     expect(narrowChange(undefined, 0, 1)).toBeUndefined();
+    const text: Type = { kind: 'array', element: { kind: 'int', name: 'char', size: 1, signed: true, isChar: true }, length: 16 };
+    expect(narrowChange(text, 3, 1)).toBeUndefined(); // strings are shown whole
   });
 });
 

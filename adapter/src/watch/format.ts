@@ -92,6 +92,8 @@ export function narrowChange(type: Type | undefined, offset: number, length: num
     const t = resolve(cur);
     const rel = offset - base;
     if (t.kind === 'array' && t.length !== undefined) {
+      const el = resolve(t.element);
+      if (el.kind === 'int' && el.isChar) break; // a string reads better whole than as one char
       const e = sizeOf(t.element);
       if (!e) break;
       const i = Math.floor(rel / e);

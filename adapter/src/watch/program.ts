@@ -183,17 +183,26 @@ export function createWatchEngine(program: Program, opts: { pollIntervalMs?: num
 /** `g_shared: 2 → 3 by worker_loop (threads.c:88) [tid 4242]` (the standard one-line form). */
 export function hitLine(hit: WatchHit): string {
   if (hit.message !== undefined) return hit.message;
-  const oldText = hit.oldText ?? '?';
-  const newText = hit.value ? (hit.valueText ?? '?') : '(overwritten before it could be read)';
-  let line = `${hit.expression}${hit.part ?? ''}: ${oldText} → ${newText}`;
-  if (!hit.part && hit.changed && hit.value && hit.value.length > 16) {
+  return `${hitSubject(hit)}: ${hitChange(hit)}`;
+}
+
+/** What changed: `g_shared`, `g_ring[6]`, or `g_buf: bytes +8..+11 changed`. */
+export function hitSubject(hit: WatchHit): string {
+  if (hit.part) return hit.expression + hit.part;
+  if (hit.changed && hit.size !== undefined && hit.size > 16) {
     // Which bytes of a big object changed (gdb's text of all of it may be long and truncated).
-    line = `${hit.expression}: bytes +${hit.changed.offset}..+${hit.changed.offset + hit.changed.length - 1} changed: ${oldText} → ${newText}`;
+    return `${hit.expression}: bytes +${hit.changed.offset}..+${hit.changed.offset + hit.changed.length - 1} changed`;
   }
-  if (hit.writer) {
-    line += ` by ${formatWriter(hit.writer)} [tid ${hit.writer.tid}${hit.writer.threadName ? ` ${hit.writer.threadName}` : ''}]`;
-  }
-  return line;
+  return hit.expression;
+}
+
+/** `2 → 3 by worker_loop (threads.c:88) [tid 4242 worker-0]`. */
+export function hitChange(hit: WatchHit): string {
+  const oldText = hit.oldText ?? '?';
+  const newText = hit.valueText ?? (hit.value ? '?' : '(overwritten before it could be read)');
+  let text = `${oldText} → ${newText}`;
+  if (hit.writer) text += ` by ${formatWriter(hit.writer)} [tid ${hit.writer.tid}${hit.writer.threadName ? ` ${hit.writer.threadName}` : ''}]`;
+  return text;
 }
 
 /** `g_hot: 12,345 writes in the last second, last by hot_loop (threads.c:77) [tid 4243]`. */

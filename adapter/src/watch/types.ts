@@ -77,7 +77,9 @@ export interface WatchHit {
   /** Display text of old/new (gdb's print format through the Program when types are known). */
   oldText?: string;
   valueText?: string;
-  /** Polling: the bytes that differ, [offset, offset + length) within the object. */
+  /** Size of the watched object in bytes. */
+  size?: number;
+  /** The bytes that differ between old and value, [offset, offset + length) within the object. */
   changed?: { offset: number; length: number };
   /**
    * When the change lies inside one element or member of a big object: its path (`[6]`,
