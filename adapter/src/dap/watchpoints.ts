@@ -231,7 +231,7 @@ export class DataBreakpoints {
 
   scope(variablesReference: number): DebugProtocol.Scope {
     const n = this.engine?.recent().length ?? 0;
-    return { name: 'Recent writes', variablesReference, namedVariables: n, expensive: false, presentationHint: 'registers' as DebugProtocol.Scope['presentationHint'] };
+    return { name: 'Recent writes', variablesReference, namedVariables: n, expensive: false };
   }
 
   /** Newest first: `#12 g_shared` = `2 → 3 by worker_loop (threads.c:88) [tid 4242] 13:17:05.123`. */
