@@ -9,6 +9,7 @@ import { ACTION_LABELS, checkTarget, classifyAttachError, ConfigProblem, default
 import { ancestry, listProcesses, toPickItem } from './processes';
 import { PlotPanel } from './plotPanel';
 import { markerFromOutput } from './watchHits';
+import { MemoryViews, trackSessions } from './memoryView';
 
 const TYPE = 'pidscope';
 
@@ -27,6 +28,7 @@ const BACKEND_LABELS: Record<string, string> = {
 
 let log: vscode.OutputChannel;
 let status: vscode.StatusBarItem;
+let memoryViews: MemoryViews;
 const infos = new Map<string, SessionInfo>();
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -35,6 +37,9 @@ export function activate(context: vscode.ExtensionContext): void {
   status.name = 'pidscope';
   status.command = 'pidscope.showInfo';
   context.subscriptions.push(log, status);
+  trackSessions(context);
+  memoryViews = new MemoryViews(log);
+  context.subscriptions.push(memoryViews);
 
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider(TYPE, new ConfigProvider()),
@@ -85,6 +90,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.commands.registerCommand('pidscope.plot.clear', () => PlotPanel.current?.clear()),
     vscode.commands.registerCommand('pidscope.showInfo', showInfo),
+    vscode.commands.registerCommand('pidscope.viewMemory', viewMemory),
   );
   updateStatus();
 }
@@ -104,6 +110,48 @@ function expressionFromContext(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg;
   const a = arg as { variable?: { evaluateName?: string; name?: string }; expression?: string; evaluateName?: string } | undefined;
   return a?.variable?.evaluateName ?? a?.evaluateName ?? a?.expression ?? undefined;
+}
+
+/**
+ * The live memory view of a variable (context menu) or of an expression (command palette):
+ * what VS Code's hex view shows, without needing the Hex Editor extension, and it stays live.
+ */
+async function viewMemory(arg?: unknown): Promise<void> {
+  const a = arg as { sessionId?: string; variable?: { memoryReference?: string; evaluateName?: string; name?: string } } | undefined;
+  const session = pidscopeSession();
+  if (!session) {
+    void vscode.window.showWarningMessage('pidscope: start a pidscope debug session first.');
+    return;
+  }
+  let ref = a?.variable?.memoryReference;
+  let label = a?.variable?.evaluateName ?? a?.variable?.name ?? '';
+  if (!ref) {
+    const expression =
+      typeof arg === 'string'
+        ? arg
+        : label ||
+          (await vscode.window.showInputBox({
+            title: 'pidscope: View Memory',
+            prompt: 'An expression with an address (a global, &x, a pointer, an array), or an address like 0x5555...',
+            placeHolder: 'g_counter',
+            ignoreFocusOut: true,
+          }));
+    if (!expression?.trim()) return;
+    label = expression.trim();
+    try {
+      const r = (await session.customRequest('evaluate', { expression: label, context: 'watch' })) as { memoryReference?: string };
+      ref = r.memoryReference;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`pidscope: ${label}: ${(e as Error).message}`);
+      return;
+    }
+    if (!ref && /^(0x[0-9a-f]+|\d+)$/i.test(label)) ref = label;
+    if (!ref) {
+      void vscode.window.showErrorMessage(`pidscope: ${label} has no address in memory (it is a computed value). Try &(${label}) or a variable.`);
+      return;
+    }
+  }
+  await memoryViews.open(session, ref, label || ref);
 }
 
 async function pickProcess(): Promise<string | undefined> {
@@ -179,6 +227,9 @@ class Tracker implements vscode.DebugAdapterTracker {
     if (m.type === 'response' && m.command === 'attach') {
       if (m.success) void fetchInfo(this.session);
       else void showAttachError(this.session, m);
+    } else if (m.type === 'event' && m.event === 'memory') {
+      const ref = (m.body as { memoryReference?: string } | undefined)?.memoryReference;
+      if (ref) memoryViews.memoryChanged(this.session.id, ref);
     } else if (m.type === 'event' && m.event === 'output') {
       const marker = markerFromOutput(m.body as never);
       if (marker) PlotPanel.current?.addMarker(marker);

@@ -174,6 +174,36 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
     await screenshot(page, 'vscode-variables.png');
   }, 10 * 60_000);
 
+  it('keeps a memory view of a global open and live while the target runs', async () => {
+    await runCommand(page, 'pidscope: View Memory (live hex)');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(LIVE);
+    await input.press('Enter');
+    const tab = page.locator('.tabs-container .tab', { hasText: `${LIVE}.hex` }).first();
+    await tab.waitFor({ state: 'visible', timeout: 60_000 });
+    const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+    // The first dump line holds the counter's 8 bytes; it must change on its own, several times.
+    const firstLine = async () => {
+      const text = ((await editor.textContent()) ?? '').replace(/\u00a0/g, ' ');
+      const m = /0x[0-9a-f]{16}  (?:[0-9a-f?]{2} ){7}[0-9a-f?]{2}/.exec(text);
+      return m?.[0];
+    };
+    let last = await until('the memory dump', firstLine, 60_000);
+    for (let i = 0; i < 3; i++) {
+      last = await until(`the memory view to update by itself (change ${i + 1})`, async () => {
+        const l = await firstLine();
+        return l && l !== last ? l : undefined;
+      }, 60_000);
+    }
+    // Still open, still "stopped" on the live view (VS Code would close its own hex view of a
+    // session that becomes Running), and the target was never stopped.
+    expect(await tab.isVisible()).toBe(true);
+    expect(await page.locator('.debug-toolbar .codicon-debug-continue').count()).toBeGreaterThan(0);
+    expect(tracerPid(fixture!.pid)).toBe(0);
+    await screenshot(page, 'vscode-memory.png');
+  }, 5 * 60_000);
+
   it('plots a global over time in the live plot, with pause of the view and CSV export', async () => {
     await runCommand(page, 'pidscope: Add Expression to Live Plot');
     const input = page.locator('.quick-input-widget input.input');
