@@ -20,7 +20,13 @@ export async function openProgramParts(pid: number, opts: ProgramOptions): Promi
   try {
     const { reader, reasons } = openMemory(target, { backend: opts.backend ?? 'auto', allowWrites: opts.allowWrites === true });
     try {
-      const symbols = await loadSymbols(pid, { debugDirs: opts.debugDirs });
+      // Memory for the symbols engine too: thread-locals get the main thread's address (gdb's
+      // default thread) through glibc's thread lists, no ptrace.
+      const readMemory = (address: bigint, length: number): Buffer | undefined => {
+        const r = reader.read(address, length);
+        return r.unreadable.length ? undefined : r.data;
+      };
+      const symbols = await loadSymbols(pid, { debugDirs: opts.debugDirs, readMemory });
       return { pid, memory: reader, symbols, target, backendReasons: reasons, onClose: () => target.close() };
     } catch (e) {
       reader.close();

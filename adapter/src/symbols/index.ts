@@ -28,6 +28,7 @@ import { ElfFile, PT_TLS, type ElfSymbol } from './elf/elf';
 import { modulesOf, parseMaps, type MapRegion } from '../engine/maps';
 import { computeBias, Module } from './module';
 import type { FunctionSymbol, LookupScope, SourceLocation, SymbolizedAddress, SymbolLookup, VariableSymbol } from './provider';
+import { threadLocalAddress, type ReadMemory } from './tls';
 import type { Type } from './types';
 import { VOID } from './types';
 
@@ -39,6 +40,11 @@ export interface LoadOptions {
   debugDirs?: string[];
   /** The target's memory map if the caller already has it (engine Target.maps()); else read here. */
   regions?: MapRegion[];
+  /**
+   * Reads target memory (undefined when unreadable). With it, thread-local variables get the
+   * main thread's address (gdb's default thread) instead of being absent; see tls.ts.
+   */
+  readMemory?: ReadMemory;
 }
 
 export interface ProcessSymbols extends SymbolLookup {
@@ -144,7 +150,7 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
   }
   if (modules.length === 0) throw new PidscopeError('NO_MODULES', `No readable ELF file is mapped in process ${pid}`, 'Check permissions on /proc/PID/map_files (needs the same user or CAP_SYS_ADMIN)');
   modules.sort((a, b) => (a.isMain !== b.isMain ? (a.isMain ? -1 : 1) : a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  return new SymbolsImpl(modules, warnings, pid);
+  return new SymbolsImpl(modules, warnings, pid, opts.readMemory);
 }
 
 /** Symbols of ELF files on disk (bias 0), for tests and tools that have no live process. */
@@ -174,9 +180,11 @@ class SymbolsImpl implements ProcessSymbols {
   private completing = new Set<string>();
 
   readonly pid?: number;
+  private readonly readMemory?: ReadMemory;
 
-  constructor(modules: Module[], warnings: string[], pid?: number) {
+  constructor(modules: Module[], warnings: string[], pid?: number, readMemory?: ReadMemory) {
     this.pid = pid;
+    this.readMemory = readMemory;
     this.modules = modules;
     this.warnings = warnings;
     this.pointerSize = modules[0]?.elf.addressSize ?? 8;
@@ -250,10 +258,25 @@ class SymbolsImpl implements ProcessSymbols {
       if (loc.tlsOffset !== undefined) {
         const seg = m.elf.segments.find((p) => p.type === PT_TLS);
         if (seg) v.tls = { offset: loc.tlsOffset, module: m.path, blockSize: seg.memsz, blockAlign: seg.align };
+        this.placeTls(v);
       }
     }
     void e;
     return v;
+  }
+
+  /** Gives a thread-local the main thread's address when memory can be read (gdb's default). */
+  private placeTls(v: VariableSymbol): void {
+    if (!v.tls || !this.readMemory || this.pid === undefined) return;
+    try {
+      const r = threadLocalAddress(this, v, this.readMemory, this.pid);
+      if ('address' in r) {
+        v.address = r.address;
+        delete v.absentReason;
+      } else v.absentReason = `thread-local: ${r.reason}`;
+    } catch {
+      /* keep it absent */
+    }
   }
 
   private matchesScope(e: VarEntry, scope?: LookupScope): boolean {
@@ -361,6 +384,7 @@ class SymbolsImpl implements ProcessSymbols {
       v.absentReason = 'thread-local: needs the thread pointer';
       const seg = m.elf.segments.find((p) => p.type === PT_TLS);
       if (seg) v.tls = { offset: s.value, module: m.path, blockSize: seg.memsz, blockAlign: seg.align };
+      this.placeTls(v);
     }
     else v.address = s.value + m.bias;
     return v;
