@@ -33,6 +33,9 @@ export function resolveWatchTarget(program: Program, expression: string): WatchT
   if (obj.kind === 'reference' && (obj.bitSize !== undefined || obj.bitOffset !== 0)) {
     throw new PidscopeError('NOT_LVALUE', `'${expression}' is a bit field: debug registers and snapshots watch whole bytes`, 'Watch the struct that holds it (its changes include the bit field)');
   }
+  if (obj.type && resolve(obj.type).kind === 'function') {
+    throw new PidscopeError('NOT_DATA', `'${expression}' is a function: watchpoints watch data, not code`, 'Watch a variable, e.g. a global the function writes');
+  }
   const address = program.address(obj);
   if (address === undefined) {
     throw new PidscopeError(
