@@ -1,23 +1,32 @@
 /**
  * The symbols engine over every module of a live process (or of ELF files on disk).
  *
- *   const syms = await loadSymbols(pid, { debugDirs: ['/opt/dbg'] });
+ *   const syms = await loadSymbols(pid, { debugDirs: ['/opt/dbg'], readMemory });
  *   syms.modules        // Module[]: main program first, then libraries by address
  *   syms.warnings       // missing/mismatched debug files, broken units: never fatal
  *   syms.findVariables('g_config', { file: 'globals.c' })   // SymbolLookup (provider.ts)
+ *   syms.dwarfErrors()  // per-module DWARF problems met so far (broken units, bad types)
  *
  *   const offline = loadSymbolsFromFiles(['fixtures/build/O0-dwarf5-pie/globals']); // bias 0
  *
- * Opening reads each mapped ELF's headers and symbol tables; DWARF is indexed on the first query
- * that needs it (one fast scan per module), and types are decoded only when a Type's properties
- * are read. Files are read through /proc/PID/root/<path> (the target's mount namespace) and,
- * when that fails or is a different file (deleted binaries, containers), through
- * /proc/PID/map_files/<start>-<end>.
+ * Related: typeName.ts (gdb's whatis/ptype spelling), tls.ts (thread-local addresses per
+ * thread, libthread_db's method without ptrace).
+ *
+ * Cost model: opening reads each mapped ELF's headers; DWARF is opened and indexed on the first
+ * query that needs it (one scan per module: variables and functions; type names by a second,
+ * lighter pass on the first type lookup), and types are decoded only when a Type's properties
+ * are read. A lookup skips modules whose symbol string tables cannot contain the name, so a
+ * program global never pays for libc's DWARF. Files are read through /proc/PID/root/<path>
+ * (the target's mount namespace) and, when that fails or is a different file (deleted
+ * binaries, containers), through /proc/PID/map_files/<start>-<end>.
  *
  * Lookup order (gdb-like): the main program before libraries; in a module, globals before file
  * statics before function statics. A module without DWARF answers from .symtab/.dynsym (no
  * type, but a size). A variable that only has a DWARF declaration (extern) in one module takes
- * its address from the ELF symbol that defines it in another (e.g. `environ` in libc).
+ * its address from the ELF symbol that defines it in another (e.g. `environ` in libc); a DWARF
+ * global without DW_AT_location takes its ELF symbol's address (glibc aliases). Thread-locals
+ * carry `tls` and, with `readMemory`, the main thread's address. Storage-less variables of a
+ * function (`fn::x` for an optimized local or a folded static) are looked up on demand.
  */
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { PidscopeError } from '../errors';
