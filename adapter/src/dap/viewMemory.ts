@@ -16,8 +16,8 @@ export const BLOCK = 4096;
 const B = BigInt(BLOCK);
 /** Reads larger than this bypass the cache (a huge readMemory must not evict the view). */
 const MAX_CACHED_READ = 1 << 20;
-/** At most this many blocks are remembered as "shown" (64 MiB); the oldest are forgotten first. */
-const MAX_TOUCHED = 16384;
+/** At most this many blocks are remembered as "shown" (16 MiB re-read per refresh at most); the oldest are forgotten first. */
+const MAX_TOUCHED = 4096;
 const TOP = 1n << 64n;
 
 interface Block {
