@@ -351,7 +351,12 @@ export class PerfRing {
       const type = hdr.readUInt32LE(0);
       const misc = hdr.readUInt16LE(4);
       const recSize = hdr.readUInt16LE(6);
-      if (recSize < 8 || tail + BigInt(recSize) > head) break;
+      if (recSize < 8 || tail + BigInt(recSize) > head) {
+        // Records below data_head are complete; a bad size means we lost our place: skip to the
+        // head rather than stall the ring for ever.
+        tail = head;
+        break;
+      }
       const bodyLen = recSize - 8;
       const body = this.copyOut((off + 8) % size, bodyLen, bodyLen <= this.scratch.length ? this.scratch : Buffer.alloc(bodyLen));
       records.push(this.parse(type, misc, body));
