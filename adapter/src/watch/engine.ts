@@ -3,6 +3,12 @@
  * (snapshots compared at an interval, one batched read for all of them) behind one event stream.
  * Nothing here stops the target: no ptrace, no signals; the memory is only read.
  *
+ * Values of hardware hits: each sample carries the writer's registers, so for a plain MOV store
+ * the bytes written are recovered exactly (x86store.ts), even for several writes in a burst
+ * (valueFrom 'store'). Other writes (read-modify-write, vector, hot variables sampled without
+ * registers) get the value read from memory right after, confirmed against samples still in
+ * flight (valueFrom 'memory'; valueSeen false when another write may have slipped in).
+ *
  *   const engine = new WatchEngine({ pid, memory, symbols, format, hooks });
  *   engine.on('event', (e) => ...);              // typed WatchEvent: hit, status, ended
  *   const info = engine.add({ expression: 'g_shared', address, size: 8, type, mode: 'auto' });
