@@ -141,7 +141,6 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
     const dbg = findDebugFile(elf, sameFile || !g.deleted ? rootPath : readFrom, g.path, debugDirs, modWarnings);
     const isMain = exe !== undefined ? g.path === exe : modules.length === 0;
     if (!dbg && isMain) modWarnings.push(`${g.path}: no debug info found (looked in the file, by build-id and .gnu_debuglink under ${debugDirs.join(', ')}); variables have no types`);
-    warnings.push(...modWarnings);
     modules.push(
       new Module({
         path: g.path,
@@ -170,7 +169,6 @@ export function loadSymbolsFromFiles(paths: string[], opts: LoadOptions = {}): P
     const elf = ElfFile.open(p);
     const w: string[] = [];
     const dbg = findDebugFile(elf, p, p, debugDirs, w);
-    warnings.push(...w);
     // Link-time extent of the PT_LOAD segments, so address lookups work at bias 0.
     const loads = elf.loadSegments();
     const start = loads.length ? loads.reduce((a, b) => (b.vaddr < a ? b.vaddr : a), loads[0].vaddr) : 0n;
@@ -184,7 +182,7 @@ const SCOPE_RANK = { global: 0, 'file-static': 1, 'function-static': 2 } as cons
 
 class SymbolsImpl implements ProcessSymbols {
   readonly modules: Module[];
-  readonly warnings: string[];
+  private readonly loadWarnings: string[];
   readonly pointerSize: number;
   private completing = new Set<string>();
 
@@ -195,7 +193,7 @@ class SymbolsImpl implements ProcessSymbols {
     this.pid = pid;
     this.readMemory = readMemory;
     this.modules = modules;
-    this.warnings = warnings;
+    this.loadWarnings = warnings;
     this.pointerSize = modules[0]?.elf.addressSize ?? 8;
     // Set before any DWARF is opened: a module's DWARF is read on its first lookup.
     for (const m of modules) m.completeType = (kind, name) => this.completeType(m, kind, name);
@@ -222,6 +220,17 @@ class SymbolsImpl implements ProcessSymbols {
     if (!scope?.module) return this.modules;
     const want = scope.module;
     return this.modules.filter((m) => m.path === want || m.basename === want || m.path.endsWith('/' + want));
+  }
+
+  /**
+   * Everything worth telling the user, never fatal: unreadable files, missing or mismatched debug
+   * files (at load), then what lookups met later (broken DWARF units, bad types, line tables).
+   */
+  get warnings(): string[] {
+    const out = [...this.loadWarnings];
+    for (const m of this.modules) out.push(...m.warnings);
+    for (const { module, errors } of this.dwarfErrors()) for (const e of errors) out.push(`${module}: DWARF: ${e}`);
+    return [...new Set(out)];
   }
 
   moduleAt(address: bigint): Module | undefined {
