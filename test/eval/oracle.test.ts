@@ -40,11 +40,12 @@ interface Known {
  */
 const KNOWN: Known[] = [
   {
-    // BUG-TLS: a __thread variable's address is fs_base + offset; fs_base is only readable with
-    // ptrace (PTRACE_ARCH_PRCTL / GETREGS), which would stop the thread. pidscope shows
-    // `<thread-local: needs the thread pointer>` where gdb shows the main thread's value.
+    // BUG-TLS: without debug info a __thread symbol's module TLS block is known but its type is
+    // not, and gdb's answer comes from libc's debug info; the symbols engine places thread-locals
+    // through glibc's thread lists (tls.ts) only for variables it has DWARF for.
     bug: 'BUG-TLS',
     expr: /g_tls_/,
+    variants: ['symtab-only', 'stripped'],
   },
   {
     // BUG-PROTNONE: gdb reads through /proc/PID/mem, whose FOLL_FORCE reads PROT_NONE pages

@@ -622,8 +622,11 @@ export class Evaluator {
     if (from.type === NODEBUG_DATA && from.kind === 'reference') return makeReference(to, from.address);
     // gdb casts an optimized-out value to an optimized-out value of the new type.
     if (from.kind === 'absent') {
-      // Pointer-to-pointer casts copy the (missing) bits; everything else needs the value.
-      if (from.type && resolve(from.type).kind === 'pointer' && rt.kind === 'pointer') return makeAbsent(from.reason, to);
+      // Pointer-to-pointer and integer-to-integer casts keep the value optimized out; a change
+      // of representation (pointer to integer, to float…) needs the value (gdb's value_cast).
+      const fk = from.type ? resolve(from.type).kind : undefined;
+      const intLike = (k: string | undefined) => k === 'int' || k === 'enum' || k === 'bool';
+      if ((fk === 'pointer' && rt.kind === 'pointer') || (intLike(fk) && intLike(rt.kind))) return makeAbsent(from.reason, to);
       this.bytes(from, n);
     }
     const rf0 = resolve(from.type!);

@@ -45,8 +45,13 @@ export function formatTop(ctx: ValueContext, obj: TargetObject, opts: Partial<Fo
   return new Formatter(ctx, opts).top(obj);
 }
 
-export function valueTooBig(size: number): PidscopeError {
-  return new PidscopeError('TOO_BIG', `value requires ${size} bytes, which is more than max-value-size`, '', 'user');
+export function valueTooBig(size: number, type?: Type): PidscopeError {
+  // gdb names the type when it has a name (typedef, struct tag, base type), not for arrays.
+  let t = type;
+  while (t && t.kind === 'qualified') t = t.type;
+  const name = t && (t.kind === 'typedef' || t.kind === 'int' || t.kind === 'float' || t.kind === 'bool' || t.kind === 'struct' || t.kind === 'union' || t.kind === 'enum') ? t.name : undefined;
+  const what = name ? `value of type \`${name}' requires` : 'value requires';
+  return new PidscopeError('TOO_BIG', `${what} ${size} bytes, which is more than max-value-size`, '', 'user');
 }
 
 /** Fetches a whole object as gdb does before printing it (max-value-size applies). */
@@ -59,11 +64,16 @@ export function fetchWhole(src: ByteSource, obj: TargetObject): { bytes: Buffer;
   const size = sizeOf(obj.type);
   if (obj.bitSize !== undefined || obj.bitOffset !== 0) {
     const bitSize = obj.bitSize ?? (size ?? 0) * 8;
-    const raw = src.read(obj.address, Math.ceil((obj.bitOffset + bitSize) / 8));
-    return { bytes: extractBits(raw, obj.bitOffset, bitSize, size ?? 8, isSigned(obj.type)) };
+    // gdb reads a bit field through its containing storage unit (so `NULL->bits` faults at 0x0).
+    const unit = BigInt(size ?? 1);
+    const absBit = obj.address * 8n + BigInt(obj.bitOffset);
+    const start = (absBit / (unit * 8n)) * unit;
+    const bitIn = Number(absBit - start * 8n);
+    const raw = src.read(start, Math.max(Number(unit), Math.ceil((bitIn + bitSize) / 8)));
+    return { bytes: extractBits(raw, bitIn, bitSize, size ?? 8, isSigned(obj.type)) };
   }
   if (size === undefined) return { bytes: Buffer.alloc(0), address: obj.address };
-  if (size > MAX_VALUE_SIZE) throw valueTooBig(size);
+  if (size > MAX_VALUE_SIZE) throw valueTooBig(size, obj.type);
   return { bytes: src.read(obj.address, size, true), address: obj.address };
 }
 
@@ -351,7 +361,7 @@ export class Formatter {
       const addr = obj.kind === 'reference' ? obj.address : obj.address ?? 0n;
       // gdb fetches a function value's first byte: `*null_fn` is a memory error.
       this.src.read(addr, 1);
-      return `{${typeToString(type)}} ${this.addressText(addr, true)}`;
+      return `{${typeToString(r)}} ${this.addressText(addr, true)}`;
     }
     if (r.kind === 'void') return 'void';
     const { bytes, address } = fetchWhole(this.src, obj);
@@ -405,7 +415,7 @@ export class Formatter {
       case 'array':
         return this.arrayText(r, buf, off, address, recurse);
       case 'function':
-        return `{${typeToString(type)}} ${this.addressText(address ?? 0n, true)}`;
+        return `{${typeToString(r)}} ${this.addressText(address ?? 0n, true)}`;
     }
     return '?';
   }
