@@ -160,6 +160,10 @@ describe('requests on the live frame', () => {
     }
     const noFrame = await c.dc.evaluateRequest({ expression: 'g_int * 2', context: 'repl' });
     expect(noFrame.body.result).toBe('246913578');
+    // gdb habits in the Debug Console.
+    expect((await c.dc.evaluateRequest({ expression: 'p g_point', context: 'repl' })).body.result).toBe('{x = 7, y = -7}');
+    expect((await c.dc.evaluateRequest({ expression: 'print g_point.x', context: 'repl' })).body.result).toBe('7');
+    expect((await c.request('evaluate', { expression: 'p/x g_int', context: 'repl' })).message).toMatch(/print formats such as \/x are not supported.*g_int/);
     const missing = await c.request('evaluate', { expression: 'g_nope', context: 'watch', frameId: LIVE_FRAME_ID });
     expect(missing.success).toBe(false);
     expect(missing.message).toMatch(/^No symbol "g_nope" in current context\./);

@@ -729,8 +729,18 @@ export class PidscopeSession extends DebugSession {
     if (typeof expression !== 'string') throw badArgs(`expression is ${JSON.stringify(expression)}, not a string`, 'Pass the C expression to evaluate as a string');
     if (expression.trim() === '') throw badArgs('the expression is empty', 'Type a C expression, e.g. g_counter or config.workers[2]');
     const context = typeof args.context === 'string' ? args.context : 'repl';
-    const obj = a.view.evaluate(expression);
-    const d = this.describe(obj, expression, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
+    let expr = expression;
+    let obj: TargetObject;
+    try {
+      obj = a.view.evaluate(expr);
+    } catch (e) {
+      // gdb habits in the Debug Console (`p x`), tried only when the text is not C already.
+      const alt = context === 'repl' ? replExpression(expression) : undefined;
+      if (alt === undefined) throw e;
+      expr = alt;
+      obj = a.view.evaluate(expr);
+    }
+    const d = this.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
     response.body = d;
     if (context === 'watch') {
       a.live.track(`e|${expression}`, d.result, () => this.describe(a.view.evaluate(expression), expression, false).result);
@@ -1092,6 +1102,20 @@ function frameArg(args: Args, required: boolean): void {
   if (id !== undefined && id !== LIVE_FRAME_ID) {
     throw new PidscopeError('UNKNOWN_FRAME', `frameId ${id} is not a frame of this session`, `Use the live view's frame (id ${LIVE_FRAME_ID}) from stackTrace`, 'user');
   }
+}
+
+/**
+ * gdb habits in the Debug Console: `p EXPR` / `print EXPR` mean EXPR. Output formats (`p/x`)
+ * are not pidscope's: say so. Undefined when the text is no such command.
+ */
+function replExpression(text: string): string | undefined {
+  const t = text.trim();
+  const fmt = /^(p|print)\/(\w+)\s/.exec(t);
+  if (fmt) {
+    throw notSupported(`print formats such as /${fmt[2]} are not supported in the Debug Console`, `Type the expression alone: ${t.slice(fmt[0].length)}`);
+  }
+  const m = /^(p|print)\s+(.+)$/s.exec(t);
+  return m ? m[2] : undefined;
 }
 
 function unknownThread(id: number): PidscopeError {
