@@ -45,7 +45,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 't.c'), SRC);
   bin = join(dir, 't');
   execFileSync('gcc', ['-g', '-O0', '-std=gnu11', '-o', bin, join(dir, 't.c')]);
-});
+}, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function gdb(cmds: string[]): string[] {
@@ -66,12 +66,12 @@ describe('typeName / ptypeText equal gdb', () => {
       if (ptypeText(v.type) !== ptype[i]) diffs.push(`ptype ${n}: gdb «${ptype[i]}» we «${ptypeText(v.type)}»`);
     });
     expect(diffs).toEqual([]);
-  });
+  }, 120_000);
 
   it('declarators with a name, for members and declarations', () => {
     const syms = loadSymbolsFromFiles([bin]);
     expect(typeName(syms.findVariables('fpa')[0].type!, 'x')).toBe('int (*(*x)[3])(char, ...)');
     expect(typeName(syms.findVariables('cvp')[0].type!, 'x')).toBe('const void * const x[2]');
     expect(typeName(syms.findFunctions('signal_like')[0]?.type ?? syms.findFunctions('f1')[0].type!)).toMatch(/\(/);
-  });
+  }, 120_000);
 });

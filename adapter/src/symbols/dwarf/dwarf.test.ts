@@ -86,7 +86,7 @@ beforeAll(() => {
     bins[name] = join(dir, name);
     execFileSync('gcc', [...flags, '-o', bins[name], join(dir, 'a.c'), join(dir, 'b.c')], { cwd: dir });
   }
-});
+}, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('DWARF from gcc (3, 4 and 5, -O0 and -O2, type units)', () => {
@@ -140,7 +140,7 @@ describe('DWARF from gcc (3, 4 and 5, -O0 and -O2, type units)', () => {
       expect(typeName(f.type!)).toBe('int (int, ...)');
       expect(syms.symbolize(nm.get('buf')! + 3n)).toMatchObject({ symbol: 'buf', offset: 3n });
       expect(syms.dwarfErrors()).toEqual([]);
-    });
+    }, 120_000);
 
     it(`${variant}: line table equals readelf --debug-dump=decodedline`, () => {
       const out = execFileSync('readelf', ['--debug-dump=decodedline', bins[variant]], { encoding: 'utf8' });
@@ -162,7 +162,70 @@ describe('DWARF from gcc (3, 4 and 5, -O0 and -O2, type units)', () => {
         checked++;
       }
       expect(checked).toBe(byAddr.size);
-    });
+    }, 120_000);
+  }
+});
+
+const CLANG = ['clang', 'clang-14', 'clang-15', 'clang-16'].find((c) => {
+  try {
+    execFileSync(c, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+describe.skipIf(!CLANG)(`DWARF from clang (${CLANG ?? 'not installed: apt-get install clang'})`, () => {
+  const built: Record<string, string> = {};
+  beforeAll(() => {
+    writeFileSync(join(dir, 'ac.c'), SRC_A.replace(/^_Float128 f128;$/m, ''));
+    for (const [name, flags] of [
+      ['c5O0', ['-gdwarf-5', '-O0']],
+      ['c5O2', ['-gdwarf-5', '-O2']],
+      ['c4O0', ['-gdwarf-4', '-O0']],
+    ] as const) {
+      built[name] = join(dir, name);
+      execFileSync(CLANG!, [...flags, '-o', built[name], join(dir, 'ac.c'), join(dir, 'b.c')], { cwd: dir });
+    }
+  }, 180_000);
+
+  for (const variant of ['c5O0', 'c5O2', 'c4O0']) {
+    it(`${variant}: every variable's whatis, ptype and address as gdb; lines as readelf`, () => {
+      const bin = built[variant];
+      const syms = loadSymbolsFromFiles([bin]);
+      const vars = [...syms.allVariables()].filter((v) => v.scope !== 'function-static');
+      expect(vars.length).toBeGreaterThan(15);
+      const names = vars.map((v) => `'${(v.compileUnit ?? '').replace(/.*\//, '')}'::${v.name}`);
+      const cmds = names.flatMap((n) => ['whatis ' + n, 'ptype ' + n, 'print &' + n]);
+      const out = execFileSync('gdb', ['-nx', '-batch', '-iex', 'set width 0', ...cmds.flatMap((c) => ['-ex', 'echo @@@\\n', '-ex', c]), bin], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .split('@@@\n')
+        .slice(1)
+        .map((x) => x.replace(/^type = /, '').replace(/^\$\d+ = /, '').replace(/\n$/, ''));
+      const diffs: string[] = [];
+      vars.forEach((v, i) => {
+        const [w, p, a] = [out[3 * i], out[3 * i + 1], out[3 * i + 2]];
+        if (typeName(v.type!) !== w) diffs.push(`whatis ${names[i]}: gdb «${w}» we «${typeName(v.type!)}»`);
+        if (ptypeText(v.type!) !== p) diffs.push(`ptype ${names[i]}: gdb «${p}» we «${ptypeText(v.type!)}»`);
+        const m = /(0x[0-9a-f]+)/.exec(a ?? '');
+        if (v.address !== undefined && (!m || BigInt(m[1]) !== v.address)) diffs.push(`&${names[i]}: gdb ${a} we 0x${v.address.toString(16)}`);
+      });
+      expect(diffs).toEqual([]);
+      expect(syms.warnings).toEqual([]);
+      const lines = execFileSync('readelf', ['--debug-dump=decodedline', bin], { encoding: 'utf8' });
+      const info = syms.modules[0].dwarf!;
+      let checked = 0;
+      for (const l of lines.split('\n')) {
+        const m = /^(\S+)\s+(\d+)\s+(0x[0-9a-f]+)\s*(?:\d+)?\s*x?$/.exec(l);
+        if (!m) continue;
+        const addr = BigInt(m[3]);
+        // The last row at an address wins; rows at one address are consecutive in readelf's dump.
+        const want = lines.split('\n').filter((x) => x.includes(` ${m[3]} `) || x.endsWith(` ${m[3]}`)).pop();
+        const wantLine = Number(/\s(\d+)\s+0x/.exec(want ?? '')?.[1]);
+        expect(info.sourceLocation(addr)?.line, `0x${addr.toString(16)}`).toBe(wantLine);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(5);
+    }, 120_000);
   }
 });
 
@@ -274,7 +337,7 @@ describe('forms (hand-built DWARF 5 unit)', () => {
     expect(r.dieRanges(d)).toEqual([[0x402000n, 0x402010n]]);
     // Skipping (the index scan's path) lands where full decoding does.
     expect(r.readDieSkip(u, u.dieOffset).next).toBe(d.next);
-  });
+  }, 120_000);
 });
 
 describe('bad DWARF', () => {
@@ -293,7 +356,7 @@ describe('bad DWARF', () => {
     expect(info.variables.get('n1')).toBeDefined();
     const n1 = info.variable(info.variables.get('n1')![0]);
     expect(typeName(n1.type)).toBe('struct node');
-  });
+  }, 120_000);
 
   it('random corruption never crashes with a non-format error and never hangs', () => {
     const elf = ElfFile.open(bins.d5O2);
@@ -330,7 +393,7 @@ describe('bad DWARF', () => {
         expect(e instanceof FormatError || (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)), String((e as Error).stack)).toBe(true);
       }
     }
-  });
+  }, 120_000);
 
   it('self-referencing typedefs, qualifiers and arrays end as void instead of hanging', () => {
     // Abbrevs: 1 compile_unit (children); 2 typedef (name string, type ref4); 3 array_type (type ref4);
@@ -362,9 +425,9 @@ describe('bad DWARF', () => {
       expect(typeof ptypeText(t)).toBe('string');
     }
     expect(tb.errors.join('\n')).toMatch(/refers to itself/);
-  });
+  }, 120_000);
 
   it('lookupLine on an empty table finds nothing', () => {
     expect(lookupLine({ version: 5, files: [], rows: [], sorted: [] }, 0x1000n)).toBeUndefined();
-  });
+  }, 120_000);
 });

@@ -40,7 +40,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 't.c'), 'int g = 5; static int s; __thread int t; int main(void) { return g + s + t; }\n');
   prog = join(dir, 't');
   execFileSync('gcc', ['-g', '-O0', '-o', prog, join(dir, 't.c')]);
-});
+}, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ElfFile against readelf', () => {
@@ -62,7 +62,7 @@ describe('ElfFile against readelf', () => {
         expect(s.info).toBe(Number(r[10]));
         expect(s.addralign).toBe(BigInt(r[11])); // and this one
       }
-    });
+    }, 120_000);
 
     it(`symbols of ${label} equal readelf -sW`, () => {
       const path = file || prog;
@@ -76,13 +76,13 @@ describe('ElfFile against readelf', () => {
           expect({ value: s.value, size: s.size, type: TYPE_NAMES[s.type], bind: BIND_NAMES[s.binding], ndx: ndx(s.shndx), name: s.name }).toEqual(e);
         });
       }
-    });
+    }, 120_000);
 
     it(`build-id of ${label} equals readelf -n`, () => {
       const path = file || prog;
       const m = /Build ID: ([0-9a-f]+)/.exec(readelf('-n', path));
       expect(ElfFile.open(path).buildId()).toBe(m?.[1]);
-    });
+    }, 120_000);
   }
 
   it('header fields: osabi byte, type, entry and segments as readelf -lW', () => {
@@ -92,12 +92,12 @@ describe('ElfFile against readelf', () => {
     expect(elf.entry).toBe(BigInt(/Entry point address:\s+(0x[0-9a-f]+)/.exec(h)![1]));
     const loads = [...readelf('-l', LIBC).matchAll(/^\s+LOAD\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+)/gm)];
     expect(elf.loadSegments().map((p) => [p.offset, p.vaddr, p.filesz, p.memsz])).toEqual(loads.map((m) => [parseInt(m[1], 16), BigInt(m[2]), parseInt(m[4], 16), BigInt(m[5])]));
-  });
+  }, 120_000);
 
   it('.bss has no file bytes (elfy returns unrelated ones)', () => {
     const elf = ElfFile.open(prog);
     expect(elf.sectionData('.bss').length).toBe(0);
-  });
+  }, 120_000);
 
   it('reads .gnu_debuglink name and CRC, and the CRC matches the debug file', () => {
     const dbg = join(dir, 't.debug');
@@ -111,7 +111,7 @@ describe('ElfFile against readelf', () => {
     expect(link?.crc).toBe(Number(pyCrc.trim()));
     expect(ElfFile.open(stripped).hasDwarf()).toBe(false);
     expect(ElfFile.open(dbg).hasDwarf()).toBe(true);
-  });
+  }, 120_000);
 
   it('decompresses SHF_COMPRESSED (zlib) debug sections to the same bytes', () => {
     const z = join(dir, 't.zlib');
@@ -123,7 +123,7 @@ describe('ElfFile against readelf', () => {
     for (const name of ['.debug_info', '.debug_abbrev', '.debug_line', '.debug_str']) {
       expect(comp.sectionData(name).equals(plain.sectionData(name))).toBe(true);
     }
-  });
+  }, 120_000);
 
   it('rejects non-ELF and truncated files with a clear error', () => {
     expect(() => new ElfFile(Buffer.from('hello world, not an elf'), 'x')).toThrow(/not an ELF file/);
@@ -136,11 +136,11 @@ describe('ElfFile against readelf', () => {
     const shoff = Number(copy.readBigUInt64LE(0x28));
     copy.writeBigUInt64LE(BigInt(copy.length), shoff + info.index * 64 + 32);
     expect(() => new ElfFile(copy, 'patched').sectionData('.debug_info')).toThrow(/section \.debug_info .* runs past the end of the file/);
-  });
+  }, 120_000);
 });
 
 describe('crc32', () => {
   it('matches the standard check value', () => {
     expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
-  });
+  }, 120_000);
 });
