@@ -278,4 +278,16 @@ describe('watch engine on the threads fixture', () => {
     const line = markerLine('threads.c', 'WRITE_SLOT');
     for (const h of hitsOf(events)) expect(h.writer).toMatchObject({ function: 'worker_loop', line });
   });
+
+  it('hw: a locked counter (lock addl $1, g_workers_done) gets its exact value at every increment', async () => {
+    const N = 4;
+    const { fx, engine, events } = await setup([String(N), '--writes', '3', '--wait-go', '--interval-ms', '5']);
+    const info = engine.add({ expression: 'g_workers_done', address: symbolAddress(fx.pid, 'g_workers_done'), size: 4, mode: 'hw' });
+    process.kill(fx.pid, 'SIGUSR1');
+    await until('every worker to finish', () => hitsOf(events, info.id).length >= N);
+    const hits = hitsOf(events, info.id);
+    expect(hits.map((h) => h.value!.readInt32LE(0))).toEqual([1, 2, 3, 4]);
+    expect(hits.map((h) => h.old!.readInt32LE(0))).toEqual([0, 1, 2, 3]);
+    for (const h of hits) expect(h).toMatchObject({ valueSeen: true, valueFrom: 'store' });
+  });
 });

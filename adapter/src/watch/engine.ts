@@ -388,9 +388,10 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     const code = this.codeBefore(s.ip);
     if (!code || !s.regs) return undefined;
     const regs = s.regs;
-    const candidates = storeCandidates(code, s.ip, (i) => regs[i], spec.address, spec.address + BigInt(spec.size));
+    const file = (i: number) => regs[i];
+    const candidates = storeCandidates(code, s.ip, file, spec.address, spec.address + BigInt(spec.size));
     if (candidates.length === 0) return undefined;
-    return applyStores(before, spec.address, spec.size, candidates);
+    return applyStores(before, spec.address, spec.size, candidates, file);
   }
 
   /** The 15 bytes before `ip` (the longest x86 instruction), cached per ip. */
@@ -578,9 +579,10 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
   private checkTarget(): void {
     if (this.closed || this.ended) return;
     const img = processImage(this.o.pid);
-    // An exiting process drops its memory before it becomes a zombie: its code and stack
-    // addresses read as 0 then, which is an exit, not an exec.
-    if (!img || img.state === 'Z' || img.state === 'X' || img.image === '0:0:0') this.end(`process ${this.o.pid} exited`);
+    if (!img || img.state === 'Z' || img.state === 'X') this.end(`process ${this.o.pid} exited`);
+    // Code and stack addresses read as 0 while a process exits (its memory is gone before it is a
+    // zombie) and in the middle of an exec: not conclusive, look again at the next check.
+    else if (img.image === '0:0:0') return;
     else if (img.image !== this.image) this.end(`process ${this.o.pid} exec'd a new program: the watched addresses mean nothing there`);
   }
 

@@ -1,15 +1,18 @@
 /**
  * What did this write store? A data breakpoint traps *after* the writing instruction, with the
  * thread's registers (perf PERF_SAMPLE_REGS_USER). For the plain stores compilers emit for
- * `x = expr;` — MOV r/m, reg and MOV r/m, imm — the stored value is still in the source register
- * (or in the instruction), so we can know it exactly even when other writes follow at once.
+ * `x = expr;` (MOV r/m, reg and MOV r/m, imm) the stored value is still in the source register or
+ * in the instruction; for the arithmetic they emit for counters (`x += n`, `x++`, `x |= f`, also
+ * with a LOCK prefix: ADD/SUB/AND/OR/XOR r/m, reg|imm and INC/DEC r/m) the new value follows from
+ * the old one, when the old one is known. So we know the value exactly even when other writes
+ * follow at once.
  *
  * We do not know where the instruction starts (x86 cannot be decoded backwards), so every start
  * 1..15 bytes before the trap address is tried; a candidate counts only if it decodes to a store
  * of exactly that length whose effective address, computed from the sampled registers, lies in the
- * watched object. A wrong decode passing both checks would be a remarkable coincidence.
- * Read-modify-write instructions (add, inc, xadd, cmpxchg), string and vector stores are not
- * decoded: those hits keep the value read from memory afterwards.
+ * watched object, and applyStores() accepts a value only if all candidates agree. Exchanges
+ * (XCHG, XADD, CMPXCHG), string and vector stores are not decoded: those hits keep the value read
+ * from memory afterwards.
  */
 
 /** Decoder register numbers (0 rax, 1 rcx, 2 rdx, 3 rbx, 4 rsp, 5 rbp, 6 rsi, 7 rdi, 8-15 r8-r15) → perf_regs index. */
@@ -18,13 +21,16 @@ export const PERF_REG_OF = [0, 2, 3, 1, 7, 6, 4, 5, 16, 17, 18, 19, 20, 21, 22, 
 /** perf's x86_64 user registers we sample: AX..SS (0-11) and R8..R15 (16-23); DS/ES/FS/GS are refused. */
 export const SAMPLE_REGS_MASK = 0xff0fffn;
 
+export type StoreOp = 'mov' | 'add' | 'sub' | 'and' | 'or' | 'xor' | 'inc' | 'dec';
+
 export interface StoreForm {
   /** Instruction length in bytes. */
   length: number;
-  /** Bytes stored. */
+  op: StoreOp;
+  /** Bytes written. */
   size: 1 | 2 | 4 | 8;
-  /** Source: a register (decoder number; high8 for AH/CH/DH/BH), or an immediate. */
-  source: { reg: number; high8: boolean } | { imm: bigint };
+  /** Operand: a register (decoder number; high8 for AH/CH/DH/BH), an immediate, or none (inc/dec). */
+  source: { reg: number; high8: boolean } | { imm: bigint } | { none: true };
   /** Effective address: RIP-relative, or base + index*scale + disp. */
   ea: { rip: true; disp: bigint } | { rip: false; base?: number; index?: number; scale: number; disp: bigint };
 }
@@ -33,28 +39,64 @@ function sx(v: number, bits: number): bigint {
   return BigInt.asIntN(bits, BigInt(v));
 }
 
-/** Decodes a MOV store at `off`; undefined if it is anything else (or runs past the buffer). */
+const ALU_REG: Record<number, StoreOp> = { 0x00: 'add', 0x01: 'add', 0x08: 'or', 0x09: 'or', 0x20: 'and', 0x21: 'and', 0x28: 'sub', 0x29: 'sub', 0x30: 'xor', 0x31: 'xor' };
+const ALU_DIGIT: Record<number, StoreOp> = { 0: 'add', 1: 'or', 4: 'and', 5: 'sub', 6: 'xor' };
+
+/** Decodes a store at `off`; undefined if it is anything else (or runs past the buffer). */
 export function decodeStore(code: Uint8Array, off: number): StoreForm | undefined {
   let i = off;
   let opsize16 = false;
   let rex = 0;
-  // Legacy prefixes: only the operand-size override is understood; segment (fs/gs: TLS),
-  // lock and rep prefixes make it a form we do not decode.
-  while (i < code.length && code[i] === 0x66) {
-    opsize16 = true;
+  // Legacy prefixes: operand-size and LOCK are understood; segment (fs/gs: TLS) and rep
+  // prefixes make it a form we do not decode.
+  while (i < code.length && (code[i] === 0x66 || code[i] === 0xf0)) {
+    if (code[i] === 0x66) opsize16 = true;
     i++;
   }
   if (i < code.length && (code[i]! & 0xf0) === 0x40) rex = code[i++]!;
   if (i >= code.length) return undefined;
-  const op = code[i++]!;
-  if (op !== 0x88 && op !== 0x89 && op !== 0xc6 && op !== 0xc7) return undefined;
+  const opcode = code[i++]!;
+  let op: StoreOp;
+  let byteOp: boolean;
+  let operand: 'reg' | 'imm8' | 'imm' | 'none';
+  const isMovReg = opcode === 0x88 || opcode === 0x89;
+  const isMovImm = opcode === 0xc6 || opcode === 0xc7;
+  if (isMovReg) {
+    op = 'mov';
+    byteOp = opcode === 0x88;
+    operand = 'reg';
+  } else if (isMovImm) {
+    op = 'mov';
+    byteOp = opcode === 0xc6;
+    operand = byteOp ? 'imm8' : 'imm';
+  } else if (ALU_REG[opcode] !== undefined) {
+    op = ALU_REG[opcode]!;
+    byteOp = (opcode & 1) === 0;
+    operand = 'reg';
+  } else if (opcode === 0x80 || opcode === 0x81 || opcode === 0x83 || opcode === 0xfe || opcode === 0xff) {
+    op = 'mov'; // decided by the ModRM digit below
+    byteOp = opcode === 0x80 || opcode === 0xfe;
+    operand = opcode === 0x81 ? 'imm' : opcode === 0xfe || opcode === 0xff ? 'none' : 'imm8';
+  } else {
+    return undefined;
+  }
   if (i >= code.length) return undefined;
   const modrm = code[i++]!;
   const mod = modrm >> 6;
-  const regField = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
+  const digit = (modrm >> 3) & 7;
+  const regField = digit | (rex & 4 ? 8 : 0);
   const rmLow = modrm & 7;
   if (mod === 3) return undefined; // register destination: not a memory store
-  if ((op === 0xc6 || op === 0xc7) && ((modrm >> 3) & 7) !== 0) return undefined; // /0 only
+  if (isMovImm && digit !== 0) return undefined;
+  if (opcode === 0x80 || opcode === 0x81 || opcode === 0x83) {
+    const a = ALU_DIGIT[digit];
+    if (!a) return undefined; // adc, sbb (need the carry flag), cmp (no write)
+    op = a;
+  } else if (opcode === 0xfe || opcode === 0xff) {
+    if (digit === 0) op = 'inc';
+    else if (digit === 1) op = 'dec';
+    else return undefined; // call, jmp, push
+  }
   let ea: StoreForm['ea'];
   if (rmLow === 4) {
     if (i >= code.length) return undefined;
@@ -90,22 +132,24 @@ export function decodeStore(code: Uint8Array, off: number): StoreForm | undefine
       i += 4;
     }
   }
-  const byteOp = op === 0x88 || op === 0xc6;
   const size: 1 | 2 | 4 | 8 = byteOp ? 1 : rex & 8 ? 8 : opsize16 ? 2 : 4;
   let source: StoreForm['source'];
-  if (op === 0x88 || op === 0x89) {
+  if (operand === 'reg') {
     // Without a REX prefix, byte registers 4-7 are AH, CH, DH, BH.
     const high8 = byteOp && rex === 0 && regField >= 4 && regField <= 7;
     source = { reg: high8 ? regField - 4 : regField, high8 };
+  } else if (operand === 'none') {
+    source = { none: true };
   } else {
-    const n = op === 0xc6 ? 1 : size === 2 ? 2 : 4;
+    // imm8 (sign-extended to the operand size), or imm16/imm32 (imm32 sign-extended for 64 bits).
+    const n = operand === 'imm8' ? 1 : size === 2 ? 2 : 4;
     if (i + n > code.length) return undefined;
     let v = 0;
     for (let k = n - 1; k >= 0; k--) v = v * 256 + code[i + k]!;
     i += n;
     source = { imm: BigInt.asUintN(size * 8, sx(v, n * 8)) };
   }
-  return { length: i - off, size, source, ea };
+  return { length: i - off, op, size, source, ea };
 }
 
 /** Every store form that ends exactly at the end of `code` (the bytes just before the trap ip). */
@@ -136,56 +180,95 @@ export function effectiveAddress(f: StoreForm, ip: bigint, regs: RegisterFile): 
   return BigInt.asUintN(64, a);
 }
 
-/** The bytes the store wrote (little-endian). */
-export function storedBytes(f: StoreForm, regs: RegisterFile): Buffer | undefined {
-  let v: bigint;
-  if ('imm' in f.source) v = f.source.imm;
-  else {
-    const r = regs(PERF_REG_OF[f.source.reg]!);
-    if (r === undefined) return undefined;
-    v = f.source.high8 ? (r >> 8n) & 0xffn : r;
-  }
-  const out = Buffer.alloc(f.size);
-  let x = BigInt.asUintN(f.size * 8, v);
-  for (let k = 0; k < f.size; k++) {
+function toBytes(v: bigint, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = BigInt.asUintN(size * 8, v);
+  for (let k = 0; k < size; k++) {
     out[k] = Number(x & 0xffn);
     x >>= 8n;
   }
   return out;
 }
 
+function fromBytes(b: Uint8Array): bigint {
+  let v = 0n;
+  for (let k = b.length - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[k]!);
+  return v;
+}
+
 /**
- * The stores that may have trapped at `ip` and touch the watched range [lo, hi): their address
- * and bytes. `code` holds the bytes before ip. A prefix byte may belong to this instruction or end
- * the previous one, so more than one decoding can pass; applyStores() accepts only a result they
- * all agree on.
+ * The bytes the instruction wrote, given the bytes that were at its address before (needed for
+ * everything but MOV; undefined when unknown).
  */
-export function storeCandidates(code: Uint8Array, ip: bigint, regs: RegisterFile, lo: bigint, hi: bigint): { address: bigint; bytes: Buffer }[] {
-  const out: { address: bigint; bytes: Buffer }[] = [];
-  for (const f of storesEndingAt(code)) {
-    const ea = effectiveAddress(f, ip, regs);
-    if (ea === undefined) continue;
-    if (ea >= hi || ea + BigInt(f.size) <= lo) continue;
-    const bytes = storedBytes(f, regs);
-    if (bytes) out.push({ address: ea, bytes });
+export function storedBytes(f: StoreForm, regs: RegisterFile, old: Uint8Array | undefined): Buffer | undefined {
+  let operand = 0n;
+  if ('imm' in f.source) operand = f.source.imm;
+  else if ('reg' in f.source) {
+    const r = regs(PERF_REG_OF[f.source.reg]!);
+    if (r === undefined) return undefined;
+    operand = f.source.high8 ? (r >> 8n) & 0xffn : r;
+  }
+  if (f.op === 'mov') return toBytes(operand, f.size);
+  if (!old || old.length !== f.size) return undefined;
+  const before = fromBytes(old);
+  switch (f.op) {
+    case 'add':
+      return toBytes(before + operand, f.size);
+    case 'sub':
+      return toBytes(before - operand, f.size);
+    case 'and':
+      return toBytes(before & operand, f.size);
+    case 'or':
+      return toBytes(before | operand, f.size);
+    case 'xor':
+      return toBytes(before ^ operand, f.size);
+    case 'inc':
+      return toBytes(before + 1n, f.size);
+    case 'dec':
+      return toBytes(before - 1n, f.size);
+  }
+}
+
+export interface StoreCandidate {
+  form: StoreForm;
+  address: bigint;
+}
+
+/**
+ * The stores that may have trapped at `ip` and touch the watched range [lo, hi). `code` holds
+ * the bytes before ip. A prefix byte may belong to this instruction or end the previous one, so
+ * more than one decoding can pass; applyStores() accepts only a result they all agree on.
+ */
+export function storeCandidates(code: Uint8Array, ip: bigint, regs: RegisterFile, lo: bigint, hi: bigint): StoreCandidate[] {
+  const out: StoreCandidate[] = [];
+  for (const form of storesEndingAt(code)) {
+    const address = effectiveAddress(form, ip, regs);
+    if (address === undefined) continue;
+    if (address >= hi || address + BigInt(form.size) <= lo) continue;
+    out.push({ form, address });
   }
   return out;
 }
 
 /**
- * The watched object's bytes after the store: `before` (undefined when unknown) patched with
- * each candidate; undefined unless every candidate gives the same result.
+ * The watched object's bytes after the store: `before` (undefined when unknown) with each
+ * candidate applied; undefined unless every candidate gives the same result.
  */
-export function applyStores(before: Buffer | undefined, base: bigint, size: number, candidates: { address: bigint; bytes: Buffer }[]): Buffer | undefined {
+export function applyStores(before: Buffer | undefined, base: bigint, size: number, candidates: StoreCandidate[], regs: RegisterFile): Buffer | undefined {
   let result: Buffer | undefined;
   for (const c of candidates) {
     const start = Number(c.address - base);
-    const covers = start <= 0 && start + c.bytes.length >= size;
+    const n = c.form.size;
+    const covers = start <= 0 && start + n >= size;
     if (!before && !covers) return undefined;
+    // The old bytes under the store, when the whole store lies inside the known object.
+    const old = before && start >= 0 && start + n <= size ? before.subarray(start, start + n) : undefined;
+    const bytes = storedBytes(c.form, regs, old);
+    if (!bytes) return undefined;
     const next = before ? Buffer.from(before) : Buffer.alloc(size);
-    for (let k = 0; k < c.bytes.length; k++) {
+    for (let k = 0; k < n; k++) {
       const at = start + k;
-      if (at >= 0 && at < size) next[at] = c.bytes[k]!;
+      if (at >= 0 && at < size) next[at] = bytes[k]!;
     }
     if (result && !result.equals(next)) return undefined;
     result = next;
