@@ -9,7 +9,13 @@
  *   p.close();
  *
  * Errors are PidscopeError: code 'EFAULT' for unreadable memory (message is gdb's `Cannot access
- * memory at address 0x…`), 'NO_SYMBOL', 'SYNTAX' (with `column`), 'TYPE' for type errors.
+ * memory at address 0x…`), 'NO_SYMBOL', 'SYNTAX' (with `column`), 'EVAL' for other evaluation
+ * errors; `cause_` is gdb's wording, `fix` says where (column) or what to do.
+ *
+ * Formatting follows gdb's default settings and the locale's charset (LC_ALL/LC_CTYPE/LANG, as
+ * gdb does); pass `{ charset: 'ascii' | 'utf-8' }` to pin it. Thread-locals get the main thread's
+ * address (gdb's default thread) through the symbols engine, without ptrace. See
+ * adapter/src/value/README.md for the gdb rules implemented and what is not.
  */
 import { PidscopeError } from '../errors';
 import type { BackendKind, MemoryReader } from '../memory/reader';
