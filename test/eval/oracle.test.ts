@@ -260,7 +260,7 @@ for (const variant of ALL) {
       }
       const results = await gdbPrintResults(fx.pid, exprs, { locale: 'C', timeoutMs: 240_000 });
       theirs = results.map((r) => (r.ok ? r.text : r.error));
-    });
+    }, 900_000);
 
     afterAll(async () => {
       await fx?.stop();
@@ -318,7 +318,7 @@ describe('oracle: UTF-8 locale (gdb LC_ALL=C.UTF-8, pidscope charset utf-8)', ()
       program.close();
     }
     theirs = (await gdbPrintResults(fx.pid, exprs, { locale: 'C.UTF-8', timeoutMs: 240_000 })).map((r) => (r.ok ? r.text : r.error));
-  });
+  }, 900_000);
   afterAll(async () => {
     await fx?.stop();
   });
@@ -337,7 +337,7 @@ describe('pidscope refuses what would change or stop the target', () => {
   let fx: RunningFixture;
   beforeAll(async () => {
     fx = await startFixture('globals', { variant: 'O0-dwarf5-pie' });
-  });
+  }, 900_000);
   afterAll(async () => {
     await fx?.stop();
   });
@@ -372,7 +372,7 @@ describe('oracle: `pidscope eval` command line == gdb print', () => {
   let fx: RunningFixture;
   beforeAll(async () => {
     fx = await startFixture('globals', { variant: 'O0-dwarf5-pie' });
-  });
+  }, 900_000);
   afterAll(async () => {
     await fx?.stop();
   });

@@ -74,7 +74,7 @@ for (const cflags of ['-g -O0', '-g -O2']) {
         program.close();
       }
       theirs = (await gdbPrintResults(lua.pid, exprs, { locale: 'C', timeoutMs: 240_000 })).map((r) => (r.ok ? r.text : r.error));
-    });
+    }, 900_000);
     afterAll(async () => {
       await lua?.stop();
     });
@@ -214,7 +214,7 @@ const REDIS_WALK = [
         program.close();
       }
       theirs = (await gdbPrintResults(pid, exprs, { locale: 'C', timeoutMs: 600_000 })).map((r) => (r.ok ? r.text : r.error));
-    });
+    }, 900_000);
     afterAll(async () => {
       if (child && child.exitCode === null) {
         const gone = new Promise<void>((r) => child!.on('exit', () => r()));
