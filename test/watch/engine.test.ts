@@ -288,6 +288,9 @@ describe('watch engine on the threads fixture', () => {
     const hits = hitsOf(events, info.id);
     expect(hits.map((h) => h.value!.readInt32LE(0))).toEqual([1, 2, 3, 4]);
     expect(hits.map((h) => h.old!.readInt32LE(0))).toEqual([0, 1, 2, 3]);
-    for (const h of hits) expect(h).toMatchObject({ valueSeen: true, valueFrom: 'store' });
+    // Values come from the instruction (forward from a verified value, or backward from a
+    // confirmed read after a burst); at most the last of a burst is the confirmed read itself.
+    for (const h of hits) expect(h.valueSeen).toBe(true);
+    expect(hits.filter((h) => h.valueFrom === 'store').length).toBeGreaterThanOrEqual(N - 1);
   });
 });

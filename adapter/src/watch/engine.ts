@@ -26,7 +26,7 @@ import { formatBytes, narrowChange, processImage, threadName } from './format';
 import { sizeOf } from '../symbols/types';
 import { parseHitCondition, parseLogMessage, renderLogMessage, type HitPredicate, type LogPart } from './hitCondition';
 import type { WatchEvent, WatchHit, WatchInfo, WatchSpec, WatchTarget, Writer } from './types';
-import { applyStores, storeCandidates } from './x86store';
+import { applyStores, storeCandidates, undoStores, type RegisterFile, type StoreCandidate } from './x86store';
 
 /** Hits of objects bigger than this are kept in the recent ring without their bytes. */
 const RECENT_BYTES_LIMIT = 256;
@@ -80,6 +80,11 @@ interface Watch {
   info: WatchInfo;
   hw?: HardwareWatch;
   last?: Buffer;
+  /**
+   * `last` is verified: it came from a recovered store chain or a confirmed read. The first read
+   * (at add) is not: a write may slip in before the breakpoint is armed.
+   */
+  lastExact?: boolean;
   seq: number;
   passed: number;
   condition?: (scope: WatchScope) => boolean;
@@ -333,12 +338,32 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     samples.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
     const spec = w.info.spec;
     const now = Date.now();
-    // The object's bytes before the next access, while known: each recovered store patches it.
-    let running: Buffer | undefined = w.last;
-    let lastRecovered = false;
-    for (let i = 0; i < samples.length; i++) {
+    const n = samples.length;
+    const decoded = samples.map((s) => this.decodeStores(s, spec));
+    // Forward: each recovered store applied to the exact bytes before it (a MOV covering the whole
+    // object needs none). The value we start from is trusted only once verified (lastExact).
+    const vals: (Buffer | undefined)[] = new Array<Buffer | undefined>(n);
+    let running = w.lastExact ? w.last : undefined;
+    for (let i = 0; i < n; i++) {
+      const d = decoded[i];
+      vals[i] = d ? applyStores(running, spec.address, spec.size, d.candidates, d.regs, i === 0 ? w.last : undefined) : undefined;
+      running = vals[i];
+    }
+    const fromStore = vals.map((v) => v !== undefined);
+    // Backward: from a confirmed read after the last access, undo ADD/SUB/XOR/INC/DEC one by one.
+    const endConfirmed = confirmed && value !== undefined;
+    if (endConfirmed && vals[n - 1] === undefined) {
+      vals[n - 1] = value;
+      for (let i = n - 1; i > 0 && vals[i - 1] === undefined; i--) {
+        const d = decoded[i];
+        const before = d ? undoStores(vals[i]!, spec.address, spec.size, d.candidates, d.regs) : undefined;
+        if (!before) break;
+        vals[i - 1] = before;
+        fromStore[i - 1] = true;
+      }
+    }
+    for (let i = 0; i < n; i++) {
       const s = samples[i]!;
-      const isLast = i === samples.length - 1;
       const hit: WatchHit = {
         watchId: w.info.id,
         expression: spec.expression,
@@ -349,49 +374,52 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
         writer: this.writer(s),
         valueSeen: false,
       };
-      if (running) hit.old = running;
-      const stored = s.regs ? this.storedValue(s, spec, running) : undefined;
-      if (stored) {
-        hit.value = stored;
+      const old = i === 0 ? w.last : vals[i - 1];
+      if (old) hit.old = old;
+      const v = vals[i];
+      if (v) {
+        hit.value = v;
         hit.valueSeen = true;
-        hit.valueFrom = 'store';
-        running = stored;
-        lastRecovered = true;
-      } else {
-        if (isLast && value) {
-          hit.value = value;
-          hit.valueSeen = confirmed;
-          hit.valueFrom = 'memory';
-        }
-        running = undefined;
-        lastRecovered = false;
+        hit.valueFrom = fromStore[i] ? 'store' : 'memory';
+      } else if (i === n - 1 && value) {
+        hit.value = value;
+        hit.valueSeen = confirmed;
+        hit.valueFrom = 'memory';
       }
       this.deliver(w, hit);
     }
-    w.last = lastRecovered ? running : (value ?? w.last);
+    if (vals[n - 1]) {
+      w.last = vals[n - 1];
+      w.lastExact = true;
+    } else {
+      w.last = value ?? w.last;
+      w.lastExact = false;
+    }
   }
 
-  /** True when every sample's store can be recovered, one after the other, from w.last. */
+  /** True when every sample's store can be recovered, one after the other, from a verified w.last. */
   private allStoresKnown(w: Watch, samples: PerfSample[]): boolean {
-    if (!samples.every((s) => s.regs)) return false;
     const sorted = [...samples].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-    let running = w.last;
+    let running = w.lastExact ? w.last : undefined;
+    let first = true;
     for (const s of sorted) {
-      running = this.storedValue(s, w.info.spec, running);
+      const d = this.decodeStores(s, w.info.spec);
+      running = d ? applyStores(running, w.info.spec.address, w.info.spec.size, d.candidates, d.regs, first ? w.last : undefined) : undefined;
+      first = false;
       if (!running) return false;
     }
     return true;
   }
 
-  /** The object's bytes right after the store in sample `s`, from its registers (x86store.ts). */
-  private storedValue(s: PerfSample, spec: WatchTarget, before: Buffer | undefined): Buffer | undefined {
+  /** The store candidates of sample `s` on the watched object (x86store.ts), with its registers. */
+  private decodeStores(s: PerfSample, spec: WatchTarget): { candidates: StoreCandidate[]; regs: RegisterFile } | undefined {
+    if (!s.regs) return undefined;
     const code = this.codeBefore(s.ip);
-    if (!code || !s.regs) return undefined;
-    const regs = s.regs;
-    const file = (i: number) => regs[i];
-    const candidates = storeCandidates(code, s.ip, file, spec.address, spec.address + BigInt(spec.size));
-    if (candidates.length === 0) return undefined;
-    return applyStores(before, spec.address, spec.size, candidates, file);
+    if (!code) return undefined;
+    const r = s.regs;
+    const regs: RegisterFile = (i) => r[i];
+    const candidates = storeCandidates(code, s.ip, regs, spec.address, spec.address + BigInt(spec.size));
+    return candidates.length ? { candidates, regs } : undefined;
   }
 
   /** The 15 bytes before `ip` (the longest x86 instruction), cached per ip. */

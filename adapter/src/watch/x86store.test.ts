@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyStores, decodeStore, storeCandidates } from './x86store';
+import { applyStores, decodeStore, storeCandidates, undoStores } from './x86store';
 
 const hex = (s: string) => Uint8Array.from(s.split(' ').map((b) => parseInt(b, 16)));
 
@@ -64,6 +64,10 @@ describe('recovering the stored value at a trap', () => {
     expect(applyStores(Buffer.alloc(8), 0x4000n, 8, c, regs)).toBeUndefined(); // 4-byte reading keeps 0s on top
     expect(applyStores(Buffer.alloc(8, 0xff), 0x4000n, 8, c, regs)?.readBigInt64LE(0)).toBe(-5n); // both agree
     expect(applyStores(undefined, 0x4000n, 8, c, regs)).toBeUndefined();
+    // Old bytes not verified: the 8-byte MOV is exact by itself; the 4-byte reading must agree
+    // with the last bytes seen (the hint) for the value to count.
+    expect(applyStores(undefined, 0x4000n, 8, c, regs, Buffer.alloc(8, 0xff))?.readBigInt64LE(0)).toBe(-5n);
+    expect(applyStores(undefined, 0x4000n, 8, c, regs, Buffer.alloc(8))).toBeUndefined();
   });
 
   it('indexed stores use the sampled base and index registers', () => {
@@ -82,5 +86,14 @@ describe('recovering the stored value at a trap', () => {
     old.writeBigInt64LE(41n);
     expect(applyStores(old, 0x3000n, 8, c, regs)?.readBigInt64LE(0)).toBe(42n);
     expect(applyStores(undefined, 0x3000n, 8, c, regs)).toBeUndefined();
+    // And backwards: from 42 after the increment, 41 before it.
+    const after = Buffer.alloc(8);
+    after.writeBigInt64LE(42n);
+    expect(undoStores(after, 0x3000n, 8, c, regs)?.readBigInt64LE(0)).toBe(41n);
+  });
+
+  it('a MOV cannot be undone', () => {
+    const regs = (i: number) => (i === 0 ? 5n : 0n);
+    expect(undoStores(Buffer.alloc(8), 0x4000n, 8, at(regs), regs)).toBeUndefined();
   });
 });

@@ -254,7 +254,13 @@ export function storeCandidates(code: Uint8Array, ip: bigint, regs: RegisterFile
  * The watched object's bytes after the store: `before` (undefined when unknown) with each
  * candidate applied; undefined unless every candidate gives the same result.
  */
-export function applyStores(before: Buffer | undefined, base: bigint, size: number, candidates: StoreCandidate[], regs: RegisterFile): Buffer | undefined {
+export function applyStores(before: Buffer | undefined, base: bigint, size: number, candidates: StoreCandidate[], regs: RegisterFile, hint?: Buffer): Buffer | undefined {
+  // With the old bytes unknown, a MOV over the whole object still gives an exact result; the
+  // other readings of the same bytes are then checked against `hint` (the last bytes seen, not
+  // verified) to see that they agree with it.
+  if (!before && hint && candidates.some((c) => c.form.op === 'mov' && Number(c.address - base) <= 0 && Number(c.address - base) + c.form.size >= size)) {
+    before = hint;
+  }
   let result: Buffer | undefined;
   for (const c of candidates) {
     const start = Number(c.address - base);
@@ -272,6 +278,52 @@ export function applyStores(before: Buffer | undefined, base: bigint, size: numb
     }
     if (result && !result.equals(next)) return undefined;
     result = next;
+  }
+  return result;
+}
+
+/** The bytes at the store's address before an invertible update (ADD/SUB/XOR/INC/DEC), from after. */
+function undoBytes(f: StoreForm, regs: RegisterFile, after: Uint8Array): Buffer | undefined {
+  let operand = 0n;
+  if ('imm' in f.source) operand = f.source.imm;
+  else if ('reg' in f.source) {
+    const r = regs(PERF_REG_OF[f.source.reg]!);
+    if (r === undefined) return undefined;
+    operand = f.source.high8 ? (r >> 8n) & 0xffn : r;
+  }
+  const v = fromBytes(after);
+  switch (f.op) {
+    case 'add':
+      return toBytes(v - operand, f.size);
+    case 'sub':
+      return toBytes(v + operand, f.size);
+    case 'xor':
+      return toBytes(v ^ operand, f.size);
+    case 'inc':
+      return toBytes(v - 1n, f.size);
+    case 'dec':
+      return toBytes(v + 1n, f.size);
+    default:
+      return undefined; // MOV, AND, OR lose what was there
+  }
+}
+
+/**
+ * The watched object's bytes before the store, from the bytes after it: only for invertible
+ * updates lying inside the object, and only if every candidate agrees.
+ */
+export function undoStores(after: Buffer, base: bigint, size: number, candidates: StoreCandidate[], regs: RegisterFile): Buffer | undefined {
+  let result: Buffer | undefined;
+  for (const c of candidates) {
+    const start = Number(c.address - base);
+    const n = c.form.size;
+    if (start < 0 || start + n > size) return undefined;
+    const bytes = undoBytes(c.form, regs, after.subarray(start, start + n));
+    if (!bytes) return undefined;
+    const prev = Buffer.from(after);
+    bytes.copy(prev, start);
+    if (result && !result.equals(prev)) return undefined;
+    result = prev;
   }
   return result;
 }
