@@ -107,13 +107,18 @@ async function window(program: Program, counter: bigint, ms: number): Promise<[n
   return [Number(b - a), Number(t1 - t0) / 1e9];
 }
 
+let throttled = false;
+
 async function pidscopeSlices(program: Program, pid: number, counter: bigint, hot: WatchTarget): Promise<Record<'none' | 'poll' | 'hw', Acc>> {
   const acc = { none: newAcc(), poll: newAcc(), hw: newAcc() };
   const engine = new WatchEngine({ pid, memory: program.memory, symbols: program.symbols, pollIntervalMs: 10 });
   let hits = 0;
   engine.on('event', (e) => {
     if (e.kind === 'hit') hits++;
-    else if (e.kind === 'status' && VERBOSE) console.error(`  ${e.message}`);
+    else if (e.kind === 'status') {
+      if (/throttled/.test(e.message)) throttled = true;
+      if (VERBOSE) console.error(`  ${e.message}`);
+    }
   });
   const order: ('none' | 'poll' | 'hw')[] = ['none', 'poll', 'hw'];
   try {
@@ -213,7 +218,12 @@ async function main(): Promise<void> {
     const rows: [string, Acc, string, string?][] = [
       ['none (baseline)', acc.none, '-'],
       ['pidscope poll (10 ms)', acc.poll, `${fmt(acc.poll.reported / acc.poll.seconds)}/s changes`],
-      ['pidscope hw (perf)', acc.hw, `${fmt(acc.hw.reported / acc.hw.seconds)}/s (kernel counted ${fmt(acc.hw.kernel / acc.hw.seconds)}/s)`],
+      [
+        'pidscope hw (perf)',
+        acc.hw,
+        `${fmt(acc.hw.reported / acc.hw.seconds)}/s (kernel counted ${fmt(acc.hw.kernel / acc.hw.seconds)}/s)`,
+        throttled ? 'the kernel throttled the breakpoint at times (over perf_event_max_sample_rate): the loop ran free then' : undefined,
+      ],
       ['none, around the gdb window', g.around, '-'],
       ['gdb watch + commands/continue', g.gdb, `${fmt(rate(g.gdb))}/s (one stop per write)`, g.note],
     ];
