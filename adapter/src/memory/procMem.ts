@@ -7,7 +7,7 @@
  * reads return 0 bytes; they can never reach another process, whatever happens to the pid.
  *
  * One pread per contiguous readable stretch: /proc/PID/mem has no scatter read, so readMany costs
- * one call per range (plus one per unreadable page).
+ * one call per group of ranges sharing pages (plus one per unreadable page).
  *
  * exec(): the file stays bound to the old address space, which is released; reads then return 0
  * while the pidfd says "alive". We report that as its own error instead of calling everything
@@ -19,7 +19,7 @@ import { closeRaw, openRaw, O_RDONLY, O_RDWR, preadRaw, pwriteRaw } from '../lin
 import { PAGE_SIZE } from '../linux/libc';
 import type { TargetHandle } from './handle';
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
-import { checkRequest, checkRequests, scatter, type Piece, type ScatterHooks } from './scatter';
+import { checkRequest, readManyVia, scatter, type Piece, type ScatterHooks } from './scatter';
 import { writeDisabledError, writeFailedError } from './writeErrors';
 
 /** pread's offset is a signed 64-bit off_t: addresses from 2^63 up are kernel space anyway. */
@@ -113,21 +113,7 @@ export class ProcMemReader implements MemoryReader {
 
   readMany(requests: ReadRequest[]): ReadResult[] {
     this.checkOpen();
-    const total = checkRequests(requests);
-    const arena = Buffer.allocUnsafe(total);
-    const results: ReadResult[] = new Array(requests.length);
-    const holes: AddressRange[][] = new Array(requests.length);
-    const pieces: Piece[] = [];
-    let off = 0;
-    for (let i = 0; i < requests.length; i++) {
-      const r = requests[i];
-      holes[i] = [];
-      results[i] = { address: r.address, data: arena.subarray(off, off + r.length), unreadable: holes[i] };
-      if (r.length > 0) pieces.push({ remote: r.address, length: r.length, buf: arena, offset: off, owner: i });
-      off += r.length;
-    }
-    scatter(pieces, this.hooks, holes);
-    return results;
+    return readManyVia(requests, this.hooks);
   }
 
   write(address: bigint, data: Uint8Array): number {

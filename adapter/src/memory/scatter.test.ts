@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PidscopeError } from '../errors';
-import { addHole, checkRequest, MAX_READ_LENGTH, scatter, type Piece, type ScatterHooks } from './scatter';
+import { addHole, checkRequest, MAX_READ_LENGTH, readManyVia, scatter, type Piece, type ScatterHooks } from './scatter';
 import type { AddressRange } from './reader';
 
 const PAGE = 4096;
@@ -131,5 +131,79 @@ describe('checkRequest', () => {
     expect(() => checkRequest(-1n, 1)).toThrow(/address space/);
     expect(() => checkRequest(0xfffffffffffffff8n, 16)).toThrow(/past the end/);
     expect(() => checkRequest(0xfffffffffffffff8n, 8)).not.toThrow();
+  });
+});
+
+describe('readManyVia (ranges sharing pages are read as one span)', () => {
+  /** Reference answer: each request on its own through scatter(). */
+  function oneByOne(pages: number[], reqs: { address: bigint; length: number }[]) {
+    return reqs.map((r) => {
+      const { arena, holes } = run(pages, [r]);
+      return { data: arena, unreadable: holes[0] };
+    });
+  }
+
+  function check(pages: number[], reqs: { address: bigint; length: number }[]) {
+    const space = fakeSpace(new Set(pages));
+    const got = readManyVia(reqs, space.hooks);
+    const want = oneByOne(pages, reqs);
+    got.forEach((g, i) => {
+      expect(g.address).toBe(reqs[i].address);
+      expect(g.unreadable, `request ${i}`).toEqual(want[i].unreadable);
+      expect(Buffer.compare(g.data, want[i].data), `request ${i} bytes`).toBe(0);
+    });
+    return { got, calls: space.calls };
+  }
+
+  it('merges ranges on the same page into one transfer entry, overlaps included', () => {
+    const reqs = [
+      { address: 0x1010n, length: 8 },
+      { address: 0x1010n, length: 4 },
+      { address: 0x1100n, length: 8 },
+      { address: 0x1ff8n, length: 16 }, // runs onto page 2
+      { address: 0x2004n, length: 4 }, // page 2, already touched by the previous one
+      { address: 0x5000n, length: 8 }, // alone
+      { address: 0x1000n, length: 0 },
+    ];
+    const { calls } = check([1, 2, 5], reqs);
+    // spans: 0x1010..0x1108 (three requests), 0x1ff8..0x2008 (two), 0x5000..0x5008 — one call
+    expect(calls).toEqual([3]);
+  });
+
+  it('keeps holes page-granular and clipped to each request', () => {
+    const reqs = [
+      { address: 0x1ff0n, length: 0x20 }, // page 1 readable, page 2 not
+      { address: 0x2010n, length: 8 }, // inside the hole
+      { address: 0x2ff8n, length: 0x10 }, // end of page 2 (hole) into page 3 (readable)
+      { address: 0x3008n, length: 8 },
+    ];
+    const { got } = check([1, 3], reqs);
+    expect(got[0].unreadable).toEqual([{ start: 0x2000n, end: 0x2010n }]);
+    expect(got[1].unreadable).toEqual([{ start: 0x2010n, end: 0x2018n }]);
+    expect(got[2].unreadable).toEqual([{ start: 0x2ff8n, end: 0x3000n }]);
+    expect(got[3].unreadable).toEqual([]);
+  });
+
+  it('does not merge ranges given out of address order', () => {
+    const reqs = [0x1100n, 0x1010n, 0x1020n].map((address) => ({ address, length: 8 }));
+    const { calls } = check([1], reqs);
+    expect(calls).toEqual([3]);
+  });
+
+  it('does not merge ranges on different pages (reads straight into the results)', () => {
+    const reqs = [0x1000n, 0x3000n, 0x2000n].map((address) => ({ address, length: 8 }));
+    const { calls } = check([1, 2, 3], reqs);
+    expect(calls).toEqual([3]);
+  });
+
+  it('matches one-by-one reads on random workloads', () => {
+    let seed = 7;
+    const rnd = (m: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m);
+    for (let round = 0; round < 50; round++) {
+      const pages = Array.from({ length: 12 }, (_, i) => i).filter(() => rnd(3) !== 0);
+      const reqs = Array.from({ length: 1 + rnd(40) }, () => ({ address: BigInt(rnd(12 * PAGE)), length: rnd(3) === 0 ? rnd(3 * PAGE) : rnd(16) }));
+      check(pages, reqs);
+      check(pages, [...reqs].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)));
+    }
   });
 });

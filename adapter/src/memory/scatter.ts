@@ -10,7 +10,7 @@
  * 1 + (unreadable pages) calls.
  */
 import { PidscopeError } from '../errors';
-import type { AddressRange, ReadRequest } from './reader';
+import type { AddressRange, ReadRequest, ReadResult } from './reader';
 
 /** Largest single request and largest readMany total. Far above any real variable; well below
  * what would make Node allocate gigabytes because of a typo. */
@@ -136,4 +136,100 @@ export function checkRequests(requests: readonly ReadRequest[]): number {
     );
   }
   return total;
+}
+
+/**
+ * readMany for the syscall backends. When the requests come in address order, those that
+ * overlap, touch, or lie a short gap apart on the same page are read as one span (one iovec or one pread instead of several), then copied
+ * out; every other request is read straight into its result. Merging never reads a page no
+ * request touches, so it cannot change what is readable, only how often the kernel walks a page.
+ * `addressOf` gives the address of a Buffer (backends that build iovecs need it; once per Buffer).
+ */
+/** Largest gap between two ranges that readManyVia reads through rather than splitting. */
+const MERGE_GAP = 512n;
+
+export function readManyVia(requests: readonly ReadRequest[], hooks: ScatterHooks, addressOf?: (b: Buffer) => bigint): ReadResult[] {
+  const total = checkRequests(requests);
+  const n = requests.length;
+  const arena = Buffer.allocUnsafe(total);
+  const results: ReadResult[] = new Array(n);
+  const holes: AddressRange[][] = new Array(n);
+  const offsets: number[] = new Array(n);
+  const order: number[] = [];
+  let off = 0;
+  let sorted = true;
+  let prev = -1n;
+  for (let i = 0; i < n; i++) {
+    const r = requests[i];
+    holes[i] = [];
+    offsets[i] = off;
+    results[i] = { address: r.address, data: arena.subarray(off, off + r.length), unreadable: holes[i] };
+    off += r.length;
+    if (r.length === 0) continue;
+    if (r.address < prev) sorted = false;
+    prev = r.address;
+    order.push(i);
+  }
+  if (order.length === 0) return results;
+  if (!sorted) {
+    // Sorting 1,000 bigints costs about what merging saves; callers that want merging (DAP views,
+    // block caches) already ask in address order. Read each range straight into its result.
+    const base = addressOf?.(arena);
+    scatter(order.map((i) => ({ remote: requests[i].address, length: requests[i].length, buf: arena, offset: offsets[i], bufAddress: base, owner: i })), hooks, holes);
+    return results;
+  }
+
+  const page = BigInt(hooks.pageSize);
+  const spans: { start: bigint; end: bigint; members: number[] }[] = [];
+  let cur: { start: bigint; end: bigint; members: number[] } | undefined;
+  for (const i of order) {
+    const a = requests[i].address;
+    const b = a + BigInt(requests[i].length);
+    // Merge overlapping or touching ranges, and ranges a short gap apart on the page where the
+    // span ends (so no page is read that no request touches, and at most MERGE_GAP extra bytes).
+    if (cur && (a <= cur.end || (a - cur.end <= MERGE_GAP && a < ((cur.end + page - 1n) / page) * page))) {
+      if (b > cur.end) cur.end = b;
+      cur.members.push(i);
+    } else {
+      cur = { start: a, end: b, members: [i] };
+      spans.push(cur);
+    }
+  }
+
+  if (spans.length === order.length) {
+    // Nothing shares a page: read each request straight into its result.
+    const base = addressOf?.(arena);
+    const pieces: Piece[] = order.map((i) => ({ remote: requests[i].address, length: requests[i].length, buf: arena, offset: offsets[i], bufAddress: base, owner: i }));
+    scatter(pieces, hooks, holes);
+    return results;
+  }
+
+  let spanTotal = 0;
+  for (const s of spans) spanTotal += Number(s.end - s.start);
+  const spanArena = Buffer.allocUnsafe(spanTotal);
+  const base = addressOf?.(spanArena);
+  const spanHoles: AddressRange[][] = spans.map(() => []);
+  const pieces: Piece[] = [];
+  let so = 0;
+  for (const [k, s] of spans.entries()) {
+    const len = Number(s.end - s.start);
+    pieces.push({ remote: s.start, length: len, buf: spanArena, offset: so, bufAddress: base, owner: k });
+    so += len;
+  }
+  const spanOffsets = pieces.map((p) => p.offset);
+  scatter(pieces, hooks, spanHoles);
+  for (const [k, s] of spans.entries()) {
+    for (const i of s.members) {
+      const r = requests[i];
+      const rel = spanOffsets[k] + Number(r.address - s.start);
+      spanArena.copy(arena, offsets[i], rel, rel + r.length);
+      const end = r.address + BigInt(r.length);
+      for (const h of spanHoles[k]) {
+        const hs = h.start > r.address ? h.start : r.address;
+        const he = h.end < end ? h.end : end;
+        if (hs < he) addHole(holes[i], hs, he);
+      }
+    }
+  }
+  return results;
 }

@@ -20,7 +20,7 @@ import { PAGE_SIZE } from '../linux/libc';
 import { bufferAddress, IOV_MAX, IovecArrays, keepAlive } from '../linux/vm';
 import type { TargetHandle } from './handle';
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
-import { checkRequest, checkRequests, scatter, type Piece, type ScatterHooks } from './scatter';
+import { checkRequest, readManyVia, scatter, type Piece, type ScatterHooks } from './scatter';
 import { writeDisabledError, writeFailedError } from './writeErrors';
 
 export type VerifyPolicy = 'every-call' | 'on-failure';
@@ -111,23 +111,8 @@ export class VmReadvReader implements MemoryReader {
 
   readMany(requests: ReadRequest[]): ReadResult[] {
     this.checkOpen();
-    const total = checkRequests(requests);
-    // One allocation for all results; each result is a view into it.
-    const arena = Buffer.allocUnsafe(total);
-    const arenaAddress = total > 0 ? bufferAddress(arena) : 0n;
-    const results: ReadResult[] = new Array(requests.length);
-    const holes: AddressRange[][] = new Array(requests.length);
-    const pieces: Piece[] = [];
-    let off = 0;
-    for (let i = 0; i < requests.length; i++) {
-      const r = requests[i];
-      holes[i] = [];
-      results[i] = { address: r.address, data: arena.subarray(off, off + r.length), unreadable: holes[i] };
-      if (r.length > 0) pieces.push({ remote: r.address, length: r.length, buf: arena, offset: off, bufAddress: arenaAddress, owner: i });
-      off += r.length;
-    }
-    if (pieces.length > 0) scatter(pieces, this.hooks, holes);
-    if (this.verifyEveryCall || pieces.length === 0) this.target.assertAlive('a memory read');
+    const results = readManyVia(requests, this.hooks, bufferAddress);
+    if (this.verifyEveryCall) this.target.assertAlive('a memory read');
     return results;
   }
 
