@@ -22,9 +22,13 @@ sizeof, gdb's arr[0]@4 and {type} addr. No assignments or function calls.
   --json           one JSON array: [{"expression","type","address","text","value"|"fields"|"elements","error"}]
   --backend B      auto (default), pidfd-mem, vm-readv or proc-mem
   --debug-dir DIR  also look for separate debug files here (repeatable)
+  --format F, -f F gdb's print/F for every value: x o t d u z c s (or write one EXPR as '/x EXPR')
 
 Exit status: 0 when every expression printed, 1 if any failed (message on stderr), 2 for usage.
 `;
+
+const FORMATS = ['x', 'o', 't', 'd', 'u', 'z', 'c', 's'];
+type FormatLetter = 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c' | 's';
 
 function usageError(msg: string): number {
   process.stderr.write(`pidscope eval: ${msg}\n\n${usage}`);
@@ -43,6 +47,7 @@ async function run(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         backend: { type: 'string' },
         'debug-dir': { type: 'string', multiple: true },
+        format: { type: 'string', short: 'f' },
       },
     });
   } catch (e) {
@@ -55,6 +60,9 @@ async function run(argv: string[]): Promise<number> {
     if (positionals.length === 0) throw new PidscopeError('USAGE', 'no expression given', 'Usage: pidscope eval --pid N EXPR...', 'user');
     pid = parsePid(values.pid);
     backend = parseBackend(values.backend ?? 'auto');
+    if (values.format !== undefined && !FORMATS.includes(values.format)) {
+      throw new PidscopeError('USAGE', `unknown format '${values.format}'`, `Use one of ${FORMATS.join(', ')} (gdb's print/FMT letters)`, 'user');
+    }
   } catch (e) {
     if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
     throw e;
@@ -67,13 +75,23 @@ async function run(argv: string[]): Promise<number> {
   const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
   try {
     const json: unknown[] = [];
-    for (const expr of positionals) {
+    for (const arg of positionals) {
+      // gdb's `print/x EXPR` spelling: `/x EXPR`.
+      const m = /^\/([a-z])\s+(.*)$/s.exec(arg);
+      if (m && !FORMATS.includes(m[1])) {
+        failed++;
+        process.stderr.write(`Undefined output format "${m[1]}". Use one of ${FORMATS.join(', ')}\n`);
+        continue;
+      }
+      const expr = m ? m[2] : arg;
+      const letter = (m ? m[1] : values.format) as FormatLetter | undefined;
+      const format = letter === 's' ? undefined : letter;
       try {
         const obj = program.evaluate(expr);
         if (values.json) {
-          json.push({ expression: expr, ...(program.toJson(obj) as object) });
+          json.push({ expression: arg, ...(program.toJson(obj) as object) });
         } else {
-          process.stdout.write(`${program.formatValue(obj)}\n`);
+          process.stdout.write(`${program.formatValue(obj, { format })}\n`);
         }
       } catch (e) {
         failed++;

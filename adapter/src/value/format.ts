@@ -36,6 +36,8 @@ export interface FormatOptions {
   maxDepth: number;
   /** Host charset (gdb follows the locale); default from LC_ALL/LC_CTYPE/LANG. */
   charset?: Charset;
+  /** gdb's print/FMT letter for scalars: x (hex), o, t (binary), d, u, z (zero-padded hex), c. */
+  format?: 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c';
 }
 
 export const DEFAULT_FORMAT: FormatOptions = { elements: 200, repeats: 10, maxDepth: 20 };
@@ -360,13 +362,14 @@ export class Formatter {
     if (r.kind === 'function') {
       const addr = obj.kind === 'reference' ? obj.address : obj.address ?? 0n;
       // gdb fetches a function value's first byte: `*null_fn` is a memory error.
-      this.src.read(addr, 1);
+      const first = this.src.read(addr, 1);
+      if (this.opts.format) return this.formatted({ kind: 'int', name: 'char', size: 1, signed: true, isChar: true }, first, 0, this.opts.format) ?? '';
       return `{${typeToString(r)}} ${this.addressText(addr, true)}`;
     }
     if (r.kind === 'void') return 'void';
     const { bytes, address } = fetchWhole(this.src, obj);
     let prefix = '';
-    if (r.kind === 'pointer') {
+    if (r.kind === 'pointer' && !this.opts.format) {
       let orig = type;
       while (orig.kind === 'qualified') orig = orig.type;
       let tgt = orig.kind === 'pointer' ? orig.target : undefined;
@@ -380,8 +383,61 @@ export class Formatter {
   }
 
   /** Text for a value whose bytes start at buf[off] (address known when it came from memory). */
+  /** print/FMT of a scalar (gdb's print_scalar_formatted): the bits of the value in its size. */
+  private formatted(r: Type, buf: Buffer, off: number, fmt: NonNullable<FormatOptions['format']>): string | undefined {
+    let size: number;
+    let signed = false;
+    switch (r.kind) {
+      case 'int':
+        size = r.size;
+        signed = r.signed;
+        break;
+      case 'bool':
+      case 'pointer':
+        size = r.size;
+        break;
+      case 'enum':
+        size = r.size ?? 4;
+        signed = enumIsSigned(r);
+        break;
+      case 'float':
+        // gdb 13 shows a float's raw bits (x87: the 80 significant ones).
+        if (fmt !== 'x' && fmt !== 'z') return undefined;
+        size = r.format === 'x87' ? 10 : r.size;
+        break;
+      default:
+        return undefined;
+    }
+    const bytes = buf.subarray(off, off + size);
+    const u = bytesToBigint(bytes, false);
+    const v = signed ? bytesToBigint(bytes, true) : u;
+    switch (fmt) {
+      case 'x':
+        return `0x${u.toString(16)}`;
+      case 'z':
+        // Zero-padded to the type's full size (16 bytes for x87 long double).
+        return `0x${u.toString(16).padStart((sizeOf(r) ?? size) * 2, '0')}`;
+      case 'o':
+        return u === 0n ? '0' : `0${u.toString(8)}`;
+      case 't':
+        return u.toString(2);
+      case 'd':
+        return bytesToBigint(bytes, true).toString();
+      case 'u':
+        return u.toString();
+      case 'c': {
+        const c = Number(BigInt.asIntN(8, v));
+        return `${c} ${charLiteral(c & 0xff, 1, '', this.opts.charset ?? 'ascii')}`;
+      }
+    }
+  }
+
   value(type: Type, buf: Buffer, off: number, address: bigint | undefined, recurse: number): string {
     const r = resolve(type);
+    if (this.opts.format) {
+      const f = this.formatted(r, buf, off, this.opts.format);
+      if (f !== undefined) return f;
+    }
     switch (r.kind) {
       case 'void':
         return 'void';
@@ -535,7 +591,7 @@ export class Formatter {
       return this.pointerText(r.element, address ?? 0n, false);
     }
     const kind = textualKind(r.element);
-    if (kind !== undefined) return printString(buf.subarray(off, off + len * esize), len, esize, kind, false, this.opts);
+    if (kind !== undefined && (!this.opts.format || this.opts.format === 'c')) return printString(buf.subarray(off, off + len * esize), len, esize, kind, false, this.opts);
     if (recurse >= this.opts.maxDepth) return '{...}';
     const parts: string[] = [];
     let printed = 0;
