@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { PidscopeError } from '../errors';
-import { errnoError, permissionError, processGoneError } from '../linux/errno';
+import { permissionError, processGoneError } from '../linux/errno';
 import { closeFd, PidfdPoller, pidfdOpen, watchReadable, type FdWatch } from '../linux/pidfd';
 import type { TargetHandle } from '../memory/handle';
 import { modulesOf, parseMaps, type MapRegion, type MappedModule } from './maps';
@@ -92,14 +92,14 @@ export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
   }
 
   private procError(e: unknown, what: string): PidscopeError {
+    if (e instanceof PidscopeError) return e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ESRCH') {
       this.isAlive();
       return processGoneError(this.pid, what);
     }
     if (code === 'EACCES' || code === 'EPERM') return permissionError(this.pid, what);
-    if (e instanceof PidscopeError) return e;
-    return errnoError(-1, this.pid, `${what}: ${(e as Error).message}`);
+    return new PidscopeError(code ?? 'INTERNAL', `could not ${what} of process ${this.pid}: ${(e as Error).message}`, '', 'internal');
   }
 
   /** Memory regions from /proc/PID/maps. */
