@@ -37,6 +37,7 @@ async function setup(args: string[]) {
     // A tiny stand-in for the session's variables table: ref 1 is the globals scope.
     resolveVariable: (ref, name) => (ref === 1 ? name : undefined),
     supportsInvalidatedEvent: true,
+    supportsMemoryEvent: true,
     maxLinesPerSecond: 1000,
   });
   cleanups.push(() => {
@@ -86,6 +87,8 @@ describe('DataBreakpoints', () => {
     expect(outputs(events).find((o) => o.startsWith('g_shared'))).toMatch(new RegExp(`^g_shared: .* → .* by worker_loop \\(threads\\.c:${line}\\) \\[tid \\d+ worker-\\d\\]\\n$`));
     for (const o of outputs(events).filter((x) => x.startsWith('g_slots[0]'))) expect(Number(/→ (\d+)/.exec(o)![1]) % 2).toBe(0);
     expect(events.some((e) => e.event === 'invalidated')).toBe(true);
+    const mem = events.find((e) => e.event === 'memory') as DebugProtocol.MemoryEvent | undefined;
+    expect(mem?.body).toMatchObject({ offset: 0, count: 8 });
     const changed = events.filter((e) => e.event === 'breakpoint').map((e) => (e as DebugProtocol.BreakpointEvent).body);
     expect(changed[0]!.reason).toBe('changed');
     expect(changed.some((b) => /^\d[\d,]* writes · hardware · last: /.test(b.breakpoint.message ?? ''))).toBe(true);

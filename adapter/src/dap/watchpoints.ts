@@ -9,6 +9,7 @@
  *     sendEvent: (e) => this.sendEvent(e),
  *     resolveVariable: (ref, name) => evaluateName of child `name` of container `ref`, or undefined,
  *     supportsInvalidatedEvent: client.supportsInvalidatedEvent,
+ *     supportsMemoryEvent: client.supportsMemoryEvent,
  *   });
  *   initialize:          Object.assign(body, DataBreakpoints.capabilities)
  *   dataBreakpointInfo:  response.body = wp.dataBreakpointInfo(args)
@@ -20,7 +21,8 @@
  * What a hit does (and never: a `stopped` event):
  *   - an `output` event, one line: `g_state: 2 → 3 by worker_loop (worker.c:88) [tid 4242 worker-0]`;
  *     a hot variable is coalesced ("g_hot: 12,345 writes in the last second (…), last by …");
- *   - an `invalidated` event (areas: variables), at most 4 per second, so open views refresh;
+ *   - an `invalidated` event (areas: variables), at most 4 per second, so open views refresh, and
+ *     with supportsMemoryEvent a `memory` event for each watched object that changed;
  *   - a `breakpoint` event (reason `changed`) whose message carries the hit count and the last
  *     writer, at most 2 per second per watchpoint;
  *   - the hit joins a bounded ring of recent hits, browsable as the "Recent writes" scope.
@@ -28,7 +30,8 @@
  * dataId format: `pidscope:0x<address>:<bytes>:<expression>` (the expression is for display and to
  * recover the type; the address and size are what is watched).
  */
-import { BreakpointEvent, InvalidatedEvent, OutputEvent } from '@vscode/debugadapter';
+import { BreakpointEvent, InvalidatedEvent, MemoryEvent, OutputEvent } from '@vscode/debugadapter';
+import { encodeMemoryReference } from './handles';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { isPidscopeError, PidscopeError } from '../errors';
 import type { Program } from '../engine/program';
@@ -46,6 +49,8 @@ export interface DataBreakpointsDeps {
   /** variablesReference + child name → an expression for that child (its evaluateName). */
   resolveVariable: (variablesReference: number, name: string) => string | undefined;
   supportsInvalidatedEvent?: boolean;
+  /** Send `memory` events for the watched bytes that changed (client capability supportsMemoryEvent). */
+  supportsMemoryEvent?: boolean;
   /** hw, poll or auto (default auto: hardware when perf allows, else polling). */
   mode?: WatchMode;
   pollIntervalMs?: number;
@@ -97,6 +102,8 @@ export class DataBreakpoints {
   private nextBpId = 1;
   private lastInvalidated = 0;
   private invalidateTimer: NodeJS.Timeout | undefined;
+  /** Watched ranges changed since the last memory events, by address. */
+  private readonly dirty = new Map<string, { address: bigint; size: number }>();
   private ended: string | undefined;
   private disposed = false;
 
@@ -263,6 +270,10 @@ export class DataBreakpoints {
       if (this.disposed) return;
       if (e.kind === 'hit') {
         this.coalescer!.push(e.hit);
+        if (this.d.supportsMemoryEvent) {
+          const w = this.engine?.get(e.hit.watchId);
+          if (w) this.dirty.set(`${w.spec.address}`, { address: w.spec.address, size: w.spec.size });
+        }
         this.invalidate();
         const a = this.active.get(e.hit.watchId);
         if (a) this.changed(a);
@@ -280,13 +291,16 @@ export class DataBreakpoints {
   }
 
   private invalidate(): void {
-    if (this.d.supportsInvalidatedEvent === false || this.invalidateTimer) return;
+    if ((this.d.supportsInvalidatedEvent === false && !this.d.supportsMemoryEvent) || this.invalidateTimer) return;
     const wait = Math.max(0, 250 - (Date.now() - this.lastInvalidated));
     this.invalidateTimer = setTimeout(() => {
       this.invalidateTimer = undefined;
       if (this.disposed) return;
       this.lastInvalidated = Date.now();
-      this.d.sendEvent(new InvalidatedEvent(['variables']));
+      if (this.d.supportsInvalidatedEvent !== false) this.d.sendEvent(new InvalidatedEvent(['variables']));
+      // An open memory view of a watched object refreshes too.
+      for (const r of this.dirty.values()) this.d.sendEvent(new MemoryEvent(encodeMemoryReference(r.address), 0, r.size));
+      this.dirty.clear();
     }, wait);
     this.invalidateTimer.unref();
   }
