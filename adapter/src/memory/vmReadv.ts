@@ -10,8 +10,9 @@
  * With `verify: 'on-failure'` it runs only after a failed or short transfer; the residual race is
  * then: our target exits, is reaped, and the pid is handed to a new process we may also read, all
  * between two of our calls — a successful read would return the new process's bytes. It needs the
- * pid counter to wrap (pid_max, 4M by default), so it is unlikely but not impossible, which is why
- * it is not the default. The pidfd_mem backend has no such race at all: its mapping belongs to the
+ * pid counter to come round again (pid_max: 32768 on the project's VMs, 4M on many distributions),
+ * which a busy machine does in seconds; test/memory/pid-reuse.test.ts forces it and shows both
+ * modes. Hence not the default. The pidfd_mem backend has no such race at all: its mapping belongs to the
  * pidfd's process and simply stops being readable when that process goes.
  */
 import { PidscopeError } from '../errors';
