@@ -1,32 +1,144 @@
-// README promise: `npm start` (= `pidscope demo`) builds the fixtures, shows the demo program's
-// live values and leaves nothing running. Loose on format: the live view will grow.
-import { execFile } from 'node:child_process';
+// README promise: `npm start` (= `pidscope demo`) builds the fixtures, starts the demo program,
+// shows its live values as gdb prints them and watch hits naming the writer, never stops it, and
+// leaves nothing running. Real processes throughout; stdout is a pipe, so the plain snapshot form.
+import { execFile, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './fixtures';
+import { markerLine, REPO_ROOT } from './fixtures';
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', ...args], { cwd: REPO_ROOT, timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', ...args], { cwd: REPO_ROOT, timeout: 120_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
 
-describe('pidscope demo', () => {
-  it('runs for --duration, shows the running demo program, and stops it', async () => {
-    const r = await run(['demo', '--duration', '3', '--interval', '500']);
+/** Starts the demo command, waits for its first snapshot, then lets `act` do something to it. */
+function runUntilFirstSnapshot(args: string[], act: (pid: number, child: ReturnType<typeof spawn>) => void): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let acted = false;
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no first snapshot within 120 s:\n${stdout}\n${stderr}`));
+    }, 120_000);
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+      const pid = Number(/pid (\d+)/.exec(stdout)?.[1]);
+      if (!acted && pid && stdout.includes('--- snapshot 1 ')) {
+        acted = true;
+        act(pid, child);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('exit', (code, signal) => {
+      clearTimeout(deadline);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function demoPid(stdout: string): number {
+  const pid = Number(/pid (\d+) \(its own process group/.exec(stdout)?.[1]);
+  expect(pid).toBeGreaterThan(0);
+  return pid;
+}
+
+/** `--- snapshot N` blocks: expression → printed text. */
+function snapshots(stdout: string): Map<string, string>[] {
+  return stdout
+    .split(/^--- snapshot \d+ .*$/m)
+    .slice(1)
+    .map((block) => {
+      const values = new Map<string, string>();
+      for (const m of block.matchAll(/^ {2}(\S+)\s+= (.*)$/gm)) values.set(m[1], m[2]);
+      return values;
+    });
+}
+
+describe('pidscope demo (npm start)', () => {
+  it('shows the backend, gdb-style values that change, and hardware watch hits with the writer; stops the demo program', async () => {
+    const r = await run(['demo', '--duration', '3']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const pid = Number(/pid (\d+)/.exec(r.stdout)?.[1]);
-    expect(pid).toBeGreaterThan(0);
-    expect(r.stdout).toMatch(/TracerPid[=: ]+0/);
-    // The demo program is gone afterwards.
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
+    const pid = demoPid(r.stdout);
+    expect(r.stdout).toMatch(/^memory backend: (pidfd-mem|vm-readv|proc-mem) — \S/m);
+    expect(r.stdout).toMatch(/TracerPid: 0 \(target never stopped\)/);
+    expect(r.stdout).not.toMatch(/TracerPid: [1-9]/);
+
+    const snaps = snapshots(r.stdout);
+    expect(snaps.length).toBeGreaterThanOrEqual(2);
+    const ticks = snaps.map((s) => Number(s.get('g_tick')));
+    expect(ticks.every(Number.isInteger)).toBe(true);
+    expect(ticks[ticks.length - 1]).toBeGreaterThan(ticks[0]);
+    const first = snaps[0];
+    // gdb's print formats: enum names, structs in {a = …} notation with char* and char[] rules,
+    // arrays of doubles in full precision, strings with gdb's repeats notation.
+    expect(first.get('g_state')).toMatch(/^STATE_(IDLE|STARTING|SERVING|DRAINING|BACKOFF)$/);
+    expect(first.get('g_config')).toMatch(
+      /^\{name = 0x[0-9a-f]+ "pidscope-demo", port = 8443, workers = 4, timeout_ms = 1500, verbose = false, max_temperature = 80, region = "eu-north\\000\\000\\000"\}$/,
+    );
+    expect(first.get('g_latencies_ms')).toMatch(/^\{(-?[\d.e+-]+, ){7}-?[\d.e+-]+\}$/);
+    expect(first.get('g_queue')).toMatch(/^\{head = 0x[0-9a-f]+, tail = 0x[0-9a-f]+, length = \d\}$/);
+    expect(first.get('g_status_line')).toMatch(/^"(idle|starting|serving|draining|backoff): \d+ requests, \d queued", '\\000' <repeats \d+ times>$/);
+
+    // Hardware watch hits name the writing function and the line of the #SERVE marker.
+    expect(r.stdout).toMatch(/^watch: hardware watchpoints on g_state, g_requests_served/m);
+    const serve = markerLine('demo.c', 'SERVE');
+    const hits = [...r.stdout.matchAll(/^watch: g_requests_served: (\d+) → (\d+) by service_tick \(demo\.c:(\d+)\) \[tid \d+ service\]$/gm)];
+    expect(hits.length).toBeGreaterThan(0);
+    for (const h of hits) {
+      expect(Number(h[3])).toBe(serve);
+      expect(Number(h[2])).toBeGreaterThan(Number(h[1]));
     }
-    expect(alive).toBe(false);
-  });
+    const summary = new RegExp(`--duration 3 s elapsed; \\d+ snapshots, g_state: \\d+ writes, g_requests_served: (\\d+) writes; TracerPid stayed 0; demo program \\(pid ${pid}\\) stopped\\.`).exec(r.stdout);
+    expect(summary).not.toBeNull();
+    expect(Number(summary![1])).toBeGreaterThanOrEqual(hits.length);
+    expect(alive(pid)).toBe(false);
+  }, 180_000);
+
+  it('falls back to polling when perf is refused, and says why', async () => {
+    const r = await run(['demo', '--duration', '3'], { PIDSCOPE_PERF: 'deny' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const pid = demoPid(r.stdout);
+    expect(r.stdout).toMatch(/^watch: polling g_state, g_requests_served every 50 ms because .*perf_event_open was refused.* \(changes only, no writer\)$/m);
+    expect(r.stdout).toMatch(/^watch: g_requests_served: \d+ → \d+$/m);
+    expect(alive(pid)).toBe(false);
+  }, 180_000);
+
+  it('Ctrl-C (SIGINT) stops cleanly: summary line, demo program gone', async () => {
+    const r = await runUntilFirstSnapshot(['demo', '--duration', '600'], (_pid, child) => child.kill('SIGINT'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const pid = demoPid(r.stdout);
+    expect(r.stdout).toMatch(new RegExp(`pidscope demo: stopped by Ctrl-C; .*demo program \\(pid ${pid}\\) stopped\\.`));
+    expect(alive(pid)).toBe(false);
+  }, 180_000);
+
+  it('says so and exits non-zero when the demo program dies', async () => {
+    const r = await runUntilFirstSnapshot(['demo', '--duration', '600'], (pid) => process.kill(pid, 'SIGKILL'));
+    expect(r.code).toBe(1);
+    const pid = demoPid(r.stdout);
+    expect(r.stderr).toMatch(new RegExp(`^pidscope demo: the demo program \\(pid ${pid}\\) died on its own \\(killed by SIGKILL\\)`, 'm'));
+    expect(r.stderr).not.toMatch(/internal error|at .*\.ts:\d+/);
+    expect(alive(pid)).toBe(false);
+  }, 180_000);
 });

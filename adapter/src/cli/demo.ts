@@ -1,32 +1,64 @@
 /**
  * `pidscope demo` (what `npm start` runs): builds the C fixtures, starts the bundled `demo`
- * program (a small simulated service) and shows its memory live while it keeps running.
+ * program (a small simulated service, fixtures/demo.c) and shows it live while it keeps running:
+ * the memory backend and why, TracerPid (0: never stopped), the service's globals printed as
+ * gdb's `print` prints them, and watchpoint hits naming the writing function and line.
  *
- * A first, minimal version: process, maps summary, a hexdump of one global and a line of live
- * values per interval, all read from /proc/PID/mem. The live view grows from here.
+ * On a terminal the view redraws in place a few times a second until Ctrl-C; on a pipe it prints
+ * a few plain snapshots (and the hits as they come) and exits, so tests and `| less` work.
+ * Everything goes through the real engine (Program) and the real watch engine: the demo is a
+ * tour of what the other commands do, not a separate implementation.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PidscopeError } from '../errors';
-import { parseMaps, type MapRegion } from '../engine/maps';
+import { isPidscopeError, PidscopeError } from '../errors';
+import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { hexdump } from '../memory/hexdump';
-import { loadSymbols } from '../symbols';
+import { watchExpressions, type SimpleWatch } from '../watch/program';
 
-const usage = `Usage: pidscope demo [--duration S] [--interval MS] [--variant V]
+const usage = `Usage: pidscope demo [--duration S] [--interval MS] [--snapshots N] [--no-watch] [--tick-ms MS] [--variant V]
 
 Builds the fixtures (make -C fixtures), starts the bundled demo program (fixtures/demo.c: a
-simulated service whose counters, state and latencies change a few times a second) and shows
-its live memory without stopping it. Ctrl-C stops the demo program and exits.
+simulated service whose counters, state machine, latencies and job queue change a few times a
+second) and shows it live without ever stopping it: the memory backend, TracerPid (stays 0),
+its globals printed exactly as gdb's \`print\` would, and watchpoint hits naming the writer
+(function, file:line, thread). Ctrl-C stops the demo program and exits.
 
-  --duration S    stop after S seconds (default: run until Ctrl-C)
-  --interval MS   time between refreshes (default 1000)
+On a terminal the view refreshes in place until Ctrl-C (or --duration). When stdout is not a
+terminal, plain snapshots are printed (--snapshots, default 3) with the watch hits in between.
+
+  --duration S    stop after S seconds of live view (default: until Ctrl-C; on a pipe: --snapshots)
+  --interval MS   time between refreshes (default 250 on a terminal, 1000 otherwise)
+  --snapshots N   on a pipe, stop after N snapshots (default 3; ignored with --duration)
+  --no-watch      no watchpoints, values only
+  --tick-ms MS    the demo service's tick (default 100: a state change every second or so)
   --variant V     fixture variant (default O0-dwarf5-pie; see fixtures/README.md)
+
+Environment: PIDSCOPE_PERF=deny shows the polling fallback (as if perf_event_open were refused).
+Exit status: 0 when stopped (Ctrl-C, --duration), 1 when the demo program died or could not start.
 `;
 
-const STATES = ['STATE_IDLE', 'STATE_STARTING', 'STATE_SERVING', 'STATE_DRAINING', 'STATE_BACKOFF'];
+/** The globals shown, in order: what a newcomer would `print` in gdb. */
+export const DEMO_EXPRESSIONS = [
+  'g_requests_served',
+  'g_errors',
+  'g_state',
+  'g_tick',
+  'g_temperature',
+  'g_config',
+  'g_latencies_ms',
+  'g_latency_head',
+  'g_queue',
+  '*g_queue.head',
+  'g_status_line',
+];
+
+/** Watched: the state machine (rare writes) and the request counter (steady writes). */
+export const DEMO_WATCHES = ['g_state', 'g_requests_served'];
+
+const HIT_LINES_SHOWN = 6;
 
 /** The repository root: found from the sources (adapter/src/cli) and from the build (out/…). */
 function repoRoot(): string {
@@ -40,35 +72,45 @@ function repoRoot(): string {
 
 function buildFixtures(root: string): void {
   try {
-    execFileSync('make', ['-s', '-C', join(root, 'fixtures')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('make', ['-s', '-j2', '-C', join(root, 'fixtures')], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
+    const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-3).join(' | ');
     throw new PidscopeError(
       'FIXTURES_BUILD',
-      `building the fixtures failed (${(e as Error).message.split('\n')[0]})`,
-      'Install the compiler: sudo apt-get install -y build-essential',
+      `building the fixtures failed (${stderr || (e as Error).message.split('\n')[0]})`,
+      'Install the compiler and make: sudo apt-get install -y build-essential',
       'user',
     );
   }
 }
 
-function startDemo(binary: string): Promise<{ child: ChildProcess; pid: number }> {
+function startDemo(binary: string, tickMs: number): Promise<{ child: ChildProcess; pid: number }> {
   return new Promise((resolve, reject) => {
     // Its own process group: Ctrl-C in the terminal reaches pidscope only, which then stops the
     // demo program itself (and can say so) instead of racing with its exit.
-    const child = spawn(binary, [], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const child = spawn(binary, ['--tick-ms', String(tickMs)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const killOnExit = (): void => {
       child.kill('SIGKILL');
     };
     process.on('exit', killOnExit);
     child.on('exit', () => process.off('exit', killOnExit));
     let out = '';
+    let err = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new PidscopeError('DEMO_START', `the demo program did not report ready within 10 s`, 'Check that fixtures build and run: make -C fixtures', 'internal'));
-    }, 10_000);
+      reject(new PidscopeError('DEMO_START', `the demo program did not report ready within 15 s`, 'Check that it runs: make -C fixtures && fixtures/build/O0-dwarf5-pie/demo', 'internal'));
+    }, 15_000);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(new PidscopeError('DEMO_START', `cannot start ${binary}: ${e.message}`, 'Build the fixtures: make -C fixtures', 'user'));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new PidscopeError('DEMO_START', `the demo program exited before it was ready (${signal ?? `exit code ${code}`})${err ? `: ${err.trim()}` : ''}`, 'Run it by hand to see why: fixtures/build/O0-dwarf5-pie/demo', 'user'));
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      if (err.length < 4096) err += chunk;
     });
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
@@ -82,142 +124,345 @@ function startDemo(binary: string): Promise<{ child: ChildProcess; pid: number }
   });
 }
 
-function read(fd: number, address: bigint, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  const n = readSync(fd, buf, 0, length, address);
-  return buf.subarray(0, n);
+/** TracerPid and state letter from /proc/PID/status; undefined once the process is gone. */
+function procStatus(pid: number): { tracerPid: number; state: string; threads: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return {
+      tracerPid: Number(/^TracerPid:\s*(\d+)/m.exec(s)?.[1] ?? -1),
+      state: /^State:\s*(.*)$/m.exec(s)?.[1]?.trim() ?? '?',
+      threads: Number(/^Threads:\s*(\d+)/m.exec(s)?.[1] ?? 0),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
-function mapsSummary(regions: MapRegion[], exe: string): string[] {
-  const lines: string[] = [];
-  const byKind = new Map<string, { count: number; bytes: bigint }>();
-  for (const r of regions) {
-    const k = byKind.get(r.kind) ?? { count: 0, bytes: 0n };
-    k.count++;
-    k.bytes += r.end - r.start;
-    byKind.set(r.kind, k);
-  }
-  lines.push(`  ${regions.length} regions: ${[...byKind].map(([k, v]) => `${v.count} ${k} (${v.bytes / 1024n} KiB)`).join(', ')}`);
-  for (const r of regions) {
-    if (r.path === exe || r.kind === 'heap' || r.kind === 'stack') {
-      lines.push(`  ${r.start.toString(16).padStart(12, '0')}-${r.end.toString(16).padStart(12, '0')} ${r.perms} ${r.path}`);
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}` : `exit code ${code}`;
+}
+
+/** The backend's one-line reason, from openMemory's reasons (`vm-readv: chosen (why)`). */
+function backendLine(program: Program): string {
+  const kind = program.memory.kind;
+  const chosen = program.backendReasons.find((r) => r.startsWith(`${kind}:`));
+  const why = chosen ? chosen.slice(kind.length + 1).trim().replace(/^chosen\s*/, '').replace(/^\((.*)\)$/, '$1') : '';
+  const notChosen = program.backendReasons.filter((r) => !r.startsWith(`${kind}:`)).map((r) => r.split(':')[0] + ': ' + r.slice(r.indexOf(':') + 1).trim().split(' (')[0]);
+  return `${kind}${why ? ` — ${why}` : ''}${notChosen.length ? ` [${notChosen.join('; ')}]` : ''}`;
+}
+
+function truncate(line: string, width: number): string {
+  if (width <= 0 || line.length <= width) return line;
+  return line.slice(0, Math.max(0, width - 1)) + '…';
+}
+
+const ESC = '\x1b[';
+const dim = (s: string, on: boolean): string => (on ? `${ESC}2m${s}${ESC}22m` : s);
+const bold = (s: string, on: boolean): string => (on ? `${ESC}1m${s}${ESC}22m` : s);
+
+interface Snapshot {
+  elapsedMs: number;
+  progress?: string;
+  status?: { tracerPid: number; state: string; threads: number };
+  values: { expression: string; text: string; error: boolean }[];
+}
+
+function takeSnapshot(program: Program, pid: number, startedAt: number): Snapshot {
+  const values = DEMO_EXPRESSIONS.map((expression) => {
+    try {
+      return { expression, text: program.print(expression), error: false };
+    } catch (e) {
+      if (!isPidscopeError(e) || e.blame === 'internal') throw e;
+      return { expression, text: e.cause_, error: true };
     }
+  });
+  let progress: string | undefined;
+  try {
+    progress = program.print('g_progress');
+  } catch {
+    progress = undefined;
   }
-  return lines;
+  return { elapsedMs: Date.now() - startedAt, progress, status: procStatus(pid), values };
 }
 
-function demoExited(pid: number): PidscopeError {
-  return new PidscopeError('DEMO_EXITED', `the demo program (pid ${pid}) exited on its own`, 'Run `npm start` again', 'internal');
+function tracerText(status: Snapshot['status']): string {
+  if (!status) return 'TracerPid: ? (process gone)';
+  return status.tracerPid === 0 ? 'TracerPid: 0 (target never stopped)' : `TracerPid: ${status.tracerPid} (another debugger is attached)`;
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { duration: { type: 'string' }, interval: { type: 'string' }, variant: { type: 'string' } },
-  });
-  const durationMs = values.duration !== undefined ? Number(values.duration) * 1000 : Infinity;
-  const intervalMs = values.interval !== undefined ? Number(values.interval) : 1000;
-  if (!(durationMs > 0) || !(intervalMs >= 10)) {
-    throw new PidscopeError('USAGE', 'bad --duration or --interval', 'Use --duration S (> 0) and --interval MS (>= 10)', 'user');
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        duration: { type: 'string' },
+        interval: { type: 'string' },
+        snapshots: { type: 'string' },
+        'no-watch': { type: 'boolean' },
+        'tick-ms': { type: 'string' },
+        variant: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`pidscope demo: ${(e as Error).message}\n\n${usage}`);
+    return 2;
   }
-  let stopRequested = false;
+  const { values } = parsed;
+  const tty = process.stdout.isTTY === true;
+  const num = (name: string, text: string | undefined, def: number, min: number): number => {
+    if (text === undefined) return def;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min) throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, `See pidscope demo --help`, 'user');
+    return n;
+  };
+  let durationMs: number, intervalMs: number, maxSnapshots: number, tickMs: number;
+  try {
+    durationMs = values.duration !== undefined ? num('duration', values.duration, 0, 0.1) * 1000 : Infinity;
+    intervalMs = num('interval', values.interval, tty ? 250 : 1000, 10);
+    maxSnapshots = values.duration !== undefined || tty ? Infinity : num('snapshots', values.snapshots, 3, 1);
+    tickMs = Math.round(num('tick-ms', values['tick-ms'], 100, 1));
+  } catch (e) {
+    process.stderr.write(`pidscope demo: ${(e as Error).message}\n\n${usage}`);
+    return 2;
+  }
+
+  let stopReason: string | undefined;
   let wake: () => void = () => undefined;
-  const onSignal = (): void => {
-    stopRequested = true;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    stopReason ??= sig === 'SIGINT' ? 'stopped by Ctrl-C' : `stopped by ${sig}`;
     wake();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const root = repoRoot();
-  try {
-    buildFixtures(root);
-  } catch (e) {
+  const offSignals = (): void => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (stopRequested) return 130;
-    throw e;
-  }
-  const binary = join(root, 'fixtures', 'build', values.variant ?? 'O0-dwarf5-pie', 'demo');
+  };
+
+  const root = repoRoot();
+  const variant = values.variant ?? 'O0-dwarf5-pie';
+  const binary = join(root, 'fixtures', 'build', variant, 'demo');
   let started: { child: ChildProcess; pid: number };
   try {
-    started = await startDemo(binary);
+    if (!tty) process.stdout.write('building the fixtures (make -C fixtures)…\n');
+    buildFixtures(root);
+    if (!existsSync(binary)) throw new PidscopeError('NO_FIXTURES', `no demo program at ${binary}`, `Check --variant (default O0-dwarf5-pie; see fixtures/README.md) and run make -C fixtures`, 'user');
+    started = await startDemo(binary, tickMs);
   } catch (e) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
+    if (stopReason) return 130;
     throw e;
   }
   const { child, pid } = started;
-  let exited = false;
-  const childExit = new Promise<void>((r) => child.on('exit', () => ((exited = true), r())));
+  let demoExit: string | undefined;
+  const childExit = new Promise<void>((r) =>
+    child.on('exit', (code, signal) => {
+      demoExit = describeExit(code, signal);
+      wake();
+      r();
+    }),
+  );
 
-  let fd: number | undefined;
+  const out = (s: string): void => {
+    try {
+      process.stdout.write(s + '\n');
+    } catch {
+      /* EPIPE: handled by the 'error' listener */
+    }
+  };
+  const onOutputError = (): void => {
+    stopReason ??= 'output closed';
+    wake();
+  };
+  process.stdout.on('error', onOutputError);
+
+  let program: Program | undefined;
+  let watch: SimpleWatch | undefined;
+  let watchNote = '';
+  // Per watched expression (so the rare state changes are not pushed out by the busy counter),
+  // plus '' for status lines (fallbacks, lost samples).
+  const hitLines = new Map<string, string[]>();
+  let snapshots = 0;
+  let firstProgress: bigint | undefined;
+  let lastProgress: bigint | undefined;
+  let tracerEverNonZero = false;
+  let drawnLines = 0;
+  const restoreTerminal = (): void => {
+    if (tty) process.stdout.write(`${ESC}?25h`);
+  };
+  process.on('exit', restoreTerminal);
+  const shownBinary = relative(process.cwd(), binary) || binary;
+  let exitCode = 0;
+
   try {
-    const out = (s: string): boolean => process.stdout.write(s + '\n');
-    out(`demo program ${relative(process.cwd(), binary) || binary} running as pid ${pid}`);
-    out(`pidscope reads it through /proc/${pid}/mem while it runs (TracerPid stays 0). Ctrl-C to stop.`);
-    out('');
-    out(`/proc/${pid}/maps:`);
-    for (const l of mapsSummary(parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8')), binary)) out(l);
+    try {
+      program = await Program.open(pid);
+    } catch (e) {
+      if (!demoExit) throw e;
+      return 1; // the summary below says that the demo program died, and how
+    }
+    const startedAt = Date.now();
 
-    const symbols = await loadSymbols(pid);
-    const addr = (name: string): { address: bigint; size: number } => {
-      const v = symbols.findVariables(name).find((s) => s.address !== undefined);
-      if (!v || v.address === undefined) throw new PidscopeError('NO_SYMBOL', `the demo program has no global '${name}'`, 'Rebuild the fixtures: make -C fixtures', 'internal');
-      return { address: v.address, size: v.size ?? (v.type as { size?: number } | undefined)?.size ?? 8 };
-    };
-    const requests = addr('g_requests_served');
-    const temperature = addr('g_temperature');
-    const state = addr('g_state');
-    const status = addr('g_status_line');
-    const config = addr('g_config');
-
-    fd = openSync(`/proc/${pid}/mem`, 'r');
-    out('');
-    out(`g_config (${config.size} bytes at 0x${config.address.toString(16)}):`);
-    process.stdout.write(hexdump(config.address, read(fd, config.address, config.size)));
-    out('');
-
-    const since = Date.now();
-    while (!stopRequested && !exited && Date.now() - since < durationMs) {
-      const req = read(fd, requests.address, 8).readBigUInt64LE(0);
-      const temp = read(fd, temperature.address, 8).readDoubleLE(0);
-      const st = read(fd, state.address, 4).readUInt32LE(0);
-      const line = read(fd, status.address, 48);
-      const text = line.subarray(0, line.indexOf(0) >= 0 ? line.indexOf(0) : line.length).toString('latin1');
-      const tracer = /^TracerPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
-      out(
-        `${new Date().toISOString().slice(11, 23)}  requests=${req}  state=${STATES[st] ?? st}  temperature=${temp.toFixed(2)}  status="${text}"  TracerPid=${tracer}`,
+    if (!values['no-watch']) {
+      watch = watchExpressions(
+        program,
+        DEMO_WATCHES,
+        (line, event) => {
+          if (event?.kind === 'ended') return; // the exit is reported once, by the view
+          const stamped = `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s  ${line}`;
+          const key = event ? '' : (DEMO_WATCHES.find((w) => line.startsWith(`${w}:`) || line.startsWith(`${w}[`) || line.startsWith(`${w}.`)) ?? '');
+          let list = hitLines.get(key);
+          if (!list) hitLines.set(key, (list = []));
+          list.push(stamped);
+          if (list.length > 50) list.splice(0, list.length - 50);
+          if (!tty) out(`watch: ${line}`);
+        },
+        { mode: 'auto', pollIntervalMs: 50, maxLinesPerSecond: 20 },
       );
+      const hw = watch.watches.filter((w) => w.mode === 'hw');
+      const poll = watch.watches.filter((w) => w.mode === 'poll');
+      const parts: string[] = [];
+      if (hw.length) parts.push(`hardware watchpoints on ${hw.map((w) => w.spec.expression).join(', ')} (CPU debug registers through perf: writer's function, line and thread)`);
+      if (poll.length) {
+        const reason = poll.find((w) => w.fallbackReason)?.fallbackReason;
+        parts.push(`polling ${poll.map((w) => w.spec.expression).join(', ')} every 50 ms${reason ? ` because ${reason}` : ''} (changes only, no writer)`);
+      }
+      watchNote = parts.join('; ');
+    }
+
+    const header = (s: Snapshot): string[] => [
+      `${bold('pidscope demo', tty)} — ${shownBinary}, pid ${pid} (its own process group; pidscope only reads it)`,
+      `memory backend: ${backendLine(program!)}`,
+      `${tracerText(s.status)} · state ${s.status?.state ?? '?'} · ${s.status?.threads ?? '?'} threads · g_progress = ${s.progress ?? '?'}${progressRate(s)}`,
+    ];
+    const progressRate = (s: Snapshot): string => {
+      if (firstProgress === undefined || lastProgress === undefined || snapshots < 2) return '';
+      return ` (+${Math.round(Number(lastProgress - firstProgress) / (s.elapsedMs / 1000))}/s: still running)`;
+    };
+    const valueLines = (s: Snapshot, width: number): string[] => {
+      const pad = Math.max(...DEMO_EXPRESSIONS.map((e) => e.length));
+      return s.values.map((v) => {
+        const text = `  ${v.expression.padEnd(pad)} = ${v.text}`;
+        const cut = truncate(text, width);
+        return v.error ? dim(cut, tty) : cut;
+      });
+    };
+
+    const watchCount = (expression: string): string => {
+      const w = watch?.engine.list().find((i) => i.spec.expression === expression);
+      return w ? `${w.hits} ${w.mode === 'hw' ? 'writes' : 'changes'} so far` : '';
+    };
+    const draw = (s: Snapshot): void => {
+      if (tty) {
+        const width = process.stdout.columns ?? 100;
+        const rows = process.stdout.rows ?? 40;
+        const lines = [
+          ...header(s).map((l) => truncate(l, width)),
+          '',
+          bold('globals', tty) + dim(` (as gdb's print shows them; refreshed every ${intervalMs} ms, ${(s.elapsedMs / 1000).toFixed(1)} s so far)`, tty),
+          ...valueLines(s, width),
+        ];
+        if (watch) {
+          lines.push('', bold('watch hits', tty) + dim(truncate(` — ${watchNote}`, width - 10), tty));
+          const keys = [...DEMO_WATCHES, ''];
+          const room = Math.max(1, Math.floor((rows - lines.length - 3 - DEMO_WATCHES.length) / DEMO_WATCHES.length));
+          for (const key of keys) {
+            const list = hitLines.get(key) ?? [];
+            if (key === '' && list.length === 0) continue;
+            const shown = list.slice(-Math.min(HIT_LINES_SHOWN, key === '' ? 2 : room));
+            lines.push(dim(`  ${key || 'status'}${key ? ` (${watchCount(key)})` : ''}:`, tty));
+            if (shown.length === 0) lines.push(dim('    (no write yet)', tty));
+            for (const l of shown) lines.push(truncate(`    ${l}`, width));
+          }
+        }
+        lines.push('', dim('Ctrl-C stops the demo program and exits.', tty));
+        const fitted = lines.slice(0, Math.max(1, rows - 1));
+        let frame = `${ESC}?25l`;
+        if (drawnLines > 0) frame += `${ESC}${drawnLines}F`;
+        frame += fitted.map((l) => `${l}${ESC}K`).join('\n') + `\n${ESC}J`;
+        process.stdout.write(frame);
+        drawnLines = fitted.length;
+      } else {
+        if (snapshots === 1) {
+          for (const l of header(s)) out(l);
+          if (watch) out(`watch: ${watchNote}`);
+        }
+        out('');
+        out(`--- snapshot ${snapshots} at ${(s.elapsedMs / 1000).toFixed(1)} s · ${tracerText(s.status)} · g_progress = ${s.progress ?? '?'}`);
+        for (const l of valueLines(s, 0)) out(l);
+        out('');
+      }
+    };
+
+    while (!stopReason && !demoExit) {
+      const s = takeSnapshot(program, pid, startedAt);
+      if (demoExit) break;
+      snapshots++;
+      if (s.progress !== undefined && /^\d+$/.test(s.progress)) {
+        const p = BigInt(s.progress);
+        firstProgress ??= p;
+        lastProgress = p;
+      }
+      if (s.status && s.status.tracerPid !== 0) tracerEverNonZero = true;
+      draw(s);
+      if (snapshots >= maxSnapshots) {
+        stopReason = `${snapshots} snapshots printed`;
+        break;
+      }
+      const left = durationMs - (Date.now() - startedAt);
+      if (left <= 0) {
+        stopReason = `--duration ${values.duration} s elapsed`;
+        break;
+      }
       await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.min(intervalMs, Math.max(0, durationMs - (Date.now() - since))));
+        const t = setTimeout(r, Math.min(intervalMs, left));
         wake = () => {
           clearTimeout(t);
           r();
         };
       });
+      wake = () => undefined;
     }
-    if (exited && !stopRequested) throw demoExited(pid);
-    return 0;
   } catch (e) {
-    if (stopRequested) return 0;
-    if (exited) throw demoExited(pid);
-    throw e;
+    // A vanished target surfaces as some read or symbol error; the exit itself is the news.
+    if (!demoExit && !stopReason) {
+      if (program?.target?.isAlive() !== false && procStatus(pid)?.state[0] !== 'Z') throw e;
+      await childExit;
+    }
   } finally {
-    if (fd !== undefined) closeSync(fd);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (!exited) {
+    offSignals();
+    const infos = watch?.engine.list() ?? [];
+    watch?.stop();
+    program?.close();
+    if (!demoExit) {
       child.kill('SIGTERM');
       const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
       await childExit;
       clearTimeout(kill);
     }
+    restoreTerminal();
+    process.off('exit', restoreTerminal);
+    process.stdout.off('error', onOutputError);
+    const watchSummary = infos.map((w) => `${w.spec.expression}: ${w.hits} ${w.mode === 'hw' ? 'writes' : 'changes'}`).join(', ');
+    const diedOnItsOwn = demoExit !== undefined && !stopReason;
+    if (diedOnItsOwn) {
+      exitCode = 1;
+      process.stderr.write(`pidscope demo: the demo program (pid ${pid}) died on its own (${demoExit}) after ${snapshots} snapshot${snapshots === 1 ? '' : 's'}${watchSummary ? `; ${watchSummary}` : ''}. Run \`npm start\` again.\n`);
+    } else if (program) {
+      out(
+        `pidscope demo: ${stopReason ?? 'stopped'}; ${snapshots} snapshot${snapshots === 1 ? '' : 's'}${watchSummary ? `, ${watchSummary}` : ''}; ` +
+          `TracerPid ${tracerEverNonZero ? 'was non-zero at times (another debugger attached)' : 'stayed 0'}; demo program (pid ${pid}) stopped.`,
+      );
+    }
   }
+  return exitCode;
 }
 
 export const command: CliCommand = {
   name: 'demo',
-  summary: 'start the bundled demo program and show its live memory (what `npm start` runs)',
+  summary: 'start the bundled demo program and show it live: values as gdb prints them, watch hits (what `npm start` runs)',
   usage,
   run,
 };
