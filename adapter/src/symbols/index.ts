@@ -157,8 +157,45 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
     );
   }
   if (modules.length === 0) throw new PidscopeError('NO_MODULES', `No readable ELF file is mapped in process ${pid}`, 'Check permissions on /proc/PID/map_files (needs the same user or CAP_SYS_ADMIN)');
-  modules.sort((a, b) => (a.isMain !== b.isMain ? (a.isMain ? -1 : 1) : a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  return new SymbolsImpl(modules, warnings, pid, opts.readMemory);
+  return new SymbolsImpl(linkMapOrder(modules), warnings, pid, opts.readMemory);
+}
+
+/**
+ * The dynamic linker's order (gdb searches objfiles in it): the main program, then its
+ * DT_NEEDED libraries breadth-first, then anything else (dlopen'ed, the interpreter if nobody
+ * named it) by address.
+ */
+function linkMapOrder(modules: Module[]): Module[] {
+  const byAddress = [...modules].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const main = byAddress.find((m) => m.isMain) ?? byAddress[0];
+  if (!main) return byAddress;
+  const byName = new Map<string, Module>();
+  for (const m of byAddress) {
+    const soname = safeDyn(m).soname;
+    if (soname && !byName.has(soname)) byName.set(soname, m);
+    if (!byName.has(m.basename)) byName.set(m.basename, m);
+  }
+  const out: Module[] = [main];
+  const seen = new Set<Module>([main]);
+  for (let i = 0; i < out.length && i < 10_000; i++) {
+    for (const n of safeDyn(out[i]).needed) {
+      const m = byName.get(n) ?? byName.get(n.slice(n.lastIndexOf('/') + 1));
+      if (m && !seen.has(m)) {
+        seen.add(m);
+        out.push(m);
+      }
+    }
+  }
+  for (const m of byAddress) if (!seen.has(m)) out.push(m);
+  return out;
+}
+
+function safeDyn(m: Module): { needed: string[]; soname?: string } {
+  try {
+    return m.elf.dynamicInfo();
+  } catch {
+    return { needed: [] };
+  }
 }
 
 /** Symbols of ELF files on disk (bias 0), for tests and tools that have no live process. */
@@ -267,7 +304,16 @@ class SymbolsImpl implements ProcessSymbols {
         return v;
       }
     }
-    if (loc.kind === 'address') v.address = loc.address + m.bias;
+    if (loc.kind === 'address') {
+      v.address = loc.address + m.bias;
+      // Copy relocation: a library's exported data object that the executable references lives
+      // in the executable's .bss (gdb's get_symbol_address does the same lookup).
+      if (!m.isMain && dv.scope === 'global') {
+        const main = this.modules.find((x) => x.isMain);
+        const copy = main?.mayDefine(dv.name) === false ? undefined : main?.symbolsNamed(dv.name).find((x) => x.table === 'dynsym' && x.type === 'object' && (x.binding === 'global' || x.binding === 'weak'));
+        if (main && copy) v.address = copy.value + main.bias;
+      }
+    }
     else if (loc.kind === 'value') {
       v.constValue = loc.bytes;
       v.absentReason = 'optimized out: no address (value known)';
@@ -382,9 +428,21 @@ class SymbolsImpl implements ProcessSymbols {
       }
       void m;
     }
+    // gdb looks for full (DWARF) symbols in every objfile before minimal (ELF) ones; among
+    // minimal symbols (lookup_minimal_symbol) external ones win in objfile order, and of
+    // file-local ones the last objfile's wins.
     out.sort((a, b) => {
+      const ta = a.type === undefined ? 1 : 0;
+      const tb = b.type === undefined ? 1 : 0;
+      if (ta !== tb) return ta - tb;
       const ma = this.modules.findIndex((m) => m.path === a.module);
       const mb = this.modules.findIndex((m) => m.path === b.module);
+      if (ta === 1) {
+        const la = a.scope === 'global' ? 0 : 1;
+        const lb = b.scope === 'global' ? 0 : 1;
+        if (la !== lb) return la - lb;
+        if (ma !== mb) return la === 0 ? ma - mb : mb - ma;
+      }
       if (ma !== mb) return ma - mb;
       return SCOPE_RANK[a.scope] - SCOPE_RANK[b.scope];
     });

@@ -223,18 +223,45 @@ export class Module {
     return this.symbols().filter((s) => s.name === name && s.shndx !== 0);
   }
 
-  /** Defined function/object symbols sorted by address, for symbolize(). */
+  /**
+   * Defined symbols sorted like gdb's minimal symbol table: by address, then by name (bytewise),
+   * so that among aliases the alphabetically last one wins (`environ` over `__environ`).
+   */
   private addressSorted(): ElfSymbol[] {
     if (this.sortedSyms) return this.sortedSyms;
     const list = this.symbols().filter((s) => s.shndx !== 0 && s.shndx < 0xff00 && s.name !== '' && (s.type === 'func' || s.type === 'object' || s.type === 'ifunc' || s.type === 'notype'));
-    list.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : rank(a) - rank(b)));
-    this.sortedSyms = list;
-    return list;
+    // Duplicates (same name and address, from .symtab and .dynsym) count once.
+    const seen = new Set<string>();
+    const uniq = list.filter((s) => {
+      const k = `${s.name}@${s.value}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+    uniq.sort((x, y) => (x.value < y.value ? -1 : x.value > y.value ? 1 : x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    this.sortedSyms = uniq;
+    return uniq;
   }
 
-  /** The symbol containing an absolute address (within its size; size-0 symbols only exactly). */
+  /** Index of the allocated, non-TLS section containing a link-time address (gdb's find_pc_section). */
+  private sectionIndexAt(a: bigint): number | undefined {
+    for (const sec of this.elf.sections) {
+      if (!(sec.flags & 0x2n) || sec.flags & 0x400n || sec.size === 0) continue; // SHF_ALLOC, not SHF_TLS
+      if (a >= sec.addr && a < sec.addr + BigInt(sec.size)) return sec.index;
+    }
+    return undefined;
+  }
+
+  /**
+   * The symbol for an absolute address, as gdb's lookup_minimal_symbol_by_pc_section chooses
+   * it: only symbols of the address's section; walking down from the last symbol at or below
+   * the address, zero-sized symbols are remembered and passed over; a sized symbol that does
+   * not reach the address loses to a remembered zero-sized one (or gives nothing).
+   */
   symbolize(address: bigint): { symbol: ElfSymbol; offset: bigint } | undefined {
     const a = address - this.bias;
+    const section = this.sectionIndexAt(a);
+    if (section === undefined) return undefined;
     const list = this.addressSorted();
     let lo = 0;
     let hi = list.length - 1;
@@ -246,29 +273,35 @@ export class Module {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    // Walk back over symbols at lower addresses whose size may still cover `a` (nested or aliases).
-    let fallback: { symbol: ElfSymbol; offset: bigint } | undefined;
-    for (let i = best; i >= 0 && i > best - 32; i--) {
+    let i = best;
+    let zero = -1;
+    for (let steps = 0; i >= 0 && steps < 100_000; steps++) {
       const s = list[i];
-      const off = a - s.value;
-      if (s.size > 0 && off < BigInt(s.size)) return { symbol: s, offset: off };
-      if (s.size === 0 && off === 0n && !fallback) fallback = { symbol: s, offset: 0n };
+      if (s.shndx !== section) {
+        i--;
+        continue;
+      }
+      if (s.size === 0) {
+        if (zero === -1) zero = i;
+        i--;
+        continue;
+      }
+      break;
     }
-    return fallback;
+    if (zero !== -1 && (i < 0 || list[i].size === 0)) i = zero;
+    if (i < 0) return undefined;
+    let s = list[i];
+    if (s.size !== 0 && a >= s.value + BigInt(s.size)) {
+      if (zero === -1) return undefined;
+      s = list[zero];
+    }
+    if (s.shndx !== section) return undefined;
+    return { symbol: s, offset: a - s.value };
   }
 
   contains(address: bigint): boolean {
     return address >= this.start && address < this.end;
   }
-}
-
-/** Prefer global functions/objects over locals and notype at the same address (gdb's choice). */
-function rank(s: ElfSymbol): number {
-  let r = 0;
-  if (s.type === 'notype') r += 4;
-  if (s.binding === 'local') r += 2;
-  if (s.binding === 'weak') r += 1;
-  return r;
 }
 
 function safe<T>(f: () => T): T | undefined {

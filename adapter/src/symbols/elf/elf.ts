@@ -363,6 +363,33 @@ export class ElfFile {
     return { name, crc: c.u32() };
   }
 
+  private dynCache?: { needed: string[]; soname?: string };
+
+  /** DT_NEEDED names (in order) and DT_SONAME from .dynamic; empty for static files. */
+  dynamicInfo(): { needed: string[]; soname?: string } {
+    if (this.dynCache) return this.dynCache;
+    const out: { needed: string[]; soname?: string } = { needed: [] };
+    this.dynCache = out;
+    const dyn = this.sections.find((x) => x.type === 6 /* SHT_DYNAMIC */);
+    if (!dyn) return out;
+    try {
+      const data = this.sectionData(dyn);
+      const strs = this.sections[dyn.link] ? this.sectionData(this.sections[dyn.link]) : Buffer.alloc(0);
+      const c = new Cursor(data, this.littleEndian, 0, data.length, `${this.path} .dynamic`);
+      const w = this.addressSize;
+      while (c.remaining >= 2 * w) {
+        const tag = c.uN(w);
+        const val = c.uN(w);
+        if (tag === 0n) break;
+        if (tag === 1n) out.needed.push(safeString(strs, Number(val)));
+        else if (tag === 14n) out.soname = safeString(strs, Number(val));
+      }
+    } catch {
+      /* a broken .dynamic: no order information */
+    }
+    return out;
+  }
+
   /** True if the file has DWARF (.debug_info with bytes). */
   hasDwarf(): boolean {
     const s = this.section('.debug_info');
