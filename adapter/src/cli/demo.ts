@@ -33,7 +33,7 @@ terminal, plain snapshots are printed (--snapshots, default 3) with the watch hi
   --interval MS   time between refreshes (default 250 on a terminal, 1000 otherwise)
   --snapshots N   on a pipe, stop after N snapshots (default 3; ignored with --duration)
   --no-watch      no watchpoints, values only
-  --tick-ms MS    the demo service's tick (default 100: a state change every second or so)
+  --tick-ms MS    the demo service's tick (default 100: the state machine cycles every ~5 s)
   --variant V     fixture variant (default O0-dwarf5-pie; see fixtures/README.md)
 
 Environment: PIDSCOPE_PERF=deny shows the polling fallback (as if perf_event_open were refused).
@@ -293,6 +293,12 @@ async function run(argv: string[]): Promise<number> {
     if (tty) process.stdout.write(`${ESC}?25h`);
   };
   process.on('exit', restoreTerminal);
+  // A narrower terminal re-wraps the old frame, so moving up by its line count would miss: start over.
+  const onResize = (): void => {
+    if (drawnLines > 0) process.stdout.write(`${ESC}2J${ESC}H`);
+    drawnLines = 0;
+  };
+  if (tty) process.stdout.on('resize', onResize);
   const shownBinary = relative(process.cwd(), binary) || binary;
   let exitCode = 0;
 
@@ -408,7 +414,7 @@ async function run(argv: string[]): Promise<number> {
       if (s.status && s.status.tracerPid !== 0) tracerEverNonZero = true;
       draw(s);
       if (snapshots >= maxSnapshots) {
-        stopReason = `${snapshots} snapshots printed`;
+        stopReason = 'done';
         break;
       }
       const left = durationMs - (Date.now() - startedAt);
@@ -444,6 +450,7 @@ async function run(argv: string[]): Promise<number> {
     }
     restoreTerminal();
     process.off('exit', restoreTerminal);
+    process.stdout.off('resize', onResize);
     process.stdout.off('error', onOutputError);
     const watchSummary = infos.map((w) => `${w.spec.expression}: ${w.hits} ${w.mode === 'hw' ? 'writes' : 'changes'}`).join(', ');
     const diedOnItsOwn = demoExit !== undefined && !stopReason;
