@@ -121,6 +121,19 @@ describe('pidscope dap: attached to a running process', () => {
     expect(bad.message).toMatch(/thread 424242 is not a thread of the target/);
   });
 
+  it('gives the live frame a virtual source, so editors select it (and fill Variables) by themselves', async () => {
+    const st = await c.dc.stackTraceRequest({ threadId: LIVE_THREAD_ID });
+    const source = st.body.stackFrames[0].source!;
+    expect(source.sourceReference).toBeGreaterThan(0);
+    const doc = await c.request('source', { source, sourceReference: source.sourceReference });
+    expect(doc.success, doc.message).toBe(true);
+    expect((doc.body as { content: string }).content).toContain(`pidscope live view of globals (pid ${fx.pid})`);
+    expect((doc.body as { content: string }).content).toMatch(/keeps running/);
+    const unknown = await c.request('source', { sourceReference: 99 });
+    expect(unknown.success).toBe(false);
+    expect(unknown.message).toMatch(/source reference 99 is not known/);
+  });
+
   it('offers globals per module, threads and the memory map as scopes', async () => {
     const s = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
     const names = s.body.scopes.map((x) => x.name);

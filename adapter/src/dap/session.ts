@@ -36,6 +36,12 @@ import { assign } from './assign';
 export const LIVE_THREAD_ID = 1_000_000_000;
 export const LIVE_FRAME_ID = 1;
 export const LIVE_DESCRIPTION = 'live view — the process keeps running';
+/**
+ * The live frame's source: a small virtual document. VS Code selects a stopped thread's top frame
+ * (and so fills the Variables view) by itself only when that frame has a source; without one the
+ * user had to click the frame first.
+ */
+export const LIVE_SOURCE_REFERENCE = 1;
 
 const MAX_PAGE = 100_000;
 const MAX_READ = 16 << 20;
@@ -144,6 +150,7 @@ export class PidscopeSession extends DebugSession {
       dataBreakpointInfo: h(this.onDataBreakpointInfo, true),
       setDataBreakpoints: h(this.onSetDataBreakpoints, true),
       completions: h(this.onCompletions, true),
+      source: h(this.onSource, true),
       'pidscope/info': h(this.onInfo, true),
       'pidscope/sample': h(this.onSample, true),
       'pidscope/view': h(this.onView, true),
@@ -542,8 +549,34 @@ export class PidscopeSession extends DebugSession {
       return;
     }
     const name = a.live.frozen ? `snapshot of ${clock(a.live.snapshotTime)}: ${a.proc.name} (pid ${a.proc.pid})` : `live: ${a.proc.name} (pid ${a.proc.pid})`;
-    const frames: DebugProtocol.StackFrame[] = startFrame > 0 ? [] : [{ id: LIVE_FRAME_ID, name, line: 0, column: 0, presentationHint: 'normal' }];
+    const source: DebugProtocol.Source = { name: `pidscope live view (pid ${a.proc.pid})`, sourceReference: LIVE_SOURCE_REFERENCE, presentationHint: 'deemphasize' };
+    const frames: DebugProtocol.StackFrame[] = startFrame > 0 ? [] : [{ id: LIVE_FRAME_ID, name, source, line: 1, column: 1, presentationHint: 'normal' }];
     response.body = { stackFrames: frames, totalFrames: 1 };
+  }
+
+  /** The live frame's virtual document: what the user is looking at and why nothing is paused. */
+  private onSource(response: DebugProtocol.Response, args: Args): void {
+    const a = this.a;
+    const src = args.source as DebugProtocol.Source | undefined;
+    const ref = intArg(args, 'sourceReference') ?? src?.sourceReference;
+    if (ref !== LIVE_SOURCE_REFERENCE) {
+      throw new PidscopeError('UNKNOWN_SOURCE', `source reference ${String(ref)} is not known to pidscope`, `Only the live view's source (reference ${LIVE_SOURCE_REFERENCE}) can be fetched`, 'user');
+    }
+    const content = [
+      `pidscope live view of ${a.proc.name} (pid ${a.proc.pid})`,
+      '',
+      'The process keeps running: pidscope never stops it (no ptrace, no breakpoints that trap).',
+      'This "stopped" live-view thread exists only so that the editor shows Variables, Watch,',
+      'hover and memory views; they refresh while the program runs.',
+      '',
+      '  Variables   globals grouped by module and compile unit, threads, memory map',
+      '  Watch       any C expression over globals, e.g. config.workers[2].queue->len',
+      '  Pause       freezes the view on one consistent snapshot (the target keeps running)',
+      '  Continue    makes the view live again',
+      '  Data breakpoints log writes (writer, old and new value) without stopping anything',
+      '',
+    ].join('\n');
+    response.body = { content, mimeType: 'text/plain' };
   }
 
   private onScopes(response: DebugProtocol.Response, args: Args): void {
