@@ -1,9 +1,12 @@
 // README promise: `npm start` (= `pidscope demo`) builds the fixtures, starts the demo program,
 // shows its live values as gdb prints them and watch hits naming the writer, never stops it, and
 // leaves nothing running. Real processes throughout; stdout is a pipe, so the plain snapshot form.
-import { execFile, spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
-import { markerLine, REPO_ROOT } from './fixtures';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEMO_EXPRESSIONS, demoValues } from '../../adapter/src/cli/demo';
+import { Program } from '../../adapter/src/engine/program';
+import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from './fixtures';
+import { gdbPrintResults } from './gdb';
 
 interface Result {
   code: number;
@@ -139,6 +142,61 @@ describe('pidscope demo (npm start)', () => {
     const pid = demoPid(r.stdout);
     expect(r.stderr).toMatch(new RegExp(`^pidscope demo: the demo program \\(pid ${pid}\\) died on its own \\(killed by SIGKILL\\)`, 'm'));
     expect(r.stderr).not.toMatch(/internal error|at .*\.ts:\d+/);
+    expect(alive(pid)).toBe(false);
+  }, 180_000);
+});
+
+describe('pidscope demo: the values panel is what gdb prints', () => {
+  let fx: RunningFixture | undefined;
+  afterAll(async () => {
+    if (fx && !fx.hasExited()) {
+      process.kill(fx.pid, 'SIGCONT');
+      await fx.stop();
+    }
+  });
+
+  it('every expression of the panel equals gdb print on the same (held still) process', async () => {
+    fx = await startFixture('demo', { args: ['--tick-ms', '20'] });
+    await new Promise((r) => setTimeout(r, 300)); // past the first ticks: queue and ring filled
+    // The test (not pidscope) stops the demo so that both read the same values; gdb stops it anyway.
+    process.kill(fx.pid, 'SIGSTOP');
+    const program = await Program.open(fx.pid);
+    let ours;
+    try {
+      ours = demoValues(program, { charset: 'utf-8' });
+    } finally {
+      program.close();
+    }
+    // Only the queue head may be unreadable (NULL when the queue is empty), as in gdb.
+    expect(ours.filter((v) => v.error && v.expression !== '*g_queue.head')).toEqual([]);
+    const theirs = await gdbPrintResults(fx.pid, [...DEMO_EXPRESSIONS]);
+    expect(ours.map((v) => `${v.expression} = ${v.text}`)).toEqual(DEMO_EXPRESSIONS.map((e, i) => `${e} = ${theirs[i].ok ? theirs[i].text : theirs[i].error}`));
+  }, 180_000);
+});
+
+describe('pidscope demo on a terminal', () => {
+  const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
+  it.skipIf(script.status !== 0)('redraws in place with ANSI, restores the cursor, stops the demo program', async () => {
+    // util-linux `script` gives the command a pseudo-terminal, as a newcomer's terminal would.
+    const r = await new Promise<Result>((resolve) => {
+      const inner = `stty cols 120 rows 45; exec ${JSON.stringify(process.execPath)} --import tsx adapter/src/main.ts demo --duration 3`;
+      execFile('script', ['-qfec', inner, '/dev/null'], { cwd: REPO_ROOT, timeout: 120_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(r.code).toBe(0);
+    const text = r.stdout;
+    const pid = Number(/pid (\d+) \(its own process group/.exec(text)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(text).toContain('\x1b[?25l'); // cursor hidden while drawing
+    expect(text.lastIndexOf('\x1b[?25h')).toBeGreaterThan(text.lastIndexOf('\x1b[?25l')); // and restored
+    const redraws = text.match(/\x1b\[\d+F/g) ?? []; // cursor back to the frame's first line
+    expect(redraws.length).toBeGreaterThanOrEqual(3);
+    const plain = text.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+    expect(plain).toMatch(/^watch hits — hardware watchpoints/m);
+    expect(plain).toMatch(/g_requests_served: \d+ → \d+ by service_tick \(demo\.c:\d+\)/);
+    expect(plain).toMatch(/--duration 3 s elapsed; .*TracerPid stayed 0; demo program \(pid \d+\) stopped\./);
+    expect(plain).not.toContain('--- snapshot'); // the pipe form is not used on a terminal
     expect(alive(pid)).toBe(false);
   }, 180_000);
 });

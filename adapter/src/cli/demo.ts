@@ -167,15 +167,24 @@ interface Snapshot {
   values: { expression: string; text: string; error: boolean }[];
 }
 
-function takeSnapshot(program: Program, pid: number, startedAt: number): Snapshot {
-  const values = DEMO_EXPRESSIONS.map((expression) => {
+/**
+ * The values panel: each DEMO_EXPRESSIONS entry as gdb's `print` shows it, or gdb's error text
+ * (`Cannot access memory at address 0x0` for `*g_queue.head` when the queue is empty).
+ * Exported for the test that holds it against gdb.
+ */
+export function demoValues(program: Program, opts: Parameters<Program['print']>[1] = {}): Snapshot['values'] {
+  return DEMO_EXPRESSIONS.map((expression) => {
     try {
-      return { expression, text: program.print(expression), error: false };
+      return { expression, text: program.print(expression, opts), error: false };
     } catch (e) {
       if (!isPidscopeError(e) || e.blame === 'internal') throw e;
       return { expression, text: e.cause_, error: true };
     }
   });
+}
+
+function takeSnapshot(program: Program, pid: number, startedAt: number): Snapshot {
+  const values = demoValues(program);
   let progress: string | undefined;
   try {
     progress = program.print('g_progress');
