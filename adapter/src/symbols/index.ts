@@ -32,6 +32,7 @@ import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { PidscopeError } from '../errors';
 import { DEFAULT_DEBUG_DIRS, findDebugFile } from './debugFile';
 import type { DwarfVariable, VarEntry } from './dwarf/info';
+import { leBytes } from './dwarf/location';
 import { canonicalBaseName } from './dwarf/typeBuilder';
 import { ElfFile, PT_TLS, type ElfSymbol } from './elf/elf';
 import { modulesOf, parseMaps, type MapRegion } from '../engine/maps';
@@ -315,7 +316,8 @@ class SymbolsImpl implements ProcessSymbols {
       }
     }
     else if (loc.kind === 'value') {
-      v.constValue = loc.bytes;
+      // A folded pointer (`DW_OP_addr X; DW_OP_stack_value`) is relocated like gdb does.
+      v.constValue = loc.linkAddress !== undefined ? leBytes(loc.linkAddress + m.bias, loc.bytes.length) : loc.bytes;
       v.absentReason = 'optimized out: no address (value known)';
     } else {
       v.absentReason = loc.reason;

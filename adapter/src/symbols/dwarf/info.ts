@@ -193,9 +193,11 @@ export class DwarfInfo {
         // are stack locals and are dropped here. Statics and storage-less ones get decoded.
         this.scanAttrs(c, u, ab);
         const op = sc.locOp;
-        // Storage-less function-scope variables (optimized locals, folded statics) are found on
-        // demand by functionLocals(), not indexed: -O2 code has thousands of them.
-        if (atTop || op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10) {
+        // Storage-less function-scope variables (optimized locals, folded statics, locals whose
+        // value is a constant address: `DW_OP_addr X; DW_OP_stack_value`) are found on demand
+        // by functionLocals(), not indexed: -O2 code has thousands of them.
+        const isValue = sc.locLast === 0x9f /* stack_value */ || op === 0x9e /* implicit_value */;
+        if (atTop || (!isValue && (op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10))) {
           this.indexVariable(off, u, atTop, fnNames, fnOrigins, pending);
         }
       } else if (tag === DW_TAG.subprogram) {
@@ -238,6 +240,8 @@ export class DwarfInfo {
     origin: -1,
     sibling: -1,
     locOp: -1,
+    /** Last byte of the location expression (DW_OP_stack_value marks a value, not storage). */
+    locLast: -1,
   };
 
   /** The name found by the last scanAttrs (decoded only when the DIE is kept). */
@@ -261,6 +265,7 @@ export class DwarfInfo {
     sc.origin = -1;
     sc.sibling = -1;
     sc.locOp = -1;
+    sc.locLast = -1;
     const attrs = ab.attrs;
     for (let i = 0; i < attrs.length; i++) {
       const a = attrs[i];
@@ -299,6 +304,7 @@ export class DwarfInfo {
           } else {
             sc.locOp = len > 0 && c.pos < c.end ? c.buf[c.pos] : -2;
             c.skip(len);
+            if (len > 0) sc.locLast = c.buf[c.pos - 1];
           }
           break;
         }
@@ -515,7 +521,14 @@ export class DwarfInfo {
       if (depth > 16) return;
       for (const k of r.children(d)) {
         if (k.tag === DW_TAG.lexical_block) visit(k, depth + 1, fnDie);
-        if (k.tag !== DW_TAG.variable || attr(k, DW_AT.location)) continue;
+        if (k.tag !== DW_TAG.variable) continue;
+        // Without storage: no location, or a location that is a value (stack_value / implicit_value).
+        const loc = attr(k, DW_AT.location);
+        if (loc) {
+          const e = loc.value;
+          if (!Buffer.isBuffer(e) || e.length === 0) continue;
+          if (e[e.length - 1] !== 0x9f && e[0] !== 0x9e) continue;
+        }
         const n = attr(k, DW_AT.name);
         const kn = n ? r.str(k.unit, n) : this.nameOf(r.refTarget(attr(k, DW_AT.abstract_origin)) ?? -1);
         if (kn !== name || seen.has(k.offset)) continue;

@@ -11,8 +11,12 @@ import type { DwarfReader, Unit } from './reader';
 
 export type StaticLocation =
   | { kind: 'address'; address: bigint }
-  /** The value itself (DW_OP_stack_value / DW_OP_implicit_value), little-endian bytes. */
-  | { kind: 'value'; bytes: Buffer }
+  /**
+   * The value itself (DW_OP_stack_value / DW_OP_implicit_value), little-endian bytes.
+   * `linkAddress` is set when the value is a link-time address (from DW_OP_addr/addrx, e.g. a
+   * folded `static const char *p = "…"`): the owner must add the load bias, as gdb does.
+   */
+  | { kind: 'value'; bytes: Buffer; linkAddress?: bigint }
   | { kind: 'absent'; reason: string; tlsOffset?: bigint };
 
 export const TLS_REASON = 'thread-local: needs the thread pointer';
@@ -23,13 +27,19 @@ export function staticLocation(reader: DwarfReader, u: Unit, expr: Buffer, value
   if (expr.length === 0) return { kind: 'absent', reason: OPTIMIZED_OUT };
   const c = new Cursor(expr, reader.s.littleEndian, 0, expr.length, 'location expression');
   const stack: bigint[] = [];
+  // Parallel to `stack`: whether the entry is (derived from) a DW_OP_addr operand.
+  const isAddr: boolean[] = [];
+  const pushConst = (v: bigint) => {
+    stack.push(v);
+    isAddr[stack.length - 1] = false;
+  };
   const mask = u.addressSize === 8 ? 0xffffffffffffffffn : 0xffffffffn;
   try {
     for (let steps = 0; !c.atEnd(); steps++) {
       if (steps > 256) return { kind: 'absent', reason: 'location expression too long' };
       const op = c.u8();
       if (op >= DW_OP.lit0 && op <= DW_OP.lit31) {
-        stack.push(BigInt(op - DW_OP.lit0));
+        pushConst(BigInt(op - DW_OP.lit0));
         continue;
       }
       if ((op >= DW_OP.reg0 && op <= DW_OP.reg31) || op === DW_OP.regx) return { kind: 'absent', reason: 'lives in a register: needs a stopped frame' };
@@ -39,55 +49,65 @@ export function staticLocation(reader: DwarfReader, u: Unit, expr: Buffer, value
       switch (op) {
         case DW_OP.addr:
           stack.push(c.addr(u.addressSize));
+          isAddr[stack.length - 1] = true;
           break;
         case DW_OP.addrx:
         case DW_OP.GNU_addr_index:
+          stack.push(reader.addrIndex(u, c.uleb()));
+          isAddr[stack.length - 1] = true;
+          break;
         case DW_OP.constx:
         case DW_OP.GNU_const_index:
-          stack.push(reader.addrIndex(u, c.uleb()));
+          pushConst(reader.addrIndex(u, c.uleb()));
           break;
         case DW_OP.const1u:
-          stack.push(BigInt(c.u8()));
+          pushConst(BigInt(c.u8()));
           break;
         case DW_OP.const1s:
-          stack.push(BigInt(c.i8()));
+          pushConst(BigInt(c.i8()));
           break;
         case DW_OP.const2u:
-          stack.push(BigInt(c.u16()));
+          pushConst(BigInt(c.u16()));
           break;
         case DW_OP.const2s:
-          stack.push(BigInt(c.i16()));
+          pushConst(BigInt(c.i16()));
           break;
         case DW_OP.const4u:
-          stack.push(BigInt(c.u32()));
+          pushConst(BigInt(c.u32()));
           break;
         case DW_OP.const4s:
-          stack.push(BigInt(c.i32()));
+          pushConst(BigInt(c.i32()));
           break;
         case DW_OP.const8u:
-          stack.push(c.u64());
+          pushConst(c.u64());
           break;
         case DW_OP.const8s:
-          stack.push(c.i64());
+          pushConst(c.i64());
           break;
         case DW_OP.constu:
-          stack.push(c.ulebBig());
+          pushConst(c.ulebBig());
           break;
         case DW_OP.consts:
-          stack.push(c.slebBig());
+          pushConst(c.slebBig());
           break;
         case DW_OP.plus_uconst: {
+          const flag = isAddr[stack.length - 1] === true;
           const top = stack.pop();
           if (top === undefined) return { kind: 'absent', reason: 'malformed location expression' };
           stack.push((top + c.ulebBig()) & mask);
+          isAddr[stack.length - 1] = flag;
           break;
         }
         case DW_OP.plus:
         case DW_OP.minus: {
+          const fb = isAddr[stack.length - 1] === true;
+          const fa = isAddr[stack.length - 2] === true;
           const b = stack.pop();
           const a = stack.pop();
           if (a === undefined || b === undefined) return { kind: 'absent', reason: 'malformed location expression' };
           stack.push((op === DW_OP.plus ? a + b : a - b) & mask);
+          // address ± constant stays an address; address - address is a plain number.
+          isAddr[stack.length - 1] = op === DW_OP.plus ? fa !== fb : fa && !fb;
           break;
         }
         case DW_OP.form_tls_address:
@@ -97,9 +117,10 @@ export function staticLocation(reader: DwarfReader, u: Unit, expr: Buffer, value
           return off === undefined ? { kind: 'absent', reason: TLS_REASON } : { kind: 'absent', reason: TLS_REASON, tlsOffset: off };
         }
         case DW_OP.stack_value: {
+          const wasAddr = isAddr[stack.length - 1] === true;
           const top = stack.pop();
           if (top === undefined) return { kind: 'absent', reason: 'malformed location expression' };
-          return { kind: 'value', bytes: leBytes(top, valueSize) };
+          return wasAddr ? { kind: 'value', bytes: leBytes(top, valueSize), linkAddress: top } : { kind: 'value', bytes: leBytes(top, valueSize) };
         }
         case DW_OP.implicit_value: {
           const n = c.uleb();
