@@ -290,6 +290,7 @@ async function run(argv: string[]): Promise<number> {
   let program: Program | undefined;
   let watch: SimpleWatch | undefined;
   let watchNote = '';
+  const lastSeq = new Map<string, number>();
   // Per watched expression (so the rare state changes are not pushed out by the busy counter),
   // plus '' for status lines (fallbacks, lost samples).
   const hitLines = new Map<string, string[]>();
@@ -336,6 +337,11 @@ async function run(argv: string[]): Promise<number> {
         },
         { mode: 'auto', pollIntervalMs: 50, maxLinesPerSecond: 20 },
       );
+      // Hit totals from the events themselves: stop() still delivers what the perf rings hold,
+      // after the engine's own counters are gone.
+      watch.engine.on('event', (e) => {
+        if (e.kind === 'hit') lastSeq.set(e.hit.expression, Math.max(lastSeq.get(e.hit.expression) ?? 0, e.hit.seq));
+      });
       const hw = watch.watches.filter((w) => w.mode === 'hw');
       const poll = watch.watches.filter((w) => w.mode === 'poll');
       const parts: string[] = [];
@@ -461,7 +467,7 @@ async function run(argv: string[]): Promise<number> {
     process.off('exit', restoreTerminal);
     process.stdout.off('resize', onResize);
     process.stdout.off('error', onOutputError);
-    const watchSummary = infos.map((w) => `${w.spec.expression}: ${w.hits} ${w.mode === 'hw' ? 'writes' : 'changes'}`).join(', ');
+    const watchSummary = infos.map((w) => `${w.spec.expression}: ${Math.max(w.hits, lastSeq.get(w.spec.expression) ?? 0)} ${w.mode === 'hw' ? 'writes' : 'changes'}`).join(', ');
     const diedOnItsOwn = demoExit !== undefined && !stopReason;
     if (diedOnItsOwn) {
       exitCode = 1;
