@@ -40,8 +40,19 @@ function findSymbol(syms: ProcessSymbols, name: string): { m: Module; value: big
   return undefined;
 }
 
-/** A `_thread_db_*` descriptor, read from the file that defines it. */
+const descCache = new WeakMap<ProcessSymbols, Map<string, Desc | undefined>>();
+
+/** A `_thread_db_*` descriptor, read from the file that defines it (cached per process). */
 function descriptor(syms: ProcessSymbols, name: string): Desc | undefined {
+  let cache = descCache.get(syms);
+  if (!cache) descCache.set(syms, (cache = new Map()));
+  if (cache.has(name)) return cache.get(name);
+  const d = readDescriptor(syms, name);
+  cache.set(name, d);
+  return d;
+}
+
+function readDescriptor(syms: ProcessSymbols, name: string): Desc | undefined {
   const hit = findSymbol(syms, `_thread_db_${name}`);
   if (!hit) return undefined;
   const elf = hit.m.elf;
