@@ -200,3 +200,39 @@ describe('pidscope demo on a terminal', () => {
     expect(alive(pid)).toBe(false);
   }, 180_000);
 });
+
+describe('pidscope demo: bad surroundings', () => {
+  it('a reader that goes away (| head) ends it cleanly, demo program gone', async () => {
+    const r = await new Promise<Result & { pid: number }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', 'demo', '--duration', '600'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      let pid = 0;
+      const deadline = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`did not end after its output closed:\n${stdout}\n${stderr}`));
+      }, 120_000);
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        stdout += c;
+        pid ||= Number(/pid (\d+) \(its own process group/.exec(stdout)?.[1] ?? 0);
+        if (pid && /^memory backend/m.test(stdout)) child.stdout.destroy(); // like `| head -3`
+      });
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      child.on('exit', (code) => {
+        clearTimeout(deadline);
+        resolve({ code: code ?? 1, stdout, stderr, pid });
+      });
+    });
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|internal error/);
+    expect(r.code).toBe(0);
+    expect(r.pid).toBeGreaterThan(0);
+    expect(alive(r.pid)).toBe(false);
+  }, 180_000);
+
+  it('without make: one clear line naming the fix', async () => {
+    const r = await run(['demo', '--duration', '1'], { PATH: '/nonexistent' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/`make` is not installed.*apt-get install -y build-essential/);
+  }, 60_000);
+});

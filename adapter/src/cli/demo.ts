@@ -74,6 +74,9 @@ function buildFixtures(root: string): void {
   try {
     execFileSync('make', ['-s', '-j2', '-C', join(root, 'fixtures')], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new PidscopeError('FIXTURES_BUILD', '`make` is not installed, so the demo program cannot be built', 'Install the compiler and make: sudo apt-get install -y build-essential', 'user');
+    }
     const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-3).join(' | ');
     throw new PidscopeError(
       'FIXTURES_BUILD',
@@ -274,14 +277,18 @@ async function run(argv: string[]): Promise<number> {
     }),
   );
 
+  let outputClosed = false;
   const out = (s: string): void => {
+    if (outputClosed) return;
     try {
       process.stdout.write(s + '\n');
     } catch {
       /* EPIPE: handled by the 'error' listener */
     }
   };
+  // Stays installed to the end: the summary line may be what meets the closed pipe.
   const onOutputError = (): void => {
+    outputClosed = true;
     stopReason ??= 'output closed';
     wake();
   };
@@ -463,10 +470,10 @@ async function run(argv: string[]): Promise<number> {
       await childExit;
       clearTimeout(kill);
     }
+    if (tty && !outputClosed) process.stdout.write('\r' + ESC + 'K'); // the terminal's ^C echo
     restoreTerminal();
     process.off('exit', restoreTerminal);
     process.stdout.off('resize', onResize);
-    process.stdout.off('error', onOutputError);
     const watchSummary = infos.map((w) => `${w.spec.expression}: ${Math.max(w.hits, lastSeq.get(w.spec.expression) ?? 0)} ${w.mode === 'hw' ? 'writes' : 'changes'}`).join(', ');
     const diedOnItsOwn = demoExit !== undefined && !stopReason;
     if (diedOnItsOwn) {
