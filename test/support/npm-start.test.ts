@@ -59,7 +59,7 @@ function alive(pid: number): boolean {
 }
 
 function demoPid(stdout: string): number {
-  const pid = Number(/pid (\d+) \(its own process group/.exec(stdout)?.[1]);
+  const pid = Number(/pid (\d+) · /.exec(stdout)?.[1]);
   expect(pid).toBeGreaterThan(0);
   return pid;
 }
@@ -186,7 +186,7 @@ describe('pidscope demo on a terminal', () => {
     });
     expect(r.code).toBe(0);
     const text = r.stdout;
-    const pid = Number(/pid (\d+) \(its own process group/.exec(text)?.[1]);
+    const pid = Number(/pid (\d+) · /.exec(text)?.[1]);
     expect(pid).toBeGreaterThan(0);
     expect(text).toContain('\x1b[?25l'); // cursor hidden while drawing
     expect(text.lastIndexOf('\x1b[?25h')).toBeGreaterThan(text.lastIndexOf('\x1b[?25l')); // and restored
@@ -214,7 +214,7 @@ describe('pidscope demo: bad surroundings', () => {
       }, 120_000);
       child.stdout.setEncoding('utf8').on('data', (c: string) => {
         stdout += c;
-        pid ||= Number(/pid (\d+) \(its own process group/.exec(stdout)?.[1] ?? 0);
+        pid ||= Number(/pid (\d+) · /.exec(stdout)?.[1] ?? 0);
         if (pid && /^memory backend/m.test(stdout)) child.stdout.destroy(); // like `| head -3`
       });
       child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));

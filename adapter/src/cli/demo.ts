@@ -361,13 +361,13 @@ async function run(argv: string[]): Promise<number> {
     }
 
     const header = (s: Snapshot): string[] => [
-      `${bold('pidscope demo', tty)} — ${shownBinary}, pid ${pid} (its own process group; pidscope only reads it)`,
+      `pidscope demo · pid ${pid} · ${shownBinary} (started in its own process group; only read, never stopped)`,
       `memory backend: ${backendLine(program!)}`,
-      `${tracerText(s.status)} · state ${s.status?.state ?? '?'} · ${s.status?.threads ?? '?'} threads · g_progress = ${s.progress ?? '?'}${progressRate(s)}`,
+      `${tracerText(s.status)} · g_progress = ${s.progress ?? '?'}${progressRate(s)} · ${s.status?.threads ?? '?'} threads · state ${s.status?.state ?? '?'}`,
     ];
     const progressRate = (s: Snapshot): string => {
       if (firstProgress === undefined || lastProgress === undefined || snapshots < 2) return '';
-      return ` (+${Math.round(Number(lastProgress - firstProgress) / (s.elapsedMs / 1000))}/s: still running)`;
+      return ` (+${Math.round(Number(lastProgress - firstProgress) / (s.elapsedMs / 1000))}/s)`;
     };
     const valueLines = (s: Snapshot, width: number): string[] => {
       const pad = Math.max(...DEMO_EXPRESSIONS.map((e) => e.length));
@@ -387,7 +387,7 @@ async function run(argv: string[]): Promise<number> {
         const width = process.stdout.columns ?? 100;
         const rows = process.stdout.rows ?? 40;
         const lines = [
-          ...header(s).map((l) => truncate(l, width)),
+          ...header(s).map((l, i) => (i === 0 ? bold('pidscope demo', tty) + truncate(l, width).slice('pidscope demo'.length) : truncate(l, width))),
           '',
           bold('globals', tty) + dim(` (as gdb's print shows them; refreshed every ${intervalMs} ms, ${(s.elapsedMs / 1000).toFixed(1)} s so far)`, tty),
           ...valueLines(s, width),
