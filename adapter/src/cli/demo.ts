@@ -74,6 +74,8 @@ function buildFixtures(root: string): void {
   try {
     execFileSync('make', ['-s', '-j2', '-C', join(root, 'fixtures')], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
+    // Ctrl-C in a terminal reaches make too (same process group); the caller says it was stopped.
+    if ((e as { signal?: string }).signal === 'SIGINT') throw new PidscopeError('INTERRUPTED', 'stopped by Ctrl-C while building the fixtures', '', 'user');
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new PidscopeError('FIXTURES_BUILD', '`make` is not installed, so the demo program cannot be built', 'Install the compiler and make: sudo apt-get install -y build-essential', 'user');
     }
@@ -264,7 +266,10 @@ async function run(argv: string[]): Promise<number> {
     started = await startDemo(binary, tickMs);
   } catch (e) {
     offSignals();
-    if (stopReason) return 130;
+    if (stopReason || (isPidscopeError(e) && e.code === 'INTERRUPTED')) {
+      process.stderr.write('pidscope demo: stopped by Ctrl-C before the demo program started\n');
+      return 130;
+    }
     throw e;
   }
   const { child, pid } = started;
