@@ -40,6 +40,7 @@ import type { TargetHandle } from './handle';
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
 import { checkRequest, checkRequests, scatter, type Piece, type ScatterHooks } from './scatter';
 import type { BackendCandidate } from './select';
+import { addressSpaceGone } from './gone';
 import { writeDisabledError, writeFailedError } from './writeErrors';
 
 const WINDOW_SHIFT = 21n;
@@ -174,13 +175,7 @@ export class PidfdMemReader implements MemoryReader {
   }
 
   private throwDead(): never {
-    this.target.assertAlive('a memory read');
-    throw new PidscopeError(
-      'EXEC',
-      `process ${this.target.pid} replaced its program (exec) or dropped its address space`,
-      'Attach again to read the new program',
-      'target',
-    );
+    addressSpaceGone(this.target, 'a memory read');
   }
 
   /**

@@ -20,6 +20,7 @@ import { PAGE_SIZE } from '../linux/libc';
 import type { TargetHandle } from './handle';
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
 import { checkRequest, readManyVia, scatter, type Piece, type ScatterHooks } from './scatter';
+import { addressSpaceGone } from './gone';
 import { writeDisabledError, writeFailedError } from './writeErrors';
 
 /** pread's offset is a signed 64-bit off_t: addresses from 2^63 up are kernel space anyway. */
@@ -74,15 +75,7 @@ export class ProcMemReader implements MemoryReader {
   }
 
   private onStop(errno: number): void {
-    if (errno === 0x10000) {
-      this.target.assertAlive('a memory read');
-      throw new PidscopeError(
-        'EXEC',
-        `process ${this.target.pid} replaced its program (exec) or dropped its address space`,
-        'Attach again to read the new program',
-        'target',
-      );
-    }
+    if (errno === 0x10000) addressSpaceGone(this.target, 'a memory read');
     if (errno === 0 || errno === EIO || errno === EFAULT || errno === EINVAL) {
       this.target.assertAlive('a memory read');
       return;
