@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +71,7 @@ enum op {
 	OP_FORK,	/* fork a sleeping child: returns its pid */
 	OP_EXEC,	/* exec self as "sleeper a" (maps a page at a) */
 	OP_EXIT,
-	OP_LOOP,	/* thread: mmap(memfd, MAP_FIXED)/munmap at a, b pages */
+	OP_LOOP,	/* thread: memfd / PROT_NONE at one address, a pages */
 	OP_THP,		/* a = bytes; 2 MiB aligned MADV_HUGEPAGE region */
 	OP_SETUID,	/* setresuid(a), dumpable */
 };
@@ -87,7 +86,7 @@ struct target {
 	int cmd, rsp;
 };
 
-static atomic_int loop_stop;
+static int loop_stop;
 static uint64_t loop_addr, loop_pages;
 
 static void *loop_fn(void *arg)
@@ -103,15 +102,24 @@ static void *loop_fn(void *arg)
 	for (i = 0; i < len / 8; i++)
 		p[i] = PATTERN;
 	munmap(p, len);
-	while (!atomic_load(&loop_stop)) {
-		p = mmap((void *)loop_addr, len, PROT_READ, MAP_SHARED | MAP_FIXED,
-			 memfd, 0);
+	/*
+	 * Alternate the patterned memfd and an inaccessible placeholder at
+	 * the same address: the range is never free, so nothing else (a
+	 * thread stack, malloc) can land there.
+	 */
+	while (!LOAD(&loop_stop)) {
+		p = mmap((void *)loop_addr, len, PROT_READ,
+			 MAP_SHARED | MAP_FIXED, memfd, 0);
 		if (p == MAP_FAILED)
 			abort();
 		(void)LOAD(p);
-		munmap(p, len);
+		p = mmap((void *)loop_addr, len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p == MAP_FAILED)
+			abort();
 		sched_yield();
 	}
+	close(memfd);
 	return NULL;
 }
 
@@ -171,14 +179,20 @@ static int64_t target_do(struct req *r)
 			w[i] = r->b + i;
 		return (int64_t)q;
 	}
-	case OP_LOOP:
+	case OP_LOOP:	/* a = pages: returns the address; a = 0: stop */
 		if (r->a) {
-			loop_addr = r->a;
-			loop_pages = r->b;
-			atomic_store(&loop_stop, 0);
-			return pthread_create(&loop, NULL, loop_fn, NULL) ? -1 : 0;
+			p = mmap(NULL, r->a * PAGE, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				return -errno;
+			loop_addr = (uint64_t)p;
+			loop_pages = r->a;
+			STORE(&loop_stop, 0);
+			if (pthread_create(&loop, NULL, loop_fn, NULL))
+				return -EAGAIN;
+			return (int64_t)p;
 		}
-		atomic_store(&loop_stop, 1);
+		STORE(&loop_stop, 1);
 		pthread_join(loop, NULL);
 		return 0;
 	case OP_SETUID:
@@ -1005,7 +1019,7 @@ static void *stress_reader(void *arg)
 TEST_F(t, stress_remap_while_reading)
 {
 	const uint64_t pages = 4;
-	int64_t addr = target_cmd(&self->t, OP_ALLOC, pages, 0, 0);
+	int64_t addr;
 	struct stress s[2];
 	pthread_t th[2];
 	struct mem m;
@@ -1013,10 +1027,9 @@ TEST_F(t, stress_remap_while_reading)
 	long remaps = 0;
 	int i;
 
+	/* target: a patterned memfd and PROT_NONE at one address, in a loop */
+	addr = target_cmd(&self->t, OP_LOOP, pages, 0, 0);
 	ASSERT_LT(0, addr);
-	ASSERT_EQ(0, target_cmd(&self->t, OP_MUNMAP, addr, pages * PAGE, 0));
-	/* target: mmap(MAP_FIXED)/munmap of a patterned memfd in a loop */
-	ASSERT_EQ(0, target_cmd(&self->t, OP_LOOP, addr, pages, 0));
 	ASSERT_EQ(0, mem_open(&self->t, PIDFD_MEM_NOSIGBUS, &m));
 	ASSERT_EQ(0, mem_map(&m, addr, 0, pages * PAGE, 0));
 	for (i = 0; i < 2; i++) {
@@ -1048,15 +1061,14 @@ TEST_F(t, stress_remap_while_reading)
 TEST_F(t, stress_sigbus_mode)
 {
 	const uint64_t pages = 2;
-	int64_t addr = target_cmd(&self->t, OP_ALLOC, pages, 0, 0);
+	int64_t addr;
 	uint64_t *v;
 	double until = now() + 2;
 	long good = 0, sigbus = 0, bad = 0;
 	uint64_t x;
 
+	addr = target_cmd(&self->t, OP_LOOP, pages, 0, 0);
 	ASSERT_LT(0, addr);
-	ASSERT_EQ(0, target_cmd(&self->t, OP_MUNMAP, addr, pages * PAGE, 0));
-	ASSERT_EQ(0, target_cmd(&self->t, OP_LOOP, addr, pages, 0));
 	ASSERT_EQ(0, mem_map(&self->m, addr, 0, pages * PAGE, 0));
 	v = mmap(NULL, pages * PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
 	ASSERT_NE(MAP_FAILED, v);
