@@ -356,7 +356,17 @@ class SymbolsImpl implements ProcessSymbols {
     return true;
   }
 
+  /**
+   * gdb's visibility: without a function scope, statics of functions are not visible (gdb
+   * finds them only as `fn::name` or from a frame inside the function), so a bare name never
+   * resolves to one. Listings (allVariables) include them.
+   */
   findVariables(name: string, scope?: LookupScope): VariableSymbol[] {
+    const all = this.lookupVariables(name, scope);
+    return scope?.function ? all : all.filter((v) => v.scope !== 'function-static');
+  }
+
+  private lookupVariables(name: string, scope?: LookupScope): VariableSymbol[] {
     const out: VariableSymbol[] = [];
     const declarations: Array<{ m: Module; v: VariableSymbol }> = [];
     for (const m of this.modulesFor(scope)) {
@@ -554,7 +564,7 @@ class SymbolsImpl implements ProcessSymbols {
         d.index();
         for (const [name, list] of d.variables) {
           if (!list.some((e) => !e.declaration && !e.constOnly)) continue;
-          for (const v of this.findVariables(name, { module: m.path })) if (v.module === m.path) yield v;
+          for (const v of this.lookupVariables(name, { module: m.path })) if (v.module === m.path) yield v;
         }
       } else if (m.isMain) {
         for (const s of m.symbols()) {

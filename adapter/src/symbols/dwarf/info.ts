@@ -53,6 +53,8 @@ export interface DwarfVariable {
   declFile?: string;
   declLine?: number;
   declaration: boolean;
+  /** Whether the DIE has DW_AT_location or DW_AT_const_value at all. */
+  hasLocation: boolean;
 }
 
 export interface DwarfFunction {
@@ -613,6 +615,7 @@ export class DwarfInfo {
       declFile,
       declLine: declLineA ? Number(toBig(declLineA.a.value)) : undefined,
       declaration: e.declaration,
+      hasLocation: !!loc || !!cv,
     };
   }
 
