@@ -198,7 +198,7 @@ describe('pidscope dap: attached to a running process', () => {
       ['next', { threadId: LIVE_THREAD_ID }, /never stops or steps the target/],
       ['pidscope/sample', { expressions: 'g_int' }, /not a list of strings/],
       ['attach', { pid: fx.pid }, /already attached to pid/],
-      ['source', { sourceReference: 1 }, /does not implement/],
+      ['source', { sourceReference: 7 }, /source reference 7 is not known/],
     ];
     for (const [command, args, re] of cases) {
       const r = await c.request(command, args);

@@ -69,7 +69,14 @@ export async function openAttached(cfg: AttachConfig, progress: OpenProgress): P
     const opened = openMemory(target, { backend: cfg.backend, allowWrites: cfg.allowWrites });
     memory = opened.reader;
     progress.report(`reading the symbol tables of ${name}`);
-    const symbols = await loadSymbols(cfg.pid, { debugDirs: cfg.debugSearchPaths });
+    // Memory for the symbols engine too: thread-locals get the main thread's address (gdb's
+    // default thread) through glibc's thread lists, no ptrace (as engine/openParts.ts does).
+    const reader = memory;
+    const readMemory = (address: bigint, length: number): Buffer | undefined => {
+      const r = reader.read(address, length);
+      return r.unreadable.length ? undefined : r.data;
+    };
+    const symbols = await loadSymbols(cfg.pid, { debugDirs: cfg.debugSearchPaths, readMemory });
     program = new Program({ pid: cfg.pid, memory, symbols });
     const prog = program;
     let gone: GoneInfo | undefined;
