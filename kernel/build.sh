@@ -105,20 +105,33 @@ same_series() {
 	done
 }
 fresh=1
+skip=0
 if [ -f "$tree/.pidscope-tarball" ] && [ "$(cat "$tree/.pidscope-tarball")" = "$stamp" ]; then
 	fresh=0
 	if [ -d "$tree/.pidscope-applied" ] && same_series; then
 		say "source tree already carries this series"
 		fresh=keep
 	elif [ -d "$tree/.pidscope-applied" ]; then
-		say "reversing the previously applied series"
-		for p in $(ls "$tree/.pidscope-applied"/*.patch 2>/dev/null | sort -r); do
+		# keep the patches both series share from the start (their files
+		# keep their mtimes, so make does not rebuild what they touch)
+		applied=()
+		while IFS= read -r p; do applied+=("$p"); done < <(ls "$tree/.pidscope-applied"/*.patch 2>/dev/null | sort)
+		common=0
+		while [ "$common" -lt ${#applied[@]} ] && [ "$common" -lt ${#patches[@]} ] &&
+			cmp -s "${applied[$common]}" "${patches[$common]}"; do
+			common=$((common + 1))
+		done
+		say "keeping $common applied patch(es), reversing $(( ${#applied[@]} - common ))"
+		for ((i = ${#applied[@]} - 1; i >= common; i--)); do
+			p=${applied[$i]}
 			if ! (cd "$tree" && patch -p1 -R -s --no-backup-if-mismatch <"$p" >>"$log" 2>&1); then
 				say "could not reverse $(basename "$p"): starting from a fresh tree"
 				fresh=1
 				break
 			fi
+			rm -f "$p"
 		done
+		[ "$fresh" = 1 ] || { fresh=partial; skip=$common; }
 	fi
 fi
 if [ "$fresh" = 1 ]; then
@@ -129,9 +142,12 @@ if [ "$fresh" = 1 ]; then
 	echo "$stamp" >"$tree/.pidscope-tarball"
 fi
 if [ "$fresh" != keep ]; then
-	rm -rf "$tree/.pidscope-applied"
+	if [ "$fresh" != partial ]; then
+		skip=0
+		rm -rf "$tree/.pidscope-applied"
+	fi
 	mkdir -p "$tree/.pidscope-applied"
-	for p in "${patches[@]}"; do
+	for p in "${patches[@]:$skip}"; do
 		say "applying $(basename "$p")"
 		if ! (cd "$tree" && patch -p1 -s --forward --no-backup-if-mismatch <"$p" >>"$log" 2>&1); then
 			echo "build.sh: $(basename "$p") does not apply to $tarball (see $log)" >&2

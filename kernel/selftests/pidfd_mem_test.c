@@ -74,6 +74,7 @@ enum op {
 	OP_LOOP,	/* thread: memfd / PROT_NONE at one address, a pages */
 	OP_THP,		/* a = bytes; 2 MiB aligned MADV_HUGEPAGE region */
 	OP_SETUID,	/* setresuid(a), dumpable */
+	OP_FILL,	/* fill [a, a + b) with the word c */
 };
 
 struct req {
@@ -194,6 +195,10 @@ static int64_t target_do(struct req *r)
 		}
 		STORE(&loop_stop, 1);
 		pthread_join(loop, NULL);
+		return 0;
+	case OP_FILL:
+		for (w = (uint64_t *)r->a, i = 0; i < r->b / 8; i++)
+			w[i] = r->c;
 		return 0;
 	case OP_SETUID:
 		if (setresgid(r->a, r->a, r->a) || setresuid(r->a, r->a, r->a))
@@ -985,6 +990,84 @@ TEST_F(t, nosigbus)
 	EXPECT_EQ(-EIO, safe_read(&m, v, 0, &x, 8, &slow));
 	munmap((void *)v, 4 * PAGE);
 	mem_close(&m);
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static long read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0)
+		buf[0] = 0;
+	close(fd);
+	return atol(buf);
+}
+
+TEST_F(t, ksm_and_compaction)
+{
+	const size_t pages = 16;
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, pages, 0, 0);
+	uint64_t *v;
+	double deadline;
+	size_t i;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root for /sys/kernel/mm/ksm");
+	if (write_file("/sys/kernel/mm/ksm/run", "0"))
+		SKIP(return, "no KSM in this kernel");
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, target_cmd(&self->t, OP_FILL, addr, pages * PAGE, 0x1111));
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, pages * PAGE, 0));
+	v = mmap(NULL, pages * PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	for (i = 0; i < pages; i++)
+		ASSERT_EQ(0x1111, LOAD(&v[i * PAGE / 8]));
+
+	/* KSM merges the identical pages: the mirror must follow */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_MADVISE, addr, pages * PAGE,
+				MADV_MERGEABLE));
+	write_file("/sys/kernel/mm/ksm/sleep_millisecs", "10");
+	write_file("/sys/kernel/mm/ksm/pages_to_scan", "1000");
+	ASSERT_EQ(0, write_file("/sys/kernel/mm/ksm/run", "1"));
+	deadline = now() + 60;
+	while (read_long("/sys/kernel/mm/ksm/pages_sharing") < 1 &&
+	       now() < deadline)
+		usleep(10000);
+	TH_LOG("ksm pages_sharing %ld", read_long("/sys/kernel/mm/ksm/pages_sharing"));
+	EXPECT_LT(0, read_long("/sys/kernel/mm/ksm/pages_sharing"));
+	for (i = 0; i < pages; i++)
+		EXPECT_EQ(0x1111, LOAD(&v[i * PAGE / 8 + 1]));
+	/* a target write breaks the KSM page: only that page changes */
+	ASSERT_EQ(0, target_cmd(&self->t, OP_WRITE, addr + 3 * PAGE, 0x2222, 0));
+	EXPECT_EQ(0x2222, LOAD(&v[3 * PAGE / 8]));
+	EXPECT_EQ(0x1111, LOAD(&v[4 * PAGE / 8]));
+	/* unmerge everything */
+	ASSERT_EQ(0, write_file("/sys/kernel/mm/ksm/run", "2"));
+	EXPECT_EQ(0x2222, LOAD(&v[3 * PAGE / 8]));
+	EXPECT_EQ(0x1111, LOAD(&v[5 * PAGE / 8]));
+
+	/* compaction migrates movable pages: values stay, writes show */
+	ASSERT_EQ(0, write_file("/proc/sys/vm/compact_memory", "1"));
+	for (i = 0; i < pages; i++)
+		EXPECT_EQ(i == 3 ? 0x2222 : 0x1111, LOAD(&v[i * PAGE / 8]));
+	ASSERT_EQ(0, target_cmd(&self->t, OP_WRITE, addr + 7 * PAGE, 0x3333, 0));
+	EXPECT_EQ(0x3333, LOAD(&v[7 * PAGE / 8]));
+	write_file("/sys/kernel/mm/ksm/run", "0");
+	munmap(v, pages * PAGE);
 }
 
 struct stress {

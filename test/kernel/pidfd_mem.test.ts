@@ -96,7 +96,7 @@ suite.each(['normal', 'debug'] as const)('pidfd_mem on the %s kernel', (variant)
       fail: 0,
       skip: 0,
     });
-    expect(s.pass).toBeGreaterThanOrEqual(18);
+    expect(s.pass).toBeGreaterThanOrEqual(19);
     expect(r.stdout).not.toMatch(/^not ok/m);
   });
 
