@@ -2,7 +2,7 @@
 # Boot the pidfd_mem kernel under QEMU (TCG) and run one command inside.
 #
 #   kernel/run.sh [--debug] [--user UID[:GID]] [--timeout SEC] [--mem MB]
-#                 [--kernel BZIMAGE] [--out DIR] -- CMD [ARGS...]
+#                 [--kernel BZIMAGE] [--out DIR] [--loglevel N] -- CMD [ARGS...]
 #
 # The guest sees the host's root file system read-only over virtio-9p (so
 # host binaries, node and the repo work unchanged), a tmpfs on /tmp (host
@@ -16,7 +16,9 @@
 # The guest's kernel log is saved as <run dir>/dmesg. If it contains a
 # warning, BUG, KASAN or lockdep report, Oops, or kmemleak report, run.sh
 # prints it and exits 86 even when CMD succeeded. 124: timeout; 125: the
-# guest died before CMD finished (see <run dir>/console.log).
+# guest died before CMD finished (see <run dir>/console.log). A boot that
+# never reaches init (TCG on a loaded host) is retried twice. --loglevel 8
+# puts the whole kernel log, stack dumps included, on console.log.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; break ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (usage: run.sh [--debug] [--user UID] -- CMD...)" >&2; exit 2 ;;
 	esac
 done
