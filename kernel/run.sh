@@ -58,8 +58,8 @@ fi
 cache=${PIDSCOPE_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidscope/kernel}
 if [ -z "$out" ]; then
 	mkdir -p "$cache/runs"
-	# keep the last few runs only
-	{ ls -1dt "$cache/runs"/run-* 2>/dev/null || true; } | tail -n +20 | xargs -r rm -rf
+	# old runs go; a run still in progress elsewhere is younger than this
+	find "$cache/runs" -mindepth 1 -maxdepth 1 -name 'run-*' -mmin +240 -exec rm -rf {} + 2>/dev/null || true
 	out=$(mktemp -d "$cache/runs/run-XXXXXX")
 fi
 mkdir -p "$out/share"
