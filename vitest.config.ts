@@ -16,10 +16,23 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/kernel/**'],
+          exclude: ['test/kernel/**', 'test/pidfdmem/**'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        // Runs inside QEMU on the pidfd_mem kernel (test/kernel/pidscope-guest.test.ts): one
+        // worker, no fixture build (the guest sees the repo read-only; the host built them).
+        test: {
+          name: 'guest',
+          include: ['test/pidfdmem/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          pool: 'forks',
+          maxWorkers: 1,
+          fileParallelism: false,
         },
       },
       {

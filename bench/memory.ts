@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Target } from '../adapter/src/engine/target';
 import type { BackendKind, MemoryReader, ReadRequest } from '../adapter/src/memory/reader';
+import { openPidfdMemPreadOnly } from '../adapter/src/memory/pidfdMem';
 import { openMemory } from '../adapter/src/memory/select';
 
 const ROOT = resolve(__dirname, '..', '..'); // out/bench → repo
@@ -119,6 +120,10 @@ async function main(): Promise<void> {
         skipped.push(`${kind}: ${(e as Error).message}`);
       }
     }
+    // The same kernel feature without the mapping: one pread on the access fd per range.
+    if (contenders.some((c) => c.kind === 'pidfd-mem')) {
+      contenders.push({ label: 'pidfd-mem (pread on access fd)', kind: 'pidfd-mem', reader: openPidfdMemPreadOnly(target) });
+    }
     // The price of the post-read pidfd check (see memory/vmReadv.ts), shown, not hidden.
     if (contenders.some((c) => c.kind === 'vm-readv')) {
       contenders.push({ label: 'vm-readv (no per-read pidfd check)', kind: 'vm-readv', reader: openMemory(target, { backend: 'vm-readv', verify: 'on-failure' }).reader });
@@ -162,6 +167,9 @@ async function main(): Promise<void> {
           .map((k) => `${k.label} ${fmt(results.get(`${c.name}|${k.label}`)!.opsPerSec / base.opsPerSec, 2)}×`);
         console.log(`  ratio to proc-mem: ${ratios.join(', ')}`);
       }
+      const vm = results.get(`${c.name}|vm-readv`);
+      const zero = results.get(`${c.name}|pidfd-mem`);
+      if (vm && zero) console.log(`  pidfd-mem (mapping) vs vm-readv: ${fmt(zero.opsPerSec / vm.opsPerSec, 1)}×`);
       console.log('');
     }
     for (const k of contenders) k.reader.close();

@@ -76,12 +76,16 @@ export class PidfdMemReader implements MemoryReader {
   /** Reads served by the fast path and by pread, for `pidscope info` and the benchmarks. */
   readonly stats = { fast: 0, slow: 0, windows: 0 };
 
+  /** Serve every read with pread on the access fd (no mapping): for benchmarks, to show the price. */
+  private readonly preadOnly: boolean;
+
   constructor(
     private readonly target: TargetHandle,
     fds: PidfdMemFds,
-    opts: { allowWrites?: boolean } = {},
+    opts: { allowWrites?: boolean; preadOnly?: boolean } = {},
   ) {
     this.writable = opts.allowWrites === true;
+    this.preadOnly = opts.preadOnly === true;
     this.fds = fds;
     this.status = mapStatusPage(fds.controlFd, PAGE_SIZE);
     this.slowHooks = {
@@ -205,7 +209,7 @@ export class PidfdMemReader implements MemoryReader {
     const holes: AddressRange[][] = requests.map(() => []);
     const segs = this.segments(requests, bufs, offsets);
     if (this.dead()) this.throwDead();
-    if (this.copyFast(segs)) {
+    if (!this.preadOnly && this.copyFast(segs)) {
       this.stats.fast++;
       return holes;
     }
@@ -272,6 +276,14 @@ export class PidfdMemReader implements MemoryReader {
     closeFds(this.fds);
     this.fds = undefined;
   }
+}
+
+/** A pidfd-mem reader that never uses the mapping (pread on the access fd only), for bench:memory. */
+export function openPidfdMemPreadOnly(target: TargetHandle): PidfdMemReader {
+  const found = detectPidfdMem();
+  if (!found.ok) throw new PidscopeError('BACKEND_UNAVAILABLE', found.reason, 'Boot a kernel with the pidfd_mem series (kernel/)', 'user');
+  const fds = pidfdMemOpen(found.feature, target.pidfd, target.pid, PIDFD_MEM_NOSIGBUS);
+  return new PidfdMemReader(target, fds, { preadOnly: true });
 }
 
 export const pidfdMemCandidate: BackendCandidate = {
