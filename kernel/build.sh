@@ -105,33 +105,58 @@ same_series() {
 	done
 }
 fresh=1
-skip=0
 if [ -f "$tree/.pidscope-tarball" ] && [ "$(cat "$tree/.pidscope-tarball")" = "$stamp" ]; then
 	fresh=0
 	if [ -d "$tree/.pidscope-applied" ] && same_series; then
 		say "source tree already carries this series"
 		fresh=keep
 	elif [ -d "$tree/.pidscope-applied" ]; then
-		# keep the patches both series share from the start (their files
-		# keep their mtimes, so make does not rebuild what they touch)
-		applied=()
-		while IFS= read -r p; do applied+=("$p"); done < <(ls "$tree/.pidscope-applied"/*.patch 2>/dev/null | sort)
-		common=0
-		while [ "$common" -lt ${#applied[@]} ] && [ "$common" -lt ${#patches[@]} ] &&
-			cmp -s "${applied[$common]}" "${patches[$common]}"; do
-			common=$((common + 1))
-		done
-		say "keeping $common applied patch(es), reversing $(( ${#applied[@]} - common ))"
-		for ((i = ${#applied[@]} - 1; i >= common; i--)); do
-			p=${applied[$i]}
-			if ! (cd "$tree" && patch -p1 -R -s --no-backup-if-mismatch <"$p" >>"$log" 2>&1); then
-				say "could not reverse $(basename "$p"): starting from a fresh tree"
-				fresh=1
-				break
+		# Switch series by content: rebuild the touched files in a scratch
+		# dir (old series reversed, new one applied) and copy over only
+		# files whose bytes change, so make recompiles just what differs
+		# (series alternating between checkouts do not rebuild the kernel).
+		scratch=$(mktemp -d "$cache/build/switch.XXXXXX")
+		files=$(cat "$tree"/.pidscope-applied/*.patch "${patches[@]}" |
+			sed -n 's#^+++ b/##p; s#^--- a/##p' | sort -u)
+		for f in $files; do
+			if [ -e "$tree/$f" ]; then
+				mkdir -p "$scratch/$(dirname "$f")"
+				cp -p "$tree/$f" "$scratch/$f"
 			fi
-			rm -f "$p"
 		done
-		[ "$fresh" = 1 ] || { fresh=partial; skip=$common; }
+		ok=1
+		for p in $(ls "$tree/.pidscope-applied"/*.patch | sort -r); do
+			(cd "$scratch" && patch -p1 -R -s --no-backup-if-mismatch <"$p" >>"$log" 2>&1) || { ok=0; break; }
+		done
+		if [ "$ok" = 1 ]; then
+			for p in "${patches[@]}"; do
+				(cd "$scratch" && patch -p1 -s --forward --no-backup-if-mismatch <"$p" >>"$log" 2>&1) || { ok=0; break; }
+			done
+		fi
+		if [ "$ok" = 1 ]; then
+			changed=0
+			for f in $files; do
+				if [ -e "$scratch/$f" ]; then
+					if ! cmp -s "$scratch/$f" "$tree/$f"; then
+						mkdir -p "$tree/$(dirname "$f")"
+						cp "$scratch/$f" "$tree/$f"
+						changed=$((changed + 1))
+					fi
+				elif [ -e "$tree/$f" ]; then
+					rm -f "$tree/$f"
+					changed=$((changed + 1))
+				fi
+			done
+			rm -rf "$tree/.pidscope-applied"
+			mkdir -p "$tree/.pidscope-applied"
+			cp "${patches[@]}" "$tree/.pidscope-applied/"
+			say "switched series: $changed file(s) changed"
+			fresh=keep
+		else
+			say "could not switch series in place: starting from a fresh tree"
+			fresh=1
+		fi
+		rm -rf "$scratch"
 	fi
 fi
 if [ "$fresh" = 1 ]; then
@@ -142,12 +167,9 @@ if [ "$fresh" = 1 ]; then
 	echo "$stamp" >"$tree/.pidscope-tarball"
 fi
 if [ "$fresh" != keep ]; then
-	if [ "$fresh" != partial ]; then
-		skip=0
-		rm -rf "$tree/.pidscope-applied"
-	fi
+	rm -rf "$tree/.pidscope-applied"
 	mkdir -p "$tree/.pidscope-applied"
-	for p in "${patches[@]:$skip}"; do
+	for p in "${patches[@]}"; do
 		say "applying $(basename "$p")"
 		if ! (cd "$tree" && patch -p1 -s --forward --no-backup-if-mismatch <"$p" >>"$log" 2>&1); then
 			echo "build.sh: $(basename "$p") does not apply to $tarball (see $log)" >&2
@@ -197,8 +219,7 @@ touch "$out.tmp/done"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 say "built in $(( $(date +%s) - start ))s: $out/bzImage"
-# keep the cache small: older outputs of this variant go
-for old in "$cache/out/$variant-"*; do
-	[ "$old" = "$out" ] || rm -rf "$old"
-done
+# keep the cache bounded: the 4 most recent outputs of this variant stay
+# (checkouts with different series then all hit the cache)
+ls -1dt "$cache/out/$variant-"* 2>/dev/null | tail -n +5 | xargs -r rm -rf
 emit
