@@ -48,6 +48,7 @@ const WINDOW = 1 << 21;
 const WINDOW_BIG = BigInt(WINDOW);
 /** x86-64 user space ends below 2^47 (4-level paging); nothing above is mirrorable. */
 const USER_LIMIT = 1n << 47n;
+const USER_LIMIT_NUMBER = 2 ** 47;
 
 interface Window {
   fileOffset: bigint;
@@ -70,7 +71,8 @@ export class PidfdMemReader implements MemoryReader {
   readonly writable: boolean;
   private fds: PidfdMemFds | undefined;
   private readonly status: StatusPage;
-  private readonly windows = new Map<bigint, Window>();
+  /** By window index (address / 2 MiB): user addresses are below 2^47, exact as numbers. */
+  private readonly windows = new Map<number, Window>();
   private nextFileOffset = 0n;
   private readonly slowHooks: ScatterHooks;
   /** Reads served by the fast path and by pread, for `pidscope info` and the benchmarks. */
@@ -112,12 +114,15 @@ export class PidfdMemReader implements MemoryReader {
   /** The window holding `address`, mapped on first use; undefined outside user space. */
   private window(address: bigint): Window | undefined {
     if (address >= USER_LIMIT) return undefined;
-    const key = address >> WINDOW_SHIFT;
-    const have = this.windows.get(key);
+    return this.windowByIndex(Number(address >> WINDOW_SHIFT));
+  }
+
+  private windowByIndex(index: number): Window {
+    const have = this.windows.get(index);
     if (have) return have;
     const fds = this.open;
     const fileOffset = this.nextFileOffset;
-    const rc = pidfdMemMap(fds.controlFd, key << WINDOW_SHIFT, fileOffset, WINDOW_BIG, this.writable);
+    const rc = pidfdMemMap(fds.controlFd, BigInt(index) << WINDOW_SHIFT, fileOffset, WINDOW_BIG, this.writable);
     if (rc < 0) {
       const errno = -rc;
       this.target.isAlive();
@@ -127,9 +132,44 @@ export class PidfdMemReader implements MemoryReader {
     this.nextFileOffset += WINDOW_BIG;
     const mapping = mapAccess(fds.accessFd, fileOffset, WINDOW);
     const w: Window = { fileOffset, mapping, view: viewBuffer(mapping) };
-    this.windows.set(key, w);
+    this.windows.set(index, w);
     this.stats.windows++;
     return w;
+  }
+
+  /**
+   * The fast path without intermediate objects, for batches whose every range lies inside one
+   * window (a poll of scalars): addresses as numbers, the last window remembered. Returns false
+   * when a range needs the general path or the status page says the copies cannot be trusted.
+   */
+  private copyBatchFast(requests: readonly ReadRequest[], bufs: Buffer[], offsets: number[]): boolean {
+    const words = this.status.words;
+    const seq = words[0];
+    const seqHi = words[1];
+    if (words[2] !== 0 || words[3] !== 0) return false; // zero pages may stand in for holes
+    let lastIndex = -1;
+    let view: Buffer | undefined;
+    for (let i = 0; i < requests.length; i++) {
+      const len = requests[i].length;
+      if (len === 0) continue;
+      const a = Number(requests[i].address);
+      if (a >= USER_LIMIT_NUMBER) return false;
+      const index = Math.floor(a / WINDOW);
+      const from = a - index * WINDOW;
+      if (from + len > WINDOW) return false;
+      if (index !== lastIndex) {
+        view = this.windowByIndex(index).view;
+        lastIndex = index;
+      }
+      const dst = bufs[i];
+      const at = offsets[i];
+      if (len <= 16) {
+        for (let k = 0; k < len; k++) dst[at + k] = view![from + k];
+      } else {
+        view!.copy(dst, at, from, from + len);
+      }
+    }
+    return words[0] === seq && words[1] === seqHi;
   }
 
   /** Splits requests at window boundaries, mapping windows as needed. */
@@ -153,7 +193,7 @@ export class PidfdMemReader implements MemoryReader {
 
   /** pread through the access fd for one piece inside one window; bytes copied or -errno. */
   private preadPiece(p: Piece): number {
-    const w = p.remote < USER_LIMIT ? this.windows.get(p.remote >> WINDOW_SHIFT) : undefined;
+    const w = p.remote < USER_LIMIT ? this.windows.get(Number(p.remote >> WINDOW_SHIFT)) : undefined;
     if (!w) return -EIO;
     const position = w.fileOffset + (p.remote & (WINDOW_BIG - 1n));
     let done = 0;
@@ -207,6 +247,11 @@ export class PidfdMemReader implements MemoryReader {
 
   private readSegments(requests: readonly ReadRequest[], bufs: Buffer[], offsets: number[]): AddressRange[][] {
     const holes: AddressRange[][] = requests.map(() => []);
+    if (this.dead()) this.throwDead();
+    if (!this.preadOnly && this.copyBatchFast(requests, bufs, offsets)) {
+      this.stats.fast++;
+      return holes;
+    }
     const segs = this.segments(requests, bufs, offsets);
     if (this.dead()) this.throwDead();
     if (!this.preadOnly && this.copyFast(segs)) {
