@@ -83,8 +83,13 @@ cat >"$out/init" <<EOF
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
-mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs run /run 2>/dev/null
+# A tmpfs on /tmp hides the host's /tmp; a caller working under /tmp (a CI clone) keeps its
+# directory: bind it aside, mount the tmpfs, and bind it back at the same path.
+keep=\$(case $(q "$PWD") in /tmp/*) echo $(q "$PWD") ;; esac)
+if [ -n "\$keep" ]; then mkdir -p /run/keep && mount --bind "\$keep" /run/keep; fi
+mount -t tmpfs -o mode=1777 tmp /tmp
+if [ -n "\$keep" ]; then mkdir -p "\$keep" && mount --bind /run/keep "\$keep"; fi
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out $(q "$share")
 [ -n "$user" ] && chmod 0777 $(q "$share")
 : >$(q "$share/started")
