@@ -12,6 +12,13 @@ import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixture
 import { monitorNeverStopped, tracerPid } from '../support/proc';
 import { attach, CLIENT_CAPS, LIVE_FRAME_ID, LIVE_THREAD_ID, mainGlobals, retryStale, startClient, waitFor, type Client } from './harness';
 
+const SECRET = 'server-test-secret-0123456789';
+/** Connects a DebugClient to the listener and sends the auth line before any DAP. */
+async function connectAuthed(dc: DebugClient, port: number): Promise<void> {
+  await dc.start(port);
+  (dc as unknown as { _socket: { write(s: string): void } })._socket.write(`PIDSCOPE-AUTH ${SECRET}\n`);
+}
+
 let fx: RunningFixture;
 const clients: Client[] = [];
 let server: ChildProcess | undefined;
@@ -30,6 +37,7 @@ describe('pidscope dap --listen', () => {
   beforeAll(async () => {
     server = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'adapter', 'src', 'main.ts'), 'dap', '--listen', '127.0.0.1:0'], {
       cwd: REPO_ROOT,
+      env: { ...process.env, PIDSCOPE_DAP_SECRET: SECRET },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     server.stderr!.on('data', (d: Buffer) => (serverErr += d.toString()));
@@ -41,7 +49,7 @@ describe('pidscope dap --listen', () => {
 
   it('serves a session over TCP on the port it prints', async () => {
     const dc = new DebugClient('unused', 'unused', 'pidscope');
-    await dc.start(port);
+    await connectAuthed(dc, port);
     try {
       const init = await dc.initializeRequest(CLIENT_CAPS);
       expect(init.body?.supportsReadMemoryRequest).toBe(true);
@@ -69,7 +77,7 @@ describe('pidscope dap --listen', () => {
     }).length;
     const before = pidfds();
     const dc = new DebugClient('unused', 'unused', 'pidscope');
-    await dc.start(port);
+    await connectAuthed(dc, port);
     await dc.initializeRequest(CLIENT_CAPS);
     const initialized = dc.waitForEvent('initialized', 60_000);
     await dc.attachRequest({ pid: fx.pid, refreshIntervalMs: 100 } as DebugProtocol.AttachRequestArguments);

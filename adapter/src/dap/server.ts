@@ -2,7 +2,10 @@
  * Serving DAP: on stdio (what VS Code's "executable" adapter descriptor uses) or on a TCP port
  * (`--listen 127.0.0.1:PORT`, one session per connection, for clients that connect).
  */
-import { createServer, type Server } from 'node:net';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { PidscopeError } from '../errors';
+import { admit, type Gate } from './gate';
 import { PidscopeSession, type SessionOptions } from './session';
 
 export function serveStdio(opts: SessionOptions = {}): Promise<number> {
@@ -36,15 +39,22 @@ export function parseListen(spec: string): ListenAddress | undefined {
   return { host, port };
 }
 
-export function serveTcp(addr: ListenAddress, opts: SessionOptions = {}, onListening?: (port: number) => void): Promise<Server> {
+/** One session per connection that passes the gate (gate.ts); nothing reaches a session before. */
+function onConnection(socket: Socket, opts: SessionOptions, gate: Gate): void {
+  socket.on('error', (e) => opts.log?.(`connection error: ${e.message}`));
+  void admit(socket, gate, { log: opts.log }).then((ok) => {
+    if (!ok || socket.destroyed) return;
+    const session = new PidscopeSession(opts);
+    session.setRunAsServer(true);
+    session.start(socket, socket);
+    socket.resume();
+  });
+}
+
+export function serveTcp(addr: ListenAddress, opts: SessionOptions, gate: Gate, onListening?: (port: number) => void): Promise<Server> {
   guardProcess(opts.log);
   return new Promise((resolve, reject) => {
-    const server = createServer((socket) => {
-      const session = new PidscopeSession(opts);
-      session.setRunAsServer(true);
-      session.start(socket, socket);
-      socket.on('error', (e) => opts.log?.(`connection error: ${e.message}`));
-    });
+    const server = createServer((socket) => onConnection(socket, opts, gate));
     server.once('error', reject);
     server.listen(addr.port, addr.host, () => {
       const a = server.address();
@@ -53,6 +63,52 @@ export function serveTcp(addr: ListenAddress, opts: SessionOptions = {}, onListe
       resolve(server);
     });
   });
+}
+
+/**
+ * A Unix-domain socket at `path`, created with mode 0600; every peer's uid is checked again with
+ * SO_PEERCRED (a socket in a permissive directory, or a mode changed later, still admits only
+ * the server's uid and root). A stale socket file nobody listens on is replaced; anything else
+ * at the path is an error.
+ */
+export async function serveUnix(path: string, opts: SessionOptions, gate: Gate): Promise<Server> {
+  guardProcess(opts.log);
+  await removeStaleSocket(path);
+  const old = process.umask(0o177);
+  try {
+    return await new Promise<Server>((resolve, reject) => {
+      const server = createServer((socket) => onConnection(socket, opts, gate));
+      server.once('error', (e) => reject(new PidscopeError('BAD_ARGS', `cannot listen on the Unix socket ${path}: ${e.message}`, 'Choose a path in a directory you own that does not exist yet', 'user')));
+      server.listen(path, () => {
+        chmodSync(path, 0o600);
+        resolve(server);
+      });
+    });
+  } finally {
+    process.umask(old);
+  }
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) {
+    throw new PidscopeError('BAD_ARGS', `${path} exists and is not a socket`, 'Give a path that does not exist yet (pidscope creates the socket)', 'user');
+  }
+  const live = await new Promise<boolean>((resolve) => {
+    const c = connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (live) throw new PidscopeError('BAD_ARGS', `another server is listening on ${path}`, 'Stop it, or choose another path', 'user');
+  unlinkSync(path);
 }
 
 let guarded = false;

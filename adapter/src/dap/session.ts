@@ -31,6 +31,7 @@ import { sampleOne } from './sample';
 import { ViewMemory } from './viewMemory';
 import { DataBreakpoints } from './watchpoints';
 import { assign } from './assign';
+import { applyPolicy, processLookup, STDIO_POLICY, type ServerPolicy } from './policy';
 
 /** Above any Linux tid (PID_MAX_LIMIT is 2^22), below 2^31. */
 export const LIVE_THREAD_ID = 1_000_000_000;
@@ -89,6 +90,8 @@ export interface SessionOptions {
   open?: Opener;
   /** Diagnostic log (stderr of `pidscope dap`, off by default). */
   log?: (line: string) => void;
+  /** The authority the server grants (policy.ts); default: stdio, the client decides. */
+  policy?: ServerPolicy;
 }
 
 export class PidscopeSession extends DebugSession {
@@ -108,6 +111,8 @@ export class PidscopeSession extends DebugSession {
   /** Cost of the live refresh so far, for pidscope/info (and bench:dap). */
   private readonly refreshStats = { ticks: 0, totalMs: 0, lastMs: 0, lastBlocksRead: 0, lastRenders: 0, invalidated: 0, memoryEvents: 0 };
   private readonly handlers: Record<string, { fn: Handler; attached?: boolean }>;
+  /** Set when the server (not the client) keeps this session read-only. */
+  private writeRefusal: ((what: string) => PidscopeError) | undefined;
 
   constructor(private readonly opts: SessionOptions = {}) {
     super();
@@ -279,7 +284,10 @@ export class PidscopeSession extends DebugSession {
       );
     }
     if (this.state === 'new') throw badArgs("'attach' came before 'initialize'", 'Send initialize first');
-    const cfg = parseAttachArgs(args);
+    const policy = this.opts.policy ?? STDIO_POLICY;
+    const granted = applyPolicy(parseAttachArgs(args, processLookup(policy)), policy);
+    const cfg = granted.cfg;
+    this.writeRefusal = granted.writeRefusal;
     this.state = 'attaching';
     const progressId = this.startProgress(`pidscope: attaching to pid ${cfg.pid}`, 'opening the process and loading symbols');
     let proc: AttachedProcess;
@@ -326,6 +334,7 @@ export class PidscopeSession extends DebugSession {
       `pidscope: attached to pid ${proc.pid} (${proc.name}) through ${proc.backend} — the process keeps running; pidscope never stops it.` +
         (cfg.allowWrites ? ' Writes are ALLOWED in this session.' : ' Read-only (set "allowWrites": true to change memory).'),
     );
+    for (const n of granted.notes) this.output(`pidscope: ${n}`);
     for (const w of proc.warnings.slice(0, 20)) this.output(`pidscope: ${w}`);
     if (proc.warnings.length > 20) this.output(`pidscope: … and ${proc.warnings.length - 20} more symbol warnings`);
     this.sendEvent(new InitializedEvent());
@@ -781,7 +790,7 @@ export class PidscopeSession extends DebugSession {
   }
 
   private assertWritable(what: string): void {
-    if (!this.a.cfg.allowWrites) throw writesDisabled(what);
+    if (!this.a.cfg.allowWrites) throw this.writeRefusal?.(what) ?? writesDisabled(what);
   }
 
   /** `lhs = rhs` (C conversions for scalars, see assign.ts), written through the view's memory. */
