@@ -77,6 +77,9 @@ export interface StartOptions {
   /** How long to wait for `ready <pid>` (default 15 s). */
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Run it as this uid/gid (we are root in CI): a target owned by another user. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface RunningFixture {
@@ -127,7 +130,7 @@ export async function startFixture(program: FixtureProgram, options: StartOption
     throw new Error(`fixture ${variant}/${program} is not built (${binary}); run \`make -C fixtures\` (the e2e global setup does)`);
   }
   const args = options.args ?? [];
-  const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, uid: options.uid, gid: options.gid });
   installExitHook();
   live.add(proc);
 

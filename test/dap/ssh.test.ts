@@ -1,0 +1,104 @@
+/**
+ * Remote attach over ssh: a DAP client runs `pidscope dap --ssh USER@HOST`, which runs
+ * `pidscope dap` on the other side of a real sshd (Debian's openssh-server on a loopback port) as
+ * another local user; live variables come back, the session has that user's authority only,
+ * and the target is never stopped.
+ */
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { tracerPid } from '../support/proc';
+import { sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
+import { CLIENT_CAPS, waitFor } from './harness';
+
+const unavailable = sshdUnavailable();
+if (unavailable && process.env.PIDSCOPE_CI === '1') throw new Error(`ssh remote-attach tests need a local sshd, and: ${unavailable}`);
+if (unavailable) console.warn(`SKIP test/dap/ssh.test.ts: ${unavailable}`);
+
+/** The remote `pidscope`: this checkout, run from the sources by the remote user. */
+const REMOTE_PIDSCOPE = `cd ${REPO_ROOT} && exec ${process.execPath} --import tsx adapter/src/main.ts`;
+
+let sshd: Sshd;
+let theirs: RunningFixture;
+let ours: RunningFixture;
+beforeAll(async () => {
+  if (unavailable) return;
+  sshd = await startSshd();
+  theirs = await startFixture('globals', { uid: sshd.uid, gid: sshd.gid });
+  ours = await startFixture('globals');
+});
+afterAll(async () => {
+  await theirs?.stop();
+  await ours?.stop();
+  sshd?.stop();
+});
+
+/** `firstOptions` win over the sshd's (ssh keeps the first value of each option). */
+function sshClient(firstOptions: string[] = []): DebugClient {
+  const args = ['--ssh', `${sshd?.user ?? 'nobody'}@127.0.0.1`, ...[...firstOptions, ...(sshd?.sshOptions ?? [])].flatMap((o) => ['--ssh-option', o]), '--remote-pidscope', REMOTE_PIDSCOPE];
+  const dc = new DebugClient(process.execPath, join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'), 'pidscope', {
+    cwd: REPO_ROOT,
+    env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(args) },
+  }, true);
+  dc.defaultTimeout = 60_000;
+  return dc;
+}
+
+function failure(p: Promise<unknown>): Promise<string | undefined> {
+  return p.then(
+    () => undefined,
+    (e: Error) => e.message,
+  );
+}
+
+describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
+  it('shows live variables of the remote user\'s process, never stopping it', async () => {
+    const dc = sshClient();
+    await dc.start();
+    try {
+      await dc.initializeRequest(CLIENT_CAPS);
+      const initialized = dc.waitForEvent('initialized', 60_000);
+      const stopped = dc.waitForEvent('stopped', 60_000);
+      await dc.attachRequest({ pid: theirs.pid, refreshIntervalMs: 100 } as DebugProtocol.AttachRequestArguments);
+      await initialized;
+      await dc.configurationDoneRequest();
+      await stopped;
+      expect((await dc.evaluateRequest({ expression: 'g_int', context: 'repl' })).body.result).toBe('123456789');
+      const first = (await dc.evaluateRequest({ expression: 'g_live_counter', context: 'repl' })).body.result;
+      const later = await waitFor('g_live_counter to move', async () => {
+        const v = (await dc.evaluateRequest({ expression: 'g_live_counter', context: 'repl' })).body.result;
+        return v !== first ? v : undefined;
+      });
+      expect(Number(later)).toBeGreaterThan(Number(first));
+      expect(tracerPid(theirs.pid)).toBe(0);
+      await dc.disconnectRequest({});
+    } finally {
+      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+    }
+  });
+
+  it('the remote session has the remote user\'s authority: a root-owned process is refused', async () => {
+    const dc = sshClient();
+    await dc.start();
+    try {
+      await dc.initializeRequest(CLIENT_CAPS);
+      const msg = await failure(dc.attachRequest({ pid: ours.pid } as DebugProtocol.AttachRequestArguments));
+      expect(msg).toMatch(/permission|EPERM|EACCES/i);
+    } finally {
+      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+    }
+  });
+
+  it('an ssh that cannot connect answers the first request with ssh\'s reason', async () => {
+    const dc = sshClient(['Port=1', 'ConnectTimeout=5']);
+    await dc.start();
+    try {
+      const msg = await failure(dc.initializeRequest(CLIENT_CAPS));
+      expect(msg).toMatch(/ssh pidscope-ssh@127\.0\.0\.1 failed before the adapter answered: ssh .* exited with code 255.*(refused|Connection)/);
+    } finally {
+      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+    }
+  });
+});
