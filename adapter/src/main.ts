@@ -19,6 +19,7 @@ const COMMANDS: Record<string, string> = {
   eval: './cli/eval',
   watch: './cli/watch',
   dap: './cli/dap',
+  ps: './cli/ps',
   demo: './cli/demo',
 };
 

@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import { adapterCommand } from './adapterLaunch';
 import { ACTION_LABELS, checkTarget, classifyAttachError, ConfigProblem, defaultConfig, readProcFacts, resolveConfig, type ProblemAction } from './config';
-import { ancestry, listProcesses, toPickItem } from './processes';
+import { ancestry, listProcesses, toPickItem, type ProcessInfo } from './processes';
+import { describeRemote, listRemoteProcesses, remoteAdapterCommand, remoteOf } from './remote';
 import { PlotPanel } from './plotPanel';
 import { markerFromOutput } from './watchHits';
 import { MemoryViews, trackSessions } from './memoryView';
@@ -154,15 +155,35 @@ async function viewMemory(arg?: unknown): Promise<void> {
   await memoryViews.open(session, ref, label || ref);
 }
 
-async function pickProcess(): Promise<string | undefined> {
-  const exclude = ancestry(process.pid);
-  const items = listProcesses({ excludePids: exclude }).map(toPickItem);
+/** `${command:pickProcess}`: VS Code passes the launch configuration, which may name a remote host. */
+async function pickProcess(config?: Record<string, unknown>): Promise<string | undefined> {
+  let remote;
+  try {
+    remote = config && typeof config === 'object' ? remoteOf(config) : undefined;
+  } catch (e) {
+    void showProblem(e);
+    return undefined;
+  }
+  let list: ProcessInfo[];
+  if (remote) {
+    const r = remote;
+    try {
+      list = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `pidscope: listing processes through ${describeRemote(r)}…` }, () => listRemoteProcesses(r));
+    } catch (e) {
+      log.appendLine(`[picker] ${(e as Error).message}`);
+      void vscode.window.showErrorMessage(`pidscope: ${(e as Error).message}`);
+      return undefined;
+    }
+  } else {
+    list = listProcesses({ excludePids: ancestry(process.pid) });
+  }
+  const items = list.map(toPickItem);
   if (items.length === 0) {
     void vscode.window.showWarningMessage('pidscope: none of your processes can be attached to. Start your program first (it keeps running; pidscope never stops it).');
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'pidscope: attach to a running process (it will not be stopped)',
+    title: `pidscope: attach to a running process${remote ? ` on ${describeRemote(remote)}` : ''} (it will not be stopped)`,
     placeHolder: 'Type to filter by name, pid, user or command line',
     matchOnDescription: true,
     matchOnDetail: true,
@@ -178,6 +199,7 @@ class ConfigProvider implements vscode.DebugConfigurationProvider {
 
   resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined | null {
     try {
+      remoteOf(config);
       return resolveConfig(config) as vscode.DebugConfiguration;
     } catch (e) {
       void showProblem(e);
@@ -190,6 +212,8 @@ class ConfigProvider implements vscode.DebugConfigurationProvider {
     config: vscode.DebugConfiguration,
   ): vscode.DebugConfiguration | undefined | null {
     try {
+      // A remote pid is checked by the remote adapter: this host's /proc knows nothing of it.
+      if (remoteOf(config)) return config.pid === undefined || config.pid === '' ? (config.processName ? config : undefined) : config;
       const checked = checkTarget(config as never, readProcFacts());
       if (!checked) log.appendLine('[config] no process picked; the session was not started');
       return checked as vscode.DebugConfiguration | undefined;
@@ -213,7 +237,9 @@ class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   createDebugAdapterDescriptor(session: vscode.DebugSession, executable: vscode.DebugAdapterExecutable | undefined): vscode.DebugAdapterDescriptor {
     if (executable) return executable;
     const cfg = vscode.workspace.getConfiguration('pidscope.adapter');
-    const cmd = adapterCommand(this.context.extensionPath, { nodePath: cfg.get<string>('nodePath'), adapterPath: cfg.get<string>('path') });
+    const local = adapterCommand(this.context.extensionPath, { nodePath: cfg.get<string>('nodePath'), adapterPath: cfg.get<string>('path') });
+    const remote = remoteOf(session.configuration);
+    const cmd = remote ? remoteAdapterCommand(local, remote) : local;
     log.appendLine(`[session ${session.name}] adapter: ${cmd.command} ${cmd.args.join(' ')}`);
     return new vscode.DebugAdapterExecutable(cmd.command, cmd.args, { env: cmd.env });
   }

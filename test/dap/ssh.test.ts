@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { tracerPid } from '../support/proc';
 import { sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
+import { listRemoteProcesses } from '../../extension/src/remote';
 import { CLIENT_CAPS, waitFor } from './harness';
 
 const unavailable = sshdUnavailable();
@@ -89,6 +90,14 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
     } finally {
       (dc as unknown as { stopAdapter(): void }).stopAdapter();
     }
+  });
+
+  it('the extension\'s remote process picker lists the remote user\'s processes (`pidscope ps --json` over ssh)', async () => {
+    const list = await listRemoteProcesses({ kind: 'ssh', host: `${sshd.user}@127.0.0.1`, options: sshd.sshOptions, pidscope: REMOTE_PIDSCOPE });
+    const mine = list.find((p) => p.pid === theirs.pid);
+    expect(mine).toMatchObject({ name: 'globals', user: sshd.user, uid: sshd.uid });
+    expect(list.some((p) => p.pid === ours.pid)).toBe(false); // root's: not attachable as that user
+    expect(list.every((p) => p.uid === sshd.uid)).toBe(true);
   });
 
   it('an ssh that cannot connect answers the first request with ssh\'s reason', async () => {

@@ -16,6 +16,8 @@ export interface ProcStat {
   state: string;
   ppid: number;
   flags: number;
+  /** starttime (field 22): clock ticks after boot; bigger is newer. */
+  startTicks: number;
 }
 
 /** Parses /proc/PID/stat or /proc/PID/task/TID/stat. comm may contain spaces and ')'. */
@@ -31,6 +33,7 @@ export function parseStat(text: string): ProcStat {
     state: rest[0],
     ppid: Number(rest[1]),
     flags: Number(rest[6]),
+    startTicks: Number(rest[19]),
   };
 }
 
