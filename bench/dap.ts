@@ -136,8 +136,16 @@ function stopClient(dc: DebugClient): Promise<void> {
   });
 }
 
+const BENCH_SECRET = 'bench-dap-secret-0123456789';
+
+/** DebugClient over TCP: the listener wants `PIDSCOPE-AUTH <secret>` before any DAP. */
+async function startTcp(dc: DebugClient, port: number): Promise<void> {
+  await dc.start(port);
+  (dc as unknown as { _socket: { write(s: string): void } })._socket.write(`PIDSCOPE-AUTH ${BENCH_SECRET}\n`);
+}
+
 async function listen(): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [MAIN_JS, 'dap', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN_JS, 'dap', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PIDSCOPE_DAP_SECRET: BENCH_SECRET } });
   const port = await new Promise<number>((res, rej) => {
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => {
@@ -222,7 +230,7 @@ async function main(): Promise<void> {
       }
       {
         const dc = new DebugClient('unused', 'unused', 'pidscope');
-        await dc.start(server.port);
+        await startTcp(dc, server.port);
         const t = performance.now();
         await firstVariables(dc, target.pid, 0);
         warm.push(performance.now() - t);
@@ -240,7 +248,7 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- 2. full refresh of 1,000 globals
     const dc = new DebugClient('unused', 'unused', 'pidscope');
-    await dc.start(server.port);
+    await startTcp(dc, server.port);
     const invalidations: number[] = [];
     dc.on('invalidated', () => invalidations.push(performance.now()));
     await firstVariables(dc, target.pid, 100);
