@@ -6,7 +6,7 @@
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,8 @@ import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixture
 import { CLIENT_CAPS, waitFor } from './harness';
 
 const MAIN = join(REPO_ROOT, 'adapter', 'src', 'main.ts');
-const RAW_CLIENT = join(REPO_ROOT, 'test', 'support', 'dap-raw-client.mjs');
+/** Copied next to the test's temp files: user nobody may not be able to read the checkout. */
+let RAW_CLIENT = join(REPO_ROOT, 'test', 'support', 'dap-raw-client.mjs');
 const SECRET = 'test-secret-0123456789abcdef';
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('SKIP listen.test.ts unprivileged-client cases: the tests run as uid %d, not root (they switch to nobody with setpriv)', process.getuid?.());
@@ -32,6 +33,9 @@ beforeAll(async () => {
   fx = await startFixture('globals');
   dir = mkdtempSync(join(tmpdir(), 'pidscope-listen-'));
   chmodSync(dir, 0o755);
+  copyFileSync(RAW_CLIENT, join(dir, 'dap-raw-client.mjs'));
+  RAW_CLIENT = join(dir, 'dap-raw-client.mjs');
+  chmodSync(RAW_CLIENT, 0o644);
 });
 afterAll(async () => {
   for (const s of servers) s.kill('SIGTERM');

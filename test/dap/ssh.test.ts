@@ -8,14 +8,15 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { fixturePath, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { tracerPid } from '../support/proc';
-import { sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
+import { remoteUserBlocked, sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
 import { listRemoteProcesses } from '../../extension/src/remote';
 import { CLIENT_CAPS, waitFor } from './harness';
 
-const unavailable = sshdUnavailable();
-if (unavailable && process.env.PIDSCOPE_CI === '1') throw new Error(`ssh remote-attach tests need a local sshd, and: ${unavailable}`);
+const missingPackage = sshdUnavailable();
+if (missingPackage && process.env.PIDSCOPE_CI === '1') throw new Error(`ssh remote-attach tests need a local sshd, and: ${missingPackage}`);
+const unavailable = missingPackage ?? remoteUserBlocked(REPO_ROOT, [fixturePath('globals')]);
 if (unavailable) console.warn(`SKIP test/dap/ssh.test.ts: ${unavailable}`);
 
 /** The remote `pidscope`: this checkout, run from the sources by the remote user. */

@@ -8,20 +8,23 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { fixturePath, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { tracerPid } from '../support/proc';
-import { sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
+import { remoteUserBlocked, sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
 import { ensureCodeServer, Fatal, launchBrowser, missingPrerequisites, packageVsix, runCommand, screenshot, startCodeServer, STRICT, until, type CodeServer } from './harness';
 
 const missing = missingPrerequisites();
 const noSshd = sshdUnavailable();
 if (noSshd) missing.push(`a local sshd: ${noSshd}`);
 if (missing.length && !STRICT) console.warn(`\n*** SKIPPING the VS Code remote-attach test: missing on this machine:\n***   ${missing.join('\n***   ')}\n`);
+// Not a missing package: a host where other users cannot read the checkout skips, loudly.
+const blocked = remoteUserBlocked(REPO_ROOT, [fixturePath('globals')]);
+if (blocked) console.warn(`SKIP test/extension/remote.test.ts: ${blocked}`);
 
 const LIVE = 'g_live_counter';
 const REMOTE_PIDSCOPE = `cd ${REPO_ROOT} && exec ${process.execPath} --import tsx adapter/src/main.ts`;
 
-describe.skipIf(missing.length > 0 && !STRICT)('remote attach over ssh in real VS Code', () => {
+describe.skipIf((missing.length > 0 && !STRICT) || !!blocked)('remote attach over ssh in real VS Code', () => {
   let sshd: Sshd | undefined;
   let fixture: RunningFixture | undefined;
   let server: CodeServer | undefined;

@@ -12,14 +12,30 @@ import { join } from 'node:path';
 export const SSH_USER = 'pidscope-ssh';
 const SSHD = '/usr/sbin/sshd';
 
-/** Why an sshd cannot run here, or undefined when it can. */
+/** A package the ssh tests need is missing (a failure in CI), or undefined. */
 export function sshdUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return `not root (uid ${process.getuid?.()}): sshd must switch users`;
   if (!existsSync(SSHD)) return `${SSHD} is missing (apt-get install openssh-server)`;
   try {
     execFileSync('ssh', ['-V'], { stdio: 'ignore' });
   } catch {
     return 'no ssh client (apt-get install openssh-client)';
+  }
+  return undefined;
+}
+
+/**
+ * Why this host cannot run the remote side as another user (not a missing package: a skip), or
+ * undefined. The remote user runs pidscope from this checkout and the fixture binaries, so other
+ * users must be able to read them (a clone under a 0700 home cannot be).
+ */
+export function remoteUserBlocked(repo: string, binaries: string[]): string | undefined {
+  if (process.getuid?.() !== 0) return `not root (uid ${process.getuid?.()}): sshd must switch users and the test creates user ${SSH_USER}`;
+  const files = [join(repo, 'adapter', 'src', 'main.ts'), join(repo, 'node_modules', 'tsx', 'package.json'), join(repo, 'node_modules', 'koffi', 'package.json')];
+  try {
+    execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'sh', '-c', 'for f in "$@"; do test -r "$f" || { echo "$f"; exit 1; }; done', 'sh', ...files, ...binaries], { stdio: 'pipe' });
+  } catch (e) {
+    const which = String((e as { stdout?: Buffer }).stdout ?? '').trim();
+    return `other users cannot read ${which || 'this checkout'} (a parent directory is not world-readable), so the remote user cannot run pidscope from it`;
   }
   return undefined;
 }
@@ -49,7 +65,14 @@ function ensureUser(): { uid: number; gid: number } {
     const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${SSH_USER}:`));
     return line ? { uid: Number(line.split(':')[2]), gid: Number(line.split(':')[3]) } : undefined;
   };
-  if (!read()) execFileSync('useradd', ['--system', '--user-group', '--create-home', '--home-dir', `/var/lib/${SSH_USER}`, '--shell', '/bin/sh', SSH_USER]);
+  if (!read()) {
+    try {
+      execFileSync('useradd', ['--system', '--user-group', '--create-home', '--home-dir', `/var/lib/${SSH_USER}`, '--shell', '/bin/sh', SSH_USER], { stdio: 'pipe' });
+    } catch (e) {
+      // Test files run in parallel: another one may have created the user meanwhile.
+      if (!read()) throw e;
+    }
+  }
   // useradd leaves the account locked ('!'), and sshd refuses a locked account even with a key:
   // '*' means no password can ever match, but the account is not locked.
   execFileSync('usermod', ['-p', '*', SSH_USER]);
