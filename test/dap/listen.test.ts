@@ -233,6 +233,20 @@ describe('Unix socket listener', () => {
     const ok = rawClient({ path }, { frames: [init], waitMs: 3000 });
     const msgs = frames(ok.text);
     expect(msgs[0]).toMatchObject({ type: 'response', command: 'initialize', success: true });
+
+    // A stdio client reaches it through `pidscope dap --connect unix:PATH` (no secret needed).
+    const dc = new DebugClient(process.execPath, join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'), 'pidscope', {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', `unix:${path}`]) },
+    }, true);
+    dc.defaultTimeout = 60_000;
+    await dc.start();
+    try {
+      await attachRW(dc, { allowWrites: false });
+      expect((await dc.evaluateRequest({ expression: 'g_int', context: 'repl' })).body.result).toBe('123456789');
+    } finally {
+      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+    }
   });
 });
 
