@@ -5,12 +5,13 @@
  */
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { pidscope } from '../cli/run';
 import { CLIENT_CAPS, waitFor } from './harness';
 
 const MAIN = join(REPO_ROOT, 'adapter', 'src', 'main.ts');
@@ -120,14 +121,14 @@ describe('TCP listener (no --allow-writes)', () => {
     srv = await startServer(['--listen', '127.0.0.1:0']);
   });
 
-  it.skipIf(!isRoot)('as nobody, without the secret: one refusal, no answer to any request, connection closed', () => {
+  it.skipIf(!isRoot)('as nobody, without the secret: one refusal, no answer to any request, connection closed', async () => {
     const r = rawClient({ port: srv.port }, { frames: [init, attachReq(fx.pid), setExpr] }, 'nobody');
     expect(r.closed).toBe(true);
     const msgs = frames(r.text);
     expect(msgs).toHaveLength(1);
     expect(msgs[0]).toMatchObject({ type: 'response', request_seq: 1, command: 'initialize', success: false });
     expect(String(msgs[0].message)).toMatch(/connection refused: the client did not send the secret first.*PIDSCOPE-AUTH/);
-    expect(execFileSync('gdb', ['-batch', '-p', String(fx.pid), '-ex', 'print g_int_neg'], { encoding: 'utf8' })).toMatch(/= -42/);
+    expect((await pidscope(['eval', '--pid', String(fx.pid), 'g_int_neg'])).stdout.trim()).toBe('-42');
   });
 
   it.skipIf(!isRoot)('as nobody, with a wrong secret: refused', () => {
