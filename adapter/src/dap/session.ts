@@ -332,7 +332,11 @@ export class PidscopeSession extends DebugSession {
     this.sendEvent(new Event('pidscope/backend', info));
     this.output(
       `pidscope: attached to pid ${proc.pid} (${proc.name}) through ${proc.backend} — the process keeps running; pidscope never stops it.` +
-        (cfg.allowWrites ? ' Writes are ALLOWED in this session.' : ' Read-only (set "allowWrites": true to change memory).'),
+        (cfg.allowWrites
+          ? ' Writes are ALLOWED in this session.'
+          : granted.writeRefusal
+            ? ' Read-only (this pidscope dap --listen server was started without --allow-writes).'
+            : ' Read-only (set "allowWrites": true to change memory).'),
     );
     for (const n of granted.notes) this.output(`pidscope: ${n}`);
     for (const w of proc.warnings.slice(0, 20)) this.output(`pidscope: ${w}`);
