@@ -252,6 +252,24 @@ describe('Unix socket listener', () => {
 });
 
 describe('command line', () => {
+  it('`--connect` to a server that is not there answers the first request with the reason', async () => {
+    const dc = new DebugClient(process.execPath, join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'), 'pidscope', {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_DAP_SECRET: SECRET, PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', '127.0.0.1:1']) },
+    }, true);
+    dc.defaultTimeout = 60_000;
+    await dc.start();
+    try {
+      const msg = await dc.initializeRequest(CLIENT_CAPS).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      expect(msg).toMatch(/connecting to 127\.0\.0\.1:1 failed before the adapter answered: cannot connect to 127\.0\.0\.1:1 \(connect ECONNREFUSED/);
+    } finally {
+      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+    }
+  });
+
   it('a non-loopback address needs --public, and says what it exposes', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'dap', '--listen', '0.0.0.0:0', '--allow-writes'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(1);
