@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isKernelThreadStat, listProcesses, readStat } from '../engine/processes';
+import { isKernelThreadStat, listProcesses, readStartTicks, readStat } from '../engine/processes';
 import type { CliCommand } from '../main';
 
 /** One row of `pidscope ps --json` (the fields of the extension's process picker). */
@@ -53,7 +53,7 @@ export function attachable(): PsEntry[] {
     try {
       const st = readStat(p.pid);
       if (isKernelThreadStat(st)) continue;
-      out.push({ pid: p.pid, ppid: st.ppid, name: p.name, commandLine: p.cmdline.join(' '), uid: p.uid, user: users.get(p.uid) ?? String(p.uid), startTicks: st.startTicks });
+      out.push({ pid: p.pid, ppid: st.ppid, name: p.name, commandLine: p.cmdline.join(' '), uid: p.uid, user: users.get(p.uid) ?? String(p.uid), startTicks: readStartTicks(p.pid) });
     } catch {
       /* exited while we looked */
     }

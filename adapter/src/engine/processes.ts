@@ -16,8 +16,6 @@ export interface ProcStat {
   state: string;
   ppid: number;
   flags: number;
-  /** starttime (field 22): clock ticks after boot; bigger is newer. */
-  startTicks: number;
 }
 
 /** Parses /proc/PID/stat or /proc/PID/task/TID/stat. comm may contain spaces and ')'. */
@@ -33,13 +31,18 @@ export function parseStat(text: string): ProcStat {
     state: rest[0],
     ppid: Number(rest[1]),
     flags: Number(rest[6]),
-    startTicks: Number(rest[19]),
   };
 }
 
 export function readStat(pid: number, tid?: number): ProcStat {
   const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
   return parseStat(readFileSync(path, 'latin1'));
+}
+
+/** starttime (field 22 of /proc/PID/stat): clock ticks after boot; bigger is newer. */
+export function readStartTicks(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
 export function isKernelThreadStat(s: ProcStat): boolean {
