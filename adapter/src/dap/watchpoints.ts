@@ -37,7 +37,7 @@ import { isPidscopeError, PidscopeError } from '../errors';
 import type { Program } from '../engine/program';
 import { Coalescer } from '../watch/coalesce';
 import { DEBUG_REGISTERS, type WatchEngine } from '../watch/engine';
-import { splitIntoBreakpoints } from '../linux/perf';
+import { splitIntoBreakpoints } from '../watch/ranges';
 import { formatWriter } from '../watch/format';
 import { createWatchEngine, hitChange, hitLine, hitSubject, resolveWatchTarget, summaryLine } from '../watch/program';
 import type { WatchAccess, WatchHit, WatchInfo, WatchMode, WatchTarget } from '../watch/types';

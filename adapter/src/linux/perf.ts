@@ -161,25 +161,6 @@ export function isValidBreakpoint(address: bigint, length: number): length is Br
   return (length === 1 || length === 2 || length === 4 || length === 8) && address % BigInt(length) === 0n;
 }
 
-/**
- * Covers [address, address+size) with the fewest aligned x86 debug-register ranges
- * (greedy: largest aligned chunk that fits at each step). Callers check the count against the
- * 4 registers per thread.
- */
-export function splitIntoBreakpoints(address: bigint, size: number): { address: bigint; length: BreakpointLength }[] {
-  const out: { address: bigint; length: BreakpointLength }[] = [];
-  let a = address;
-  let left = size;
-  while (left > 0) {
-    let len: BreakpointLength = 8;
-    while (len > 1 && (a % BigInt(len) !== 0n || len > left)) len = (len / 2) as BreakpointLength;
-    out.push({ address: a, length: len });
-    a += BigInt(len);
-    left -= len;
-  }
-  return out;
-}
-
 function buildAttr(o: BreakpointOptions): Buffer {
   const attr = Buffer.alloc(PERF_ATTR_SIZE);
   attr.writeUInt32LE(PERF_TYPE_BREAKPOINT, 0); // type
