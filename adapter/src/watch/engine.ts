@@ -21,6 +21,7 @@ import type { MemoryReader } from '../memory/reader';
 import type { SymbolLookup } from '../symbols/provider';
 import { describePerfErrno, PerfSyscallError, type PerfSample } from '../linux/perf';
 import { splitIntoBreakpoints } from './ranges';
+import { hardwareWatchUnavailable } from '../engine/capabilities';
 import { HardwareWatch } from './hardware';
 import { RecentRing } from './coalesce';
 import { formatBytes, narrowChange, processImage, threadName } from './format';
@@ -191,6 +192,12 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
   /** Arms hardware breakpoints, or returns the reason it could not (an error for mode 'hw'). */
   private tryHardware(w: Watch, access: 'write' | 'readwrite'): PidscopeError | undefined {
     const spec = w.info.spec;
+    // Probed once per process: perf may accept a breakpoint that never fires (no debug-register
+    // traps under some hypervisors), and a watch that reports "0 writes" is worse than polling.
+    const unavailable = hardwareWatchUnavailable();
+    if (unavailable) {
+      return new PidscopeError('HW_UNAVAILABLE', unavailable, 'Use --mode poll (changes only, no writer); `pidscope info --pid N` shows the probe', 'user');
+    }
     const ranges = splitIntoBreakpoints(spec.address, spec.size);
     if (ranges.length > DEBUG_REGISTERS) {
       return new PidscopeError(
