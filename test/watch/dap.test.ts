@@ -7,6 +7,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid } from '../support/proc';
+import { itHw } from '../support/hwGate';
 import { attach, LIVE_FRAME_ID, LIVE_THREAD_ID, startClient, waitFor, type Client } from '../dap/harness';
 
 let fx: RunningFixture;
@@ -41,7 +42,7 @@ describe('pidscope dap: data breakpoints', () => {
     expect((bad.body as DebugProtocol.DataBreakpointInfoResponse['body']).dataId).toBeNull();
   });
 
-  it('a hit is an output line with the writer, a changed breakpoint with the count, and nothing stops', async () => {
+  itHw('a hit is an output line with the writer, a changed breakpoint with the count, and nothing stops', async () => {
     const monitor = monitorNeverStopped(fx.pid);
     const stoppedBefore = c.events.filter((e) => e.event === 'stopped').length;
     const info = (await c.request('dataBreakpointInfo', { name: 'g_slots[1]' })).body as DebugProtocol.DataBreakpointInfoResponse['body'];

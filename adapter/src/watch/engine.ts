@@ -192,12 +192,6 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
   /** Arms hardware breakpoints, or returns the reason it could not (an error for mode 'hw'). */
   private tryHardware(w: Watch, access: 'write' | 'readwrite'): PidscopeError | undefined {
     const spec = w.info.spec;
-    // Probed once per process: perf may accept a breakpoint that never fires (no debug-register
-    // traps under some hypervisors), and a watch that reports "0 writes" is worse than polling.
-    const unavailable = hardwareWatchUnavailable();
-    if (unavailable) {
-      return new PidscopeError('HW_UNAVAILABLE', unavailable, 'Use --mode poll (changes only, no writer); `pidscope info --pid N` shows the probe', 'user');
-    }
     const ranges = splitIntoBreakpoints(spec.address, spec.size);
     if (ranges.length > DEBUG_REGISTERS) {
       return new PidscopeError(
@@ -213,6 +207,12 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
         `the ${DEBUG_REGISTERS} debug registers are taken: ${used} by other hardware watchpoints, '${spec.expression}' needs ${ranges.length}`,
         'Remove a hardware watchpoint, or use --mode poll',
       );
+    }
+    // Probed once per process: perf may accept a breakpoint that never fires (no debug-register
+    // traps under some hypervisors), and a watch that reports "0 writes" is worse than polling.
+    const unavailable = hardwareWatchUnavailable();
+    if (unavailable) {
+      return new PidscopeError('HW_UNAVAILABLE', unavailable, 'Use --mode poll (changes only, no writer); `pidscope info --pid N` shows the probe', 'user');
     }
     try {
       w.hw = HardwareWatch.start({

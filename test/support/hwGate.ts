@@ -1,0 +1,15 @@
+/**
+ * `itHw` / `describeHw`: tests that need hardware watchpoints, skipped where the probe
+ * (test/support/capabilities.ts, the program's own) says debug-register breakpoints do not fire.
+ * The skip is announced once per run by the global setup, not once per test.
+ */
+import { describe, it } from 'vitest';
+import { hasHardwareWatchpoints } from './capabilities';
+
+export { hasHardwareWatchpoints, hwProbe } from './capabilities';
+
+/** `it`, skipped when hardware watchpoints do not work on this host. */
+export const itHw = it.skipIf(!hasHardwareWatchpoints);
+
+/** `describe`, skipped when hardware watchpoints do not work on this host. */
+export const describeHw = describe.skipIf(!hasHardwareWatchpoints);
