@@ -84,7 +84,9 @@ describe('DataBreakpoints', () => {
       expect(info.description).toMatch(/polling \(hardware breakpoints do not fire on this host/);
       r = wp.setDataBreakpoints({ breakpoints: [{ dataId: info.dataId!, accessType: 'write' }] });
     } finally {
-      delete process.env.PIDSCOPE_HWBP;
+      // Restored, not deleted: the whole run may be under PIDSCOPE_HWBP=nofire.
+      if (before === undefined) delete process.env.PIDSCOPE_HWBP;
+      else process.env.PIDSCOPE_HWBP = before;
     }
     const bp = r.breakpoints[0]!;
     expect(bp.verified).toBe(true);

@@ -156,6 +156,7 @@ describe('watch engine on the threads fixture', () => {
   it('auto falls back to polling when breakpoints never fire (PIDSCOPE_HWBP=nofire), says why, and still sees every change', async () => {
     const { fx, engine, events } = await setup(['1', '--interval-ms', '20']);
     const address = symbolAddress(fx.pid, 'g_shared');
+    const before = process.env.PIDSCOPE_HWBP;
     process.env.PIDSCOPE_HWBP = 'nofire';
     try {
       const info = engine.add({ expression: 'g_shared', address, size: 8, mode: 'auto' });
@@ -163,7 +164,9 @@ describe('watch engine on the threads fixture', () => {
       expect(info.fallbackReason).toMatch(/hardware breakpoints do not fire on this host/);
       expect(() => engine.add({ expression: 'g_shared', address, size: 8, mode: 'hw' })).toThrow(/do not fire/);
     } finally {
-      delete process.env.PIDSCOPE_HWBP;
+      // Restored, not deleted: the whole run may be under PIDSCOPE_HWBP=nofire.
+      if (before === undefined) delete process.env.PIDSCOPE_HWBP;
+      else process.env.PIDSCOPE_HWBP = before;
     }
     await until('polled changes', () => hitsOf(events).length >= 3);
     const values = hitsOf(events).map((h) => h.value!.readBigInt64LE(0));
