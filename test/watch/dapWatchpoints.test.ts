@@ -77,6 +77,7 @@ describe('DataBreakpoints', () => {
 
   it('where breakpoints never fire (PIDSCOPE_HWBP=nofire): the data breakpoint polls, is verified, and says why (console + message)', async () => {
     const { fx, wp, events } = await setup(['2', '--interval-ms', '10']);
+    const before = process.env.PIDSCOPE_HWBP;
     process.env.PIDSCOPE_HWBP = 'nofire';
     let r;
     try {
