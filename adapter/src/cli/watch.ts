@@ -215,6 +215,13 @@ async function run(argv: string[]): Promise<number> {
     }
   });
 
+  // Before the watches are armed: on a process with thousands of threads arming goes on in the
+  // background, and Ctrl-C or --duration must end the watch at any moment of it.
+  const onSignal = (sig: NodeJS.Signals) => finished(`stopped by ${sig}`);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const timer = duration > 0 ? setTimeout(() => finished(`--duration ${duration} s elapsed`), duration * 1000) : undefined;
+
   try {
     for (const expression of positionals) {
       const target = resolveWatchTarget(program, expression);
@@ -233,15 +240,15 @@ async function run(argv: string[]): Promise<number> {
       }
     }
   } catch (e) {
+    if (timer) clearTimeout(timer);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     coalescer.close();
     engine.close();
     program.close();
     throw e;
   }
 
-  const onSignal = (sig: NodeJS.Signals) => finished(`stopped by ${sig}`);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const onOutputError = () => {
     outputClosed = true;
     finished('output closed');
@@ -249,7 +256,6 @@ async function run(argv: string[]): Promise<number> {
   process.stdout.on('error', onOutputError);
   // A referenced timer keeps Node alive (the engine's own timers and fd polls are unref'd).
   const keepAlive = setInterval(() => undefined, 1000);
-  const timer = duration > 0 ? setTimeout(() => finished(`--duration ${duration} s elapsed`), duration * 1000) : undefined;
 
   const reason = await done;
   clearInterval(keepAlive);
