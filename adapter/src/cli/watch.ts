@@ -39,8 +39,14 @@ When several writes land between two reads of memory, only the last one's value 
 the others show "(overwritten before it could be read)", and the next old value shows as "?".
 A change inside a big array or struct is shown as that element or member (g_ring[6]: …).
 
-Environment: PIDSCOPE_PERF=deny makes perf_event_open fail as if not permitted (to see the
-polling fallback).
+Hardware watchpoints are used only where a probe shows they fire (a breakpoint on a word of
+pidscope's own must count its writes; some hypervisors deliver no debug-register traps): else
+auto polls and says why, and --mode hw is refused. \`pidscope info --pid N\` shows the probe.
+On a process with many threads a hardware watch holds threads x online CPUs x debug registers
+perf fds; one needing more than RLIMIT_NOFILE leaves (minus 256) is refused up front (auto polls).
+
+Environment: PIDSCOPE_PERF=deny makes perf_event_open fail as if not permitted, and
+PIDSCOPE_HWBP=nofire makes the probe report breakpoints that never fire (to see the fallbacks).
 Exit status: 0 when the watch ended (Ctrl-C, SIGTERM, --duration, the process exited),
 1 for errors (no address, no such process, perf refused with --mode hw), 2 for usage errors.
 `;
