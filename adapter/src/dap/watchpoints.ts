@@ -287,6 +287,9 @@ export class DataBreakpoints {
         if (a) this.changed(a);
       } else if (e.kind === 'status') {
         this.d.sendEvent(new OutputEvent(`pidscope watch: ${e.message}\n`, e.level === 'info' ? 'console' : 'important'));
+        // A watch that changed state (armed, fell back to polling) shows it in its message too.
+        const a = this.active.get(e.watchId);
+        if (a) this.changed(a);
       } else {
         this.ended = e.reason;
         this.coalescer!.flush();

@@ -329,7 +329,9 @@ export class HardwareWatch {
         'info',
       );
     } catch (e) {
-      this.o.onStatus?.(`could not re-arm the hardware watchpoint: ${e instanceof PerfSyscallError ? describePerfErrno(e.errno) : String(e)}`, 'error');
+      // The events are closed: without a re-arm the watch would report nothing, so it ends and
+      // the engine polls instead (onFailed says why).
+      this.fail(e);
     } finally {
       this.switching = false;
     }
