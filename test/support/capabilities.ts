@@ -1,7 +1,7 @@
 /**
- * The probe behind the gating of tests that need hardware watchpoints (debug-register traps through perf): the same
- * probe pidscope itself uses (adapter/src/engine/capabilities.ts), so a test never disagrees with
- * the program about what this host can do.
+ * The probe behind the gating of tests that need hardware watchpoints (debug-register traps
+ * through perf): the same probe pidscope itself uses (adapter/src/engine/capabilities.ts), so a
+ * test never disagrees with the program about what this host can do.
  *
  *   import { itHw, describeHw } from '../support/hwGate';
  *   itHw('hw: names the writer', async () => { ... });
@@ -21,7 +21,7 @@ export const hasHardwareWatchpoints = hwProbe.ok;
 /** The one loud line: what the probe found and what is skipped because of it. */
 export function hwSkipLine(): string | undefined {
   if (hwProbe.ok) return undefined;
-  return `SKIPPING every hardware-watchpoint test: probe result '${hwProbe.result}': ${hwProbe.reason ?? hwProbe.detail} (${hwProbe.detail}); their poll-mode equivalents run`;
+  return `SKIPPING every hardware-watchpoint test: breakpoint probe result '${hwProbe.result}': ${hwProbe.reason ?? hwProbe.detail}; their poll-mode equivalents run`;
 }
 
 /** Prints the loud line once per test run (global setups of the unit and e2e projects). */
