@@ -259,7 +259,9 @@ export class HardwareWatch {
       this.unwatched.clear();
     }
     if (!this.rescanTimer) {
-      this.rescanTimer = setInterval(() => this.rescan(), 250);
+      // A rescan lists /proc/PID/task (about 1 µs a thread): every 250 ms for small processes,
+      // less often for big ones (inheritance covers new threads; the rescan only mends races).
+      this.rescanTimer = setInterval(() => this.rescan(), Math.min(2000, Math.max(250, this.covered.size)));
       this.rescanTimer.unref();
     }
     if (p && p.chunks > 1) this.o.onArmed?.(this.threadCount, this.fdCount, Date.now() - p.started);
