@@ -140,6 +140,7 @@ describe('watch engine on the threads fixture', () => {
   it('auto falls back to polling when perf is refused (PIDSCOPE_PERF=deny) and says why', async () => {
     const { fx, engine, events } = await setup(['1', '--interval-ms', '5']);
     const address = symbolAddress(fx.pid, 'g_shared');
+    const before = process.env.PIDSCOPE_PERF;
     process.env.PIDSCOPE_PERF = 'deny';
     try {
       const info = engine.add({ expression: 'g_shared', address, size: 8, mode: 'auto' });
@@ -147,7 +148,8 @@ describe('watch engine on the threads fixture', () => {
       expect(info.fallbackReason).toMatch(/perf_event_open was refused.*perf_event_paranoid/);
       expect(() => engine.add({ expression: 'g_shared', address, size: 8, mode: 'hw' })).toThrow(/hardware watchpoint refused/);
     } finally {
-      delete process.env.PIDSCOPE_PERF;
+      if (before === undefined) delete process.env.PIDSCOPE_PERF;
+      else process.env.PIDSCOPE_PERF = before;
     }
     await until('a polled change', () => hitsOf(events).length >= 2);
     expect(hitsOf(events).every((h) => h.source === 'poll')).toBe(true);

@@ -7,7 +7,7 @@ import {
   isValidBreakpoint,
   openBreakpoint,
   PerfRing,
-  probeHardwareBreakpoints,
+  probeBreakpointFires,
   readCount,
   type PerfRecord,
 } from './perf';
@@ -84,11 +84,13 @@ describe('perf breakpoint on this very thread', () => {
   });
 
   it('explains a refusal (simulated) with the fix', () => {
+    const before = process.env.PIDSCOPE_PERF;
     process.env.PIDSCOPE_PERF = 'deny';
     try {
-      expect(probeHardwareBreakpoints(process.pid)).toMatchObject({ ok: false, reason: expect.stringMatching(/refused/) });
+      expect(probeBreakpointFires()).toMatchObject({ ok: false, result: 'refused', reason: expect.stringMatching(/refused.*perf_event_paranoid/) });
     } finally {
-      delete process.env.PIDSCOPE_PERF;
+      if (before === undefined) delete process.env.PIDSCOPE_PERF;
+      else process.env.PIDSCOPE_PERF = before;
     }
   });
 });

@@ -459,33 +459,6 @@ export class PerfRing {
   }
 }
 
-export interface PerfProbe {
-  ok: boolean;
-  /** Why hardware watchpoints cannot be used, with the fix; undefined when ok. */
-  reason?: string;
-  errno?: number;
-}
-
-/**
- * Whether this process may put a hardware breakpoint on `tid`. Opens and closes one event on a
- * harmless aligned address (the probe does not touch the target's memory).
- * PIDSCOPE_PERF=deny simulates a kernel that refuses (for tests of the polling fallback).
- */
-export function probeHardwareBreakpoints(tid: number, address: bigint = 0x1000n): PerfProbe {
-  if (process.env.PIDSCOPE_PERF === 'deny') {
-    return { ok: false, errno: EACCES, reason: 'perf_event_open refused (simulated by PIDSCOPE_PERF=deny)' };
-  }
-  if (process.arch !== 'x64') return { ok: false, reason: `hardware watchpoints are implemented for x86_64 only (this is ${process.arch})` };
-  const attr = buildAttr({ tid, cpu: -1, address: address - (address % 8n), length: 8, access: 'write', inherit: false });
-  const fd = Number(syscall6(SYS_perf_event_open, 'void *', attr, 'int', tid, 'int', -1, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
-  if (fd >= 0) {
-    close_(fd);
-    return { ok: true };
-  }
-  const errno = koffi.errno();
-  return { ok: false, errno, reason: describePerfErrno(errno) };
-}
-
 /**
  * What probeBreakpointFires found:
  *   fires        a debug-register breakpoint counted the writes it watched
