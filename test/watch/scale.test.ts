@@ -6,6 +6,7 @@
  * no timing is asserted (bench:watch measures it).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { itHw } from '../support/hwGate';
@@ -19,6 +20,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.stop();
 });
+
+/** Online CPUs, as the watch engine counts them (one perf event per thread and CPU). */
+function onlineCpus(): number {
+  let n = 0;
+  for (const part of readFileSync('/sys/devices/system/cpu/online', 'utf8').trim().split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    n += (b ?? a!) - a! + 1;
+  }
+  return n;
+}
 
 interface Run {
   code: number | null;
@@ -101,6 +112,20 @@ describe(`watch on a process with ${THREADS} threads`, () => {
     expect(auto.code, auto.stderr).toBe(0);
     expect(auto.stderr).toMatch(/polling every 5 ms \(hardware watchpoint refused: watching all \d+ threads needs/);
     expect(auto.stdout).toMatch(/^g_slots\[1\]: \d+ → \d+$/m);
+  });
+
+  itHw('two watches under a limit that holds one: the second is refused up front (the first one\'s fds still to come count), and polls', async () => {
+    const perWatch = THREADS * onlineCpus();
+    const shell = `ulimit -n ${Math.round(perWatch * 1.5) + 300};`;
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', 'g_slots[1]', '--duration', '1', '--interval', '5', '--max-rate', '0', '--json'], { shell });
+    expect(r.code, r.stderr).toBe(0);
+    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const watches = objs.filter((o) => o.type === 'watch');
+    expect(watches.map((w) => w.mode)).toEqual(['hw', 'poll']);
+    expect(watches[1].fallbackReason).toMatch(/needs [\d,]+ perf fds .*open or promised to other watches/);
+    // Neither ran out of fds half-way.
+    expect(objs.filter((o) => o.type === 'status' && /gave up/.test(o.message))).toEqual([]);
+    expect(objs.some((o) => o.type === 'hit' && o.expression === 'g_slots[1]')).toBe(true);
   });
 
   it('poll mode: any number of threads, no perf fds; reports the changes; --duration ends it', async () => {

@@ -95,6 +95,12 @@ function usableCpus(): number[] {
   return possibleCpus();
 }
 
+/**
+ * fds promised to watches still arming and not yet opened, over every watch of this process: a
+ * second watch added while the first is arming must not count the first's future fds as free.
+ */
+let reservedFds = 0;
+
 /** A watch that would hold more perf fds than RLIMIT_NOFILE allows; says the numbers and the fix. */
 export class PerfFdBudgetError extends Error {
   constructor(
@@ -147,6 +153,8 @@ export class HardwareWatch {
   /** Threads that could not be watched, by reason (reported once, not per thread). */
   private readonly unwatched = new Map<string, number>();
   private fdCount = 0;
+  /** This watch's share of reservedFds. */
+  private reservation = 0;
 
   private constructor(private readonly o: HardwareWatchOptions) {}
 
@@ -189,26 +197,40 @@ export class HardwareWatch {
     // The main thread first: its refusal (permissions, registers) is the answer for all.
     const main = tids.indexOf(this.o.pid);
     if (main > 0) [tids[0], tids[main]] = [tids[main]!, tids[0]!];
-    this.checkBudget(tids.length);
+    this.reserve(this.checkBudget(tids.length));
     this.pending = { tids, next: 0, rounds: 0, started: Date.now(), chunks: 0 };
     this.armChunk(true);
     if (this.covered.size === 0) throw new PerfSyscallError('perf_event_open', ESRCH);
   }
 
   /** Refuses a watch that would take more perf fds than RLIMIT_NOFILE leaves (never an EMFILE mid-way). */
-  private checkBudget(threads: number): void {
+  private checkBudget(threads: number): number {
     const perThread = this.cpus.length * this.o.ranges.length;
     const needed = threads * perThread;
-    const { limit, open } = fdUsage();
+    const { limit, open: openNow } = fdUsage();
+    // fds other watches will still open count as open already.
+    const open = openNow + reservedFds;
     const budget = Math.max(0, limit - open - FD_RESERVE);
     if (needed > budget) {
       throw new PerfFdBudgetError(
         needed,
         budget,
         `watching all ${threads.toLocaleString('en-US')} threads needs ${needed.toLocaleString('en-US')} perf fds (threads x ${this.cpus.length} CPUs x ${this.o.ranges.length} debug register(s)), ` +
-          `more than the ${budget.toLocaleString('en-US')} left under RLIMIT_NOFILE ${limit.toLocaleString('en-US')} (${open.toLocaleString('en-US')} open, ${FD_RESERVE} kept free): raise it (ulimit -n) or use --mode poll`,
+          `more than the ${budget.toLocaleString('en-US')} left under RLIMIT_NOFILE ${limit.toLocaleString('en-US')} (${open.toLocaleString('en-US')} open or promised to other watches, ${FD_RESERVE} kept free): raise it (ulimit -n) or use --mode poll`,
       );
     }
+    return needed;
+  }
+
+  private reserve(n: number): void {
+    this.release();
+    this.reservation = n;
+    reservedFds += n;
+  }
+
+  private release(): void {
+    reservedFds -= this.reservation;
+    this.reservation = 0;
   }
 
   /**
@@ -254,6 +276,7 @@ export class HardwareWatch {
   private finishArming(): void {
     const p = this.pending;
     this.pending = undefined;
+    this.release();
     if (this.unwatched.size > 0) {
       for (const [reason, n] of this.unwatched) this.o.onStatus?.(`${n} thread(s) not watched: ${reason}`, 'warning');
       this.unwatched.clear();
@@ -294,6 +317,7 @@ export class HardwareWatch {
   /** Closes every event and ring (not the watch). */
   private closeEvents(): void {
     this.generation++;
+    this.release();
     if (this.armTimer) clearImmediate(this.armTimer);
     this.armTimer = undefined;
     this.pending = undefined;
@@ -382,6 +406,10 @@ export class HardwareWatch {
           }
           fds.push(fd);
           this.fdCount++;
+          if (this.reservation > 0) {
+            this.reservation--;
+            reservedFds--;
+          }
           const ring = this.rings.get(cpu);
           if (!ring) {
             this.rings.set(cpu, new PerfRing(fd, { dataPages: this.o.ringPages ?? 16, sampleRegs: this.sampleRegs }));
