@@ -48,7 +48,8 @@ perf fds; one needing more than RLIMIT_NOFILE leaves (minus 256) is refused up f
 Environment: PIDSCOPE_PERF=deny makes perf_event_open fail as if not permitted, and
 PIDSCOPE_HWBP=nofire makes the probe report breakpoints that never fire (to see the fallbacks).
 Exit status: 0 when the watch ended (Ctrl-C, SIGTERM, --duration, the process exited),
-1 for errors (no address, no such process, perf refused with --mode hw), 2 for usage errors.
+1 for errors (no address, no such process, hardware watchpoints unavailable with --mode hw),
+2 for usage errors.
 `;
 
 function usageError(message: string): number {
