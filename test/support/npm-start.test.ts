@@ -7,7 +7,7 @@ import { DEMO_EXPRESSIONS, demoValues } from '../../adapter/src/cli/demo';
 import { Program } from '../../adapter/src/engine/program';
 import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from './fixtures';
 import { gdbPrintResults } from './gdb';
-import { hasHardwareWatchpoints, itHw } from './hwGate';
+import { hasHardwareWatchpoints, itHw, itPerf } from './hwGate';
 
 interface Result {
   code: number;
@@ -128,7 +128,7 @@ describe('pidscope demo (npm start)', () => {
     expect(alive(pid)).toBe(false);
   }, 180_000);
 
-  it('where breakpoints never fire (PIDSCOPE_HWBP=nofire): says the watch falls back to polling and why, and shows the changes', async () => {
+  itPerf('where breakpoints never fire (PIDSCOPE_HWBP=nofire): says the watch falls back to polling and why, and shows the changes', async () => {
     const r = await run(['demo', '--duration', '3'], { PIDSCOPE_HWBP: 'nofire' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
-import { itHw } from '../support/hwGate';
+import { itHw, itPerf } from '../support/hwGate';
 
 const started: RunningFixture[] = [];
 afterAll(async () => {
@@ -108,7 +108,7 @@ describe('pidscope watch', () => {
     expect(hw.stderr).toMatch(/hardware watchpoint refused.*Use --mode poll/);
   });
 
-  it('on a host where breakpoints never fire (PIDSCOPE_HWBP=nofire), auto polls, reports the changes and says why; --mode hw is refused with the probe', async () => {
+  itPerf('on a host where breakpoints never fire (PIDSCOPE_HWBP=nofire), auto polls, reports the changes and says why; --mode hw is refused with the probe', async () => {
     const fx = await startFixture('threads', { args: ['2', '--interval-ms', '20'] });
     started.push(fx);
     const monitor = monitorNeverStopped(fx.pid);

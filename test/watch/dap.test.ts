@@ -7,7 +7,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid } from '../support/proc';
-import { itHw } from '../support/hwGate';
+import { itHw, itPerf } from '../support/hwGate';
 import { attach, LIVE_FRAME_ID, LIVE_THREAD_ID, startClient, waitFor, type Client } from '../dap/harness';
 
 let fx: RunningFixture;
@@ -80,7 +80,7 @@ describe('pidscope dap: data breakpoints', () => {
     expect(tracerPid(fx.pid)).toBe(0);
   });
 
-  it('where breakpoints never fire (adapter under PIDSCOPE_HWBP=nofire): the data breakpoint polls, is verified, and says why in the console and its message', async () => {
+  itPerf('where breakpoints never fire (adapter under PIDSCOPE_HWBP=nofire): the data breakpoint polls, is verified, and says why in the console and its message', async () => {
     const before = process.env.PIDSCOPE_HWBP;
     process.env.PIDSCOPE_HWBP = 'nofire';
     let c2: Client;

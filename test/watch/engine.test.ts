@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { DEFAULT_VARIANT, markerLine, startFixture, type RunningFixture, type Variant } from '../support/fixtures';
 import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
-import { hasHardwareWatchpoints, itHw } from '../support/hwGate';
+import { hasHardwareWatchpoints, itHw, itPerf } from '../support/hwGate';
 
 const started: RunningFixture[] = [];
 const cleanups: (() => void)[] = [];
@@ -155,7 +155,7 @@ describe('watch engine on the threads fixture', () => {
     expect(hitsOf(events).every((h) => h.source === 'poll')).toBe(true);
   });
 
-  it('auto falls back to polling when breakpoints never fire (PIDSCOPE_HWBP=nofire), says why, and still sees every change', async () => {
+  itPerf('auto falls back to polling when breakpoints never fire (PIDSCOPE_HWBP=nofire), says why, and still sees every change', async () => {
     const { fx, engine, events } = await setup(['1', '--interval-ms', '20']);
     const address = symbolAddress(fx.pid, 'g_shared');
     const before = process.env.PIDSCOPE_HWBP;
