@@ -10,6 +10,7 @@ export default defineConfig({
           name: 'unit',
           include: ['adapter/src/**/*.test.ts', 'extension/src/**/*.test.ts'],
           testTimeout: 20_000,
+          globalSetup: ['test/support/unit-setup.ts'],
         },
       },
       {

@@ -15,8 +15,13 @@
  * gdb (attaching takes ~0.3 s) gets one window, bracketed by baseline slices on the same target.
  * Throughput is read from g_hot_iterations with live memory reads, which do not disturb it.
  *
+ * Then the cost of arming on a big process: `threads 4 --idle 1996` (2,001 threads). Hardware
+ * watches are added one by one (1 to 4 debug registers in use) and timed until every thread is
+ * armed, with the perf fds held; then removed one by one; writes seen in the meantime are counted.
+ *
  * Environment: PIDSCOPE_BENCH_SLICE_MS (default 250), PIDSCOPE_BENCH_ROUNDS (default 8),
- * PIDSCOPE_BENCH_GDB_MS (default 2000), PIDSCOPE_BENCH_VERBOSE=1 (engine status messages).
+ * PIDSCOPE_BENCH_GDB_MS (default 2000), PIDSCOPE_BENCH_VERBOSE=1 (engine status messages),
+ * PIDSCOPE_BENCH_ONLY=hot|arm (one part only), PIDSCOPE_BENCH_THREADS (default 2001).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +29,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Program } from '../adapter/src/engine/program';
 import { WatchEngine } from '../adapter/src/watch/engine';
+import { fdUsage } from '../adapter/src/watch/hardware';
+import { hardwareBreakpoints } from '../adapter/src/engine/capabilities';
 import { resolveWatchTarget } from '../adapter/src/watch/program';
 import type { WatchTarget } from '../adapter/src/watch/types';
 
@@ -31,6 +38,8 @@ const SLICE_MS = Number(process.env.PIDSCOPE_BENCH_SLICE_MS ?? 250);
 const ROUNDS = Math.max(1, Number(process.env.PIDSCOPE_BENCH_ROUNDS ?? 8));
 const GDB_MS = Number(process.env.PIDSCOPE_BENCH_GDB_MS ?? 2000);
 const VERBOSE = !!process.env.PIDSCOPE_BENCH_VERBOSE;
+const ONLY = process.env.PIDSCOPE_BENCH_ONLY;
+const BIG_THREADS = Math.max(6, Number(process.env.PIDSCOPE_BENCH_THREADS ?? 2001));
 
 function repoRoot(): string {
   let d = __dirname;
@@ -50,10 +59,10 @@ interface Fixture {
   stop(): Promise<void>;
 }
 
-async function startHot(): Promise<Fixture> {
+async function startHot(args = ['0', '--hot']): Promise<Fixture> {
   const bin = join(repoRoot(), 'fixtures', 'build', 'O0-dwarf5-pie', 'threads');
   if (!existsSync(bin)) throw new Error(`${bin} is not built: run npm run fixtures`);
-  const proc = spawn(bin, ['0', '--hot'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -202,7 +211,81 @@ async function gdbWindow(program: Program, pid: number, counter: bigint): Promis
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const rate = (a: Acc) => (a.seconds > 0 ? a.iterations / a.seconds : 0);
 
+/** Arming and disarming 1..4 hardware watches on a process with BIG_THREADS threads. */
+async function armBench(): Promise<void> {
+  const idle = BIG_THREADS - 5; // main + 4 workers
+  console.log('');
+  console.log(`arming on a big process — fixtures/threads 4 --idle ${idle} (${BIG_THREADS.toLocaleString('en-US')} threads), workers write every 10 ms`);
+  const probe = hardwareBreakpoints();
+  if (!probe.ok) {
+    console.log(`skipped: hardware breakpoints unusable here (${probe.result}: ${probe.reason ?? probe.detail})`);
+    return;
+  }
+  const fx = await startHot(['4', '--idle', String(idle)]);
+  const program = await Program.open(fx.pid);
+  const engine = new WatchEngine({ pid: fx.pid, memory: program.memory, symbols: program.symbols });
+  let hits = 0;
+  engine.on('event', (e) => {
+    if (e.kind === 'hit') hits++;
+    else if (e.kind === 'status' && VERBOSE) console.error(`  ${e.message}`);
+  });
+  const fds0 = fdUsage().open;
+  const { limit } = fdUsage();
+  const rows: string[] = [];
+  try {
+    const ids: number[] = [];
+    const names = ['g_shared', 'g_slots[0]', 'g_slots[1]', 'g_slots[2]'];
+    for (const name of names) {
+      const t = resolveWatchTarget(program, name);
+      const t0 = process.hrtime.bigint();
+      const info = engine.add({ ...t, mode: 'hw' });
+      const addMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      let maxGap = 0;
+      let last = process.hrtime.bigint();
+      // The event loop keeps turning while threads are armed: the longest gap between two turns
+      // is how long Ctrl-C or a --duration timer could wait.
+      while (engine.isArming(info.id)) {
+        await new Promise((r) => setImmediate(r));
+        const now = process.hrtime.bigint();
+        maxGap = Math.max(maxGap, Number(now - last) / 1e6);
+        last = now;
+      }
+      const armMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      ids.push(info.id);
+      rows.push(
+        `  + ${name.padEnd(11)} ${String(ids.length)} register(s): add() returned in ${addMs.toFixed(0).padStart(4)} ms, every thread armed in ${armMs.toFixed(0).padStart(5)} ms ` +
+          `(longest event-loop stall ${maxGap.toFixed(0)} ms); perf fds held ${engine.perfFds().toLocaleString('en-US')} (process fds ${(fdUsage().open - fds0).toLocaleString('en-US')} more than before)`,
+      );
+    }
+    const kernel = () => ids.reduce((n, id) => n + Number(engine.kernelCount(id) ?? 0n), 0);
+    const h0 = hits;
+    const k0 = kernel();
+    await sleep(1000);
+    const k1 = kernel();
+    const h1 = hits;
+    rows.push(
+      `  in 1 s with 4 watches armed: ${(h1 - h0).toLocaleString('en-US')} writes reported, the kernel counted ${(k1 - k0).toLocaleString('en-US')} (4 workers write g_shared and their own slot every 10 ms; 3 slots watched; samples in flight at either end make the two differ a little)`,
+    );
+    for (const id of [...ids].reverse()) {
+      const t0 = process.hrtime.bigint();
+      engine.remove(id);
+      rows.push(`  - watch ${id}: removed in ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms; perf fds held ${engine.perfFds().toLocaleString('en-US')}`);
+    }
+  } finally {
+    engine.close();
+    program.close();
+    await fx.stop();
+  }
+  for (const r of rows) console.log(r);
+  console.log(`  RLIMIT_NOFILE ${limit.toLocaleString('en-US')}: a watch needing more perf fds than it leaves (minus 256) is refused up front, and auto mode polls`);
+}
+
 async function main(): Promise<void> {
+  if (ONLY !== 'arm') await hotBench();
+  if (ONLY !== 'hot') await armBench();
+}
+
+async function hotBench(): Promise<void> {
   console.log(`bench:watch — fixtures/threads 0 --hot: iterations/s of a loop that writes g_hot`);
   console.log(`none/poll/hw: ${ROUNDS} rounds of ${SLICE_MS} ms slices interleaved on one target; gdb: one ${GDB_MS} ms window between baseline slices`);
   const fx = await startHot();

@@ -47,6 +47,21 @@ describe('info', () => {
     expect(out).toMatch(/\[stack\]$/m);
   });
 
+  it('lists every capability pidscope relies on with the probe result and reason; the switches fake them', async () => {
+    const r = await pidscope(['info', '--pid', String(fx.pid)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^capabilities \(probed, not assumed\):$/m);
+    expect(r.stdout).toMatch(new RegExp(`^ {2}/proc readable: +yes \\(readable\\) — maps, status and threads of process ${fx.pid}$`, 'm'));
+    expect(r.stdout).toMatch(/^ {2}perf_event_open permitted: +(yes \(permitted\)|no {2}\(refused\)) — \S/m);
+    expect(r.stdout).toMatch(/^ {2}hardware breakpoints fire: +(yes \(fires\) — counted [1-9]\d* stores|no {2}\((nofire|not probed|unsupported)\) — \S)/m);
+    expect(r.stdout).toMatch(/^ {2}pidfd_mem present: +(yes|no ) \((present|absent|disabled)\) — \S/m);
+    const nofire = await pidscope(['info', '--pid', String(fx.pid), '--json'], { env: { PIDSCOPE_HWBP: 'nofire' } });
+    const caps = (JSON.parse(nofire.stdout) as { capabilities: { name: string; ok: boolean; result: string; detail: string; fallback?: string }[] }).capabilities;
+    expect(caps.find((c) => c.name === 'hw-breakpoints')).toMatchObject({ ok: false, result: 'nofire', detail: expect.stringMatching(/do not fire on this host/), fallback: expect.stringMatching(/poll/) });
+    const deny = await pidscope(['info', '--pid', String(fx.pid)], { env: { PIDSCOPE_PERF: 'deny' } });
+    expect(deny.stdout).toMatch(/^ {2}perf_event_open permitted: +no {2}\(refused\) — perf_event_open was refused .*perf_event_paranoid.*; without it: watchpoints poll memory/m);
+  });
+
   it('--json is one object with the same facts', async () => {
     const r = await pidscope(['info', '--pid', String(fx.pid), '--json']);
     expect(r.code).toBe(0);

@@ -104,7 +104,7 @@ describe('data breakpoints through the session', () => {
     const set = await c.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }] });
     expect(set.body.breakpoints).toHaveLength(1);
     const n = c.events.length;
-    await waitFor('a watch hit in the Debug Console', () => c.events.slice(n).find((e) => e.event === 'output' && /g_live_counter/.test(e.body.output)), 30_000);
+    await waitFor('a watch hit in the Debug Console', () => c.events.slice(n).find((e) => e.event === 'output' && /^g_live_counter: /.test(e.body.output)), 30_000);
     // Watch hits invalidate the views (and so the references) several times a second.
     const hits = await retryStale(async () => {
       const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });

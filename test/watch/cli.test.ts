@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
+import { itHw, itPerf } from '../support/hwGate';
 
 const started: RunningFixture[] = [];
 afterAll(async () => {
@@ -52,7 +53,7 @@ function pidscope(args: string[], opts: { env?: NodeJS.ProcessEnv; readyWhen?: R
 }
 
 describe('pidscope watch', () => {
-  it('streams one line per write with the writer, and exits 0 on SIGINT; the target never stops', async () => {
+  itHw('streams one line per write with the writer, and exits 0 on SIGINT; the target never stops', async () => {
     const fx = await startFixture('threads', { args: ['2', '--interval-ms', '50'] });
     started.push(fx);
     const monitor = monitorNeverStopped(fx.pid);
@@ -74,7 +75,7 @@ describe('pidscope watch', () => {
     expect(tracerPid(fx.pid)).toBe(0);
   });
 
-  it('--json: a watch line, hit lines with writer and values, an ended line when the target exits', async () => {
+  itHw('--json: a watch line, hit lines with writer and values, an ended line when the target exits', async () => {
     const fx = await startFixture('threads', { args: ['1', '--interval-ms', '20'] });
     started.push(fx);
     const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--json', '--max-rate', '0'], {
@@ -107,7 +108,32 @@ describe('pidscope watch', () => {
     expect(hw.stderr).toMatch(/hardware watchpoint refused.*Use --mode poll/);
   });
 
-  it('conditions and hit conditions filter', async () => {
+  itPerf('on a host where breakpoints never fire (PIDSCOPE_HWBP=nofire), auto polls, reports the changes and says why; --mode hw is refused with the probe', async () => {
+    const fx = await startFixture('threads', { args: ['2', '--interval-ms', '20'] });
+    started.push(fx);
+    const monitor = monitorNeverStopped(fx.pid);
+    const env = { PIDSCOPE_HWBP: 'nofire' };
+    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[1]', '--max-rate', '0', '--interval', '5'], {
+      env,
+      readyWhen: /(g_slots\[1\]: .*\n){3}/,
+      whileRunning: (p) => p.kill('SIGINT'),
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/watching g_slots\[1\] \(8 bytes at 0x[0-9a-f]+\): polling every 5 ms \(hardware breakpoints do not fire on this host \(simulated by PIDSCOPE_HWBP=nofire\)\)/);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    // Polling sees changes (no writer); worker 1 stores 1000000 + k.
+    for (const l of lines) expect(l).toMatch(/^g_slots\[1\]: \d+ → 100\d{4}$/);
+    expect(r.stderr).toMatch(/stopped by SIGINT; g_slots\[1\]: \d+ changes/);
+    const hw = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--mode', 'hw'], { env });
+    expect(hw.code).toBe(1);
+    expect(hw.stderr).toMatch(/hardware breakpoints do not fire on this host.*Use --mode poll/);
+    const json = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--json', '--duration', '0.5'], { env });
+    expect(JSON.parse(json.stdout.split('\n')[0]!)).toMatchObject({ type: 'watch', mode: 'poll', fallbackReason: expect.stringMatching(/do not fire/) });
+    expect((await monitor.stop()).violations).toEqual([]);
+  });
+
+  itHw('conditions and hit conditions filter', async () => {
     const fx = await startFixture('threads', { args: ['1', '--interval-ms', '40', '--writes', '25', '--wait-go'] });
     started.push(fx);
     const done = symbolAddress(fx.pid, 'g_workers_done');
@@ -154,7 +180,7 @@ describe('pidscope watch', () => {
     expect(usage.code).toBe(2);
   });
 
-  it('a hot variable does not flood: at most --max-rate lines per second, then a summary with the count and last writer', async () => {
+  itHw('a hot variable does not flood: at most --max-rate lines per second, then a summary with the count and last writer', async () => {
     const fx = await startFixture('threads', { args: ['0', '--hot'] });
     started.push(fx);
     const monitor = monitorNeverStopped(fx.pid);

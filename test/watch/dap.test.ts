@@ -7,6 +7,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid } from '../support/proc';
+import { itHw, itPerf } from '../support/hwGate';
 import { attach, LIVE_FRAME_ID, LIVE_THREAD_ID, startClient, waitFor, type Client } from '../dap/harness';
 
 let fx: RunningFixture;
@@ -41,7 +42,7 @@ describe('pidscope dap: data breakpoints', () => {
     expect((bad.body as DebugProtocol.DataBreakpointInfoResponse['body']).dataId).toBeNull();
   });
 
-  it('a hit is an output line with the writer, a changed breakpoint with the count, and nothing stops', async () => {
+  itHw('a hit is an output line with the writer, a changed breakpoint with the count, and nothing stops', async () => {
     const monitor = monitorNeverStopped(fx.pid);
     const stoppedBefore = c.events.filter((e) => e.event === 'stopped').length;
     const info = (await c.request('dataBreakpointInfo', { name: 'g_slots[1]' })).body as DebugProtocol.DataBreakpointInfoResponse['body'];
@@ -77,5 +78,35 @@ describe('pidscope dap: data breakpoints', () => {
     expect(cleared.success).toBe(true);
     expect((await monitor.stop()).violations).toEqual([]);
     expect(tracerPid(fx.pid)).toBe(0);
+  });
+
+  itPerf('where breakpoints never fire (adapter under PIDSCOPE_HWBP=nofire): the data breakpoint polls, is verified, and says why in the console and its message', async () => {
+    const before = process.env.PIDSCOPE_HWBP;
+    process.env.PIDSCOPE_HWBP = 'nofire';
+    let c2: Client;
+    try {
+      c2 = await startClient(); // the adapter process inherits the switch
+    } finally {
+      if (before === undefined) delete process.env.PIDSCOPE_HWBP;
+      else process.env.PIDSCOPE_HWBP = before;
+    }
+    try {
+      await attach(c2, { pid: fx.pid, refreshIntervalMs: 200 });
+      const info = (await c2.request('dataBreakpointInfo', { name: 'g_slots[0]' })).body as DebugProtocol.DataBreakpointInfoResponse['body'];
+      expect(info.description).toMatch(/polling \(hardware breakpoints do not fire on this host/);
+      const set = await c2.request('setDataBreakpoints', { breakpoints: [{ dataId: info.dataId, accessType: 'write' }] });
+      const bp = (set.body as DebugProtocol.SetDataBreakpointsResponse['body']).breakpoints[0]!;
+      expect(bp.verified).toBe(true);
+      expect(bp.message).toMatch(/^0 changes · polling \(hardware breakpoints do not fire on this host/);
+      const said = await waitFor('the fallback in the console', () =>
+        c2.events.find((e) => e.event === 'output' && /^pidscope watch: g_slots\[0\]: polling every \d+ ms because hardware breakpoints do not fire/.test((e as DebugProtocol.OutputEvent).body.output)),
+      );
+      expect((said as DebugProtocol.OutputEvent).body.category).toBe('important');
+      await waitFor('a polled change', () => c2.events.find((e) => e.event === 'output' && /^g_slots\[0\]: \d+ → \d+\n$/.test((e as DebugProtocol.OutputEvent).body.output)));
+      const stopped = c2.events.filter((e) => e.event === 'stopped').map((e) => (e as DebugProtocol.StoppedEvent).body.threadId);
+      expect(stopped.every((t) => t === LIVE_THREAD_ID)).toBe(true);
+    } finally {
+      await c2.stop().catch(() => undefined);
+    }
   });
 });

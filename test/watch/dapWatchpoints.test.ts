@@ -8,6 +8,7 @@ import { Program } from '../../adapter/src/engine/program';
 import { DataBreakpoints, decodeDataId } from '../../adapter/src/dap/watchpoints';
 import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid } from '../support/proc';
+import { hasHardwareWatchpoints, itHw, itPerf } from '../support/hwGate';
 
 const started: RunningFixture[] = [];
 const cleanups: (() => void)[] = [];
@@ -59,7 +60,9 @@ describe('DataBreakpoints', () => {
     const v = wp.dataBreakpointInfo({ variablesReference: 1, name: 'g_shared' });
     expect(v.dataId).toMatch(/^pidscope:0x[0-9a-f]+:8:g_shared$/);
     expect(v.accessTypes).toEqual(['write', 'readWrite']);
-    expect(v.description).toMatch(/g_shared \(8 bytes at 0x[0-9a-f]+\): a hardware watchpoint/);
+    expect(v.description).toMatch(
+      hasHardwareWatchpoints ? /g_shared \(8 bytes at 0x[0-9a-f]+\): a hardware watchpoint/ : /g_shared \(8 bytes at 0x[0-9a-f]+\): polling \((hardware breakpoints do not fire|hardware watchpoint refused)/,
+    );
     const e = wp.dataBreakpointInfo({ name: 'g_slots[3]' });
     expect(decodeDataId(e.dataId!)).toMatchObject({ address: program.address(program.evaluate('g_slots[3]')), size: 8, expression: 'g_slots[3]' });
     const slots = decodeDataId(wp.dataBreakpointInfo({ name: 'g_slots' }).dataId!)!;
@@ -72,7 +75,35 @@ describe('DataBreakpoints', () => {
     expect(wp.dataBreakpointInfo({ variablesReference: 99, name: 'x' }).dataId).toBeNull();
   });
 
-  it('setDataBreakpoints: hits become output + invalidated + breakpoint changed events with counts, never stopped', async () => {
+  itPerf('where breakpoints never fire (PIDSCOPE_HWBP=nofire): the data breakpoint polls, is verified, and says why (console + message)', async () => {
+    const { fx, wp, events } = await setup(['2', '--interval-ms', '10']);
+    const before = process.env.PIDSCOPE_HWBP;
+    process.env.PIDSCOPE_HWBP = 'nofire';
+    let r;
+    try {
+      const info = wp.dataBreakpointInfo({ name: 'g_slots[0]' });
+      expect(info.description).toMatch(/polling \(hardware breakpoints do not fire on this host/);
+      r = wp.setDataBreakpoints({ breakpoints: [{ dataId: info.dataId!, accessType: 'write' }] });
+    } finally {
+      // Restored, not deleted: the whole run may be under PIDSCOPE_HWBP=nofire.
+      if (before === undefined) delete process.env.PIDSCOPE_HWBP;
+      else process.env.PIDSCOPE_HWBP = before;
+    }
+    const bp = r.breakpoints[0]!;
+    expect(bp.verified).toBe(true);
+    expect(bp.message).toMatch(/^0 changes · polling \(hardware breakpoints do not fire on this host/);
+    const notice = outputs(events).find((o) => o.startsWith('pidscope watch: g_slots[0]: polling'));
+    expect(notice).toMatch(/because hardware breakpoints do not fire on this host .*\(changes only, no writer\)\n$/);
+    expect((events.find((e) => e.event === 'output' && (e as DebugProtocol.OutputEvent).body.output === notice) as DebugProtocol.OutputEvent).body.category).toBe('important');
+    await until('polled changes', () => outputs(events).filter((o) => /^g_slots\[0\]: \d+ → \d+\n$/.test(o)).length >= 3);
+    await until('a changed event with the count', () =>
+      events.some((e) => e.event === 'breakpoint' && /^[1-9][\d,]* changes · polling \(/.test((e as DebugProtocol.BreakpointEvent).body.breakpoint.message ?? '')),
+    );
+    expect(events.some((e) => e.event === 'stopped')).toBe(false);
+    expect(tracerPid(fx.pid)).toBe(0);
+  });
+
+  itHw('setDataBreakpoints: hits become output + invalidated + breakpoint changed events with counts, never stopped', async () => {
     const { fx, wp, events } = await setup(['2', '--interval-ms', '10']);
     const monitor = monitorNeverStopped(fx.pid);
     const shared = wp.dataBreakpointInfo({ name: 'g_shared' }).dataId!;

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { DEFAULT_VARIANT, markerLine, startFixture, type RunningFixture, type Variant } from '../support/fixtures';
 import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
+import { hasHardwareWatchpoints, itHw, itPerf } from '../support/hwGate';
 
 const started: RunningFixture[] = [];
 const cleanups: (() => void)[] = [];
@@ -58,7 +59,7 @@ function hitsOf(events: WatchEvent[], watchId?: number): WatchHit[] {
 }
 
 describe('watch engine on the threads fixture', () => {
-  it.each(['O0-dwarf5-pie', 'O2-dwarf5-pie'] as const)('hw (%s): sees every write of g_shared and g_slots[i] with its exact value, by the right thread, in order; target never stopped', async (variant) => {
+  itHw.each(['O0-dwarf5-pie', 'O2-dwarf5-pie'] as const)('hw (%s): sees every write of g_shared and g_slots[i] with its exact value, by the right thread, in order; target never stopped', async (variant) => {
     const N = 3;
     const K = 20;
     const { fx, engine, events } = await setup([String(N), '--writes', String(K), '--wait-go', '--interval-ms', '10'], false, variant);
@@ -139,6 +140,7 @@ describe('watch engine on the threads fixture', () => {
   it('auto falls back to polling when perf is refused (PIDSCOPE_PERF=deny) and says why', async () => {
     const { fx, engine, events } = await setup(['1', '--interval-ms', '5']);
     const address = symbolAddress(fx.pid, 'g_shared');
+    const before = process.env.PIDSCOPE_PERF;
     process.env.PIDSCOPE_PERF = 'deny';
     try {
       const info = engine.add({ expression: 'g_shared', address, size: 8, mode: 'auto' });
@@ -146,10 +148,31 @@ describe('watch engine on the threads fixture', () => {
       expect(info.fallbackReason).toMatch(/perf_event_open was refused.*perf_event_paranoid/);
       expect(() => engine.add({ expression: 'g_shared', address, size: 8, mode: 'hw' })).toThrow(/hardware watchpoint refused/);
     } finally {
-      delete process.env.PIDSCOPE_PERF;
+      if (before === undefined) delete process.env.PIDSCOPE_PERF;
+      else process.env.PIDSCOPE_PERF = before;
     }
     await until('a polled change', () => hitsOf(events).length >= 2);
     expect(hitsOf(events).every((h) => h.source === 'poll')).toBe(true);
+  });
+
+  itPerf('auto falls back to polling when breakpoints never fire (PIDSCOPE_HWBP=nofire), says why, and still sees every change', async () => {
+    const { fx, engine, events } = await setup(['1', '--interval-ms', '20']);
+    const address = symbolAddress(fx.pid, 'g_shared');
+    const before = process.env.PIDSCOPE_HWBP;
+    process.env.PIDSCOPE_HWBP = 'nofire';
+    try {
+      const info = engine.add({ expression: 'g_shared', address, size: 8, mode: 'auto' });
+      expect(info.mode).toBe('poll');
+      expect(info.fallbackReason).toMatch(/hardware breakpoints do not fire on this host/);
+      expect(() => engine.add({ expression: 'g_shared', address, size: 8, mode: 'hw' })).toThrow(/do not fire/);
+    } finally {
+      // Restored, not deleted: the whole run may be under PIDSCOPE_HWBP=nofire.
+      if (before === undefined) delete process.env.PIDSCOPE_HWBP;
+      else process.env.PIDSCOPE_HWBP = before;
+    }
+    await until('polled changes', () => hitsOf(events).length >= 3);
+    const values = hitsOf(events).map((h) => h.value!.readBigInt64LE(0));
+    for (let i = 1; i < values.length; i++) expect(values[i]! > values[i - 1]!).toBe(true);
   });
 
   it('refuses what x86 cannot do, with the fix', async () => {
@@ -159,6 +182,11 @@ describe('watch engine on the threads fixture', () => {
     expect(() => engine.add({ expression: 'g_shared', address: slots, size: 8, access: 'read' })).toThrow(/cannot watch reads alone/);
     // Auto mode takes polling for the big one, and fills the registers before falling back.
     expect(engine.add({ expression: 'g_slots', address: slots, size: 128, mode: 'auto' }).mode).toBe('poll');
+  });
+
+  itHw('auto fills the 4 debug registers, then polls (and --mode hw is refused) with the reason', async () => {
+    const { fx, engine } = await setup(['1']);
+    const slots = symbolAddress(fx.pid, 'g_slots');
     const used = [0, 1, 2, 3].map((i) => engine.add({ expression: `g_slots[${i}]`, address: slots + BigInt(8 * i), size: 8, mode: 'auto' }).mode);
     expect(used).toEqual(['hw', 'hw', 'hw', 'hw']);
     const fifth = engine.add({ expression: 'g_slots[4]', address: slots + 32n, size: 8, mode: 'auto' });
@@ -169,7 +197,8 @@ describe('watch engine on the threads fixture', () => {
 
   it('ends cleanly when the target exits', async () => {
     const { fx, engine, events } = await setup(['2', '--interval-ms', '2']);
-    engine.add({ expression: 'g_shared', address: symbolAddress(fx.pid, 'g_shared'), size: 8, mode: 'hw' });
+    // auto: hardware where debug-register traps work, polling (the same ending) where they do not.
+    engine.add({ expression: 'g_shared', address: symbolAddress(fx.pid, 'g_shared'), size: 8, mode: 'auto' });
     engine.add({ expression: 'g_slots[0]', address: symbolAddress(fx.pid, 'g_slots'), size: 8, mode: 'poll' });
     await until('some hits', () => hitsOf(events).length > 5);
     await fx.stop();
@@ -179,7 +208,7 @@ describe('watch engine on the threads fixture', () => {
     expect(engine.list().every((w) => !w.active)).toBe(true);
   });
 
-  it('hw: names the writer as function (file:line) of the #WRITE_SHARED / #WRITE_SLOT lines', async () => {
+  itHw('hw: names the writer as function (file:line) of the #WRITE_SHARED / #WRITE_SLOT lines', async () => {
     const { fx, engine, events } = await setup(['2', '--interval-ms', '5'], true);
     const shared = engine.add({ expression: 'g_shared', address: symbolAddress(fx.pid, 'g_shared'), size: 8, mode: 'hw' });
     const slot = engine.add({ expression: 'g_slots[1]', address: symbolAddress(fx.pid, 'g_slots') + 8n, size: 8, mode: 'hw' });
@@ -189,7 +218,7 @@ describe('watch engine on the threads fixture', () => {
     expect(hitsOf(events, shared.id)[0]!.writer!.file).toMatch(/threads\.c$/);
   });
 
-  it('hw: covers threads created after the watch started (and threads they create), not forked child processes', async () => {
+  itHw('hw: covers threads created after the watch started (and threads they create), not forked child processes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pidscope-watch-'));
     const bin = join(dir, 'late_threads');
     execFileSync('gcc', ['-g', '-O0', '-pthread', '-o', bin, join(__dirname, 'fixtures', 'late_threads.c')]);
@@ -247,7 +276,7 @@ describe('watch engine on the threads fixture', () => {
       target.close();
     });
     const progress = symbolAddress(fx.pid, 'g_progress');
-    engine.add({ expression: 'g_progress', address: progress, size: 8, mode: 'hw' });
+    expect(engine.add({ expression: 'g_progress', address: progress, size: 8, mode: 'auto' }).mode).toBe(hasHardwareWatchpoints ? 'hw' : 'poll');
     engine.add({ expression: 'g_progress (poll)', address: progress, size: 8, mode: 'poll' });
     await until('the ended event', () => events.some((e) => e.kind === 'ended'), 15_000);
     expect(events.find((e) => e.kind === 'ended')).toMatchObject({ reason: expect.stringMatching(/exec'd a new program/) });
@@ -256,7 +285,7 @@ describe('watch engine on the threads fixture', () => {
     expect(() => engine.add({ expression: 'x', address: progress, size: 8 })).toThrow(/cannot watch: .*exec'd/);
   });
 
-  it('hw readwrite also reports reads: g_progress++ traps at its load and at its store', async () => {
+  itHw('hw readwrite also reports reads: g_progress++ traps at its load and at its store', async () => {
     const { fx, engine, events } = await setup(['0'], true);
     const address = symbolAddress(fx.pid, 'g_progress');
     const w = engine.add({ expression: 'g_progress', address, size: 8, mode: 'hw', access: 'write' });
@@ -269,7 +298,7 @@ describe('watch engine on the threads fixture', () => {
     for (const h of [...hitsOf(events, w.id), ...hitsOf(events, rw.id)]) expect(h.writer).toMatchObject({ function: 'main', line });
   });
 
-  it('hw: an object bigger than 8 bytes is split across debug registers (g_slots[0..1] = 16 bytes, 2 registers)', async () => {
+  itHw('hw: an object bigger than 8 bytes is split across debug registers (g_slots[0..1] = 16 bytes, 2 registers)', async () => {
     const { fx, engine, events } = await setup(['2', '--interval-ms', '10'], true);
     const info = engine.add({ expression: 'g_slots[0..1]', address: symbolAddress(fx.pid, 'g_slots'), size: 16, mode: 'hw' });
     expect(info.mode).toBe('hw');
@@ -279,7 +308,7 @@ describe('watch engine on the threads fixture', () => {
     for (const h of hitsOf(events)) expect(h.writer).toMatchObject({ function: 'worker_loop', line });
   });
 
-  it('hw: a locked counter (lock addl $1, g_workers_done) gets its exact value at every increment', async () => {
+  itHw('hw: a locked counter (lock addl $1, g_workers_done) gets its exact value at every increment', async () => {
     const N = 4;
     const { fx, engine, events } = await setup([String(N), '--writes', '3', '--wait-go', '--interval-ms', '5']);
     const info = engine.add({ expression: 'g_workers_done', address: symbolAddress(fx.pid, 'g_workers_done'), size: 4, mode: 'hw' });

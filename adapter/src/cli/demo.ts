@@ -36,7 +36,8 @@ terminal, plain snapshots are printed (--snapshots, default 3) with the watch hi
   --tick-ms MS    the demo service's tick (default 100: the state machine cycles every ~5 s)
   --variant V     fixture variant (default O0-dwarf5-pie; see fixtures/README.md)
 
-Environment: PIDSCOPE_PERF=deny shows the polling fallback (as if perf_event_open were refused).
+Environment: PIDSCOPE_PERF=deny (as if perf_event_open were refused) and PIDSCOPE_HWBP=nofire (as
+if debug-register breakpoints never fired, as on some hypervisors) show the polling fallback.
 Exit status: 0 when stopped (Ctrl-C, --duration), 1 when the demo program died or could not start.
 `;
 

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
 import type { MapRegion, MappedModule } from '../engine/maps';
+import { formatCapabilities, hostCapabilities, type Capability } from '../engine/capabilities';
 import { Target } from '../engine/target';
 import { stateName, type ThreadInfo } from '../engine/threads';
 import type { CliCommand } from '../main';
@@ -15,11 +16,16 @@ import { openMemory, parseBackend } from '../memory/select';
 const usage = `Usage: pidscope info --pid N [--json] [--backend B]
 
 Shows process N as pidscope sees it, without stopping it: name, command line, executable, the
-memory backend chosen and why the others were not, mapped files, threads and memory regions.
+memory backend chosen and why the others were not, what this host lets pidscope do (each
+capability probed: /proc readable, perf_event_open permitted, hardware breakpoints actually fire,
+pidfd_mem present, with the reason when not), mapped files, threads and memory regions.
 
   --pid N        the process
   --json         one JSON object instead of text
   --backend B    auto (default), pidfd-mem, vm-readv or proc-mem
+
+Environment: PIDSCOPE_PERF=deny (perf_event_open refused) and PIDSCOPE_HWBP=nofire (hardware
+breakpoints armed but never firing) fake those probe results, to see the fallbacks.
 `;
 
 function hex(v: bigint): string {
@@ -33,6 +39,8 @@ export interface InfoReport {
   exe: string | null;
   uid: number | null;
   backend: { chosen: string; reasons: string[] };
+  /** What this host lets pidscope do, each probed (see engine/capabilities.ts). */
+  capabilities: Capability[];
   modules: { path: string; start: string; end: string; base: string; deleted: boolean }[];
   threads: { tid: number; name: string; state: string; stateName: string }[];
   regions: { start: string; end: string; perms: string; offset: string; dev: string; inode: number; path: string; deleted: boolean; kind: string }[];
@@ -54,6 +62,7 @@ export function collectInfo(pid: number, backend: ReturnType<typeof parseBackend
       exe: target.exe() ?? null,
       uid: target.uid() ?? null,
       backend: { chosen: mem.chosen, reasons: mem.reasons },
+      capabilities: hostCapabilities(pid),
       modules: modules.map((m) => ({ path: m.path, start: hex(m.start), end: hex(m.end), base: hex(m.base), deleted: m.deleted })),
       threads: threads.map((t) => ({ tid: t.tid, name: t.name, state: t.state, stateName: stateName(t.state) })),
       regions: regions.map((r) => ({
@@ -74,6 +83,8 @@ export function formatInfo(r: InfoReport): string {
   out.push(`  user:         uid ${r.uid ?? '?'}`);
   out.push(`memory backend: ${r.backend.chosen}`);
   for (const reason of r.backend.reasons) out.push(`  ${reason}`);
+  out.push('capabilities (probed, not assumed):');
+  out.push(...formatCapabilities(r.capabilities));
   out.push(`threads (${r.threads.length}):`);
   for (const t of r.threads) out.push(`  ${String(t.tid).padStart(7)}  ${t.name.padEnd(16)} ${t.state} (${t.stateName})`);
   out.push(`modules (${r.modules.length}):`);

@@ -39,10 +39,17 @@ When several writes land between two reads of memory, only the last one's value 
 the others show "(overwritten before it could be read)", and the next old value shows as "?".
 A change inside a big array or struct is shown as that element or member (g_ring[6]: …).
 
-Environment: PIDSCOPE_PERF=deny makes perf_event_open fail as if not permitted (to see the
-polling fallback).
+Hardware watchpoints are used only where a probe shows they fire (a breakpoint on a word of
+pidscope's own must count its writes; some hypervisors deliver no debug-register traps): else
+auto polls and says why, and --mode hw is refused. \`pidscope info --pid N\` shows the probe.
+On a process with many threads a hardware watch holds threads x online CPUs x debug registers
+perf fds; one needing more than RLIMIT_NOFILE leaves (minus 256) is refused up front (auto polls).
+
+Environment: PIDSCOPE_PERF=deny makes perf_event_open fail as if not permitted, and
+PIDSCOPE_HWBP=nofire makes the probe report breakpoints that never fire (to see the fallbacks).
 Exit status: 0 when the watch ended (Ctrl-C, SIGTERM, --duration, the process exited),
-1 for errors (no address, no such process, perf refused with --mode hw), 2 for usage errors.
+1 for errors (no address, no such process, hardware watchpoints unavailable with --mode hw),
+2 for usage errors.
 `;
 
 function usageError(message: string): number {
@@ -215,6 +222,13 @@ async function run(argv: string[]): Promise<number> {
     }
   });
 
+  // Before the watches are armed: on a process with thousands of threads arming goes on in the
+  // background, and Ctrl-C or --duration must end the watch at any moment of it.
+  const onSignal = (sig: NodeJS.Signals) => finished(`stopped by ${sig}`);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const timer = duration > 0 ? setTimeout(() => finished(`--duration ${duration} s elapsed`), duration * 1000) : undefined;
+
   try {
     for (const expression of positionals) {
       const target = resolveWatchTarget(program, expression);
@@ -233,15 +247,15 @@ async function run(argv: string[]): Promise<number> {
       }
     }
   } catch (e) {
+    if (timer) clearTimeout(timer);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     coalescer.close();
     engine.close();
     program.close();
     throw e;
   }
 
-  const onSignal = (sig: NodeJS.Signals) => finished(`stopped by ${sig}`);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const onOutputError = () => {
     outputClosed = true;
     finished('output closed');
@@ -249,7 +263,6 @@ async function run(argv: string[]): Promise<number> {
   process.stdout.on('error', onOutputError);
   // A referenced timer keeps Node alive (the engine's own timers and fd polls are unref'd).
   const keepAlive = setInterval(() => undefined, 1000);
-  const timer = duration > 0 ? setTimeout(() => finished(`--duration ${duration} s elapsed`), duration * 1000) : undefined;
 
   const reason = await done;
   clearInterval(keepAlive);

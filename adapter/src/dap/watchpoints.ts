@@ -37,7 +37,8 @@ import { isPidscopeError, PidscopeError } from '../errors';
 import type { Program } from '../engine/program';
 import { Coalescer } from '../watch/coalesce';
 import { DEBUG_REGISTERS, type WatchEngine } from '../watch/engine';
-import { splitIntoBreakpoints } from '../linux/perf';
+import { hardwareWatchUnavailable } from '../engine/capabilities';
+import { splitIntoBreakpoints } from '../watch/ranges';
 import { formatWriter } from '../watch/format';
 import { createWatchEngine, hitChange, hitLine, hitSubject, resolveWatchTarget, summaryLine } from '../watch/program';
 import type { WatchAccess, WatchHit, WatchInfo, WatchMode, WatchTarget } from '../watch/types';
@@ -132,9 +133,12 @@ export class DataBreakpoints {
         if (args.bytes !== undefined && args.bytes > 0) target = { ...target, size: args.bytes };
       }
       const hw = splitIntoBreakpoints(target.address, target.size).length <= DEBUG_REGISTERS;
-      const how = hw
-        ? 'a hardware watchpoint (the writer is named; it falls back to polling when perf is not permitted)'
-        : 'polling (hardware watchpoints cover up to 4 aligned ranges of 1, 2, 4 or 8 bytes; this one may not fit)';
+      const unavailable = this.d.mode === 'poll' ? undefined : hardwareWatchUnavailable();
+      const how = unavailable
+        ? `polling (${unavailable})`
+        : hw
+          ? 'a hardware watchpoint (the writer is named; it falls back to polling when perf is not permitted)'
+          : 'polling (hardware watchpoints cover up to 4 aligned ranges of 1, 2, 4 or 8 bytes; this one may not fit)';
       return {
         dataId: encodeDataId(target),
         description: `${target.expression} (${target.size} bytes at 0x${target.address.toString(16)}): ${how}; never stops the process`,
@@ -211,6 +215,10 @@ export class DataBreakpoints {
       });
       const a: Active = { bpId: id, key, watchId: info.id, lastChangedSent: 0 };
       this.active.set(info.id, a);
+      if (info.fallbackReason && info.mode === 'poll') {
+        // Said where a user looks (the console), not only in the breakpoint's hover message.
+        this.d.sendEvent(new OutputEvent(`pidscope watch: ${decoded.expression}: polling every ${engine.pollIntervalMs} ms because ${info.fallbackReason} (changes only, no writer)\n`, 'important'));
+      }
       return this.breakpointOf(a, info);
     } catch (e) {
       return { id, verified: false, message: isPidscopeError(e) ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}` };
@@ -279,6 +287,9 @@ export class DataBreakpoints {
         if (a) this.changed(a);
       } else if (e.kind === 'status') {
         this.d.sendEvent(new OutputEvent(`pidscope watch: ${e.message}\n`, e.level === 'info' ? 'console' : 'important'));
+        // A watch that changed state (armed, fell back to polling) shows it in its message too.
+        const a = this.active.get(e.watchId);
+        if (a) this.changed(a);
       } else {
         this.ended = e.reason;
         this.coalescer!.flush();

@@ -19,8 +19,11 @@ const read_ = libc.func('long read(int fd, _Out_ uint8_t *buf, size_t count)');
 const mmap_ = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
 const munmap_ = libc.func('int munmap(void *addr, size_t length)');
 const strerror_ = libc.func('const char *strerror(int errnum)');
+// The breakpoint probe writes through libc, as a C program would (see probeBreakpointFires).
+const memset_ = libc.func('void *memset(void *s, int c, size_t n)');
 
 const SYS_perf_event_open = 298;
+const SYS_gettid = 186;
 const PERF_TYPE_BREAKPOINT = 5;
 const PERF_FLAG_FD_CLOEXEC = 8;
 
@@ -159,25 +162,6 @@ export type PerfRecord =
 /** The x86 rule: a debug register watches 1, 2, 4 or 8 bytes at an address aligned to that length. */
 export function isValidBreakpoint(address: bigint, length: number): length is BreakpointLength {
   return (length === 1 || length === 2 || length === 4 || length === 8) && address % BigInt(length) === 0n;
-}
-
-/**
- * Covers [address, address+size) with the fewest aligned x86 debug-register ranges
- * (greedy: largest aligned chunk that fits at each step). Callers check the count against the
- * 4 registers per thread.
- */
-export function splitIntoBreakpoints(address: bigint, size: number): { address: bigint; length: BreakpointLength }[] {
-  const out: { address: bigint; length: BreakpointLength }[] = [];
-  let a = address;
-  let left = size;
-  while (left > 0) {
-    let len: BreakpointLength = 8;
-    while (len > 1 && (a % BigInt(len) !== 0n || len > left)) len = (len / 2) as BreakpointLength;
-    out.push({ address: a, length: len });
-    a += BigInt(len);
-    left -= len;
-  }
-  return out;
 }
 
 function buildAttr(o: BreakpointOptions): Buffer {
@@ -475,31 +459,106 @@ export class PerfRing {
   }
 }
 
-export interface PerfProbe {
+/**
+ * What probeBreakpointFires found:
+ *   fires        a debug-register breakpoint counted the writes it watched
+ *   nofire       perf accepted the breakpoint but it counted nothing (the hypervisor delivers no
+ *                debug-register traps: seen on 2-core AMD EPYC guests)
+ *   refused      perf_event_open refused (permissions, no PMU for breakpoints, fds)
+ *   unsupported  not x86_64 (the only architecture pidscope arms debug registers on)
+ */
+export interface BreakpointProbe {
+  result: 'fires' | 'nofire' | 'refused' | 'unsupported';
   ok: boolean;
+  /** One sentence with the evidence, e.g. "counted 8 of 8 writes". */
+  detail: string;
   /** Why hardware watchpoints cannot be used, with the fix; undefined when ok. */
   reason?: string;
   errno?: number;
+  /** Writes made and counted by the breakpoint. */
+  writes: number;
+  counted: number;
+  /** The environment switch that forced this result, if any. */
+  simulated?: string;
 }
 
+const PROBE_WRITES = 8;
+
 /**
- * Whether this process may put a hardware breakpoint on `tid`. Opens and closes one event on a
- * harmless aligned address (the probe does not touch the target's memory).
- * PIDSCOPE_PERF=deny simulates a kernel that refuses (for tests of the polling fallback).
+ * Checks that a hardware breakpoint actually FIRES here: a write breakpoint on an 8-byte word of
+ * this process, on the calling thread, then PROBE_WRITES writes to it through libc's memset (a
+ * plain store, as a C program makes) and the kernel's count read back. perf_event_open succeeding
+ * proves nothing: some hypervisors accept the breakpoint and never deliver the trap. Costs one
+ * syscall round trip (well under a millisecond); nothing else is touched.
+ *
+ * Switches, for testing the fallbacks: PIDSCOPE_PERF=deny (perf_event_open refused, EACCES) and
+ * PIDSCOPE_HWBP=nofire (the breakpoint is armed for real, but the probe reports that it counted
+ * nothing, as on a host without debug-register traps).
  */
-export function probeHardwareBreakpoints(tid: number, address: bigint = 0x1000n): PerfProbe {
+export function probeBreakpointFires(): BreakpointProbe {
+  const none = { writes: 0, counted: 0 };
   if (process.env.PIDSCOPE_PERF === 'deny') {
-    return { ok: false, errno: EACCES, reason: 'perf_event_open refused (simulated by PIDSCOPE_PERF=deny)' };
+    return {
+      result: 'refused',
+      ok: false,
+      errno: EACCES,
+      ...none,
+      simulated: 'PIDSCOPE_PERF=deny',
+      detail: 'perf_event_open refused (simulated by PIDSCOPE_PERF=deny)',
+      reason: `${describePerfErrno(EACCES)} (simulated by PIDSCOPE_PERF=deny)`,
+    };
   }
-  if (process.arch !== 'x64') return { ok: false, reason: `hardware watchpoints are implemented for x86_64 only (this is ${process.arch})` };
-  const attr = buildAttr({ tid, cpu: -1, address: address - (address % 8n), length: 8, access: 'write', inherit: false });
+  if (process.arch !== 'x64') {
+    const reason = `hardware watchpoints are implemented for x86_64 only (this is ${process.arch})`;
+    return { result: 'unsupported', ok: false, ...none, detail: reason, reason };
+  }
+  const tid = Number(syscall6(SYS_gettid));
+  const buf = Buffer.alloc(24);
+  const base = koffi.address(buf) as bigint;
+  const offset = Number((8n - (base % 8n)) % 8n);
+  const attr = buildAttr({ tid, cpu: -1, address: base + BigInt(offset), length: 8, access: 'write', inherit: false, countOnly: true });
   const fd = Number(syscall6(SYS_perf_event_open, 'void *', attr, 'int', tid, 'int', -1, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
-  if (fd >= 0) {
-    close_(fd);
-    return { ok: true };
+  if (fd < 0) {
+    const errno = koffi.errno();
+    const reason = describePerfErrno(errno);
+    return { result: 'refused', ok: false, errno, ...none, detail: `perf_event_open(PERF_TYPE_BREAKPOINT) failed: ${strerror(errno)}`, reason };
   }
-  const errno = koffi.errno();
-  return { ok: false, errno, reason: describePerfErrno(errno) };
+  let counted = 0;
+  try {
+    enableEvent(fd);
+    const word = buf.subarray(offset, offset + 8);
+    for (let i = 1; i <= PROBE_WRITES; i++) memset_(word, i, 8);
+    disableEvent(fd);
+    counted = Number(readCount(fd));
+  } catch (e) {
+    const errno = e instanceof PerfSyscallError ? e.errno : 0;
+    const reason = `the probe breakpoint could not be used: ${e instanceof Error ? e.message : String(e)}`;
+    return { result: 'refused', ok: false, errno, ...none, detail: reason, reason };
+  } finally {
+    close_(fd);
+  }
+  if (process.env.PIDSCOPE_HWBP === 'nofire') {
+    return {
+      result: 'nofire',
+      ok: false,
+      writes: PROBE_WRITES,
+      counted: 0,
+      simulated: 'PIDSCOPE_HWBP=nofire',
+      detail: `armed, but counted nothing for ${PROBE_WRITES} memset calls (simulated by PIDSCOPE_HWBP=nofire; the kernel really counted ${counted})`,
+      reason: 'hardware breakpoints do not fire on this host (simulated by PIDSCOPE_HWBP=nofire)',
+    };
+  }
+  if (counted === 0) {
+    return {
+      result: 'nofire',
+      ok: false,
+      writes: PROBE_WRITES,
+      counted,
+      detail: `armed, but counted nothing for ${PROBE_WRITES} memset calls on a word of pidscope's own`,
+      reason: `hardware breakpoints do not fire on this host: perf accepted a debug-register breakpoint on a word of pidscope's own, then counted none of ${PROBE_WRITES} writes to it (the hypervisor delivers no debug-register traps)`,
+    };
+  }
+  return { result: 'fires', ok: true, writes: PROBE_WRITES, counted, detail: `counted ${counted} stores for ${PROBE_WRITES} memset calls on a word of pidscope's own` };
 }
 
 /** One sentence: why perf_event_open failed and what to do about it. */

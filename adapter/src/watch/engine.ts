@@ -19,8 +19,10 @@ import { EventEmitter } from 'node:events';
 import { PidscopeError } from '../errors';
 import type { MemoryReader } from '../memory/reader';
 import type { SymbolLookup } from '../symbols/provider';
-import { describePerfErrno, PerfSyscallError, splitIntoBreakpoints, type PerfSample } from '../linux/perf';
-import { HardwareWatch } from './hardware';
+import { describePerfErrno, PerfSyscallError, type PerfSample } from '../linux/perf';
+import { splitIntoBreakpoints } from './ranges';
+import { hardwareWatchUnavailable } from '../engine/capabilities';
+import { HardwareWatch, PerfFdBudgetError } from './hardware';
 import { RecentRing } from './coalesce';
 import { formatBytes, narrowChange, processImage, threadName } from './format';
 import { sizeOf } from '../symbols/types';
@@ -206,6 +208,12 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
         'Remove a hardware watchpoint, or use --mode poll',
       );
     }
+    // Probed once per process: perf may accept a breakpoint that never fires (no debug-register
+    // traps under some hypervisors), and a watch that reports "0 writes" is worse than polling.
+    const unavailable = hardwareWatchUnavailable();
+    if (unavailable) {
+      return new PidscopeError('HW_UNAVAILABLE', unavailable, 'Use --mode poll (changes only, no writer); `pidscope info --pid N` shows the probe', 'user');
+    }
     try {
       w.hw = HardwareWatch.start({
         pid: this.o.pid,
@@ -214,8 +222,13 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
         onReadable: () => this.processHardware(w),
         onStatus: (m, level) => this.status(w, `${spec.expression}: ${m}`, level),
         onExec: () => this.end('the target exec\'d a new program: the watched addresses mean nothing there'),
+        onFailed: (reason) => this.fallBackToPolling(w, `hardware watchpoint gave up while arming: ${reason}`),
+        onArmed: (threads, fds, ms) => this.status(w, `${spec.expression}: armed on ${threads.toLocaleString('en-US')} threads (${fds.toLocaleString('en-US')} perf fds) in ${ms} ms`, 'info'),
       });
     } catch (e) {
+      if (e instanceof PerfFdBudgetError) {
+        return new PidscopeError('PERF_FDS', `hardware watchpoint refused: ${e.message}`, 'Use --mode poll (any number of threads), or raise the open-files limit (ulimit -n)', 'user');
+      }
       if (e instanceof PerfSyscallError) {
         const code = e.errno === 28 ? 'HW_REGISTERS_FULL' : 'PERF_DENIED';
         return new PidscopeError(code, `hardware watchpoint refused: ${describePerfErrno(e.errno)}`, 'Use --mode poll (no writer location)', 'user');
@@ -224,8 +237,29 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     }
     w.info.mode = 'hw';
     w.info.ranges = ranges;
-    w.info.status = `watching ${w.hw.threadCount} thread(s) with ${ranges.length} debug register(s)`;
+    w.info.status = this.hwStatus(w.hw, ranges.length);
     return undefined;
+  }
+
+  /** A hardware watch that failed after add() returned continues as a polling watch, and says so. */
+  private fallBackToPolling(w: Watch, reason: string): void {
+    if (this.closed || !w.info.active) return;
+    if (w.confirm?.timer) clearTimeout(w.confirm.timer);
+    w.confirm = undefined;
+    w.hw = undefined;
+    w.info.mode = 'poll';
+    w.info.ranges = undefined;
+    w.info.fallbackReason = reason;
+    w.info.status = `polling every ${this.pollIntervalMs} ms`;
+    w.last = this.readValue(w.info.spec) ?? w.last;
+    this.armPolling();
+    this.status(w, `${w.info.spec.expression}: ${reason}; polling every ${this.pollIntervalMs} ms instead (changes only, no writer)`, 'warning');
+  }
+
+  private hwStatus(hw: HardwareWatch, registers: number): string {
+    return hw.arming
+      ? `arming ${hw.armingTotal.toLocaleString('en-US')} threads with ${registers} debug register(s) (${hw.threadCount.toLocaleString('en-US')} so far)`
+      : `watching ${hw.threadCount} thread(s) with ${registers} debug register(s)`;
   }
 
   remove(id: number): boolean {
@@ -261,9 +295,21 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     const info = { ...w.info };
     if (w.hw) {
       info.lost = Number(w.hw.lost);
-      if (info.active) info.status = `watching ${w.hw.threadCount} thread(s) with ${info.ranges?.length ?? 0} debug register(s)`;
+      if (info.active) info.status = this.hwStatus(w.hw, info.ranges?.length ?? 0);
     }
     return info;
+  }
+
+  /** True while a hardware watch is still arming threads (processes with many threads). */
+  isArming(id: number): boolean {
+    return this.watches.get(id)?.hw?.arming ?? false;
+  }
+
+  /** perf fds held by every hardware watch (threads x CPUs x debug registers, see hardware.ts). */
+  perfFds(): number {
+    let n = 0;
+    for (const w of this.watches.values()) n += w.hw?.fds ?? 0;
+    return n;
   }
 
   /** The kernel's exact access count for a hardware watch (includes unrecorded samples). */
