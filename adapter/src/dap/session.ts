@@ -17,6 +17,7 @@
 import { DebugSession, Response, Event, OutputEvent, StoppedEvent, TerminatedEvent, ExitedEvent, InitializedEvent, InvalidatedEvent, MemoryEvent, ProgressStartEvent, ProgressEndEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { PidscopeError } from '../errors';
 import { Program, type GlobalsModule, type GlobalsUnit } from '../engine/program';
 import type { VariableSymbol } from '../symbols/provider';
@@ -30,6 +31,7 @@ import { LiveView } from './liveView';
 import { sampleOne } from './sample';
 import { ViewMemory } from './viewMemory';
 import { DataBreakpoints } from './watchpoints';
+import { DapFramer, type FrameEvent } from './framing';
 import { assign } from './assign';
 
 /** Above any Linux tid (PID_MAX_LIMIT is 2^22), below 2^31. */
@@ -155,6 +157,68 @@ export class PidscopeSession extends DebugSession {
       'pidscope/sample': h(this.onSample, true),
       'pidscope/view': h(this.onView, true),
     };
+  }
+
+  // ---------------------------------------------------------------- framing
+
+  /**
+   * Reads DAP frames with our own reader (framing.ts) instead of the library's, which exits the
+   * process on a JSON error and goes deaf after a header it cannot use. The library still writes.
+   */
+  override start(inStream: NodeJS.ReadableStream, outStream: NodeJS.WritableStream): void {
+    super.start(new PassThrough(), outStream);
+    const framer = new DapFramer((e) => this.onFrame(e));
+    let closed = false;
+    const close = (why: string) => {
+      if (closed) return;
+      closed = true;
+      framer.end();
+      framer.dispose();
+      this.log(`connection closed: ${why}`);
+      this.emit('close');
+    };
+    inStream.on('data', (d: Buffer | string) => framer.push(typeof d === 'string' ? Buffer.from(d) : d));
+    inStream.on('end', () => close('the client closed its end'));
+    inStream.on('close', () => close('the input closed'));
+    inStream.on('error', (e: Error) => {
+      process.stderr.write(`pidscope dap: reading from the client failed: ${e.message}; closing the session\n`);
+      close(`read error: ${e.message}`);
+    });
+    inStream.resume();
+  }
+
+  private onFrame(e: FrameEvent): void {
+    if (e.kind === 'message') {
+      try {
+        this.handleMessage(e.message as unknown as DebugProtocol.ProtocolMessage);
+      } catch (err) {
+        this.log(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
+      }
+      return;
+    }
+    const text = `malformed DAP input: ${e.reason}`;
+    this.log(text);
+    process.stderr.write(`pidscope dap: ${text}\n`);
+    if (e.seq === undefined) {
+      // No request to answer: tell the client in its console too.
+      this.output(`pidscope: ${text} (ignored; send "Content-Length: N\\r\\n\\r\\n" and then N bytes of one JSON request)`, 'stderr');
+      return;
+    }
+    const response = new Response({ seq: e.seq, type: 'request', command: e.command ?? 'unknown' });
+    fillErrorResponse(
+      response,
+      new PidscopeError(
+        'BAD_FRAME',
+        `malformed DAP message: ${e.reason}`,
+        'Send each request as "Content-Length: N\\r\\n\\r\\n" followed by exactly N bytes of one JSON request object (the Debug Adapter Protocol base protocol)',
+        'user',
+      ),
+    );
+    try {
+      this.sendResponse(response);
+    } catch (err) {
+      this.log(`could not answer a malformed message: ${String(err)}`);
+    }
   }
 
   // ---------------------------------------------------------------- dispatch
