@@ -107,9 +107,21 @@ export class PidscopeSession extends DebugSession {
   private readonly inflight = new Set<Promise<void>>();
   /** When the last request arrived: a refresh waits while the client is still fetching. */
   private lastRequestAt = 0;
+  /** An event that must follow the response of the (synchronous) request being handled. */
+  private afterResponse: (() => void) | undefined;
+  /** When the tick now waiting for a quiet moment first came due. */
+  private refreshDueAt: number | undefined;
   /** Cost of the live refresh so far, for pidscope/info (and bench:dap). */
   private readonly refreshStats = { ticks: 0, totalMs: 0, lastMs: 0, lastBlocksRead: 0, lastRenders: 0, invalidated: 0, memoryEvents: 0 };
   private readonly handlers: Record<string, { fn: Handler; attached?: boolean }>;
+
+  /** Serving one TCP connection (the process goes on serving others). */
+  private runAsServer = false;
+
+  override setRunAsServer(enable: boolean): void {
+    this.runAsServer = enable;
+    super.setRunAsServer(enable);
+  }
 
   constructor(private readonly opts: SessionOptions = {}) {
     super();
@@ -274,6 +286,9 @@ export class PidscopeSession extends DebugSession {
     } catch (e) {
       this.log(`could not send the response to '${request.command}': ${String(e)}`);
     }
+    const after = this.afterResponse;
+    this.afterResponse = undefined;
+    after?.();
   }
 
   private log(line: string): void {
@@ -282,6 +297,11 @@ export class PidscopeSession extends DebugSession {
 
   private output(text: string, category: 'console' | 'important' | 'stderr' = 'console'): void {
     this.sendEvent(new OutputEvent(text.endsWith('\n') ? text : `${text}\n`, category));
+  }
+
+  /** Whether the client takes memoryReference fields (only when it said so in initialize). */
+  private get memoryReferences(): boolean {
+    return this.client?.supportsMemoryReferences === true;
   }
 
   private get a(): Attachment {
@@ -473,7 +493,18 @@ export class PidscopeSession extends DebugSession {
     // Let this response and those of requests still running (an attach: it answers "disconnected
     // while attaching") go out first, then stop serving (stdio: the process exits).
     const pending = [...this.inflight];
-    void Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 10_000))]).then(() => setImmediate(() => this.shutdown()));
+    void Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 10_000))]).then(() =>
+      setImmediate(() => {
+        // The session is over: say so, and (over TCP, where the process serves on) close the connection.
+        try {
+          this.sendEvent(new TerminatedEvent());
+        } catch (e) {
+          this.log(`could not send 'terminated': ${String(e)}`);
+        }
+        if (this.runAsServer) this.stop();
+        this.shutdown();
+      }),
+    );
   }
 
   private onTerminate(): void {
@@ -533,11 +564,16 @@ export class PidscopeSession extends DebugSession {
     let next = a.cfg.refreshIntervalMs;
     // The client is in the middle of fetching (a tree being expanded): invalidating now would
     // only make its pending requests stale. Look again shortly.
+    // But never for ever: a client that polls (a request every 50 ms) must still see changes, so
+    // a tick postponed for a whole interval runs anyway.
     const quiet = Math.min(100, a.cfg.refreshIntervalMs / 2);
-    if (performance.now() - this.lastRequestAt < quiet) {
+    const now = performance.now();
+    this.refreshDueAt ??= now;
+    if (now - this.lastRequestAt < quiet && now - this.refreshDueAt < a.cfg.refreshIntervalMs) {
       this.scheduleRefresh(quiet);
       return;
     }
+    this.refreshDueAt = undefined;
     try {
       const r = a.live.tick();
       const st = this.refreshStats;
@@ -747,7 +783,7 @@ export class PidscopeSession extends DebugSession {
           name: `${hex(m.start)}-${hex(m.end)}`,
           value: `${m.perms} ${m.path ?? '[anonymous]'} (${humanSize(m.end - m.start)})`,
           variablesReference: 0,
-          memoryReference: encodeMemoryReference(m.start),
+          ...(this.memoryReferences ? { memoryReference: encodeMemoryReference(m.start) } : {}),
           presentationHint: { attributes: ['readOnly'] },
         }));
     }
@@ -804,7 +840,7 @@ export class PidscopeSession extends DebugSession {
     const type = safe(() => p.typeName(obj), undefined);
     if (type !== undefined) out.type = type;
     const addr = safe(() => p.address(obj), undefined);
-    if (addr !== undefined) out.memoryReference = encodeMemoryReference(addr);
+    if (addr !== undefined && this.memoryReferences) out.memoryReference = encodeMemoryReference(addr);
     const n = safe(() => p.childCount(obj), 0);
     if (n > 0) {
       // The same expression at the same address is the same object for this generation: one
@@ -837,6 +873,9 @@ export class PidscopeSession extends DebugSession {
       expr = alt;
       obj = a.view.evaluate(expr);
     }
+    // A value that cannot be read at all fails like gdb's print (and the CLI): no result with
+    // an <error: …> text, expandable error children and a memoryReference.
+    a.view.formatValue(obj, { charset: 'utf-8', elements: 1 });
     const d = this.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
     response.body = d;
     if (context === 'watch') {
@@ -940,7 +979,7 @@ export class PidscopeSession extends DebugSession {
     // Pausing any thread freezes the VIEW; the target keeps running.
     if (!a.live.frozen) {
       a.live.freeze();
-      this.refs.reset();
+      this.viewChanged();
     }
     response.body = {};
     setImmediate(() => {
@@ -957,7 +996,7 @@ export class PidscopeSession extends DebugSession {
       return;
     }
     a.live.resume();
-    this.refs.reset();
+    this.viewChanged();
     response.body = { allThreadsContinued: false };
     // The client now shows the thread running; bring the live view back right away.
     setImmediate(() => {
@@ -977,7 +1016,7 @@ export class PidscopeSession extends DebugSession {
     if (args.frozen !== a.live.frozen) {
       if (args.frozen) a.live.freeze();
       else a.live.resume();
-      this.refs.reset();
+      this.viewChanged();
       const reason = args.frozen ? 'pause' : 'entry';
       setImmediate(() => {
         if (this.state !== 'attached') return;
@@ -988,7 +1027,29 @@ export class PidscopeSession extends DebugSession {
     response.body = { view: a.live.frozen ? 'frozen' : 'live', snapshotTime: a.live.snapshotTime };
   }
 
+  /**
+   * The view was frozen or resumed. References stay valid (they name objects by address, read
+   * through the view, so they show the snapshot or live values as the view now does): a client
+   * that expands a node it showed before (nvim-dap) must not get "unknown reference". Clients that
+   * can, re-fetch on `invalidated`.
+   */
+  private viewChanged(): void {
+    if (this.client?.supportsInvalidatedEvent) {
+      this.att?.live.forgetRenders();
+      setImmediate(() => {
+        if (this.state === 'attached') this.sendEvent(new InvalidatedEvent(['variables']));
+      });
+    }
+  }
+
   private refuseStep(_r: DebugProtocol.Response, _a: Args, request: DebugProtocol.Request): void {
+    // Clients such as dap-mode and nvim-dap mark the thread running when they send a step, before
+    // the answer: tell them again that the live thread is where it was.
+    if (this.liveStarted && this.att) {
+      this.afterResponse = () => {
+        if (this.state === 'attached') this.sendStopped(this.att!.live.frozen ? 'pause' : 'entry');
+      };
+    }
     throw notSupported(
       `pidscope never stops or steps the target, so '${request.command}' has nothing to do`,
       'Use Pause to freeze the live view on a snapshot and Continue to make it live again; the process itself keeps running',
