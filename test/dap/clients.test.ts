@@ -80,6 +80,28 @@ describe('pidscope dap with clients other than VS Code', () => {
     }
   });
 
+  it('a client that renders every scope (dap-mode) gets a short first view: libraries are listed, not indexed', async () => {
+    const c = await attached({ refreshIntervalMs: 0 });
+    const scopes = (await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID })).body.scopes;
+    expect(scopes.map((x) => x.name)).toEqual(['Globals: globals', 'Libraries', 'Threads', 'Memory map']);
+    const libs = scopes[1];
+    expect(libs.expensive).toBe(true);
+    let rows = 0;
+    for (const sc of scopes) rows += (await c.dc.variablesRequest({ variablesReference: sc.variablesReference })).body.variables.length;
+    const list = (await c.dc.variablesRequest({ variablesReference: libs.variablesReference })).body.variables;
+    expect(list.map((v) => v.name)).toEqual(expect.arrayContaining(['libc.so.6']));
+    expect(list.length).toBe(libs.namedVariables);
+    // Rendering every scope indexed no library: each still says it is read when expanded.
+    expect(list.every((v) => /globals read when expanded/.test(v.value))).toBe(true);
+    expect(rows).toBeLessThan(200);
+    // Expanding one indexes it then.
+    const libc = list.find((v) => v.name === 'libc.so.6')!;
+    const kids = await c.dc.variablesRequest({ variablesReference: libc.variablesReference });
+    expect(kids.body.variables.length).toBeGreaterThan(0);
+    const again = (await c.dc.variablesRequest({ variablesReference: libs.variablesReference })).body.variables;
+    expect(again.find((v) => v.name === 'libc.so.6')!.value).toMatch(/^\d+ globals?$/);
+  });
+
   it('evaluate of an unreadable expression fails like gdb (no result with error children)', async () => {
     const c = await attached();
     for (const [expression, message] of [

@@ -138,6 +138,8 @@ describe('pidscope dap: attached to a running process', () => {
     const s = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
     const names = s.body.scopes.map((x) => x.name);
     expect(names[0]).toBe('Globals: globals');
+    expect(names[1]).toBe('Libraries');
+    expect(s.body.scopes[1].expensive).toBe(true);
     expect(names).toContain('Threads');
     expect(names).toContain('Memory map');
     expect(s.body.scopes[0].expensive).toBe(false);

@@ -55,6 +55,7 @@ const GONE_CHECK_MS = 250;
 
 type Container =
   | { kind: 'module'; module: string }
+  | { kind: 'libraries' }
   | { kind: 'unit'; module: GlobalsModule; unit: GlobalsUnit }
   | { kind: 'object'; object: TargetObject; evaluateName?: string }
   | { kind: 'threads' }
@@ -213,7 +214,7 @@ export class PidscopeSession extends DebugSession {
     process.stderr.write(`pidscope dap: ${text}\n`);
     if (e.seq === undefined) {
       // No request to answer: tell the client in its console too.
-      this.output(`pidscope: ${text} (ignored; send "Content-Length: N\\r\\n\\r\\n" and then N bytes of one JSON request)`, 'stderr');
+      this.output(`pidscope: ${text} (ignored; send "Content-Length: N\\r\\n\\r\\n" and then N bytes of one JSON request)`);
       return;
     }
     const response = new Response({ seq: e.seq, type: 'request', command: e.command ?? 'unknown' });
@@ -683,18 +684,19 @@ export class PidscopeSession extends DebugSession {
     const a = this.a;
     frameArg(args, true);
     const scopes: DebugProtocol.Scope[] = [];
-    a.proc.modules.forEach((m, i) => {
-      const scope: DebugProtocol.Scope = {
-        name: `Globals: ${basename(m)}`,
-        variablesReference: this.refs.add({ kind: 'module', module: m }, `module:${m}`),
-        // Only the main program's globals open by themselves; libraries can hold thousands
-        // and their debug info takes a while to index.
-        expensive: i > 0,
-      };
-      const g = a.globals.get(m);
+    const [main, ...libraries] = a.proc.modules;
+    if (main !== undefined) {
+      const scope: DebugProtocol.Scope = { name: `Globals: ${basename(main)}`, variablesReference: this.refs.add({ kind: 'module', module: main }, `module:${main}`), expensive: false };
+      const g = a.globals.get(main);
       if (g) scope.namedVariables = g.module.units.length > 1 ? g.module.units.length : g.module.units.reduce((n, u) => n + u.variables.length, 0);
       scopes.push(scope);
-    });
+    }
+    if (libraries.length > 0) {
+      // One collapsed scope listing the libraries, each indexed only when it is expanded: a
+      // client that renders every scope anyway (dap-mode) shows a short list at once instead of
+      // indexing every library's debug info for thousands of rows.
+      scopes.push({ name: 'Libraries', variablesReference: this.refs.add({ kind: 'libraries' }, 'libraries'), namedVariables: libraries.length, expensive: true });
+    }
     if (a.watch) scopes.push(a.watch.scope(this.refs.add({ kind: 'recent-writes' }, 'recent-writes')));
     scopes.push({ name: 'Threads', variablesReference: this.refs.add({ kind: 'threads' }, 'threads'), expensive: false });
     scopes.push({ name: 'Memory map', variablesReference: this.refs.add({ kind: 'maps' }, 'maps'), expensive: true });
@@ -732,7 +734,7 @@ export class PidscopeSession extends DebugSession {
     const page = (alloc: boolean) => this.variablesPage(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
     const variables = page(true);
     response.body = { variables };
-    if (container.kind !== 'threads' && container.kind !== 'maps' && container.kind !== 'recent-writes') {
+    if (container.kind !== 'threads' && container.kind !== 'maps' && container.kind !== 'recent-writes' && container.kind !== 'libraries') {
       a.live.track(`v|${String(ref)}|${start}|${count}|${String(filter)}`, signature(variables), () => signature(page(false)));
     }
   }
@@ -757,6 +759,18 @@ export class PidscopeSession extends DebugSession {
           presentationHint: { kind: 'virtual' as const },
         }));
       }
+      case 'libraries':
+        if (filter === 'indexed') return [];
+        return slice(a.proc.modules.slice(1)).map((m) => {
+          const g = a.globals.get(m);
+          const n = g?.module.units.reduce((k, u) => k + u.variables.length, 0);
+          return {
+            name: basename(m),
+            value: n === undefined ? `${m} (globals read when expanded)` : `${n} global${n === 1 ? '' : 's'}`,
+            variablesReference: alloc ? this.refs.add({ kind: 'module', module: m }, `module:${m}`) : 0,
+            presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] },
+          };
+        });
       case 'unit':
         if (filter === 'indexed') return [];
         return slice(c.unit.variables).map((v) => this.globalVariable(v, this.globalsOf(c.module.module), alloc));
@@ -909,7 +923,7 @@ export class PidscopeSession extends DebugSession {
     if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badArgs('setVariable needs "name" and "value" strings');
     this.assertWritable(`Setting ${args.name}`);
     let evaluateName: string | undefined;
-    if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
+    if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes' || container.kind === 'libraries') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
     // Find the row by its displayed name; every row that can be written has an evaluateName.
     const rows = this.variablesPage(container, 0, 0, undefined, false);
     const row = rows.find((r) => r.name === args.name);
