@@ -102,6 +102,25 @@ describe('pidscope dap with clients other than VS Code', () => {
     expect(again.find((v) => v.name === 'libc.so.6')!.value).toMatch(/^\d+ globals?$/);
   });
 
+  it("while the client is idle the libraries' debug info is indexed, so the first unknown name costs nothing more", async () => {
+    const c = await attached({ refreshIntervalMs: 0 });
+    // Completions list the globals of the modules indexed so far: a libc global appears once the
+    // background indexing reached libc (only while no requests come: polls 1 s apart).
+    await waitFor(
+      'libc indexed in the background',
+      async () => {
+        const r = await c.dc.completionsRequest({ text: 'program_invocation_sh', column: 22, frameId: LIVE_FRAME_ID });
+        return r.body.targets.find((t) => t.label === 'program_invocation_short_name');
+      },
+      60_000,
+      1000,
+    );
+    const t = performance.now();
+    const r = await c.request('evaluate', { expression: 'g_no_such_global', context: 'repl' });
+    expect(r.message).toMatch(/^No symbol "g_no_such_global" in current context\./);
+    console.log(`the first unknown name after idle indexing took ${(performance.now() - t).toFixed(0)} ms (not asserted)`);
+  });
+
   it('evaluate of an unreadable expression fails like gdb (no result with error children)', async () => {
     const c = await attached();
     for (const [expression, message] of [

@@ -50,6 +50,8 @@ const MAX_READ = 16 << 20;
 const MAX_WRITE = 1 << 20;
 const MAX_SAMPLE_EXPRESSIONS = 256;
 const CLIPBOARD_ELEMENTS = 10_000;
+/** How long the client must have been quiet before a library's debug info is indexed in the background. */
+const IDLE_INDEX_QUIET_MS = 300;
 /** How often exit/exec is checked, whatever the refresh interval (even when refresh is off). */
 const GONE_CHECK_MS = 250;
 
@@ -108,6 +110,7 @@ export class PidscopeSession extends DebugSession {
   private readonly inflight = new Set<Promise<void>>();
   /** When the last request arrived: a refresh waits while the client is still fetching. */
   private lastRequestAt = 0;
+  private idleIndexTimer: NodeJS.Timeout | undefined;
   /** An event that must follow the response of the (synchronous) request being handled. */
   private afterResponse: (() => void) | undefined;
   /** When the tick now waiting for a quiet moment first came due. */
@@ -471,6 +474,36 @@ export class PidscopeSession extends DebugSession {
     this.liveStarted = true;
     this.sendStopped('entry');
     this.scheduleRefresh();
+    this.scheduleIdleIndex();
+  }
+
+  /**
+   * Indexes the libraries' debug info while the client is idle, one module per quiet moment: a
+   * name the main program does not have (a typo, a libc global) is looked up in every module,
+   * and the first such evaluate used to index them all at once (2 s with libc6-dbg installed).
+   * A module is never indexed while requests are coming in.
+   */
+  private scheduleIdleIndex(): void {
+    if (this.idleIndexTimer) clearTimeout(this.idleIndexTimer);
+    this.idleIndexTimer = setTimeout(() => {
+      this.idleIndexTimer = undefined;
+      const a = this.att;
+      if (!a || this.state !== 'attached') return;
+      if (performance.now() - this.lastRequestAt < IDLE_INDEX_QUIET_MS) {
+        this.scheduleIdleIndex();
+        return;
+      }
+      const next = a.proc.modules.find((m) => !a.globals.has(m));
+      if (next === undefined) return;
+      try {
+        this.globalsOf(next);
+      } catch (e) {
+        a.globals.set(next, { module: { module: next, units: [] }, nameCounts: new Map() });
+        this.log(`indexing ${next} failed: ${String(e)}`);
+      }
+      this.scheduleIdleIndex();
+    }, IDLE_INDEX_QUIET_MS);
+    this.idleIndexTimer.unref?.();
   }
 
   private sendStopped(reason: 'entry' | 'pause'): void {
@@ -533,7 +566,8 @@ export class PidscopeSession extends DebugSession {
     this.state = 'ended';
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     if (this.goneTimer) clearTimeout(this.goneTimer);
-    this.refreshTimer = this.goneTimer = undefined;
+    if (this.idleIndexTimer) clearTimeout(this.idleIndexTimer);
+    this.refreshTimer = this.goneTimer = this.idleIndexTimer = undefined;
     if (this.att && was !== 'ended') {
       try {
         this.att.watch?.dispose();
