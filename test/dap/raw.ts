@@ -40,8 +40,9 @@ export function startRawAdapter(args: string[] = []): RawAdapter {
   let buf = Buffer.alloc(0);
   const waiters = new Set<() => void>();
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  // 'close', not 'exit': the adapter's last stderr and stdout bytes have arrived by then.
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    proc.on('exit', (code, signal) => {
+    proc.on('close', (code, signal) => {
       exitInfo = { code, signal };
       res(exitInfo);
       for (const w of waiters) w();
