@@ -59,10 +59,15 @@ describe('pidscope dap: malformed frames on stdio', () => {
     ['binary garbage', () => Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 131 + 7) & 0xff)), false],
   ];
 
+  // One adapter for all the cases: surviving each of them, one after another, is the point.
+  let shared: RawAdapter | undefined;
   it.each(cases)('%s: answered or reported, and the session goes on', async (label, make, hasSeq) => {
-    const a = adapter();
-    const init = await a.request('initialize', { adapterID: 'pidscope' });
-    expect(init.success).toBe(true);
+    if (!shared) {
+      shared = adapter();
+      expect((await shared.request('initialize', { adapterID: 'pidscope' })).success).toBe(true);
+    }
+    const a = shared;
+    const stderrBefore = a.stderr().length;
     const s = a.nextSeq();
     const msgs = await sendThenProbe(a, make(s), label);
     if (hasSeq) {
@@ -75,7 +80,7 @@ describe('pidscope dap: malformed frames on stdio', () => {
       expect(msgs.some((m) => m.type === 'event' && m.event === 'output' && /malformed DAP input/.test(String((m.body as { output: string }).output)))).toBe(true);
     }
     // (stderr is another pipe: it may arrive after the probe's answer)
-    await waitFor('the report on stderr', () => (/pidscope dap: malformed DAP input/.test(a.stderr()) ? true : undefined));
+    await waitFor('the report on stderr', () => (/pidscope dap: malformed DAP input/.test(a.stderr().slice(stderrBefore)) ? true : undefined));
     expect(a.exited()).toBe(false);
   });
 
