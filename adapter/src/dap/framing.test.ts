@@ -162,3 +162,14 @@ describe('DapFramer', () => {
     expect(jsonObjectEnd(Buffer.from('{"a":[{}]'))).toBeUndefined();
   });
 });
+
+describe('DapFramer on big hostile input', () => {
+  it('megabytes of header-like lines without an end are skipped in linear time', () => {
+    const { f, events } = framer();
+    const junk = Buffer.from('X-Junk: yes\r\n'.repeat(200_000)); // 2.6 MB, never an empty line
+    for (let i = 0; i < junk.length; i += 65536) f.push(junk.subarray(i, i + 65536));
+    f.push(frame(req(40)));
+    expect(summary(events).slice(-1)).toEqual(['ok 40']);
+    expect(f.pending).toBe(0);
+  });
+});

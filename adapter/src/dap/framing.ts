@@ -135,7 +135,9 @@ export class DapFramer {
       const term = /\r?\n\r?\n/.exec(head);
       if (!term) {
         if (this.buf.length <= MAX_HEADER) return false;
-        this.skip(1, `a header without its end (no empty line within ${MAX_HEADER} bytes)`);
+        // Skip to the next Content-Length (not byte by byte: each step rescans MAX_HEADER bytes).
+        const next = headerIndex(this.buf, 1);
+        this.skip(next > 0 ? next : this.buf.length - 16, `a header without its end (no empty line within ${MAX_HEADER} bytes)`);
         return true;
       }
       this.buf = this.buf.subarray(term.index + term[0].length);
