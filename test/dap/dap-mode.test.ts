@@ -7,14 +7,14 @@
  * a client written for other debuggers sees it.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { tracerPid } from '../support/proc';
 
 const STRICT = process.env.CI === 'true' || process.env.PIDSCOPE_CI === '1';
-const DAP_MODE = '/usr/share/emacs/site-lisp/elpa/dap-mode-0.7';
+const ELPA = '/usr/share/emacs/site-lisp/elpa';
 
 function missing(): string | undefined {
   try {
@@ -22,7 +22,13 @@ function missing(): string | undefined {
   } catch {
     return 'emacs is not installed (apt-get install emacs-nox elpa-dap-mode)';
   }
-  if (!existsSync(DAP_MODE)) return `dap-mode is not installed (${DAP_MODE} missing: apt-get install elpa-dap-mode)`;
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(ELPA).filter((d) => d.startsWith('dap-mode-'));
+  } catch {
+    /* no elpa packages at all */
+  }
+  if (dirs.length === 0) return `dap-mode is not installed (no ${ELPA}/dap-mode-*: apt-get install elpa-dap-mode)`;
   return undefined;
 }
 
