@@ -77,7 +77,12 @@ describe('golden transcripts', () => {
       ['evaluate', { expression: 'g_missing', context: 'hover', frameId: LIVE_FRAME_ID }],
       ['readMemory', { memoryReference: `0x${addr.toString(16)}`, offset: 0, count: 16 }],
       ['writeMemory', { memoryReference: `0x${addr.toString(16)}`, data: 'AAAAAA==' }],
-      ['next', { threadId: LIVE_THREAD_ID }],
+    ]);
+    // A refused step is followed by `stopped` (clients mark the thread running before the answer).
+    const restopped = c.dc.waitForEvent('stopped');
+    await run(c, [['next', { threadId: LIVE_THREAD_ID }]]);
+    await restopped;
+    await run(c, [
       ['pidscope/info', undefined],
       ['disconnect', { terminateDebuggee: false }],
     ]);

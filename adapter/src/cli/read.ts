@@ -2,14 +2,19 @@
  * `pidscope read --pid N ADDRESS LENGTH`: a hexdump of live memory in `xxd -o ADDRESS` format
  * (unreadable bytes marked), or JSON with --json. Never stops the target.
  */
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
 import { findRegion } from '../engine/maps';
 import { Target } from '../engine/target';
 import type { CliCommand } from '../main';
-import { hexdump } from '../memory/hexdump';
+import { HexdumpStream } from '../memory/hexdump';
 import { parseAddress, parseLength, parsePid } from '../memory/parse';
-import type { AddressRange } from '../memory/reader';
+import type { AddressRange, ReadResult } from '../memory/reader';
+import { checkRequest } from '../memory/scatter';
 import { openMemory, parseBackend } from '../memory/select';
 
 const usage = `Usage: pidscope read --pid N ADDRESS LENGTH [--json] [--backend B]
@@ -62,37 +67,120 @@ async function run(argv: string[]): Promise<number> {
     throw new PidscopeError('EMPTY', 'length 0: there is nothing to read', 'Give a length of at least 1 byte', 'user');
   }
 
+  checkRequest(address, length); // the 256 MiB limit, before anything is read
+
   const target = Target.attach(pid);
   try {
     const { reader, chosen } = openMemory(target, { backend });
     try {
-      const r = reader.read(address, length);
-      const unreadableBytes = r.unreadable.reduce((s, h) => s + Number(h.end - h.start), 0);
-      if (unreadableBytes === length) throw nothingReadable(target, address, length);
-      if (values.json) {
-        process.stdout.write(
-          JSON.stringify({
-            pid,
-            address: hex(address),
-            length,
-            backend: chosen,
-            hex: r.data.toString('hex'),
-            base64: r.data.toString('base64'),
-            unreadable: r.unreadable.map((h: AddressRange) => ({ start: hex(h.start), end: hex(h.end) })),
-          }) + '\n',
-        );
-      } else {
-        process.stdout.write(hexdump(address, r.data, r.unreadable));
-        if (unreadableBytes > 0) {
-          process.stderr.write(`pidscope read: note: ${unreadableBytes} of ${length} bytes could not be read (shown as ??): ${r.unreadable.map((h) => `${hex(h.start)}..${hex(h.end)}`).join(', ')}\n`);
-        }
-      }
+      // `pidscope read … | head` closes stdout early: that is not an error.
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(0);
+        throw e;
+      });
+      if (values.json) await streamJson(target, reader, chosen, address, length);
+      else await streamText(target, reader, address, length);
       return 0;
     } finally {
       reader.close();
     }
   } finally {
     target.close();
+  }
+}
+
+/**
+ * Reads come in pieces of CHUNK bytes and output goes out as it is made, so memory stays bounded
+ * whatever the length (up to the 256 MiB limit): a whole 64 MiB dump as one string ran V8 out of
+ * memory, and a 256 MiB --json exceeded V8's longest string.
+ */
+const CHUNK = 1 << 20;
+
+type Reader = ReturnType<typeof openMemory>['reader'];
+
+async function put(data: Buffer | string): Promise<void> {
+  if (data.length === 0) return;
+  if (!process.stdout.write(data)) await once(process.stdout, 'drain');
+}
+
+/** Reads [address, address+length) piece by piece; calls `each` with every piece in order. */
+async function readPieces(reader: Reader, address: bigint, length: number, each: (a: bigint, r: ReadResult) => Promise<void> | void): Promise<{ holes: AddressRange[]; unreadableBytes: number }> {
+  const holes: AddressRange[] = [];
+  let unreadableBytes = 0;
+  for (let off = 0; off < length; off += CHUNK) {
+    const a = address + BigInt(off);
+    const r = reader.read(a, Math.min(CHUNK, length - off));
+    for (const h of r.unreadable) {
+      unreadableBytes += Number(h.end - h.start);
+      const last = holes[holes.length - 1];
+      if (last && last.end === h.start) last.end = h.end;
+      else holes.push({ start: h.start, end: h.end });
+    }
+    await each(a, r);
+  }
+  return { holes, unreadableBytes };
+}
+
+async function streamText(target: Target, reader: Reader, address: bigint, length: number): Promise<void> {
+  const dump = new HexdumpStream();
+  // Until a byte was readable nothing is printed: a range with none is an error, not a dump.
+  let held: Buffer[] | undefined = [];
+  let readable = 0;
+  const { holes, unreadableBytes } = await readPieces(reader, address, length, async (a, r) => {
+    const bad = r.unreadable.reduce((n, h) => n + Number(h.end - h.start), 0);
+    readable += r.data.length - bad;
+    const text = dump.piece(a, r.data, r.unreadable);
+    if (held && readable === 0) {
+      held.push(text);
+      return;
+    }
+    if (held) {
+      for (const t of held) await put(t);
+      held = undefined;
+    }
+    await put(text);
+  });
+  if (readable === 0) throw nothingReadable(target, address, length);
+  await put(dump.end());
+  if (unreadableBytes > 0) {
+    process.stderr.write(`pidscope read: note: ${unreadableBytes} of ${length} bytes could not be read (shown as ??): ${holes.map((h) => `${hex(h.start)}..${hex(h.end)}`).join(', ')}\n`);
+  }
+}
+
+/**
+ * One read of the range into an unlinked temporary file (the JSON holds the bytes twice, as hex
+ * and as base64, and both must show the same snapshot of live memory), then the JSON written
+ * from that file piece by piece.
+ */
+async function streamJson(target: Target, reader: Reader, backend: string, address: bigint, length: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pidscope-read-'));
+  const file = join(dir, 'bytes');
+  const fd = openSync(file, 'w+', 0o600);
+  try {
+    unlinkSync(file);
+    rmdirSync(dir);
+    const { holes, unreadableBytes } = await readPieces(reader, address, length, (a, r) => {
+      writeSync(fd, r.data, 0, r.data.length, Number(a - address));
+    });
+    if (unreadableBytes === length) throw nothingReadable(target, address, length);
+    const head = JSON.stringify({ pid: target.pid, address: hex(address), length, backend });
+    await put(`${head.slice(0, -1)},"hex":"`);
+    const buf = Buffer.allocUnsafe(3 * 256 * 1024); // a multiple of 3: base64 pieces join cleanly
+    for (const enc of ['hex', 'base64'] as const) {
+      if (enc === 'base64') await put('","base64":"');
+      for (let off = 0; off < length; off += buf.length) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, length - off), off);
+        await put(buf.toString(enc, 0, n));
+      }
+    }
+    await put(`","unreadable":${JSON.stringify(holes.map((h) => ({ start: hex(h.start), end: hex(h.end) })))}}\n`);
+  } finally {
+    closeSync(fd);
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* removed already */
+    }
   }
 }
 

@@ -195,7 +195,15 @@ async function run(argv: string[]): Promise<number> {
   const emitJson = (o: Record<string, unknown>) => out(JSON.stringify(o));
 
   const program = await openProgram(pid, backend);
-  const engine = createWatchEngine(program, { pollIntervalMs: interval });
+  let engine: ReturnType<typeof createWatchEngine>;
+  try {
+    engine = createWatchEngine(program, { pollIntervalMs: interval });
+  } catch (e) {
+    // (The target exited during start-up.) An open Target keeps a pidfd poll handle that fires
+    // during Node's teardown: a native napi_throw abort (exit 134) instead of this message.
+    program.close();
+    throw e;
+  }
   let finished: (reason: string) => void = () => undefined;
   const done = new Promise<string>((res) => (finished = res));
 

@@ -14,6 +14,7 @@ import { PidscopeError, type Blame } from '../errors';
 const IDS: Record<string, number> = {
   // user
   BAD_ARGS: 1001,
+  BAD_FRAME: 1015,
   UNKNOWN_COMMAND: 1002,
   NOT_ATTACHED: 1003,
   ALREADY_ATTACHED: 1004,

@@ -17,6 +17,7 @@
 import { DebugSession, Response, Event, OutputEvent, StoppedEvent, TerminatedEvent, ExitedEvent, InitializedEvent, InvalidatedEvent, MemoryEvent, ProgressStartEvent, ProgressEndEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { PidscopeError } from '../errors';
 import { Program, type GlobalsModule, type GlobalsUnit } from '../engine/program';
 import type { VariableSymbol } from '../symbols/provider';
@@ -30,6 +31,7 @@ import { LiveView } from './liveView';
 import { sampleOne } from './sample';
 import { ViewMemory } from './viewMemory';
 import { DataBreakpoints } from './watchpoints';
+import { DapFramer, type FrameEvent } from './framing';
 import { assign } from './assign';
 import { applyPolicy, processLookup, STDIO_POLICY, type ServerPolicy } from './policy';
 
@@ -49,11 +51,14 @@ const MAX_READ = 16 << 20;
 const MAX_WRITE = 1 << 20;
 const MAX_SAMPLE_EXPRESSIONS = 256;
 const CLIPBOARD_ELEMENTS = 10_000;
+/** How long the client must have been quiet before a library's debug info is indexed in the background. */
+const IDLE_INDEX_QUIET_MS = 300;
 /** How often exit/exec is checked, whatever the refresh interval (even when refresh is off). */
 const GONE_CHECK_MS = 250;
 
 type Container =
   | { kind: 'module'; module: string }
+  | { kind: 'libraries' }
   | { kind: 'unit'; module: GlobalsModule; unit: GlobalsUnit }
   | { kind: 'object'; object: TargetObject; evaluateName?: string }
   | { kind: 'threads' }
@@ -108,11 +113,24 @@ export class PidscopeSession extends DebugSession {
   private readonly inflight = new Set<Promise<void>>();
   /** When the last request arrived: a refresh waits while the client is still fetching. */
   private lastRequestAt = 0;
+  private idleIndexTimer: NodeJS.Timeout | undefined;
+  /** An event that must follow the response of the (synchronous) request being handled. */
+  private afterResponse: (() => void) | undefined;
+  /** When the tick now waiting for a quiet moment first came due. */
+  private refreshDueAt: number | undefined;
   /** Cost of the live refresh so far, for pidscope/info (and bench:dap). */
   private readonly refreshStats = { ticks: 0, totalMs: 0, lastMs: 0, lastBlocksRead: 0, lastRenders: 0, invalidated: 0, memoryEvents: 0 };
   private readonly handlers: Record<string, { fn: Handler; attached?: boolean }>;
   /** Set when the server (not the client) keeps this session read-only. */
   private writeRefusal: ((what: string) => PidscopeError) | undefined;
+
+  /** Serving one TCP connection (the process goes on serving others). */
+  private runAsServer = false;
+
+  override setRunAsServer(enable: boolean): void {
+    this.runAsServer = enable;
+    super.setRunAsServer(enable);
+  }
 
   constructor(private readonly opts: SessionOptions = {}) {
     super();
@@ -160,6 +178,68 @@ export class PidscopeSession extends DebugSession {
       'pidscope/sample': h(this.onSample, true),
       'pidscope/view': h(this.onView, true),
     };
+  }
+
+  // ---------------------------------------------------------------- framing
+
+  /**
+   * Reads DAP frames with our own reader (framing.ts) instead of the library's, which exits the
+   * process on a JSON error and goes deaf after a header it cannot use. The library still writes.
+   */
+  override start(inStream: NodeJS.ReadableStream, outStream: NodeJS.WritableStream): void {
+    super.start(new PassThrough(), outStream);
+    const framer = new DapFramer((e) => this.onFrame(e));
+    let closed = false;
+    const close = (why: string) => {
+      if (closed) return;
+      closed = true;
+      framer.end();
+      framer.dispose();
+      this.log(`connection closed: ${why}`);
+      this.emit('close');
+    };
+    inStream.on('data', (d: Buffer | string) => framer.push(typeof d === 'string' ? Buffer.from(d) : d));
+    inStream.on('end', () => close('the client closed its end'));
+    inStream.on('close', () => close('the input closed'));
+    inStream.on('error', (e: Error) => {
+      process.stderr.write(`pidscope dap: reading from the client failed: ${e.message}; closing the session\n`);
+      close(`read error: ${e.message}`);
+    });
+    inStream.resume();
+  }
+
+  private onFrame(e: FrameEvent): void {
+    if (e.kind === 'message') {
+      try {
+        this.handleMessage(e.message as unknown as DebugProtocol.ProtocolMessage);
+      } catch (err) {
+        this.log(`internal error handling a message: ${err instanceof Error ? err.stack : String(err)}`);
+      }
+      return;
+    }
+    const text = `malformed DAP input: ${e.reason}`;
+    this.log(text);
+    process.stderr.write(`pidscope dap: ${text}\n`);
+    if (e.seq === undefined) {
+      // No request to answer: tell the client in its console too.
+      this.output(`pidscope: ${text} (ignored; send "Content-Length: N\\r\\n\\r\\n" and then N bytes of one JSON request)`);
+      return;
+    }
+    const response = new Response({ seq: e.seq, type: 'request', command: e.command ?? 'unknown' });
+    fillErrorResponse(
+      response,
+      new PidscopeError(
+        'BAD_FRAME',
+        `malformed DAP message: ${e.reason}`,
+        'Send each request as "Content-Length: N\\r\\n\\r\\n" followed by exactly N bytes of one JSON request object (the Debug Adapter Protocol base protocol)',
+        'user',
+      ),
+    );
+    try {
+      this.sendResponse(response);
+    } catch (err) {
+      this.log(`could not answer a malformed message: ${String(err)}`);
+    }
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -215,6 +295,9 @@ export class PidscopeSession extends DebugSession {
     } catch (e) {
       this.log(`could not send the response to '${request.command}': ${String(e)}`);
     }
+    const after = this.afterResponse;
+    this.afterResponse = undefined;
+    after?.();
   }
 
   private log(line: string): void {
@@ -223,6 +306,11 @@ export class PidscopeSession extends DebugSession {
 
   private output(text: string, category: 'console' | 'important' | 'stderr' = 'console'): void {
     this.sendEvent(new OutputEvent(text.endsWith('\n') ? text : `${text}\n`, category));
+  }
+
+  /** Whether the client takes memoryReference fields (only when it said so in initialize). */
+  private get memoryReferences(): boolean {
+    return this.client?.supportsMemoryReferences === true;
   }
 
   private get a(): Attachment {
@@ -399,6 +487,36 @@ export class PidscopeSession extends DebugSession {
     this.liveStarted = true;
     this.sendStopped('entry');
     this.scheduleRefresh();
+    this.scheduleIdleIndex();
+  }
+
+  /**
+   * Indexes the libraries' debug info while the client is idle, one module per quiet moment: a
+   * name the main program does not have (a typo, a libc global) is looked up in every module,
+   * and the first such evaluate used to index them all at once (2 s with libc6-dbg installed).
+   * A module is never indexed while requests are coming in.
+   */
+  private scheduleIdleIndex(): void {
+    if (this.idleIndexTimer) clearTimeout(this.idleIndexTimer);
+    this.idleIndexTimer = setTimeout(() => {
+      this.idleIndexTimer = undefined;
+      const a = this.att;
+      if (!a || this.state !== 'attached') return;
+      if (performance.now() - this.lastRequestAt < IDLE_INDEX_QUIET_MS) {
+        this.scheduleIdleIndex();
+        return;
+      }
+      const next = a.proc.modules.find((m) => !a.globals.has(m));
+      if (next === undefined) return;
+      try {
+        this.globalsOf(next);
+      } catch (e) {
+        a.globals.set(next, { module: { module: next, units: [] }, nameCounts: new Map() });
+        this.log(`indexing ${next} failed: ${String(e)}`);
+      }
+      this.scheduleIdleIndex();
+    }, IDLE_INDEX_QUIET_MS);
+    this.idleIndexTimer.unref?.();
   }
 
   private sendStopped(reason: 'entry' | 'pause'): void {
@@ -422,7 +540,18 @@ export class PidscopeSession extends DebugSession {
     // Let this response and those of requests still running (an attach: it answers "disconnected
     // while attaching") go out first, then stop serving (stdio: the process exits).
     const pending = [...this.inflight];
-    void Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 10_000))]).then(() => setImmediate(() => this.shutdown()));
+    void Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 10_000))]).then(() =>
+      setImmediate(() => {
+        // The session is over: say so, and (over TCP, where the process serves on) close the connection.
+        try {
+          this.sendEvent(new TerminatedEvent());
+        } catch (e) {
+          this.log(`could not send 'terminated': ${String(e)}`);
+        }
+        if (this.runAsServer) this.stop();
+        this.shutdown();
+      }),
+    );
   }
 
   private onTerminate(): void {
@@ -450,7 +579,8 @@ export class PidscopeSession extends DebugSession {
     this.state = 'ended';
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     if (this.goneTimer) clearTimeout(this.goneTimer);
-    this.refreshTimer = this.goneTimer = undefined;
+    if (this.idleIndexTimer) clearTimeout(this.idleIndexTimer);
+    this.refreshTimer = this.goneTimer = this.idleIndexTimer = undefined;
     if (this.att && was !== 'ended') {
       try {
         this.att.watch?.dispose();
@@ -482,11 +612,16 @@ export class PidscopeSession extends DebugSession {
     let next = a.cfg.refreshIntervalMs;
     // The client is in the middle of fetching (a tree being expanded): invalidating now would
     // only make its pending requests stale. Look again shortly.
+    // But never for ever: a client that polls (a request every 50 ms) must still see changes, so
+    // a tick postponed for a whole interval runs anyway.
     const quiet = Math.min(100, a.cfg.refreshIntervalMs / 2);
-    if (performance.now() - this.lastRequestAt < quiet) {
+    const now = performance.now();
+    this.refreshDueAt ??= now;
+    if (now - this.lastRequestAt < quiet && now - this.refreshDueAt < a.cfg.refreshIntervalMs) {
       this.scheduleRefresh(quiet);
       return;
     }
+    this.refreshDueAt = undefined;
     try {
       const r = a.live.tick();
       const st = this.refreshStats;
@@ -596,18 +731,19 @@ export class PidscopeSession extends DebugSession {
     const a = this.a;
     frameArg(args, true);
     const scopes: DebugProtocol.Scope[] = [];
-    a.proc.modules.forEach((m, i) => {
-      const scope: DebugProtocol.Scope = {
-        name: `Globals: ${basename(m)}`,
-        variablesReference: this.refs.add({ kind: 'module', module: m }, `module:${m}`),
-        // Only the main program's globals open by themselves; libraries can hold thousands
-        // and their debug info takes a while to index.
-        expensive: i > 0,
-      };
-      const g = a.globals.get(m);
+    const [main, ...libraries] = a.proc.modules;
+    if (main !== undefined) {
+      const scope: DebugProtocol.Scope = { name: `Globals: ${basename(main)}`, variablesReference: this.refs.add({ kind: 'module', module: main }, `module:${main}`), expensive: false };
+      const g = a.globals.get(main);
       if (g) scope.namedVariables = g.module.units.length > 1 ? g.module.units.length : g.module.units.reduce((n, u) => n + u.variables.length, 0);
       scopes.push(scope);
-    });
+    }
+    if (libraries.length > 0) {
+      // One collapsed scope listing the libraries, each indexed only when it is expanded: a
+      // client that renders every scope anyway (dap-mode) shows a short list at once instead of
+      // indexing every library's debug info for thousands of rows.
+      scopes.push({ name: 'Libraries', variablesReference: this.refs.add({ kind: 'libraries' }, 'libraries'), namedVariables: libraries.length, expensive: true });
+    }
     if (a.watch) scopes.push(a.watch.scope(this.refs.add({ kind: 'recent-writes' }, 'recent-writes')));
     scopes.push({ name: 'Threads', variablesReference: this.refs.add({ kind: 'threads' }, 'threads'), expensive: false });
     scopes.push({ name: 'Memory map', variablesReference: this.refs.add({ kind: 'maps' }, 'maps'), expensive: true });
@@ -645,7 +781,7 @@ export class PidscopeSession extends DebugSession {
     const page = (alloc: boolean) => this.variablesPage(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
     const variables = page(true);
     response.body = { variables };
-    if (container.kind !== 'threads' && container.kind !== 'maps' && container.kind !== 'recent-writes') {
+    if (container.kind !== 'threads' && container.kind !== 'maps' && container.kind !== 'recent-writes' && container.kind !== 'libraries') {
       a.live.track(`v|${String(ref)}|${start}|${count}|${String(filter)}`, signature(variables), () => signature(page(false)));
     }
   }
@@ -670,6 +806,18 @@ export class PidscopeSession extends DebugSession {
           presentationHint: { kind: 'virtual' as const },
         }));
       }
+      case 'libraries':
+        if (filter === 'indexed') return [];
+        return slice(a.proc.modules.slice(1)).map((m) => {
+          const g = a.globals.get(m);
+          const n = g?.module.units.reduce((k, u) => k + u.variables.length, 0);
+          return {
+            name: basename(m),
+            value: n === undefined ? `${m} (globals read when expanded)` : `${n} global${n === 1 ? '' : 's'}`,
+            variablesReference: alloc ? this.refs.add({ kind: 'module', module: m }, `module:${m}`) : 0,
+            presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] },
+          };
+        });
       case 'unit':
         if (filter === 'indexed') return [];
         return slice(c.unit.variables).map((v) => this.globalVariable(v, this.globalsOf(c.module.module), alloc));
@@ -696,7 +844,7 @@ export class PidscopeSession extends DebugSession {
           name: `${hex(m.start)}-${hex(m.end)}`,
           value: `${m.perms} ${m.path ?? '[anonymous]'} (${humanSize(m.end - m.start)})`,
           variablesReference: 0,
-          memoryReference: encodeMemoryReference(m.start),
+          ...(this.memoryReferences ? { memoryReference: encodeMemoryReference(m.start) } : {}),
           presentationHint: { attributes: ['readOnly'] },
         }));
     }
@@ -753,7 +901,7 @@ export class PidscopeSession extends DebugSession {
     const type = safe(() => p.typeName(obj), undefined);
     if (type !== undefined) out.type = type;
     const addr = safe(() => p.address(obj), undefined);
-    if (addr !== undefined) out.memoryReference = encodeMemoryReference(addr);
+    if (addr !== undefined && this.memoryReferences) out.memoryReference = encodeMemoryReference(addr);
     const n = safe(() => p.childCount(obj), 0);
     if (n > 0) {
       // The same expression at the same address is the same object for this generation: one
@@ -786,6 +934,9 @@ export class PidscopeSession extends DebugSession {
       expr = alt;
       obj = a.view.evaluate(expr);
     }
+    // A value that cannot be read at all fails like gdb's print (and the CLI): no result with
+    // an <error: …> text, expandable error children and a memoryReference.
+    a.view.formatValue(obj, { charset: 'utf-8', elements: 1 });
     const d = this.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
     response.body = d;
     if (context === 'watch') {
@@ -819,7 +970,7 @@ export class PidscopeSession extends DebugSession {
     if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badArgs('setVariable needs "name" and "value" strings');
     this.assertWritable(`Setting ${args.name}`);
     let evaluateName: string | undefined;
-    if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
+    if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes' || container.kind === 'libraries') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
     // Find the row by its displayed name; every row that can be written has an evaluateName.
     const rows = this.variablesPage(container, 0, 0, undefined, false);
     const row = rows.find((r) => r.name === args.name);
@@ -889,7 +1040,7 @@ export class PidscopeSession extends DebugSession {
     // Pausing any thread freezes the VIEW; the target keeps running.
     if (!a.live.frozen) {
       a.live.freeze();
-      this.refs.reset();
+      this.viewChanged();
     }
     response.body = {};
     setImmediate(() => {
@@ -906,7 +1057,7 @@ export class PidscopeSession extends DebugSession {
       return;
     }
     a.live.resume();
-    this.refs.reset();
+    this.viewChanged();
     response.body = { allThreadsContinued: false };
     // The client now shows the thread running; bring the live view back right away.
     setImmediate(() => {
@@ -926,7 +1077,7 @@ export class PidscopeSession extends DebugSession {
     if (args.frozen !== a.live.frozen) {
       if (args.frozen) a.live.freeze();
       else a.live.resume();
-      this.refs.reset();
+      this.viewChanged();
       const reason = args.frozen ? 'pause' : 'entry';
       setImmediate(() => {
         if (this.state !== 'attached') return;
@@ -937,7 +1088,29 @@ export class PidscopeSession extends DebugSession {
     response.body = { view: a.live.frozen ? 'frozen' : 'live', snapshotTime: a.live.snapshotTime };
   }
 
+  /**
+   * The view was frozen or resumed. References stay valid (they name objects by address, read
+   * through the view, so they show the snapshot or live values as the view now does): a client
+   * that expands a node it showed before (nvim-dap) must not get "unknown reference". Clients that
+   * can, re-fetch on `invalidated`.
+   */
+  private viewChanged(): void {
+    if (this.client?.supportsInvalidatedEvent) {
+      this.att?.live.forgetRenders();
+      setImmediate(() => {
+        if (this.state === 'attached') this.sendEvent(new InvalidatedEvent(['variables']));
+      });
+    }
+  }
+
   private refuseStep(_r: DebugProtocol.Response, _a: Args, request: DebugProtocol.Request): void {
+    // Clients such as dap-mode and nvim-dap mark the thread running when they send a step, before
+    // the answer: tell them again that the live thread is where it was.
+    if (this.liveStarted && this.att) {
+      this.afterResponse = () => {
+        if (this.state === 'attached') this.sendStopped(this.att!.live.frozen ? 'pause' : 'entry');
+      };
+    }
     throw notSupported(
       `pidscope never stops or steps the target, so '${request.command}' has nothing to do`,
       'Use Pause to freeze the live view on a snapshot and Continue to make it live again; the process itself keeps running',

@@ -147,6 +147,26 @@ describe('evaluator (gdb semantics)', () => {
   });
 });
 
+describe('non-ASCII literals (as gdb reads them: bytes of UTF-8)', () => {
+  const { ctx } = world();
+  it('a narrow string holds the UTF-8 bytes; a non-ASCII character constant is refused', () => {
+    expect(formatTop(ctx, evaluateExpression(ctx, '"日本"'), { charset: 'utf-8' })).toBe('"日本"');
+    expect(formatTop(ctx, evaluateExpression(ctx, '"日本"'), { charset: 'ascii' })).toBe('"\\346\\227\\245\\346\\234\\254"');
+    expect(formatTop(ctx, evaluateExpression(ctx, 'sizeof("日本")'))).toBe('7');
+    expect(formatTop(ctx, evaluateExpression(ctx, '"é\\x41"'), { charset: 'utf-8' })).toBe('"éA"');
+    expect(formatTop(ctx, evaluateExpression(ctx, "'\\351'"))).toBe("-23 '\\351'");
+    for (const e of ["'é'", "L'é'", "u'日'", "'😀'"]) {
+      let msg = '';
+      try {
+        evaluateExpression(ctx, e);
+      } catch (x) {
+        msg = gdbMessage(x);
+      }
+      expect(msg, e).toBe('Invalid character constant.');
+    }
+  });
+});
+
 describe('hostile input', () => {
   const { ctx } = world();
   it('never throws anything but a PidscopeError, never overflows the stack', () => {
@@ -169,5 +189,31 @@ describe('hostile input', () => {
     for (const deep of ['('.repeat(5000) + '1' + ')'.repeat(5000), '-'.repeat(5000) + '1', '*'.repeat(5000) + 'g_ppt']) {
       expect(() => evaluateExpression(ctx, deep)).toThrow(/nested|syntax|Cannot|Attempt|not supported/);
     }
+  });
+
+  it('refuses deep nesting through any operator with a clear error, not a stack overflow', () => {
+    const n = 50_000;
+    const deep = [
+      Array.from({ length: n }, () => '1').join(' + '),
+      Array.from({ length: n }, () => 'g_int').join(' * '),
+      'g_pt' + '->x'.repeat(n),
+      'g_arr['.repeat(n) + '0' + ']'.repeat(n),
+      '1 ? '.repeat(n) + '1' + ' : 2'.repeat(n),
+      '(int (' + '(*'.repeat(n) + ')'.repeat(n) + '))0',
+      'g_int, '.repeat(n) + '1',
+    ];
+    for (const e of deep) {
+      let err: Error | undefined;
+      try {
+        evaluateExpression(ctx, e);
+      } catch (x) {
+        err = x as Error;
+      }
+      expect(err?.name, `${e.slice(0, 40)}: ${err?.stack}`).toBe('PidscopeError');
+      expect(err?.message, e.slice(0, 40)).toMatch(/nested more than 256 levels deep/);
+    }
+    // Ordinary long expressions still work.
+    expect(formatTop(ctx, evaluateExpression(ctx, Array.from({ length: 200 }, () => '1').join(' + ')))).toBe('200');
+    expect(formatTop(ctx, evaluateExpression(ctx, '('.repeat(200) + '7' + ')'.repeat(200)))).toBe('7');
   });
 });

@@ -79,6 +79,8 @@ export function tokenize(expr: string): Token[] {
       if (body.length > 0) {
         const r = readChar(expr, i + 1);
         if (r.next === close) {
+          // gdb reads the expression as bytes: a character beyond ASCII is several of them.
+          if (expr[i + 1] !== '\\' && r.c > 0x7f) throw syntaxError(expr, pos, 'Invalid character constant.');
           isChar = true;
           value = r.c;
         }
@@ -95,7 +97,10 @@ export function tokenize(expr: string): Token[] {
       let j = i + 1;
       while (j < n && expr[j] !== '"') {
         const r = readChar(expr, j);
-        vals.push(r.c);
+        if (prefix === '' && expr[j] !== '\\' && r.c > 0x7f) {
+          // A narrow string holds the UTF-8 bytes of what was typed ("日本" is 6 chars + NUL, as in gdb).
+          for (const b of Buffer.from(String.fromCodePoint(r.c), 'utf8')) vals.push(b);
+        } else vals.push(r.c);
         j = r.next;
       }
       if (j >= n) throw syntaxError(expr, pos, 'Unterminated string in expression.');

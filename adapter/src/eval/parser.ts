@@ -70,7 +70,48 @@ export function parseExpression(expr: string, hooks: ParseHooks): Node {
   const p = new Parser(expr, tokenize(expr), hooks);
   const node = p.comma();
   if (p.peek().k !== 'eof') throw syntaxError(expr, p.peek().pos);
+  checkTreeDepth(expr, node);
   return node;
+}
+
+/**
+ * The evaluator walks the tree recursively: a chain of 50,000 `+` (parsed by a loop, so the
+ * parser's own guard never sees it) would overflow its stack. Measured without recursion.
+ */
+function checkTreeDepth(expr: string, root: Node): void {
+  const stack: Array<[Node, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [n, d] = stack.pop()!;
+    if (d > MAX_DEPTH) throw tooDeep(expr, n.pos);
+    for (const c of childNodes(n)) stack.push([c, d + 1]);
+  }
+}
+
+function childNodes(n: Node): Node[] {
+  switch (n.k) {
+    case 'member':
+      return [n.obj];
+    case 'index':
+      return [n.obj, n.index];
+    case 'unary':
+    case 'cast':
+    case 'brace':
+      return [n.operand];
+    case 'sizeof':
+      return n.operand ? [n.operand] : [];
+    case 'binary':
+    case 'comma':
+    case 'at':
+      return [n.left, n.right];
+    case 'ternary':
+      return [n.cond, n.then, n.else];
+    default:
+      return [];
+  }
+}
+
+function tooDeep(expr: string, pos: number) {
+  return syntaxError(expr, pos, `Expression nested more than ${MAX_DEPTH} levels deep (operators, members, subscripts, conditionals and parentheses all count); split it into smaller expressions.`);
 }
 
 /** Parses a bare type name (used by `whatis`-like callers and tests). */
@@ -83,6 +124,8 @@ export function parseTypeName(text: string, hooks: ParseHooks): TypeAst {
 
 /** Nesting beyond this is refused (a hostile expression must not overflow the stack). */
 const MAX_DEPTH = 256;
+/** The parser's own recursion: one level of parentheses passes three rules (comma, ?:, unary). */
+const MAX_PARSE_DEPTH = 3 * MAX_DEPTH;
 
 class Parser {
   private i = 0;
@@ -114,6 +157,10 @@ class Parser {
   }
 
   comma(): Node {
+    return this.nested(() => this.commaInner());
+  }
+
+  private commaInner(): Node {
     let left = this.assignment();
     while (this.isPunct(',')) {
       const pos = this.next().pos;
@@ -133,6 +180,10 @@ class Parser {
   }
 
   private ternary(): Node {
+    return this.nested(() => this.ternaryInner());
+  }
+
+  private ternaryInner(): Node {
     const cond = this.binary(0);
     if (this.isPunct('?')) {
       const pos = this.next().pos;
@@ -163,13 +214,18 @@ class Parser {
     return this.hooks.isTypeName(t.text);
   }
 
-  private unary(): Node {
-    if (++this.depth > MAX_DEPTH) throw syntaxError(this.expr, this.peek().pos, `Expression nested more than ${MAX_DEPTH} levels deep.`);
+  /** Every recursive rule passes here, so no input can overflow the parser's stack. */
+  private nested<T>(f: () => T): T {
+    if (++this.depth > MAX_PARSE_DEPTH) throw tooDeep(this.expr, this.peek().pos);
     try {
-      return this.unaryInner();
+      return f();
     } finally {
       this.depth--;
     }
+  }
+
+  private unary(): Node {
+    return this.nested(() => this.unaryInner());
   }
 
   private unaryInner(): Node {
@@ -277,6 +333,10 @@ class Parser {
   }
 
   typeName(): TypeAst {
+    return this.nested(() => this.typeNameInner());
+  }
+
+  private typeNameInner(): TypeAst {
     const pos = this.peek().pos;
     const quals: TypeAst['quals'] = {};
     const words: string[] = [];
@@ -319,6 +379,10 @@ class Parser {
   }
 
   private abstractDeclarator(): Declarator {
+    return this.nested(() => this.abstractDeclaratorInner());
+  }
+
+  private abstractDeclaratorInner(): Declarator {
     const ptrs: Declarator['ptrs'] = [];
     while (this.isPunct('*')) {
       this.next();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hexdump, hexdumpLines } from './hexdump';
+import { hexdump, hexdumpLines, HexdumpStream } from './hexdump';
 
 const dir = mkdtempSync(join(tmpdir(), 'pidscope-hexdump-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,5 +47,43 @@ describe('hexdump', () => {
   it('collapses a final short line that is wholly unreadable', () => {
     const lines = hexdumpLines(0x2000n, Buffer.alloc(20), [{ start: 0x2000n, end: 0x2014n }]);
     expect(lines).toEqual(['00002000: <unreadable: 16 bytes, 0x2000..0x2010>', '00002010: <unreadable: 4 bytes, 0x2010..0x2014>']);
+  });
+});
+
+describe('HexdumpStream', () => {
+  it('prints piece by piece exactly what hexdump prints for the whole, holes spanning pieces included', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (const address of [0x1000n, 0x7ffd1d9c3ff7n, 0xfffffff0n - 0x40n, 0xffffffffff00n]) {
+      for (let round = 0; round < 40; round++) {
+        const len = 1 + rnd(3000);
+        const data = Buffer.from(Array.from({ length: len }, () => rnd(256)));
+        const holes: Array<{ start: bigint; end: bigint }> = [];
+        let at = 0;
+        while (round % 4 !== 0 && at < len) {
+          at += rnd(700);
+          const n = 1 + rnd(round % 2 ? 900 : 20);
+          if (at >= len) break;
+          holes.push({ start: address + BigInt(at), end: address + BigInt(Math.min(len, at + n)) });
+          at += n + 1;
+        }
+        for (const h of holes) data.fill(0, Number(h.start - address), Number(h.end - address));
+        const s = new HexdumpStream();
+        const parts: Buffer[] = [];
+        let off = 0;
+        while (off < len) {
+          const n = Math.min(len - off, 16 * (1 + rnd(20)));
+          const a = address + BigInt(off);
+          const piece = holes.filter((h) => h.end > a && h.start < a + BigInt(n)).map((h) => ({ start: h.start > a ? h.start : a, end: h.end < a + BigInt(n) ? h.end : a + BigInt(n) }));
+          parts.push(s.piece(a, data.subarray(off, off + n), piece));
+          off += n;
+        }
+        parts.push(s.end());
+        expect(Buffer.concat(parts).toString('latin1'), `0x${address.toString(16)} round ${round}`).toBe(hexdump(address, data, holes));
+      }
+    }
   });
 });

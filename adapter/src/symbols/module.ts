@@ -148,6 +148,7 @@ export class Module {
         },
         littleEndian: e.littleEndian,
         addressSize: e.addressSize,
+        file: e.path,
       };
       this.dwarfInfo = new DwarfInfo(sections);
       if (this.completeType) this.dwarfInfo.types.completeType = this.completeType;

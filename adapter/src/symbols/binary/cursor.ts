@@ -6,13 +6,23 @@
  * Offsets are numbers (positions in one buffer); 64-bit values come as bigint (`u64`) or as
  * numbers when they must fit (`u64n`, throws above 2^53).
  */
+import { PidscopeError } from '../../errors';
 
-export class FormatError extends Error {
+/**
+ * Malformed input (a corrupt or truncated ELF or DWARF file): the file's fault, not pidscope's.
+ * A PidscopeError, so front ends show it as bad input (exit 1, an error row) and never as an
+ * internal error.
+ */
+export class FormatError extends PidscopeError {
   /** Offset in the underlying buffer (or section) where the problem was found. */
   readonly offset: number;
   constructor(message: string, offset: number, what = '') {
-    super(`${what ? what + ': ' : ''}${message} at offset 0x${offset.toString(16)}`);
-    this.name = 'FormatError';
+    super(
+      'BAD_FORMAT',
+      `malformed ${what ? what + ': ' : 'input: '}${message} at offset 0x${offset.toString(16)}`,
+      'The file is corrupt or truncated (pidscope reads the rest of it): rebuild it, or give pidscope intact debug symbols (--debug-dir, or "debugSearchPaths" in DAP)',
+      'target',
+    );
     this.offset = offset;
   }
 }

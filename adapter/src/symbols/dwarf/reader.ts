@@ -27,6 +27,8 @@ export interface DwarfSections {
   line?: Buffer;
   aranges?: Buffer;
   littleEndian: boolean;
+  /** The file the sections come from, named in errors about malformed data. */
+  file?: string;
   /** ELF class address size, used when a unit header does not say (never for v2+, but safe). */
   addressSize: number;
   /**
@@ -128,7 +130,7 @@ export class DwarfReader {
   }
 
   cursor(buf: Buffer, start = 0, what = ''): Cursor {
-    const c = new Cursor(buf, this.s.littleEndian, 0, buf.length, what);
+    const c = new Cursor(buf, this.s.littleEndian, 0, buf.length, this.s.file && what ? `${what} of ${this.s.file}` : what);
     c.seek(start);
     return c;
   }
