@@ -457,7 +457,7 @@ class Runner {
           break;
         case 0x0b: {
           const top = stack.pop();
-          if (!top) c.fail('restore_state without remember_state');
+          if (!top) throw new Error('restore_state without remember_state');
           // The CFA rule is part of the remembered state too (DWARF 5 6.4.2.4).
           s.cfa = top.cfa;
           s.regs = top.regs;

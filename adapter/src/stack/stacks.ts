@@ -1,0 +1,300 @@
+/**
+ * Call stacks of a running process's threads, never stopping them: snapshot (snapshot.ts) →
+ * unwind (unwind.ts) → frames with functions, inline levels, sources, arguments and locals
+ * (scopes.ts, variables.ts) → verified (a thread seen through /proc that ran in between is
+ * taken again, and marked if it keeps moving).
+ */
+import { PidscopeError } from '../errors';
+import type { Program } from '../engine/program';
+import type { MemoryReader } from '../memory/reader';
+import type { ProcessSymbols } from '../symbols/index';
+import type { Module } from '../symbols/module';
+import { findThreadDescriptor } from '../symbols/tls';
+import { fileName, lookupLine, type LineTable } from '../symbols/dwarf/line';
+import type { Die } from '../symbols/dwarf/reader';
+import { ByteSource, type TargetObject, type ValueContext } from '../value/object';
+import { cfiOf } from './moduleCfi';
+import { StackOverlayReader } from './overlay';
+import { RSP, type RegSet } from './regs';
+import { gdbOrder, scopeAt, type ScopeLevel } from './scopes';
+import { snapshotThreads, type SnapshotFailure, type ThreadSnapshot } from './snapshot';
+import { contextSwitches, readSyscall, threadIds, threadName } from './threadState';
+import { unwind, type FrameHow, type UnwoundFrame } from './unwind';
+import { variableObject, type FrameContext } from './variables';
+
+export interface NamedObject {
+  name: string;
+  obj: TargetObject;
+}
+
+export interface StackFrame {
+  level: number;
+  pc: bigint;
+  /** gdb prints the address unless pc is the first address of its line (or an inline caller). */
+  showAddress: boolean;
+  function?: string;
+  /** Frames with debug info: arguments and locals (innermost block first, gdb's order). */
+  args?: NamedObject[];
+  locals?: NamedObject[];
+  file?: string;
+  line?: number;
+  /** The module's path, for `from LIB` when there is no source line. */
+  module?: string;
+  moduleIsMain?: boolean;
+  /** gdb's `<signal handler called>`. */
+  signalTrampoline: boolean;
+  how: FrameHow;
+  inline: boolean;
+  /** Evaluation context of this frame (memory as of the snapshot where a copy exists). */
+  ctx: ValueContext;
+  frame?: FrameContext;
+}
+
+export interface ThreadStack {
+  tid: number;
+  /** gdb's thread number (main thread 1, then by tid). */
+  number: number;
+  name: string;
+  /** struct pthread address: gdb's `Thread 0x…`. */
+  pthread?: bigint;
+  source: ThreadSnapshot['source'];
+  frames: StackFrame[];
+  truncated: boolean;
+  stopReason?: string;
+  /** Set when the thread kept moving while it was read: the stack may mix two moments. */
+  moved?: boolean;
+  takenAt: number;
+}
+
+export interface StacksOptions {
+  tids?: number[];
+  maxDepth?: number;
+  /** Called inside the verification window of each thread (e.g. format it to text). */
+  onThread?: (t: ThreadStack) => void;
+}
+
+export interface StacksResult {
+  threads: ThreadStack[];
+  failures: SnapshotFailure[];
+  perfError?: string;
+}
+
+const DEFAULT_DEPTH = 10_000;
+
+function symbolsOf(p: Program): ProcessSymbols {
+  const s = p.symbols as ProcessSymbols;
+  if (!s.modules || !s.moduleAt) throw new PidscopeError('NO_MODULES', 'call stacks need the symbols of a live process', '', 'internal');
+  return s;
+}
+
+/** Thread numbers as gdb gives them after attaching: by tid, main thread first. */
+export function gdbThreadNumbers(pid: number): Map<number, number> {
+  const tids = threadIds(pid);
+  const m = new Map<number, number>();
+  tids.forEach((t, i) => m.set(t, i + 1));
+  return m;
+}
+
+export function takeStacks(program: Program, opts: StacksOptions = {}): StacksResult {
+  const pid = program.pid;
+  const syms = symbolsOf(program);
+  let all: number[];
+  try {
+    all = threadIds(pid);
+  } catch {
+    throw new PidscopeError('ESRCH', `No process with pid ${pid}`, 'Check the pid (ps, pgrep) and that the process is still running', 'user');
+  }
+  const numbers = new Map(all.map((t, i) => [t, i + 1]));
+  const wanted = opts.tids ?? all;
+  for (const t of wanted) {
+    if (!numbers.has(t)) throw new PidscopeError('NO_THREAD', `Thread ${t} is not a thread of process ${pid}`, `Its threads are ${all.join(', ')} (ls /proc/${pid}/task)`, 'user');
+  }
+  const failures: SnapshotFailure[] = [];
+  const threads: ThreadStack[] = [];
+  let perfError: string | undefined;
+  let todo = [...wanted];
+  for (let attempt = 0; attempt < 3 && todo.length; attempt++) {
+    const snap = snapshotThreads(pid, todo);
+    perfError ??= snap.perfError;
+    const retry: number[] = [];
+    for (const f of snap.failures) failures.push(f);
+    for (const s of snap.snapshots) {
+      const t = buildStack(program, syms, s, numbers.get(s.tid) ?? 0, opts.maxDepth ?? DEFAULT_DEPTH);
+      opts.onThread?.(t);
+      if (s.source === 'proc-syscall') {
+        // The stack was read live: valid only if the thread did not run meanwhile.
+        const after = readSyscall(pid, s.tid);
+        const sw = contextSwitches(pid, s.tid);
+        const same = after.kind === s.syscallState.kind && 'sp' in after && 'sp' in s.syscallState && after.sp === s.syscallState.sp && after.pc === s.syscallState.pc && sw === s.switches;
+        if (after.kind === 'gone' || sw === undefined) {
+          failures.push({ tid: s.tid, reason: `thread ${s.tid} exited while its stack was read` });
+          continue;
+        }
+        if (!same && attempt < 2) {
+          retry.push(s.tid);
+          continue;
+        }
+        if (!same) t.moved = true;
+      }
+      threads.push(t);
+    }
+    todo = retry;
+  }
+  threads.sort((a, b) => b.number - a.number);
+  return { threads, failures, perfError };
+}
+
+function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, number: number, maxDepth: number): ThreadStack {
+  const memory: MemoryReader = s.stack && s.regs[RSP] !== undefined ? new StackOverlayReader(program.memory, s.regs[RSP]!, s.stack) : program.memory;
+  const src = new ByteSource(memory);
+  const read = (address: bigint, size: number): bigint | undefined => {
+    const r = src.readPartial(address, size);
+    if (r.firstBad !== undefined) return undefined;
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.data[i]);
+    return v;
+  };
+  const ctx: ValueContext = { memory, symbols: program.symbols, pointerSize: program.symbols.pointerSize };
+  const codeCache = new Map<Module, Array<[bigint, bigint]>>();
+  const isCode = (a: bigint) => {
+    const m = syms.moduleAt(a);
+    if (!m) return false;
+    let segs = codeCache.get(m);
+    if (!segs) {
+      segs = m.elf.segments.filter((p) => p.type === 1 && p.flags & 1).map((p) => [p.vaddr + m.bias, p.vaddr + m.bias + p.memsz] as [bigint, bigint]);
+      codeCache.set(m, segs);
+    }
+    return segs.some(([lo, hi]) => a >= lo && a < hi);
+  };
+  const res = unwind(s.regs, {
+    read,
+    isCode,
+    cfiRow: (pc) => {
+      const m = syms.moduleAt(pc);
+      if (!m) return undefined;
+      return cfiOf(m.elf, m.debugElf).rowAt(pc - m.bias);
+    },
+    isOutermost: (f) => {
+      const m = syms.moduleAt(f.pc);
+      if (!m || !m.isMain) return false;
+      return functionName(m, f.lookupPc) === 'main';
+    },
+  }, maxDepth);
+  const frames: StackFrame[] = [];
+  for (const uf of res.frames) for (const f of displayFrames(uf, syms, ctx, read)) frames.push({ ...f, level: frames.length });
+  let pthread: bigint | undefined;
+  try {
+    const readBuf = (a: bigint, n: number) => {
+      const r = program.memory.read(a, n);
+      return r.unreadable.length ? undefined : r.data;
+    };
+    const d = findThreadDescriptor(syms, readBuf, s.tid);
+    if ('pthread' in d) pthread = d.pthread;
+  } catch {
+    /* no glibc thread list: the header shows the LWP only */
+  }
+  return { tid: s.tid, number, name: threadName(program.pid, s.tid) ?? '', pthread, source: s.source, frames, truncated: res.truncated, stopReason: res.stopReason, takenAt: s.takenAt };
+}
+
+function functionName(m: Module, pc: bigint): string | undefined {
+  const d = m.dwarf;
+  if (d) {
+    try {
+      const sc = scopeAt(d, pc - m.bias);
+      if (sc?.levels[0]?.name) return sc.levels[0].name;
+    } catch {
+      /* fall back to ELF symbols */
+    }
+  }
+  return m.symbolize(pc)?.symbol.name;
+}
+
+/**
+ * gdb's name for a line-table file (dwarf2_start_subfile + buildsym's subfile matching): the
+ * entry's directory joined to a relative name, except when that names the same file as the
+ * unit's own DW_AT_name (joined to the compilation directory), which keeps the unit's spelling.
+ */
+function displayFile(t: LineTable, index: number, unitName?: string, compDir?: string): string | undefined {
+  const f = t.files[index];
+  if (!f) return undefined;
+  const join = (d: string, n: string) => (n.startsWith('/') || !d ? n : `${d}/${n}`);
+  const display = join(f.dir, f.name);
+  if (unitName) {
+    const id = display.startsWith('/') ? display : join(compDir ?? '', display);
+    const id0 = join(compDir ?? '', unitName);
+    if (id === id0) return unitName;
+  }
+  return display;
+}
+
+type Partial_ = Omit<StackFrame, 'level'>;
+
+/** One unwound frame → one display frame per inline level (innermost first). */
+function displayFrames(uf: UnwoundFrame, syms: ProcessSymbols, ctx: ValueContext, read: (a: bigint, n: number) => bigint | undefined): Partial_[] {
+  const base = { pc: uf.pc, signalTrampoline: uf.signalTrampoline, how: uf.how, ctx, inline: false };
+  if (uf.signalTrampoline) return [{ ...base, showAddress: false }];
+  const m = syms.moduleAt(uf.pc);
+  if (!m) return [{ ...base, showAddress: true }];
+  const linkPc = uf.lookupPc - m.bias;
+  const dwarf = m.dwarf;
+  let scope;
+  try {
+    scope = dwarf ? scopeAt(dwarf, linkPc) : undefined;
+  } catch {
+    scope = undefined;
+  }
+  if (!dwarf || !scope) {
+    return [{ ...base, showAddress: true, function: m.symbolize(uf.lookupPc)?.symbol.name, module: m.path, moduleIsMain: m.isMain }];
+  }
+  const table = dwarf.lineTable(scope.unit);
+  const row = table ? lookupLine(table, linkPc) : undefined;
+  const fctx: FrameContext = { dwarf, bias: m.bias, regs: uf.regs as RegSet, cfa: uf.cfa, linkPc, read, subprogram: scope.levels[0].subprogram };
+  const out: Partial_[] = [];
+  const levels = scope.levels;
+  for (let i = levels.length - 1; i >= 0; i--) {
+    const lv = levels[i];
+    let file: string | undefined;
+    let line: number | undefined;
+    if (i === levels.length - 1) {
+      if (row && table) {
+        file = displayFile(table, row.file, scope.unit.name, scope.unit.compDir);
+        line = row.line;
+      }
+    } else {
+      const inner = levels[i + 1];
+      if (table && inner.callFile !== undefined) file = displayFile(table, inner.callFile, scope.unit.name, scope.unit.compDir);
+      line = inner.callLine;
+    }
+    const innermost = i === levels.length - 1;
+    // The exact start of a line shows no address in frame 0 (gdb's frame_show_address).
+    const showAddress = innermost ? !(row && row.address === linkPc && uf.lookupPc === uf.pc) : false;
+    out.push({
+      ...base,
+      inline: i > 0,
+      showAddress,
+      function: lv.name ?? m.symbolize(uf.lookupPc)?.symbol.name,
+      args: lv.params.map((p) => ({ name: p.name, obj: safeObject(fctx, p.die) })),
+      locals: localsOf(lv, fctx),
+      file,
+      line,
+      module: m.path,
+      moduleIsMain: m.isMain,
+      frame: fctx,
+    });
+  }
+  return out;
+}
+
+function localsOf(lv: ScopeLevel, f: FrameContext): NamedObject[] {
+  const out: NamedObject[] = [];
+  for (const b of lv.blocks) for (const v of gdbOrder(b)) out.push({ name: v.name, obj: safeObject(f, v.die) });
+  return out;
+}
+
+function safeObject(f: FrameContext, die: Die): TargetObject {
+  try {
+    return variableObject(f, die);
+  } catch (e) {
+    return { kind: 'absent', reason: `error: ${(e as Error).message}` };
+  }
+}
