@@ -114,7 +114,7 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
   }
   try {
     // Running threads sample within ~0.1 ms of CPU time; blocked ones only if they switch again.
-    const deadline = Date.now() + (opts.waitMs ?? 200);
+    const deadline = Date.now() + (opts.waitMs ?? 1000);
     const blockedDeadline = Date.now() + Math.min(opts.waitMs ?? 200, 20);
     for (;;) {
       let waiting = false;
@@ -171,7 +171,7 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
       tid,
       reason: perfError
         ? `thread ${tid} is running and its registers can only be sampled through perf: ${perfError}`
-        : `thread ${tid} is running but gave no perf sample within ${opts.waitMs ?? 200} ms`,
+        : `thread ${tid} is running but gave no perf sample within ${opts.waitMs ?? 1000} ms (it may be waiting for a CPU)`,
     });
   }
   return { snapshots, failures, perfError };

@@ -215,7 +215,8 @@ export function scanForFramePointer(sp: bigint, env: UnwindEnv, limit = 4096): b
     const l = sp + off;
     const ra = env.read(l + 8n, 8);
     if (ra === undefined) return undefined;
-    if (!env.isCode(ra) || !followsCall(env, ra)) continue;
+    // A handler's return address is the sigreturn trampoline, not a call site.
+    if (!env.isCode(ra) || !(followsCall(env, ra) || isSigreturn(env, ra))) continue;
     const saved = env.read(l, 8);
     if (saved === undefined) continue;
     if (saved !== 0n && (saved <= l || saved - l > 0x1000000n)) continue;
