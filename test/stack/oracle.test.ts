@@ -123,3 +123,30 @@ describe.each(VARIANTS)('stack --full equals gdb bt full (%s)', (variant) => {
     if (!variant.startsWith('O2')) expect(outer(sp)).toEqual(outer(gsp));
   }, 180_000);
 });
+
+describe('eval --tid T --frame K equals gdb print in that frame', () => {
+  it('locals and arguments shadow globals; expressions over them', async () => {
+    const fx = await startFixture('stacks', { variant: 'O0-dwarf5-pie' });
+    fixtures.push(fx);
+    const { readFileSync } = await import('node:fs');
+    const { readdirSync } = await import('node:fs');
+    const tids = readdirSync(`/proc/${fx.pid}/task`).map(Number).sort((x, y) => x - y);
+    const nested = tids.find((t) => readFileSync(`/proc/${fx.pid}/task/${t}/comm`, 'utf8').trim() === 'nested')!;
+    const gdbThread = tids.indexOf(nested) + 1;
+    const cases: Array<[number, string[]]> = [
+      [3, ['label', 'p', 'p.x + p.y', 'scale * 4', 'corner', 'msg[1]', 'flags', 'big / 1000', 'ok', '&counter == &counter', 'g_progress > 0']],
+      [4, ['depth', 'rec->where', '*rec', 'word', 's', 'num', 'values[2]', 'values']],
+      [5, ['first', 'second.name', 'cursor->next->weight', 'total', 'seed']],
+    ];
+    for (const [frame, exprs] of cases) {
+      const ours = await pidscope(['eval', '--pid', String(fx.pid), '--tid', String(nested), '--frame', String(frame), ...exprs]);
+      expect(ours.stderr).toBe('');
+      const { gdbBatch } = await import('../support/gdb');
+      const res = await gdbBatch(fx.pid, [{ kind: 'command', command: `thread ${gdbThread}` }, { kind: 'command', command: `frame ${frame}` }, ...exprs.map((expr) => ({ kind: 'print' as const, expr }))]);
+      const want = res.slice(2).map((r) => (r.ok ? r.text : r.error));
+      // `g_progress > 0`: a global seen from the frame (it keeps moving; the comparison does not).
+      expect(ours.stdout.trimEnd().split('\n')).toEqual(want);
+    }
+    expect(tracerPid(fx.pid)).toBe(0);
+  }, 120_000);
+});
