@@ -251,6 +251,7 @@ function displayFrames(uf: UnwoundFrame, syms: ProcessSymbols, ctx: ValueContext
   const fctx: FrameContext = { dwarf, bias: m.bias, regs: uf.regs as RegSet, cfa: uf.cfa, linkPc, read, subprogram: scope.levels[0].subprogram };
   const out: Partial_[] = [];
   const levels = scope.levels;
+  const asm = scope.unit.producer?.startsWith('GNU AS') === true;
   for (let i = levels.length - 1; i >= 0; i--) {
     const lv = levels[i];
     let file: string | undefined;
@@ -272,7 +273,9 @@ function displayFrames(uf: UnwoundFrame, syms: ProcessSymbols, ctx: ValueContext
       ...base,
       inline: i > 0,
       showAddress,
-      function: lv.name ?? m.symbolize(uf.lookupPc)?.symbol.name,
+      // gdb names code assembled by gas (its DW_TAG_subprogram for `.type f,@function`) by the
+      // ELF symbol, e.g. `clone3` rather than the DWARF `__clone3` alias.
+      function: (asm ? m.symbolize(uf.lookupPc)?.symbol.name : undefined) ?? lv.name ?? m.symbolize(uf.lookupPc)?.symbol.name,
       args: lv.params.map((p) => ({ name: p.name, obj: safeObject(fctx, p.die) })),
       locals: localsOf(lv, fctx),
       file,
