@@ -191,35 +191,68 @@ function newLevel(r: DwarfReader, die: Die, subprogram: Die): ScopeLevel {
   return level;
 }
 
-/** Variables of one block (and, for a function block, its parameters into `level`). */
+/**
+ * Variables of one block (and, for a function block, its parameters into `level`), in gdb's
+ * reading order: the DIE's own children, then (gdb's inherit_abstract_dies) the children of its
+ * abstract origin that no concrete child refers to, e.g. locals an inlined copy dropped.
+ */
 function blockOf(r: DwarfReader, d: Die, isFunction: boolean, level: ScopeLevel): ScopeBlock {
   const vars: ScopeVar[] = [];
   let symbolCount = 0;
-  const collect = (parent: Die, depth: number) => {
-    for (const k of r.children(parent)) {
-      if (k.tag === TAG_lexical_block && depth < 8 && rangesOf(r, k).length === 0) {
-        collect(k, depth + 1); // gdb folds a rangeless block into its parent
-        continue;
+  const one = (k: Die, depth: number, fromOrigin: boolean) => {
+    if (k.tag === TAG_lexical_block) {
+      // A block without code (every abstract block) is read as part of its parent (gdb).
+      if (depth < 8 && (fromOrigin || rangesOf(r, k).length === 0)) {
+        for (const c of r.children(k)) one(c, depth + 1, fromOrigin);
+        inherit(k, depth + 1);
       }
-      const name = dieName(r, k);
-      if (k.tag === TAG_formal_parameter) {
-        if (isFunction && name) level.params.push({ name, die: k });
-        if (name) symbolCount++;
-        continue;
-      }
-      if (k.tag === TAG_variable) {
-        if (!name) continue;
-        symbolCount++;
-        // A declaration of a global inside a function (`extern int x;`) is no local.
-        if (attr(k, AT_declaration) && attr(k, AT_external)) continue;
-        vars.push({ name, die: k });
-        continue;
-      }
-      if (name && (k.tag === TAG_label || k.tag === TAG_typedef || k.tag === TAG_structure || k.tag === TAG_union || k.tag === TAG_enumeration || k.tag === TAG_subprogram)) symbolCount++;
-      if (k.tag === TAG_enumeration) for (const e of r.children(k)) if (e.tag === TAG_enumerator) symbolCount++;
+      return;
+    }
+    const name = dieName(r, k);
+    if (k.tag === TAG_formal_parameter) {
+      if (isFunction && name && depth === 0) level.params.push({ name, die: k });
+      if (name && !fromOrigin) symbolCount++;
+      return;
+    }
+    if (k.tag === TAG_variable) {
+      if (!name) return;
+      // gdb sizes the block's hash table before inheriting the abstract origin's symbols
+      // (seen: 9 symbols in 2 buckets), so only concrete ones count.
+      if (!fromOrigin) symbolCount++;
+      // A declaration of a global inside a function (`extern int x;`) is no local.
+      if (attr(k, AT_declaration) && attr(k, AT_external)) return;
+      vars.push({ name, die: k });
+      return;
+    }
+    if (k.tag === TAG_label && name) {
+      // gdb lists a label whose code was optimized away (no DW_AT_low_pc) among the locals,
+      // as `<optimized out>`; a label with an address is not a local to it.
+      if (!fromOrigin) symbolCount++;
+      if (!attr(k, 0x11)) vars.push({ name, die: k });
+      return;
+    }
+    if (fromOrigin) return;
+    if (name && (k.tag === TAG_label || k.tag === TAG_typedef || k.tag === TAG_structure || k.tag === TAG_union || k.tag === TAG_enumeration || k.tag === TAG_subprogram)) symbolCount++;
+    if (k.tag === TAG_enumeration) for (const e of r.children(k)) if (e.tag === TAG_enumerator) symbolCount++;
+  };
+  const inherit = (concrete: Die, depth: number) => {
+    const o = r.refTarget(attr(concrete, AT_abstract_origin));
+    if (o === undefined || depth > 8) return;
+    const od = r.dieAt(o);
+    if (!od || od.tag === TAG_subprogram && od === concrete) return;
+    const referenced = new Set<number>();
+    for (const k of r.children(concrete)) {
+      const ko = r.refTarget(attr(k, AT_abstract_origin));
+      if (ko !== undefined) referenced.add(ko);
+    }
+    for (const k of r.children(od)) {
+      if (referenced.has(k.offset)) continue;
+      if (k.tag === TAG_inlined_subroutine) continue;
+      one(k, k.tag === TAG_formal_parameter ? 0 : depth, true);
     }
   };
-  collect(d, 0);
+  for (const k of r.children(d)) one(k, 0, false);
+  inherit(d, 0);
   return { vars, isFunction, symbolCount };
 }
 
@@ -266,7 +299,7 @@ function lower(c: number): number {
  */
 export function gdbOrder(b: ScopeBlock): ScopeVar[] {
   if (b.isFunction) return b.vars;
-  const n = Math.floor((Math.max(b.symbolCount, b.vars.length) * 5) / 4) + 1;
+  const n = Math.floor((b.symbolCount * 5) / 4) + 1;
   const buckets: ScopeVar[][] = Array.from({ length: n }, () => []);
   for (const v of b.vars) buckets[gdbSymbolHash(v.name) % n].push(v);
   return buckets.flat();
