@@ -10,8 +10,8 @@
  * print as `print` would, 8 spaces in, `No locals.` when there are none.
  */
 import { resolve } from '../symbols/types';
-import { formatTop } from '../value/format';
-import type { TargetObject, ValueContext } from '../value/object';
+import { fetchWhole, formatTop } from '../value/format';
+import { ByteSource, type TargetObject, type ValueContext } from '../value/object';
 import type { StackFrame, ThreadStack } from './stacks';
 
 function hex16(v: bigint): string {
@@ -28,7 +28,9 @@ function valueText(ctx: ValueContext, obj: TargetObject): string {
 }
 
 function argText(ctx: ValueContext, obj: TargetObject): string {
-  if (obj.kind !== 'absent' && obj.type) {
+  // `print frame-arguments scalars` decides on the type alone: an aggregate is `...` even
+  // when its value is optimized out.
+  if (obj.type) {
     let t;
     try {
       t = resolve(obj.type);
@@ -40,13 +42,34 @@ function argText(ctx: ValueContext, obj: TargetObject): string {
   return valueText(ctx, obj);
 }
 
+/**
+ * gdb's `print entry-values default`: `x=x@entry=5` when the entry value equals the current
+ * one, `x=6, x@entry=5` when they differ, just `x=6` without an entry value.
+ */
+function argWithEntry(ctx: ValueContext, name: string, obj: TargetObject, entry?: TargetObject): string {
+  const cur = argText(ctx, obj);
+  if (!entry || entry.kind === 'absent') return `${name}=${cur}`;
+  const ent = argText(ctx, entry);
+  const bytes = (o: TargetObject) => {
+    try {
+      return fetchWhole(new ByteSource(ctx.memory), o).bytes;
+    } catch {
+      return undefined;
+    }
+  };
+  const a = obj.kind === 'absent' ? undefined : bytes(obj);
+  const b = bytes(entry);
+  if (a && b && a.equals(b)) return `${name}=${name}@entry=${cur}`;
+  return `${name}=${cur}, ${name}@entry=${ent}`;
+}
+
 export function frameLine(f: StackFrame): string {
   const lvl = `#${String(f.level).padEnd(2)} `;
   if (f.signalTrampoline) return `${lvl}<signal handler called>`;
   let s = lvl;
   if (f.showAddress) s += `${hex16(f.pc)} in `;
   s += f.function ?? '??';
-  const args = f.args ? f.args.map((a) => `${a.name}=${argText(f.ctx, a.obj)}`).join(', ') : '';
+  const args = f.args ? f.args.map((a) => argWithEntry(f.ctx, a.name, a.obj, a.entry)).join(', ') : '';
   s += ` (${args})`;
   if (f.file && f.line !== undefined) s += ` at ${f.file}:${f.line}`;
   else if (f.module && !f.moduleIsMain) s += ` from ${f.module}`;

@@ -20,11 +20,15 @@ import { gdbOrder, scopeAt, type ScopeLevel } from './scopes';
 import { snapshotThreads, type SnapshotFailure, type ThreadSnapshot } from './snapshot';
 import { contextSwitches, readSyscall, threadIds, threadName } from './threadState';
 import { unwind, type FrameHow, type UnwoundFrame } from './unwind';
-import { variableObject, type FrameContext } from './variables';
+import { entryObject, variableObject, type FrameContext } from './variables';
+import { callSites, entryPc, entryRegister, originAddress } from './entryValues';
+import { frameFunctionEntry, tailCallChain, type TailCallFrame } from './tailCalls';
 
 export interface NamedObject {
   name: string;
   obj: TargetObject;
+  /** Arguments: the value on entry to the function (gdb's `@entry`), when a call site gives it. */
+  entry?: TargetObject;
 }
 
 export interface StackFrame {
@@ -181,7 +185,43 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
     },
   }, maxDepth);
   const frames: StackFrame[] = [];
-  for (const uf of res.frames) for (const f of displayFrames(uf, syms, ctx, read)) frames.push({ ...f, level: frames.length });
+  // Caller contexts for entry values, made on demand (most frames never need one).
+  const callerCtx = new Map<number, FrameContext | null>();
+  const callerOf = (j: number): FrameContext | undefined => {
+    if (!callerCtx.has(j)) callerCtx.set(j, physicalContext(res.frames[j + 1], syms, read) ?? null);
+    return callerCtx.get(j) ?? undefined;
+  };
+  const byName = (name: string) => syms.findFunctions(name)[0]?.address;
+  // Functions that tail-called between physical frame j and its caller (gdb's tail-call frames).
+  const tailFrames = (j: number): TailCallFrame[] => {
+    const uf = res.frames[j];
+    const up = res.frames[j + 1];
+    if (!up || uf.signalTrampoline || up.signalTrampoline) return [];
+    try {
+      const caller = callerOf(j);
+      if (!caller) return [];
+      const site = callSites(caller.dwarf, caller.subprogram).get(caller.linkPc + 1n);
+      if (!site?.origin) return [];
+      const first = originAddress(site.origin, caller.dwarf, caller.bias, byName);
+      const callee = frameFunctionEntry(syms, uf.lookupPc);
+      if (first === undefined || callee === undefined || first === callee) return [];
+      return tailCallChain(syms, first, callee).reverse();
+    } catch {
+      return [];
+    }
+  };
+  res.frames.forEach((uf, j) => {
+    const entryReg = (calleeEntry: bigint) => (reg: number) => {
+      const caller = callerOf(j);
+      if (!caller || res.frames[j + 1]?.signalTrampoline || uf.signalTrampoline) return undefined;
+      return entryRegister(reg, calleeEntry, { frame: caller, resolveOrigin: (o, d, b) => originAddress(o, d, b, byName) });
+    };
+    for (const f of displayFrames(uf, syms, ctx, read, entryReg)) frames.push({ ...f, level: frames.length });
+    for (const tc of tailFrames(j)) {
+      const pseudo: UnwoundFrame = { pc: tc.pc, regs: res.frames[j + 1].regs, how: 'tailcall', signalTrampoline: false, lookupPc: tc.pc - 1n };
+      for (const f of displayFrames(pseudo, syms, ctx, read, () => () => undefined)) frames.push({ ...f, level: frames.length });
+    }
+  });
   let pthread: bigint | undefined;
   try {
     const readBuf = (a: bigint, n: number) => {
@@ -230,7 +270,30 @@ function displayFile(t: LineTable, index: number, unitName?: string, compDir?: s
 type Partial_ = Omit<StackFrame, 'level'>;
 
 /** One unwound frame → one display frame per inline level (innermost first). */
-function displayFrames(uf: UnwoundFrame, syms: ProcessSymbols, ctx: ValueContext, read: (a: bigint, n: number) => bigint | undefined): Partial_[] {
+/** The DWARF context of a physical frame (for evaluating a caller's call-site values). */
+function physicalContext(uf: UnwoundFrame | undefined, syms: ProcessSymbols, read: (a: bigint, n: number) => bigint | undefined): FrameContext | undefined {
+  if (!uf) return undefined;
+  const m = syms.moduleAt(uf.pc);
+  const dwarf = m?.dwarf;
+  if (!m || !dwarf) return undefined;
+  const linkPc = uf.lookupPc - m.bias;
+  let scope;
+  try {
+    scope = scopeAt(dwarf, linkPc);
+  } catch {
+    return undefined;
+  }
+  if (!scope) return undefined;
+  return { dwarf, bias: m.bias, regs: uf.regs as RegSet, cfa: uf.cfa, linkPc, read, subprogram: scope.levels[0].subprogram };
+}
+
+function displayFrames(
+  uf: UnwoundFrame,
+  syms: ProcessSymbols,
+  ctx: ValueContext,
+  read: (a: bigint, n: number) => bigint | undefined,
+  entryReg: (calleeEntry: bigint) => (reg: number) => bigint | undefined,
+): Partial_[] {
   const base = { pc: uf.pc, signalTrampoline: uf.signalTrampoline, how: uf.how, ctx, inline: false };
   if (uf.signalTrampoline) return [{ ...base, showAddress: false }];
   const m = syms.moduleAt(uf.pc);
@@ -248,7 +311,9 @@ function displayFrames(uf: UnwoundFrame, syms: ProcessSymbols, ctx: ValueContext
   }
   const table = dwarf.lineTable(scope.unit);
   const row = table ? lookupLine(table, linkPc) : undefined;
+  const fnEntry = entryPc(dwarf, scope.levels[0].subprogram);
   const fctx: FrameContext = { dwarf, bias: m.bias, regs: uf.regs as RegSet, cfa: uf.cfa, linkPc, read, subprogram: scope.levels[0].subprogram };
+  if (fnEntry !== undefined) fctx.entryReg = entryReg(fnEntry + m.bias);
   const out: Partial_[] = [];
   const levels = scope.levels;
   const asm = scope.unit.producer?.startsWith('GNU AS') === true;
@@ -276,7 +341,8 @@ function displayFrames(uf: UnwoundFrame, syms: ProcessSymbols, ctx: ValueContext
       // gdb names code assembled by gas (its DW_TAG_subprogram for `.type f,@function`) by the
       // ELF symbol, e.g. `clone3` rather than the DWARF `__clone3` alias.
       function: (asm ? m.symbolize(uf.lookupPc)?.symbol.name : undefined) ?? lv.name ?? m.symbolize(uf.lookupPc)?.symbol.name,
-      args: lv.params.map((p) => ({ name: p.name, obj: safeObject(fctx, p.die) })),
+      // gdb gives entry values to a function's own frame, not to inlined levels.
+      args: lv.params.map((p) => ({ name: p.name, obj: safeObject(fctx, p.die), entry: i === 0 ? safeEntry(fctx, p.die, lv.die) : undefined })),
       locals: localsOf(lv, fctx),
       file,
       line,
@@ -292,6 +358,14 @@ function localsOf(lv: ScopeLevel, f: FrameContext): NamedObject[] {
   const out: NamedObject[] = [];
   for (const b of lv.blocks) for (const v of gdbOrder(b)) out.push({ name: v.name, obj: safeObject(f, v.die) });
   return out;
+}
+
+function safeEntry(f: FrameContext, die: Die, levelDie: Die): TargetObject | undefined {
+  try {
+    return entryObject(f, die, levelDie);
+  } catch {
+    return undefined;
+  }
 }
 
 function safeObject(f: FrameContext, die: Die): TargetObject {

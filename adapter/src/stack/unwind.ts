@@ -12,7 +12,8 @@ import type { CfiRow } from './cfi';
 import { evalAddress, evalExpr, type ExprFrame } from './expr';
 import { CALLEE_SAVED, NUM_GPRS, RBP, RIP, RSP, type RegSet } from './regs';
 
-export type FrameHow = 'snapshot' | 'cfi' | 'sigtramp' | 'fp' | 'scan';
+/** `tailcall`: a frame gdb-style synthesised from DW_AT_call_tail_call sites (no stack of its own). */
+export type FrameHow = 'snapshot' | 'cfi' | 'sigtramp' | 'fp' | 'scan' | 'tailcall';
 
 export interface UnwoundFrame {
   pc: bigint;

@@ -11,6 +11,7 @@ import { sizeOf, type Type } from '../symbols/types';
 import { makeAbsent, makeReference, makeValue, bigintToBytes, type TargetObject } from '../value/object';
 import { evalAddress, evalExpr, type ExprFrame, type Location } from './expr';
 import { inheritedAttr } from './scopes';
+import { entryPc, plainRegister } from './entryValues';
 import type { RegSet } from './regs';
 
 const AT_location = 0x02;
@@ -37,6 +38,8 @@ export interface FrameContext {
   read(address: bigint, size: number): bigint | undefined;
   /** The subprogram owning the frame base. */
   subprogram: Die;
+  /** DW_OP_entry_value of a register: its value on entry, from the caller's call site. */
+  entryReg?(reg: number): bigint | undefined;
 }
 
 function isBlock(a: Attr): boolean {
@@ -131,6 +134,10 @@ function exprFrame(f: FrameContext, u: Unit): ExprFrame {
     cfa: () => f.cfa,
     bias: f.bias,
     addrIndex: (i) => f.dwarf.reader.addrIndex(u, i),
+    entryValue: (sub) => {
+      const reg = plainRegister(sub) ?? (sub.length === 2 && sub[0] >= 0x70 && sub[0] <= 0x8f && sub[1] === 0 ? sub[0] - 0x70 : undefined);
+      return reg === undefined ? undefined : f.entryReg?.(reg);
+    },
     frameBase: () => {
       const fb = attr(f.subprogram, AT_frame_base);
       if (!fb) return undefined;
@@ -224,4 +231,28 @@ function objectAt(f: FrameContext, l: Location, type: Type): TargetObject {
     case 'error':
       return makeAbsent(`error: ${l.reason}`, type);
   }
+}
+
+/**
+ * gdb's read_variable_at_entry: the parameter's location at its function's entry must be a
+ * plain register; its value then is that register's entry value. Undefined when unknown.
+ */
+export function entryObject(f: FrameContext, die: Die, levelDie: Die): TargetObject | undefined {
+  if (!f.entryReg) return undefined;
+  const loc = attr(die, AT_location);
+  if (!loc) return undefined;
+  const at = entryPc(f.dwarf, levelDie);
+  if (at === undefined) return undefined;
+  let expr: Buffer | undefined;
+  try {
+    expr = expressionAt(f.dwarf, die.unit, loc, at);
+  } catch {
+    return undefined;
+  }
+  const reg = plainRegister(expr);
+  if (reg === undefined) return undefined;
+  const v = f.entryReg(reg);
+  if (v === undefined) return undefined;
+  const type = variableType(f.dwarf, die);
+  return makeValue(type, bigintToBytes(v, sizeOf(type) ?? 8));
 }
