@@ -45,3 +45,20 @@ describe('stack: bad input', () => {
     expect(t.frames.filter((f) => f.function === 'recurse_deep').length).toBe(10_001);
   }, 120_000);
 });
+
+describe('stack: a process whose threads exit while it is read', () => {
+  it('every run ends with a clear message or a stack, never a crash', async () => {
+    const lc = await startFixture('lifecycle', { args: ['exit-after', '1500', '0'] });
+    const runs: Array<{ code: number; stderr: string }> = [];
+    const { existsSync } = await import('node:fs');
+    for (let i = 0; i < 20 && existsSync(`/proc/${lc.pid}/task`); i++) runs.push(await pidscope(['stack', '--pid', String(lc.pid)]));
+    runs.push(await pidscope(['stack', '--pid', String(lc.pid)]));
+    await lc.stop();
+    for (const r of runs) {
+      expect(r.code === 0 || r.code === 1, r.stderr).toBe(true);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    }
+    // The last run, after the exit, says the process is gone.
+    expect(runs[runs.length - 1].stderr).toMatch(/[Nn]o process with pid/);
+  }, 120_000);
+});
