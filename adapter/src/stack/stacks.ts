@@ -22,7 +22,7 @@ import { contextSwitches, readSyscall, threadIds, threadName } from './threadSta
 import { unwind, type FrameHow, type UnwoundFrame } from './unwind';
 import { entryObject, variableObject, type FrameContext } from './variables';
 import { callSites, entryPc, entryRegister, originAddress } from './entryValues';
-import { frameFunctionEntry, tailCallChain, type TailCallFrame } from './tailCalls';
+import { frameFunctionEntry, functionByName, tailCallChain, type TailCallFrame } from './tailCalls';
 
 export interface NamedObject {
   name: string;
@@ -178,6 +178,22 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
       if (!m) return undefined;
       return cfiOf(m.elf, m.debugElf).rowAt(pc - m.bias);
     },
+    callCanReach: (target, pc) => {
+      const m = syms.moduleAt(pc);
+      const sym = m?.symbolize(pc);
+      if (!m || !sym) return true;
+      const entry = sym.symbol.value + m.bias;
+      if (target === entry) return true;
+      const tm = syms.moduleAt(target);
+      if (!tm) return false;
+      if (isPlt(tm, target)) return true;
+      const fe = frameFunctionEntry(syms, pc);
+      try {
+        return fe !== undefined && tailCallChain(syms, target, fe).length > 0;
+      } catch {
+        return false;
+      }
+    },
     isOutermost: (f) => {
       const m = syms.moduleAt(f.pc);
       if (!m || !m.isMain) return false;
@@ -191,7 +207,7 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
     if (!callerCtx.has(j)) callerCtx.set(j, physicalContext(res.frames[j + 1], syms, read) ?? null);
     return callerCtx.get(j) ?? undefined;
   };
-  const byName = (name: string) => syms.findFunctions(name)[0]?.address;
+  const byName = (name: string) => functionByName(syms, name);
   // Functions that tail-called between physical frame j and its caller (gdb's tail-call frames).
   const tailFrames = (j: number): TailCallFrame[] => {
     const uf = res.frames[j];
@@ -234,6 +250,12 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
     /* no glibc thread list: the header shows the LWP only */
   }
   return { tid: s.tid, number, name: threadName(program.pid, s.tid) ?? '', pthread, source: s.source, frames, truncated: res.truncated, stopReason: res.stopReason, takenAt: s.takenAt };
+}
+
+/** Whether an absolute address is in one of the module's PLT sections (calls through them reach anything). */
+function isPlt(m: Module, a: bigint): boolean {
+  const link = a - m.bias;
+  return m.elf.sections.some((s) => (s.name === '.plt' || s.name === '.plt.sec' || s.name === '.plt.got') && link >= s.addr && link < s.addr + BigInt(s.size));
 }
 
 function functionName(m: Module, pc: bigint): string | undefined {

@@ -38,7 +38,7 @@ function functionAt(syms: ProcessSymbols, address: bigint): { m: Module; sub: Di
  * not unique or not found (gdb then shows none either).
  */
 export function tailCallChain(syms: ProcessSymbols, first: bigint, calleeEntry: bigint): TailCallFrame[] {
-  const byName = (n: string) => syms.findFunctions(n)[0]?.address;
+  const byName = (n: string) => functionByName(syms, n);
   const paths: TailCallFrame[][] = [];
   const walk = (fn: bigint, path: TailCallFrame[], seen: Set<bigint>) => {
     if (paths.length > 1 || path.length >= MAX_CHAIN) return;
@@ -64,4 +64,16 @@ export function frameFunctionEntry(syms: ProcessSymbols, pc: bigint): bigint | u
   if (!f) return undefined;
   const e = entryPc(f.m.dwarf!, f.sub);
   return e === undefined ? undefined : e + f.m.bias;
+}
+
+/** A function's absolute address by name: debug info first, then any module's ELF symbols (statics too). */
+export function functionByName(syms: ProcessSymbols, name: string): bigint | undefined {
+  const f = syms.findFunctions(name)[0]?.address;
+  if (f !== undefined) return f;
+  for (const m of syms.modules) {
+    if (m.mayDefine(name) === false) continue;
+    const s = m.symbolsNamed(name).find((x) => x.type === 'func' || x.type === 'ifunc');
+    if (s) return s.value + m.bias;
+  }
+  return undefined;
 }

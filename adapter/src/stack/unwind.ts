@@ -35,6 +35,12 @@ export interface UnwindEnv {
   cfiRow(pc: bigint): CfiRow | undefined;
   /** Whether an absolute address is inside executable code of some module. */
   isCode(address: bigint): boolean;
+  /**
+   * Whether a direct call to `target` can have entered the function containing `pc` (the same
+   * function, a PLT stub, or a function that reaches it by tail calls). Lets the stack scan
+   * reject stale return addresses left by earlier calls.
+   */
+  callCanReach?(target: bigint, pc: bigint): boolean;
   /** Stops the walk after this frame (gdb stops after main unless `backtrace past-main`). */
   isOutermost?(frame: UnwoundFrame): boolean;
 }
@@ -112,7 +118,7 @@ function fromCfi(f: UnwoundFrame, row: CfiRow, env: UnwindEnv): Step | undefined
     if (base !== undefined) cfa = BigInt.asUintN(64, base + row.cfa.offset);
     else if (row.cfa.reg === RBP && f.regs[RSP] !== undefined) {
       // Only sp and pc known: recover the frame pointer from the stack.
-      const rbp = scanForFramePointer(f.regs[RSP]!, env);
+      const rbp = scanForFramePointer(f.regs[RSP]!, env, 4096, f.pc);
       if (rbp === undefined) return { stop: 'the frame pointer is not in the snapshot and no saved frame was found on the stack' };
       f.regs[RBP] = rbp;
       cfa = rbp + row.cfa.offset;
@@ -211,19 +217,29 @@ function fromFramePointer(f: UnwoundFrame, env: UnwindEnv): Step {
  * return address into code right after a call, and [L] is a plausible saved frame pointer
  * (above L, or 0 at the outermost frame).
  */
-export function scanForFramePointer(sp: bigint, env: UnwindEnv, limit = 4096): bigint | undefined {
+export function scanForFramePointer(sp: bigint, env: UnwindEnv, limit = 4096, calleePc?: bigint): bigint | undefined {
   for (let off = 0n; off < BigInt(limit); off += 8n) {
     const l = sp + off;
     const ra = env.read(l + 8n, 8);
     if (ra === undefined) return undefined;
     // A handler's return address is the sigreturn trampoline, not a call site.
     if (!env.isCode(ra) || !(followsCall(env, ra) || isSigreturn(env, ra))) continue;
+    // A direct call that cannot have led to this function is a stale pair from an earlier call.
+    const target = directCallTarget(env, ra);
+    if (target !== undefined && calleePc !== undefined && env.callCanReach && !env.callCanReach(target, calleePc)) continue;
     const saved = env.read(l, 8);
     if (saved === undefined) continue;
     if (saved !== 0n && (saved <= l || saved - l > 0x1000000n)) continue;
     return l;
   }
   return undefined;
+}
+
+/** The target of a direct `call rel32` ending at `ra`, if that is what precedes it. */
+export function directCallTarget(env: UnwindEnv, ra: bigint): bigint | undefined {
+  if (env.read(ra - 5n, 1) !== 0xe8n) return undefined;
+  const rel = env.read(ra - 4n, 4);
+  return rel === undefined ? undefined : BigInt.asUintN(64, ra + BigInt.asIntN(32, rel));
 }
 
 /** Whether the instruction before `ra` is a call (e8 rel32, ff /2 forms). */
