@@ -3,6 +3,7 @@
  * the same instant as the registers) and from the live process elsewhere.
  */
 import type { MemoryReader, ReadRequest, ReadResult } from '../memory/reader';
+import { ByteSource } from '../value/object';
 
 export class StackOverlayReader implements MemoryReader {
   readonly writable = false;
@@ -31,6 +32,39 @@ export class StackOverlayReader implements MemoryReader {
       r.unreadable = r.unreadable.filter((u) => u.start < s || u.end > e);
     }
     return r;
+  }
+
+  readMany(requests: ReadRequest[]): ReadResult[] {
+    return requests.map((q) => this.read(q.address, q.length));
+  }
+
+  write(): number {
+    throw new Error('a stack snapshot is read-only');
+  }
+
+  close(): void {
+    /* the inner reader belongs to the Program */
+  }
+}
+
+/**
+ * A MemoryReader answering from a block cache: everything read for one thread's stack (frames,
+ * arguments, locals) comes from one view, read once, and repeated reads cost no system call.
+ */
+export class CachedReader implements MemoryReader {
+  readonly writable = false;
+  private readonly src: ByteSource;
+  constructor(private readonly inner: MemoryReader) {
+    this.src = new ByteSource(inner);
+  }
+
+  get kind() {
+    return this.inner.kind;
+  }
+
+  read(address: bigint, length: number): ReadResult {
+    const r = this.src.readPartial(address, length);
+    return { address, data: r.data, unreadable: r.bad };
   }
 
   readMany(requests: ReadRequest[]): ReadResult[] {

@@ -14,7 +14,7 @@ import { fileName, lookupLine, type LineTable } from '../symbols/dwarf/line';
 import type { Die } from '../symbols/dwarf/reader';
 import { ByteSource, type TargetObject, type ValueContext } from '../value/object';
 import { cfiOf } from './moduleCfi';
-import { StackOverlayReader } from './overlay';
+import { CachedReader, StackOverlayReader } from './overlay';
 import { RSP, type RegSet } from './regs';
 import { gdbOrder, scopeAt, type ScopeLevel } from './scopes';
 import { snapshotThreads, type SnapshotFailure, type ThreadSnapshot } from './snapshot';
@@ -148,17 +148,15 @@ export function takeStacks(program: Program, opts: StacksOptions = {}): StacksRe
   return { threads, failures, perfError };
 }
 
+/** Code bytes (sigreturn and call checks) are the same for every thread: one cache per process. */
+const codeSources = new WeakMap<Program, ByteSource>();
+
 function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, number: number, maxDepth: number): ThreadStack {
-  const memory: MemoryReader = s.stack && s.regs[RSP] !== undefined ? new StackOverlayReader(program.memory, s.regs[RSP]!, s.stack) : program.memory;
+  let code = codeSources.get(program);
+  if (!code) codeSources.set(program, (code = new ByteSource(program.memory)));
+  const codeSrc = code;
+  const memory: MemoryReader = new CachedReader(s.stack && s.regs[RSP] !== undefined ? new StackOverlayReader(program.memory, s.regs[RSP]!, s.stack) : program.memory);
   const src = new ByteSource(memory);
-  const read = (address: bigint, size: number): bigint | undefined => {
-    const r = src.readPartial(address, size);
-    if (r.firstBad !== undefined) return undefined;
-    let v = 0n;
-    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.data[i]);
-    return v;
-  };
-  const ctx: ValueContext = { memory, symbols: program.symbols, pointerSize: program.symbols.pointerSize };
   const codeCache = new Map<Module, Array<[bigint, bigint]>>();
   const isCode = (a: bigint) => {
     const m = syms.moduleAt(a);
@@ -170,6 +168,14 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
     }
     return segs.some(([lo, hi]) => a >= lo && a < hi);
   };
+  const read = (address: bigint, size: number): bigint | undefined => {
+    const r = (isCode(address) ? codeSrc : src).readPartial(address, size);
+    if (r.firstBad !== undefined) return undefined;
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.data[i]);
+    return v;
+  };
+  const ctx: ValueContext = { memory, symbols: program.symbols, pointerSize: program.symbols.pointerSize };
   const res = unwind(s.regs, {
     read,
     isCode,
@@ -238,18 +244,33 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
       for (const f of displayFrames(pseudo, syms, ctx, read, () => () => undefined)) frames.push({ ...f, level: frames.length });
     }
   });
-  let pthread: bigint | undefined;
+  const pthread = pthreadOf(program, syms, s.tid);
+  return { tid: s.tid, number, name: threadName(program.pid, s.tid) ?? '', pthread, source: s.source, frames, truncated: res.truncated, stopReason: res.stopReason, takenAt: s.takenAt };
+}
+
+/**
+ * glibc's struct pthread of a thread (gdb's `Thread 0x…`), remembered per process: a thread keeps
+ * it for life, and finding it walks glibc's thread list (a few reads per thread).
+ */
+const pthreads = new WeakMap<Program, Map<number, bigint | null>>();
+function pthreadOf(program: Program, syms: ProcessSymbols, tid: number): bigint | undefined {
+  let m = pthreads.get(program);
+  if (!m) pthreads.set(program, (m = new Map()));
+  if (m.has(tid)) return m.get(tid) ?? undefined;
+  let out: bigint | null = null;
   try {
+    const src = new ByteSource(program.memory);
     const readBuf = (a: bigint, n: number) => {
-      const r = program.memory.read(a, n);
-      return r.unreadable.length ? undefined : r.data;
+      const r = src.readPartial(a, n);
+      return r.firstBad !== undefined ? undefined : r.data;
     };
-    const d = findThreadDescriptor(syms, readBuf, s.tid);
-    if ('pthread' in d) pthread = d.pthread;
+    const d = findThreadDescriptor(syms, readBuf, tid);
+    if ('pthread' in d) out = d.pthread;
   } catch {
     /* no glibc thread list: the header shows the LWP only */
   }
-  return { tid: s.tid, number, name: threadName(program.pid, s.tid) ?? '', pthread, source: s.source, frames, truncated: res.truncated, stopReason: res.stopReason, takenAt: s.takenAt };
+  m.set(tid, out);
+  return out ?? undefined;
 }
 
 /** Whether an absolute address is in one of the module's PLT sections (calls through them reach anything). */
