@@ -42,6 +42,8 @@ export interface StackFrame {
   locals?: NamedObject[];
   file?: string;
   line?: number;
+  /** Compilation directory of the frame's unit (a relative `file` is relative to it). */
+  compDir?: string;
   /** The module's path, for `from LIB` when there is no source line. */
   module?: string;
   moduleIsMain?: boolean;
@@ -389,6 +391,7 @@ function displayFrames(
       locals: localsOf(lv, fctx),
       file,
       line,
+      compDir: scope.unit.compDir,
       module: m.path,
       moduleIsMain: m.isMain,
       frame: fctx,
