@@ -9,6 +9,8 @@ import type { CliCommand } from '../main';
 import { parsePid } from '../memory/parse';
 import { formatThread } from '../stack/format';
 import { takeStacks, type ThreadStack } from '../stack/stacks';
+import { formatTop } from '../value/format';
+import type { TargetObject } from '../value/object';
 
 const usage = `Usage: pidscope stack --pid N [--tid T]... [--full] [--json] [--depth D]
 
@@ -60,9 +62,7 @@ export function threadJson(t: ThreadStack, full: boolean): unknown {
   };
 }
 
-function safeText(f: ThreadStack['frames'][number], obj: Parameters<typeof import('../value/format').formatTop>[1]): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { formatTop } = require('../value/format') as typeof import('../value/format');
+function safeText(f: ThreadStack['frames'][number], obj: TargetObject): string {
   try {
     return formatTop(f.ctx, obj, { noPointerPrefix: true });
   } catch (e) {

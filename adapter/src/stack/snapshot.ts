@@ -141,7 +141,6 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
     }
   }
   for (const tid of tids) {
-    const st0 = states.get(tid)!;
     const samples = pending.filter((p) => p.tid === tid && p.sample).map((p) => ({ kind: p.kind, s: p.sample! }));
     // The newest sample wins (a thread may have run and blocked again).
     samples.sort((a, b) => (a.s.time < b.s.time ? 1 : -1));
@@ -151,7 +150,7 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
       failures.push({ tid, reason: `thread ${tid} exited while the snapshot was taken` });
       continue;
     }
-    if ((st.kind === 'syscall' || st.kind === 'blocked')) {
+    if (st.kind === 'syscall' || st.kind === 'blocked') {
       // Blocked now: a switch-out sample is exact when it was taken at this very sp and pc.
       const match = samples.find((x) => regsFromSample(x.s)[RSP] === st.sp && regsFromSample(x.s)[RIP] === st.pc);
       if (match) {
@@ -166,7 +165,6 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
       snapshots.push({ tid, source: x.kind === 'task-clock' ? 'perf-sample' : 'switch-sample', regs: regsFromSample(x.s), stack: x.s.stack, syscallState: st, takenAt: Date.now() });
       continue;
     }
-    void st0;
     failures.push({
       tid,
       reason: perfError

@@ -3,7 +3,7 @@
  * is blocked in one (/proc/PID/task/TID/syscall), and its context-switch counters (a thread
  * whose counters did not move between two reads did not run in between).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export type SyscallState =
   | { kind: 'running' }
@@ -48,7 +48,6 @@ export function threadName(pid: number, tid: number): string | undefined {
 }
 
 export function threadIds(pid: number): number[] {
-  const { readdirSync } = require('node:fs') as typeof import('node:fs');
   return readdirSync(`/proc/${pid}/task`)
     .map(Number)
     .filter((t) => Number.isInteger(t))

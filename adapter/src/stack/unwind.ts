@@ -68,7 +68,7 @@ export function unwind(initial: RegSet, env: UnwindEnv, maxDepth = 10_000): Unwi
   for (;;) {
     frames.push(cur);
     // The caller is computed even for the last frame shown: that fills in this frame's CFA.
-    const next = step(cur, env, frames.length === 1);
+    const next = step(cur, env);
     if (env.isOutermost?.(cur)) return { frames, truncated: false };
     if (frames.length >= maxDepth) return { frames, truncated: !!next.frame };
     if (!next.frame) return next.stop ? { frames, truncated: false, stopReason: next.stop } : { frames, truncated: false };
@@ -95,7 +95,7 @@ function isSigreturn(env: UnwindEnv, pc: bigint): boolean {
 
 type Step = { frame: UnwoundFrame; stop?: undefined } | { frame?: undefined; stop?: string };
 
-function step(f: UnwoundFrame, env: UnwindEnv, _first: boolean): Step {
+function step(f: UnwoundFrame, env: UnwindEnv): Step {
   const row = env.cfiRow(f.lookupPc);
   if (row) {
     const r = fromCfi(f, row, env);
