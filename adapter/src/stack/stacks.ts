@@ -10,7 +10,7 @@ import type { MemoryReader } from '../memory/reader';
 import type { ProcessSymbols } from '../symbols/index';
 import type { Module } from '../symbols/module';
 import { findThreadDescriptor } from '../symbols/tls';
-import { fileName, lookupLine, type LineTable } from '../symbols/dwarf/line';
+import { fileName, lookupLine, type LineRow, type LineTable } from '../symbols/dwarf/line';
 import type { Die } from '../symbols/dwarf/reader';
 import { ByteSource, type TargetObject, type ValueContext } from '../value/object';
 import { cfiOf } from './moduleCfi';
@@ -295,6 +295,18 @@ function functionName(m: Module, pc: bigint): string | undefined {
 }
 
 /**
+ * The line-table row gdb reports for an address (find_pc_sect_line): the last row at or below
+ * it, but when that row is not a statement, an is_stmt row at the same address before it wins.
+ */
+export function gdbLineAt(t: LineTable, addr: bigint): LineRow | undefined {
+  const row = lookupLine(t, addr);
+  if (!row || row.isStmt) return row;
+  let i = t.rows.indexOf(row);
+  while (i > 0 && t.rows[i - 1].address === t.rows[i].address && t.rows[i - 1].line !== 0 && !t.rows[i - 1].endSequence && !t.rows[i].isStmt) i--;
+  return t.rows[i].isStmt ? t.rows[i] : row;
+}
+
+/**
  * gdb's name for a line-table file (dwarf2_start_subfile + buildsym's subfile matching): the
  * entry's directory joined to a relative name, except when that names the same file as the
  * unit's own DW_AT_name (joined to the compilation directory), which keeps the unit's spelling.
@@ -355,7 +367,7 @@ function displayFrames(
     return [{ ...base, showAddress: true, function: m.symbolize(uf.lookupPc)?.symbol.name, module: m.path, moduleIsMain: m.isMain }];
   }
   const table = dwarf.lineTable(scope.unit);
-  const row = table ? lookupLine(table, linkPc) : undefined;
+  const row = table ? gdbLineAt(table, linkPc) : undefined;
   const fnEntry = entryPc(dwarf, scope.levels[0].subprogram);
   const fctx: FrameContext = { dwarf, bias: m.bias, regs: uf.regs as RegSet, cfa: uf.cfa, linkPc, read, subprogram: scope.levels[0].subprogram };
   if (fnEntry !== undefined) fctx.entryReg = entryReg(fnEntry + m.bias);
