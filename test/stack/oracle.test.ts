@@ -26,6 +26,10 @@ import { startFixture, type RunningFixture, type Variant } from '../support/fixt
 import { gdbCommands } from '../support/gdb';
 import { tracerPid } from '../support/proc';
 import { pidscope } from '../cli/run';
+import { Program } from '../../adapter/src/engine/program';
+import { takeStacks } from '../../adapter/src/stack/stacks';
+import { printInFrame } from '../../adapter/src/stack/frameScope';
+import type { GdbRequest } from '../support/gdb';
 
 const VARIANTS: Variant[] = ['O0-dwarf5-pie', 'O0-dwarf4-pie', 'O0-dwarf5-nopie', 'O2-dwarf5-pie', 'O2-dwarf4-nopie'];
 const BLOCKED = ['nested', 'recurse', 'signal', 'inline'];
@@ -135,15 +139,27 @@ describe('eval --tid T --frame K equals gdb print in that frame', () => {
       [4, ['depth', 'rec->where', '*rec', 'word', 's', 'num', 'values[2]', 'values']],
       [5, ['first', 'second.name', 'cursor->next->weight', 'total', 'seed']],
     ];
-    for (const [frame, exprs] of cases) {
-      const ours = await pidscope(['eval', '--pid', String(fx.pid), '--tid', String(nested), '--frame', String(frame), ...exprs]);
-      expect(ours.stderr).toBe('');
-      const { gdbBatch } = await import('../support/gdb');
-      const res = await gdbBatch(fx.pid, [{ kind: 'command', command: `thread ${gdbThread}` }, { kind: 'command', command: `frame ${frame}` }, ...exprs.map((expr) => ({ kind: 'print' as const, expr }))]);
-      const want = res.slice(2).map((r) => (r.ok ? r.text : r.error));
-      // `g_progress > 0`: a global seen from the frame (it keeps moving; the comparison does not).
-      expect(ours.stdout.trimEnd().split('\n')).toEqual(want);
+    // pidscope in process (one snapshot, as `eval --tid --frame` takes), then one gdb attach for all frames.
+    const program = await Program.open(fx.pid);
+    const ours: string[] = [];
+    try {
+      const t = takeStacks(program, { tids: [nested] }).threads[0];
+      for (const [frame, exprs] of cases) for (const e of exprs) ours.push(printInFrame(t.frames[frame], e));
+    } finally {
+      program.close();
     }
+    const { gdbBatch } = await import('../support/gdb');
+    const reqs: GdbRequest[] = [{ kind: 'command', command: `thread ${gdbThread}` }];
+    for (const [frame, exprs] of cases) {
+      reqs.push({ kind: 'command', command: `frame ${frame}` });
+      for (const expr of exprs) reqs.push({ kind: 'print', expr });
+    }
+    const res = await gdbBatch(fx.pid, reqs);
+    const want = res.filter((_, i) => reqs[i].kind === 'print').map((r) => (r.ok ? r.text : r.error));
+    expect(ours).toEqual(want);
+    // The CLI spelling of the same: `pidscope eval --tid T --frame K`.
+    const cli = await pidscope(['eval', '--pid', String(fx.pid), '--tid', String(nested), '--frame', '5', 'first', 'seed']);
+    expect(cli.stdout.trimEnd().split('\n')).toEqual(want.slice(-5, -4).concat(want.slice(-1)));
     expect(tracerPid(fx.pid)).toBe(0);
   }, 120_000);
 });
