@@ -247,7 +247,10 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
     }
   });
   const pthread = pthreadOf(program, syms, s.tid);
-  return { tid: s.tid, number, name: threadName(program.pid, s.tid) ?? '', pthread, source: s.source, frames, truncated: res.truncated, stopReason: res.stopReason, takenAt: s.takenAt };
+  // The depth counts frames as shown (gdb's `bt N`), inline and tail-call frames included.
+  const truncated = res.truncated || frames.length > maxDepth;
+  if (frames.length > maxDepth) frames.length = maxDepth;
+  return { tid: s.tid, number, name: threadName(program.pid, s.tid) ?? '', pthread, source: s.source, frames, truncated, stopReason: truncated ? undefined : res.stopReason, takenAt: s.takenAt };
 }
 
 /**
