@@ -9,10 +9,13 @@ describe('gdb symbol order', () => {
   });
 
   it('lexical blocks are hash tables: the orders gdb 13 printed for glibc read() and futex wait', () => {
-    // Seen in `bt full` of a thread blocked in read(): 9 symbols in a 2-bucket table.
-    const read = block(['sc_ret', 'sc_ret', 'resultvar', '__arg3', '__arg2', '__arg1', '_a3', '_a2', '_a1'], 1);
+    // Seen in `bt full` of a thread blocked in read(): 9 symbols in a 2-bucket table (9/5+1).
+    const read = block(['sc_ret', 'sc_ret', 'resultvar', '__arg3', '__arg2', '__arg1', '_a3', '_a2', '_a1'], 9);
     expect(gdbOrder(read).map((v) => v.name)).toEqual(['sc_ret', 'sc_ret', '__arg2', '_a3', '_a1', 'resultvar', '__arg3', '__arg1', '_a2']);
-    const futex = block(['sc_ret', 'resultvar', '__arg6', '__arg5', '__arg4', '__arg3', '__arg2', '__arg1', '_a6', '_a5', '_a4', '_a3', '_a2', '_a1'], 2);
+    const futex = block(['sc_ret', 'resultvar', '__arg6', '__arg5', '__arg4', '__arg3', '__arg2', '__arg1', '_a6', '_a5', '_a4', '_a3', '_a2', '_a1'], 14);
+    // glibc's __pthread_cond_wait_common: 10 variables and a label (11 symbols, 3 buckets).
+    const cond = block(['maxspin', 'err', 'result', 'wseq', 'g', 'seq', 'flags', 'private', 'signals', 'done', 'g1_start'], 11);
+    expect(gdbOrder(cond).map((v) => v.name)).toEqual(['err', 'g', 'flags', 'g1_start', 'maxspin', 'signals', 'done', 'result', 'wseq', 'seq', 'private']);
     expect(gdbOrder(futex).map((v) => v.name)).toEqual(['__arg6', '__arg3', '_a5', '_a2', 'sc_ret', '__arg4', '__arg1', '_a6', '_a3', 'resultvar', '__arg5', '__arg2', '_a4', '_a1']);
   });
 

@@ -211,14 +211,12 @@ function blockOf(r: DwarfReader, d: Die, isFunction: boolean, level: ScopeLevel)
     const name = dieName(r, k);
     if (k.tag === TAG_formal_parameter) {
       if (isFunction && name && depth === 0) level.params.push({ name, die: k });
-      if (name && !fromOrigin) symbolCount++;
+      if (name) symbolCount++;
       return;
     }
     if (k.tag === TAG_variable) {
       if (!name) return;
-      // gdb sizes the block's hash table before inheriting the abstract origin's symbols
-      // (seen: 9 symbols in 2 buckets), so only concrete ones count.
-      if (!fromOrigin) symbolCount++;
+      symbolCount++;
       // A declaration of a global inside a function (`extern int x;`) is no local.
       if (attr(k, AT_declaration) && attr(k, AT_external)) return;
       vars.push({ name, die: k });
@@ -227,11 +225,10 @@ function blockOf(r: DwarfReader, d: Die, isFunction: boolean, level: ScopeLevel)
     if (k.tag === TAG_label && name) {
       // gdb lists a label whose code was optimized away (no DW_AT_low_pc) among the locals,
       // as `<optimized out>`; a label with an address is not a local to it.
-      if (!fromOrigin) symbolCount++;
+      symbolCount++;
       if (!attr(k, 0x11)) vars.push({ name, die: k });
       return;
     }
-    if (fromOrigin) return;
     if (name && (k.tag === TAG_label || k.tag === TAG_typedef || k.tag === TAG_structure || k.tag === TAG_union || k.tag === TAG_enumeration || k.tag === TAG_subprogram)) symbolCount++;
     if (k.tag === TAG_enumeration) for (const e of r.children(k)) if (e.tag === TAG_enumerator) symbolCount++;
   };
@@ -273,10 +270,14 @@ export function gdbSymbolHash(name: string): number {
   let h = 0;
   while (s < name.length) {
     const ch = name[s];
-    if ((ch === '$' || ch === '.' || ch === 'X') && s === start) return iw();
+    if (ch === '$' || ch === '.' || ch === 'X') return s === start ? iw() : h;
     if (ch === ' ' || ch === '(') return iw();
     if (ch === '_' && name[s + 1] === '_' && s !== start) {
       const c = name.charCodeAt(s + 2);
+      if (name[s + 2] === 'B' && name[s + 3] === '_') {
+        for (s += 4; s < name.length && name[s] >= '0' && name[s] <= '9'; s++);
+        continue;
+      }
       if ((Number.isNaN(c) || c < 97 || c > 122) && name[s + 2] !== 'O') return h;
       h = 0;
       s += 2;
@@ -295,11 +296,13 @@ function lower(c: number): number {
 
 /**
  * A block's variables in the order gdb prints them: a function block keeps DWARF order; a
- * lexical block is a hash table of (symbols * 5 / 4 + 1) buckets, printed bucket by bucket.
+ * lexical block is a hash table of (symbols / 5 + 1) buckets (gdb's DICT_HASHTABLE_SIZE, every
+ * symbol of the block counted, inherited ones included), printed bucket by bucket, each bucket
+ * in reading order.
  */
 export function gdbOrder(b: ScopeBlock): ScopeVar[] {
   if (b.isFunction) return b.vars;
-  const n = Math.floor((b.symbolCount * 5) / 4) + 1;
+  const n = Math.floor(Math.max(b.symbolCount, b.vars.length) / 5) + 1;
   const buckets: ScopeVar[][] = Array.from({ length: n }, () => []);
   for (const v of b.vars) buckets[gdbSymbolHash(v.name) % n].push(v);
   return buckets.flat();
