@@ -12,7 +12,7 @@
  */
 import { closeFd, describePerfErrno, openSoftwareSampler, PerfRing, PerfSyscallError, type PerfSample } from '../linux/perf';
 import { NUM_GPRS, PERF_GPR_MASK, PERF_TO_DWARF, R10, R8, R9, RDI, RDX, RIP, RSI, RSP, type RegSet } from './regs';
-import { contextSwitches, readSyscall, type SyscallState } from './threadState';
+import { contextSwitches, msSinceRan, readSyscall, type SyscallState } from './threadState';
 
 export type SnapshotSource = 'perf-sample' | 'switch-sample' | 'proc-syscall';
 
@@ -115,7 +115,14 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
   try {
     // Running threads sample within ~0.1 ms of CPU time; blocked ones only if they switch again.
     const deadline = Date.now() + (opts.waitMs ?? 1000);
-    const blockedDeadline = Date.now() + Math.min(opts.waitMs ?? 200, 20);
+    // A blocked thread that ran recently (a periodic timer, a poll with a timeout) will likely
+    // block again soon: its switch-out sample carries every register, worth a short wait.
+    // One blocked for long gets 20 ms (it may wake by chance), then /proc's sp and pc do.
+    const blockedDeadline = new Map<number, number>();
+    for (const tid of tids) {
+      const ago = switchAllowed ? msSinceRan(pid, tid) : undefined;
+      blockedDeadline.set(tid, Date.now() + Math.min(opts.waitMs ?? 1000, ago !== undefined && ago < 2000 ? 250 : 20));
+    }
     for (;;) {
       let waiting = false;
       for (const p of pending) {
@@ -129,7 +136,7 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
         const mine = pending.filter((p) => p.tid === tid);
         if (!mine.length || mine.some((p) => p.sample)) continue;
         const st = states.get(tid)!;
-        if (st.kind === 'running' || Date.now() < blockedDeadline) waiting = true;
+        if (st.kind === 'running' || Date.now() < (blockedDeadline.get(tid) ?? 0)) waiting = true;
       }
       if (!waiting || Date.now() >= deadline) break;
       sleepSync(1);

@@ -53,3 +53,21 @@ export function threadIds(pid: number): number[] {
     .filter((t) => Number.isInteger(t))
     .sort((a, b) => a - b);
 }
+
+/**
+ * How long ago (ms) the thread last ran on a CPU, from /proc/PID/task/TID/sched's se.exec_start
+ * compared with our own (kernels with CONFIG_SCHED_DEBUG); undefined when not available.
+ */
+export function msSinceRan(pid: number, tid: number): number | undefined {
+  const start = (path: string) => {
+    try {
+      const m = /se\.exec_start\s*:\s*([\d.]+)/.exec(readFileSync(path, 'utf8'));
+      return m ? Number(m[1]) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const now = start('/proc/thread-self/sched');
+  const then = start(`/proc/${pid}/task/${tid}/sched`);
+  return now === undefined || then === undefined ? undefined : Math.max(0, now - then);
+}
