@@ -16,10 +16,16 @@ export type SyscallState =
 export function readSyscall(pid: number, tid: number): SyscallState {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').trim();
+    text = readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8');
   } catch {
     return { kind: 'gone' };
   }
+  return parseSyscall(text);
+}
+
+/** The text of /proc/PID/task/TID/syscall: `running`, `-1 SP PC`, or `NR ARG1..ARG6 SP PC` (hex). */
+export function parseSyscall(raw: string): SyscallState {
+  const text = raw.trim();
   if (text === 'running' || text === '') return { kind: 'running' };
   const f = text.split(/\s+/);
   if (f[0] === '-1' && f.length >= 3) return { kind: 'blocked', sp: BigInt(f[1]), pc: BigInt(f[2]) };
