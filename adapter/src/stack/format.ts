@@ -77,6 +77,9 @@ export function frameLine(f: StackFrame): string {
 }
 
 export function localLines(f: StackFrame): string[] {
+  // gdb: a frame without debug info has no symbol table; a trampoline or a function without
+  // variables has no locals.
+  if (!f.locals && !f.signalTrampoline) return ['No symbol table info available.'];
   if (!f.locals || f.locals.length === 0) return ['No locals.'];
   return f.locals.map((l) => `        ${l.name} = ${valueText(f.ctx, l.obj)}`);
 }
