@@ -31,8 +31,8 @@ import { takeStacks } from '../../adapter/src/stack/stacks';
 import { printInFrame } from '../../adapter/src/stack/frameScope';
 import type { GdbRequest } from '../support/gdb';
 
-// `split` (debug info in a separate file) and `stripped` (no symbols: `?? ()` frames, unwound by .eh_frame).
-const VARIANTS: Variant[] = ['O0-dwarf5-pie', 'O0-dwarf4-pie', 'O0-dwarf5-nopie', 'O2-dwarf5-pie', 'O2-dwarf4-nopie', 'split', 'stripped'];
+// `split` (debug info in a separate file), `stripped` (no symbols: `?? ()` frames, unwound by .eh_frame), `symtab-only` (ELF symbols, no DWARF).
+const VARIANTS: Variant[] = ['O0-dwarf5-pie', 'O0-dwarf4-pie', 'O0-dwarf5-nopie', 'O2-dwarf5-pie', 'O2-dwarf4-nopie', 'split', 'stripped', 'symtab-only'];
 const BLOCKED = ['nested', 'recurse', 'signal', 'inline'];
 
 interface Frame {
