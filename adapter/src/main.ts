@@ -17,6 +17,7 @@ const COMMANDS: Record<string, string> = {
   read: './cli/read',
   globals: './cli/globals',
   eval: './cli/eval',
+  stack: './cli/stack',
   watch: './cli/watch',
   dap: './cli/dap',
   ps: './cli/ps',

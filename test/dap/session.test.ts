@@ -245,7 +245,8 @@ describe('pidscope dap: attached to a running process', () => {
     const oldRef = s.body.scopes[0].variablesReference;
     const monitor = monitorNeverStopped(fx.pid);
     const stopped = c.dc.waitForEvent('stopped');
-    await c.dc.pauseRequest({ threadId: fx.pid });
+    // Pause on the live-view thread freezes the view (pause on a real thread snapshots its stack: test/dap/stacks.test.ts).
+    await c.dc.pauseRequest({ threadId: LIVE_THREAD_ID });
     const ev = (await stopped) as DebugProtocol.StoppedEvent;
     expect(ev.body).toMatchObject({ reason: 'pause', threadId: LIVE_THREAD_ID, allThreadsStopped: false });
     expect(ev.body.description).toMatch(/^snapshot of \d\d:\d\d:\d\d\.\d\d\d — the process keeps running$/);

@@ -9,6 +9,7 @@ const rules = [
   { name: 'koffi only in adapter/src/linux/', re: /(from\s+['"]koffi['"]|require\(\s*['"]koffi['"]\s*\))/, allowed: (p) => p.startsWith('adapter/src/linux/') },
   { name: '@vscode/debugadapter only in adapter/src/dap/', re: /['"]@vscode\/debugadapter['"]/, allowed: (p) => p.startsWith('adapter/src/dap/') || p.startsWith('test/') || p.startsWith('bench/') },
   { name: "no 'vscode' import under adapter/", re: /(from\s+['"]vscode['"]|require\(\s*['"]vscode['"]\s*\))/, allowed: (p) => !p.startsWith('adapter/') },
+  { name: 'stack/ (unwinding, frames) does not reach into the front ends', re: /from\s+['"]\.\.\/(dap|cli)\//, allowed: (p) => !p.startsWith('adapter/src/stack/') },
   { name: 'no code that stops the target', re: /\b(PTRACE_ATTACH|PTRACE_SEIZE|PTRACE_INTERRUPT|SIGSTOP)\b/, allowed: (p) => !p.startsWith('adapter/src/') || p.endsWith('lint-boundaries.mjs') },
 ];
 

@@ -9,7 +9,7 @@ import type { CliCommand } from '../main';
 import { parsePid } from '../memory/parse';
 import { parseBackend } from '../memory/select';
 
-const usage = `Usage: pidscope eval --pid N EXPR... [--json] [--backend B] [--debug-dir DIR]
+const usage = `Usage: pidscope eval --pid N [--tid T --frame K] EXPR... [--json] [--backend B] [--debug-dir DIR]
 
 Evaluates each C expression EXPR in process N and prints its value as gdb's \`print\` does
 (without the \`$1 = \` prefix), one line per expression, without stopping the process.
@@ -19,6 +19,10 @@ casts such as (struct node *)0x1234 or *(int (*)[8])&buf, arithmetic, comparison
 sizeof, gdb's arr[0]@4 and {type} addr. No assignments or function calls.
 
   --pid N          the process
+  --tid T          with --frame: the thread (default: the main thread)
+  --frame K        evaluate in frame K of that thread's call stack (as \`pidscope stack\` numbers
+                   them): its locals and arguments first, then globals. The thread keeps running;
+                   its registers and stack are a snapshot (see \`pidscope stack --help\`)
   --json           one JSON array: [{"expression","type","address","text","value"|"fields"|"elements","error"}]
   --backend B      auto (default), pidfd-mem, vm-readv or proc-mem
   --debug-dir DIR  also look for separate debug files here (repeatable)
@@ -48,6 +52,8 @@ async function run(argv: string[]): Promise<number> {
         backend: { type: 'string' },
         'debug-dir': { type: 'string', multiple: true },
         format: { type: 'string', short: 'f' },
+        tid: { type: 'string' },
+        frame: { type: 'string' },
       },
     });
   } catch (e) {
@@ -72,8 +78,33 @@ async function run(argv: string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(failed ? 1 : 0);
     throw e;
   });
+  let frameNo: number | undefined;
+  let tid: number | undefined;
+  if (values.frame !== undefined || values.tid !== undefined) {
+    frameNo = Number(values.frame ?? '0');
+    tid = values.tid !== undefined ? Number(values.tid) : pid;
+    if (!Number.isInteger(frameNo) || frameNo < 0) return usageError(`bad frame number '${values.frame}'`);
+    if (!Number.isInteger(tid) || tid <= 0) return usageError(`bad thread id '${values.tid}'`);
+  }
   const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
   try {
+    let inFrame: ((expr: string) => { obj: ReturnType<Program['evaluate']>; text: (o: { format?: FormatLetter }) => string; json: () => unknown }) | undefined;
+    if (frameNo !== undefined && tid !== undefined) {
+      const { takeStacks } = await import('../stack/stacks');
+      const { evaluateInFrame } = await import('../stack/frameScope');
+      const { formatTop } = await import('../value/format');
+      const { toJson } = await import('../value/json');
+      const res = takeStacks(program, { tids: [tid] });
+      const t = res.threads[0];
+      if (!t) throw new PidscopeError('NO_STACK', res.failures[0]?.reason ?? `no stack for thread ${tid}`, 'See `pidscope stack --help` for what can be shown', 'target');
+      const frame = t.frames[frameNo];
+      if (!frame) throw new PidscopeError('NO_FRAME', `Thread ${tid} has no frame ${frameNo} (it has ${t.frames.length})`, `Pick one of 0..${t.frames.length - 1} (pidscope stack --pid ${pid} --tid ${tid})`, 'user');
+      if (frame.signalTrampoline || !frame.frame) process.stderr.write(`pidscope eval: frame ${frameNo} has no debug info; only globals are visible\n`);
+      inFrame = (expr) => {
+        const { obj, ctx } = evaluateInFrame(frame, expr);
+        return { obj, text: (o) => formatTop(ctx, obj, o.format ? { format: o.format as never } : {}), json: () => toJson(ctx, obj) };
+      };
+    }
     const json: unknown[] = [];
     for (const arg of positionals) {
       // gdb's `print/x EXPR` spelling: `/x EXPR`.
@@ -87,6 +118,12 @@ async function run(argv: string[]): Promise<number> {
       const letter = (m ? m[1] : values.format) as FormatLetter | undefined;
       const format = letter === 's' ? undefined : letter;
       try {
+        if (inFrame) {
+          const r = inFrame(expr);
+          if (values.json) json.push({ expression: arg, ...(r.json() as object) });
+          else process.stdout.write(`${r.text({ format })}\n`);
+          continue;
+        }
         const obj = program.evaluate(expr);
         if (values.json) {
           json.push({ expression: arg, ...(program.toJson(obj) as object) });

@@ -14,6 +14,7 @@
  *   - every refreshIntervalMs the adapter re-reads what the client shows (one batched read) and
  *     sends `invalidated`/`memory` events only for what changed (see liveView.ts).
  */
+import { ThreadSnapshots } from './stacks';
 import { DebugSession, Response, Event, OutputEvent, StoppedEvent, TerminatedEvent, ExitedEvent, InitializedEvent, InvalidatedEvent, MemoryEvent, ProgressStartEvent, ProgressEndEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
@@ -676,6 +677,13 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- threads, frames, scopes
 
+  /** Snapshots of real threads' stacks (Pause on a real thread), made on first use. */
+  private snapshots?: ThreadSnapshots;
+  private threadSnapshots(): ThreadSnapshots {
+    this.snapshots ??= new ThreadSnapshots(this.a.proc.program);
+    return this.snapshots;
+  }
+
   private onThreads(response: DebugProtocol.Response): void {
     const a = this.a;
     const threads: DebugProtocol.Thread[] = [{ id: LIVE_THREAD_ID, name: `Live view: ${a.proc.name} (pid ${a.proc.pid})` }];
@@ -692,8 +700,8 @@ export class PidscopeSession extends DebugSession {
     const startFrame = intArg(args, 'startFrame', { min: 0 }) ?? 0;
     if (threadId !== LIVE_THREAD_ID) {
       if (!safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
-      // A running thread has no stack we could read without stopping it.
-      response.body = { stackFrames: [], totalFrames: 0 };
+      // A running thread shows the frames of its last Pause snapshot (none before one).
+      response.body = this.snapshots?.has(threadId) ? this.snapshots.stackTrace(threadId, startFrame, intArg(args, 'levels', { min: 0 }) ?? 0) : { stackFrames: [], totalFrames: 0 };
       return;
     }
     const name = a.live.frozen ? `snapshot of ${clock(a.live.snapshotTime)}: ${a.proc.name} (pid ${a.proc.pid})` : `live: ${a.proc.name} (pid ${a.proc.pid})`;
@@ -729,6 +737,10 @@ export class PidscopeSession extends DebugSession {
 
   private onScopes(response: DebugProtocol.Response, args: Args): void {
     const a = this.a;
+    if (this.snapshots?.owns(args.frameId)) {
+      response.body = { scopes: this.snapshots.scopes(args.frameId as number) };
+      return;
+    }
     frameArg(args, true);
     const scopes: DebugProtocol.Scope[] = [];
     const [main, ...libraries] = a.proc.modules;
@@ -753,6 +765,10 @@ export class PidscopeSession extends DebugSession {
   // ---------------------------------------------------------------- variables
 
   private onVariables(response: DebugProtocol.Response, args: Args): void | Promise<void> {
+    if (this.snapshots?.owns(args.variablesReference)) {
+      response.body = { variables: this.snapshots.variables(args.variablesReference as number) };
+      return;
+    }
     const container = this.refs.get(args.variablesReference);
     if (container.kind === 'module' && !this.a.globals.has(container.module) && this.client?.supportsProgressReporting) {
       // Indexing a big library's debug info takes a while: say so, then answer.
@@ -918,6 +934,10 @@ export class PidscopeSession extends DebugSession {
 
   private onEvaluate(response: DebugProtocol.Response, args: Args): void {
     const a = this.a;
+    if (this.snapshots?.owns(args.frameId) && typeof args.expression === 'string') {
+      response.body = this.snapshots.evaluate(args.frameId as number, args.expression);
+      return;
+    }
     frameArg(args, false);
     const expression = args.expression;
     if (typeof expression !== 'string') throw badArgs(`expression is ${JSON.stringify(expression)}, not a string`, 'Pass the C expression to evaluate as a string');
@@ -1037,7 +1057,20 @@ export class PidscopeSession extends DebugSession {
     const a = this.a;
     const threadId = intArg(args, 'threadId', { required: true });
     if (threadId !== LIVE_THREAD_ID && !safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
-    // Pausing any thread freezes the VIEW; the target keeps running.
+    if (threadId !== LIVE_THREAD_ID) {
+      // A real thread: a snapshot of its stack (dap/stacks.ts); it keeps running.
+      const description = this.threadSnapshots().pause(threadId);
+      response.body = {};
+      setImmediate(() => {
+        if (this.state !== 'attached') return;
+        const ev = new StoppedEvent('pause', threadId) as DebugProtocol.StoppedEvent;
+        ev.body.description = description;
+        ev.body.allThreadsStopped = false;
+        this.sendEvent(ev);
+      });
+      return;
+    }
+    // Pausing the live-view thread freezes the VIEW; the target keeps running.
     if (!a.live.frozen) {
       a.live.freeze();
       this.viewChanged();
@@ -1053,7 +1086,8 @@ export class PidscopeSession extends DebugSession {
     const threadId = intArg(args, 'threadId', { required: true });
     if (threadId !== LIVE_THREAD_ID) {
       if (!safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
-      response.body = { allThreadsContinued: false }; // it is running already
+      this.snapshots?.drop(threadId); // it was running all along: forget its snapshot
+      response.body = { allThreadsContinued: false };
       return;
     }
     a.live.resume();

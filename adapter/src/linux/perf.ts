@@ -36,6 +36,7 @@ const PERF_SAMPLE_TID = 1n << 1n;
 const PERF_SAMPLE_TIME = 1n << 2n;
 const PERF_SAMPLE_ADDR = 1n << 3n;
 const PERF_SAMPLE_REGS_USER = 1n << 12n;
+const PERF_SAMPLE_STACK_USER = 1n << 13n;
 
 // perf_event_attr bit-field flags (bit numbers from include/uapi/linux/perf_event.h).
 const ATTR_DISABLED = 1n << 0n;
@@ -149,6 +150,8 @@ export interface PerfSample {
   addr?: bigint;
   /** User registers at the trap, indexed by perf_regs number (only the sampled ones are set). */
   regs?: (bigint | undefined)[];
+  /** PERF_SAMPLE_STACK_USER: a copy of the user stack from the sampled sp (dyn_size bytes). */
+  stack?: Buffer;
 }
 
 export type PerfRecord =
@@ -284,15 +287,17 @@ export class PerfRing {
   private pollHandle: ReturnType<typeof koffi.node.poll> | undefined;
   private readonly sampleAddr: boolean;
   private readonly regIndexes: number[];
+  private readonly sampleStack: boolean;
   private readonly scratch = Buffer.alloc(512);
 
   /** Maps `fd`'s ring: one control page plus `dataPages` (a power of two) of data. */
   constructor(
     readonly fd: number,
-    options: { dataPages?: number; sampleAddr?: boolean; sampleRegs?: bigint } = {},
+    options: { dataPages?: number; sampleAddr?: boolean; sampleRegs?: bigint; sampleStack?: boolean } = {},
   ) {
     const dataPages = options.dataPages ?? 16;
     this.sampleAddr = options.sampleAddr ?? false;
+    this.sampleStack = options.sampleStack ?? false;
     this.regIndexes = [];
     for (let b = 0; b < 64; b++) if (((options.sampleRegs ?? 0n) >> BigInt(b)) & 1n) this.regIndexes.push(b);
     this.mapLength = (1 + dataPages) * PAGE_SIZE;
@@ -384,6 +389,15 @@ export class PerfRing {
             }
             s.regs = regs;
           }
+        }
+        if (this.sampleStack && o + 8 <= b.length) {
+          // u64 size; char data[size]; u64 dyn_size (only when size != 0): the bytes copied.
+          const size = Number(b.readBigUInt64LE(o));
+          o += 8;
+          if (size > 0 && o + size + 8 <= b.length) {
+            const dyn = Number(b.readBigUInt64LE(o + size));
+            s.stack = Buffer.from(b.subarray(o, o + Math.min(dyn, size)));
+          } else s.stack = Buffer.alloc(0);
         }
         return s;
       }
@@ -559,6 +573,44 @@ export function probeBreakpointFires(): BreakpointProbe {
     };
   }
   return { result: 'fires', ok: true, writes: PROBE_WRITES, counted, detail: `counted ${counted} stores for ${PROBE_WRITES} memset calls on a word of pidscope's own` };
+}
+
+export interface SoftwareSamplerOptions {
+  tid: number;
+  /** 'task-clock': fires while the thread runs; 'context-switches': at each switch-out. */
+  event: 'task-clock' | 'context-switches';
+  /** Nanoseconds of CPU time (task-clock) or switches between samples. */
+  period: bigint;
+  /** PERF_SAMPLE_REGS_USER mask (perf_regs numbering). */
+  regsMask: bigint;
+  /** Bytes of user stack copied with each sample (multiple of 8, < 64 KiB). */
+  stackBytes: number;
+  /** Count kernel-side too: needed for context-switch samples (root or perf_event_paranoid <= 1). */
+  includeKernel?: boolean;
+}
+
+/**
+ * Opens a software sampling event on one thread, enabled, with user registers and a copy of
+ * the user stack in each sample: a snapshot of a thread that keeps running (no ptrace, no
+ * signal). Throws PerfSyscallError (EACCES/EPERM: not permitted, ESRCH: thread gone).
+ */
+export function openSoftwareSampler(o: SoftwareSamplerOptions): number {
+  if (process.env.PIDSCOPE_PERF === 'deny') throw new PerfSyscallError('perf_event_open', EACCES);
+  const attr = Buffer.alloc(PERF_ATTR_SIZE);
+  attr.writeUInt32LE(1, 0); // PERF_TYPE_SOFTWARE
+  attr.writeUInt32LE(PERF_ATTR_SIZE, 4);
+  attr.writeBigUInt64LE(o.event === 'task-clock' ? 1n : 3n, 8); // PERF_COUNT_SW_TASK_CLOCK / CONTEXT_SWITCHES
+  attr.writeBigUInt64LE(o.period, 16);
+  attr.writeBigUInt64LE(PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER, 24);
+  let flags = ATTR_EXCLUDE_HV | ATTR_REMOVE_ON_EXEC;
+  if (!o.includeKernel) flags |= ATTR_EXCLUDE_KERNEL;
+  attr.writeBigUInt64LE(flags, 40);
+  attr.writeUInt32LE(1, 48); // wakeup_events
+  attr.writeBigUInt64LE(o.regsMask, 80); // sample_regs_user
+  attr.writeUInt32LE(o.stackBytes, 88); // sample_stack_user
+  const fd = Number(syscall6(SYS_perf_event_open, 'void *', attr, 'int', o.tid, 'int', -1, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) throw new PerfSyscallError('perf_event_open', koffi.errno());
+  return fd;
 }
 
 /** One sentence: why perf_event_open failed and what to do about it. */

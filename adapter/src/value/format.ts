@@ -38,6 +38,11 @@ export interface FormatOptions {
   charset?: Charset;
   /** gdb's print/FMT letter for scalars: x (hex), o, t (binary), d, u, z (zero-padded hex), c. */
   format?: 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c';
+  /**
+   * gdb's common_val_print instead of value_print: no `(T *) ` before a top-level pointer, as
+   * in `bt` arguments and `info locals` / `bt full`.
+   */
+  noPointerPrefix?: boolean;
 }
 
 export const DEFAULT_FORMAT: FormatOptions = { elements: 200, repeats: 10, maxDepth: 20 };
@@ -377,7 +382,7 @@ export class Formatter {
       // c_value_print: no `(T *)` when the target is named char, wchar_t, char16_t or char32_t.
       const tname = tgt && (tgt.kind === 'int' || tgt.kind === 'typedef') ? tgt.name : undefined;
       const plainChar = orig.kind === 'pointer' && tname !== undefined && ['char', 'wchar_t', 'char16_t', 'char32_t'].includes(tname);
-      if (!plainChar) prefix = `(${typeToString(type)}) `;
+      if (!plainChar && !this.opts.noPointerPrefix) prefix = `(${typeToString(type)}) `;
     }
     return prefix + this.value(type, bytes, 0, address, 0);
   }

@@ -20,6 +20,8 @@ export interface LineRow {
 export interface LineFile {
   name: string;
   dir: string;
+  /** Index into the directory table (0: the compilation directory); gdb's display name depends on it. */
+  dirIndex?: number;
   md5?: Buffer;
 }
 
@@ -98,7 +100,7 @@ export function parseLineTable(reader: DwarfReader, u: Unit, offset: number, hea
     for (const f of readEntries()) {
       const di = Number(f[DW_LNCT_directory_index] ?? 0);
       const md5 = f[DW_LNCT_MD5];
-      files.push({ name: String(f[DW_LNCT_path] ?? ''), dir: dirs[di] ?? '', md5: Buffer.isBuffer(md5) ? md5 : undefined });
+      files.push({ name: String(f[DW_LNCT_path] ?? ''), dir: dirs[di] ?? '', dirIndex: di, md5: Buffer.isBuffer(md5) ? md5 : undefined });
     }
   } else {
     dirs.push(compDir);
@@ -115,7 +117,7 @@ export function parseLineTable(reader: DwarfReader, u: Unit, offset: number, hea
       const di = c.uleb();
       c.uleb();
       c.uleb();
-      files.push({ name, dir: dirs[di] ?? '' });
+      files.push({ name, dir: dirs[di] ?? '', dirIndex: di });
     }
   }
   if (headerOnly) return { version, files, rows: [], sorted: [] };

@@ -1,0 +1,163 @@
+/**
+ * Call stacks of real threads in DAP, without stopping them. *Pause* on a real thread takes a
+ * snapshot of its registers and stack (adapter/src/stack/) and the session reports it `stopped`
+ * (reason `pause`; the description says the thread keeps running and when the snapshot was
+ * taken). `stackTrace` returns the snapshot's frames with sources and lines, `scopes` gives
+ * Locals, Arguments and Registers, `evaluate` with one of its frame ids sees the frame's locals
+ * first, then globals. *Continue* drops the snapshot. The session keeps the live view; this
+ * class owns only the snapshots, its frame ids and its variable references (both in ranges the
+ * session does not use).
+ */
+import { isAbsolute, join } from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { PidscopeError } from '../errors';
+import type { Program } from '../engine/program';
+import { frameValueContext, evaluateInFrame } from '../stack/frameScope';
+import { REG_NAMES } from '../stack/regs';
+import { takeStacks, type NamedObject, type StackFrame, type ThreadStack } from '../stack/stacks';
+import { formatTop } from '../value/format';
+import { children } from '../value/children';
+import type { TargetObject, ValueContext } from '../value/object';
+import { resolve } from '../symbols/types';
+import { typeToString } from '../value/typeName';
+
+/** Frame ids and variable references from here up belong to thread snapshots. */
+export const SNAPSHOT_ID_BASE = 1 << 30;
+
+type Ref =
+  | { kind: 'list'; frame: StackFrame; items: NamedObject[] }
+  | { kind: 'registers'; frame: StackFrame }
+  | { kind: 'object'; frame: StackFrame; obj: TargetObject; evaluateName?: string };
+
+export class ThreadSnapshots {
+  private readonly stacks = new Map<number, ThreadStack>();
+  private readonly frames = new Map<number, { tid: number; frame: StackFrame }>();
+  private readonly refs = new Map<number, Ref>();
+  private next = SNAPSHOT_ID_BASE;
+
+  constructor(private readonly program: Program) {}
+
+  has(tid: number): boolean {
+    return this.stacks.has(tid);
+  }
+
+  owns(id: unknown): boolean {
+    return typeof id === 'number' && id >= SNAPSHOT_ID_BASE && (this.frames.has(id) || this.refs.has(id));
+  }
+
+  /** Takes the thread's snapshot; returns the `stopped` description. Throws when it cannot be shown. */
+  pause(tid: number): string {
+    const res = takeStacks(this.program, { tids: [tid] });
+    const t = res.threads[0];
+    if (!t) {
+      throw new PidscopeError('NO_STACK', res.failures[0]?.reason ?? `thread ${tid} could not be captured`, 'It keeps running; try Pause again, or see `pidscope stack --help` for what can be shown', 'target');
+    }
+    this.drop(tid);
+    this.stacks.set(tid, t);
+    const when = new Date(t.takenAt).toISOString().slice(11, 23);
+    const how = t.source === 'perf-sample' ? 'sampled on its CPU' : t.source === 'switch-sample' ? 'sampled when it blocked' : 'blocked in a system call';
+    return `snapshot of ${when} (${how}) — the thread keeps running${t.moved ? '; it moved while being read, frames may mix two moments' : ''}`;
+  }
+
+  /** Continue: forget the snapshot. */
+  drop(tid: number): void {
+    this.stacks.delete(tid);
+    for (const [id, f] of this.frames) if (f.tid === tid) this.frames.delete(id);
+    for (const [id, r] of this.refs) if (![...this.frames.values()].some((f) => f.frame === r.frame)) this.refs.delete(id);
+  }
+
+  dropAll(): void {
+    this.stacks.clear();
+    this.frames.clear();
+    this.refs.clear();
+  }
+
+  stackTrace(tid: number, startFrame: number, levels: number): DebugProtocol.StackTraceResponse['body'] {
+    const t = this.stacks.get(tid);
+    if (!t) return { stackFrames: [], totalFrames: 0 };
+    const end = levels > 0 ? startFrame + levels : undefined;
+    const stackFrames = t.frames.slice(startFrame, end).map((f) => {
+      const id = this.next++;
+      this.frames.set(id, { tid, frame: f });
+      const name = f.signalTrampoline ? '<signal handler called>' : `${f.function ?? '??'}${f.inline ? ' [inlined]' : ''}`;
+      const sf: DebugProtocol.StackFrame = { id, name, line: f.line ?? 0, column: f.line ? 1 : 0, instructionPointerReference: `0x${f.pc.toString(16)}` };
+      const path = f.file ? sourcePath(f) : undefined;
+      if (path) sf.source = { name: path.split('/').pop(), path };
+      else if (f.module) sf.source = { name: f.module.split('/').pop(), presentationHint: 'deemphasize' };
+      if (f.signalTrampoline || !f.frame) sf.presentationHint = 'subtle';
+      return sf;
+    });
+    return { stackFrames, totalFrames: t.frames.length };
+  }
+
+  frame(id: unknown): StackFrame | undefined {
+    return typeof id === 'number' ? this.frames.get(id)?.frame : undefined;
+  }
+
+  scopes(frameId: number): DebugProtocol.Scope[] {
+    const f = this.frame(frameId);
+    if (!f) throw new PidscopeError('UNKNOWN_FRAME', `frame ${frameId} is not in a thread snapshot`, 'Pause the thread again', 'user');
+    const add = (r: Ref) => {
+      const id = this.next++;
+      this.refs.set(id, r);
+      return id;
+    };
+    return [
+      { name: 'Locals', presentationHint: 'locals', variablesReference: add({ kind: 'list', frame: f, items: f.locals ?? [] }), namedVariables: f.locals?.length ?? 0, expensive: false },
+      { name: 'Arguments', presentationHint: 'arguments', variablesReference: add({ kind: 'list', frame: f, items: f.args ?? [] }), namedVariables: f.args?.length ?? 0, expensive: false },
+      { name: 'Registers', presentationHint: 'registers', variablesReference: add({ kind: 'registers', frame: f }), expensive: false },
+    ];
+  }
+
+  variables(ref: number): DebugProtocol.Variable[] {
+    const r = this.refs.get(ref);
+    if (!r) throw new PidscopeError('UNKNOWN_REFERENCE', `variablesReference ${ref} is not known`, 'Pause the thread again', 'user');
+    const ctx = frameValueContext(r.frame);
+    switch (r.kind) {
+      case 'list':
+        return r.items.map((v) => this.variable(r.frame, ctx, v.name, v.obj, v.name));
+      case 'registers': {
+        const regs = r.frame.frame?.regs ?? [];
+        return REG_NAMES.map((name, i) => ({ name, value: regs[i] === undefined ? '<unavailable>' : `0x${regs[i]!.toString(16)}`, variablesReference: 0, presentationHint: { attributes: ['readOnly'] } }));
+      }
+      case 'object':
+        return children(ctx, r.obj, 0, 1000, r.evaluateName).map((k) => this.variable(r.frame, ctx, k.name, k.object, k.evaluateName));
+    }
+  }
+
+  private variable(frame: StackFrame, ctx: ValueContext, name: string, obj: TargetObject, evaluateName?: string): DebugProtocol.Variable {
+    let value: string;
+    try {
+      value = formatTop(ctx, obj, { noPointerPrefix: true });
+    } catch (e) {
+      value = `<error: ${(e as { cause_?: string }).cause_ ?? (e as Error).message}>`;
+    }
+    let variablesReference = 0;
+    if (obj.kind !== 'absent' && obj.type) {
+      const k = resolve(obj.type).kind;
+      if (k === 'struct' || k === 'union' || k === 'array' || k === 'pointer') {
+        variablesReference = this.next++;
+        this.refs.set(variablesReference, { kind: 'object', frame, obj, evaluateName });
+      }
+    }
+    const v: DebugProtocol.Variable = { name, value, variablesReference };
+    if (obj.type) v.type = typeToString(obj.type);
+    if (evaluateName) v.evaluateName = evaluateName;
+    return v;
+  }
+
+  evaluate(frameId: number, expression: string): { result: string; type?: string; variablesReference: number } {
+    const f = this.frame(frameId)!;
+    const { obj, ctx } = evaluateInFrame(f, expression);
+    const v = this.variable(f, ctx, expression, obj, expression);
+    return { result: formatTop(ctx, obj), type: v.type, variablesReference: v.variablesReference };
+  }
+}
+
+/** An absolute path for a frame's source file (the compile directory joins relative names). */
+function sourcePath(f: StackFrame): string | undefined {
+  if (!f.file) return undefined;
+  if (isAbsolute(f.file)) return f.file;
+  const dir = f.compDir;
+  return dir ? join(dir, f.file) : f.file;
+}
