@@ -10,6 +10,7 @@ import { DwarfInfo } from './dwarf/info';
 import type { CompleteType } from './dwarf/typeBuilder';
 import type { DwarfSections } from './dwarf/reader';
 import { ElfFile, PT_LOAD, type ElfSymbol } from './elf/elf';
+import { attachIndexCache } from './indexCache/attach';
 
 export interface ModuleRegion {
   start: bigint;
@@ -151,6 +152,7 @@ export class Module {
       };
       this.dwarfInfo = new DwarfInfo(sections);
       if (this.completeType) this.dwarfInfo.types.completeType = this.completeType;
+      attachIndexCache(this.dwarfInfo, { path: e === this.elf ? this.readFrom : (this.debugFile ?? this.readFrom), size: e.buf.length, buildId: safe(() => e.buildId()) });
     } catch (err) {
       this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
     }

@@ -72,6 +72,7 @@ export class DwarfInfo {
   readonly types: TypeBuilder;
   readonly errors: string[] = [];
   private built = false;
+  private typesBuilt = false;
   readonly variables = new Map<string, VarEntry[]>();
   readonly functions = new Map<string, FnEntry[]>();
   /** 'struct x' / 'union x' / 'enum x' / typedef name / canonical base name → defining DIEs. */
@@ -88,10 +89,37 @@ export class DwarfInfo {
     this.types = new TypeBuilder(this.reader);
   }
 
+  /**
+   * Called once the name index (`'names'`: variables, functions) or the type-name index
+   * (`'types'`) has been built from the DWARF here, so a persistent cache can keep it
+   * (symbols/indexCache). Not called for an index adopted from such a cache.
+   */
+  onIndexed?: (what: 'names' | 'types') => void;
+
+  /** Whether the type names are indexed (by indexTypes() or adopted from a cache). */
+  get typesIndexed(): boolean {
+    return this.typesBuilt;
+  }
+
+  /**
+   * Takes an index built earlier (by a persistent cache that filled variables, functions and,
+   * with `types`, typeDefs/typeDecls): the scans are then skipped.
+   */
+  adoptIndex(opts: { types: boolean; errors: string[] }): void {
+    this.built = true;
+    if (opts.types) this.typesBuilt = true;
+    this.errors.push(...opts.errors);
+  }
+
   /** Builds the name index (idempotent). */
   index(): void {
     if (this.built) return;
     this.built = true;
+    this.buildIndex();
+    this.onIndexed?.('names');
+  }
+
+  private buildIndex(): void {
     const units = this.reader.units();
     for (const e of this.reader.unitErrors) this.errors.push(e);
     const pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }> = [];
@@ -316,8 +344,6 @@ export class DwarfInfo {
     }
   }
 
-  private typesBuilt = false;
-
   /**
    * Indexes type names (idempotent): a pass over the top-level DIEs of every unit that jumps
    * over function bodies by DW_AT_sibling. Kept apart from index() so the first variable lookup
@@ -327,6 +353,11 @@ export class DwarfInfo {
     if (this.typesBuilt) return;
     this.typesBuilt = true;
     this.index();
+    this.buildTypeIndex();
+    this.onIndexed?.('types');
+  }
+
+  private buildTypeIndex(): void {
     const r = this.reader;
     const sc = this.scratch;
     for (const u of r.units()) {
