@@ -8,11 +8,11 @@
  * 4 KiB of .debug_info, and the pidscope code that builds indexes (its files' sizes and
  * mtimes: a new pidscope never trusts an older one's index).
  */
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DwarfInfo } from '../dwarf/info';
 import { decodeIndex, encodeIndex } from './codec';
+import { hash64 } from './hash';
 import { indexCacheEnabled, readEntry, writeEntry } from './store';
 
 export interface DwarfFileId {
@@ -52,7 +52,7 @@ function identityOf(file: DwarfFileId, d: DwarfInfo): string | undefined {
       return undefined;
     }
   }
-  const edges = createHash('sha1').update(info.subarray(0, 4096)).update(info.subarray(Math.max(0, info.length - 4096))).digest('hex');
+  const edges = hash64(info.subarray(0, 4096), info.subarray(Math.max(0, info.length - 4096)));
   const str = s.str;
   return `${who} | info ${info.length} abbrev ${s.abbrev.length} str ${str ? str.length : -1} edges ${edges} | code ${codeVersion()}`;
 }
@@ -62,7 +62,7 @@ export function attachIndexCache(d: DwarfInfo, file: DwarfFileId): void {
   if (!indexCacheEnabled()) return;
   const identity = identityOf(file, d);
   if (!identity) return;
-  const key = createHash('sha1').update(identity).digest('hex').slice(0, 32);
+  const key = hash64(identity) + hash64(identity.split('').reverse().join(''));
   const buf = readEntry(key);
   if (buf) {
     const c = decodeIndex(buf, identity, d.reader, d.reader.s.info.length);

@@ -5,15 +5,16 @@
  *
  *   'PSIX' u32 version, u32 total length, u32 identity length, identity (UTF-8),
  *   u32 string-blob length, strings joined by NUL, padding to 4,
- *   u32 count, u32[count] numbers (layout in encodeIndex), 20-byte SHA-1 of everything before.
+ *   u32 count, u32[count] numbers (layout in encodeIndex), then a checksum: u32 over the numbers
+ *   and a 64-bit hash (16 hex digits) of everything before them.
  *
  * `identity` names the DWARF file the index was built from (build-id or path/size/mtime plus
  * section sizes and edge hashes, see attach.ts); decodeIndex refuses a file whose identity,
  * length, checksum or any index is wrong, so a stale, truncated or garbage file is never used.
  */
-import { createHash } from 'node:crypto';
 import type { FnEntry, VarEntry } from '../dwarf/info';
 import type { DwarfReader, Unit } from '../dwarf/reader';
+import { hash64, wordSum } from './hash';
 
 const MAGIC = 0x58495350; // 'PSIX' little-endian
 export const FORMAT_VERSION = 1;
@@ -89,9 +90,12 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
   p = head + pad;
   out.writeUInt32LE(nums.length, p);
   p += 4;
-  new Uint32Array(out.buffer, out.byteOffset + p, nums.length).set(nums);
+  const words = new Uint32Array(out.buffer, out.byteOffset + p, nums.length);
+  words.set(nums);
+  const headEnd = p;
   p += nums.length * 4;
-  createHash('sha1').update(out.subarray(0, p)).digest().copy(out, p);
+  out.writeUInt32LE(wordSum(words), p);
+  out.write(hash64(out.subarray(0, headEnd)), p + 4, 'latin1');
   return out;
 }
 
@@ -183,8 +187,6 @@ function decode(buf: Buffer, identity: string, reader: DwarfReader, infoLength: 
   need(buf.length >= 40 && buf.readUInt32LE(0) === MAGIC && buf.readUInt32LE(4) === FORMAT_VERSION && buf.readUInt32LE(8) === buf.length);
   const idLen = buf.readUInt32LE(12);
   need(16 + idLen + 4 <= buf.length && buf.toString('utf8', 16, 16 + idLen) === identity);
-  const sum = createHash('sha1').update(buf.subarray(0, buf.length - 20)).digest();
-  need(sum.equals(buf.subarray(buf.length - 20)));
   let p = 16 + idLen;
   const blobLen = buf.readUInt32LE(p);
   need(p + 4 + blobLen <= buf.length);
@@ -196,6 +198,7 @@ function decode(buf: Buffer, identity: string, reader: DwarfReader, infoLength: 
   need(p + count * 4 + 20 === buf.length);
   // A Buffer from readFileSync may sit at any byte offset of its ArrayBuffer.
   const nums = (buf.byteOffset + p) % 4 === 0 ? new Uint32Array(buf.buffer, buf.byteOffset + p, count) : new Uint32Array(buf.buffer.slice(buf.byteOffset + p, buf.byteOffset + p + count * 4));
+  need(wordSum(nums) === buf.readUInt32LE(buf.length - 20) && hash64(buf.subarray(0, p)) === buf.toString('latin1', buf.length - 16));
   let i = 0;
   const next = (): number => {
     need(i < count);
