@@ -20,7 +20,7 @@ await build({
   sourcemap: 'linked',
   legalComments: 'none',
   // Less source to read and hash at every start; identifiers stay readable in stack traces.
-  minifyWhitespace: true,
+  minifyWhitespace: process.env.PIDSCOPE_BUNDLE_READABLE !== '1',
   minifySyntax: true,
   logLevel: 'warning',
 });

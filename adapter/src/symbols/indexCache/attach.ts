@@ -67,14 +67,8 @@ export function attachIndexCache(d: DwarfInfo, file: DwarfFileId): void {
   if (buf) {
     const c = decodeIndex(buf, identity, d.reader, d.reader.s.info.length);
     if (c) {
-      for (const [k, v] of c.variables) d.variables.set(k, v);
-      for (const [k, v] of c.functions) d.functions.set(k, v);
-      if (c.types) {
-        for (const [k, v] of c.types.defs) d.typeDefs.set(k, v);
-        for (const [k, v] of c.types.decls) d.typeDecls.set(k, v);
-      }
       d.reader.knowUnitStarts(c.unitStarts);
-      d.adoptIndex({ types: !!c.types, errors: c.errors });
+      d.adoptIndex(c);
     }
   }
   d.onIndexed = () => {

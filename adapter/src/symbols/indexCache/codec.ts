@@ -12,7 +12,7 @@
  * section sizes and edge hashes, see attach.ts); decodeIndex refuses a file whose identity,
  * length, checksum or any index is wrong, so a stale, truncated or garbage file is never used.
  */
-import type { FnEntry, VarEntry } from '../dwarf/info';
+import type { FnEntry, IndexParts, VarEntry } from '../dwarf/info';
 import type { DwarfReader, Unit } from '../dwarf/reader';
 import { hash64, wordSum } from './hash';
 
@@ -167,30 +167,37 @@ function unitStartOf(e: VarEntry | FnEntry): number {
 
 class Bad extends Error {}
 
+/** A validated index: unit starts and errors now, each map decoded when first used. */
+export interface OpenedIndex extends IndexParts {
+  unitStarts: number[];
+}
+
 /**
  * The index in `buf` if it is intact and was built from the file `identity` names, else
- * undefined. `infoLength` bounds every DIE offset.
+ * undefined. The checksum and the section layout are checked here; the maps are decoded
+ * later, with every string index and DIE offset bounds-checked (`infoLength`).
  */
-export function decodeIndex(buf: Buffer, identity: string, reader: DwarfReader, infoLength: number): IndexContent | undefined {
+export function decodeIndex(buf: Buffer, identity: string, reader: DwarfReader, infoLength: number): OpenedIndex | undefined {
   try {
-    return decode(buf, identity, reader, infoLength);
+    return open(buf, identity, reader, infoLength);
   } catch (e) {
     if (e instanceof Bad || e instanceof RangeError) return undefined;
     throw e;
   }
 }
 
-function decode(buf: Buffer, identity: string, reader: DwarfReader, infoLength: number): IndexContent {
-  const need = (ok: boolean) => {
-    if (!ok) throw new Bad();
-  };
+function need(ok: boolean): void {
+  if (!ok) throw new Bad();
+}
+
+function open(buf: Buffer, identity: string, reader: DwarfReader, infoLength: number): OpenedIndex {
   need(buf.length >= 40 && buf.readUInt32LE(0) === MAGIC && buf.readUInt32LE(4) === FORMAT_VERSION && buf.readUInt32LE(8) === buf.length);
   const idLen = buf.readUInt32LE(12);
   need(16 + idLen + 4 <= buf.length && buf.toString('utf8', 16, 16 + idLen) === identity);
   let p = 16 + idLen;
   const blobLen = buf.readUInt32LE(p);
   need(p + 4 + blobLen <= buf.length);
-  const strs = blobLen ? buf.toString('utf8', p + 4, p + 4 + blobLen).split('\0') : [];
+  const blobAt = p + 4;
   p += 4 + blobLen;
   p += (4 - (p % 4)) % 4;
   const count = buf.readUInt32LE(p);
@@ -199,75 +206,118 @@ function decode(buf: Buffer, identity: string, reader: DwarfReader, infoLength: 
   // A Buffer from readFileSync may sit at any byte offset of its ArrayBuffer.
   const nums = (buf.byteOffset + p) % 4 === 0 ? new Uint32Array(buf.buffer, buf.byteOffset + p, count) : new Uint32Array(buf.buffer.slice(buf.byteOffset + p, buf.byteOffset + p + count * 4));
   need(wordSum(nums) === buf.readUInt32LE(buf.length - 20) && hash64(buf.subarray(0, p)) === buf.toString('latin1', buf.length - 16));
+  let strsCache: string[] | undefined;
+  const strs = (): string[] => (strsCache ??= blobLen ? buf.toString('utf8', blobAt, blobAt + blobLen).split('\0') : []);
+  // Section layout: validated now by counts alone (no objects made).
   let i = 0;
-  const next = (): number => {
-    need(i < count);
-    return nums[i++];
+  const at = (k: number): number => {
+    need(k < count);
+    return nums[k];
   };
-  const str = (): string => {
-    const k = next();
-    need(k < strs.length);
-    return strs[k];
+  const nUnits = at(i++);
+  need(nUnits <= count - i);
+  const unitStarts: number[] = new Array(nUnits);
+  for (let k = 0; k < nUnits; k++) {
+    const o = nums[i + k];
+    need(o < infoLength && (k === 0 || o > unitStarts[k - 1]));
+    unitStarts[k] = o;
+  }
+  i += nUnits;
+  const varsAt = i + 1;
+  const nVars = at(i);
+  i = varsAt + nVars * 5;
+  const fnsAt = i + 1;
+  const nFns = at(i);
+  i = fnsAt + nFns * 4;
+  const hasTypes = at(i++) === 1;
+  const typesAt = i;
+  if (hasTypes) {
+    const nNames = at(i++);
+    for (let k = 0; k < nNames; k++) i += 2 + at(i + 1);
+    i += 1 + 2 * at(i);
+  }
+  const nErr = at(i++);
+  need(i + nErr === count);
+  const errors: string[] = [];
+  for (let k = 0; k < nErr; k++) {
+    const s = nums[i + k];
+    need(s < strs().length);
+    errors.push(strs()[s]);
+  }
+
+  const str = (k: number): string => {
+    const t = strs();
+    need(k < t.length);
+    return t[k];
   };
-  const off = (): number => {
-    const o = next();
+  const off = (o: number): number => {
     need(o < infoLength);
     return o;
   };
-  const nUnits = next();
-  need(nUnits <= count);
-  const unitStarts: number[] = new Array(nUnits);
-  for (let k = 0; k < nUnits; k++) {
-    unitStarts[k] = off();
-    need(k === 0 || unitStarts[k] > unitStarts[k - 1]);
-  }
-  const variables = new Map<string, VarEntry[]>();
-  const nVars = next();
-  for (let k = 0; k < nVars; k++) {
-    const name = str();
-    const die = off();
-    const unit = off();
-    const fnIdx = next();
-    need(fnIdx === NONE || fnIdx < strs.length);
-    const flags = next();
-    need((flags & 3) < 3);
-    const e = new CachedVar(name, die, unit, reader, SCOPES[flags & 3], fnIdx === NONE ? undefined : strs[fnIdx], (flags & 4) !== 0, (flags & 8) !== 0);
-    const l = variables.get(name);
-    if (l) l.push(e);
-    else variables.set(name, [e]);
-  }
-  const functions = new Map<string, FnEntry[]>();
-  const nFns = next();
-  for (let k = 0; k < nFns; k++) {
-    const name = str();
-    const die = off();
-    const unit = off();
-    const flags = next();
-    const e = new CachedFn(name, die, unit, reader, (flags & 1) !== 0, (flags & 2) !== 0);
-    const l = functions.get(name);
-    if (l) l.push(e);
-    else functions.set(name, [e]);
-  }
-  let types: IndexContent['types'];
-  if (next() === 1) {
-    const defs = new Map<string, number[]>();
-    const nNames = next();
-    for (let k = 0; k < nNames; k++) {
-      const name = str();
-      const n = next();
-      need(n <= count - i);
-      const offs: number[] = new Array(n);
-      for (let j = 0; j < n; j++) offs[j] = off();
-      defs.set(name, offs);
+  // After the checksum passed, a bad index can only come from an encoder bug: the part then
+  // comes out empty (and says so) rather than throwing from a lookup.
+  const guarded = <T>(what: string, empty: T, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof Bad || e instanceof RangeError)) throw e;
+      errors.push(`persistent index: ${what} unreadable; delete ${'~/.cache/pidscope/index'} if this persists`);
+      return empty;
     }
-    const decls = new Map<string, number>();
-    const nDecls = next();
-    for (let k = 0; k < nDecls; k++) decls.set(str(), off());
-    types = { defs, decls };
-  }
-  const errors: string[] = [];
-  const nErr = next();
-  for (let k = 0; k < nErr; k++) errors.push(str());
-  need(i === count);
-  return { unitStarts, variables, functions, types, errors };
+  };
+  return {
+    unitStarts,
+    errors,
+    variables: () =>
+      guarded('variables', new Map(), () => {
+        const out = new Map<string, VarEntry[]>();
+        const t = strs();
+        for (let k = 0, j = varsAt; k < nVars; k++, j += 5) {
+          const name = str(nums[j]);
+          const fnIdx = nums[j + 3];
+          need(fnIdx === NONE || fnIdx < t.length);
+          const flags = nums[j + 4];
+          need((flags & 3) < 3);
+          const e = new CachedVar(name, off(nums[j + 1]), off(nums[j + 2]), reader, SCOPES[flags & 3], fnIdx === NONE ? undefined : t[fnIdx], (flags & 4) !== 0, (flags & 8) !== 0);
+          const l = out.get(name);
+          if (l) l.push(e);
+          else out.set(name, [e]);
+        }
+        return out;
+      }),
+    functions: () =>
+      guarded('functions', new Map(), () => {
+        const out = new Map<string, FnEntry[]>();
+        for (let k = 0, j = fnsAt; k < nFns; k++, j += 4) {
+          const name = str(nums[j]);
+          const flags = nums[j + 3];
+          const e = new CachedFn(name, off(nums[j + 1]), off(nums[j + 2]), reader, (flags & 1) !== 0, (flags & 2) !== 0);
+          const l = out.get(name);
+          if (l) l.push(e);
+          else out.set(name, [e]);
+        }
+        return out;
+      }),
+    types: hasTypes
+      ? () =>
+          guarded('type names', { defs: new Map(), decls: new Map() }, () => {
+            const defs = new Map<string, number[]>();
+            let j = typesAt;
+            const nNames = nums[j++];
+            for (let k = 0; k < nNames; k++) {
+              const name = str(nums[j]);
+              const n = nums[j + 1];
+              j += 2;
+              const offs: number[] = new Array(n);
+              for (let q = 0; q < n; q++) offs[q] = off(nums[j + q]);
+              j += n;
+              defs.set(name, offs);
+            }
+            const decls = new Map<string, number>();
+            const nDecls = nums[j++];
+            for (let k = 0; k < nDecls; k++, j += 2) decls.set(str(nums[j]), off(nums[j + 1]));
+            return { defs, decls };
+          })
+      : undefined,
+  };
 }
