@@ -557,8 +557,13 @@ class SymbolsImpl implements ProcessSymbols {
     }
   }
 
-  *allVariables(): Iterable<VariableSymbol> {
+  modulePaths(): string[] {
+    return this.modules.map((m) => m.path);
+  }
+
+  *allVariables(module?: string): Iterable<VariableSymbol> {
     for (const m of this.modules) {
+      if (module !== undefined && m.path !== module) continue;
       const d = m.dwarf;
       if (d) {
         d.index();
