@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CACHE } from '../test/eval/realProgram';
@@ -57,9 +57,12 @@ export async function startPostgres(prefix: string): Promise<{ pid: number; bina
   mkdirSync(data, { mode: 0o700 });
   chownSync(base, NOBODY, NOBODY);
   chownSync(data, NOBODY, NOBODY);
+  // nobody cannot reach the cache under /root: it runs a copy of the installation.
+  const inst = join(base, 'inst');
+  cpSync(prefix, inst, { recursive: true });
   const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
-  execFileSync('setpriv', [...asNobody, join(prefix, 'bin', 'initdb'), '-D', data, '-A', 'trust', '--no-sync', '-U', 'postgres'], { stdio: 'pipe', timeout: 300_000, cwd: base });
-  const binary = join(prefix, 'bin', 'postgres');
+  execFileSync('setpriv', [...asNobody, join(inst, 'bin', 'initdb'), '-D', data, '-A', 'trust', '--no-sync', '-U', 'postgres'], { stdio: 'pipe', timeout: 300_000, cwd: base });
+  const binary = join(inst, 'bin', 'postgres');
   const child = spawn('setpriv', [...asNobody, binary, '-D', data, '-k', base, '-c', 'listen_addresses=', '-c', 'fsync=off'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: base });
   await new Promise<void>((res, rej) => {
     let out = '';

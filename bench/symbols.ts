@@ -253,8 +253,8 @@ async function main(): Promise<void> {
       const cmed = { cold: median(cpu.cold), warm: median(cpu.warm), gdb: median(cpu.gdb), drgn: median(cpu.drgn) };
       const same = pidscopeOut === gdbOut;
       console.log(`${t.name}: ${mb(dbg)} of DWARF, print ${t.expr}`);
-      console.log(`  pidscope eval, cold index   ${med.cold.toFixed(0).padStart(6)} ms   (gdb ${ratio(med.gdb, med.cold)}, drgn ${ratio(med.drgn, med.cold)} of it)`);
-      console.log(`  pidscope eval, warm index   ${med.warm.toFixed(0).padStart(6)} ms   (gdb ${ratio(med.gdb, med.warm)}, drgn ${ratio(med.drgn, med.warm)} of it)`);
+      console.log(`  pidscope eval, cold index   ${med.cold.toFixed(0).padStart(6)} ms   (gdb takes ${ratio(med.gdb, med.cold)} as long, drgn ${ratio(med.drgn, med.cold)})`);
+      console.log(`  pidscope eval, warm index   ${med.warm.toFixed(0).padStart(6)} ms   (gdb takes ${ratio(med.gdb, med.warm)} as long, drgn ${ratio(med.drgn, med.warm)})`);
       console.log(`  gdb -batch -p               ${med.gdb.toFixed(0).padStart(6)} ms`);
       console.log(`  drgn -p                     ${Number.isNaN(med.drgn) ? `  failed: ${drgnError}` : med.drgn.toFixed(0).padStart(6) + ' ms'}`);
       console.log(`  CPU time (user+sys): pidscope cold ${cmed.cold} ms, warm ${cmed.warm} ms, gdb ${cmed.gdb} ms, drgn ${Number.isNaN(cmed.drgn) ? '—' : cmed.drgn + ' ms'}`);
