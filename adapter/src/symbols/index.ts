@@ -64,7 +64,7 @@ export interface ProcessSymbols extends SymbolLookup {
   readonly warnings: string[];
   /** The module containing an absolute address. */
   moduleAt(address: bigint): Module | undefined;
-  /** Errors met in DWARF so far (broken units, types), per module path. */
+  /** Errors met in DWARF so far (broken units, types), per module path; opens no DWARF. */
   dwarfErrors(): Array<{ module: string; errors: string[] }>;
 }
 
@@ -277,8 +277,10 @@ class SymbolsImpl implements ProcessSymbols {
 
   dwarfErrors(): Array<{ module: string; errors: string[] }> {
     const out: Array<{ module: string; errors: string[] }> = [];
+    // Only DWARF that lookups opened: asking for warnings right after attach (the DAP adapter
+    // does) must not decompress and open every library's debug info.
     for (const m of this.modules) {
-      const d = m.dwarf;
+      const d = m.dwarfIfOpen;
       if (d && (d.errors.length || d.types.errors.length)) out.push({ module: m.path, errors: [...d.errors, ...d.types.errors] });
     }
     return out;

@@ -92,6 +92,11 @@ export class Module {
     };
   }
 
+  /** The DWARF if some lookup already opened it (reporting must not open, say, libc's). */
+  get dwarfIfOpen(): DwarfInfo | undefined {
+    return this.dwarfInfo ?? undefined;
+  }
+
   /** DWARF of the module, opened on first use (undefined without debug info). */
   get dwarf(): DwarfInfo | undefined {
     if (this.dwarfInfo !== undefined) return this.dwarfInfo ?? undefined;
