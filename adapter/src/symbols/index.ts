@@ -28,6 +28,7 @@
  * carry `tls` and, with `readMemory`, the main thread's address. Storage-less variables of a
  * function (`fn::x` for an optimized local or a folded static) are looked up on demand.
  */
+import { mapFile as mapWholeFile } from '../linux/mapFile';
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { PidscopeError } from '../errors';
 import { DEFAULT_DEBUG_DIRS, findDebugFile } from './debugFile';
@@ -116,7 +117,7 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
     const errs: string[] = [];
     for (const c of candidates) {
       try {
-        const buf = readFileSync(c);
+        const buf = mapWholeFile(c) ?? readFileSync(c);
         if (buf.length < 4 || buf.readUInt32BE(0) !== 0x7f454c46) {
           elf = undefined;
           errs.push('not ELF');

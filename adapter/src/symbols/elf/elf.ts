@@ -5,6 +5,7 @@
  * re-read here from the raw header bytes with the bounds-checked cursor, so we depend on elfy
  * only for what it gets right and every address is a bigint.
  */
+import { mapFile } from '../../linux/mapFile';
 import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
@@ -107,7 +108,7 @@ export class ElfFile {
   private symbolCache = new Map<string, ElfSymbol[]>();
 
   static open(path: string, displayPath = path): ElfFile {
-    return new ElfFile(readFileSync(path), displayPath);
+    return new ElfFile(mapFile(path) ?? readFileSync(path), displayPath);
   }
 
   constructor(buf: Buffer, path: string) {
