@@ -184,10 +184,25 @@ for r in range(${rounds}):
   return file;
 }
 
-function timed(cmd: string, args: string[]): { ms: number; out: string } {
+/** CPU time (user + system, ms; 10 ms resolution) of this process's reaped children. */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+/** CPU time (user + system, ms) a live process has used so far. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+function timed(cmd: string, args: string[]): { ms: number; cpu: number; out: string } {
+  const c0 = childrenCpuMs();
   const t = performance.now();
   const out = execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
-  return { ms: performance.now() - t, out };
+  return { ms: performance.now() - t, cpu: childrenCpuMs() - c0, out };
 }
 
 function reprints(out: string): number[] {
@@ -216,9 +231,12 @@ async function main(): Promise<void> {
     const gdbPrintAll = join(dir, 'print-all.gdb');
     writeFileSync(gdbPrintAll, Array.from({ length: N }, (_, i) => `print ${name(i)}`).join('\n') + '\n');
     const drgnOnce = drgnScript(dir, 1);
+    // CPU time beside wall time: on a loaded machine wall time mostly measures waiting for a core.
+    const cpu = new Map<number[], number[]>([cold, coldIndex, warm, gdbAttach, drgnAttach].map((k) => [k, []]));
     for (let r = 0; r < ROUNDS; r++) {
       for (const into of [coldIndex, cold]) {
         if (into === coldIndex) rmSync(indexDir, { recursive: true, force: true });
+        const c0 = childrenCpuMs();
         const t = performance.now();
         const dc = new DebugClient(process.execPath, entry, 'pidscope');
         dc.defaultTimeout = 120_000;
@@ -226,18 +244,28 @@ async function main(): Promise<void> {
         const vars = await firstVariables(dc, target.pid, 0);
         into.push(performance.now() - t);
         if (vars.length < N) throw new Error(`pidscope showed ${vars.length} variables, expected ${N}+`);
+        const adapter = (dc as unknown as { _adapterProcess?: ChildProcess })._adapterProcess;
+        const exited = adapter && adapter.exitCode === null && adapter.signalCode === null ? new Promise((res) => adapter.once('exit', res)) : Promise.resolve();
         await stopClient(dc);
+        await Promise.race([exited, sleep(10_000)]);
+        cpu.get(into)!.push(childrenCpuMs() - c0); // includes the adapter's own shutdown
       }
       {
         const dc = new DebugClient('unused', 'unused', 'pidscope');
         await dc.start(server.port);
+        const c0 = processCpuMs(server.proc.pid!);
         const t = performance.now();
         await firstVariables(dc, target.pid, 0);
         warm.push(performance.now() - t);
+        cpu.get(warm)!.push(processCpuMs(server.proc.pid!) - c0);
         await stopClient(dc);
       }
-      gdbAttach.push(timed('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-p', String(target.pid), '-x', gdbPrintAll]).ms);
-      drgnAttach.push(timed(DRGN, ['-q', '-p', String(target.pid), drgnOnce]).ms);
+      const g = timed('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-p', String(target.pid), '-x', gdbPrintAll]);
+      gdbAttach.push(g.ms);
+      cpu.get(gdbAttach)!.push(g.cpu);
+      const d = timed(DRGN, ['-q', '-p', String(target.pid), drgnOnce]);
+      drgnAttach.push(d.ms);
+      cpu.get(drgnAttach)!.push(d.cpu);
     }
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`attach → first ${N} variables on screen (median of ${ROUNDS}; ratio: time / drgn's; load average ${load})`);
@@ -247,6 +275,13 @@ async function main(): Promise<void> {
     row('pidscope dap, cold adapter, cold index', median(coldIndex), base);
     row(`gdb -batch -p PID, print ×${N} (target stopped)`, median(gdbAttach), base);
     row(`drgn -p PID, str(prog[name]) ×${N}`, base, base);
+    const cbase = median(cpu.get(drgnAttach)!);
+    console.log(`\nthe same, CPU time (user+sys, 10 ms resolution; ratio: CPU / drgn's)`);
+    row('pidscope dap, warm (adapter listening)', median(cpu.get(warm)!), cbase);
+    row('pidscope dap, cold adapter, warm index', median(cpu.get(cold)!), cbase);
+    row('pidscope dap, cold adapter, cold index', median(cpu.get(coldIndex)!), cbase);
+    row(`gdb -batch -p PID, print ×${N} (target stopped)`, median(cpu.get(gdbAttach)!), cbase);
+    row(`drgn -p PID, str(prog[name]) ×${N}`, cbase, cbase);
 
     // ---------------------------------------------------------------- 2. full refresh of 1,000 globals
     const dc = new DebugClient('unused', 'unused', 'pidscope');

@@ -183,8 +183,17 @@ export class Module {
     } catch (e) {
       this.warnings.push(`${this.path}: bad .dynsym (${(e as Error).message})`);
     }
-    const seen = new Set(syms.map((s) => `${s.name}@${s.value}`));
-    for (const d of dyn) if (!seen.has(`${d.name}@${d.value}`)) syms.push(d);
+    // Only names that .dynsym has can be duplicates: no key string per .symtab entry (tens of
+    // thousands in a big program, each a bigint formatted to text).
+    const dynNames = new Set(dyn.map((d) => d.name));
+    const seen = new Map<string, bigint[]>();
+    for (const s of syms) {
+      if (!dynNames.has(s.name)) continue;
+      const l = seen.get(s.name);
+      if (l) l.push(s.value);
+      else seen.set(s.name, [s.value]);
+    }
+    for (const d of dyn) if (!seen.get(d.name)?.includes(d.value)) syms.push(d);
     this.symCache = syms;
     return syms;
   }
