@@ -1,9 +1,9 @@
 /**
  * ELF files: headers, sections, segments, symbols, notes, build-id, debuglink, compressed
- * sections. elfy 1.0.0 checks the magic, class and endianness and gives section names; every
- * field it gets wrong (64-bit addralign/entsize, osabi, numbers for 64-bit values, .bss data) is
- * re-read here from the raw header bytes with the bounds-checked cursor, so we depend on elfy
- * only for what it gets right and every address is a bigint.
+ * sections, all read from the raw header bytes with the bounds-checked cursor (every address a
+ * bigint). elfy 1.0.0 used to parse the headers first; it misread 64-bit addralign/entsize,
+ * osabi and .bss data, and parsing every section of every mapped file with it cost more at
+ * start-up than the little it was still used for (class, byte order, section names).
  */
 import { mapFile } from '../../linux/mapFile';
 import { readFileSync } from 'node:fs';
@@ -11,14 +11,6 @@ import { inflateSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
 import { Cursor, FormatError, stringAt } from '../binary/cursor';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const elfy = require('elfy') as { parse(buf: Buffer): ElfyResult };
-
-interface ElfyResult {
-  class: string;
-  endian: string;
-  body: { sections: { name: string }[] };
-}
 
 export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
@@ -117,14 +109,15 @@ export class ElfFile {
     if (buf.length < 16 || buf.readUInt32BE(0) !== 0x7f454c46) {
       throw new FormatError('not an ELF file (bad magic)', 0, path);
     }
-    let elf: ElfyResult;
-    try {
-      elf = elfy.parse(buf);
-    } catch (e) {
-      throw new FormatError(`malformed ELF (${(e as Error).message})`, 0, path);
+    // Class and byte order straight from e_ident (elfy, which parsed every section of every
+    // file before, cost more at start-up than everything it was still used for).
+    const cls = buf[4];
+    const order = buf[5];
+    if ((cls !== 1 && cls !== 2) || (order !== 1 && order !== 2)) {
+      throw new FormatError(`malformed ELF (class ${cls}, byte order ${order})`, 4, path);
     }
-    this.is64 = elf.class === '64';
-    this.littleEndian = elf.endian === 'lsb';
+    this.is64 = cls === 2;
+    this.littleEndian = order === 1;
     // elfy maps e_ident[EI_OSABI] through a wrong table; the byte itself is what readelf shows.
     this.osabi = buf[7];
     const c = new Cursor(buf, this.littleEndian, 0, buf.length, path);
@@ -179,7 +172,7 @@ export class ElfFile {
         this.segments.push({ type, flags, offset, vaddr, paddr, filesz, memsz, align });
       }
     }
-    const names = elf.body.sections.map((s) => s.name);
+    const strtab = shnum > 0 ? this.rawSectionHeaderStrings(c, shoff, shentsize, shstrndx, w) : undefined;
     for (let i = 0; i < shnum; i++) {
       const s = c.sub(shoff + i * shentsize, shoff + (i + 1) * shentsize, path);
       const nameOff = s.u32();
@@ -192,11 +185,7 @@ export class ElfFile {
       const info = s.u32();
       const addralign = s.uN(w);
       const entsize = s.uNn(w);
-      let name = names[i];
-      if (name === undefined) {
-        const strtab = this.rawSectionHeaderStrings(c, shoff, shentsize, shstrndx, w);
-        name = strtab ? safeString(strtab, nameOff) : '';
-      }
+      const name = strtab ? safeString(strtab, nameOff) : '';
       this.sections.push({ index: i, name, type, flags, addr, offset, size, link, info, addralign, entsize });
     }
   }
