@@ -71,6 +71,23 @@ describe.each(['pidfd-mem', 'vm-readv', 'proc-mem'] as const)('pollInto through 
     expect(bytes[1]).toBe(0x42);
   });
 
+  it('a set with every range readable: one pass, nothing marked, changes seen, a new array honoured', (ctx) => {
+    if (!reader) return ctx.skip();
+    const set = createPollSet(Array.from({ length: 300 }, (_, i) => ({ address: base + BigInt(i * 13), length: 1 + (i % 9) })));
+    const want = new Uint8Array(set.totalLength);
+    for (let i = 0; i < set.count; i++) want.set(first.subarray(i * 13, i * 13 + set.lengths[i]), set.offsets[i]);
+    const bytes = new Uint8Array(set.totalLength);
+    const bad = new Uint8Array(set.count).fill(7);
+    expect(pollInto(reader, set, bytes, bad)).toBe(0);
+    expect(bad.every((b) => b === 0)).toBe(true);
+    expect(Array.from(bytes)).toEqual(Array.from(want));
+    first[13 * 5] ^= 0xff;
+    want[set.offsets[5]] ^= 0xff;
+    const other = Buffer.alloc(set.totalLength);
+    expect(pollInto(reader, set, other, bad)).toBe(0);
+    expect(Array.from(other)).toEqual(Array.from(want));
+  });
+
   it('refuses arrays too small for the set', (ctx) => {
     if (!reader) return ctx.skip();
     const set = createPollSet([{ address: base, length: 16 }]);
