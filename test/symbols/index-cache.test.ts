@@ -5,12 +5,12 @@
  * succeed; PIDSCOPE_INDEX_CACHE=0 and --no-index-cache turn it off. Every test has its own
  * XDG_CACHE_HOME.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadSymbolsFromFiles } from '../../adapter/src/symbols/index';
+import { loadSymbols, loadSymbolsFromFiles } from '../../adapter/src/symbols/index';
 import { pidscope } from '../cli/run';
 import { startFixture, type RunningFixture } from '../support/fixtures';
 
@@ -96,6 +96,25 @@ describe('persistent symbol index', () => {
       expect(lookup(bin, 'g_kept')).toEqual({ found: true, adopted: true });
     });
   }
+
+  it('a binary without build-id is recognised from another process running it (no pid in the key)', async () => {
+    const bin = join(work, 'nobuildid-live');
+    writeFileSync(`${bin}.c`, '#include <stdio.h>\n#include <unistd.h>\nint g_live = 7;\nint main(void) { printf("ready\\n"); fflush(stdout); pause(); return g_live; }\n');
+    execFileSync('gcc', ['-g', '-O0', '-Wl,--build-id=none', '-o', bin, `${bin}.c`]);
+    const procs = [spawn(bin, [], { stdio: ['ignore', 'pipe', 'ignore'] }), spawn(bin, [], { stdio: ['ignore', 'pipe', 'ignore'] })];
+    try {
+      await Promise.all(procs.map((p) => new Promise<void>((res) => p.stdout!.once('data', () => res()))));
+      const adopted: boolean[] = [];
+      for (const p of procs) {
+        const syms = await loadSymbols(p.pid!);
+        expect(syms.findVariables('g_live')).toHaveLength(1);
+        adopted.push(syms.modules[0].dwarf?.indexAdopted ?? false);
+      }
+      expect(adopted).toEqual([false, true]);
+    } finally {
+      for (const p of procs) p.kill('SIGKILL');
+    }
+  });
 
   it('PIDSCOPE_INDEX_CACHE=0 turns it off', () => {
     const bin = join(work, 'off');

@@ -47,7 +47,10 @@ function identityOf(file: DwarfFileId, d: DwarfInfo): string | undefined {
   else {
     try {
       const st = statSync(file.path);
-      who = `file ${file.path} size ${st.size} mtime ${st.mtimeMs} ino ${st.ino}`;
+      // The same file is reached through /proc/<pid>/root/… or /proc/<pid>/map_files/… from a
+      // live process: the pid must not be part of the key, the file's identity is.
+      const shown = file.path.replace(/^\/proc\/\d+\/root(?=\/)/, '').replace(/^\/proc\/\d+\/map_files\/.*$/, '(mapped file)');
+      who = `file ${shown} dev ${st.dev} ino ${st.ino} size ${st.size} mtime ${st.mtimeMs}`;
     } catch {
       return undefined;
     }
