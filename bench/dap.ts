@@ -3,9 +3,11 @@
  *
  *   1. attach → first variables: from a client's first request to the 1,000 globals of a
  *      generated program on screen (initialize, attach, configurationDone, threads, stackTrace,
- *      scopes, variables). pidscope cold (adapter process spawned) and warm (adapter already
- *      listening), gdb (`gdb -batch -p PID` printing the same 1,000 globals) and drgn
- *      (`drgn -p PID` doing the same).
+ *      scopes, variables). pidscope cold (adapter process spawned through adapter/bin/pidscope.js,
+ *      as the CLI and the extension start it) with its persistent symbol index removed first
+ *      (cold index) and kept (warm index), and warm (adapter already listening), against gdb
+ *      (`gdb -batch -p PID` printing the same 1,000 globals) and drgn (`drgn -p PID` doing the
+ *      same).
  *   2. a full refresh of 1,000 globals: pidscope's refresh tick (one batched read of everything
  *      shown, every value re-formatted and compared; measured inside the adapter, reported by
  *      `pidscope/info`), the client's re-fetch of the 1,000 variables after an `invalidated`,
@@ -19,12 +21,12 @@
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..', '..'); // out/bench → repo
-const MAIN_JS = join(ROOT, 'out', 'adapter', 'src', 'main.js');
+const BIN = join(ROOT, 'adapter', 'bin', 'pidscope.js');
 const N = 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LIVE_THREAD_ID = 1_000_000_000;
@@ -145,7 +147,7 @@ async function startTcp(dc: DebugClient, port: number): Promise<void> {
 }
 
 async function listen(): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [MAIN_JS, 'dap', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PIDSCOPE_DAP_SECRET: BENCH_SECRET } });
+  const proc = spawn(process.execPath, [BIN, 'dap', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PIDSCOPE_DAP_SECRET: BENCH_SECRET } });
   const port = await new Promise<number>((res, rej) => {
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => {
@@ -190,10 +192,25 @@ for r in range(${rounds}):
   return file;
 }
 
-function timed(cmd: string, args: string[]): { ms: number; out: string } {
+/** CPU time (user + system, ms; 10 ms resolution) of this process's reaped children. */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+/** CPU time (user + system, ms) a live process has used so far. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+function timed(cmd: string, args: string[]): { ms: number; cpu: number; out: string } {
+  const c0 = childrenCpuMs();
   const t = performance.now();
   const out = execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
-  return { ms: performance.now() - t, out };
+  return { ms: performance.now() - t, cpu: childrenCpuMs() - c0, out };
 }
 
 function reprints(out: string): number[] {
@@ -202,6 +219,10 @@ function reprints(out: string): number[] {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pidscope-bench-dap-'));
+  // The adapters started below (and their persistent index) use a cache of this run only.
+  process.env.XDG_CACHE_HOME = join(dir, 'xdg');
+  const indexDir = join(dir, 'xdg', 'pidscope', 'index');
+  execFileSync(process.execPath, [BIN, '--help'], { stdio: 'ignore' }); // the V8 code cache of the bundle
   const target = await startTarget(generateProgram(dir));
   const server = await listen();
   const row = (label: string, ms: number, base?: number) =>
@@ -209,42 +230,66 @@ async function main(): Promise<void> {
   try {
     // ---------------------------------------------------------------- 1. attach → first variables
     const cold: number[] = [];
+    const coldIndex: number[] = [];
     const warm: number[] = [];
     const gdbAttach: number[] = [];
     const drgnAttach: number[] = [];
     const entry = join(dir, 'adapter.js');
-    writeFileSync(entry, `require(${JSON.stringify(MAIN_JS)}).main(['dap']);\n`);
+    writeFileSync(entry, `process.argv.push('dap');\nrequire(${JSON.stringify(BIN)});\n`);
     const gdbPrintAll = join(dir, 'print-all.gdb');
     writeFileSync(gdbPrintAll, Array.from({ length: N }, (_, i) => `print ${name(i)}`).join('\n') + '\n');
     const drgnOnce = drgnScript(dir, 1);
+    // CPU time beside wall time: on a loaded machine wall time mostly measures waiting for a core.
+    const cpu = new Map<number[], number[]>([cold, coldIndex, warm, gdbAttach, drgnAttach].map((k) => [k, []]));
     for (let r = 0; r < ROUNDS; r++) {
-      {
+      for (const into of [coldIndex, cold]) {
+        if (into === coldIndex) rmSync(indexDir, { recursive: true, force: true });
+        const c0 = childrenCpuMs();
         const t = performance.now();
         const dc = new DebugClient(process.execPath, entry, 'pidscope');
         dc.defaultTimeout = 120_000;
         await dc.start();
         const vars = await firstVariables(dc, target.pid, 0);
-        cold.push(performance.now() - t);
+        into.push(performance.now() - t);
         if (vars.length < N) throw new Error(`pidscope showed ${vars.length} variables, expected ${N}+`);
+        const adapter = (dc as unknown as { _adapterProcess?: ChildProcess })._adapterProcess;
+        const exited = adapter && adapter.exitCode === null && adapter.signalCode === null ? new Promise((res) => adapter.once('exit', res)) : Promise.resolve();
         await stopClient(dc);
+        await Promise.race([exited, sleep(10_000)]);
+        cpu.get(into)!.push(childrenCpuMs() - c0); // includes the adapter's own shutdown
       }
       {
         const dc = new DebugClient('unused', 'unused', 'pidscope');
         await startTcp(dc, server.port);
+        const c0 = processCpuMs(server.proc.pid!);
         const t = performance.now();
         await firstVariables(dc, target.pid, 0);
         warm.push(performance.now() - t);
+        cpu.get(warm)!.push(processCpuMs(server.proc.pid!) - c0);
         await stopClient(dc);
       }
-      gdbAttach.push(timed('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-p', String(target.pid), '-x', gdbPrintAll]).ms);
-      drgnAttach.push(timed(DRGN, ['-q', '-p', String(target.pid), drgnOnce]).ms);
+      const g = timed('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-p', String(target.pid), '-x', gdbPrintAll]);
+      gdbAttach.push(g.ms);
+      cpu.get(gdbAttach)!.push(g.cpu);
+      const d = timed(DRGN, ['-q', '-p', String(target.pid), drgnOnce]);
+      drgnAttach.push(d.ms);
+      cpu.get(drgnAttach)!.push(d.cpu);
     }
-    console.log(`attach → first ${N} variables on screen (median of ${ROUNDS})`);
-    const base = median(warm);
-    row('pidscope dap, warm (adapter listening)', base, base);
-    row('pidscope dap, cold (adapter process spawned)', median(cold), base);
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`attach → first ${N} variables on screen (median of ${ROUNDS}; ratio: time / drgn's; load average ${load})`);
+    const base = median(drgnAttach);
+    row('pidscope dap, warm (adapter listening)', median(warm), base);
+    row('pidscope dap, cold adapter, warm index', median(cold), base);
+    row('pidscope dap, cold adapter, cold index', median(coldIndex), base);
     row(`gdb -batch -p PID, print ×${N} (target stopped)`, median(gdbAttach), base);
-    row(`drgn -p PID, str(prog[name]) ×${N}`, median(drgnAttach), base);
+    row(`drgn -p PID, str(prog[name]) ×${N}`, base, base);
+    const cbase = median(cpu.get(drgnAttach)!);
+    console.log(`\nthe same, CPU time (user+sys, 10 ms resolution; ratio: CPU / drgn's)`);
+    row('pidscope dap, warm (adapter listening)', median(cpu.get(warm)!), cbase);
+    row('pidscope dap, cold adapter, warm index', median(cpu.get(cold)!), cbase);
+    row('pidscope dap, cold adapter, cold index', median(cpu.get(coldIndex)!), cbase);
+    row(`gdb -batch -p PID, print ×${N} (target stopped)`, median(cpu.get(gdbAttach)!), cbase);
+    row(`drgn -p PID, str(prog[name]) ×${N}`, cbase, cbase);
 
     // ---------------------------------------------------------------- 2. full refresh of 1,000 globals
     const dc = new DebugClient('unused', 'unused', 'pidscope');

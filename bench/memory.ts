@@ -1,10 +1,11 @@
 /**
  * `npm run bench:memory`: every memory backend side by side on one live `globals` fixture, in
- * one run: 8-byte reads, 4 KiB, 1 MiB, and 1,000 scattered 8-byte reads as one readMany batch.
+ * one run: 8-byte reads, 4 KiB, 1 MiB, and 1,000 scattered 8-byte reads as one readMany batch and as one pollInto (memory/poll.ts); 8 bytes through pollInto.
  * Prints ops/s, MB/s and ratios between backends. Figures seen are in bench/README.md.
  *
  * Each case runs for a fixed time slice after a warm-up, so the whole run stays under ~30 s.
  */
+import { createPollSet, pollInto } from '../adapter/src/memory/poll';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -139,11 +140,20 @@ async function main(): Promise<void> {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return { address: big + BigInt((seed % ((1 << 20) - 8)) & ~7), length: 8 };
     });
+    const pollSet = createPollSet(scattered);
+    const pollBytes = new Uint8Array(pollSet.totalLength);
+    const pollBad = new Uint8Array(pollSet.count);
+    const onePoll = createPollSet([{ address: gint, length: 8 }]);
+    const oneBytes = new Uint8Array(8);
+    const oneBad = new Uint8Array(1);
     const cases: Case[] = [
       { name: '8 B read', bytesPerOp: 8, run: (r) => r.read(gint, 8) },
       { name: '4 KiB read', bytesPerOp: 4096, run: (r) => r.read(big + 4096n, 4096) },
       { name: '1 MiB read', bytesPerOp: 1 << 20, run: (r) => r.read(big, 1 << 20) },
       { name: '1,000 × 8 B readMany', bytesPerOp: 8000, run: (r) => r.readMany(scattered) },
+      // The same ranges through memory/poll.ts: one caller-owned array, no object per range.
+      { name: '1,000 × 8 B pollInto', bytesPerOp: 8000, run: (r) => pollInto(r, pollSet, pollBytes, pollBad) },
+      { name: '8 B pollInto', bytesPerOp: 8, run: (r) => pollInto(r, onePoll, oneBytes, oneBad) },
     ];
 
     console.log(`pidscope memory benchmark — target: ${FIXTURE.slice(ROOT.length + 1)} (pid ${fx.pid}), ${SLICE_MS} ms per case`);

@@ -2,18 +2,25 @@
  * `npm run bench:symbols`: time from `pidscope eval --pid N EXPR` process start to the printed
  * value, side by side with `gdb -batch -p N -ex 'print EXPR'` and `drgn -p N script.py` (a script
  * that prints the same global), on a small fixture and on real programs built from Debian source
- * packages with -g (Lua 5.4 and redis-server 7.0, cached under ~/.cache/pidscope). Every peer
- * starts cold (a new process each time), rounds are interleaved, the median is shown, and the
- * ratios say how much faster pidscope is. Figures seen are in bench/README.md.
+ * packages with -g (Lua 5.4, redis-server 7.0, CPython 3.11 and PostgreSQL 15, cached under
+ * ~/.cache/pidscope). Every peer is a new process each time; pidscope runs twice per round:
+ * cold (its persistent symbol index removed first, so it indexes the DWARF and writes the index)
+ * and warm (the index written by the cold run). Rounds are interleaved, the median is shown, and
+ * the ratios are peer time / pidscope time (above 1: pidscope is faster). Then the same for
+ * printing every global of the programs with 1,300 or more (`pidscope globals` against gdb
+ * printing each one). Figures seen are in bench/README.md.
  *
  * Also checks that pidscope printed exactly what gdb printed (the bench is not allowed to be fast
  * by being wrong).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildRedis, tryBuildLua, startLua } from '../test/eval/realProgram';
+import { buildCPython, startCPython } from './cpython';
+import { buildPostgres, startPostgres } from './postgres';
 
 const ROOT = resolve(__dirname, '..', '..'); // out/bench -> repo
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -26,6 +33,8 @@ interface Target {
   expr: string;
   /** The same object as a drgn Python expression. */
   drgn: string;
+  /** Also time printing every global (programs with 1,300 or more). */
+  globals?: boolean;
   start(): Promise<{ pid: number; stop(): Promise<void> }>;
 }
 
@@ -69,11 +78,23 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-function timeRun(cmd: string, args: string[]): { ms: number; stdout: string; stderr: string; code: number } {
+/** CPU time (user + system, ms) of this process's reaped children: /proc/self/stat cutime + cstime. */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10; // fields 16 and 17, in 100 Hz ticks
+}
+
+/**
+ * One run: wall time, and the CPU time it used (10 ms resolution; on a loaded machine wall time
+ * mostly measures waiting for a core, CPU time what the work costs).
+ */
+function timeRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { ms: number; cpu: number; stdout: string; stderr: string; code: number } {
+  const c0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' } });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, LC_ALL: 'C', ...env } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { ms, stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.status ?? -1 };
+  return { ms, cpu: childrenCpuMs() - c0, stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.status ?? -1 };
 }
 
 function median(xs: number[]): number {
@@ -84,6 +105,9 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const targets: Target[] = [];
+  // BENCH_ONLY=lua (a substring of the row names: fixture, lua, redis, cpython, postgres) runs one.
+  const only = process.env.BENCH_ONLY?.toLowerCase();
+  const want = (name: string) => !only || name.toLowerCase().includes(only);
   const fixture = join(ROOT, 'fixtures', 'build', 'O0-dwarf5-pie', 'globals');
   if (!existsSync(fixture)) throw new Error(`${fixture} missing: npm run fixtures`);
   targets.push({
@@ -97,7 +121,7 @@ async function main(): Promise<void> {
       return { pid: child.pid!, stop: stopper(child) };
     },
   });
-  const lua = tryBuildLua('-g -O2');
+  const lua = want('lua') ? tryBuildLua('-g -O2') : { reason: 'BENCH_ONLY' };
   if (lua.binary) {
     targets.push({
       name: 'lua 5.4 (Debian source, -g -O2)',
@@ -111,7 +135,7 @@ async function main(): Promise<void> {
     });
   } else console.log(`(lua skipped: ${lua.reason})`);
   let redis: string | undefined;
-  try {
+  if (want('redis')) try {
     process.stdout.write('building redis-server from Debian source (cached after the first run)…\n');
     redis = buildRedis();
   } catch (e) {
@@ -133,56 +157,167 @@ async function main(): Promise<void> {
     });
   }
 
+  let cpython: string | undefined;
+  if (want('cpython')) try {
+    process.stdout.write('building CPython 3.11 from Debian source (cached after the first run)…\n');
+    cpython = buildCPython();
+  } catch (e) {
+    console.log(`(CPython skipped: ${(e as Error).message.split('\n')[0]})`);
+  }
+  if (cpython) {
+    const bin = cpython;
+    targets.push({
+      name: 'CPython 3.11 (Debian source, -g -O3)',
+      binary: bin,
+      expr: '_PyRuntime.gilstate',
+      drgn: "prog['_PyRuntime'].gilstate",
+      globals: true,
+      start: () => startCPython(bin),
+    });
+  }
+  let pg: string | undefined;
+  if (want('postgres')) try {
+    process.stdout.write('building PostgreSQL 15 from Debian source (cached after the first run)…\n');
+    pg = buildPostgres();
+  } catch (e) {
+    console.log(`(PostgreSQL skipped: ${(e as Error).message.split('\n')[0]})`);
+  }
+  if (pg) {
+    const prefix = pg;
+    targets.push({
+      name: 'PostgreSQL 15 postgres (Debian source, -g -O2)',
+      binary: join(prefix, 'bin', 'postgres'),
+      expr: 'PostmasterContext->name',
+      drgn: "prog['PostmasterContext'].name",
+      globals: true,
+      start: () => startPostgres(prefix),
+    });
+  }
+  if (only) targets.splice(0, targets.length, ...targets.filter((t) => want(t.name)));
+
   const dir = mkdtempSync(join(tmpdir(), 'pidscope-bench-'));
+  // pidscope's caches for this bench: the index (removed before each cold run) and the V8 code
+  // cache of the bundle (warmed once below: it belongs to the installed pidscope, not the binary).
+  const xdg = join(dir, 'xdg');
+  const indexDir = join(xdg, 'pidscope', 'index');
+  const penv = { XDG_CACHE_HOME: xdg };
+  timeRun(process.execPath, [PIDSCOPE, '--help'], penv);
   const script = join(dir, 'print.py');
   writeFileSync(
     script,
     ['import sys', 'print(eval(sys.argv[1]))'].join('\n'),
   );
 
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`\nbench:symbols — cold start to printed value, median of ${ROUNDS} interleaved rounds (load average ${load})\n`);
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, load average ${load()})\n`);
   const rows: string[] = [];
+  const globalsRows: string[] = [];
+  const cpuRows: string[] = [];
+  const ratio = (peer: number, ours: number) => (Number.isNaN(peer) ? '—' : `${(peer / ours).toFixed(2)}×`);
   for (const t of targets) {
     const dbg = debugBytes(t.binary);
     const proc = await t.start();
     try {
-      const times: Record<string, number[]> = { pidscope: [], gdb: [], drgn: [] };
+      const times: Record<string, number[]> = { cold: [], warm: [], gdb: [], drgn: [] };
+      const cpu: Record<string, number[]> = { cold: [], warm: [], gdb: [], drgn: [] };
       let pidscopeOut = '';
       let gdbOut = '';
       let drgnError = '';
       for (let r = 0; r < ROUNDS; r++) {
-        const p = timeRun(process.execPath, [PIDSCOPE, 'eval', '--pid', String(proc.pid), t.expr]);
-        if (p.code !== 0) throw new Error(`pidscope failed on ${t.name}: ${p.stderr}`);
-        pidscopeOut = p.stdout.trim();
-        times.pidscope.push(p.ms);
+        rmSync(indexDir, { recursive: true, force: true });
+        const c = timeRun(process.execPath, [PIDSCOPE, 'eval', '--pid', String(proc.pid), t.expr], penv);
+        if (c.code !== 0) throw new Error(`pidscope failed on ${t.name}: ${c.stderr}`);
+        times.cold.push(c.ms);
+        cpu.cold.push(c.cpu);
+        const w = timeRun(process.execPath, [PIDSCOPE, 'eval', '--pid', String(proc.pid), t.expr], penv);
+        if (w.code !== 0) throw new Error(`pidscope failed on ${t.name}: ${w.stderr}`);
+        if (w.stdout !== c.stdout) throw new Error(`pidscope printed differently cold and warm on ${t.name}:\n${c.stdout}\n${w.stdout}`);
+        pidscopeOut = w.stdout.trim();
+        times.warm.push(w.ms);
+        cpu.warm.push(w.cpu);
         const g = timeRun('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-iex', 'set width 0', '-p', String(proc.pid), '-ex', `print ${t.expr}`]);
         const m = /^\$1 = (.*)$/m.exec(g.stdout);
         gdbOut = m ? m[1] : `(no value: ${g.stderr.trim().split('\n').pop()})`;
         times.gdb.push(g.ms);
+        cpu.gdb.push(g.cpu);
         const d = timeRun('drgn', ['-q', '-p', String(proc.pid), script, t.drgn]);
         if (d.code !== 0) {
           times.drgn.push(NaN);
           drgnError = d.stderr.trim().split('\n').pop() ?? `exit ${d.code}`;
-        } else times.drgn.push(d.ms);
+        } else {
+          times.drgn.push(d.ms);
+          cpu.drgn.push(d.cpu);
+        }
       }
-      const med = { pidscope: median(times.pidscope), gdb: median(times.gdb), drgn: median(times.drgn.filter((x) => !Number.isNaN(x))) };
+      const med = { cold: median(times.cold), warm: median(times.warm), gdb: median(times.gdb), drgn: median(times.drgn.filter((x) => !Number.isNaN(x))) };
+      const cmed = { cold: median(cpu.cold), warm: median(cpu.warm), gdb: median(cpu.gdb), drgn: median(cpu.drgn) };
       const same = pidscopeOut === gdbOut;
       console.log(`${t.name}: ${mb(dbg)} of DWARF, print ${t.expr}`);
-      console.log(`  pidscope eval   ${med.pidscope.toFixed(0).padStart(6)} ms`);
-      console.log(`  gdb -batch -p   ${med.gdb.toFixed(0).padStart(6)} ms   (${(med.gdb / med.pidscope).toFixed(2)}× pidscope)`);
-      console.log(`  drgn -p         ${Number.isNaN(med.drgn) ? `  failed: ${drgnError}` : med.drgn.toFixed(0).padStart(6) + ' ms'}   ${Number.isNaN(med.drgn) ? '' : `(${(med.drgn / med.pidscope).toFixed(2)}× pidscope)`}`);
+      console.log(`  pidscope eval, cold index   ${med.cold.toFixed(0).padStart(6)} ms   (gdb takes ${ratio(med.gdb, med.cold)} as long, drgn ${ratio(med.drgn, med.cold)})`);
+      console.log(`  pidscope eval, warm index   ${med.warm.toFixed(0).padStart(6)} ms   (gdb takes ${ratio(med.gdb, med.warm)} as long, drgn ${ratio(med.drgn, med.warm)})`);
+      console.log(`  gdb -batch -p               ${med.gdb.toFixed(0).padStart(6)} ms`);
+      console.log(`  drgn -p                     ${Number.isNaN(med.drgn) ? `  failed: ${drgnError}` : med.drgn.toFixed(0).padStart(6) + ' ms'}`);
+      console.log(`  CPU time (user+sys): pidscope cold ${cmed.cold} ms, warm ${cmed.warm} ms, gdb ${cmed.gdb} ms, drgn ${Number.isNaN(cmed.drgn) ? '—' : cmed.drgn + ' ms'}`);
       console.log(`  output identical to gdb: ${same ? 'yes' : `NO\n    gdb:      ${gdbOut.slice(0, 200)}\n    pidscope: ${pidscopeOut.slice(0, 200)}`}\n`);
-      rows.push(`| ${t.name} | ${mb(dbg)} | \`${t.expr}\` | ${med.pidscope.toFixed(0)} ms | ${med.gdb.toFixed(0)} ms (${(med.gdb / med.pidscope).toFixed(2)}×) | ${Number.isNaN(med.drgn) ? `failed (${drgnError.slice(0, 60)})` : `${med.drgn.toFixed(0)} ms (${(med.drgn / med.pidscope).toFixed(2)}×)`} | ${same ? 'yes' : 'no'} |`);
+      const drgnCell = Number.isNaN(med.drgn) ? `failed (${drgnError.slice(0, 60)})` : `${med.drgn.toFixed(0)} ms`;
+      cpuRows.push(`| ${t.name} | ${cmed.cold} ms | ${cmed.warm} ms | ${cmed.gdb} ms | ${Number.isNaN(cmed.drgn) ? '—' : cmed.drgn + ' ms'} | ${(cmed.cold / cmed.gdb).toFixed(2)} | ${(cmed.warm / cmed.gdb).toFixed(2)} | ${Number.isNaN(cmed.drgn) ? '—' : (cmed.warm / cmed.drgn).toFixed(2)} |`);
+      rows.push(`| ${t.name} | ${mb(dbg)} | \`${t.expr}\` | ${med.cold.toFixed(0)} ms | ${med.warm.toFixed(0)} ms | ${med.gdb.toFixed(0)} ms | ${drgnCell} | ${(med.cold / med.gdb).toFixed(2)} | ${(med.warm / med.gdb).toFixed(2)} | ${Number.isNaN(med.drgn) ? '—' : (med.warm / med.drgn).toFixed(2)} | ${same ? 'yes' : 'no'} |`);
       if (!same) process.exitCode = 1;
+      if (t.globals) globalsRows.push(benchGlobals(t, proc.pid, penv, dir));
     } finally {
       await proc.stop();
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  console.log('| program | DWARF | expression | pidscope | gdb (ratio) | drgn (ratio) | same as gdb |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`load average at the end: ${load()}\n`);
+  console.log('| program | DWARF | expression | pidscope cold | pidscope warm | gdb | drgn | cold / gdb | warm / gdb | warm / drgn | same as gdb |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
+  console.log('\nCPU time (user+sys, 10 ms resolution), medians:\n');
+  console.log('| program | pidscope cold | pidscope warm | gdb | drgn | cold / gdb | warm / gdb | warm / drgn |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of cpuRows) console.log(r);
+  if (globalsRows.length) {
+    console.log('\n| program | globals | pidscope globals (warm index) | gdb, print each | pidscope / gdb (wall, CPU) |');
+    console.log('|---|---|---|---|---|');
+    for (const r of globalsRows) console.log(r);
+  }
+}
+
+/**
+ * Every global of the main program: `pidscope globals --pid N` (warm index) against one
+ * `gdb -batch -p N -x FILE.py` printing each of them by the expression pidscope lists for it.
+ */
+function benchGlobals(t: Target, pid: number, penv: NodeJS.ProcessEnv, dir: string): string {
+  const listing = timeRun(process.execPath, [PIDSCOPE, 'globals', '--json', '--pid', String(pid)], penv);
+  if (listing.code !== 0) throw new Error(`pidscope globals failed on ${t.name}: ${listing.stderr}`);
+  const exprs: string[] = [];
+  for (const m of JSON.parse(listing.stdout) as Array<{ units: Array<{ variables: Array<{ expression: string }> }> }>) for (const u of m.units) for (const v of u.variables) exprs.push(v.expression);
+  // gdb stops a command file at its first error: a Python loop keeps going, like a user would.
+  const list = join(dir, 'globals.txt');
+  writeFileSync(list, exprs.join('\n') + '\n');
+  const cmds = join(dir, 'globals.py');
+  writeFileSync(cmds, ['import gdb', `for e in open(${JSON.stringify(list)}).read().split('\\n'):`, '    if e:', '        try:', "            gdb.execute('print ' + e)", '        except gdb.error as x:', '            print(x)', ''].join('\n'));
+  const rounds = Math.max(1, Math.min(ROUNDS, 3));
+  const ours: number[] = [];
+  const gdb: number[] = [];
+  const oursCpu: number[] = [];
+  const gdbCpu: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const p = timeRun(process.execPath, [PIDSCOPE, 'globals', '--pid', String(pid)], penv);
+    if (p.code !== 0) throw new Error(`pidscope globals failed on ${t.name}: ${p.stderr}`);
+    ours.push(p.ms);
+    oursCpu.push(p.cpu);
+    const g = timeRun('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-iex', 'set width 0', '-iex', 'set pagination off', '-p', String(pid), '-x', cmds]);
+    gdb.push(g.ms);
+    gdbCpu.push(g.cpu);
+  }
+  const a = median(ours);
+  const g = median(gdb);
+  const ac = median(oursCpu);
+  const gc = median(gdbCpu);
+  console.log(`${t.name}: all ${exprs.length} globals: pidscope globals ${a.toFixed(0)} ms (CPU ${ac} ms), gdb printing each ${g.toFixed(0)} ms (CPU ${gc} ms): ${(a / g).toFixed(2)} of gdb's time\n`);
+  return `| ${t.name} | ${exprs.length} | ${a.toFixed(0)} ms (CPU ${ac} ms) | ${g.toFixed(0)} ms (CPU ${gc} ms) | ${(a / g).toFixed(2)} (CPU ${(ac / gc).toFixed(2)}) |`;
 }
 
 main().catch((e) => {

@@ -1,15 +1,84 @@
 #!/usr/bin/env node
 'use strict';
-// The installed entry point runs the compiled adapter (npm install builds it through `prepare`).
+// The installed entry point. It runs the bundled adapter (out/bundle/pidscope.js, made by
+// `npm run build`) with a V8 code cache, else the compiled modules (out/adapter/src/main.js).
+// Node 20 has no module.enableCompileCache (Node 22), so the bundle is compiled here through
+// vm.Script with cachedData kept in ${XDG_CACHE_HOME:-~/.cache}/pidscope/code/; V8 itself
+// rejects a cache that does not match the source or the Node version (then it is rewritten).
 const path = require('node:path');
 const fs = require('node:fs');
-const main = path.join(__dirname, '..', '..', 'out', 'adapter', 'src', 'main.js');
-if (!fs.existsSync(main)) {
-  process.stderr.write('pidscope: the adapter is not built (' + main + ' is missing).\n' +
-    'Fix: run `npm install` (or `npm run build`) in ' + path.join(__dirname, '..', '..') + '.\n');
+const root = path.join(__dirname, '..', '..');
+const modular = path.join(root, 'out', 'adapter', 'src', 'main.js');
+const bundle = path.join(root, 'out', 'bundle', 'pidscope.js');
+
+function mtime(f) {
+  try {
+    return fs.statSync(f).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/** Loads the bundle as a CommonJS module, compiled with (and then refreshing) the code cache. */
+function loadBundle() {
+  const vm = require('node:vm');
+  const Module = require('node:module');
+  const source = fs.readFileSync(bundle, 'utf8');
+  const off = /^(0|off|false|no)$/i.test(process.env.PIDSCOPE_CODE_CACHE || '');
+  const dir = path.join(process.env.XDG_CACHE_HOME || path.join(require('node:os').homedir(), '.cache'), 'pidscope', 'code');
+  // Keyed without hashing the source (node:crypto alone costs ~20 ms to load); V8 checks the
+  // source itself and rejects a cache made for another one.
+  const st = fs.statSync(bundle);
+  const key = [process.version, process.arch, st.size, Math.round(st.mtimeMs)].join('-');
+  const cacheFile = path.join(dir, key + '.v8');
+  let cachedData;
+  if (!off) {
+    try {
+      cachedData = fs.readFileSync(cacheFile);
+    } catch {
+      /* first run with this bundle */
+    }
+  }
+  const wrapper = Module.wrap(source);
+  const script = new vm.Script(wrapper, { filename: bundle, cachedData, importModuleDynamically: undefined });
+  const mod = new Module(bundle, module);
+  mod.filename = bundle;
+  mod.paths = Module._nodeModulePaths(path.dirname(bundle));
+  const req = (id) => mod.require(id);
+  req.resolve = (id, opts) => Module._resolveFilename(id, mod, false, opts);
+  req.main = process.mainModule;
+  req.cache = Module._cache;
+  script.runInThisContext({ displayErrors: true }).call(mod.exports, mod.exports, req, mod, bundle, path.dirname(bundle));
+  mod.loaded = true;
+  if (!off && (cachedData === undefined || script.cachedDataRejected)) {
+    // After the command ran, the functions it compiled are in the cache too.
+    process.once('beforeExit', () => {
+      try {
+        const data = script.createCachedData();
+        fs.mkdirSync(dir, { recursive: true });
+        const tmp = cacheFile + '.' + process.pid + '.tmp';
+        fs.writeFileSync(tmp, data);
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        /* no cache: still correct, only slower */
+      }
+    });
+  }
+  return mod.exports;
+}
+
+let entry;
+const bundleTime = mtime(bundle);
+if (bundleTime >= 0 && bundleTime >= mtime(modular)) {
+  entry = loadBundle();
+} else if (mtime(modular) >= 0) {
+  entry = require(modular);
+} else {
+  process.stderr.write('pidscope: the adapter is not built (' + modular + ' is missing).\n' +
+    'Fix: run `npm install` (or `npm run build`) in ' + root + '.\n');
   process.exit(2);
 }
-require(main).main(process.argv.slice(2)).then(
+entry.main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => { process.stderr.write('pidscope: internal error: ' + (err && err.stack || err) + '\n'); process.exitCode = 70; },
 );

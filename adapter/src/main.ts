@@ -1,4 +1,5 @@
 import { describeError, isPidscopeError } from './errors';
+import { disableIndexCache } from './symbols/indexCache/store';
 
 /**
  * `pidscope <command>`. Each command lives in its own module under cli/ and exports
@@ -12,28 +13,23 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, string> = {
-  info: './cli/info',
-  read: './cli/read',
-  globals: './cli/globals',
-  eval: './cli/eval',
-  stack: './cli/stack',
-  watch: './cli/watch',
-  dap: './cli/dap',
-  ps: './cli/ps',
-  demo: './cli/demo',
+// Literal import() per command: modules still load lazily (`pidscope read` never pays for DWARF
+// or DAP), and a bundler (adapter/scripts/bundle.mjs) can follow them.
+const COMMANDS: Record<string, () => Promise<{ command?: CliCommand }>> = {
+  info: () => import('./cli/info'),
+  read: () => import('./cli/read'),
+  globals: () => import('./cli/globals'),
+  eval: () => import('./cli/eval'),
+  stack: () => import('./cli/stack'),
+  watch: () => import('./cli/watch'),
+  dap: () => import('./cli/dap'),
+  ps: () => import('./cli/ps'),
+  demo: () => import('./cli/demo'),
 };
 
 async function load(name: string): Promise<CliCommand | undefined> {
-  const path = COMMANDS[name];
-  if (!path) return undefined;
-  try {
-    const mod = (await import(path)) as { command?: CliCommand };
-    return mod.command;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(path.slice(2))) return undefined;
-    throw e;
-  }
+  const loader = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  return loader ? (await loader()).command : undefined;
 }
 
 function packageVersion(): string {
@@ -60,11 +56,21 @@ async function help(): Promise<string> {
     const cmd = await load(name);
     if (cmd) lines.push(`  ${name.padEnd(9)} ${cmd.summary}`);
   }
-  lines.push('', 'Run `pidscope <command> --help` for the options of one command.');
+  lines.push('', GLOBAL_OPTIONS, '', 'Run `pidscope <command> --help` for the options of one command.');
   return lines.join('\n') + '\n';
 }
 
+/** Options every command takes (before or after the command name); removed from argv here. */
+const GLOBAL_OPTIONS = `Options for every command:
+  --no-index-cache   do not read or write the persistent symbol index
+                     (~/.cache/pidscope/index; also PIDSCOPE_INDEX_CACHE=0)`;
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--no-index-cache')) {
+    // Sets PIDSCOPE_INDEX_CACHE=0, which processes started from here (the DAP adapter) inherit.
+    disableIndexCache();
+    argv = argv.filter((a) => a !== '--no-index-cache');
+  }
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(await help());

@@ -89,8 +89,7 @@ async function run(argv: string[]): Promise<number> {
   const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
   try {
     const filter = positionals[0];
-    let tree = program.globalsTree(filter);
-    if (!values.all && tree.length) tree = [tree[0]];
+    const tree = program.globalsTree(filter, { firstModuleOnly: !values.all });
     const out: unknown[] = [];
     for (const mod of tree) {
       const all = mod.units.flatMap((u) => u.variables);

@@ -459,7 +459,7 @@ export class PidscopeSession extends DebugSession {
     if (known) return known;
     const units = new Map<string, VariableSymbol[]>();
     let seen = false;
-    for (const v of a.proc.program.symbols.allVariables()) {
+    for (const v of a.proc.program.symbols.allVariables(module)) {
       if (v.module !== module) {
         if (seen) break;
         continue;

@@ -159,15 +159,24 @@ export class Program {
   }
 
   /** globals() grouped by module, then compile unit, in discovery order. */
-  globalsTree(filter?: string): GlobalsModule[] {
+  globalsTree(filter?: string, opts: { firstModuleOnly?: boolean } = {}): GlobalsModule[] {
     const mods = new Map<string, Map<string, VariableSymbol[]>>();
-    for (const v of this.globals(filter)) {
-      let units = mods.get(v.module);
-      if (!units) mods.set(v.module, (units = new Map()));
-      const cu = v.compileUnit ?? '';
-      let list = units.get(cu);
-      if (!list) units.set(cu, (list = []));
-      list.push(v);
+    // Module by module, so that the first module with a match ends the walk before any other
+    // module's DWARF is opened (`globals` must not pay for libc).
+    const paths = opts.firstModuleOnly ? this.symbols.modulePaths?.() : undefined;
+    const walk = paths ? paths.map((p) => this.symbols.allVariables(p)) : [this.symbols.allVariables()];
+    for (const vars of walk) {
+      if (paths && mods.size) break;
+      for (const v of vars) {
+        if (filter && !v.name.includes(filter)) continue;
+        if (opts.firstModuleOnly && mods.size && !mods.has(v.module)) break;
+        let units = mods.get(v.module);
+        if (!units) mods.set(v.module, (units = new Map()));
+        const cu = v.compileUnit ?? '';
+        let list = units.get(cu);
+        if (!list) units.set(cu, (list = []));
+        list.push(v);
+      }
     }
     return [...mods].map(([module, units]) => ({ module, units: [...units].map(([name, variables]) => ({ name, variables })) }));
   }

@@ -38,6 +38,7 @@ import {
 } from '../linux/pidfdMem';
 import type { TargetHandle } from './handle';
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
+import { pollViaReadMany, type PollSet } from './poll';
 import { checkRequest, checkRequests, scatter, type Piece, type ScatterHooks } from './scatter';
 import type { BackendCandidate } from './select';
 import { addressSpaceGone } from './gone';
@@ -288,6 +289,68 @@ export class PidfdMemReader implements MemoryReader {
     }
     const holes = this.readSegments(requests, bufs, offsets);
     return requests.map((r, i) => ({ address: r.address, data: arena.subarray(offsets[i], offsets[i] + r.length), unreadable: holes[i] }));
+  }
+
+  /** Per poll set: each range's window index and offset in it (undefined: some range needs the general path). */
+  private readonly pollPlans = new WeakMap<PollSet, { window: Float64Array; from: Uint32Array } | null>();
+
+  private planPoll(set: PollSet): { window: Float64Array; from: Uint32Array } | null {
+    const window = new Float64Array(set.count);
+    const from = new Uint32Array(set.count);
+    for (let i = 0; i < set.count; i++) {
+      const a = Number(set.requests[i].address);
+      if (a >= USER_LIMIT_NUMBER) return null;
+      const index = Math.floor(a / WINDOW);
+      const f = a - index * WINDOW;
+      if (f + set.lengths[i] > WINDOW) return null;
+      window[i] = index;
+      from[i] = f;
+    }
+    return { window, from };
+  }
+
+  /**
+   * memory/poll.ts's fast path: plain loads from the mapped windows straight into the caller's
+   * array between two samples of the status page's `seq`, with the addresses turned into
+   * windows and offsets once per set. Falls back to readMany when the status page says the
+   * copies cannot be trusted or a range crosses a window.
+   */
+  pollInto(set: PollSet, into: Uint8Array, bad: Uint8Array): number {
+    void this.open;
+    if (this.dead()) this.throwDead();
+    let plan = this.pollPlans.get(set);
+    if (plan === undefined) this.pollPlans.set(set, (plan = this.planPoll(set)));
+    if (plan && !this.preadOnly) {
+      const words = this.status.words;
+      const seq = words[0];
+      const seqHi = words[1];
+      if (words[2] === 0 && words[3] === 0) {
+        const { window, from } = plan;
+        const { lengths, offsets } = set;
+        let lastIndex = -1;
+        let view: Buffer | undefined;
+        for (let i = 0; i < set.count; i++) {
+          const len = lengths[i];
+          if (len === 0) continue;
+          const index = window[i];
+          if (index !== lastIndex) {
+            view = this.windowByIndex(index).view;
+            lastIndex = index;
+          }
+          const f = from[i];
+          const at = offsets[i];
+          if (len <= 16) {
+            for (let k = 0; k < len; k++) into[at + k] = view![f + k];
+          } else into.set(view!.subarray(f, f + len), at);
+        }
+        if (words[0] === seq && words[1] === seqHi) {
+          bad.fill(0, 0, set.count);
+          this.stats.fast++;
+          return 0;
+        }
+      }
+    }
+    return pollViaReadMany(this, set, into, bad);
   }
 
   /** Writes go through pwrite on the access fd: windows are mapped writable only with allowWrites. */

@@ -6,6 +6,8 @@
  * keeps the evaluator and formatter simple. A partial read is normal (guard pages, holes): the
  * result says which byte ranges could not be read and never throws for them.
  */
+import type { PollSet } from './poll';
+
 export type BackendKind = 'pidfd-mem' | 'vm-readv' | 'proc-mem';
 
 /** Half-open absolute range [start, end) in the target's address space. */
@@ -34,6 +36,11 @@ export interface MemoryReader {
   read(address: bigint, length: number): ReadResult;
   /** Many scattered ranges in as few system calls as the backend allows. */
   readMany(requests: ReadRequest[]): ReadResult[];
+  /**
+   * Optional fast path for memory/poll.ts (pollInto): the ranges of a PollSet into one
+   * caller-owned array, no object per range. Returns how many ranges had unreadable bytes.
+   */
+  pollInto?(set: PollSet, into: Uint8Array, bad: Uint8Array): number;
   /** Writes all bytes or throws a PidscopeError; refuses unless opted in. Returns bytes written. */
   write(address: bigint, data: Uint8Array): number;
   close(): void;

@@ -21,6 +21,7 @@ import { PAGE_SIZE } from '../linux/libc';
 import { bufferAddress, IOV_MAX, IovecArrays, keepAlive } from '../linux/vm';
 import type { TargetHandle } from './handle';
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
+import { pollViaReadMany, type PollSet } from './poll';
 import { checkRequest, readManyVia, scatter, type Piece, type ScatterHooks } from './scatter';
 import { writeDisabledError, writeFailedError } from './writeErrors';
 
@@ -115,6 +116,36 @@ export class VmReadvReader implements MemoryReader {
     const results = readManyVia(requests, this.hooks, bufferAddress);
     if (this.verifyEveryCall) this.target.assertAlive('a memory read');
     return results;
+  }
+
+  /** Per poll set (memory/poll.ts): its iovecs, built once, and the caller's array they point into. */
+  private readonly pollPlans = new WeakMap<PollSet, { iov: IovecArrays; base: bigint }>();
+
+  /**
+   * memory/poll.ts's fast path: one process_vm_readv straight into the caller's array with
+   * iovecs built once per set (up to IOV_MAX ranges); anything short of a complete transfer
+   * goes through readMany, which finds the holes.
+   */
+  pollInto(set: PollSet, into: Uint8Array, bad: Uint8Array): number {
+    this.checkOpen();
+    if (set.count > 0 && set.count <= IOV_MAX) {
+      const buf = Buffer.isBuffer(into) ? into : Buffer.from(into.buffer, into.byteOffset, into.byteLength);
+      const base = bufferAddress(buf);
+      let plan = this.pollPlans.get(set);
+      if (!plan || plan.base !== base) {
+        const iov = plan?.iov ?? new IovecArrays(set.count);
+        for (let i = 0; i < set.count; i++) iov.set(i, base + BigInt(set.offsets[i]), set.requests[i].address, set.lengths[i]);
+        this.pollPlans.set(set, (plan = { iov, base }));
+      }
+      const n = plan.iov.readv(this.target.pid, set.count);
+      keepAlive(buf);
+      if (n === set.totalLength) {
+        if (this.verifyEveryCall) this.target.assertAlive('a memory read');
+        bad.fill(0, 0, set.count);
+        return 0;
+      }
+    }
+    return pollViaReadMany(this, set, into, bad);
   }
 
   write(address: bigint, data: Uint8Array): number {

@@ -5,6 +5,7 @@
  * and under `<dir>/<directory of the file>/`. Build-ids must match (a mismatch is a warning
  * and the file is not used); debuglink CRCs must match.
  */
+import { mapFile } from '../linux/mapFile';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { crc32, ElfFile } from './elf/elf';
@@ -37,7 +38,7 @@ export function findDebugFile(elf: ElfFile, hostPath: string, originalPath: stri
     }
     let dbg: ElfFile;
     try {
-      const buf = readFileSync(p);
+      const buf = mapFile(p) ?? readFileSync(p);
       if (crc !== undefined) {
         const got = crc32(buf);
         if (got !== crc) {

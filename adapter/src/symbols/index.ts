@@ -28,6 +28,7 @@
  * carry `tls` and, with `readMemory`, the main thread's address. Storage-less variables of a
  * function (`fn::x` for an optimized local or a folded static) are looked up on demand.
  */
+import { mapFile as mapWholeFile } from '../linux/mapFile';
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { PidscopeError } from '../errors';
 import { DEFAULT_DEBUG_DIRS, findDebugFile } from './debugFile';
@@ -64,7 +65,7 @@ export interface ProcessSymbols extends SymbolLookup {
   readonly warnings: string[];
   /** The module containing an absolute address. */
   moduleAt(address: bigint): Module | undefined;
-  /** Errors met in DWARF so far (broken units, types), per module path. */
+  /** Errors met in DWARF so far (broken units, types), per module path; opens no DWARF. */
   dwarfErrors(): Array<{ module: string; errors: string[] }>;
 }
 
@@ -116,7 +117,7 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
     const errs: string[] = [];
     for (const c of candidates) {
       try {
-        const buf = readFileSync(c);
+        const buf = mapWholeFile(c) ?? readFileSync(c);
         if (buf.length < 4 || buf.readUInt32BE(0) !== 0x7f454c46) {
           elf = undefined;
           errs.push('not ELF');
@@ -277,8 +278,10 @@ class SymbolsImpl implements ProcessSymbols {
 
   dwarfErrors(): Array<{ module: string; errors: string[] }> {
     const out: Array<{ module: string; errors: string[] }> = [];
+    // Only DWARF that lookups opened: asking for warnings right after attach (the DAP adapter
+    // does) must not decompress and open every library's debug info.
     for (const m of this.modules) {
-      const d = m.dwarf;
+      const d = m.dwarfIfOpen;
       if (d && (d.errors.length || d.types.errors.length)) out.push({ module: m.path, errors: [...d.errors, ...d.types.errors] });
     }
     return out;
@@ -557,8 +560,13 @@ class SymbolsImpl implements ProcessSymbols {
     }
   }
 
-  *allVariables(): Iterable<VariableSymbol> {
+  modulePaths(): string[] {
+    return this.modules.map((m) => m.path);
+  }
+
+  *allVariables(module?: string): Iterable<VariableSymbol> {
     for (const m of this.modules) {
+      if (module !== undefined && m.path !== module) continue;
       const d = m.dwarf;
       if (d) {
         d.index();

@@ -10,6 +10,7 @@ import { DwarfInfo } from './dwarf/info';
 import type { CompleteType } from './dwarf/typeBuilder';
 import type { DwarfSections } from './dwarf/reader';
 import { ElfFile, PT_LOAD, type ElfSymbol } from './elf/elf';
+import { attachIndexCache } from './indexCache/attach';
 
 export interface ModuleRegion {
   start: bigint;
@@ -91,6 +92,11 @@ export class Module {
     };
   }
 
+  /** The DWARF if some lookup already opened it (reporting must not open, say, libc's). */
+  get dwarfIfOpen(): DwarfInfo | undefined {
+    return this.dwarfInfo ?? undefined;
+  }
+
   /** DWARF of the module, opened on first use (undefined without debug info). */
   get dwarf(): DwarfInfo | undefined {
     if (this.dwarfInfo !== undefined) return this.dwarfInfo ?? undefined;
@@ -152,6 +158,7 @@ export class Module {
       };
       this.dwarfInfo = new DwarfInfo(sections);
       if (this.completeType) this.dwarfInfo.types.completeType = this.completeType;
+      attachIndexCache(this.dwarfInfo, { path: e === this.elf ? this.readFrom : (this.debugFile ?? this.readFrom), size: e.buf.length, buildId: safe(() => e.buildId()) });
     } catch (err) {
       this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
     }
@@ -177,8 +184,17 @@ export class Module {
     } catch (e) {
       this.warnings.push(`${this.path}: bad .dynsym (${(e as Error).message})`);
     }
-    const seen = new Set(syms.map((s) => `${s.name}@${s.value}`));
-    for (const d of dyn) if (!seen.has(`${d.name}@${d.value}`)) syms.push(d);
+    // Only names that .dynsym has can be duplicates: no key string per .symtab entry (tens of
+    // thousands in a big program, each a bigint formatted to text).
+    const dynNames = new Set(dyn.map((d) => d.name));
+    const seen = new Map<string, bigint[]>();
+    for (const s of syms) {
+      if (!dynNames.has(s.name)) continue;
+      const l = seen.get(s.name);
+      if (l) l.push(s.value);
+      else seen.set(s.name, [s.value]);
+    }
+    for (const d of dyn) if (!seen.get(d.name)?.includes(d.value)) syms.push(d);
     this.symCache = syms;
     return syms;
   }

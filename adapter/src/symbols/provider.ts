@@ -79,6 +79,11 @@ export interface SymbolLookup {
   symbolize(address: bigint): SymbolizedAddress | undefined;
   /** Line-table lookup for a code address (watchpoint writers). */
   sourceLocation(address: bigint): SourceLocation | undefined;
-  /** All variables with static storage, for globals listings and the DAP scopes. */
-  allVariables(): Iterable<VariableSymbol>;
+  /**
+   * All variables with static storage, for globals listings and the DAP scopes; with `module`
+   * (a module path), only that module's, and no other module's DWARF is opened.
+   */
+  allVariables(module?: string): Iterable<VariableSymbol>;
+  /** Module paths in lookup order (main program first), when the provider has modules. */
+  modulePaths?(): string[];
 }

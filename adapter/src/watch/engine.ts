@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { PidscopeError } from '../errors';
 import type { MemoryReader } from '../memory/reader';
+import { createPollSet, pollInto, type PollSet } from '../memory/poll';
 import type { SymbolLookup } from '../symbols/provider';
 import { describePerfErrno, PerfSyscallError, type PerfSample } from '../linux/perf';
 import { splitIntoBreakpoints } from './ranges';
@@ -553,25 +554,44 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     this.pollTimer = undefined;
   }
 
+  /** The poll set of the current polling watches (memory/poll.ts), rebuilt when they change. */
+  private poll?: { watches: Watch[]; set: PollSet; bytes: Buffer; bad: Uint8Array };
+
   /** One batched read for every polling watchpoint (public so tests and benches can step it). */
   pollOnce(): void {
     const polled = [...this.watches.values()].filter((w) => w.info.mode === 'poll' && w.info.active);
     if (polled.length === 0) return;
-    let results;
+    // One read into a reused array, no object per watch, until the set of watches changes.
+    let p = this.poll;
+    const same = (q: NonNullable<typeof p>) => q.watches.length === polled.length && q.watches.every((w, i) => w === polled[i] && q.set.requests[i].address === w.info.spec.address && q.set.lengths[i] === w.info.spec.size);
+    if (!p || !same(p)) {
+      const set = createPollSet(polled.map((w) => ({ address: w.info.spec.address, length: w.info.spec.size })));
+      p = this.poll = { watches: polled, set, bytes: Buffer.alloc(set.totalLength), bad: new Uint8Array(set.count) };
+    }
     try {
-      results = this.o.memory.readMany(polled.map((w) => ({ address: w.info.spec.address, length: w.info.spec.size })));
+      pollInto(this.o.memory, p.set, p.bytes, p.bad);
     } catch {
       this.checkTarget();
       return;
     }
     const now = Date.now();
+    const { set, bytes, bad } = p;
     polled.forEach((w, i) => {
-      const r = results[i]!;
-      if (r.unreadable.length > 0) {
-        if (!w.conditionFailed) this.status(w, `${w.info.spec.expression}: Cannot access memory at address 0x${r.unreadable[0]!.start.toString(16)}`, 'warning');
+      if (bad[i]) {
+        // Only now (rare) ask again for where exactly it failed.
+        let at = w.info.spec.address;
+        try {
+          at = this.o.memory.read(w.info.spec.address, w.info.spec.size).unreadable[0]?.start ?? at;
+        } catch {
+          this.checkTarget();
+          return;
+        }
+        if (!w.conditionFailed) this.status(w, `${w.info.spec.expression}: Cannot access memory at address 0x${at.toString(16)}`, 'warning');
         return;
       }
-      if (w.last && w.last.equals(r.data)) return;
+      const data = bytes.subarray(set.offsets[i], set.offsets[i] + set.lengths[i]);
+      if (w.last && w.last.equals(data)) return;
+      const r = { data };
       const hit: WatchHit = {
         watchId: w.info.id,
         expression: w.info.spec.expression,

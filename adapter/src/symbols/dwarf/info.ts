@@ -65,6 +65,15 @@ export interface DwarfFunction {
   external: boolean;
 }
 
+/** A name index from elsewhere (symbols/indexCache), each part decoded on demand. */
+export interface IndexParts {
+  variables(): Map<string, VarEntry[]>;
+  functions(): Map<string, FnEntry[]>;
+  /** Absent when the type names were not indexed. */
+  types?: () => { defs: Map<string, number[]>; decls: Map<string, number> };
+  errors: string[];
+}
+
 const INDEXED_TYPE_TAGS = new Set<number>([DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.enumeration_type, DW_TAG.typedef, DW_TAG.base_type, DW_TAG.class_type]);
 
 export class DwarfInfo {
@@ -72,12 +81,35 @@ export class DwarfInfo {
   readonly types: TypeBuilder;
   readonly errors: string[] = [];
   private built = false;
-  readonly variables = new Map<string, VarEntry[]>();
-  readonly functions = new Map<string, FnEntry[]>();
+  private typesBuilt = false;
+  private varMap?: Map<string, VarEntry[]>;
+  private fnMap?: Map<string, FnEntry[]>;
+  private typeMaps?: { defs: Map<string, number[]>; decls: Map<string, number> };
+  /** Decoders of an adopted index: each part is decoded when first used (adoptIndex). */
+  private adopted?: IndexParts;
+
+  /** Variables by name (globals, file statics, function statics with storage). */
+  get variables(): Map<string, VarEntry[]> {
+    return (this.varMap ??= this.adopted?.variables() ?? new Map());
+  }
+
+  /** Functions by name (top level and in namespaces). */
+  get functions(): Map<string, FnEntry[]> {
+    return (this.fnMap ??= this.adopted?.functions() ?? new Map());
+  }
+
+  private get typeIndex(): { defs: Map<string, number[]>; decls: Map<string, number> } {
+    return (this.typeMaps ??= this.adopted?.types?.() ?? { defs: new Map(), decls: new Map() });
+  }
+
   /** 'struct x' / 'union x' / 'enum x' / typedef name / canonical base name → defining DIEs. */
-  readonly typeDefs = new Map<string, number[]>();
+  get typeDefs(): Map<string, number[]> {
+    return this.typeIndex.defs;
+  }
   /** The same names → the first declaration DIE (incomplete types), when no unit defines them. */
-  readonly typeDecls = new Map<string, number>();
+  get typeDecls(): Map<string, number> {
+    return this.typeIndex.decls;
+  }
   private readonly lineTables = new Map<number, LineTable | null>();
   private readonly lineHeaders = new Map<number, LineTable | null>();
   private unitRanges?: Array<{ lo: bigint; hi: bigint; unit: Unit }>;
@@ -88,10 +120,44 @@ export class DwarfInfo {
     this.types = new TypeBuilder(this.reader);
   }
 
+  /**
+   * Called once the name index (`'names'`: variables, functions) or the type-name index
+   * (`'types'`) has been built from the DWARF here, so a persistent cache can keep it
+   * (symbols/indexCache). Not called for an index adopted from such a cache.
+   */
+  onIndexed?: (what: 'names' | 'types') => void;
+
+  /** Whether the name index came from a persistent cache (adoptIndex) rather than a scan here. */
+  get indexAdopted(): boolean {
+    return this.adopted !== undefined;
+  }
+
+  /** Whether the type names are indexed (by indexTypes() or adopted from a cache). */
+  get typesIndexed(): boolean {
+    return this.typesBuilt;
+  }
+
+  /**
+   * Takes an index built earlier (by a persistent cache): the scans are skipped, and each map
+   * is decoded on its first use (a variable lookup never decodes the functions).
+   */
+  adoptIndex(parts: IndexParts): void {
+    if (this.built) return;
+    this.adopted = parts;
+    this.built = true;
+    if (parts.types) this.typesBuilt = true;
+    this.errors.push(...parts.errors);
+  }
+
   /** Builds the name index (idempotent). */
   index(): void {
     if (this.built) return;
     this.built = true;
+    this.buildIndex();
+    this.onIndexed?.('names');
+  }
+
+  private buildIndex(): void {
     const units = this.reader.units();
     for (const e of this.reader.unitErrors) this.errors.push(e);
     const pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }> = [];
@@ -316,8 +382,6 @@ export class DwarfInfo {
     }
   }
 
-  private typesBuilt = false;
-
   /**
    * Indexes type names (idempotent): a pass over the top-level DIEs of every unit that jumps
    * over function bodies by DW_AT_sibling. Kept apart from index() so the first variable lookup
@@ -327,6 +391,11 @@ export class DwarfInfo {
     if (this.typesBuilt) return;
     this.typesBuilt = true;
     this.index();
+    this.buildTypeIndex();
+    this.onIndexed?.('types');
+  }
+
+  private buildTypeIndex(): void {
     const r = this.reader;
     const sc = this.scratch;
     for (const u of r.units()) {

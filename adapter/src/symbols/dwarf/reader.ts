@@ -161,6 +161,43 @@ export class DwarfReader {
     return table;
   }
 
+  /**
+   * Sorted start offsets of the units, when a persistent name index already knows them: then
+   * unitAt() reads just the unit asked for instead of every unit header (and its abbreviation
+   * table and unit DIE), which is most of a warm start on a program with thousands of units.
+   */
+  private knownStarts?: number[];
+  /** Units read one at a time through knownStarts; units() reuses them (one object per unit). */
+  private readonly lazyUnits = new Map<number, Unit>();
+
+  /** Tells the reader where units start (from a validated index cache); see knownStarts. */
+  knowUnitStarts(starts: number[]): void {
+    if (!this.unitsCache) this.knownStarts = starts;
+  }
+
+  /** Sorted start offsets of all units (reads every header unless a cache supplied them). */
+  unitStarts(): number[] {
+    return this.knownStarts ?? this.units().map((u) => u.offset);
+  }
+
+  private unitStartingAt(off: number): Unit | undefined {
+    const hit = this.lazyUnits.get(off);
+    if (hit) return hit;
+    let u: Unit;
+    try {
+      u = this.readUnitHeader(off);
+    } catch {
+      return undefined;
+    }
+    try {
+      this.readUnitDie(u);
+    } catch (e) {
+      u.error = (e as Error).message;
+    }
+    this.lazyUnits.set(off, u);
+    return u;
+  }
+
   /** All units in .debug_info; a unit whose header is unreadable ends the walk with an error. */
   units(): Unit[] {
     if (this.unitsCache) return this.unitsCache;
@@ -169,17 +206,22 @@ export class DwarfReader {
     let off = 0;
     while (off < info.length) {
       let u: Unit;
+      const known = this.lazyUnits.get(off);
       try {
-        u = this.readUnitHeader(off);
+        u = known ?? this.readUnitHeader(off);
       } catch (e) {
         this.unitErrors.push(`unit at 0x${off.toString(16)}: ${(e as Error).message}`);
         break;
       }
-      try {
-        this.readUnitDie(u);
-      } catch (e) {
-        u.error = (e as Error).message;
-        this.unitErrors.push(`unit at 0x${off.toString(16)}: ${u.error}`);
+      if (known) {
+        if (u.error) this.unitErrors.push(`unit at 0x${off.toString(16)}: ${u.error}`);
+      } else {
+        try {
+          this.readUnitDie(u);
+        } catch (e) {
+          u.error = (e as Error).message;
+          this.unitErrors.push(`unit at 0x${off.toString(16)}: ${u.error}`);
+        }
       }
       out.push(u);
       if (u.typeSignature !== undefined && u.typeOffset !== undefined) this.signatures.set(u.typeSignature, u.typeOffset);
@@ -649,6 +691,21 @@ export class DwarfReader {
 
   /** The unit containing a .debug_info offset (binary search). */
   unitAt(off: number): Unit | undefined {
+    const starts = this.unitsCache ? undefined : this.knownStarts;
+    if (starts) {
+      let lo = 0;
+      let hi = starts.length - 1;
+      let best = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (starts[mid] <= off) {
+          best = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      const u = best >= 0 ? this.unitStartingAt(starts[best]) : undefined;
+      return u && off < u.end ? u : undefined;
+    }
     const us = this.units();
     let lo = 0;
     let hi = us.length - 1;

@@ -1,23 +1,16 @@
 /**
  * ELF files: headers, sections, segments, symbols, notes, build-id, debuglink, compressed
- * sections. elfy 1.0.0 checks the magic, class and endianness and gives section names; every
- * field it gets wrong (64-bit addralign/entsize, osabi, numbers for 64-bit values, .bss data) is
- * re-read here from the raw header bytes with the bounds-checked cursor, so we depend on elfy
- * only for what it gets right and every address is a bigint.
+ * sections, all read from the raw header bytes with the bounds-checked cursor (every address a
+ * bigint). elfy 1.0.0 used to parse the headers first; it misread 64-bit addralign/entsize,
+ * osabi and .bss data, and parsing every section of every mapped file with it cost more at
+ * start-up than the little it was still used for (class, byte order, section names).
  */
+import { mapFile } from '../../linux/mapFile';
 import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
 import { Cursor, FormatError, stringAt } from '../binary/cursor';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const elfy = require('elfy') as { parse(buf: Buffer): ElfyResult };
-
-interface ElfyResult {
-  class: string;
-  endian: string;
-  body: { sections: { name: string }[] };
-}
 
 export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
@@ -107,7 +100,7 @@ export class ElfFile {
   private symbolCache = new Map<string, ElfSymbol[]>();
 
   static open(path: string, displayPath = path): ElfFile {
-    return new ElfFile(readFileSync(path), displayPath);
+    return new ElfFile(mapFile(path) ?? readFileSync(path), displayPath);
   }
 
   constructor(buf: Buffer, path: string) {
@@ -116,14 +109,15 @@ export class ElfFile {
     if (buf.length < 16 || buf.readUInt32BE(0) !== 0x7f454c46) {
       throw new FormatError('not an ELF file (bad magic)', 0, path);
     }
-    let elf: ElfyResult;
-    try {
-      elf = elfy.parse(buf);
-    } catch (e) {
-      throw new FormatError(`malformed ELF (${(e as Error).message})`, 0, path);
+    // Class and byte order straight from e_ident (elfy, which parsed every section of every
+    // file before, cost more at start-up than everything it was still used for).
+    const cls = buf[4];
+    const order = buf[5];
+    if ((cls !== 1 && cls !== 2) || (order !== 1 && order !== 2)) {
+      throw new FormatError(`malformed ELF (class ${cls}, byte order ${order})`, 4, path);
     }
-    this.is64 = elf.class === '64';
-    this.littleEndian = elf.endian === 'lsb';
+    this.is64 = cls === 2;
+    this.littleEndian = order === 1;
     // elfy maps e_ident[EI_OSABI] through a wrong table; the byte itself is what readelf shows.
     this.osabi = buf[7];
     const c = new Cursor(buf, this.littleEndian, 0, buf.length, path);
@@ -178,7 +172,7 @@ export class ElfFile {
         this.segments.push({ type, flags, offset, vaddr, paddr, filesz, memsz, align });
       }
     }
-    const names = elf.body.sections.map((s) => s.name);
+    const strtab = shnum > 0 ? this.rawSectionHeaderStrings(c, shoff, shentsize, shstrndx, w) : undefined;
     for (let i = 0; i < shnum; i++) {
       const s = c.sub(shoff + i * shentsize, shoff + (i + 1) * shentsize, path);
       const nameOff = s.u32();
@@ -191,11 +185,7 @@ export class ElfFile {
       const info = s.u32();
       const addralign = s.uN(w);
       const entsize = s.uNn(w);
-      let name = names[i];
-      if (name === undefined) {
-        const strtab = this.rawSectionHeaderStrings(c, shoff, shentsize, shstrndx, w);
-        name = strtab ? safeString(strtab, nameOff) : '';
-      }
+      const name = strtab ? safeString(strtab, nameOff) : '';
       this.sections.push({ index: i, name, type, flags, addr, offset, size, link, info, addralign, entsize });
     }
   }
@@ -286,7 +276,10 @@ export class ElfFile {
       const entsize = sec.entsize || (this.is64 ? 24 : 16);
       const count = Math.floor(data.length / entsize);
       const c = new Cursor(data, this.littleEndian, 0, data.length, `${this.path} .${table}`);
-      for (let i = 1; i < count; i++) {
+      // 64-bit little-endian (every x86-64 file): direct reads, no cursor per field. A big
+      // program's .symtab has tens of thousands of entries and this ran at every start.
+      const fast = this.is64 && this.littleEndian && entsize >= 24;
+      for (let i = fast ? count : 1; i < count; i++) {
         c.seek(i * entsize);
         let nameOff: number, value: bigint, size: number, info: number, shndx: number;
         if (this.is64) {
@@ -315,6 +308,25 @@ export class ElfFile {
           shndx,
           table,
         });
+      }
+      if (fast) {
+        for (let i = 1; i < count; i++) {
+          const o = i * entsize;
+          const info = data[o + 4];
+          const sizeHi = data.readUInt32LE(o + 20);
+          if (sizeHi > 0x1fffff) c.fail(`symbol ${i}: size too large`, o + 16);
+          const t = info & 0xf;
+          const b = info >> 4;
+          out.push({
+            name: safeString(strs, data.readUInt32LE(o)),
+            value: data.readBigUInt64LE(o + 8),
+            size: sizeHi * 0x100000000 + data.readUInt32LE(o + 16),
+            type: t === 10 ? 'ifunc' : (SYM_TYPES[t] ?? 'other'),
+            binding: b === 10 ? 'unique' : (SYM_BINDINGS[b] ?? 'other'),
+            shndx: data.readUInt16LE(o + 6),
+            table,
+          });
+        }
       }
     }
     this.symbolCache.set(table, out);

@@ -1,0 +1,97 @@
+/**
+ * pollInto against real memory of this very process (a mapping with a hole), through every
+ * backend this kernel has: the bytes land at the set's offsets in the caller's array, a range
+ * touching the hole is marked and reads as zeros there, and a second poll of the same set sees
+ * a change made between the two.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Target } from '../engine/target';
+import { PAGE_SIZE } from '../linux/libc';
+import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE, viewOf, type Mapping } from '../linux/mmap';
+import { createPollSet, pollInto } from './poll';
+import type { MemoryReader } from './reader';
+import { openMemory } from './select';
+
+const P = BigInt(PAGE_SIZE);
+let target: Target;
+let map: Mapping;
+let base: bigint;
+let first: Buffer;
+
+beforeAll(() => {
+  target = Target.attach(process.pid);
+  map = mmap(PAGE_SIZE * 3, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+  base = map.address;
+  first = Buffer.from(viewOf(map, 0, PAGE_SIZE).buffer, viewOf(map, 0, PAGE_SIZE).byteOffset, PAGE_SIZE);
+  for (let i = 0; i < PAGE_SIZE; i++) first[i] = (i * 7) & 0xff;
+  munmap(base + P, PAGE_SIZE); // page 1 becomes a hole
+});
+
+afterAll(() => {
+  munmap(base, PAGE_SIZE);
+  munmap(base + 2n * P, PAGE_SIZE);
+  target.close();
+});
+
+describe.each(['pidfd-mem', 'vm-readv', 'proc-mem'] as const)('pollInto through %s', (backend) => {
+  let reader: MemoryReader | undefined;
+  let skipped = '';
+  beforeAll(() => {
+    try {
+      reader = openMemory(target, { backend }).reader;
+    } catch (e) {
+      skipped = (e as Error).message;
+      console.log(`SKIP pollInto through ${backend}: ${skipped}`);
+    }
+  });
+  afterAll(() => reader?.close());
+
+  it('reads many ranges into one array, marks the ones that touch a hole, sees changes', (ctx) => {
+    if (!reader) return ctx.skip();
+    const set = createPollSet([
+      { address: base + 8n, length: 8 },
+      { address: base + 100n, length: 3 },
+      { address: base + P - 4n, length: 8 }, // ends in the hole
+      { address: base + 1000n, length: 0 },
+      { address: base + 2000n, length: 40 },
+    ]);
+    expect(Array.from(set.offsets)).toEqual([0, 8, 11, 19, 19]);
+    const bytes = new Uint8Array(set.totalLength).fill(0xee);
+    const bad = new Uint8Array(set.count).fill(9);
+    expect(pollInto(reader, set, bytes, bad)).toBe(1);
+    expect(Array.from(bad)).toEqual([0, 0, 1, 0, 0]);
+    const want = (off: number, len: number) => Array.from(first.subarray(off, off + len));
+    expect(Array.from(bytes.subarray(0, 8))).toEqual(want(8, 8));
+    expect(Array.from(bytes.subarray(8, 11))).toEqual(want(100, 3));
+    expect(Array.from(bytes.subarray(11, 15))).toEqual(want(PAGE_SIZE - 4, 4));
+    expect(Array.from(bytes.subarray(15, 19))).toEqual([0, 0, 0, 0]);
+    expect(Array.from(bytes.subarray(19, 59))).toEqual(want(2000, 40));
+    first[9] = 0x42;
+    pollInto(reader, set, bytes, bad);
+    expect(bytes[1]).toBe(0x42);
+  });
+
+  it('a set with every range readable: one pass, nothing marked, changes seen, a new array honoured', (ctx) => {
+    if (!reader) return ctx.skip();
+    const set = createPollSet(Array.from({ length: 300 }, (_, i) => ({ address: base + BigInt(i * 13), length: 1 + (i % 9) })));
+    const want = new Uint8Array(set.totalLength);
+    for (let i = 0; i < set.count; i++) want.set(first.subarray(i * 13, i * 13 + set.lengths[i]), set.offsets[i]);
+    const bytes = new Uint8Array(set.totalLength);
+    const bad = new Uint8Array(set.count).fill(7);
+    expect(pollInto(reader, set, bytes, bad)).toBe(0);
+    expect(bad.every((b) => b === 0)).toBe(true);
+    expect(Array.from(bytes)).toEqual(Array.from(want));
+    first[13 * 5] ^= 0xff;
+    want[set.offsets[5]] ^= 0xff;
+    const other = Buffer.alloc(set.totalLength);
+    expect(pollInto(reader, set, other, bad)).toBe(0);
+    expect(Array.from(other)).toEqual(Array.from(want));
+  });
+
+  it('refuses arrays too small for the set', (ctx) => {
+    if (!reader) return ctx.skip();
+    const set = createPollSet([{ address: base, length: 16 }]);
+    expect(() => pollInto(reader!, set, new Uint8Array(8), new Uint8Array(1))).toThrow(/holds 8 bytes, the set needs 16/);
+    expect(() => pollInto(reader!, set, new Uint8Array(16), new Uint8Array(0))).toThrow(/1 ranges/);
+  });
+});

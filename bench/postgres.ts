@@ -1,0 +1,93 @@
+/**
+ * PostgreSQL 15 from Debian's source package, configured with `CFLAGS='-g -O2'` (no readline,
+ * zlib, ICU or LLVM): the server binary carries over 20 MB of DWARF, a big program for
+ * bench:symbols and bench:dap. Built and installed once per machine into
+ * ${XDG_CACHE_HOME:-~/.cache}/pidscope/postgres/<key>/ (outside the clone), keyed by the source
+ * tarball and the configure line. The server refuses to run as root, so it runs as `nobody`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CACHE } from '../test/eval/realProgram';
+
+const CONFIGURE = ['--without-readline', '--without-zlib', '--without-icu', '--without-llvm', 'CFLAGS=-g -O2'];
+const NOBODY = 65534;
+
+/** The install prefix (bin/postgres, bin/initdb, …), building it if missing. */
+export function buildPostgres(): string {
+  const dir = join(CACHE, 'postgres');
+  mkdirSync(dir, { recursive: true });
+  const find = () => readdirSync(dir).find((f) => /^postgresql-\d+_.*\.orig\.tar\.(bz2|gz|xz)$/.test(f));
+  let tar = find();
+  if (!tar) {
+    let why = '';
+    try {
+      execFileSync('apt-get', ['source', '--download-only', 'postgresql-15'], { cwd: dir, stdio: 'pipe', timeout: 600_000 });
+    } catch (e) {
+      // A stale apt list can miss some files and still have fetched the orig tarball.
+      why = (e as Error).message.split('\n').slice(0, 3).join(' ');
+    }
+    tar = find();
+    if (!tar) throw new Error(`apt-get source postgresql-15 failed (deb-src configured? apt-get update?): ${why}`);
+  }
+  const key = createHash('sha256').update(readFileSync(join(dir, tar))).update(CONFIGURE.join(' ')).digest('hex').slice(0, 16);
+  const prefix = join(dir, key);
+  const done = join(prefix, '.complete');
+  if (existsSync(done)) return prefix;
+  const tmp = join(dir, `${key}.build-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(prefix, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  execFileSync('tar', ['xf', join(dir, tar), '-C', tmp, '--strip-components=1'], { stdio: 'pipe' });
+  execFileSync('./configure', [`--prefix=${prefix}`, ...CONFIGURE], { cwd: tmp, stdio: 'pipe', timeout: 900_000 });
+  execFileSync('make', ['-j2'], { cwd: tmp, stdio: 'pipe', timeout: 3_600_000 });
+  execFileSync('make', ['install'], { cwd: tmp, stdio: 'pipe', timeout: 900_000 });
+  writeFileSync(done, new Date().toISOString() + '\n');
+  rmSync(tmp, { recursive: true, force: true });
+  return prefix;
+}
+
+/** initdb in a fresh directory and a server on a Unix socket only, running as nobody. */
+export async function startPostgres(prefix: string): Promise<{ pid: number; binary: string; stop(): Promise<void> }> {
+  const base = mkdtempSync(join(tmpdir(), 'pidscope-pg-'));
+  chmodSync(base, 0o755);
+  const data = join(base, 'data');
+  mkdirSync(data, { mode: 0o700 });
+  chownSync(base, NOBODY, NOBODY);
+  chownSync(data, NOBODY, NOBODY);
+  // nobody cannot reach the cache under /root: it runs a copy of the installation.
+  const inst = join(base, 'inst');
+  cpSync(prefix, inst, { recursive: true });
+  const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+  execFileSync('setpriv', [...asNobody, join(inst, 'bin', 'initdb'), '-D', data, '-A', 'trust', '--no-sync', '-U', 'postgres'], { stdio: 'pipe', timeout: 300_000, cwd: base });
+  const binary = join(inst, 'bin', 'postgres');
+  const child = spawn('setpriv', [...asNobody, binary, '-D', data, '-k', base, '-c', 'listen_addresses=', '-c', 'fsync=off'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: base });
+  await new Promise<void>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`postgres did not start: ${out}`)), 60_000);
+    const on = (d: Buffer) => {
+      out += d.toString();
+      if (/ready to accept connections/.test(out)) {
+        clearTimeout(timer);
+        res();
+      }
+    };
+    child.stdout!.on('data', on);
+    child.stderr!.on('data', on);
+    child.on('exit', (c) => rej(new Error(`postgres exited (${c}): ${out}`)));
+  });
+  return {
+    pid: child.pid!, // setpriv execs postgres: same pid, the postmaster
+    binary,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise<void>((r) => child.on('exit', () => r()));
+        child.kill('SIGQUIT');
+        await gone;
+      }
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
