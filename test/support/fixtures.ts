@@ -30,7 +30,7 @@ export const ALL_VARIANTS = [...VARIANTS, ...STRIPPED_VARIANTS] as const;
 export type Variant = (typeof ALL_VARIANTS)[number];
 export const DEFAULT_VARIANT: Variant = 'O0-dwarf5-pie';
 
-export const PROGRAMS = ['globals', 'threads', 'demo', 'lifecycle'] as const;
+export const PROGRAMS = ['globals', 'threads', 'demo', 'lifecycle', 'quirks'] as const;
 export type FixtureProgram = (typeof PROGRAMS)[number];
 
 /** Absolute path of a built fixture binary (does not check that it exists). */

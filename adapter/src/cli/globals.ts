@@ -10,7 +10,6 @@ import type { CliCommand } from '../main';
 import { parsePid } from '../memory/parse';
 import { parseBackend } from '../memory/select';
 import type { VariableSymbol } from '../symbols/provider';
-import { typeToString } from '../value/typeName';
 
 const usage = `Usage: pidscope globals --pid N [FILTER] [--all] [--json] [--backend B] [--debug-dir DIR]
 
@@ -105,7 +104,7 @@ async function run(argv: string[]): Promise<number> {
         for (const v of sortedVars) {
           const expr = expressionFor(v, (counts.get(v.name) ?? 0) > 1);
           const shown = v.scope === 'function-static' && v.function ? `${v.function}::${v.name}` : v.name;
-          const decl = v.type ? typeToString(v.type, shown) : shown;
+          const decl = v.type ? program.language.typeName(v.type, shown) : shown;
           let text: string | undefined;
           let error: string | undefined;
           if (!v.type) text = rawBytes(program, v);
@@ -123,7 +122,7 @@ async function run(argv: string[]): Promise<number> {
               expression: expr,
               scope: v.scope,
               ...(v.function ? { function: v.function } : {}),
-              type: v.type ? typeToString(v.type) : null,
+              type: v.type ? program.language.typeName(v.type) : null,
               address: v.address !== undefined ? `0x${v.address.toString(16)}` : null,
               ...(text !== undefined ? { text } : { error }),
             });

@@ -36,8 +36,9 @@ import {
   type ValueObject,
 } from '../value/object';
 import { fetchWhole, isSigned } from '../value/format';
-import { typeToString } from '../value/typeName';
-import { BUILTIN, builtinFromWords, NODEBUG_DATA, NODEBUG_TEXT, pointerTo } from './builtins';
+import { NODEBUG_DATA, NODEBUG_TEXT } from '../value/nodebug';
+import { languageOf, type Language } from '../lang';
+import { pointerTo } from '../lang/c/builtins';
 import { parseExpression, type Declarator, type Node, type TypeAst } from './parser';
 
 export function evalError(message: string, code = 'EVAL', pos?: number, expr?: string): PidscopeError {
@@ -80,8 +81,23 @@ export function pickVariable(vars: VariableSymbol[]): VariableSymbol {
   return typed;
 }
 
+/** gdb's types_deeply_equal for resolved scalar types: same kind, name, size and signedness. */
+function sameScalarType(a: Type, b: Type): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'int' && b.kind === 'int') return a.name === b.name && a.size === b.size && a.signed === b.signed;
+  if ((a.kind === 'bool' && b.kind === 'bool') || (a.kind === 'float' && b.kind === 'float')) return a.name === b.name && a.size === b.size;
+  if (a.kind === 'enum' && b.kind === 'enum') return a.name !== undefined && a.name === b.name;
+  return false;
+}
+
 export function evaluateExpression(ctx: ValueContext, expr: string, scope?: LookupScope): TargetObject {
   return new Evaluator(ctx, expr, scope).run();
+}
+
+/** `(to) from` with the evaluator's conversion rules, outside any expression (assignment). */
+export function castObject(ctx: ValueContext, to: Type, from: TargetObject): TargetObject {
+  return new Evaluator(ctx, '').cast(to, from, { pos: 0 });
 }
 
 const TYPE_CACHE = new WeakMap<SymbolLookup, Map<string, Type | null>>();
@@ -139,6 +155,7 @@ export class Evaluator {
   private readonly src: ByteSource;
   private readonly symbols?: SymbolLookup;
   private readonly ptrSize: number;
+  readonly lang: Language;
 
   constructor(
     readonly ctx: ValueContext,
@@ -148,6 +165,7 @@ export class Evaluator {
     this.src = new ByteSource(ctx.memory);
     this.symbols = ctx.symbols;
     this.ptrSize = ctx.pointerSize;
+    this.lang = languageOf(ctx);
   }
 
   run(): TargetObject {
@@ -166,15 +184,18 @@ export class Evaluator {
   }
 
   private fail(message: string, node?: { pos: number }, code = 'EVAL'): never {
-    throw evalError(message, code, node?.pos, this.expr);
+    // Without an expression (castObject) there is no column to point at.
+    throw evalError(message, code, this.expr ? node?.pos : undefined, this.expr);
   }
 
   private findType(name: string): Type | undefined {
     if (!this.symbols) return undefined;
     let cache = TYPE_CACHE.get(this.symbols);
     if (!cache) TYPE_CACHE.set(this.symbols, (cache = new Map()));
-    const key = `${this.scope?.file ?? ''}\0${this.scope?.module ?? ''}\0${name}`;
-    if (!cache.has(key)) cache.set(key, this.symbols.findType(name, this.scope) ?? null);
+    const key = `${this.lang.name}\0${this.scope?.file ?? ''}\0${this.scope?.module ?? ''}\0${name}`;
+    // The program's own types first (its DWARF names them as it compiled them), then the
+    // language's built-in types for names the program never mentions (`(__int128)x`).
+    if (!cache.has(key)) cache.set(key, this.symbols.findType(name, this.scope) ?? this.lang.builtinNamed(name) ?? null);
     return cache.get(key) ?? undefined;
   }
 
@@ -190,7 +211,7 @@ export class Evaluator {
   resolveTypeAst(t: TypeAst): Type {
     let base: Type;
     if (t.base.kind === 'builtin') {
-      const b = builtinFromWords(t.base.words);
+      const b = this.lang.builtinFromWords(t.base.words);
       if (!b) this.fail('A syntax error in expression, near `' + this.expr.slice(t.pos) + "'.", t, 'SYNTAX');
       // Prefer the program's own _Bool/_Float128 when it has them (names match its DWARF).
       base = b;
@@ -327,8 +348,8 @@ export class Evaluator {
     }
     const unsigned = l1 > l2 ? u1 : l2 > l1 ? u2 : u1 || u2;
     const len = Math.max(l1, l2);
-    if (len <= 4) return unsigned ? BUILTIN.unsignedInt : BUILTIN.int;
-    return unsigned ? BUILTIN.unsignedLong : BUILTIN.long;
+    if (len <= 4) return unsigned ? this.lang.builtins.unsignedInt : this.lang.builtins.int;
+    return unsigned ? this.lang.builtins.unsignedLong : this.lang.builtins.long;
   }
 
   /** gdb's unop_promote: integers narrower than int become int. */
@@ -337,7 +358,7 @@ export class Evaluator {
     if (r.kind === 'float') return t;
     const size = sizeOf(r) ?? 4;
     if (size > 8) this.fail('That operation is not available on integers of more than 8 bytes.', node);
-    if (size < 4) return BUILTIN.int;
+    if (size < 4) return this.lang.builtins.int;
     return t;
   }
 
@@ -356,15 +377,15 @@ export class Evaluator {
       case 'int':
         return this.intLiteral(n);
       case 'float': {
-        const t = n.suffix === 'f' ? BUILTIN.float : n.suffix === 'l' ? BUILTIN.longDouble : BUILTIN.double;
+        const t = n.suffix === 'f' ? this.lang.builtins.float : n.suffix === 'l' ? this.lang.builtins.longDouble : this.lang.builtins.double;
         return this.mkFloat(t, floatLiteral(n.text, n.value));
       }
       case 'char': {
-        if (n.prefix === '') return this.mkInt(BUILTIN.char, BigInt(n.value));
+        if (n.prefix === '') return this.mkInt(this.lang.builtins.char, BigInt(n.value));
         return this.mkInt(this.wideCharType(n.prefix), BigInt(n.value));
       }
       case 'string': {
-        const ct = n.prefix === '' ? BUILTIN.char : this.wideCharType(n.prefix);
+        const ct = n.prefix === '' ? this.lang.builtins.char : this.wideCharType(n.prefix);
         const w = sizeOf(ct)!;
         const buf = Buffer.alloc((n.value.length + 1) * w);
         n.value.forEach((c, i) => bigintToBytes(BigInt(c), w).copy(buf, i * w));
@@ -393,7 +414,7 @@ export class Evaluator {
         const r = resolve(t);
         let size = r.kind === 'void' || r.kind === 'function' ? 1 : sizeOf(t);
         if (size === undefined) this.fail(`Attempt to use a type name as an expression`, n);
-        return this.mkInt(BUILTIN.int, BigInt(size));
+        return this.mkInt(this.lang.builtins.int, BigInt(size));
       }
       case 'binary':
         return this.binary(n);
@@ -411,7 +432,7 @@ export class Evaluator {
     const name = prefix === 'L' ? 'wchar_t' : prefix === 'u' ? 'char16_t' : 'char32_t';
     const t = this.findType(name);
     if (t) return t;
-    return { kind: 'typedef', name, type: prefix === 'u' ? BUILTIN.unsignedShort : prefix === 'U' ? BUILTIN.unsignedInt : BUILTIN.int };
+    return { kind: 'typedef', name, type: prefix === 'u' ? this.lang.builtins.unsignedShort : prefix === 'U' ? this.lang.builtins.unsignedInt : this.lang.builtins.int };
   }
 
   private intLiteral(n: Extract<Node, { k: 'int' }>): TargetObject {
@@ -422,12 +443,12 @@ export class Evaluator {
     const haveInt = n.longs === 0;
     const haveLong = n.longs <= 1;
     let t: Type;
-    if (haveInt && haveSigned && fits(32, true)) t = BUILTIN.int;
-    else if (haveInt && haveUnsigned && fits(32, false)) t = BUILTIN.unsignedInt;
-    else if (haveLong && haveSigned && fits(64, true)) t = BUILTIN.long;
-    else if (haveLong && haveUnsigned && fits(64, false)) t = BUILTIN.unsignedLong;
-    else if (haveSigned && fits(64, true)) t = BUILTIN.longLong;
-    else if (haveUnsigned && fits(64, false)) t = BUILTIN.unsignedLongLong;
+    if (haveInt && haveSigned && fits(32, true)) t = this.lang.builtins.int;
+    else if (haveInt && haveUnsigned && fits(32, false)) t = this.lang.builtins.unsignedInt;
+    else if (haveLong && haveSigned && fits(64, true)) t = this.lang.builtins.long;
+    else if (haveLong && haveUnsigned && fits(64, false)) t = this.lang.builtins.unsignedLong;
+    else if (haveSigned && fits(64, true)) t = this.lang.builtins.longLong;
+    else if (haveUnsigned && fits(64, false)) t = this.lang.builtins.unsignedLongLong;
     else this.fail('Numeric constant too large.', n);
     return this.mkInt(t, v);
   }
@@ -437,7 +458,11 @@ export class Evaluator {
     const scope: LookupScope = { ...this.scope };
     if (n.scope?.file) scope.file = n.scope.file;
     if (n.scope?.function) {
-      const isFunction = this.symbols.findFunctions(n.scope.function, this.scope).length > 0;
+      // A function that was always inlined has no symbol of its own, yet its statics have
+      // storage and `globals` lists them as fn::name: accept that name (gdb refuses it).
+      const isFunction =
+        this.symbols.findFunctions(n.scope.function, this.scope).length > 0 ||
+        this.symbols.findVariables(n.name, { ...this.scope, function: n.scope.function }).length > 0;
       if (isFunction) scope.function = n.scope.function;
       else if (n.scope.quoted) scope.file = n.scope.function;
       else this.fail(`No symbol "${n.scope.function}" in current context.`, n, 'NO_SYMBOL');
@@ -545,7 +570,7 @@ export class Evaluator {
       const esize = BigInt(this.elementSize(r.target));
       return makeReference(r.target, BigInt.asUintN(64, p + i * esize));
     }
-    return this.fail(`cannot subscript something of type \`${typeToString(base.type!)}'`, n);
+    return this.fail(`cannot subscript something of type \`${this.lang.typeName(base.type!)}'`, n);
   }
 
   private elementSize(t: Type): number {
@@ -592,7 +617,7 @@ export class Evaluator {
       }
       if (r0.kind === 'int' || r0.kind === 'bool' || r0.kind === 'enum') {
         // gdb allows `*` on an integer and yields an int there.
-        return makeReference(BUILTIN.int, BigInt.asUintN(64, this.intValue(raw, n)));
+        return makeReference(this.lang.builtins.int, BigInt.asUintN(64, this.intValue(raw, n)));
       }
       return this.fail('Attempt to take contents of a non-pointer value.', n);
     }
@@ -600,7 +625,7 @@ export class Evaluator {
     const r = resolve(obj.type!);
     if (n.op === '!') {
       if (r.kind === 'struct' || r.kind === 'union' || r.kind === 'array') this.fail('Argument to arithmetic operation not a number or boolean.', n);
-      return this.mkInt(BUILTIN.int, this.truthy(obj, n) ? 0n : 1n);
+      return this.mkInt(this.lang.truthType, this.truthy(obj, n) ? 0n : 1n);
     }
     if (!this.isArith(obj.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
     if (r.kind === 'float') {
@@ -622,11 +647,11 @@ export class Evaluator {
     if (from.type === NODEBUG_DATA && from.kind === 'reference') return makeReference(to, from.address);
     // gdb casts an optimized-out value to an optimized-out value of the new type.
     if (from.kind === 'absent') {
-      // Pointer-to-pointer and integer-to-integer casts keep the value optimized out; a change
-      // of representation (pointer to integer, to float…) needs the value (gdb's value_cast).
-      const fk = from.type ? resolve(from.type).kind : undefined;
-      const intLike = (k: string | undefined) => k === 'int' || k === 'enum' || k === 'bool';
-      if ((fk === 'pointer' && rt.kind === 'pointer') || (intLike(fk) && intLike(rt.kind))) return makeAbsent(from.reason, to);
+      // gdb's value_cast returns a value of a deeply equal type as it is, and casts pointers to
+      // pointers without fetching; any other conversion needs the value (`(long)x` of an
+      // optimized-out int: "value has been optimized out").
+      const rf = from.type ? resolve(from.type) : undefined;
+      if ((rf?.kind === 'pointer' && rt.kind === 'pointer') || (rf && sameScalarType(rf, rt))) return makeAbsent(from.reason, to);
       this.bytes(from, n);
     }
     const rf0 = resolve(from.type!);
@@ -659,9 +684,9 @@ export class Evaluator {
     const op = n.op;
     if (op === '&&' || op === '||') {
       const l = this.truthy(this.eval(n.left), n);
-      if (op === '&&' && !l) return this.mkInt(BUILTIN.int, 0n);
-      if (op === '||' && l) return this.mkInt(BUILTIN.int, 1n);
-      return this.mkInt(BUILTIN.int, this.truthy(this.eval(n.right), n) ? 1n : 0n);
+      if (op === '&&' && !l) return this.mkInt(this.lang.truthType, 0n);
+      if (op === '||' && l) return this.mkInt(this.lang.truthType, 1n);
+      return this.mkInt(this.lang.truthType, this.truthy(this.eval(n.right), n) ? 1n : 0n);
     }
     const lraw = this.eval(n.left);
     const rraw = this.eval(n.right);
@@ -690,7 +715,7 @@ export class Evaluator {
       if (isCmp) {
         const c = compareExact(a, b);
         const res = c === undefined ? op === '!=' : cmp(op, c, 0);
-        return this.mkInt(BUILTIN.int, res ? 1n : 0n);
+        return this.mkInt(this.lang.truthType, res ? 1n : 0n);
       }
       const v = op === '+' ? addExact(a, b) : op === '-' ? subExact(a, b) : op === '*' ? mulExact(a, b) : divExact(a, b);
       return this.mkFloat(rpt, v);
@@ -700,7 +725,7 @@ export class Evaluator {
     const norm = (x: bigint) => (unsigned ? BigInt.asUintN(size * 8, x) : BigInt.asIntN(size * 8, x));
     const a = norm(this.intValue(l, n));
     const b = norm(this.intValue(r, n));
-    if (isCmp) return this.mkInt(BUILTIN.int, cmp(op, a, b) ? 1n : 0n);
+    if (isCmp) return this.mkInt(this.lang.truthType, cmp(op, a, b) ? 1n : 0n);
     let v: bigint;
     switch (op) {
       case '+':
@@ -748,7 +773,7 @@ export class Evaluator {
       if ((lp || this.isIntegral(l.type!)) && (rp || this.isIntegral(r.type!))) {
         const a = BigInt.asUintN(64, this.intValue(l, n));
         const b = BigInt.asUintN(64, this.intValue(r, n));
-        return this.mkInt(BUILTIN.int, cmp(op, a, b) ? 1n : 0n);
+        return this.mkInt(this.lang.truthType, cmp(op, a, b) ? 1n : 0n);
       }
       this.fail('Argument to arithmetic operation not a number or boolean.', n);
     }
@@ -774,7 +799,7 @@ export class Evaluator {
       const a = BigInt.asIntN(64, this.intValue(l, n));
       const b = BigInt.asIntN(64, this.intValue(r, n));
       const sz = BigInt(this.elementSize((lt as { target: Type }).target));
-      return this.mkInt(BUILTIN.long, (a - b) / sz);
+      return this.mkInt(this.lang.builtins.long, (a - b) / sz);
     }
     return this.fail('Argument to arithmetic operation not a number or boolean.', n);
   }

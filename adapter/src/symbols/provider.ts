@@ -81,4 +81,6 @@ export interface SymbolLookup {
   sourceLocation(address: bigint): SourceLocation | undefined;
   /** All variables with static storage, for globals listings and the DAP scopes. */
   allVariables(): Iterable<VariableSymbol>;
+  /** DW_AT_language of the main program's main unit (gdb's start-up language), when known. */
+  mainLanguage?(): number | undefined;
 }

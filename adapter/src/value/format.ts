@@ -24,7 +24,7 @@ import {
 } from './object';
 import { NODEBUG_DATA } from './nodebug';
 import { symbolSuffix } from './symbolize';
-import { typeToString } from './typeName';
+import { languageOf } from '../lang';
 
 /** gdb's `print` settings that matter to us; defaults are gdb 13's. */
 export interface FormatOptions {
@@ -352,6 +352,10 @@ export class Formatter {
     this.src = src ?? new ByteSource(ctx.memory);
   }
 
+  typeName(t: Type): string {
+    return languageOf(this.ctx).typeName(t);
+  }
+
   top(obj: TargetObject): string {
     if (obj.kind === 'absent') return absentText(obj.reason);
     const type = obj.type;
@@ -364,7 +368,7 @@ export class Formatter {
       // gdb fetches a function value's first byte: `*null_fn` is a memory error.
       const first = this.src.read(addr, 1);
       if (this.opts.format) return this.formatted({ kind: 'int', name: 'char', size: 1, signed: true, isChar: true }, first, 0, this.opts.format) ?? '';
-      return `{${typeToString(r)}} ${this.addressText(addr, true)}`;
+      return `{${this.typeName(r)}} ${this.addressText(addr, true)}`;
     }
     if (r.kind === 'void') return 'void';
     const { bytes, address } = fetchWhole(this.src, obj);
@@ -376,8 +380,8 @@ export class Formatter {
       while (tgt && tgt.kind === 'qualified') tgt = tgt.type;
       // c_value_print: no `(T *)` when the target is named char, wchar_t, char16_t or char32_t.
       const tname = tgt && (tgt.kind === 'int' || tgt.kind === 'typedef') ? tgt.name : undefined;
-      const plainChar = orig.kind === 'pointer' && tname !== undefined && ['char', 'wchar_t', 'char16_t', 'char32_t'].includes(tname);
-      if (!plainChar) prefix = `(${typeToString(type)}) `;
+      const plainChar = orig.kind === 'pointer' && tname !== undefined && languageOf(this.ctx).plainCharNames.includes(tname);
+      if (!plainChar) prefix = `(${this.typeName(type)}) `;
     }
     return prefix + this.value(type, bytes, 0, address, 0);
   }
@@ -471,7 +475,7 @@ export class Formatter {
       case 'array':
         return this.arrayText(r, buf, off, address, recurse);
       case 'function':
-        return `{${typeToString(r)}} ${this.addressText(address ?? 0n, true)}`;
+        return `{${this.typeName(r)}} ${this.addressText(address ?? 0n, true)}`;
     }
     return '?';
   }

@@ -11,7 +11,8 @@
  * `show` follows gdb: -1 whatis, 1 ptype; members print at show - 1; a named struct/enum is
  * expanded only when show > 0, an anonymous one unless show < 0 (then `struct {...}`).
  */
-import type { CompoundType, EnumType, FunctionType, Qualifiers, Type } from './types';
+import type { CompoundType, EnumType, FunctionType, Qualifiers, Type } from '../../symbols/types';
+import { SPECIAL_TYPE_NAMES } from '../special';
 
 function quals(q: Qualifiers): string {
   const parts: string[] = [];
@@ -42,6 +43,8 @@ function needsParens(t: Type, show: number): boolean {
 }
 
 function print(t: Type, declarator: string, show: number, level: number): string {
+  const special = SPECIAL_TYPE_NAMES.get(t);
+  if (special !== undefined) return join(special, declarator);
   switch (t.kind) {
     case 'pointer': {
       const d = '*' + declarator;
@@ -61,8 +64,8 @@ function print(t: Type, declarator: string, show: number, level: number): string
       }
       if (innerResolved.kind === 'pointer') {
         // `char * const p`: qualifiers of the pointer itself follow the star.
-        // gdb writes `char * const p` and `char * const *` but `char * const[7]`.
-        const sep = declarator && declarator[0] !== '[' && declarator[0] !== '(' ? ' ' : '';
+        // gdb writes `char * const p`, `char * const *` and `char * const (*)[7]` but `char * const[7]`.
+        const sep = declarator && declarator[0] !== '[' ? ' ' : '';
         const d = `* ${q}${sep}${declarator}`;
         return print(innerResolved.target, needsParens(innerResolved.target, show) ? `(${d})` : d, show, level);
       }
