@@ -400,14 +400,14 @@ export class Evaluator {
       case 'unary':
         return this.unary(n);
       case 'cast':
-        return this.cast(this.resolveTypeAst(n.type), this.eval(n.operand), n);
+        return this.cast(this.resolveTypeAst(n.type), this.operand(n.operand), n);
       case 'brace': {
         const t = this.resolveTypeAst(n.type);
-        const a = this.decay(this.eval(n.operand), n);
+        const a = this.decay(this.operand(n.operand), n);
         return makeReference(t, BigInt.asUintN(64, this.intValue(a, n)));
       }
       case 'sizeof': {
-        const operand = n.type ? undefined : this.eval(n.operand!);
+        const operand = n.type ? undefined : this.operand(n.operand!);
         if (operand && operand.type === NODEBUG_DATA) this.nodebug(operand, n.operand!);
         const t = n.type ? this.resolveTypeAst(n.type) : operand!.type;
         if (!t) this.fail('Attempt to use a type name as an expression', n);
@@ -419,13 +419,22 @@ export class Evaluator {
       case 'binary':
         return this.binary(n);
       case 'ternary':
-        return this.truthy(this.eval(n.cond), n) ? this.eval(n.then) : this.eval(n.else);
+        return this.truthy(this.operand(n.cond), n) ? this.eval(n.then) : this.eval(n.else);
       case 'comma':
         this.eval(n.left);
         return this.eval(n.right);
       case 'at':
         return this.at(n);
     }
+  }
+
+  /** An operand: a C++ reference stands for its referent in every operation (gdb's coerce_ref). */
+  private operand(n: Node): TargetObject {
+    const obj = this.eval(n);
+    if (!obj.type || obj.kind === 'absent') return obj;
+    const r = resolve(obj.type);
+    if (r.kind !== 'pointer' || !r.reference) return obj;
+    return makeReference(r.target, BigInt.asUintN(64, bytesToBigint(this.bytes(obj, n), false)));
   }
 
   private wideCharType(prefix: 'L' | 'u' | 'U'): Type {
@@ -455,6 +464,11 @@ export class Evaluator {
 
   private identifier(n: Extract<Node, { k: 'ident' }>): TargetObject {
     if (!this.symbols) this.fail(`No symbol table is loaded.`, n, 'NO_SYMBOL');
+    // C++ `ns::name`, `Class::static_member`, `Enum::enumerator`: a qualified name of its own.
+    if (n.scope?.function && !n.scope.quoted) {
+      const q = this.qualified(`${n.scope.function}::${n.name}`);
+      if (q) return q;
+    }
     const scope: LookupScope = { ...this.scope };
     if (n.scope?.file) scope.file = n.scope.file;
     if (n.scope?.function) {
@@ -482,6 +496,16 @@ export class Evaluator {
     return this.fail(`No symbol "${n.name}" in current context.`, n, 'NO_SYMBOL');
   }
 
+  /** A variable, function or enumerator by its C++ qualified name, if one has it. */
+  private qualified(name: string): TargetObject | undefined {
+    const vars = this.symbols!.findVariables(name, this.scope);
+    if (vars.length) return objectForVariable(pickVariable(vars), this.ptrSize);
+    const fns = this.symbols!.findFunctions(name, this.scope);
+    if (fns.length) return makeReference(fns[0].type ?? NODEBUG_TEXT, fns[0].address);
+    const en = this.findEnumerator(name);
+    return en ? this.mkInt(en.type, en.value) : undefined;
+  }
+
   private findEnumerator(name: string): { type: EnumType; value: bigint } | undefined {
     if (!this.symbols) return undefined;
     const own = (this.symbols as unknown as { findEnumerator?(n: string): { type: EnumType; value: bigint } | undefined }).findEnumerator;
@@ -491,6 +515,7 @@ export class Evaluator {
 
   private findMember(t: CompoundType, name: string): { member: Member; bitOffset: number } | undefined {
     for (const m of t.members ?? []) {
+      if (m.base) continue;
       if (m.name === name) return { member: m, bitOffset: m.bitOffset };
       if (m.name === undefined) {
         const r = resolve(m.type);
@@ -500,11 +525,19 @@ export class Evaluator {
         }
       }
     }
+    // C++: members of (non-virtual) base classes, nearest base first.
+    for (const m of t.members ?? []) {
+      if (!m.base || m.base.virtual) continue;
+      const r = resolve(m.type);
+      if (r.kind !== 'struct' && r.kind !== 'union') continue;
+      const inner = this.findMember(r, name);
+      if (inner) return { member: inner.member, bitOffset: m.bitOffset + inner.bitOffset };
+    }
     return undefined;
   }
 
   private member(n: Extract<Node, { k: 'member' }>): TargetObject {
-    let obj = this.eval(n.obj);
+    let obj = this.operand(n.obj);
     if (obj.type === NODEBUG_DATA) this.nodebug(obj, n.obj);
     if (obj.kind === 'absent') {
       const ra = obj.type ? resolve(obj.type) : undefined;
@@ -530,6 +563,11 @@ export class Evaluator {
     const found = this.findMember(r, n.name);
     if (!found) this.fail(`There is no member named ${n.name}.`, n);
     const { member, bitOffset } = found;
+    if (member.static) {
+      const vars = this.symbols?.findVariables(member.static.qualifiedName) ?? [];
+      if (!vars.length) return makeAbsent('optimized out', member.type);
+      return objectForVariable(pickVariable(vars), this.ptrSize);
+    }
     if (obj.kind === 'reference') {
       return makeReference(member.type, obj.address, obj.bitOffset + bitOffset, member.bitSize);
     }
@@ -557,10 +595,10 @@ export class Evaluator {
   }
 
   private index(n: Extract<Node, { k: 'index' }>): TargetObject {
-    const base = this.eval(n.obj);
+    const base = this.operand(n.obj);
     if (base.kind === 'absent') this.bytes(base, n);
     if (base.type === NODEBUG_DATA) this.nodebug(base, n.obj);
-    const idxObj = this.decay(this.eval(n.index), n);
+    const idxObj = this.decay(this.operand(n.index), n);
     if (!this.isIntegral(idxObj.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
     const i = this.intValue(idxObj, n);
     const r = resolve(base.type!);
@@ -599,7 +637,7 @@ export class Evaluator {
   }
 
   private unary(n: Extract<Node, { k: 'unary' }>): TargetObject {
-    const raw = this.eval(n.operand);
+    const raw = this.operand(n.operand);
     if (n.op === '&') {
       if (raw.type === NODEBUG_DATA && raw.kind === 'reference') return this.mkInt(pointerTo(NODEBUG_DATA, this.ptrSize), raw.address);
       return this.addressOf(raw, n, n.operand.k === 'ident' ? n.operand.name : undefined);
@@ -683,13 +721,13 @@ export class Evaluator {
   private binary(n: Extract<Node, { k: 'binary' }>): TargetObject {
     const op = n.op;
     if (op === '&&' || op === '||') {
-      const l = this.truthy(this.eval(n.left), n);
+      const l = this.truthy(this.operand(n.left), n);
       if (op === '&&' && !l) return this.mkInt(this.lang.truthType, 0n);
       if (op === '||' && l) return this.mkInt(this.lang.truthType, 1n);
-      return this.mkInt(this.lang.truthType, this.truthy(this.eval(n.right), n) ? 1n : 0n);
+      return this.mkInt(this.lang.truthType, this.truthy(this.operand(n.right), n) ? 1n : 0n);
     }
-    const lraw = this.eval(n.left);
-    const rraw = this.eval(n.right);
+    const lraw = this.operand(n.left);
+    const rraw = this.operand(n.right);
     for (const [o, node] of [[lraw, n.left], [rraw, n.right]] as const) {
       if (o.type === NODEBUG_DATA) this.nodebug(o, node);
       if (o.kind === 'absent') this.bytes(o, n);
@@ -805,8 +843,8 @@ export class Evaluator {
   }
 
   private at(n: Extract<Node, { k: 'at' }>): TargetObject {
-    const left = this.eval(n.left);
-    const cnt = this.decay(this.eval(n.right), n);
+    const left = this.operand(n.left);
+    const cnt = this.decay(this.operand(n.right), n);
     if (!this.isIntegral(cnt.type!)) this.fail('Non-integral right operand to @ operator.', n);
     const count = this.intValue(cnt, n);
     if (count <= 0n) this.fail(`Invalid number ${count} of repetitions.`, n);

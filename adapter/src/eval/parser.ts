@@ -253,8 +253,18 @@ class Parser {
           const name = this.next();
           if (name.k !== 'ident' && name.k !== 'qname') throw syntaxError(this.expr, name.pos);
           const quoted = t.k === 'qname';
-          const scope = /\.[A-Za-z0-9]+$/.test(t.text) && quoted ? { file: t.text, quoted } : { function: t.text, quoted };
-          return { k: 'ident', name: name.text, scope, pos: t.pos };
+          // C++ `ns::inner::name`: the scope is everything before the last `::`.
+          let outer = t.text;
+          let last = name;
+          while (this.isPunct('::')) {
+            this.next();
+            const more = this.next();
+            if (more.k !== 'ident') throw syntaxError(this.expr, more.pos);
+            outer = `${outer}::${last.text}`;
+            last = more;
+          }
+          const scope = /\.[A-Za-z0-9]+$/.test(t.text) && quoted && outer === t.text ? { file: t.text, quoted } : { function: outer, quoted };
+          return { k: 'ident', name: last.text, scope, pos: t.pos };
         }
         if (t.k === 'ident') {
           // gdb (bison) sees a token that cannot follow a name before it reduces the name.

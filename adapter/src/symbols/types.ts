@@ -53,6 +53,8 @@ export interface PointerType {
   kind: 'pointer';
   size: number;
   readonly target: Type;
+  /** C++ references (`int &`, `int &&`): a pointer underneath, the referent everywhere else. */
+  reference?: 'lvalue' | 'rvalue';
 }
 
 export interface Qualifiers {
@@ -82,10 +84,16 @@ export interface Member {
   bitOffset: number;
   /** Set for bit fields only. */
   bitSize?: number;
+  /** C++: a base class subobject (DW_TAG_inheritance), printed `<Base> = {…}`. */
+  base?: { virtual: boolean };
+  /** C++: a static data member (no storage in the object); its storage is the variable `qualifiedName`. */
+  static?: { qualifiedName: string };
 }
 
 export interface CompoundType {
   kind: 'struct' | 'union';
+  /** C++ `class` (DW_TAG_class_type): gdb's C printer says `class X`. */
+  isClass?: boolean;
   /** Tag name, without 'struct '; undefined when anonymous. */
   name?: string;
   /** Undefined for an incomplete type (a declaration whose definition was not found). */
@@ -102,6 +110,8 @@ export interface Enumerator {
 export interface EnumType {
   kind: 'enum';
   name?: string;
+  /** C++ `enum class` (DW_AT_enum_class): enumerators print as `Name::Enumerator`. */
+  scoped?: boolean;
   size?: number;
   /** The underlying integer type (DW_AT_type, or derived from size and signedness). */
   readonly compatible?: IntType;

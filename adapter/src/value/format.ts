@@ -467,6 +467,7 @@ export class Formatter {
         return this.enumText(r, buf, off);
       case 'pointer': {
         const addr = bytesToBigint(buf.subarray(off, off + r.size), false);
+        if (r.reference) return this.referenceText(r.target, addr, recurse);
         return this.pointerText(r.target, addr);
       }
       case 'struct':
@@ -493,12 +494,26 @@ export class Formatter {
     return `<invalid float value>`;
   }
 
+  /** gdb's generic_val_print_ref: `@0x…: ` and the referent's value. */
+  private referenceText(target: Type, addr: bigint, recurse: number): string {
+    const head = `@${this.addressText(addr, false)}: `;
+    const size = sizeOf(target);
+    if (size === undefined) return head.slice(0, -2);
+    try {
+      const bytes = this.src.read(addr, size, true);
+      return head + this.value(target, bytes, 0, addr, recurse);
+    } catch (e) {
+      return head + errorText(e);
+    }
+  }
+
   enumText(e: EnumType, buf: Buffer, off: number): string {
     const size = e.size ?? e.compatible?.size ?? 4;
     const val = bytesToBigint(buf.subarray(off, off + size), enumIsSigned(e));
     const ens = e.enumerators ?? [];
     const hit = ens.find((x) => x.value === val);
-    if (hit) return hit.name;
+    // C++ `enum class`: gdb names the enumerator with its enum (`Mode::On`).
+    if (hit) return e.scoped && e.name !== undefined ? `${e.name}::${hit.name}` : hit.name;
     if (!isFlagEnum(e)) return val.toString();
     let v = BigInt.asUintN(64, val);
     const parts: string[] = [];
@@ -573,6 +588,18 @@ export class Formatter {
       const byte = Math.floor(m.bitOffset / 8);
       const maddr = address === undefined ? undefined : address + BigInt(byte);
       let text: string;
+      if (m.static) {
+        parts.push(`static ${m.name} = ${this.staticMemberText(m.static.qualifiedName, m.type, recurse + 1)}`);
+        continue;
+      }
+      if (m.base) {
+        const bt = resolve(m.type);
+        const bname = bt.kind === 'struct' || bt.kind === 'union' ? bt.name ?? '' : this.typeName(m.type);
+        if (m.base.virtual) text = this.virtualBaseText(m.type, address, recurse + 1);
+        else text = this.value(m.type, buf, off + byte, maddr, recurse + 1);
+        parts.push(`<${bname}> = ${text}`);
+        continue;
+      }
       if (m.bitSize !== undefined) {
         const size = sizeOf(m.type) ?? 4;
         const bitIn = m.bitOffset - byte * 8;
@@ -585,6 +612,25 @@ export class Formatter {
       parts.push(m.name === undefined ? text : `${m.name} = ${text}`);
     }
     return `{${parts.join(', ')}}`;
+  }
+
+  /** A C++ static data member: the value of the variable that holds it (gdb: `<optimized out>` without one). */
+  private staticMemberText(qualifiedName: string, type: Type, recurse: number): string {
+    const v = this.ctx.symbols?.findVariables(qualifiedName).find((x) => x.address !== undefined || x.constValue);
+    if (!v) return '<optimized out>';
+    try {
+      if (v.address === undefined) return this.value(v.type ?? type, Buffer.from(v.constValue!), 0, undefined, recurse);
+      const t = v.type ?? type;
+      const size = sizeOf(t) ?? 0;
+      return this.value(t, this.src.read(v.address, size, true), 0, v.address, recurse);
+    } catch (e) {
+      return errorText(e);
+    }
+  }
+
+  /** A virtual base's offset lives in the object's vtable: not read yet (BUG-CXX-VBASE). */
+  private virtualBaseText(_type: Type, _address: bigint | undefined, _recurse: number): string {
+    return '<virtual base: not read>';
   }
 
   private arrayText(r: Extract<Type, { kind: 'array' }>, buf: Buffer, off: number, address: bigint | undefined, recurse: number): string {

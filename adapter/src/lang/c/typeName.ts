@@ -23,6 +23,22 @@ function quals(q: Qualifiers): string {
   return parts.join(' ');
 }
 
+/**
+ * The dialect being printed: C++ names classes, unions and enums without their keyword
+ * (`ns::Widget *`) and writes references (`int &`). Set only for the duration of one call.
+ */
+let cxx = false;
+
+function withDialect<T>(isCxx: boolean, f: () => T): T {
+  const saved = cxx;
+  cxx = isCxx;
+  try {
+    return f();
+  } finally {
+    cxx = saved;
+  }
+}
+
 function join(base: string, declarator: string): string {
   return declarator ? `${base} ${declarator}` : base;
 }
@@ -47,7 +63,7 @@ function print(t: Type, declarator: string, show: number, level: number): string
   if (special !== undefined) return join(special, declarator);
   switch (t.kind) {
     case 'pointer': {
-      const d = '*' + declarator;
+      const d = (t.reference === 'lvalue' ? '&' : t.reference === 'rvalue' ? '&&' : '*') + declarator;
       return print(t.target, needsParens(t.target, show) ? `(${d})` : d, show, level);
     }
     case 'qualified': {
@@ -114,8 +130,9 @@ function base(t: Type, show: number, level: number): string {
 }
 
 function compound(t: CompoundType, show: number, level: number): string {
-  const head = t.name !== undefined ? `${t.kind} ${t.name}` : t.kind;
-  if (t.name !== undefined && show <= 0) return head;
+  const keyword = t.isClass ? 'class' : t.kind;
+  const head = t.name !== undefined ? `${keyword} ${t.name}` : t.kind;
+  if (t.name !== undefined && show <= 0) return cxx ? t.name : head;
   if (t.name === undefined && show < 0) return `${t.kind} {...}`;
   const pad = ' '.repeat(level + 4);
   const members = t.members;
@@ -130,7 +147,7 @@ function compound(t: CompoundType, show: number, level: number): string {
 
 function enumText(t: EnumType, show: number): string {
   const head = t.name !== undefined ? `enum ${t.name}` : 'enum';
-  if (t.name !== undefined && show <= 0) return head;
+  if (t.name !== undefined && show <= 0) return cxx ? t.name : head;
   if (t.name === undefined && show < 0) return 'enum {...}';
   const list = t.enumerators;
   if (list === undefined) return `${head} {<incomplete type>}`;
@@ -145,7 +162,12 @@ function enumText(t: EnumType, show: number): string {
 
 /** gdb's `whatis` spelling of a type, optionally declaring `declarator` (a name). */
 export function typeName(t: Type, declarator = ''): string {
-  return print(t, declarator, -1, 0);
+  return withDialect(false, () => print(t, declarator, -1, 0));
+}
+
+/** The same in C++'s spelling (gdb's c_print_type with language c++). */
+export function cxxTypeName(t: Type, declarator = ''): string {
+  return withDialect(true, () => print(t, declarator, -1, 0));
 }
 
 /** gdb's `ptype` text of a type (without the `type = ` prefix). */
@@ -156,5 +178,5 @@ export function ptypeText(t: Type): string {
     while (inner.kind === 'typedef') inner = inner.type;
     t = { kind: 'qualified', qualifiers: t.qualifiers, type: inner };
   }
-  return print(t, '', 1, 0);
+  return withDialect(false, () => print(t, '', 1, 0));
 }

@@ -60,11 +60,16 @@ export function canonicalBaseName(name: string): string {
   return `${u}int`;
 }
 
+/** DW_LANG codes of C++ units: their type names are qualified by namespace and class. */
+const CXX_LANGS = new Set([0x0004, 0x001a, 0x0021, 0x0022, 0x002a, 0x002b]);
+
 export class TypeBuilder {
   private readonly cache = new Map<number, Type>();
   private readonly reader: DwarfReader;
   /** Set by the owner to complete declarations from other units/modules. */
   completeType?: CompleteType;
+  /** Set by the owner: the C++ scope (`ns::Class::`) a DIE sits in. */
+  scopePrefix?: (off: number) => string;
   /** Errors met while decoding (the type becomes void/incomplete instead of throwing). */
   readonly errors: string[] = [];
 
@@ -97,6 +102,13 @@ export class TypeBuilder {
     return a ? this.reader.str(die.unit, a) : undefined;
   }
 
+  /** A type's name as gdb writes it: qualified by its namespaces and classes in C++ units. */
+  private qualifiedName(die: Die): string | undefined {
+    const name = this.str(die, DW_AT.name);
+    if (name === undefined || !this.scopePrefix || !CXX_LANGS.has(die.unit.language ?? -1)) return name;
+    return this.scopePrefix(die.offset) + name;
+  }
+
   fromDie(die: Die): Type {
     const hit = this.cache.get(die.offset);
     if (hit) return hit;
@@ -127,6 +139,8 @@ export class TypeBuilder {
             return (target ??= self.typeOf(die));
           },
         };
+        if (die.tag === DW_TAG.reference_type) p.reference = 'lvalue';
+        else if (die.tag !== DW_TAG.pointer_type) p.reference = 'rvalue';
         return p;
       }
       case DW_TAG.const_type:
@@ -180,7 +194,7 @@ export class TypeBuilder {
         let resolving = false;
         const t: TypedefType = {
           kind: 'typedef',
-          name: this.str(die, DW_AT.name) ?? '',
+          name: this.qualifiedName(die) ?? '',
           get type() {
             if (target) return target;
             if (resolving) return VOID; // re-entered through a cycle
@@ -259,12 +273,13 @@ export class TypeBuilder {
   private compound(die: Die, size: number | undefined): Type {
     const self = this;
     const kind: 'struct' | 'union' = die.tag === DW_TAG.union_type ? 'union' : 'struct';
-    const name = this.str(die, DW_AT.name);
+    const rawName = this.str(die, DW_AT.name);
+    const name = this.qualifiedName(die);
     const isDecl = !!attr(die, DW_AT.declaration);
-    if (isDecl && name && this.completeType) {
+    if (isDecl && rawName && this.completeType) {
       // A placeholder first so recursion through the completion cannot loop.
       this.cache.set(die.offset, { kind, name } as CompoundType);
-      const def = this.completeType(kind, name);
+      const def = this.completeType(kind, rawName);
       if (def) {
         this.cache.set(die.offset, def);
         return def;
@@ -277,13 +292,14 @@ export class TypeBuilder {
       name,
       size: size ?? 0,
       get members() {
-        return (members ??= self.members(die, kind));
+        return (members ??= self.members(die, kind, name));
       },
     };
+    if (die.tag === DW_TAG.class_type) t.isClass = true;
     return t;
   }
 
-  private members(die: Die, kind: 'struct' | 'union'): Member[] {
+  private members(die: Die, kind: 'struct' | 'union', owner?: string): Member[] {
     const out: Member[] = [];
     let kids: Die[];
     try {
@@ -293,10 +309,34 @@ export class TypeBuilder {
       return out;
     }
     for (const m of kids) {
-      if (m.tag !== DW_TAG.member) continue;
-      const name = this.str(m, DW_AT.name);
       const self = this;
       let type: Type | undefined;
+      // C++ static data members: DW_TAG_member declarations (DWARF 4) or DW_TAG_variable (DWARF 5).
+      const isStatic = (m.tag === DW_TAG.member && !!attr(m, DW_AT.declaration)) || m.tag === DW_TAG.variable;
+      if (isStatic || m.tag === 0x1c /* DW_TAG_inheritance */) {
+        const mname = this.str(m, DW_AT.name);
+        const extra: Member = {
+          name: mname,
+          get type() {
+            return (type ??= self.typeOf(m));
+          },
+          bitOffset: 0,
+        };
+        if (isStatic) {
+          if (mname === undefined) continue;
+          extra.static = { qualifiedName: `${owner ?? ''}::${mname}` };
+        } else {
+          const dml = attr(m, DW_AT.data_member_location);
+          const isVirtual = !!attr(m, 0x4c /* DW_AT_virtuality */);
+          // A virtual base's offset lives in the vtable (the location is an expression).
+          extra.bitOffset = dml && !isVirtual ? memberLocation(dml) * 8 : 0;
+          extra.base = { virtual: isVirtual };
+        }
+        out.push(extra);
+        continue;
+      }
+      if (m.tag !== DW_TAG.member) continue;
+      const name = this.str(m, DW_AT.name);
       const bitSize = DwarfReader.constant(attr(m, DW_AT.bit_size));
       let bitOffset = 0;
       const dbo = attr(m, DW_AT.data_bit_offset);
@@ -331,10 +371,11 @@ export class TypeBuilder {
 
   private enumType(die: Die, size: number | undefined): Type {
     const self = this;
-    const name = this.str(die, DW_AT.name);
-    if (attr(die, DW_AT.declaration) && name && this.completeType) {
+    const rawName = this.str(die, DW_AT.name);
+    const name = this.qualifiedName(die);
+    if (attr(die, DW_AT.declaration) && rawName && this.completeType) {
       this.cache.set(die.offset, { kind: 'enum', name } as EnumType);
-      const def = this.completeType('enum', name);
+      const def = this.completeType('enum', rawName);
       if (def) {
         this.cache.set(die.offset, def);
         return def;
@@ -370,6 +411,7 @@ export class TypeBuilder {
         return (enumerators ??= self.enumerators(die, compatible()?.signed ?? false));
       },
     };
+    if (attr(die, DW_AT.enum_class)) t.scoped = true;
     return t;
   }
 

@@ -1,0 +1,147 @@
+/**
+ * THE C++ ORACLE: `pidscope` print text equals gdb's `print` (language c++, as pidscope picks
+ * from the main unit's DW_AT_language) on the C++ fixture (fixtures/cxx.cpp), built by g++ and
+ * clang++ at -O0/-O2 with DWARF 4/5: every global of the program plus derived expressions.
+ * Differences are listed in KNOWN, each a named bug; gdb's own failures (an exception where a
+ * value exists) are "not comparable", never a pass.
+ */
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Program } from '../../adapter/src/engine/program';
+import { gdbMessage } from '../../adapter/src/eval/evaluate';
+import { CXX_VARIANTS, cxxFixturePath, startFixture, type CxxVariant, type RunningFixture } from '../support/fixtures';
+import { gdbPrintResults } from '../support/gdb';
+import { tracerPid } from '../support/proc';
+
+interface Known {
+  bug: string;
+  expr: RegExp;
+  variants?: RegExp;
+}
+
+/** Differences we know about: every entry is a bug or a limitation we chose. */
+export const KNOWN: Known[] = [];
+
+/** gdb's own failures on values that exist (gdb 13 bugs): not comparable. */
+const GDB_BROKEN: Array<{ expr: RegExp; why: string }> = [
+  // `print` of a std::nullptr_t object: gdb 13 says "Attempt to dereference a generic pointer."
+  { expr: /^g_nullptr$/, why: 'gdb 13 cannot print std::nullptr_t' },
+];
+
+/** Expressions over the fixture that the globals list does not reach. */
+export const DERIVED = [
+  'ns::g_widget.id',
+  'g_widget_ref.id',
+  'g_widget_ptr->id',
+  '*g_widget_ptr',
+  '*g_shape_ptr',
+  'g_shape_ptr->sides',
+  'g_derived.base_x',
+  'g_derived.derived_y',
+  'g_multi.tag',
+  'g_multi.id',
+  'g_circle.r',
+  'g_circle.sides',
+  'g_diamond.d',
+  'g_diamond.l',
+  'g_box.items',
+  'g_box.items[1]',
+  'g_box.count',
+  'g_cbox.items[0]',
+  'g_int_ref + 1',
+  'g_int_ref * 2',
+  '&g_int_ref',
+  '*&g_int_ref',
+  'g_rvalue_ref - 2',
+  'g_true + 1',
+  '!g_true',
+  'g_int == 42',
+  'g_int != 42',
+  '!g_int',
+  'g_int > 1 && g_true',
+  'g_mode',
+  '(long)g_mode',
+  '(int)g_plain',
+  'sizeof(g_box)',
+  'sizeof(g_derived)',
+  'sizeof(Derived)',
+  'sizeof(ns::Widget)',
+  'g_with_union.u',
+  'g_with_union.u.i',
+  'g_with_union.named.c',
+  'g_with_union.kind',
+  'g_u16_array[1]',
+  '*g_u8_str',
+  '*g_u16_str',
+  'g_c16 + 1',
+  'ns::Widget::instance_count',
+  'ns::inner::g_name',
+  "'(anonymous namespace)::g_hidden'",
+  'g_hidden',
+  'g_base_ptr->base_x',
+  '*g_base_ptr',
+];
+
+const CLANG = existsSync('/usr/bin/clang++');
+const CI = process.env.PIDSCOPE_CI === '1';
+
+function known(expr: string, variant: string): Known | undefined {
+  return KNOWN.find((k) => k.expr.test(expr) && (!k.variants || k.variants.test(variant)));
+}
+
+for (const variant of CXX_VARIANTS) {
+  const needsClang = variant.startsWith('clang');
+  const built = existsSync(cxxFixturePath('cxx', variant));
+  if (needsClang && !CLANG && !CI) {
+    console.warn(`SKIP test/cpp/oracle ${variant}: clang++ is not installed (apt-get install clang; .ci/run does)`);
+    continue;
+  }
+  describe(`C++ oracle (${variant})`, () => {
+    let fx: RunningFixture;
+    let program: Program;
+    beforeAll(async () => {
+      if (!built) throw new Error(`${cxxFixturePath('cxx', variant)} is not built: run make -C fixtures (clang++ installed: ${CLANG})`);
+      fx = await startFixture('cxx', { binary: cxxFixturePath('cxx', variant as CxxVariant) });
+      program = await Program.open(fx.pid);
+    });
+    afterAll(async () => {
+      program?.close();
+      await fx?.stop();
+    });
+
+    it('picks C++ from the main unit', () => {
+      expect(program.language.name).toBe('c++');
+    });
+
+    it('prints every global and derived expression as gdb does (or the difference is a named bug)', async () => {
+      const main = program.globalsTree()[0];
+      const names = new Set<string>();
+      for (const u of main.units) for (const v of u.variables) if (v.scope !== 'function-static' && v.name !== 'fixture_stop') names.add(v.name);
+      const exprs = [...names, ...DERIVED];
+      expect(names.size).toBeGreaterThan(35);
+      const ours = exprs.map((e) => {
+        try {
+          return program.print(e, { charset: 'ascii' });
+        } catch (err) {
+          return `<error: ${gdbMessage(err)}>`;
+        }
+      });
+      expect(tracerPid(fx.pid)).toBe(0);
+      const gdb = await gdbPrintResults(fx.pid, exprs, { settings: ['set language c++'], locale: 'C' });
+      const unexplained: string[] = [];
+      const explained = new Map<string, number>();
+      exprs.forEach((e, i) => {
+        const g = gdb[i];
+        // `set language c++` while stopped in a C frame (libc) makes gdb warn once.
+        const theirs = (g.ok ? g.text : `<error: ${g.error}>`).replace(/\nWarning: the current language does not match this frame\.$/, '');
+        if (ours[i] === theirs) return;
+        if (GDB_BROKEN.some((b) => b.expr.test(e))) return;
+        const k = known(e, variant);
+        if (k) explained.set(k.bug, (explained.get(k.bug) ?? 0) + 1);
+        else unexplained.push(`print ${e}\n  gdb:      ${theirs}\n  pidscope: ${ours[i]}`);
+      });
+      if (explained.size) console.log(`${variant}: ${exprs.length} expressions, known differences: ${[...explained].map(([b, n]) => `${b}×${n}`).join(', ')}`);
+      expect(unexplained, `${unexplained.length} of ${exprs.length} differ from gdb`).toEqual([]);
+    });
+  });
+}
