@@ -7,6 +7,7 @@
  * Works over the symbols engine's modules when it exposes them (ProcessSymbols), else falls back
  * to SymbolLookup.symbolize.
  */
+import { demangle } from '../lang/cpp/demangle';
 import { isAddressSymbol, nearestSymbol } from '../symbols/minsym';
 import type { SymbolLookup } from '../symbols/provider';
 
@@ -87,6 +88,8 @@ const isText = (s: ElfSymbolLike) => s.type === 'func' || s.type === 'ifunc';
  * static `counter.0` prints as `counter`, while `luaT_eventname.0` (uppercase) stays as it is.
  */
 export function displayName(name: string): string {
+  // C++ names are shown demangled (gdb's `set print demangle on`).
+  if (name.startsWith('_Z')) return demangle(name) ?? name;
   const m = /^([a-z][a-z0-9_]*)\.\d+$/.exec(name);
   return m ? m[1] : name;
 }
