@@ -195,7 +195,11 @@ export class Evaluator {
     const key = `${this.lang.name}\0${this.scope?.file ?? ''}\0${this.scope?.module ?? ''}\0${name}`;
     // The program's own types first (its DWARF names them as it compiled them), then the
     // language's built-in types for names the program never mentions (`(__int128)x`).
-    if (!cache.has(key)) cache.set(key, this.symbols.findType(name, this.scope) ?? this.lang.builtinNamed(name) ?? null);
+    if (!cache.has(key)) {
+      let found: Type | undefined;
+      for (const n of this.lang.typeLookupNames(name)) if ((found = this.symbols.findType(n, this.scope))) break;
+      cache.set(key, found ?? this.lang.builtinNamed(name) ?? null);
+    }
     return cache.get(key) ?? undefined;
   }
 
@@ -559,9 +563,10 @@ export class Evaluator {
     if (r.kind !== 'struct' && r.kind !== 'union') {
       this.fail(n.arrow ? 'Attempt to extract a component of a value that is not a structure pointer.' : 'Attempt to extract a component of a value that is not a structure.', n);
     }
-    if (!r.members) this.fail(`There is no member named ${n.name}.`, n);
+    const noMember: () => never = () => this.fail(`There is no member ${r.kind !== 'struct' || !(r as CompoundType).hasMethods ? '' : 'or method '}named ${n.name}.`, n);
+    if (!r.members) noMember();
     const found = this.findMember(r, n.name);
-    if (!found) this.fail(`There is no member named ${n.name}.`, n);
+    if (!found) noMember();
     const { member, bitOffset } = found;
     if (member.static) {
       const vars = this.symbols?.findVariables(member.static.qualifiedName) ?? [];

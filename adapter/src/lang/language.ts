@@ -23,6 +23,8 @@ export interface Language {
   builtinNamed(name: string): Type | undefined;
   /** The type of `!x`, `a == b`, `a && b` (C: int; C++: bool). */
   readonly truthType: Type;
+  /** The names a type written as `name` may be indexed under (C++: a class needs no `struct`). */
+  typeLookupNames(name: string): string[];
   /** Names of characters types printed without the `(T *)` prefix of a pointer value. */
   readonly plainCharNames: readonly string[];
 }

@@ -85,7 +85,7 @@ export interface Member {
   /** Set for bit fields only. */
   bitSize?: number;
   /** C++: a base class subobject (DW_TAG_inheritance), printed `<Base> = {…}`. */
-  base?: { virtual: boolean };
+  base?: { virtual: boolean; offsetExpr?: Uint8Array };
   /** C++: a static data member (no storage in the object); its storage is the variable `qualifiedName`. */
   static?: { qualifiedName: string };
 }
@@ -94,6 +94,8 @@ export interface CompoundType {
   kind: 'struct' | 'union';
   /** C++ `class` (DW_TAG_class_type): gdb's C printer says `class X`. */
   isClass?: boolean;
+  /** C++: the class declares member functions (gdb then says "no member or method named"). */
+  readonly hasMethods?: boolean;
   /** Tag name, without 'struct '; undefined when anonymous. */
   name?: string;
   /** Undefined for an incomplete type (a declaration whose definition was not found). */

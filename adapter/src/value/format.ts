@@ -10,7 +10,7 @@
  * Host charset is taken as ASCII (gdb under LC_ALL=C): bytes >= 0x80 print as octal escapes.
  */
 import { PidscopeError } from '../errors';
-import { resolve, sizeOf, type CompoundType, type EnumType, type Type } from '../symbols/types';
+import { resolve, sizeOf, type CompoundType, type EnumType, type Member, type Type } from '../symbols/types';
 import { floatFormatFor, formatFloat } from './float';
 import {
   ByteSource,
@@ -356,7 +356,11 @@ export class Formatter {
     return languageOf(this.ctx).typeName(t);
   }
 
+  /** Virtual bases already printed in the current top-level value. */
+  private virtualBasesShown = new Set<Type>();
+
   top(obj: TargetObject): string {
+    this.virtualBasesShown = new Set();
     if (obj.kind === 'absent') return absentText(obj.reason);
     const type = obj.type;
     if (type === NODEBUG_DATA) {
@@ -498,6 +502,8 @@ export class Formatter {
   private referenceText(target: Type, addr: bigint, recurse: number): string {
     const head = `@${this.addressText(addr, false)}: `;
     const size = sizeOf(target);
+    const rt = resolve(target);
+    if ((rt.kind === 'struct' || rt.kind === 'union') && !rt.members) return head + '<incomplete type>';
     if (size === undefined) return head.slice(0, -2);
     try {
       const bytes = this.src.read(addr, size, true);
@@ -595,8 +601,13 @@ export class Formatter {
       if (m.base) {
         const bt = resolve(m.type);
         const bname = bt.kind === 'struct' || bt.kind === 'union' ? bt.name ?? '' : this.typeName(m.type);
-        if (m.base.virtual) text = this.virtualBaseText(m.type, address, recurse + 1);
-        else text = this.value(m.type, buf, off + byte, maddr, recurse + 1);
+        // gdb shows a base whose definition the compiler left out (clang's -fno-standalone-debug) as empty.
+        if (bt.kind === 'struct' && !bt.members) text = '{<No data fields>}';
+        else if (m.base.virtual) {
+          const v = this.virtualBaseText(m, address, recurse + 1);
+          if (v === undefined) continue;
+          text = v;
+        } else text = this.value(m.type, buf, off + byte, maddr, recurse + 1);
         parts.push(`<${bname}> = ${text}`);
         continue;
       }
@@ -628,9 +639,22 @@ export class Formatter {
     }
   }
 
-  /** A virtual base's offset lives in the object's vtable: not read yet (BUG-CXX-VBASE). */
-  private virtualBaseText(_type: Type, _address: bigint | undefined, _recurse: number): string {
-    return '<virtual base: not read>';
+  /**
+   * A virtual base: its offset lives in the object's vtable (the DWARF location expression
+   * reads it), and gdb prints each virtual base once per object, where it first meets it.
+   */
+  private virtualBaseText(m: Member, address: bigint | undefined, recurse: number): string | undefined {
+    if (this.virtualBasesShown.has(m.type)) return undefined;
+    this.virtualBasesShown.add(m.type);
+    const expr = m.base?.offsetExpr;
+    if (address === undefined || !expr) return '<optimized out>';
+    try {
+      const at = virtualBaseAddress(expr, address, (a) => bytesToBigint(this.src.read(a, 8, true), false));
+      const size = sizeOf(m.type) ?? 0;
+      return this.value(m.type, this.src.read(at, size, true), 0, at, recurse);
+    } catch (e) {
+      return errorText(e);
+    }
   }
 
   private arrayText(r: Extract<Type, { kind: 'array' }>, buf: Buffer, off: number, address: bigint | undefined, recurse: number): string {
@@ -662,6 +686,46 @@ export class Formatter {
     }
     return `{${parts.join(', ')}${i < len ? '...' : ''}}`;
   }
+}
+
+/**
+ * Runs the small DWARF expression g++ and clang++ give a virtual base's location (object address
+ * pushed first): dup, deref, literals, constu, minus, plus, plus_uconst.
+ */
+export function virtualBaseAddress(expr: Uint8Array, object: bigint, read64: (a: bigint) => bigint): bigint {
+  const st: bigint[] = [object];
+  const uleb = (i: number): [bigint, number] => {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = expr[i++];
+      v |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+      if (!(b & 0x80)) return [v, i];
+    }
+  };
+  const pop = (): bigint => {
+    const v = st.pop();
+    if (v === undefined) throw new PidscopeError('EVAL', 'bad virtual base location', '', 'internal');
+    return v;
+  };
+  for (let i = 0; i < expr.length; ) {
+    const op = expr[i++];
+    if (op === 0x12) st.push(st[st.length - 1]);
+    else if (op === 0x06) st.push(read64(pop()));
+    else if (op >= 0x30 && op <= 0x4f) st.push(BigInt(op - 0x30));
+    else if (op === 0x10 || op === 0x23) {
+      const [v, next] = uleb(i);
+      i = next;
+      if (op === 0x10) st.push(v);
+      else st.push(BigInt.asUintN(64, pop() + v));
+    } else if (op === 0x1c) {
+      const b = pop();
+      st.push(BigInt.asUintN(64, pop() - b));
+    } else if (op === 0x22) st.push(BigInt.asUintN(64, pop() + pop()));
+    else throw new PidscopeError('EVAL', `virtual base location uses DW_OP 0x${op.toString(16)}`, '', 'internal');
+  }
+  return pop();
 }
 
 /** gdb prints every flavour of "no value here" from the compiler as <optimized out>. */

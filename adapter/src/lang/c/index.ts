@@ -11,5 +11,6 @@ export const C: Language = {
   builtinFromWords,
   builtinNamed,
   truthType: BUILTIN.int,
+  typeLookupNames: (name) => [name],
   plainCharNames: ['char', 'wchar_t', 'char16_t', 'char32_t'],
 };

@@ -131,9 +131,9 @@ function base(t: Type, show: number, level: number): string {
 
 function compound(t: CompoundType, show: number, level: number): string {
   const keyword = t.isClass ? 'class' : t.kind;
-  const head = t.name !== undefined ? `${keyword} ${t.name}` : t.kind;
+  const head = t.name !== undefined ? `${keyword} ${t.name}` : keyword;
   if (t.name !== undefined && show <= 0) return cxx ? t.name : head;
-  if (t.name === undefined && show < 0) return `${t.kind} {...}`;
+  if (t.name === undefined && show < 0) return `${keyword} {...}`;
   const pad = ' '.repeat(level + 4);
   const members = t.members;
   if (members === undefined) return `${head} {\n${pad}<incomplete type>\n${' '.repeat(level)}}`;

@@ -248,7 +248,7 @@ export class DwarfInfo {
         // value is a constant address: `DW_OP_addr X; DW_OP_stack_value`) are found on demand
         // by functionLocals(), not indexed: -O2 code has thousands of them.
         const isValue = sc.locLast === 0x9f /* stack_value */ || op === 0x9e /* implicit_value */;
-        if (atTop || (!isValue && (op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10))) {
+        if (atTop || nsPrefix !== undefined || (!isValue && (op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10))) {
           this.indexVariable(off, u, atTop || nsPrefix !== undefined, fnNames, fnOrigins, pending, nsPrefix ?? '');
         }
       } else if (tag === DW_TAG.subprogram) {

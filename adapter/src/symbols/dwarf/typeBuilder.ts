@@ -263,7 +263,8 @@ export class TypeBuilder {
           name: canonicalBaseName(rawName),
           size,
           signed: enc === DW_ATE.signed || enc === DW_ATE.signed_fixed,
-          isChar: false,
+          // g++ describes char8_t as DW_ATE_unsigned; gdb's reader makes it a character type.
+          isChar: rawName === 'char8_t',
         };
         return i;
       }
@@ -296,7 +297,19 @@ export class TypeBuilder {
       },
     };
     if (die.tag === DW_TAG.class_type) t.isClass = true;
+    if (rawName !== undefined) {
+      Object.defineProperty(t, 'hasMethods', { enumerable: false, get: () => self.hasMethods(die) });
+    }
     return t;
+  }
+
+  /** Whether a class declares member functions (gdb's TYPE_NFN_FIELDS, which picks its error wording). */
+  private hasMethods(die: Die): boolean {
+    try {
+      return this.reader.children(die).some((k) => k.tag === DW_TAG.subprogram);
+    } catch {
+      return false;
+    }
   }
 
   private members(die: Die, kind: 'struct' | 'union', owner?: string): Member[] {
@@ -331,6 +344,8 @@ export class TypeBuilder {
           // A virtual base's offset lives in the vtable (the location is an expression).
           extra.bitOffset = dml && !isVirtual ? memberLocation(dml) * 8 : 0;
           extra.base = { virtual: isVirtual };
+          // DW_OP_dup; DW_OP_deref; DW_OP_lit24; DW_OP_minus; DW_OP_deref; DW_OP_plus: from the vtable.
+          if (isVirtual && dml && Buffer.isBuffer(dml.value)) extra.base.offsetExpr = Buffer.from(dml.value);
         }
         out.push(extra);
         continue;
