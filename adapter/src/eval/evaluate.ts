@@ -133,7 +133,14 @@ function enumeratorIndex(symbols: SymbolLookup): Map<string, { type: EnumType; v
         for (const p of t.parameters) visit(p, depth + 1);
         return;
       case 'enum':
-        for (const e of t.enumerators ?? []) if (!map!.has(e.name)) map!.set(e.name, { type: t, value: e.value });
+        for (const e of t.enumerators ?? []) {
+          // C++: `Enum::name` for every named enum; an `enum class` has no unqualified names.
+          if (t.name !== undefined && (t.scoped || t.name.length)) {
+            const q = `${t.name}::${e.name}`;
+            if (!map!.has(q)) map!.set(q, { type: t, value: e.value });
+          }
+          if (!t.scoped && !map!.has(e.name)) map!.set(e.name, { type: t, value: e.value });
+        }
         return;
     }
   };
@@ -197,7 +204,12 @@ export class Evaluator {
     // language's built-in types for names the program never mentions (`(__int128)x`).
     if (!cache.has(key)) {
       let found: Type | undefined;
-      for (const n of this.lang.typeLookupNames(name)) if ((found = this.symbols.findType(n, this.scope))) break;
+      for (const n of this.lang.typeLookupNames(name)) {
+        found = this.symbols.findType(n, this.scope);
+        // C++ finds a class by its bare name only where it is defined (gdb: "No symbol").
+        if (found && n !== name && (found.kind === 'struct' || found.kind === 'union') && !found.members) found = undefined;
+        if (found) break;
+      }
       cache.set(key, found ?? this.lang.builtinNamed(name) ?? null);
     }
     return cache.get(key) ?? undefined;

@@ -160,7 +160,19 @@ class Parser {
     const t = this.peek(o);
     if (t.k !== 'ident') return false;
     if (BUILTIN_WORDS.has(t.text) || QUALS.has(t.text) || t.text === 'struct' || t.text === 'union' || t.text === 'enum') return true;
-    return this.hooks.isTypeName(t.text);
+    const q = this.qualifiedAt(o);
+    return q !== undefined ? this.hooks.isTypeName(q.text) : this.hooks.isTypeName(t.text);
+  }
+
+  /** C++ `a::b::c` starting at token offset o (undefined unless a `::` follows the first name). */
+  private qualifiedAt(o: number): { text: string; tokens: number } | undefined {
+    let text = this.peek(o).text;
+    let n = 1;
+    while (this.peek(o + n).k === 'punct' && this.peek(o + n).text === '::' && this.peek(o + n + 1).k === 'ident') {
+      text += `::${this.peek(o + n + 1).text}`;
+      n += 2;
+    }
+    return n > 1 ? { text, tokens: n } : undefined;
   }
 
   private unary(): Node {
@@ -311,6 +323,12 @@ class Parser {
       if (!base && BUILTIN_WORDS.has(t.text)) {
         this.next();
         words.push(t.text);
+        continue;
+      }
+      const q = !base && words.length === 0 ? this.qualifiedAt(0) : undefined;
+      if (q && this.hooks.isTypeName(q.text)) {
+        for (let i = 0; i < q.tokens; i++) this.next();
+        base = { kind: 'typedef', name: q.text };
         continue;
       }
       if (!base && words.length === 0 && this.hooks.isTypeName(t.text)) {

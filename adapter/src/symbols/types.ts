@@ -55,6 +55,8 @@ export interface PointerType {
   readonly target: Type;
   /** C++ references (`int &`, `int &&`): a pointer underneath, the referent everywhere else. */
   reference?: 'lvalue' | 'rvalue';
+  /** C++ pointers to members (`int Widget::*`): the class; the value is an offset or a method. */
+  readonly memberOf?: Type;
 }
 
 export interface Qualifiers {

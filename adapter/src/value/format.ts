@@ -385,7 +385,9 @@ export class Formatter {
       // c_value_print: no `(T *)` when the target is named char, wchar_t, char16_t or char32_t.
       const tname = tgt && (tgt.kind === 'int' || tgt.kind === 'typedef') ? tgt.name : undefined;
       const plainChar = orig.kind === 'pointer' && tname !== undefined && languageOf(this.ctx).plainCharNames.includes(tname);
-      if (!plainChar) prefix = `(${this.typeName(type)}) `;
+      // A data member pointer prints as `&Class::member`, without the type in front.
+      const dataMember = r.memberOf !== undefined && resolve(r.target).kind !== 'function';
+      if (!plainChar && !dataMember) prefix = `(${this.typeName(type)}) `;
     }
     return prefix + this.value(type, bytes, 0, address, 0);
   }
@@ -472,6 +474,7 @@ export class Formatter {
       case 'pointer': {
         const addr = bytesToBigint(buf.subarray(off, off + r.size), false);
         if (r.reference) return this.referenceText(r.target, addr, recurse);
+        if (r.memberOf) return this.memberPointerText(r, buf, off);
         return this.pointerText(r.target, addr);
       }
       case 'struct':
@@ -496,6 +499,24 @@ export class Formatter {
       }
     }
     return `<invalid float value>`;
+  }
+
+  /** C++ pointer to member: `&Class::member` for data (an offset), the function for a method. */
+  private memberPointerText(r: Extract<Type, { kind: 'pointer' }>, buf: Buffer, off: number): string {
+    const raw = bytesToBigint(buf.subarray(off, off + 8), false);
+    if (resolve(r.target).kind === 'function') {
+      // Itanium: an odd value is 1 + the method's offset in the vtable (gdb: `&virtual …`).
+      if (raw & 1n) return `&virtual table offset ${raw - 1n}`;
+      return this.addressText(raw, true);
+    }
+    const offset = BigInt.asIntN(64, raw);
+    const cls = resolve(r.memberOf!);
+    if (offset === -1n) return 'NULL';
+    if (cls.kind === 'struct' || cls.kind === 'union') {
+      const hit = findMemberAt(cls, Number(offset) * 8);
+      if (hit) return `&${hit}`;
+    }
+    return offset.toString();
   }
 
   /** gdb's generic_val_print_ref: `@0x…: ` and the referent's value. */
@@ -686,6 +707,21 @@ export class Formatter {
     }
     return `{${parts.join(', ')}${i < len ? '...' : ''}}`;
   }
+}
+
+/** `Class::member` of the data member at a bit offset (through non-virtual bases), as gdb names it. */
+function findMemberAt(t: CompoundType, bitOffset: number): string | undefined {
+  for (const m of t.members ?? []) {
+    if (m.static || m.name === undefined || m.base) continue;
+    if (m.bitOffset === bitOffset && m.bitSize === undefined) return `${t.name ?? ''}::${m.name}`;
+  }
+  for (const m of t.members ?? []) {
+    const r = resolve(m.type);
+    if (!m.base || m.base.virtual || (r.kind !== 'struct' && r.kind !== 'union')) continue;
+    const hit = findMemberAt(r, bitOffset - m.bitOffset);
+    if (hit) return hit;
+  }
+  return undefined;
 }
 
 /**

@@ -11,7 +11,7 @@
  * `show` follows gdb: -1 whatis, 1 ptype; members print at show - 1; a named struct/enum is
  * expanded only when show > 0, an anonymous one unless show < 0 (then `struct {...}`).
  */
-import type { CompoundType, EnumType, FunctionType, Qualifiers, Type } from '../../symbols/types';
+import { resolve, type CompoundType, type EnumType, type FunctionType, type Qualifiers, type Type } from '../../symbols/types';
 import { SPECIAL_TYPE_NAMES } from '../special';
 
 function quals(q: Qualifiers): string {
@@ -63,7 +63,9 @@ function print(t: Type, declarator: string, show: number, level: number): string
   if (special !== undefined) return join(special, declarator);
   switch (t.kind) {
     case 'pointer': {
-      const d = (t.reference === 'lvalue' ? '&' : t.reference === 'rvalue' ? '&&' : '*') + declarator;
+      const cls = t.memberOf ? resolve(t.memberOf) : undefined;
+      const owner = cls && (cls.kind === 'struct' || cls.kind === 'union') ? `${cls.name ?? ''}::` : '';
+      const d = owner + (t.reference === 'lvalue' ? '&' : t.reference === 'rvalue' ? '&&' : '*') + declarator;
       return print(t.target, needsParens(t.target, show) ? `(${d})` : d, show, level);
     }
     case 'qualified': {

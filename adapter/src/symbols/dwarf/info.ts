@@ -397,23 +397,32 @@ export class DwarfInfo {
         let depth = 1;
         let guard = 0;
         const maxSteps = u.end - u.offset + 10;
+        // C++ namespaces open here: types inside are also indexed by qualified name (`ns::Widget`).
+        const namespaces: Array<{ depth: number; prefix: string }> = [];
         while (depth > 0 && c.pos < u.end) {
           if (++guard > maxSteps) c.fail('DIE tree does not terminate');
           const off = c.pos;
           const ab = this.readAbbrev(c, u);
           if (!ab) {
             depth--;
+            while (namespaces.length && namespaces[namespaces.length - 1].depth > depth) namespaces.pop();
             continue;
           }
           if (ab.tag === DW_TAG.namespace) {
-            r.skipAttrs(c, u, ab);
-            if (ab.hasChildren) depth++;
+            this.scanAttrs(c, u, ab);
+            const nn = this.scratchName(u) ?? '(anonymous namespace)';
+            if (ab.hasChildren) {
+              depth++;
+              namespaces.push({ depth, prefix: `${namespaces[namespaces.length - 1]?.prefix ?? ''}${nn}::` });
+            }
             continue;
           }
           if (INDEXED_TYPE_TAGS.has(ab.tag)) {
             this.scanAttrs(c, u, ab);
             const tn = this.scratchName(u);
             if (tn !== undefined) this.indexType(ab.tag, tn, off, sc.declaration);
+            const ns = namespaces[namespaces.length - 1]?.prefix;
+            if (tn !== undefined && ns) this.indexType(ab.tag, ns + tn, off, sc.declaration);
             if (ab.hasChildren) {
               if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
               else this.skipChildren(c, u);

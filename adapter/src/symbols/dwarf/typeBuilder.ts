@@ -129,6 +129,7 @@ export class TypeBuilder {
       case DW_TAG.unspecified_type:
         return VOID;
       case DW_TAG.pointer_type:
+      case 0x1f /* ptr_to_member_type */:
       case DW_TAG.reference_type:
       case 0x42 /* rvalue_reference_type */: {
         let target: Type | undefined;
@@ -139,6 +140,14 @@ export class TypeBuilder {
             return (target ??= self.typeOf(die));
           },
         };
+        if (die.tag === 0x1f /* DW_TAG_ptr_to_member_type */) {
+          let cls: Type | undefined;
+          const clsOff = this.reader.refTarget(attr(die, 0x1d /* DW_AT_containing_type */));
+          Object.defineProperty(p, 'memberOf', { enumerable: true, get: () => (cls ??= clsOff === undefined ? VOID : self.typeAt(clsOff)) });
+          // Itanium ABI: a data member pointer is an offset, a method pointer is (function, this adjustment).
+          if (size === undefined) Object.defineProperty(p, 'size', { enumerable: true, get: () => (resolve(p.target).kind === 'function' ? 16 : 8) });
+          return p;
+        }
         if (die.tag === DW_TAG.reference_type) p.reference = 'lvalue';
         else if (die.tag !== DW_TAG.pointer_type) p.reference = 'rvalue';
         return p;
@@ -519,7 +528,12 @@ export class TypeBuilder {
       if (params) return;
       params = [];
       for (const k of self.reader.children(die)) {
-        if (k.tag === DW_TAG.formal_parameter) params.push(self.typeOf(k));
+        if (k.tag === DW_TAG.formal_parameter) {
+          let pt = self.typeOf(k);
+          // gdb makes C++'s artificial `this` a const pointer (`const ns::Widget * const`).
+          if (attr(k, 0x34 /* DW_AT_artificial */) && pt.kind === 'pointer' && CXX_LANGS.has(die.unit.language ?? -1)) pt = { kind: 'qualified', qualifiers: { const: true }, type: pt };
+          params.push(pt);
+        }
         else if (k.tag === DW_TAG.unspecified_parameters) variadic = true;
       }
     };
