@@ -106,6 +106,24 @@ export const DERIVED = [
   'g_box.items[0] + g_box.items[2]',
   'g_u32_str[1]',
   'g_diamond.r',
+  'static_cast<Base*>(&g_derived)',
+  'static_cast<ns::Widget *>(&g_multi)',
+  '(ns::Widget *)&g_multi',
+  '*static_cast<ns::Widget *>(&g_multi)',
+  'static_cast<Multi *>((ns::Widget *)&g_multi)->tag',
+  'reinterpret_cast<long>(g_shape_ptr) == reinterpret_cast<long>(&g_circle)',
+  'static_cast<int>(g_mode)',
+  'const_cast<int *>(&g_const_ref)',
+  'sizeof(Box<int, 3>)',
+  'sizeof(Box<char, 2>)',
+  '(Box<int, 3> *)&g_box',
+  '*(Box<char, 2> *)&g_cbox',
+  '((Box<int, 3> *)&g_box)->items[2]',
+  'true',
+  '!false',
+  'g_true == true',
+  'sizeof(bool)',
+  '(bool)2',
 ];
 
 const CLANG = existsSync('/usr/bin/clang++');
@@ -137,6 +155,36 @@ for (const variant of CXX_VARIANTS) {
 
     it('picks C++ from the main unit', () => {
       expect(program.language.name).toBe('c++');
+    });
+
+    it('dynamic_cast reads the dynamic class from the vtable (gdb 13 prints the vtable address instead: not comparable)', () => {
+      const circle = program.print('&g_circle', { charset: 'ascii' }).replace(/^\(Circle \*\) /, '');
+      expect(program.print('dynamic_cast<Circle*>(g_shape_ptr)')).toBe(`(Circle *) ${circle}`);
+      expect(program.print('dynamic_cast<void*>(g_shape_ptr)')).toBe(`(void *) ${circle}`);
+      expect(program.print('dynamic_cast<Left*>((Right *)&g_diamond)')).toBe(program.print('(Left *)&g_diamond'));
+      expect(program.print('dynamic_cast<Derived*>((Left *)&g_diamond)')).toBe('(Derived *) 0x0');
+    });
+
+    it('DAP children of classes: bases, static members and references, each equal to gdb printing its evaluateName', async () => {
+      const rows: Array<{ name: string; expr: string; text: string }> = [];
+      for (const parent of ['g_derived', 'g_multi', 'ns::g_widget', 'g_widget_ref', 'g_diamond', 'g_circle', 'g_shape_ref', 'g_with_union']) {
+        for (const c of program.children(program.evaluate(parent), 0, 50, parent)) {
+          let text: string;
+          try {
+            text = program.formatValue(c.object, { charset: 'ascii' });
+          } catch (err) {
+            text = `<error: ${gdbMessage(err)}>`;
+          }
+          if (c.evaluateName !== undefined) rows.push({ name: `${parent} → ${c.name}`, expr: c.evaluateName, text });
+        }
+      }
+      expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['g_derived → <Base>', 'g_derived → derived_y', 'ns::g_widget → static instance_count', 'g_widget_ref → id']));
+      const gdb = await gdbPrintResults(fx.pid, rows.map((r) => r.expr), { settings: ['set language c++'], locale: 'C' });
+      const diffs = rows
+        .map((r, i) => ({ ...r, gdb: (gdb[i].ok ? gdb[i].text : `<error: ${gdb[i].error}>`).replace(/\nWarning: the current language does not match this frame\.$/, '') }))
+        .filter((r) => r.gdb !== r.text)
+        .map((r) => `${r.name} (${r.expr})\n  gdb:      ${r.gdb}\n  pidscope: ${r.text}`);
+      expect(diffs).toEqual([]);
     });
 
     it('prints every global and derived expression as gdb does (or the difference is a named bug)', async () => {

@@ -38,6 +38,7 @@ import {
 import { fetchWhole, isSigned } from '../value/format';
 import { NODEBUG_DATA, NODEBUG_TEXT } from '../value/nodebug';
 import { languageOf, type Language } from '../lang';
+import { demangle } from '../lang/cpp/demangle';
 import { pointerTo } from '../lang/c/builtins';
 import { parseExpression, type Declarator, type Node, type TypeAst } from './parser';
 
@@ -79,6 +80,19 @@ export function pickVariable(vars: VariableSymbol[]): VariableSymbol {
   if (!typed) return first;
   if (typed.scope === 'global' && first.scope === 'global' && first.address !== undefined) return { ...typed, address: first.address, module: first.module };
   return typed;
+}
+
+/** Byte offset of `base` inside `derived` through non-virtual bases (same class by identity or name). */
+function baseOffset(derived: CompoundType, base: CompoundType): number | undefined {
+  for (const m of derived.members ?? []) {
+    if (!m.base || m.base.virtual) continue;
+    const r = resolve(m.type);
+    if (r.kind !== 'struct' && r.kind !== 'union') continue;
+    if (r === base || (r.name !== undefined && r.name === base.name)) return m.bitOffset / 8;
+    const deeper = baseOffset(r, base);
+    if (deeper !== undefined) return m.bitOffset / 8 + deeper;
+  }
+  return undefined;
 }
 
 /** gdb's types_deeply_equal for resolved scalar types: same kind, name, size and signedness. */
@@ -179,6 +193,7 @@ export class Evaluator {
     const ast = parseExpression(this.expr, {
       isTypeName: (n) => this.isTypeName(n),
       checkName: (n, pos) => {
+        if (this.lang.name === 'c++' && (n === 'true' || n === 'false')) return;
         if (!this.symbols) return;
         if (this.symbols.findVariables(n, this.scope).length || this.symbols.findFunctions(n, this.scope).length) return;
         if (this.findEnumerator(n)) return;
@@ -416,6 +431,7 @@ export class Evaluator {
       case 'unary':
         return this.unary(n);
       case 'cast':
+        if (n.cxx === 'dynamic_cast') return this.dynamicCast(this.resolveTypeAst(n.type), this.operand(n.operand), n);
         return this.cast(this.resolveTypeAst(n.type), this.operand(n.operand), n);
       case 'brace': {
         const t = this.resolveTypeAst(n.type);
@@ -479,6 +495,10 @@ export class Evaluator {
   }
 
   private identifier(n: Extract<Node, { k: 'ident' }>): TargetObject {
+    // C++'s boolean literals (unless the program has variables of those names).
+    if (this.lang.name === 'c++' && !n.scope && (n.name === 'true' || n.name === 'false') && !this.symbols?.findVariables(n.name, this.scope).length) {
+      return this.mkInt(this.lang.truthType, n.name === 'true' ? 1n : 0n);
+    }
     if (!this.symbols) this.fail(`No symbol table is loaded.`, n, 'NO_SYMBOL');
     // C++ `ns::name`, `Class::static_member`, `Enum::enumerator`: a qualified name of its own.
     if (n.scope?.function && !n.scope.quoted) {
@@ -488,11 +508,7 @@ export class Evaluator {
     const scope: LookupScope = { ...this.scope };
     if (n.scope?.file) scope.file = n.scope.file;
     if (n.scope?.function) {
-      // A function that was always inlined has no symbol of its own, yet its statics have
-      // storage and `globals` lists them as fn::name: accept that name (gdb refuses it).
-      const isFunction =
-        this.symbols.findFunctions(n.scope.function, this.scope).length > 0 ||
-        this.symbols.findVariables(n.name, { ...this.scope, function: n.scope.function }).length > 0;
+      const isFunction = this.symbols.findFunctions(n.scope.function, this.scope).length > 0;
       if (isFunction) scope.function = n.scope.function;
       else if (n.scope.quoted) scope.file = n.scope.function;
       else this.fail(`No symbol "${n.scope.function}" in current context.`, n, 'NO_SYMBOL');
@@ -731,8 +747,50 @@ export class Evaluator {
     // gdb's value_cast to bool gives true/false, not the truncated bits.
     if (rt.kind === 'bool') return this.mkInt(to, this.truthy(obj, n) ? 1n : 0n);
     if (rt.kind === 'float') return this.mkFloat(to, this.floatValue(obj, n));
+    // C++: a pointer cast between a class and its (non-virtual) base moves to the subobject.
+    if (rt.kind === 'pointer' && rf.kind === 'pointer' && this.lang.name === 'c++') {
+      const from0 = resolve(rf.target);
+      const to0 = resolve(rt.target);
+      const v = this.intValue(obj, n);
+      if (v !== 0n && from0 !== to0 && (from0.kind === 'struct' || from0.kind === 'union') && (to0.kind === 'struct' || to0.kind === 'union')) {
+        const up = baseOffset(from0, to0);
+        if (up !== undefined) return this.mkInt(to, BigInt.asUintN(64, v + BigInt(up)));
+        const down = baseOffset(to0, from0);
+        if (down !== undefined) return this.mkInt(to, BigInt.asUintN(64, v - BigInt(down)));
+      }
+      return this.mkInt(to, v);
+    }
     // Integer-like targets: int, bool, enum, pointer (floats convert with gdb's saturation).
     return this.mkInt(to, this.intValue(obj, n));
+  }
+
+  /**
+   * `dynamic_cast<T *>(p)` without running code: the vtable says the object's dynamic class
+   * (offset-to-top at vptr-16, typeinfo at vptr-8, named by its `typeinfo for X` symbol); the
+   * result points into the complete object, or is null when T is not that class or a base of it.
+   */
+  private dynamicCast(to: Type, from: TargetObject, n: { pos: number }): TargetObject {
+    const rt = resolve(to);
+    const target = rt.kind === 'pointer' ? resolve(rt.target) : undefined;
+    const rf = resolve(this.decay(from, n).type!);
+    if (!target || rf.kind !== 'pointer' || (target.kind !== 'struct' && target.kind !== 'void')) this.fail('Argument to dynamic_cast must be a pointer to a class type', n);
+    const p = this.intValue(this.decay(from, n), n);
+    if (p === 0n) return this.mkInt(to, 0n);
+    const src = this.src;
+    const vptr = bytesToBigint(src.read(p, 8, true), false);
+    const offsetToTop = bytesToBigint(src.read(vptr - 16n, 8, true), true);
+    const typeinfo = bytesToBigint(src.read(vptr - 8n, 8, true), false);
+    const full = BigInt.asUintN(64, p + offsetToTop);
+    if (target.kind === 'void') return this.mkInt(to, full);
+    const sym = this.symbols?.symbolize(typeinfo);
+    const name = sym && sym.offset === 0n ? demangle(sym.symbol) : undefined;
+    if (!name?.startsWith('typeinfo for ')) this.fail('Couldn\'t determine the dynamic type of the object (no typeinfo symbol)', n);
+    const dynName = name.slice('typeinfo for '.length);
+    if (dynName === target.name) return this.mkInt(to, full);
+    const dyn = this.findType(dynName);
+    const dr = dyn ? resolve(dyn) : undefined;
+    const off = dr && dr.kind === 'struct' ? baseOffset(dr, target) : undefined;
+    return this.mkInt(to, off === undefined ? 0n : BigInt.asUintN(64, full + BigInt(off)));
   }
 
   private binary(n: Extract<Node, { k: 'binary' }>): TargetObject {

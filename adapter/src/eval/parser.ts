@@ -31,7 +31,7 @@ export type Node =
   | { k: 'member'; obj: Node; name: string; arrow: boolean; pos: number }
   | { k: 'index'; obj: Node; index: Node; pos: number }
   | { k: 'unary'; op: '-' | '+' | '!' | '~' | '*' | '&'; operand: Node; pos: number }
-  | { k: 'cast'; type: TypeAst; operand: Node; pos: number }
+  | { k: 'cast'; type: TypeAst; operand: Node; pos: number; cxx?: CxxCast }
   /** gdb's `{type} addr`: the object of that type at that address. */
   | { k: 'brace'; type: TypeAst; operand: Node; pos: number }
   | { k: 'sizeof'; type?: TypeAst; operand?: Node; pos: number }
@@ -44,6 +44,8 @@ const BUILTIN_WORDS = new Set([
   'void', 'char', 'short', 'int', 'long', 'float', 'double', 'signed', 'unsigned', '_Bool', '_Float128', '__float128', '_Complex',
 ]);
 const QUALS = new Set(['const', 'volatile', 'restrict', '__restrict', '_Atomic']);
+export type CxxCast = 'static_cast' | 'reinterpret_cast' | 'const_cast' | 'dynamic_cast';
+const CXX_CASTS = new Set<string>(['static_cast', 'reinterpret_cast', 'const_cast', 'dynamic_cast']);
 
 export interface ParseHooks {
   /** True when `name` names a typedef (or base type name) in the program. */
@@ -164,15 +166,47 @@ class Parser {
     return q !== undefined ? this.hooks.isTypeName(q.text) : this.hooks.isTypeName(t.text);
   }
 
-  /** C++ `a::b::c` starting at token offset o (undefined unless a `::` follows the first name). */
+  /**
+   * C++ `a::b::c` and `Box<int, 3>` starting at token offset o, spelled as the DWARF names them
+   * (undefined unless a `::` or a `<` follows the first name).
+   */
   private qualifiedAt(o: number): { text: string; tokens: number } | undefined {
     let text = this.peek(o).text;
     let n = 1;
-    while (this.peek(o + n).k === 'punct' && this.peek(o + n).text === '::' && this.peek(o + n + 1).k === 'ident') {
-      text += `::${this.peek(o + n + 1).text}`;
-      n += 2;
+    for (;;) {
+      const p = this.peek(o + n);
+      if (p.k === 'punct' && p.text === '::' && this.peek(o + n + 1).k === 'ident') {
+        text += `::${this.peek(o + n + 1).text}`;
+        n += 2;
+      } else if (p.k === 'punct' && p.text === '<') {
+        const args = this.templateArgsAt(o + n);
+        if (!args) break;
+        text += args.text;
+        n += args.tokens;
+      } else break;
     }
     return n > 1 ? { text, tokens: n } : undefined;
+  }
+
+  /** `<int, 3>` at token offset o (its closing `>` found by depth), or undefined. */
+  private templateArgsAt(o: number): { text: string; tokens: number } | undefined {
+    let depth = 0;
+    const parts: string[] = [];
+    for (let n = 0; n < 64; n++) {
+      const t = this.peek(o + n);
+      if (t.k === 'eof') return undefined;
+      if (t.k === 'punct' && (t.text === '(' || t.text === ')' || t.text === ';')) return undefined;
+      if (t.k === 'punct' && t.text === '<') depth++;
+      if (t.k === 'punct' && (t.text === '>' || t.text === '>>')) depth -= t.text.length;
+      const prev = parts[parts.length - 1];
+      const word = /^[\w$]/.test(t.text);
+      if (t.k === 'punct' && t.text === ',') parts.push(', ');
+      else if (t.k === 'punct' && t.text === '>' && prev !== undefined && prev.endsWith('>')) parts.push(' >');
+      else parts.push(word && prev !== undefined && /[\w$]$/.test(prev) ? ` ${t.text}` : t.text);
+      if (depth === 0) return { text: parts.join('').replace(/>>/g, '> >'), tokens: n + 1 };
+      if (depth < 0) return undefined;
+    }
+    return undefined;
   }
 
   private unary(): Node {
@@ -206,6 +240,17 @@ class Parser {
         this.expect('}');
         return { k: 'brace', type, operand: this.unary(), pos: t.pos };
       }
+    }
+    // C++ `static_cast<T>(e)` and friends (the name-only spelling leaves `x < y` alone).
+    if (t.k === 'ident' && CXX_CASTS.has(t.text) && this.isPunct('<', 1)) {
+      this.next();
+      this.next();
+      const type = this.typeName();
+      this.expect('>');
+      this.expect('(');
+      const operand = this.comma();
+      this.expect(')');
+      return this.postfix({ k: 'cast', type, operand, pos: t.pos, cxx: t.text as CxxCast });
     }
     if (t.k === 'ident' && t.text === 'sizeof') {
       this.next();

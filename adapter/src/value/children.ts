@@ -5,8 +5,39 @@
  * non-function pointers have one child, the pointee (`*p`).
  */
 import { resolve, sizeOf, type Type } from '../symbols/types';
-import { fetchWhole, textualKind } from './format';
-import { bytesToBigint, ByteSource, extractBits, makeReference, makeValue, type TargetObject, type ValueContext } from './object';
+import { fetchWhole, textualKind, virtualBaseAddress } from './format';
+import { bytesToBigint, ByteSource, extractBits, makeAbsent, makeReference, makeValue, type TargetObject, type ValueContext } from './object';
+import type { Member } from '../symbols/types';
+
+/** A C++ reference stands for its referent: its children are the referent's. */
+function referent(ctx: ValueContext, obj: TargetObject): TargetObject {
+  if (obj.kind === 'absent' || !obj.type) return obj;
+  const r = resolve(obj.type);
+  if (r.kind !== 'pointer' || !r.reference) return obj;
+  try {
+    return makeReference(r.target, bytesToBigint(fetchWhole(new ByteSource(ctx.memory), obj).bytes, false));
+  } catch {
+    return makeAbsent('unreadable reference', r.target);
+  }
+}
+
+/** The object of a C++ static member (its own variable) or base class subobject. */
+function cxxMemberObject(ctx: ValueContext, parent: TargetObject, m: Member): TargetObject {
+  if (m.static) {
+    const v = ctx.symbols?.findVariables(m.static.qualifiedName).find((x) => x.address !== undefined);
+    return v ? makeReference(v.type ?? m.type, v.address!) : makeAbsent('optimized out', m.type);
+  }
+  if (m.base?.virtual) {
+    if (parent.kind !== 'reference' || !m.base.offsetExpr) return makeAbsent('optimized out', m.type);
+    const src = new ByteSource(ctx.memory);
+    try {
+      return makeReference(m.type, virtualBaseAddress(m.base.offsetExpr, parent.address, (a) => bytesToBigint(src.read(a, 8, true), false)));
+    } catch {
+      return makeAbsent('unreadable virtual base', m.type);
+    }
+  }
+  return memberObject(parent, m.type, m.bitOffset, m.bitSize);
+}
 
 export interface Child {
   /** Member name, `[i]` for elements, `*p` for a pointee; `<anonymous struct>` for unnamed members. */
@@ -56,6 +87,7 @@ function pointee(ctx: ValueContext, obj: TargetObject): TargetObject | undefined
 }
 
 export function childCount(ctx: ValueContext, obj: TargetObject): number {
+  obj = referent(ctx, obj);
   if (obj.kind === 'absent' || !obj.type) return 0;
   const r = resolve(obj.type);
   switch (r.kind) {
@@ -77,17 +109,30 @@ export function childCount(ctx: ValueContext, obj: TargetObject): number {
 }
 
 export function children(ctx: ValueContext, obj: TargetObject, start = 0, count?: number, parentExpr?: string): Child[] {
+  obj = referent(ctx, obj);
   if (obj.kind === 'absent' || !obj.type) return [];
   const r = resolve(obj.type);
   const pe = parentExpr === undefined ? undefined : wrapExpression(parentExpr);
   if (r.kind === 'struct' || r.kind === 'union') {
     const ms = (r.members ?? []).slice(start, count === undefined ? undefined : start + count);
     return ms.map((m) => {
+      if (m.base || m.static) {
+        const rt = resolve(m.type);
+        const typeName = (rt.kind === 'struct' || rt.kind === 'union' ? rt.name : undefined) ?? '';
+        return {
+          // gdb's `<Base>` and `static name`; they evaluate as a cast and as the class's variable.
+          name: m.base ? `<${typeName}>` : `static ${m.name}`,
+          // A base whose definition is missing cannot be named in a cast (gdb: No symbol).
+          evaluateName: m.static ? m.static.qualifiedName : pe === undefined || !(rt.kind === 'struct' && rt.members) ? undefined : `*(${typeName} *)&${pe}`,
+          object: cxxMemberObject(ctx, obj, m),
+        };
+      }
       const anon = m.name === undefined;
       const rt = resolve(m.type);
       return {
         name: anon ? `<anonymous ${rt.kind === 'union' ? 'union' : 'struct'}>` : m.name!,
-        evaluateName: anon ? pe : pe === undefined ? undefined : `${pe}.${m.name}`,
+        // g++'s `_vptr.Shape` is no identifier: no expression names it.
+        evaluateName: anon ? pe : pe === undefined || !/^[A-Za-z_$][\w$]*$/.test(m.name!) ? undefined : `${pe}.${m.name}`,
         object: memberObject(obj, m.type, m.bitOffset, m.bitSize),
       };
     });
