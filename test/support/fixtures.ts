@@ -38,7 +38,7 @@ export type FixtureProgram = (typeof PROGRAMS)[number];
 export const CXX_VARIANTS = ['gcc-O0-dwarf5', 'gcc-O0-dwarf4', 'gcc-O2-dwarf5', 'gcc-O2-dwarf4', 'clang-O0-dwarf5', 'clang-O0-dwarf4', 'clang-O2-dwarf5'] as const;
 export type CxxVariant = (typeof CXX_VARIANTS)[number];
 
-export function cxxFixturePath(program: 'cxx', variant: CxxVariant): string {
+export function cxxFixturePath(program: 'cxx' | 'stl', variant: CxxVariant): string {
   return join(FIXTURES_BUILD_DIR, 'cxx', variant, program);
 }
 

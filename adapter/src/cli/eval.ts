@@ -26,13 +26,14 @@ sizeof, gdb's arr[0]@4 and {type} addr. No assignments or function calls.
   --backend B      auto (default), pidfd-mem, vm-readv or proc-mem
   --debug-dir DIR  also look for separate debug files here (repeatable)
   --language L     c or c++ (gdb's set language); default: the language of the program's main unit
-  --format F, -f F gdb's print/F for every value: x o t d u z c s (or write one EXPR as '/x EXPR')
+  --format F, -f F gdb's print/F for every value: x o t d u z c s, or r for the raw structure
+                   of standard-library objects (or write one EXPR as '/x EXPR', '/r EXPR')
 
 Exit status: 0 when every expression printed, 1 if any failed (message on stderr), 2 for usage.
 `;
 
-const FORMATS = ['x', 'o', 't', 'd', 'u', 'z', 'c', 's'];
-type FormatLetter = 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c' | 's';
+const FORMATS = ['x', 'o', 't', 'd', 'u', 'z', 'c', 's', 'r'];
+type FormatLetter = 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c' | 's' | 'r';
 
 function usageError(msg: string): number {
   process.stderr.write(`pidscope eval: ${msg}\n\n${usage}`);
@@ -121,13 +122,15 @@ async function run(argv: string[]): Promise<number> {
       }
       const expr = m ? m[2] : arg;
       const letter = (m ? m[1] : values.format) as FormatLetter | undefined;
-      const format = letter === 's' ? undefined : letter;
+      // `r` is gdb's raw switch: the structure without the standard library's views.
+      const raw = letter === 'r';
+      const format = letter === 's' || letter === 'r' ? undefined : letter;
       try {
         const obj = program.evaluate(expr);
         if (values.json) {
-          json.push({ expression: arg, ...(program.toJson(obj, { format }) as object) });
+          json.push({ expression: arg, ...(program.toJson(obj, { format, raw }) as object) });
         } else {
-          process.stdout.write(`${program.formatValue(obj, { format })}\n`);
+          process.stdout.write(`${program.formatValue(obj, { format, raw })}\n`);
         }
       } catch (e) {
         failed++;

@@ -8,6 +8,16 @@ import { resolve, sizeOf, type Type } from '../symbols/types';
 import { fetchWhole, textualKind, virtualBaseAddress } from './format';
 import { bytesToBigint, ByteSource, extractBits, makeAbsent, makeReference, makeValue, type TargetObject, type ValueContext } from './object';
 import type { Member } from '../symbols/types';
+import { deepMember, stdView, type StdView } from './libstdcxx';
+
+/** Where a std::vector's elements are and how many there are. */
+function vectorRange(ctx: ValueContext, view: Extract<StdView, { kind: 'vector' }>, address: bigint): { first: bigint; length: number; esize: number } {
+  const src = new ByteSource(ctx.memory);
+  const at = (name: string) => bytesToBigint(src.read(address + BigInt(deepMember(view.type, name)!.bitOffset / 8), 8, true), false);
+  const first = at('_M_start');
+  const esize = sizeOf(view.element) || 1;
+  return { first, length: Math.max(0, Number((at('_M_finish') - first) / BigInt(esize))), esize };
+}
 
 /** A C++ reference stands for its referent: its children are the referent's. */
 function referent(ctx: ValueContext, obj: TargetObject): TargetObject {
@@ -90,6 +100,14 @@ export function childCount(ctx: ValueContext, obj: TargetObject): number {
   obj = referent(ctx, obj);
   if (obj.kind === 'absent' || !obj.type) return 0;
   const r = resolve(obj.type);
+  const view = stdView(r);
+  if (view?.kind === 'vector' && obj.kind === 'reference') {
+    try {
+      return vectorRange(ctx, view, obj.address).length;
+    } catch {
+      return 0;
+    }
+  }
   switch (r.kind) {
     case 'struct':
     case 'union':
@@ -113,6 +131,17 @@ export function children(ctx: ValueContext, obj: TargetObject, start = 0, count?
   if (obj.kind === 'absent' || !obj.type) return [];
   const r = resolve(obj.type);
   const pe = parentExpr === undefined ? undefined : wrapExpression(parentExpr);
+  // A std::vector expands to its elements, as gdb's printer lists them.
+  const view = stdView(r);
+  if (view?.kind === 'vector' && obj.kind === 'reference') {
+    const v = vectorRange(ctx, view, obj.address);
+    const end = Math.min(v.length, count === undefined ? v.length : start + count);
+    const out: Child[] = [];
+    for (let i = start; i < end; i++) {
+      out.push({ name: `[${i}]`, evaluateName: pe === undefined ? undefined : `${pe}._M_impl._M_start[${i}]`, object: makeReference(view.element, v.first + BigInt(i * v.esize)) });
+    }
+    return out;
+  }
   if (r.kind === 'struct' || r.kind === 'union') {
     const ms = (r.members ?? []).slice(start, count === undefined ? undefined : start + count);
     return ms.map((m) => {

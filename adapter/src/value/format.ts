@@ -25,6 +25,7 @@ import {
 import { NODEBUG_DATA } from './nodebug';
 import { symbolSuffix } from './symbolize';
 import { languageOf } from '../lang';
+import { deepMember, stdView, type StdView } from './libstdcxx';
 
 /** gdb's `print` settings that matter to us; defaults are gdb 13's. */
 export interface FormatOptions {
@@ -38,6 +39,8 @@ export interface FormatOptions {
   charset?: Charset;
   /** gdb's print/FMT letter for scalars: x (hex), o, t (binary), d, u, z (zero-padded hex), c. */
   format?: 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c';
+  /** gdb's print/r: the raw structure, without the standard library's views. */
+  raw?: boolean;
 }
 
 export const DEFAULT_FORMAT: FormatOptions = { elements: 200, repeats: 10, maxDepth: 20 };
@@ -478,8 +481,17 @@ export class Formatter {
         return this.pointerText(r.target, addr);
       }
       case 'struct':
-      case 'union':
+      case 'union': {
+        const view = this.opts.raw ? undefined : stdView(r);
+        if (view) {
+          try {
+            return this.viewText(view, buf, off, recurse);
+          } catch (e) {
+            return errorText(e);
+          }
+        }
         return this.compoundText(r, buf, off, address, recurse);
+      }
       case 'array':
         return this.arrayText(r, buf, off, address, recurse);
       case 'function':
@@ -499,6 +511,69 @@ export class Formatter {
       }
     }
     return `<invalid float value>`;
+  }
+
+  /** A libstdc++ object as its pretty-printer shows it (see libstdcxx.ts). */
+  private viewText(view: StdView, buf: Buffer, off: number, recurse: number): string {
+    const ptrAt = (name: string): { addr: bigint; target: Type } => {
+      const m = deepMember(view.type, name, true);
+      const pt = m ? resolve(m.member.type) : undefined;
+      if (!m || !pt || pt.kind !== 'pointer') throw new PidscopeError('EVAL', `libstdc++ layout: no pointer ${name}`, '', 'internal');
+      const o = off + m.bitOffset / 8;
+      return { addr: bytesToBigint(buf.subarray(o, o + 8), false), target: pt.target };
+    };
+    const intAt = (t: CompoundType, name: string, base: Buffer, o: number): bigint => {
+      const m = deepMember(t, name);
+      if (!m) throw new PidscopeError('EVAL', `libstdc++ layout: no member ${name}`, '', 'internal');
+      const size = sizeOf(m.member.type) ?? 8;
+      const at = o + m.bitOffset / 8;
+      return bytesToBigint(base.subarray(at, at + size), isSigned(m.member.type));
+    };
+    switch (view.kind) {
+      case 'string': {
+        const { addr, target } = ptrAt('_M_p');
+        const len = Number(intAt(view.type, '_M_string_length', buf, off));
+        const width = sizeOf(target) ?? 1;
+        const kind = textualKind(target) ?? '';
+        const n = Math.min(len, this.opts.elements);
+        const bytes = n > 0 ? this.src.read(addr, n * width, true) : Buffer.alloc(0);
+        return printString(Buffer.concat([bytes, Buffer.alloc(width)]), n, width, kind, len > n, { ...this.opts, elements: n });
+      }
+      case 'vector': {
+        const start = ptrAt('_M_start').addr;
+        const finish = ptrAt('_M_finish').addr;
+        const end = ptrAt('_M_end_of_storage').addr;
+        const esize = BigInt(sizeOf(view.element) ?? 1);
+        const length = esize ? Number((finish - start) / esize) : 0;
+        const capacity = esize ? Number((end - start) / esize) : 0;
+        const head = `std::vector of length ${length}, capacity ${capacity}`;
+        if (length <= 0) return head;
+        const shown = Math.min(length, this.opts.elements);
+        const bytes = this.src.read(start, shown * Number(esize), true);
+        const arr = { kind: 'array', element: view.element, length: shown } as Type;
+        let body = this.value(arr, bytes, 0, start, recurse);
+        if (shown < length && !body.endsWith('...}')) body = `${body.slice(0, -1)}...}`;
+        return `${head} = ${body}`;
+      }
+      case 'unique_ptr': {
+        const { addr, target } = ptrAt('_M_head_impl');
+        return `std::unique_ptr<${view.arg}> = {get() = ${this.pointerText(target, addr)}}`;
+      }
+      case 'shared_ptr': {
+        const { addr, target } = ptrAt('_M_ptr');
+        const pi = ptrAt('_M_pi');
+        const what = view.weak ? 'weak_ptr' : 'shared_ptr';
+        let state = 'empty';
+        if (pi.addr !== 0n) {
+          const base = resolve(pi.target);
+          const counts = this.src.read(pi.addr, sizeOf(pi.target) ?? 16, true);
+          const use = base.kind === 'struct' ? intAt(base, '_M_use_count', counts, 0) : BigInt(counts.readInt32LE(8));
+          const weak = base.kind === 'struct' ? intAt(base, '_M_weak_count', counts, 0) : BigInt(counts.readInt32LE(12));
+          state = use === 0n ? `expired, weak count ${weak}` : `use count ${use}, weak count ${weak - 1n}`;
+        }
+        return `std::${what}<${view.arg}> (${state}) = {get() = ${this.pointerText(target, addr)}}`;
+      }
+    }
   }
 
   /** C++ pointer to member: `&Class::member` for data (an offset), the function for a method. */

@@ -20,6 +20,8 @@ export interface JsonOptions {
   maxDepth?: number;
   /** gdb's print/FMT letter, applied to `text` of the value and of its children. */
   format?: FormatOptions['format'];
+  /** gdb's print/r: no standard-library views. */
+  raw?: boolean;
 }
 
 export function toJson(ctx: ValueContext, obj: TargetObject, opts: JsonOptions = {}, depth = 0): JsonValue {
@@ -33,7 +35,7 @@ export function toJson(ctx: ValueContext, obj: TargetObject, opts: JsonOptions =
     out.text = `<${obj.reason}>`;
     return out;
   }
-  const f = new Formatter(ctx, { format: opts.format });
+  const f = new Formatter(ctx, { format: opts.format, raw: opts.raw });
   try {
     out.text = f.top(obj);
   } catch (e) {

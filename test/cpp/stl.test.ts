@@ -1,0 +1,82 @@
+/**
+ * libstdc++ objects print as gdb prints them with the pretty-printers Debian's gdb loads by
+ * default (fixtures/stl.cpp, g++ and clang++ at -O0): std::string, std::vector, std::unique_ptr,
+ * std::shared_ptr/weak_ptr. gdb's own failures (a printer raising) are "not comparable". DAP
+ * children of a vector are its elements.
+ */
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Program } from '../../adapter/src/engine/program';
+import { gdbMessage } from '../../adapter/src/eval/evaluate';
+import { cxxFixturePath, startFixture, type CxxVariant, type RunningFixture } from '../support/fixtures';
+import { gdbPrintResults } from '../support/gdb';
+import { tracerPid } from '../support/proc';
+
+const EXPRS = [
+  'g_short_str',
+  'g_long_str',
+  'g_empty_str',
+  'g_vec',
+  'g_empty_vec',
+  'g_str_vec',
+  'g_dbl_vec',
+  'g_unique',
+  'g_unique_null',
+  'g_shared',
+  'g_shared_copy',
+  'g_weak',
+  'g_shared_empty',
+  'g_vec._M_impl._M_start[1]',
+  'g_short_str._M_string_length',
+];
+
+const VARIANTS: CxxVariant[] = ['gcc-O0-dwarf5', 'gcc-O2-dwarf4', 'clang-O0-dwarf5'];
+
+for (const variant of VARIANTS) {
+  if (variant.startsWith('clang') && !existsSync(cxxFixturePath('stl', variant)) && process.env.PIDSCOPE_CI !== '1') {
+    console.warn(`SKIP test/cpp/stl ${variant}: not built (clang++ missing: apt-get install clang)`);
+    continue;
+  }
+  describe(`libstdc++ views (${variant})`, () => {
+    let fx: RunningFixture;
+    let program: Program;
+    beforeAll(async () => {
+      fx = await startFixture('cxx', { binary: cxxFixturePath('stl', variant) });
+      program = await Program.open(fx.pid);
+    });
+    afterAll(async () => {
+      program?.close();
+      await fx?.stop();
+    });
+
+    it('print equals gdb with its libstdc++ printers', async () => {
+      const ours = EXPRS.map((e) => {
+        try {
+          return program.print(e, { charset: 'ascii' });
+        } catch (err) {
+          return `<error: ${gdbMessage(err)}>`;
+        }
+      });
+      expect(tracerPid(fx.pid)).toBe(0);
+      const gdb = await gdbPrintResults(fx.pid, EXPRS, { settings: ['set language c++'], locale: 'C' });
+      const diffs: string[] = [];
+      EXPRS.forEach((e, i) => {
+        const g = gdb[i];
+        // gdb's printer failed, or gdb only warned (clang's missing RTTI symbols): not comparable.
+        if (!g.ok && /Python Exception|Traceback/.test(g.error)) return;
+        if (g.ok && g.text.startsWith('warning: ')) return;
+        const theirs = (g.ok ? g.text : `<error: ${g.error}>`).replace(/\nWarning: the current language does not match this frame\.$/, '');
+        if (theirs !== ours[i]) diffs.push(`print ${e}\n  gdb:      ${theirs}\n  pidscope: ${ours[i]}`);
+      });
+      expect(diffs).toEqual([]);
+    });
+
+    it('DAP children of a vector are its elements; /r shows the raw structure', () => {
+      const kids = program.children(program.evaluate('g_vec'), 0, 10, 'g_vec');
+      expect(kids.map((k) => k.name)).toEqual(['[0]', '[1]', '[2]']);
+      expect(kids.map((k) => program.formatValue(k.object))).toEqual(['1', '2', '3']);
+      expect(kids.map((k) => program.print(k.evaluateName!))).toEqual(['1', '2', '3']);
+      expect(program.print('g_vec', { raw: true })).toMatch(/^\{<std::_Vector_base<int, std::allocator<int> >> = \{_M_impl = /);
+    });
+  });
+}
