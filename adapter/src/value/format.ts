@@ -25,7 +25,7 @@ import {
 import { NODEBUG_DATA } from './nodebug';
 import { symbolSuffix } from './symbolize';
 import { languageOf } from '../lang';
-import { deepMember, stdView, type StdView } from './libstdcxx';
+import { containerText, deepMember, stdView, type StdView, type ViewHost } from './libstdcxx';
 
 /** gdb's `print` settings that matter to us; defaults are gdb 13's. */
 export interface FormatOptions {
@@ -485,6 +485,10 @@ export class Formatter {
         const view = this.opts.raw ? undefined : stdView(r);
         if (view) {
           try {
+            if (view.kind === 'container' && view.which !== 'string_view') {
+              if (address === undefined) return this.compoundText(r, buf, off, address, recurse);
+              return containerText(this.viewHost(recurse), view, address);
+            }
             return this.viewText(view, buf, off, recurse);
           } catch (e) {
             return errorText(e);
@@ -513,6 +517,32 @@ export class Formatter {
     return `<invalid float value>`;
   }
 
+  /** What libstdc++ container views need from the printer. */
+  private viewHost(recurse: number): ViewHost {
+    return {
+      read: (a, n) => this.src.read(a, n, true),
+      findType: (name) => {
+        const lang = languageOf(this.ctx);
+        for (const n of lang.typeLookupNames(name)) {
+          const t = this.ctx.symbols?.findType(n);
+          if (t) return t;
+        }
+        const words = name.split(/\s+/);
+        const keywords = /^(unsigned|signed|short|long|int|char|double|float|bool|_Bool|wchar_t|char8_t|char16_t|char32_t)$/;
+        return lang.builtinNamed(name) ?? (words.every((w) => keywords.test(w)) ? lang.builtinFromWords(words) : undefined);
+      },
+      value: (t, a) => {
+        const size = sizeOf(t) ?? 0;
+        try {
+          return this.value(t, this.src.read(a, size, true), 0, a, recurse + 1);
+        } catch (e) {
+          return errorText(e);
+        }
+      },
+      elements: this.opts.elements,
+    };
+  }
+
   /** A libstdc++ object as its pretty-printer shows it (see libstdcxx.ts). */
   private viewText(view: StdView, buf: Buffer, off: number, recurse: number): string {
     const ptrAt = (name: string): { addr: bigint; target: Type } => {
@@ -530,9 +560,11 @@ export class Formatter {
       return bytesToBigint(base.subarray(at, at + size), isSigned(m.member.type));
     };
     switch (view.kind) {
+      case 'container':
       case 'string': {
-        const { addr, target } = ptrAt('_M_p');
-        const len = Number(intAt(view.type, '_M_string_length', buf, off));
+        const sv = view.kind === 'container';
+        const { addr, target } = ptrAt(sv ? '_M_str' : '_M_p');
+        const len = Number(intAt(view.type, sv ? '_M_len' : '_M_string_length', buf, off));
         const width = sizeOf(target) ?? 1;
         const kind = textualKind(target) ?? '';
         const n = Math.min(len, this.opts.elements);

@@ -8,10 +8,11 @@
  * Covered: std::string (and the other basic_string character types), std::vector (not
  * vector<bool>), std::unique_ptr, std::shared_ptr, std::weak_ptr. Other containers print raw.
  */
-import { resolve, type CompoundType, type Member, type Type } from '../symbols/types';
+import { resolve, sizeOf, type CompoundType, type Member, type Type } from '../symbols/types';
 
 export type StdView =
   | { kind: 'string'; type: CompoundType }
+  | { kind: 'container'; type: CompoundType; which: Container }
   | { kind: 'vector'; type: CompoundType; element: Type }
   | { kind: 'unique_ptr'; type: CompoundType; arg: string }
   | { kind: 'shared_ptr'; type: CompoundType; arg: string; weak: boolean };
@@ -52,12 +53,253 @@ export function deepMember(t: CompoundType, name: string, pointerOnly = false, d
   return undefined;
 }
 
+export type Container = 'pair' | 'string_view' | 'optional' | 'atomic' | 'list' | 'forward_list' | 'tree' | 'hashtable' | 'deque' | 'tuple' | 'variant' | 'bitvector';
+
+const CONTAINERS: Array<[RegExp, Container]> = [
+  [/^std::pair</, 'pair'],
+  [/^std::basic_string_view</, 'string_view'],
+  [/^std::optional</, 'optional'],
+  [/^std::atomic</, 'atomic'],
+  [/^std::(__cxx11::)?list</, 'list'],
+  [/^std::forward_list</, 'forward_list'],
+  [/^std::(multi)?(map|set)</, 'tree'],
+  [/^std::unordered_(multi)?(map|set)</, 'hashtable'],
+  [/^std::deque</, 'deque'],
+  [/^std::tuple</, 'tuple'],
+  [/^std::variant</, 'variant'],
+  [/^std::vector<bool,/, 'bitvector'],
+];
+
+/** What a view needs from the printer: memory, types by name, and gdb's text of a value. */
+export interface ViewHost {
+  read(address: bigint, size: number): Buffer;
+  findType(name: string): Type | undefined;
+  value(type: Type, address: bigint): string;
+  elements: number;
+}
+
+const u64 = (b: Buffer, o = 0) => b.readBigUInt64LE(o);
+
+function typeArg(host: ViewHost, name: string, i: number): Type {
+  const arg = templateArgs(name)[i];
+  const t = arg === undefined ? undefined : host.findType(arg.replace(/ const$/, '').replace(/^const /, ''));
+  if (!t) throw new Error(`libstdc++ view: type ${arg ?? `#${i}`} not found`);
+  return t;
+}
+
+function size(t: Type): number {
+  return sizeOf(t) ?? 1;
+}
+
+/** Alignment as the x86-64 ABI gives it (largest scalar inside). */
+function alignOf(t: Type): number {
+  const r = resolve(t);
+  if (r.kind === 'struct' || r.kind === 'union') return Math.max(1, ...(r.members ?? []).filter((m) => !m.static).map((m) => alignOf(m.type)));
+  if (r.kind === 'array') return alignOf(r.element);
+  return Math.min(size(r), 16);
+}
+
+function plural(n: number): string {
+  return `${n} element${n === 1 ? '' : 's'}`;
+}
+
+/** `{a, b}` or `{[k] = v, …}` with gdb's element limit. */
+function list(items: string[], total: number, host: ViewHost): string {
+  return `{${items.join(', ')}${total > items.length ? '...' : ''}}`;
+}
+
+function at(t: CompoundType, name: string, pointer = false): number {
+  const m = deepMember(t, name, pointer);
+  if (!m) throw new Error(`libstdc++ view: no member ${name}`);
+  return m.bitOffset / 8;
+}
+
+/** The text of a container view of the object at `address`. */
+export function containerText(host: ViewHost, view: Extract<StdView, { kind: 'container' }>, address: bigint): string {
+  const t = view.type;
+  const name = t.name!;
+  const bare = name.slice(0, name.indexOf('<'));
+  const obj = host.read(address, size(t));
+  switch (view.which) {
+    case 'string_view':
+      throw new Error('handled by the formatter');
+    case 'pair': {
+      // Only `first` and `second` (the empty __pair_base is not shown).
+      const parts = ['first', 'second'].map((f) => {
+        const m = (t.members ?? []).find((x) => x.name === f);
+        return m ? `${f} = ${host.value(m.type, address + BigInt(m.bitOffset / 8))}` : undefined;
+      });
+      return `{${parts.filter((x) => x !== undefined).join(', ')}}`;
+    }
+    case 'optional': {
+      const engaged = obj[at(t, '_M_engaged')] !== 0;
+      const arg = templateArgs(name)[0];
+      if (!engaged) return `std::optional<${arg}> [no contained value]`;
+      const vt = typeArg(host, name, 0);
+      return `std::optional<${arg}> = {[contained value] = ${host.value(vt, address + BigInt(at(t, '_M_value')))}}`;
+    }
+    case 'atomic': {
+      const m = deepMember(t, '_M_i') ?? deepMember(t, '_M_p');
+      if (!m) throw new Error('libstdc++ view: atomic without _M_i');
+      return `${name} = { ${host.value(m.member.type, address + BigInt(m.bitOffset / 8))} }`;
+    }
+    case 'list':
+    case 'forward_list': {
+      const vt = typeArg(host, name, 0);
+      const fwd = view.which === 'forward_list';
+      const head = address + BigInt(at(t, fwd ? '_M_head' : '_M_node'));
+      const dataOff = fwd ? 8n : 16n;
+      const items: string[] = [];
+      let node = u64(host.read(head, 8));
+      let i = 0;
+      while (node !== 0n && node !== head && i < 100_000) {
+        if (items.length < host.elements) items.push(`[${i}] = ${host.value(vt, node + dataOff)}`);
+        i++;
+        node = u64(host.read(node, 8));
+      }
+      if (i === 0) return `${bare} is empty`;
+      return `${bare} = ${list(items, i, host)}`;
+    }
+    case 'tree': {
+      const isMap = /^std::(multi)?map</.test(name);
+      const kt = typeArg(host, name, 0);
+      const header = address + BigInt(at(t, '_M_header'));
+      const count = Number(u64(obj, at(t, '_M_node_count')));
+      const items: string[] = [];
+      const hdr = host.read(header, 32);
+      let node = u64(hdr, 16); // leftmost
+      let i = 0;
+      const vt = isMap ? typeArg(host, name, 1) : undefined;
+      const valueOff = vt ? BigInt(Math.ceil(size(kt) / alignOf(vt)) * alignOf(vt)) : 0n;
+      while (node !== header && node !== 0n && i < count && items.length < host.elements) {
+        const data = node + 32n;
+        items.push(isMap ? `[${host.value(kt, data)}] = ${host.value(vt!, data + valueOff)}` : `[${i}] = ${host.value(kt, data)}`);
+        i++;
+        // In-order successor in the red-black tree.
+        const n = host.read(node, 32);
+        let right = u64(n, 24);
+        if (right !== 0n) {
+          let left = u64(host.read(right, 32), 16);
+          while (left !== 0n) {
+            right = left;
+            left = u64(host.read(right, 32), 16);
+          }
+          node = right;
+        } else {
+          let cur = node;
+          let parent = u64(n, 8);
+          while (parent !== header && u64(host.read(parent, 32), 24) === cur) {
+            cur = parent;
+            parent = u64(host.read(parent, 32), 8);
+          }
+          node = parent;
+        }
+      }
+      if (count === 0) return `${bare} with 0 elements`;
+      return `${bare} with ${plural(count)} = ${list(items, count, host)}`;
+    }
+    case 'hashtable': {
+      const isMap = /^std::unordered_(multi)?map</.test(name);
+      const kt = typeArg(host, name, 0);
+      const vt = isMap ? typeArg(host, name, 1) : undefined;
+      const valueOff = vt ? BigInt(Math.ceil(size(kt) / alignOf(vt)) * alignOf(vt)) : 0n;
+      const count = Number(u64(obj, at(t, '_M_element_count')));
+      const dataOff = BigInt(Math.max(8, alignOf(kt)));
+      let node = u64(obj, at(t, '_M_before_begin'));
+      const items: string[] = [];
+      let i = 0;
+      while (node !== 0n && i < count && items.length < host.elements) {
+        const data = node + dataOff;
+        items.push(isMap ? `[${host.value(kt, data)}] = ${host.value(vt!, data + valueOff)}` : `[${i}] = ${host.value(kt, data)}`);
+        i++;
+        node = u64(host.read(node, 8));
+      }
+      if (count === 0) return `${bare} with 0 elements`;
+      return `${bare} with ${plural(count)} = ${list(items, count, host)}`;
+    }
+    case 'deque': {
+      const vt = typeArg(host, name, 0);
+      const es = BigInt(size(vt));
+      const bufElems = es < 512n ? 512n / es : 1n;
+      const start = at(t, '_M_start');
+      const finish = at(t, '_M_finish');
+      // Iterators are {cur, first, last, node}.
+      const [sCur, sLast, sNode] = [u64(obj, start), u64(obj, start + 16), u64(obj, start + 24)];
+      const [fCur, fFirst, fNode] = [u64(obj, finish), u64(obj, finish + 8), u64(obj, finish + 24)];
+      const count = Number(bufElems * ((fNode - sNode) / 8n - 1n) + (fCur - fFirst) / es + (sLast - sCur) / es);
+      if (count <= 0) return 'std::deque with 0 elements';
+      const items: string[] = [];
+      let cur = sCur;
+      let last = sLast;
+      let nodeP = sNode;
+      while (items.length < Math.min(count, host.elements)) {
+        items.push(host.value(vt, cur));
+        cur += es;
+        if (cur === last) {
+          nodeP += 8n;
+          cur = u64(host.read(nodeP, 8));
+          last = cur + bufElems * es;
+        }
+      }
+      return `std::deque with ${plural(count)} = ${list(items, count, host)}`;
+    }
+    case 'tuple': {
+      const heads: Array<{ index: number; type: Type; off: number }> = [];
+      const walk = (c: CompoundType, off: number, depth: number) => {
+        if (depth > 40) return;
+        for (const m of c.members ?? []) {
+          const r = resolve(m.type);
+          if (m.base && (r.kind === 'struct' || r.kind === 'union')) {
+            const hb = /^std::_Head_base<(\d+)[uUlL]*,/.exec(r.name ?? ''); // clang writes `0UL`
+            const hm = hb ? (r.members ?? []).find((x) => x.name === '_M_head_impl') : undefined;
+            if (hb && hm) heads.push({ index: Number(hb[1]), type: hm.type, off: off + m.bitOffset / 8 + hm.bitOffset / 8 });
+            else walk(r, off + m.bitOffset / 8, depth + 1);
+          }
+        }
+      };
+      walk(t, 0, 0);
+      heads.sort((a, b) => a.index - b.index);
+      if (!heads.length) return 'std::tuple containing';
+      return `std::tuple containing = {${heads.map((h) => `[${h.index + 1}] = ${host.value(h.type, address + BigInt(h.off))}`).join(', ')}}`;
+    }
+    case 'variant': {
+      const idx = obj[at(t, '_M_index')];
+      const args = templateArgs(name);
+      if (idx === 0xff || idx >= args.length) return `${bare}<${args.join(', ')}> [no contained value]`;
+      const vt = typeArg(host, name, idx);
+      return `${bare}<${args.join(', ')}> [index ${idx}] = {${host.value(vt, address + BigInt(at(t, '_M_u')))}}`;
+    }
+    case 'bitvector': {
+      const s = at(t, '_M_start');
+      const f = at(t, '_M_finish');
+      const e = at(t, '_M_end_of_storage');
+      const sp = u64(obj, s);
+      const so = Number(obj.readUInt32LE(s + 8));
+      const fp = u64(obj, f);
+      const fo = Number(obj.readUInt32LE(f + 8));
+      const length = Number(fp - sp) * 8 + fo - so;
+      const capacity = Number(u64(obj, e) - sp) * 8;
+      const head = `std::vector<bool> of length ${length}, capacity ${capacity}`;
+      if (length <= 0) return head;
+      const n = Math.min(length, host.elements);
+      const bytes = host.read(sp, Math.ceil((so + n) / 8) + 8);
+      const items: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const bit = so + i;
+        items.push((bytes[bit >> 3] >> (bit & 7)) & 1 ? 'true' : 'false');
+      }
+      return `${head} = ${list(items, length, host)}`;
+    }
+  }
+}
+
 /** The view for a type, if libstdc++'s printers have one that pidscope implements. */
 export function stdView(type: Type): StdView | undefined {
   const t = resolve(type);
   if (t.kind !== 'struct' || !t.name || !t.name.startsWith('std::') || !t.members) return undefined;
   const name = t.name;
   if (/^std::(__cxx11::)?basic_string</.test(name)) return { kind: 'string', type: t };
+  for (const [re, which] of CONTAINERS) if (re.test(name)) return { kind: 'container', type: t, which };
   if (/^std::(__debug::)?vector</.test(name)) {
     const start = deepMember(t, '_M_start');
     if (!start) return undefined; // vector<bool> keeps bits, not elements
