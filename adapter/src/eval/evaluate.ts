@@ -148,10 +148,10 @@ function enumeratorIndex(symbols: SymbolLookup): Map<string, { type: EnumType; v
         return;
       case 'enum':
         for (const e of t.enumerators ?? []) {
-          // C++: `Enum::name` for every named enum; an `enum class` has no unqualified names.
-          if (t.name !== undefined && (t.scoped || t.name.length)) {
-            const q = `${t.name}::${e.name}`;
-            if (!map!.has(q)) map!.set(q, { type: t, value: e.value });
+          // C++: `Enum::name` for every named enum, `ns::name` in a namespace; an `enum class`
+          // has no unqualified names.
+          for (const q of [t.name !== undefined ? `${t.name}::${e.name}` : undefined, t.enumeratorPrefix ? t.enumeratorPrefix + e.name : undefined]) {
+            if (q !== undefined && !map!.has(q)) map!.set(q, { type: t, value: e.value });
           }
           if (!t.scoped && !map!.has(e.name)) map!.set(e.name, { type: t, value: e.value });
         }

@@ -89,7 +89,7 @@ export interface Member {
   /** C++: a base class subobject (DW_TAG_inheritance), printed `<Base> = {…}`. */
   base?: { virtual: boolean; offsetExpr?: Uint8Array };
   /** C++: a static data member (no storage in the object); its storage is the variable `qualifiedName`. */
-  static?: { qualifiedName: string };
+  static?: { qualifiedName: string; constValue?: bigint };
 }
 
 export interface CompoundType {
@@ -116,6 +116,8 @@ export interface EnumType {
   name?: string;
   /** C++ `enum class` (DW_AT_enum_class): enumerators print as `Name::Enumerator`. */
   scoped?: boolean;
+  /** C++: how gdb qualifies the enumerators (`std::` for an enum in namespace std, `Mode::` for an enum class). */
+  enumeratorPrefix?: string;
   size?: number;
   /** The underlying integer type (DW_AT_type, or derived from size and signedness). */
   readonly compatible?: IntType;

@@ -646,8 +646,8 @@ export class Formatter {
     const val = bytesToBigint(buf.subarray(off, off + size), enumIsSigned(e));
     const ens = e.enumerators ?? [];
     const hit = ens.find((x) => x.value === val);
-    // C++ `enum class`: gdb names the enumerator with its enum (`Mode::On`).
-    if (hit) return e.scoped && e.name !== undefined ? `${e.name}::${hit.name}` : hit.name;
+    // C++: gdb qualifies enumerators (`Mode::On` of an enum class, `std::_S_red` in namespace std).
+    if (hit) return (e.enumeratorPrefix ?? (e.scoped && e.name !== undefined ? `${e.name}::` : '')) + hit.name;
     if (!isFlagEnum(e)) return val.toString();
     let v = BigInt.asUintN(64, val);
     const parts: string[] = [];
@@ -723,7 +723,7 @@ export class Formatter {
       const maddr = address === undefined ? undefined : address + BigInt(byte);
       let text: string;
       if (m.static) {
-        parts.push(`static ${m.name} = ${this.staticMemberText(m.static.qualifiedName, m.type, recurse + 1)}`);
+        parts.push(`static ${m.name} = ${this.staticMemberText(m.static.qualifiedName, m.type, recurse + 1, m.static.constValue)}`);
         continue;
       }
       if (m.base) {
@@ -750,12 +750,22 @@ export class Formatter {
       }
       parts.push(m.name === undefined ? text : `${m.name} = ${text}`);
     }
+    // gdb: a class whose only members are base classes still says it has no fields of its own.
+    if (r.members.every((m) => m.base)) parts.push('<No data fields>');
     return `{${parts.join(', ')}}`;
   }
 
   /** A C++ static data member: the value of the variable that holds it (gdb: `<optimized out>` without one). */
-  private staticMemberText(qualifiedName: string, type: Type, recurse: number): string {
+  private staticMemberText(qualifiedName: string, type: Type, recurse: number, constValue?: bigint): string {
     const v = this.ctx.symbols?.findVariables(qualifiedName).find((x) => x.address !== undefined || x.constValue);
+    if (!v && constValue !== undefined) {
+      // A constexpr member the compiler only describes by its value (DW_AT_const_value).
+      const size = sizeOf(type) ?? 8;
+      const bytes = Buffer.alloc(size);
+      let x = BigInt.asUintN(size * 8, constValue);
+      for (let i = 0; i < size; i++, x >>= 8n) bytes[i] = Number(x & 0xffn);
+      return this.value(type, bytes, 0, undefined, recurse);
+    }
     if (!v) return '<optimized out>';
     try {
       if (v.address === undefined) return this.value(v.type ?? type, Buffer.from(v.constValue!), 0, undefined, recurse);

@@ -31,6 +31,7 @@ const CASES: Array<[string, string]> = [
   ['_Z3foov.cold', 'foo() [clone .cold]'],
   ['_Z3foov.constprop.0', 'foo() [clone .constprop.0]'],
   ['_ZNKSs4sizeEv', 'std::string::size() const'],
+  ['_Z11g_short_strB5cxx11', 'g_short_str[abi:cxx11]'],
 ];
 
 describe('demangle (Itanium C++ ABI)', () => {

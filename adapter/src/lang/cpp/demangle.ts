@@ -257,7 +257,15 @@ class Parser {
       const id = this.s.slice(this.i, this.i + len);
       if (id.length !== len) throw new Fail('source name');
       this.i += len;
-      return { k: 'name', s: id.startsWith('_GLOBAL__N') ? '(anonymous namespace)' : id };
+      let out = id.startsWith('_GLOBAL__N') ? '(anonymous namespace)' : id;
+      // ABI tags: `B5cxx11` → `[abi:cxx11]`.
+      while (this.peek() === 'B' && /\d/.test(this.peek(1))) {
+        this.i++;
+        const n = this.number();
+        out += `[abi:${this.s.slice(this.i, this.i + n)}]`;
+        this.i += n;
+      }
+      return { k: 'name', s: out };
     }
     if (c === 'C' && /[1-5I]/.test(this.peek(1))) {
       this.i += 2;

@@ -106,7 +106,8 @@ export class TypeBuilder {
   private qualifiedName(die: Die): string | undefined {
     const name = this.str(die, DW_AT.name);
     if (name === undefined || !this.scopePrefix || !CXX_LANGS.has(die.unit.language ?? -1)) return name;
-    return this.scopePrefix(die.offset) + name;
+    // gdb writes C++ names canonically: `allocator<unsigned long>` where DWARF says `long unsigned int`.
+    return this.scopePrefix(die.offset) + (name.includes('<') ? canonicalTemplateArgs(name) : name);
   }
 
   fromDie(die: Die): Type {
@@ -347,6 +348,8 @@ export class TypeBuilder {
         if (isStatic) {
           if (mname === undefined) continue;
           extra.static = { qualifiedName: `${owner ?? ''}::${mname}` };
+          const cv = attr(m, DW_AT.const_value);
+          if (cv && !Buffer.isBuffer(cv.value)) extra.static.constValue = constValue(cv, true);
         } else {
           const dml = attr(m, DW_AT.data_member_location);
           const isVirtual = !!attr(m, 0x4c /* DW_AT_virtuality */);
@@ -436,6 +439,11 @@ export class TypeBuilder {
       },
     };
     if (attr(die, DW_AT.enum_class)) t.scoped = true;
+    if (CXX_LANGS.has(die.unit.language ?? -1) && this.scopePrefix) {
+      // Enumerators of a plain enum live in the enclosing scope; those of an enum class in the enum.
+      const p = t.scoped ? (name !== undefined ? `${name}::` : '') : this.scopePrefix(die.offset);
+      if (p) t.enumeratorPrefix = p;
+    }
     return t;
   }
 
@@ -612,6 +620,22 @@ function memberLocation(a: Attr): number {
     return 0;
   }
   return Number(toBig(a.value));
+}
+
+const CANONICAL_INTS: Array<[RegExp, string]> = [
+  [/\blong long unsigned int\b/g, 'unsigned long long'],
+  [/\blong long int\b/g, 'long long'],
+  [/\blong unsigned int\b/g, 'unsigned long'],
+  [/\bshort unsigned int\b/g, 'unsigned short'],
+  [/\blong int\b/g, 'long'],
+  [/\bshort int\b/g, 'short'],
+];
+
+/** Integer type names inside template arguments as gdb canonicalizes C++ names. */
+export function canonicalTemplateArgs(name: string): string {
+  let out = name;
+  for (const [re, to] of CANONICAL_INTS) out = out.replace(re, to);
+  return out;
 }
 
 function constValue(a: Attr, signed: boolean): bigint {
