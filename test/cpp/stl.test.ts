@@ -125,11 +125,19 @@ for (const variant of VARIANTS) {
       expect(diffs).toEqual([]);
     });
 
-    it('DAP children of a vector are its elements; /r shows the raw structure', () => {
+    it('DAP children of a vector, map, list, set, deque, unordered_map are their elements; /r shows the raw structure', () => {
       const kids = program.children(program.evaluate('g_vec'), 0, 10, 'g_vec');
       expect(kids.map((k) => k.name)).toEqual(['[0]', '[1]', '[2]']);
       expect(kids.map((k) => program.formatValue(k.object))).toEqual(['1', '2', '3']);
       expect(kids.map((k) => program.print(k.evaluateName!))).toEqual(['1', '2', '3']);
+      const map = program.children(program.evaluate('g_map'), 0, 10, 'g_map');
+      expect(map.map((k) => `${k.name} = ${program.formatValue(k.object)}`)).toEqual(['[1] = 10', '[2] = 20']);
+      expect(program.childCount(program.evaluate('g_map'))).toBe(2);
+      const lst = program.children(program.evaluate('g_list'), 1, 5, 'g_list');
+      expect(lst.map((k) => `${k.name} = ${program.formatValue(k.object)}`)).toEqual(['[1] = 2', '[2] = 3']);
+      expect(program.children(program.evaluate('g_set'), 0, 10).map((k) => program.formatValue(k.object))).toEqual(['1', '2', '3']);
+      expect(program.children(program.evaluate('g_deque'), 0, 10).map((k) => program.formatValue(k.object))).toEqual(['6', '7']);
+      expect(program.children(program.evaluate('g_umap'), 0, 10).map((k) => `${k.name} = ${program.formatValue(k.object)}`)).toEqual(['[5] = 50']);
       expect(program.print('g_vec', { raw: true })).toMatch(/^\{<std::_Vector_base<int, std::allocator<int> >> = \{_M_impl = /);
     });
   });

@@ -5,10 +5,27 @@
  * non-function pointers have one child, the pointee (`*p`).
  */
 import { resolve, sizeOf, type Type } from '../symbols/types';
-import { fetchWhole, textualKind, virtualBaseAddress } from './format';
+import { fetchWhole, Formatter, textualKind, virtualBaseAddress } from './format';
 import { bytesToBigint, ByteSource, extractBits, makeAbsent, makeReference, makeValue, type TargetObject, type ValueContext } from './object';
 import type { Member } from '../symbols/types';
-import { deepMember, stdView, type StdView } from './libstdcxx';
+import { containerItems, deepMember, stdView, type StdView } from './libstdcxx';
+
+const NODE_CONTAINERS = new Set(['list', 'forward_list', 'tree', 'hashtable', 'deque']);
+
+/** The elements of a list, map, set, unordered container or deque, as gdb's printers list them. */
+function containerChildren(ctx: ValueContext, view: Extract<StdView, { kind: 'container' }>, address: bigint, limit: number): { count: number; children: Child[] } {
+  const f = new Formatter(ctx);
+  const host = f.viewHost();
+  const { count, items } = containerItems(host, view, address, limit);
+  return {
+    count,
+    children: items.map((it, i) => ({
+      // A map's element is named by its key, as in gdb's `{[1] = 10}`.
+      name: it.key ? `[${host.value(it.key.type, it.key.address)}]` : `[${i}]`,
+      object: makeReference(it.type, it.address),
+    })),
+  };
+}
 
 /** Where a std::vector's elements are and how many there are. */
 function vectorRange(ctx: ValueContext, view: Extract<StdView, { kind: 'vector' }>, address: bigint): { first: bigint; length: number; esize: number } {
@@ -101,12 +118,11 @@ export function childCount(ctx: ValueContext, obj: TargetObject): number {
   if (obj.kind === 'absent' || !obj.type) return 0;
   const r = resolve(obj.type);
   const view = stdView(r);
-  if (view?.kind === 'vector' && obj.kind === 'reference') {
-    try {
-      return vectorRange(ctx, view, obj.address).length;
-    } catch {
-      return 0;
-    }
+  try {
+    if (view?.kind === 'vector' && obj.kind === 'reference') return vectorRange(ctx, view, obj.address).length;
+    if (view?.kind === 'container' && NODE_CONTAINERS.has(view.which) && obj.kind === 'reference') return containerChildren(ctx, view, obj.address, 0).count;
+  } catch {
+    return 0;
   }
   switch (r.kind) {
     case 'struct':
@@ -141,6 +157,10 @@ export function children(ctx: ValueContext, obj: TargetObject, start = 0, count?
       out.push({ name: `[${i}]`, evaluateName: pe === undefined ? undefined : `${pe}._M_impl._M_start[${i}]`, object: makeReference(view.element, v.first + BigInt(i * v.esize)) });
     }
     return out;
+  }
+  if (view?.kind === 'container' && NODE_CONTAINERS.has(view.which) && obj.kind === 'reference') {
+    const end = count === undefined ? 1_000_000 : start + count;
+    return containerChildren(ctx, view, obj.address, end).children.slice(start);
   }
   if (r.kind === 'struct' || r.kind === 'union') {
     const ms = (r.members ?? []).slice(start, count === undefined ? undefined : start + count);

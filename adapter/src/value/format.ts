@@ -518,7 +518,7 @@ export class Formatter {
   }
 
   /** What libstdc++ container views need from the printer. */
-  private viewHost(recurse: number): ViewHost {
+  viewHost(recurse = 0): ViewHost {
     return {
       read: (a, n) => this.src.read(a, n, true),
       findType: (name) => {

@@ -114,6 +114,115 @@ function at(t: CompoundType, name: string, pointer = false): number {
   return m.bitOffset / 8;
 }
 
+export interface Item {
+  type: Type;
+  address: bigint;
+  /** For maps: the key (the item is the mapped value). */
+  key?: { type: Type; address: bigint };
+}
+
+/**
+ * The elements of a node-based or segmented container (list, forward_list, map/set, unordered,
+ * deque): how many there are, and the first `limit` of them in gdb's order.
+ */
+export function containerItems(host: ViewHost, view: Extract<StdView, { kind: 'container' }>, address: bigint, limit: number): { count: number; items: Item[] } {
+  const t = view.type;
+  const name = t.name!;
+  const obj = host.read(address, size(t));
+  const items: Item[] = [];
+  switch (view.which) {
+    case 'list':
+    case 'forward_list': {
+      const vt = typeArg(host, name, 0);
+      const fwd = view.which === 'forward_list';
+      const head = address + BigInt(at(t, fwd ? '_M_head' : '_M_node'));
+      const dataOff = fwd ? 8n : 16n;
+      let node = u64(host.read(head, 8));
+      let count = 0;
+      while (node !== 0n && node !== head && count < 1_000_000) {
+        if (items.length < limit) items.push({ type: vt, address: node + dataOff });
+        count++;
+        node = u64(host.read(node, 8));
+      }
+      return { count, items };
+    }
+    case 'tree': {
+      const isMap = /^std::(multi)?map</.test(name);
+      const kt = typeArg(host, name, 0);
+      const vt = isMap ? typeArg(host, name, 1) : undefined;
+      const valueOff = vt ? BigInt(Math.ceil(size(kt) / alignOf(vt)) * alignOf(vt)) : 0n;
+      const header = address + BigInt(at(t, '_M_header'));
+      const count = Number(u64(obj, at(t, '_M_node_count')));
+      let node = u64(host.read(header, 32), 16); // leftmost
+      while (node !== header && node !== 0n && items.length < Math.min(count, limit)) {
+        const data = node + 32n;
+        items.push(vt ? { type: vt, address: data + valueOff, key: { type: kt, address: data } } : { type: kt, address: data });
+        // In-order successor in the red-black tree.
+        const n = host.read(node, 32);
+        let right = u64(n, 24);
+        if (right !== 0n) {
+          let left = u64(host.read(right, 32), 16);
+          while (left !== 0n) {
+            right = left;
+            left = u64(host.read(right, 32), 16);
+          }
+          node = right;
+        } else {
+          let cur = node;
+          let parent = u64(n, 8);
+          while (parent !== header && u64(host.read(parent, 32), 24) === cur) {
+            cur = parent;
+            parent = u64(host.read(parent, 32), 8);
+          }
+          node = parent;
+        }
+      }
+      return { count, items };
+    }
+    case 'hashtable': {
+      const isMap = /^std::unordered_(multi)?map</.test(name);
+      const kt = typeArg(host, name, 0);
+      const vt = isMap ? typeArg(host, name, 1) : undefined;
+      const valueOff = vt ? BigInt(Math.ceil(size(kt) / alignOf(vt)) * alignOf(vt)) : 0n;
+      const count = Number(u64(obj, at(t, '_M_element_count')));
+      const dataOff = BigInt(Math.max(8, alignOf(kt)));
+      let node = u64(obj, at(t, '_M_before_begin'));
+      while (node !== 0n && items.length < Math.min(count, limit)) {
+        const data = node + dataOff;
+        items.push(vt ? { type: vt, address: data + valueOff, key: { type: kt, address: data } } : { type: kt, address: data });
+        node = u64(host.read(node, 8));
+      }
+      return { count, items };
+    }
+    case 'deque': {
+      const vt = typeArg(host, name, 0);
+      const es = BigInt(size(vt));
+      const bufElems = es < 512n ? 512n / es : 1n;
+      const start = at(t, '_M_start');
+      const finish = at(t, '_M_finish');
+      // Iterators are {cur, first, last, node}.
+      const [sCur, sLast, sNode] = [u64(obj, start), u64(obj, start + 16), u64(obj, start + 24)];
+      const [fCur, fFirst, fNode] = [u64(obj, finish), u64(obj, finish + 8), u64(obj, finish + 24)];
+      const count = Math.max(0, Number(bufElems * ((fNode - sNode) / 8n - 1n) + (fCur - fFirst) / es + (sLast - sCur) / es));
+      let cur = sCur;
+      let last = sLast;
+      let nodeP = sNode;
+      while (items.length < Math.min(count, limit)) {
+        items.push({ type: vt, address: cur });
+        cur += es;
+        if (cur === last) {
+          nodeP += 8n;
+          cur = u64(host.read(nodeP, 8));
+          last = cur + bufElems * es;
+        }
+      }
+      return { count, items };
+    }
+    default:
+      return { count: 0, items };
+  }
+}
+
 /** The text of a container view of the object at `address`. */
 export function containerText(host: ViewHost, view: Extract<StdView, { kind: 'container' }>, address: bigint): string {
   const t = view.type;
@@ -144,104 +253,18 @@ export function containerText(host: ViewHost, view: Extract<StdView, { kind: 'co
       return `${name} = { ${host.value(m.member.type, address + BigInt(m.bitOffset / 8))} }`;
     }
     case 'list':
-    case 'forward_list': {
-      const vt = typeArg(host, name, 0);
-      const fwd = view.which === 'forward_list';
-      const head = address + BigInt(at(t, fwd ? '_M_head' : '_M_node'));
-      const dataOff = fwd ? 8n : 16n;
-      const items: string[] = [];
-      let node = u64(host.read(head, 8));
-      let i = 0;
-      while (node !== 0n && node !== head && i < 100_000) {
-        if (items.length < host.elements) items.push(`[${i}] = ${host.value(vt, node + dataOff)}`);
-        i++;
-        node = u64(host.read(node, 8));
-      }
-      if (i === 0) return `${bare} is empty`;
-      return `${bare} = ${list(items, i, host)}`;
-    }
-    case 'tree': {
-      const isMap = /^std::(multi)?map</.test(name);
-      const kt = typeArg(host, name, 0);
-      const header = address + BigInt(at(t, '_M_header'));
-      const count = Number(u64(obj, at(t, '_M_node_count')));
-      const items: string[] = [];
-      const hdr = host.read(header, 32);
-      let node = u64(hdr, 16); // leftmost
-      let i = 0;
-      const vt = isMap ? typeArg(host, name, 1) : undefined;
-      const valueOff = vt ? BigInt(Math.ceil(size(kt) / alignOf(vt)) * alignOf(vt)) : 0n;
-      while (node !== header && node !== 0n && i < count && items.length < host.elements) {
-        const data = node + 32n;
-        items.push(isMap ? `[${host.value(kt, data)}] = ${host.value(vt!, data + valueOff)}` : `[${i}] = ${host.value(kt, data)}`);
-        i++;
-        // In-order successor in the red-black tree.
-        const n = host.read(node, 32);
-        let right = u64(n, 24);
-        if (right !== 0n) {
-          let left = u64(host.read(right, 32), 16);
-          while (left !== 0n) {
-            right = left;
-            left = u64(host.read(right, 32), 16);
-          }
-          node = right;
-        } else {
-          let cur = node;
-          let parent = u64(n, 8);
-          while (parent !== header && u64(host.read(parent, 32), 24) === cur) {
-            cur = parent;
-            parent = u64(host.read(parent, 32), 8);
-          }
-          node = parent;
-        }
-      }
-      if (count === 0) return `${bare} with 0 elements`;
-      return `${bare} with ${plural(count)} = ${list(items, count, host)}`;
-    }
-    case 'hashtable': {
-      const isMap = /^std::unordered_(multi)?map</.test(name);
-      const kt = typeArg(host, name, 0);
-      const vt = isMap ? typeArg(host, name, 1) : undefined;
-      const valueOff = vt ? BigInt(Math.ceil(size(kt) / alignOf(vt)) * alignOf(vt)) : 0n;
-      const count = Number(u64(obj, at(t, '_M_element_count')));
-      const dataOff = BigInt(Math.max(8, alignOf(kt)));
-      let node = u64(obj, at(t, '_M_before_begin'));
-      const items: string[] = [];
-      let i = 0;
-      while (node !== 0n && i < count && items.length < host.elements) {
-        const data = node + dataOff;
-        items.push(isMap ? `[${host.value(kt, data)}] = ${host.value(vt!, data + valueOff)}` : `[${i}] = ${host.value(kt, data)}`);
-        i++;
-        node = u64(host.read(node, 8));
-      }
-      if (count === 0) return `${bare} with 0 elements`;
-      return `${bare} with ${plural(count)} = ${list(items, count, host)}`;
-    }
+    case 'forward_list':
+    case 'tree':
+    case 'hashtable':
     case 'deque': {
-      const vt = typeArg(host, name, 0);
-      const es = BigInt(size(vt));
-      const bufElems = es < 512n ? 512n / es : 1n;
-      const start = at(t, '_M_start');
-      const finish = at(t, '_M_finish');
-      // Iterators are {cur, first, last, node}.
-      const [sCur, sLast, sNode] = [u64(obj, start), u64(obj, start + 16), u64(obj, start + 24)];
-      const [fCur, fFirst, fNode] = [u64(obj, finish), u64(obj, finish + 8), u64(obj, finish + 24)];
-      const count = Number(bufElems * ((fNode - sNode) / 8n - 1n) + (fCur - fFirst) / es + (sLast - sCur) / es);
-      if (count <= 0) return 'std::deque with 0 elements';
-      const items: string[] = [];
-      let cur = sCur;
-      let last = sLast;
-      let nodeP = sNode;
-      while (items.length < Math.min(count, host.elements)) {
-        items.push(host.value(vt, cur));
-        cur += es;
-        if (cur === last) {
-          nodeP += 8n;
-          cur = u64(host.read(nodeP, 8));
-          last = cur + bufElems * es;
-        }
-      }
-      return `std::deque with ${plural(count)} = ${list(items, count, host)}`;
+      const { count, items } = containerItems(host, view, address, host.elements);
+      const isMap = /^std::(unordered_)?(multi)?map</.test(name);
+      const body = items.map((it, i) => (it.key ? `[${host.value(it.key.type, it.key.address)}] = ${host.value(it.type, it.address)}` : view.which === 'deque' ? host.value(it.type, it.address) : `[${i}] = ${host.value(it.type, it.address)}`));
+      void isMap;
+      if (view.which === 'list' || view.which === 'forward_list') return count === 0 ? `${bare} is empty` : `${bare} = ${list(body, count, host)}`;
+      const what = view.which === 'deque' ? 'std::deque' : bare;
+      if (count === 0) return `${what} with 0 elements`;
+      return `${what} with ${plural(count)} = ${list(body, count, host)}`;
     }
     case 'tuple': {
       const heads: Array<{ index: number; type: Type; off: number }> = [];
