@@ -132,7 +132,8 @@ function installExitHook(): void {
  */
 export async function startFixture(program: FixtureProgram | 'cxx', options: StartOptions = {}): Promise<RunningFixture> {
   const variant = options.variant ?? DEFAULT_VARIANT;
-  const binary = options.binary ?? fixturePath(program, variant);
+  if (program === 'cxx' && !options.binary) throw new Error("the C++ fixtures need options.binary (cxxFixturePath('cxx' | 'stl', variant))");
+  const binary = options.binary ?? fixturePath(program as FixtureProgram, variant);
   if (!existsSync(binary)) {
     throw new Error(`fixture ${variant}/${program} is not built (${binary}); run \`make -C fixtures\` (the e2e global setup does)`);
   }
