@@ -124,6 +124,8 @@ export const DERIVED = [
   'g_true == true',
   'sizeof(bool)',
   '(bool)2',
+  '::g_int',
+  '::g_int + ::ns::g_value',
 ];
 
 const CLANG = existsSync('/usr/bin/clang++');

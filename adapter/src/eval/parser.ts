@@ -332,6 +332,8 @@ class Parser {
         return { k: 'ident', name: t.text, pos: t.pos };
       }
       case 'punct':
+        // C++ `::name`: the global scope (pidscope has no other scope to leave).
+        if (t.text === '::' && this.peek().k === 'ident') return this.primary();
         if (t.text === '(') {
           const e = this.comma();
           this.expect(')');
