@@ -5,7 +5,7 @@
  */
 import type { VariableSymbol } from '../../adapter/src/symbols/provider';
 import { resolve, sizeOf, type Type } from '../../adapter/src/symbols/types';
-import { typeToString } from '../../adapter/src/value/typeName';
+import { typeName as typeToString } from '../../adapter/src/lang/c/typeName';
 
 /** gdb's way to name a variable unambiguously when `ambiguous` (else the bare name). */
 export function gdbName(v: VariableSymbol, ambiguous: boolean): string {

@@ -30,10 +30,18 @@ export const ALL_VARIANTS = [...VARIANTS, ...STRIPPED_VARIANTS] as const;
 export type Variant = (typeof ALL_VARIANTS)[number];
 export const DEFAULT_VARIANT: Variant = 'O0-dwarf5-pie';
 
-export const PROGRAMS = ['globals', 'threads', 'demo', 'lifecycle', 'stacks'] as const;
+export const PROGRAMS = ['globals', 'threads', 'demo', 'lifecycle', 'stacks', 'quirks'] as const;
 export type FixtureProgram = (typeof PROGRAMS)[number];
 
 /** Absolute path of a built fixture binary (does not check that it exists). */
+/** C++ fixture variants (fixtures/Makefile CXX_VARIANTS); the clang ones exist only where clang++ is installed. */
+export const CXX_VARIANTS = ['gcc-O0-dwarf5', 'gcc-O0-dwarf4', 'gcc-O2-dwarf5', 'gcc-O2-dwarf4', 'clang-O0-dwarf5', 'clang-O0-dwarf4', 'clang-O2-dwarf5'] as const;
+export type CxxVariant = (typeof CXX_VARIANTS)[number];
+
+export function cxxFixturePath(program: 'cxx' | 'stl', variant: CxxVariant): string {
+  return join(FIXTURES_BUILD_DIR, 'cxx', variant, program);
+}
+
 export function fixturePath(program: FixtureProgram, variant: Variant = DEFAULT_VARIANT): string {
   return join(FIXTURES_BUILD_DIR, variant, program);
 }
@@ -73,6 +81,8 @@ export function markerLine(sourceFile: string, marker: string): number {
 
 export interface StartOptions {
   variant?: Variant;
+  /** Run this binary instead of fixtures/build/<variant>/<program> (the C++ fixtures). */
+  binary?: string;
   args?: string[];
   /** How long to wait for `ready <pid>` (default 15 s). */
   readyTimeoutMs?: number;
@@ -86,7 +96,7 @@ export interface RunningFixture {
   /** pid from the `ready <pid>` line (equals proc.pid). */
   pid: number;
   proc: ChildProcess;
-  program: FixtureProgram;
+  program: FixtureProgram | 'cxx';
   variant: Variant;
   binary: string;
   /** Every stdout line so far (including `ready ...`). */
@@ -123,9 +133,10 @@ function installExitHook(): void {
  * Spawns a fixture and resolves once it printed `ready <pid>`. Rejects with a clear message
  * (binary missing, exited early with its stderr, or timeout) and kills it on failure.
  */
-export async function startFixture(program: FixtureProgram, options: StartOptions = {}): Promise<RunningFixture> {
+export async function startFixture(program: FixtureProgram | 'cxx', options: StartOptions = {}): Promise<RunningFixture> {
   const variant = options.variant ?? DEFAULT_VARIANT;
-  const binary = fixturePath(program, variant);
+  if (program === 'cxx' && !options.binary) throw new Error("the C++ fixtures need options.binary (cxxFixturePath('cxx' | 'stl', variant))");
+  const binary = options.binary ?? fixturePath(program as FixtureProgram, variant);
   if (!existsSync(binary)) {
     throw new Error(`fixture ${variant}/${program} is not built (${binary}); run \`make -C fixtures\` (the e2e global setup does)`);
   }

@@ -5,7 +5,7 @@
  * outermost block) are checked against the ELF symbol at their address instead.
  */
 import type { VariableSymbol } from '../../adapter/src/symbols/provider';
-import { ptypeText, typeName } from '../../adapter/src/symbols/typeName';
+import { ptypeText, typeName } from '../../adapter/src/lang/c/typeName';
 import { gdbBatch, type GdbRequest } from '../support/gdb';
 
 export function gdbName(v: VariableSymbol): string {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElfFile } from '../../adapter/src/symbols/elf/elf';
 import { loadSymbols } from '../../adapter/src/symbols/index';
-import { typeName } from '../../adapter/src/symbols/typeName';
+import { typeName } from '../../adapter/src/lang/c/typeName';
 import { fixturePath, splitDebugPath, startFixture, type RunningFixture } from '../support/fixtures';
 import { gdbBatch } from '../support/gdb';
 import { readProcMem } from '../support/proc';

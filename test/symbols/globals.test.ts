@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSymbols, type ProcessSymbols } from '../../adapter/src/symbols/index';
 import type { VariableSymbol } from '../../adapter/src/symbols/provider';
-import { ptypeText, typeName } from '../../adapter/src/symbols/typeName';
+import { ptypeText, typeName } from '../../adapter/src/lang/c/typeName';
 import { startFixture, STRIPPED_VARIANTS, VARIANTS, type RunningFixture } from '../support/fixtures';
 import { gdbBatch, type GdbRequest } from '../support/gdb';
 import { tracerPid } from '../support/proc';

@@ -8,11 +8,14 @@ import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
 import { parsePid } from '../memory/parse';
 import { parseBackend } from '../memory/select';
+import { LANGUAGE_NAMES, languageNamed, type Language } from '../lang';
 
-const usage = `Usage: pidscope eval --pid N [--tid T --frame K] EXPR... [--json] [--backend B] [--debug-dir DIR]
+const usage = `Usage: pidscope eval --pid N [--tid T --frame K] EXPR... [--json] [--language L] [--backend B] [--debug-dir DIR]
 
 Evaluates each C expression EXPR in process N and prints its value as gdb's \`print\` does
 (without the \`$1 = \` prefix), one line per expression, without stopping the process.
+
+An EXPR may start with a dash (\`-g_int\`, as gdb's \`print -g_int\`); \`--\` ends the options.
 
 Expressions: globals and statics ('file.c'::name, function::name), literals, . -> [] * & - ! ~,
 casts such as (struct node *)0x1234 or *(int (*)[8])&buf, arithmetic, comparisons, && || ?:,
@@ -26,24 +29,52 @@ sizeof, gdb's arr[0]@4 and {type} addr. No assignments or function calls.
   --json           one JSON array: [{"expression","type","address","text","value"|"fields"|"elements","error"}]
   --backend B      auto (default), pidfd-mem, vm-readv or proc-mem
   --debug-dir DIR  also look for separate debug files here (repeatable)
-  --format F, -f F gdb's print/F for every value: x o t d u z c s (or write one EXPR as '/x EXPR')
+  --language L     c or c++ (gdb's set language); default: the language of the program's main unit
+  --format F, -f F gdb's print/F for every value: x o t d u z c s, or r for the raw structure
+                   of standard-library objects (or write one EXPR as '/x EXPR', '/r EXPR')
 
 Exit status: 0 when every expression printed, 1 if any failed (message on stderr), 2 for usage.
 `;
 
-const FORMATS = ['x', 'o', 't', 'd', 'u', 'z', 'c', 's'];
-type FormatLetter = 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c' | 's';
+const FORMATS = ['x', 'o', 't', 'd', 'u', 'z', 'c', 's', 'r'];
+type FormatLetter = 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c' | 's' | 'r';
 
 function usageError(msg: string): number {
   process.stderr.write(`pidscope eval: ${msg}\n\n${usage}`);
   return 2;
 }
 
+/** Options that take a value, by every spelling parseArgs accepts. */
+const VALUE_OPTIONS = new Set(['--pid', '-p', '--backend', '--debug-dir', '--format', '-f', '--language', '--tid', '--frame']);
+
+/**
+ * gdb's `print -v` is the expression `-v`: an argument that starts with one dash and is not one
+ * of our options is an expression, so it goes after `--` where parseArgs takes it as positional.
+ * Unknown `--long` words stay options, so a typo is still a usage error.
+ */
+export function expressionsAfterDashes(argv: string[]): string[] {
+  const opts: string[] = [];
+  const exprs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      exprs.push(...argv.slice(i + 1));
+      break;
+    }
+    if (VALUE_OPTIONS.has(a)) {
+      opts.push(a, ...argv.slice(i + 1, i + 2));
+      i++;
+    } else if (a.startsWith('--') || /^-p\d+$/.test(a) || /^-f[a-z]$/.test(a) || a === '-h') opts.push(a);
+    else exprs.push(a);
+  }
+  return [...opts, '--', ...exprs];
+}
+
 async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: expressionsAfterDashes(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -54,6 +85,7 @@ async function run(argv: string[]): Promise<number> {
         format: { type: 'string', short: 'f' },
         tid: { type: 'string' },
         frame: { type: 'string' },
+        language: { type: 'string' },
       },
     });
   } catch (e) {
@@ -62,12 +94,17 @@ async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   let pid: number;
   let backend;
+  let language: Language | undefined;
   try {
     if (positionals.length === 0) throw new PidscopeError('USAGE', 'no expression given', 'Usage: pidscope eval --pid N EXPR...', 'user');
     pid = parsePid(values.pid);
     backend = parseBackend(values.backend ?? 'auto');
     if (values.format !== undefined && !FORMATS.includes(values.format)) {
       throw new PidscopeError('USAGE', `unknown format '${values.format}'`, `Use one of ${FORMATS.join(', ')} (gdb's print/FMT letters)`, 'user');
+    }
+    language = values.language === undefined ? undefined : languageNamed(values.language);
+    if (values.language !== undefined && !language) {
+      throw new PidscopeError('USAGE', `unknown language '${values.language}'`, `Use one of ${LANGUAGE_NAMES.join(', ')}`, 'user');
     }
   } catch (e) {
     if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
@@ -86,7 +123,7 @@ async function run(argv: string[]): Promise<number> {
     if (!Number.isInteger(frameNo) || frameNo < 0) return usageError(`bad frame number '${values.frame}'`);
     if (!Number.isInteger(tid) || tid <= 0) return usageError(`bad thread id '${values.tid}'`);
   }
-  const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
+  const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'], language });
   try {
     let inFrame: ((expr: string) => { obj: ReturnType<Program['evaluate']>; text: (o: { format?: FormatLetter }) => string; json: () => unknown }) | undefined;
     if (frameNo !== undefined && tid !== undefined) {
@@ -116,7 +153,9 @@ async function run(argv: string[]): Promise<number> {
       }
       const expr = m ? m[2] : arg;
       const letter = (m ? m[1] : values.format) as FormatLetter | undefined;
-      const format = letter === 's' ? undefined : letter;
+      // `r` is gdb's raw switch: the structure without the standard library's views.
+      const raw = letter === 'r';
+      const format = letter === 's' || letter === 'r' ? undefined : letter;
       try {
         if (inFrame) {
           const r = inFrame(expr);
@@ -126,9 +165,9 @@ async function run(argv: string[]): Promise<number> {
         }
         const obj = program.evaluate(expr);
         if (values.json) {
-          json.push({ expression: arg, ...(program.toJson(obj) as object) });
+          json.push({ expression: arg, ...(program.toJson(obj, { format, raw }) as object) });
         } else {
-          process.stdout.write(`${program.formatValue(obj, { format })}\n`);
+          process.stdout.write(`${program.formatValue(obj, { format, raw })}\n`);
         }
       } catch (e) {
         failed++;

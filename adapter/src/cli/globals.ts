@@ -10,7 +10,6 @@ import type { CliCommand } from '../main';
 import { parsePid } from '../memory/parse';
 import { parseBackend } from '../memory/select';
 import type { VariableSymbol } from '../symbols/provider';
-import { typeToString } from '../value/typeName';
 
 const usage = `Usage: pidscope globals --pid N [FILTER] [--all] [--json] [--backend B] [--debug-dir DIR]
 
@@ -21,6 +20,7 @@ by module and compile unit, each as \`TYPE NAME = VALUE\` with the value printed
   FILTER           only variables whose name contains FILTER
   --all            every module (shared libraries too); default: the main program only
   --json           [{"module","units":[{"name","variables":[{"name","expression","scope","type","address","text"|"error"}]}]}]
+                   (expression is null for a static of an always-inlined function: nothing names it)
   --backend B      auto (default), pidfd-mem, vm-readv or proc-mem
   --debug-dir DIR  also look for separate debug files here (repeatable)
 
@@ -36,10 +36,13 @@ function usageError(msg: string): number {
 }
 
 /** The expression that names `v` unambiguously, as gdb spells it. */
-export function expressionFor(v: VariableSymbol, ambiguous: boolean): string {
-  if (v.scope === 'function-static' && v.function) return `${v.function}::${v.name}`;
+export function expressionFor(v: VariableSymbol, ambiguous: boolean, hasFunction: (name: string) => boolean = () => true): string | null {
+  // A static of a function that was always inlined has storage, but neither gdb nor eval has a
+  // name for it (no function symbol to scope it): listed, without an expression.
+  if (v.scope === 'function-static' && v.function) return hasFunction(v.function) ? `${v.function}::${v.name}` : null;
   if (ambiguous && v.compileUnit) return `'${v.compileUnit.slice(v.compileUnit.lastIndexOf('/') + 1)}'::${v.name}`;
-  return v.name;
+  // C++ names with parentheses (`(anonymous namespace)::x`) are written quoted, as gdb wants them.
+  return v.name.includes('(') ? `'${v.name}'` : v.name;
 }
 
 function rawBytes(program: Program, v: VariableSymbol): string {
@@ -102,9 +105,9 @@ async function run(argv: string[]): Promise<number> {
         const vars: unknown[] = [];
         const sortedVars = [...unit.variables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         for (const v of sortedVars) {
-          const expr = expressionFor(v, (counts.get(v.name) ?? 0) > 1);
+          const expr = expressionFor(v, (counts.get(v.name) ?? 0) > 1, (fn) => program.symbols.findFunctions(fn).length > 0);
           const shown = v.scope === 'function-static' && v.function ? `${v.function}::${v.name}` : v.name;
-          const decl = v.type ? typeToString(v.type, shown) : shown;
+          const decl = v.type ? program.language.typeName(v.type, shown) : shown;
           let text: string | undefined;
           let error: string | undefined;
           if (!v.type) text = rawBytes(program, v);
@@ -122,12 +125,13 @@ async function run(argv: string[]): Promise<number> {
               expression: expr,
               scope: v.scope,
               ...(v.function ? { function: v.function } : {}),
-              type: v.type ? typeToString(v.type) : null,
+              type: v.type ? program.language.typeName(v.type) : null,
               address: v.address !== undefined ? `0x${v.address.toString(16)}` : null,
               ...(text !== undefined ? { text } : { error }),
             });
           } else {
-            process.stdout.write(`    ${decl} = ${text ?? `<error: ${error}>`}\n`);
+            const note = expr === null ? `  (no expression names it: ${v.function} is always inlined)` : '';
+            process.stdout.write(`    ${decl} = ${text ?? `<error: ${error}>`}${note}\n`);
           }
         }
         units.push({ name: unit.name, variables: vars });

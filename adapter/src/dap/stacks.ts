@@ -19,7 +19,7 @@ import { formatTop } from '../value/format';
 import { children } from '../value/children';
 import type { TargetObject, ValueContext } from '../value/object';
 import { resolve } from '../symbols/types';
-import { typeToString } from '../value/typeName';
+import { languageOf } from '../lang';
 
 /** Frame ids and variable references from here up belong to thread snapshots. */
 export const SNAPSHOT_ID_BASE = 1 << 30;
@@ -141,7 +141,7 @@ export class ThreadSnapshots {
       }
     }
     const v: DebugProtocol.Variable = { name, value, variablesReference };
-    if (obj.type) v.type = typeToString(obj.type);
+    if (obj.type) v.type = languageOf(ctx).typeName(obj.type);
     if (evaluateName) v.evaluateName = evaluateName;
     return v;
   }

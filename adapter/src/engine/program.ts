@@ -23,10 +23,10 @@ import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provi
 import { sizeOf, type Type } from '../symbols/types';
 import { addressOf, ByteSource, type TargetObject, type ValueContext } from '../value/object';
 import { formatTop, type FormatOptions } from '../value/format';
-import { toJson, type JsonValue } from '../value/json';
+import { toJson, type JsonOptions, type JsonValue } from '../value/json';
 import { childCount, children, type Child } from '../value/children';
-import { typeToString } from '../value/typeName';
-import { evaluateExpression, objectForVariable } from '../eval/evaluate';
+import { castObject, evaluateExpression, objectForVariable } from '../eval/evaluate';
+import { languageForDwarf, type Language } from '../lang';
 import type { Target } from './target';
 
 export interface ProgramOptions {
@@ -36,6 +36,8 @@ export interface ProgramOptions {
   allowWrites?: boolean;
   /** Extra directories searched for separate debug files (besides /usr/lib/debug). */
   debugDirs?: string[];
+  /** Language of expressions and printed values (gdb's `set language`); default: the main unit's. */
+  language?: Language;
 }
 
 export interface EvaluateOptions {
@@ -64,6 +66,8 @@ export interface ProgramParts {
   /** The live process (absent for hand-built programs in unit tests). */
   target?: Target;
   backendReasons?: string[];
+  /** See ProgramOptions.language. */
+  language?: Language;
 }
 
 export class Program {
@@ -75,6 +79,7 @@ export class Program {
   readonly backendReasons: string[];
   private readonly onClose?: () => void;
   private closed = false;
+  private chosenLanguage?: Language;
 
   constructor(parts: ProgramParts) {
     this.pid = parts.pid;
@@ -83,16 +88,27 @@ export class Program {
     this.onClose = parts.onClose;
     this.target = parts.target;
     this.backendReasons = parts.backendReasons ?? [];
+    this.chosenLanguage = parts.language;
+  }
+
+  /** The language expressions are parsed and values printed in (main unit's DW_AT_language unless chosen). */
+  get language(): Language {
+    this.chosenLanguage ??= languageForDwarf(this.symbols.mainLanguage?.());
+    return this.chosenLanguage;
+  }
+
+  set language(lang: Language) {
+    this.chosenLanguage = lang;
   }
 
   /** Attaches (without stopping) to a live process: pidfd, memory backend, modules and symbols. */
   static async open(pid: number, opts: ProgramOptions = {}): Promise<Program> {
     const { openProgramParts } = await import('./openParts');
-    return new Program(await openProgramParts(pid, opts));
+    return new Program({ ...(await openProgramParts(pid, opts)), language: opts.language });
   }
 
   get context(): ValueContext {
-    return { memory: this.memory, symbols: this.symbols, pointerSize: this.symbols.pointerSize };
+    return { memory: this.memory, symbols: this.symbols, pointerSize: this.symbols.pointerSize, language: this.language };
   }
 
   /** Parses and evaluates a C expression. Throws PidscopeError (syntax, unknown name, memory). */
@@ -111,7 +127,7 @@ export class Program {
   }
 
   /** Structured form for --json and tools: type, address, value or children, errors inline. */
-  toJson(obj: TargetObject, opts: { maxElements?: number; maxDepth?: number } = {}): JsonValue {
+  toJson(obj: TargetObject, opts: JsonOptions = {}): JsonValue {
     return toJson(this.context, obj, opts);
   }
 
@@ -131,9 +147,14 @@ export class Program {
   /** gdb's `whatis` spelling of the object's type, e.g. `struct node *`, `int (*)(int)`. */
   typeName(obj: TargetObject | Type): string {
     if ('kind' in obj && (obj.kind === 'value' || obj.kind === 'reference' || obj.kind === 'absent')) {
-      return obj.type ? typeToString(obj.type) : '<unknown type>';
+      return obj.type ? this.language.typeName(obj.type) : '<unknown type>';
     }
-    return typeToString(obj as Type);
+    return this.language.typeName(obj as Type);
+  }
+
+  /** `(type) obj` with the language's conversion rules (what assignment stores). */
+  cast(type: Type, obj: TargetObject): TargetObject {
+    return castObject(this.context, type, obj);
   }
 
   /** Address of an lvalue (DAP memoryReference), undefined for rvalues and bit fields. */

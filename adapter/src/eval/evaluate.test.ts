@@ -3,7 +3,7 @@ import type { ArrayType, CompoundType, Type } from '../symbols/types';
 import { FakeMemory, FakeSymbols } from '../value/fakes';
 import { formatTop } from '../value/format';
 import type { ValueContext } from '../value/object';
-import { BUILTIN, pointerTo } from './builtins';
+import { BUILTIN, pointerTo } from '../lang/c/builtins';
 import { evaluateExpression, gdbMessage } from './evaluate';
 import { tokenize } from './lexer';
 

@@ -36,8 +36,10 @@ import {
   type ValueObject,
 } from '../value/object';
 import { fetchWhole, isSigned } from '../value/format';
-import { typeToString } from '../value/typeName';
-import { BUILTIN, builtinFromWords, NODEBUG_DATA, NODEBUG_TEXT, pointerTo } from './builtins';
+import { NODEBUG_DATA, NODEBUG_TEXT } from '../value/nodebug';
+import { languageOf, type Language } from '../lang';
+import { demangle } from '../lang/cpp/demangle';
+import { pointerTo } from '../lang/c/builtins';
 import { parseExpression, type Declarator, type Node, type TypeAst } from './parser';
 
 export function evalError(message: string, code = 'EVAL', pos?: number, expr?: string): PidscopeError {
@@ -80,8 +82,36 @@ export function pickVariable(vars: VariableSymbol[]): VariableSymbol {
   return typed;
 }
 
+/** Byte offset of `base` inside `derived` through non-virtual bases (same class by identity or name). */
+function baseOffset(derived: CompoundType, base: CompoundType): number | undefined {
+  for (const m of derived.members ?? []) {
+    if (!m.base || m.base.virtual) continue;
+    const r = resolve(m.type);
+    if (r.kind !== 'struct' && r.kind !== 'union') continue;
+    if (r === base || (r.name !== undefined && r.name === base.name)) return m.bitOffset / 8;
+    const deeper = baseOffset(r, base);
+    if (deeper !== undefined) return m.bitOffset / 8 + deeper;
+  }
+  return undefined;
+}
+
+/** gdb's types_deeply_equal for resolved scalar types: same kind, name, size and signedness. */
+function sameScalarType(a: Type, b: Type): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'int' && b.kind === 'int') return a.name === b.name && a.size === b.size && a.signed === b.signed;
+  if ((a.kind === 'bool' && b.kind === 'bool') || (a.kind === 'float' && b.kind === 'float')) return a.name === b.name && a.size === b.size;
+  if (a.kind === 'enum' && b.kind === 'enum') return a.name !== undefined && a.name === b.name;
+  return false;
+}
+
 export function evaluateExpression(ctx: ValueContext, expr: string, scope?: LookupScope): TargetObject {
   return new Evaluator(ctx, expr, scope).run();
+}
+
+/** `(to) from` with the evaluator's conversion rules, outside any expression (assignment). */
+export function castObject(ctx: ValueContext, to: Type, from: TargetObject): TargetObject {
+  return new Evaluator(ctx, '').cast(to, from, { pos: 0 });
 }
 
 const TYPE_CACHE = new WeakMap<SymbolLookup, Map<string, Type | null>>();
@@ -117,7 +147,14 @@ function enumeratorIndex(symbols: SymbolLookup): Map<string, { type: EnumType; v
         for (const p of t.parameters) visit(p, depth + 1);
         return;
       case 'enum':
-        for (const e of t.enumerators ?? []) if (!map!.has(e.name)) map!.set(e.name, { type: t, value: e.value });
+        for (const e of t.enumerators ?? []) {
+          // C++: `Enum::name` for every named enum, `ns::name` in a namespace; an `enum class`
+          // has no unqualified names.
+          for (const q of [t.name !== undefined ? `${t.name}::${e.name}` : undefined, t.enumeratorPrefix ? t.enumeratorPrefix + e.name : undefined]) {
+            if (q !== undefined && !map!.has(q)) map!.set(q, { type: t, value: e.value });
+          }
+          if (!t.scoped && !map!.has(e.name)) map!.set(e.name, { type: t, value: e.value });
+        }
         return;
     }
   };
@@ -139,6 +176,7 @@ export class Evaluator {
   private readonly src: ByteSource;
   private readonly symbols?: SymbolLookup;
   private readonly ptrSize: number;
+  readonly lang: Language;
 
   constructor(
     readonly ctx: ValueContext,
@@ -148,12 +186,14 @@ export class Evaluator {
     this.src = new ByteSource(ctx.memory);
     this.symbols = ctx.symbols;
     this.ptrSize = ctx.pointerSize;
+    this.lang = languageOf(ctx);
   }
 
   run(): TargetObject {
     const ast = parseExpression(this.expr, {
       isTypeName: (n) => this.isTypeName(n),
       checkName: (n, pos) => {
+        if (this.lang.name === 'c++' && (n === 'true' || n === 'false')) return;
         if (!this.symbols) return;
         if (this.symbols.findVariables(n, this.scope).length || this.symbols.findFunctions(n, this.scope).length) return;
         if (this.findEnumerator(n)) return;
@@ -166,15 +206,27 @@ export class Evaluator {
   }
 
   private fail(message: string, node?: { pos: number }, code = 'EVAL'): never {
-    throw evalError(message, code, node?.pos, this.expr);
+    // Without an expression (castObject) there is no column to point at.
+    throw evalError(message, code, this.expr ? node?.pos : undefined, this.expr);
   }
 
   private findType(name: string): Type | undefined {
     if (!this.symbols) return undefined;
     let cache = TYPE_CACHE.get(this.symbols);
     if (!cache) TYPE_CACHE.set(this.symbols, (cache = new Map()));
-    const key = `${this.scope?.file ?? ''}\0${this.scope?.module ?? ''}\0${name}`;
-    if (!cache.has(key)) cache.set(key, this.symbols.findType(name, this.scope) ?? null);
+    const key = `${this.lang.name}\0${this.scope?.file ?? ''}\0${this.scope?.module ?? ''}\0${name}`;
+    // The program's own types first (its DWARF names them as it compiled them), then the
+    // language's built-in types for names the program never mentions (`(__int128)x`).
+    if (!cache.has(key)) {
+      let found: Type | undefined;
+      for (const n of this.lang.typeLookupNames(name)) {
+        found = this.symbols.findType(n, this.scope);
+        // C++ finds a class by its bare name only where it is defined (gdb: "No symbol").
+        if (found && n !== name && (found.kind === 'struct' || found.kind === 'union') && !found.members) found = undefined;
+        if (found) break;
+      }
+      cache.set(key, found ?? this.lang.builtinNamed(name) ?? null);
+    }
     return cache.get(key) ?? undefined;
   }
 
@@ -190,7 +242,7 @@ export class Evaluator {
   resolveTypeAst(t: TypeAst): Type {
     let base: Type;
     if (t.base.kind === 'builtin') {
-      const b = builtinFromWords(t.base.words);
+      const b = this.lang.builtinFromWords(t.base.words);
       if (!b) this.fail('A syntax error in expression, near `' + this.expr.slice(t.pos) + "'.", t, 'SYNTAX');
       // Prefer the program's own _Bool/_Float128 when it has them (names match its DWARF).
       base = b;
@@ -327,8 +379,8 @@ export class Evaluator {
     }
     const unsigned = l1 > l2 ? u1 : l2 > l1 ? u2 : u1 || u2;
     const len = Math.max(l1, l2);
-    if (len <= 4) return unsigned ? BUILTIN.unsignedInt : BUILTIN.int;
-    return unsigned ? BUILTIN.unsignedLong : BUILTIN.long;
+    if (len <= 4) return unsigned ? this.lang.builtins.unsignedInt : this.lang.builtins.int;
+    return unsigned ? this.lang.builtins.unsignedLong : this.lang.builtins.long;
   }
 
   /** gdb's unop_promote: integers narrower than int become int. */
@@ -337,7 +389,7 @@ export class Evaluator {
     if (r.kind === 'float') return t;
     const size = sizeOf(r) ?? 4;
     if (size > 8) this.fail('That operation is not available on integers of more than 8 bytes.', node);
-    if (size < 4) return BUILTIN.int;
+    if (size < 4) return this.lang.builtins.int;
     return t;
   }
 
@@ -356,15 +408,15 @@ export class Evaluator {
       case 'int':
         return this.intLiteral(n);
       case 'float': {
-        const t = n.suffix === 'f' ? BUILTIN.float : n.suffix === 'l' ? BUILTIN.longDouble : BUILTIN.double;
+        const t = n.suffix === 'f' ? this.lang.builtins.float : n.suffix === 'l' ? this.lang.builtins.longDouble : this.lang.builtins.double;
         return this.mkFloat(t, floatLiteral(n.text, n.value));
       }
       case 'char': {
-        if (n.prefix === '') return this.mkInt(BUILTIN.char, BigInt(n.value));
+        if (n.prefix === '') return this.mkInt(this.lang.builtins.char, BigInt(n.value));
         return this.mkInt(this.wideCharType(n.prefix), BigInt(n.value));
       }
       case 'string': {
-        const ct = n.prefix === '' ? BUILTIN.char : this.wideCharType(n.prefix);
+        const ct = n.prefix === '' ? this.lang.builtins.char : this.wideCharType(n.prefix);
         const w = sizeOf(ct)!;
         const buf = Buffer.alloc((n.value.length + 1) * w);
         n.value.forEach((c, i) => bigintToBytes(BigInt(c), w).copy(buf, i * w));
@@ -379,26 +431,27 @@ export class Evaluator {
       case 'unary':
         return this.unary(n);
       case 'cast':
-        return this.cast(this.resolveTypeAst(n.type), this.eval(n.operand), n);
+        if (n.cxx === 'dynamic_cast') return this.dynamicCast(this.resolveTypeAst(n.type), this.operand(n.operand), n);
+        return this.cast(this.resolveTypeAst(n.type), this.operand(n.operand), n);
       case 'brace': {
         const t = this.resolveTypeAst(n.type);
-        const a = this.decay(this.eval(n.operand), n);
+        const a = this.decay(this.operand(n.operand), n);
         return makeReference(t, BigInt.asUintN(64, this.intValue(a, n)));
       }
       case 'sizeof': {
-        const operand = n.type ? undefined : this.eval(n.operand!);
+        const operand = n.type ? undefined : this.operand(n.operand!);
         if (operand && operand.type === NODEBUG_DATA) this.nodebug(operand, n.operand!);
         const t = n.type ? this.resolveTypeAst(n.type) : operand!.type;
         if (!t) this.fail('Attempt to use a type name as an expression', n);
         const r = resolve(t);
         let size = r.kind === 'void' || r.kind === 'function' ? 1 : sizeOf(t);
         if (size === undefined) this.fail(`Attempt to use a type name as an expression`, n);
-        return this.mkInt(BUILTIN.int, BigInt(size));
+        return this.mkInt(this.lang.builtins.int, BigInt(size));
       }
       case 'binary':
         return this.binary(n);
       case 'ternary':
-        return this.truthy(this.eval(n.cond), n) ? this.eval(n.then) : this.eval(n.else);
+        return this.truthy(this.operand(n.cond), n) ? this.eval(n.then) : this.eval(n.else);
       case 'comma':
         this.eval(n.left);
         return this.eval(n.right);
@@ -407,11 +460,20 @@ export class Evaluator {
     }
   }
 
+  /** An operand: a C++ reference stands for its referent in every operation (gdb's coerce_ref). */
+  private operand(n: Node): TargetObject {
+    const obj = this.eval(n);
+    if (!obj.type || obj.kind === 'absent') return obj;
+    const r = resolve(obj.type);
+    if (r.kind !== 'pointer' || !r.reference) return obj;
+    return makeReference(r.target, BigInt.asUintN(64, bytesToBigint(this.bytes(obj, n), false)));
+  }
+
   private wideCharType(prefix: 'L' | 'u' | 'U'): Type {
     const name = prefix === 'L' ? 'wchar_t' : prefix === 'u' ? 'char16_t' : 'char32_t';
     const t = this.findType(name);
     if (t) return t;
-    return { kind: 'typedef', name, type: prefix === 'u' ? BUILTIN.unsignedShort : prefix === 'U' ? BUILTIN.unsignedInt : BUILTIN.int };
+    return { kind: 'typedef', name, type: prefix === 'u' ? this.lang.builtins.unsignedShort : prefix === 'U' ? this.lang.builtins.unsignedInt : this.lang.builtins.int };
   }
 
   private intLiteral(n: Extract<Node, { k: 'int' }>): TargetObject {
@@ -422,18 +484,27 @@ export class Evaluator {
     const haveInt = n.longs === 0;
     const haveLong = n.longs <= 1;
     let t: Type;
-    if (haveInt && haveSigned && fits(32, true)) t = BUILTIN.int;
-    else if (haveInt && haveUnsigned && fits(32, false)) t = BUILTIN.unsignedInt;
-    else if (haveLong && haveSigned && fits(64, true)) t = BUILTIN.long;
-    else if (haveLong && haveUnsigned && fits(64, false)) t = BUILTIN.unsignedLong;
-    else if (haveSigned && fits(64, true)) t = BUILTIN.longLong;
-    else if (haveUnsigned && fits(64, false)) t = BUILTIN.unsignedLongLong;
+    if (haveInt && haveSigned && fits(32, true)) t = this.lang.builtins.int;
+    else if (haveInt && haveUnsigned && fits(32, false)) t = this.lang.builtins.unsignedInt;
+    else if (haveLong && haveSigned && fits(64, true)) t = this.lang.builtins.long;
+    else if (haveLong && haveUnsigned && fits(64, false)) t = this.lang.builtins.unsignedLong;
+    else if (haveSigned && fits(64, true)) t = this.lang.builtins.longLong;
+    else if (haveUnsigned && fits(64, false)) t = this.lang.builtins.unsignedLongLong;
     else this.fail('Numeric constant too large.', n);
     return this.mkInt(t, v);
   }
 
   private identifier(n: Extract<Node, { k: 'ident' }>): TargetObject {
+    // C++'s boolean literals (unless the program has variables of those names).
+    if (this.lang.name === 'c++' && !n.scope && (n.name === 'true' || n.name === 'false') && !this.symbols?.findVariables(n.name, this.scope).length) {
+      return this.mkInt(this.lang.truthType, n.name === 'true' ? 1n : 0n);
+    }
     if (!this.symbols) this.fail(`No symbol table is loaded.`, n, 'NO_SYMBOL');
+    // C++ `ns::name`, `Class::static_member`, `Enum::enumerator`: a qualified name of its own.
+    if (n.scope?.function && !n.scope.quoted) {
+      const q = this.qualified(`${n.scope.function}::${n.name}`);
+      if (q) return q;
+    }
     const scope: LookupScope = { ...this.scope };
     if (n.scope?.file) scope.file = n.scope.file;
     if (n.scope?.function) {
@@ -457,6 +528,16 @@ export class Evaluator {
     return this.fail(`No symbol "${n.name}" in current context.`, n, 'NO_SYMBOL');
   }
 
+  /** A variable, function or enumerator by its C++ qualified name, if one has it. */
+  private qualified(name: string): TargetObject | undefined {
+    const vars = this.symbols!.findVariables(name, this.scope);
+    if (vars.length) return objectForVariable(pickVariable(vars), this.ptrSize);
+    const fns = this.symbols!.findFunctions(name, this.scope);
+    if (fns.length) return makeReference(fns[0].type ?? NODEBUG_TEXT, fns[0].address);
+    const en = this.findEnumerator(name);
+    return en ? this.mkInt(en.type, en.value) : undefined;
+  }
+
   private findEnumerator(name: string): { type: EnumType; value: bigint } | undefined {
     if (!this.symbols) return undefined;
     const own = (this.symbols as unknown as { findEnumerator?(n: string): { type: EnumType; value: bigint } | undefined }).findEnumerator;
@@ -466,6 +547,7 @@ export class Evaluator {
 
   private findMember(t: CompoundType, name: string): { member: Member; bitOffset: number } | undefined {
     for (const m of t.members ?? []) {
+      if (m.base) continue;
       if (m.name === name) return { member: m, bitOffset: m.bitOffset };
       if (m.name === undefined) {
         const r = resolve(m.type);
@@ -475,11 +557,19 @@ export class Evaluator {
         }
       }
     }
+    // C++: members of (non-virtual) base classes, nearest base first.
+    for (const m of t.members ?? []) {
+      if (!m.base || m.base.virtual) continue;
+      const r = resolve(m.type);
+      if (r.kind !== 'struct' && r.kind !== 'union') continue;
+      const inner = this.findMember(r, name);
+      if (inner) return { member: inner.member, bitOffset: m.bitOffset + inner.bitOffset };
+    }
     return undefined;
   }
 
   private member(n: Extract<Node, { k: 'member' }>): TargetObject {
-    let obj = this.eval(n.obj);
+    let obj = this.operand(n.obj);
     if (obj.type === NODEBUG_DATA) this.nodebug(obj, n.obj);
     if (obj.kind === 'absent') {
       const ra = obj.type ? resolve(obj.type) : undefined;
@@ -501,10 +591,16 @@ export class Evaluator {
     if (r.kind !== 'struct' && r.kind !== 'union') {
       this.fail(n.arrow ? 'Attempt to extract a component of a value that is not a structure pointer.' : 'Attempt to extract a component of a value that is not a structure.', n);
     }
-    if (!r.members) this.fail(`There is no member named ${n.name}.`, n);
+    const noMember: () => never = () => this.fail(`There is no member ${r.kind !== 'struct' || !(r as CompoundType).hasMethods ? '' : 'or method '}named ${n.name}.`, n);
+    if (!r.members) noMember();
     const found = this.findMember(r, n.name);
-    if (!found) this.fail(`There is no member named ${n.name}.`, n);
+    if (!found) noMember();
     const { member, bitOffset } = found;
+    if (member.static) {
+      const vars = this.symbols?.findVariables(member.static.qualifiedName) ?? [];
+      if (!vars.length) return makeAbsent('optimized out', member.type);
+      return objectForVariable(pickVariable(vars), this.ptrSize);
+    }
     if (obj.kind === 'reference') {
       return makeReference(member.type, obj.address, obj.bitOffset + bitOffset, member.bitSize);
     }
@@ -532,10 +628,10 @@ export class Evaluator {
   }
 
   private index(n: Extract<Node, { k: 'index' }>): TargetObject {
-    const base = this.eval(n.obj);
+    const base = this.operand(n.obj);
     if (base.kind === 'absent') this.bytes(base, n);
     if (base.type === NODEBUG_DATA) this.nodebug(base, n.obj);
-    const idxObj = this.decay(this.eval(n.index), n);
+    const idxObj = this.decay(this.operand(n.index), n);
     if (!this.isIntegral(idxObj.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
     const i = this.intValue(idxObj, n);
     const r = resolve(base.type!);
@@ -545,7 +641,7 @@ export class Evaluator {
       const esize = BigInt(this.elementSize(r.target));
       return makeReference(r.target, BigInt.asUintN(64, p + i * esize));
     }
-    return this.fail(`cannot subscript something of type \`${typeToString(base.type!)}'`, n);
+    return this.fail(`cannot subscript something of type \`${this.lang.typeName(base.type!)}'`, n);
   }
 
   private elementSize(t: Type): number {
@@ -574,7 +670,7 @@ export class Evaluator {
   }
 
   private unary(n: Extract<Node, { k: 'unary' }>): TargetObject {
-    const raw = this.eval(n.operand);
+    const raw = this.operand(n.operand);
     if (n.op === '&') {
       if (raw.type === NODEBUG_DATA && raw.kind === 'reference') return this.mkInt(pointerTo(NODEBUG_DATA, this.ptrSize), raw.address);
       return this.addressOf(raw, n, n.operand.k === 'ident' ? n.operand.name : undefined);
@@ -592,7 +688,7 @@ export class Evaluator {
       }
       if (r0.kind === 'int' || r0.kind === 'bool' || r0.kind === 'enum') {
         // gdb allows `*` on an integer and yields an int there.
-        return makeReference(BUILTIN.int, BigInt.asUintN(64, this.intValue(raw, n)));
+        return makeReference(this.lang.builtins.int, BigInt.asUintN(64, this.intValue(raw, n)));
       }
       return this.fail('Attempt to take contents of a non-pointer value.', n);
     }
@@ -600,7 +696,7 @@ export class Evaluator {
     const r = resolve(obj.type!);
     if (n.op === '!') {
       if (r.kind === 'struct' || r.kind === 'union' || r.kind === 'array') this.fail('Argument to arithmetic operation not a number or boolean.', n);
-      return this.mkInt(BUILTIN.int, this.truthy(obj, n) ? 0n : 1n);
+      return this.mkInt(this.lang.truthType, this.truthy(obj, n) ? 0n : 1n);
     }
     if (!this.isArith(obj.type!)) this.fail('Argument to arithmetic operation not a number or boolean.', n);
     if (r.kind === 'float') {
@@ -622,11 +718,11 @@ export class Evaluator {
     if (from.type === NODEBUG_DATA && from.kind === 'reference') return makeReference(to, from.address);
     // gdb casts an optimized-out value to an optimized-out value of the new type.
     if (from.kind === 'absent') {
-      // Pointer-to-pointer and integer-to-integer casts keep the value optimized out; a change
-      // of representation (pointer to integer, to float…) needs the value (gdb's value_cast).
-      const fk = from.type ? resolve(from.type).kind : undefined;
-      const intLike = (k: string | undefined) => k === 'int' || k === 'enum' || k === 'bool';
-      if ((fk === 'pointer' && rt.kind === 'pointer') || (intLike(fk) && intLike(rt.kind))) return makeAbsent(from.reason, to);
+      // gdb's value_cast returns a value of a deeply equal type as it is, and casts pointers to
+      // pointers without fetching; any other conversion needs the value (`(long)x` of an
+      // optimized-out int: "value has been optimized out").
+      const rf = from.type ? resolve(from.type) : undefined;
+      if ((rf?.kind === 'pointer' && rt.kind === 'pointer') || (rf && sameScalarType(rf, rt))) return makeAbsent(from.reason, to);
       this.bytes(from, n);
     }
     const rf0 = resolve(from.type!);
@@ -651,20 +747,62 @@ export class Evaluator {
     // gdb's value_cast to bool gives true/false, not the truncated bits.
     if (rt.kind === 'bool') return this.mkInt(to, this.truthy(obj, n) ? 1n : 0n);
     if (rt.kind === 'float') return this.mkFloat(to, this.floatValue(obj, n));
+    // C++: a pointer cast between a class and its (non-virtual) base moves to the subobject.
+    if (rt.kind === 'pointer' && rf.kind === 'pointer' && this.lang.name === 'c++') {
+      const from0 = resolve(rf.target);
+      const to0 = resolve(rt.target);
+      const v = this.intValue(obj, n);
+      if (v !== 0n && from0 !== to0 && (from0.kind === 'struct' || from0.kind === 'union') && (to0.kind === 'struct' || to0.kind === 'union')) {
+        const up = baseOffset(from0, to0);
+        if (up !== undefined) return this.mkInt(to, BigInt.asUintN(64, v + BigInt(up)));
+        const down = baseOffset(to0, from0);
+        if (down !== undefined) return this.mkInt(to, BigInt.asUintN(64, v - BigInt(down)));
+      }
+      return this.mkInt(to, v);
+    }
     // Integer-like targets: int, bool, enum, pointer (floats convert with gdb's saturation).
     return this.mkInt(to, this.intValue(obj, n));
+  }
+
+  /**
+   * `dynamic_cast<T *>(p)` without running code: the vtable says the object's dynamic class
+   * (offset-to-top at vptr-16, typeinfo at vptr-8, named by its `typeinfo for X` symbol); the
+   * result points into the complete object, or is null when T is not that class or a base of it.
+   */
+  private dynamicCast(to: Type, from: TargetObject, n: { pos: number }): TargetObject {
+    const rt = resolve(to);
+    const target = rt.kind === 'pointer' ? resolve(rt.target) : undefined;
+    const rf = resolve(this.decay(from, n).type!);
+    if (!target || rf.kind !== 'pointer' || (target.kind !== 'struct' && target.kind !== 'void')) this.fail('Argument to dynamic_cast must be a pointer to a class type', n);
+    const p = this.intValue(this.decay(from, n), n);
+    if (p === 0n) return this.mkInt(to, 0n);
+    const src = this.src;
+    const vptr = bytesToBigint(src.read(p, 8, true), false);
+    const offsetToTop = bytesToBigint(src.read(vptr - 16n, 8, true), true);
+    const typeinfo = bytesToBigint(src.read(vptr - 8n, 8, true), false);
+    const full = BigInt.asUintN(64, p + offsetToTop);
+    if (target.kind === 'void') return this.mkInt(to, full);
+    const sym = this.symbols?.symbolize(typeinfo);
+    const name = sym && sym.offset === 0n ? demangle(sym.symbol) : undefined;
+    if (!name?.startsWith('typeinfo for ')) this.fail('Couldn\'t determine the dynamic type of the object (no typeinfo symbol)', n);
+    const dynName = name.slice('typeinfo for '.length);
+    if (dynName === target.name) return this.mkInt(to, full);
+    const dyn = this.findType(dynName);
+    const dr = dyn ? resolve(dyn) : undefined;
+    const off = dr && dr.kind === 'struct' ? baseOffset(dr, target) : undefined;
+    return this.mkInt(to, off === undefined ? 0n : BigInt.asUintN(64, full + BigInt(off)));
   }
 
   private binary(n: Extract<Node, { k: 'binary' }>): TargetObject {
     const op = n.op;
     if (op === '&&' || op === '||') {
-      const l = this.truthy(this.eval(n.left), n);
-      if (op === '&&' && !l) return this.mkInt(BUILTIN.int, 0n);
-      if (op === '||' && l) return this.mkInt(BUILTIN.int, 1n);
-      return this.mkInt(BUILTIN.int, this.truthy(this.eval(n.right), n) ? 1n : 0n);
+      const l = this.truthy(this.operand(n.left), n);
+      if (op === '&&' && !l) return this.mkInt(this.lang.truthType, 0n);
+      if (op === '||' && l) return this.mkInt(this.lang.truthType, 1n);
+      return this.mkInt(this.lang.truthType, this.truthy(this.operand(n.right), n) ? 1n : 0n);
     }
-    const lraw = this.eval(n.left);
-    const rraw = this.eval(n.right);
+    const lraw = this.operand(n.left);
+    const rraw = this.operand(n.right);
     for (const [o, node] of [[lraw, n.left], [rraw, n.right]] as const) {
       if (o.type === NODEBUG_DATA) this.nodebug(o, node);
       if (o.kind === 'absent') this.bytes(o, n);
@@ -690,7 +828,7 @@ export class Evaluator {
       if (isCmp) {
         const c = compareExact(a, b);
         const res = c === undefined ? op === '!=' : cmp(op, c, 0);
-        return this.mkInt(BUILTIN.int, res ? 1n : 0n);
+        return this.mkInt(this.lang.truthType, res ? 1n : 0n);
       }
       const v = op === '+' ? addExact(a, b) : op === '-' ? subExact(a, b) : op === '*' ? mulExact(a, b) : divExact(a, b);
       return this.mkFloat(rpt, v);
@@ -700,7 +838,7 @@ export class Evaluator {
     const norm = (x: bigint) => (unsigned ? BigInt.asUintN(size * 8, x) : BigInt.asIntN(size * 8, x));
     const a = norm(this.intValue(l, n));
     const b = norm(this.intValue(r, n));
-    if (isCmp) return this.mkInt(BUILTIN.int, cmp(op, a, b) ? 1n : 0n);
+    if (isCmp) return this.mkInt(this.lang.truthType, cmp(op, a, b) ? 1n : 0n);
     let v: bigint;
     switch (op) {
       case '+':
@@ -748,7 +886,7 @@ export class Evaluator {
       if ((lp || this.isIntegral(l.type!)) && (rp || this.isIntegral(r.type!))) {
         const a = BigInt.asUintN(64, this.intValue(l, n));
         const b = BigInt.asUintN(64, this.intValue(r, n));
-        return this.mkInt(BUILTIN.int, cmp(op, a, b) ? 1n : 0n);
+        return this.mkInt(this.lang.truthType, cmp(op, a, b) ? 1n : 0n);
       }
       this.fail('Argument to arithmetic operation not a number or boolean.', n);
     }
@@ -774,14 +912,14 @@ export class Evaluator {
       const a = BigInt.asIntN(64, this.intValue(l, n));
       const b = BigInt.asIntN(64, this.intValue(r, n));
       const sz = BigInt(this.elementSize((lt as { target: Type }).target));
-      return this.mkInt(BUILTIN.long, (a - b) / sz);
+      return this.mkInt(this.lang.builtins.long, (a - b) / sz);
     }
     return this.fail('Argument to arithmetic operation not a number or boolean.', n);
   }
 
   private at(n: Extract<Node, { k: 'at' }>): TargetObject {
-    const left = this.eval(n.left);
-    const cnt = this.decay(this.eval(n.right), n);
+    const left = this.operand(n.left);
+    const cnt = this.decay(this.operand(n.right), n);
     if (!this.isIntegral(cnt.type!)) this.fail('Non-integral right operand to @ operator.', n);
     const count = this.intValue(cnt, n);
     if (count <= 0n) this.fail(`Invalid number ${count} of repetitions.`, n);

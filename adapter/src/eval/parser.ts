@@ -31,7 +31,7 @@ export type Node =
   | { k: 'member'; obj: Node; name: string; arrow: boolean; pos: number }
   | { k: 'index'; obj: Node; index: Node; pos: number }
   | { k: 'unary'; op: '-' | '+' | '!' | '~' | '*' | '&'; operand: Node; pos: number }
-  | { k: 'cast'; type: TypeAst; operand: Node; pos: number }
+  | { k: 'cast'; type: TypeAst; operand: Node; pos: number; cxx?: CxxCast }
   /** gdb's `{type} addr`: the object of that type at that address. */
   | { k: 'brace'; type: TypeAst; operand: Node; pos: number }
   | { k: 'sizeof'; type?: TypeAst; operand?: Node; pos: number }
@@ -44,6 +44,8 @@ const BUILTIN_WORDS = new Set([
   'void', 'char', 'short', 'int', 'long', 'float', 'double', 'signed', 'unsigned', '_Bool', '_Float128', '__float128', '_Complex',
 ]);
 const QUALS = new Set(['const', 'volatile', 'restrict', '__restrict', '_Atomic']);
+export type CxxCast = 'static_cast' | 'reinterpret_cast' | 'const_cast' | 'dynamic_cast';
+const CXX_CASTS = new Set<string>(['static_cast', 'reinterpret_cast', 'const_cast', 'dynamic_cast']);
 
 export interface ParseHooks {
   /** True when `name` names a typedef (or base type name) in the program. */
@@ -211,7 +213,51 @@ class Parser {
     const t = this.peek(o);
     if (t.k !== 'ident') return false;
     if (BUILTIN_WORDS.has(t.text) || QUALS.has(t.text) || t.text === 'struct' || t.text === 'union' || t.text === 'enum') return true;
-    return this.hooks.isTypeName(t.text);
+    const q = this.qualifiedAt(o);
+    return q !== undefined ? this.hooks.isTypeName(q.text) : this.hooks.isTypeName(t.text);
+  }
+
+  /**
+   * C++ `a::b::c` and `Box<int, 3>` starting at token offset o, spelled as the DWARF names them
+   * (undefined unless a `::` or a `<` follows the first name).
+   */
+  private qualifiedAt(o: number): { text: string; tokens: number } | undefined {
+    let text = this.peek(o).text;
+    let n = 1;
+    for (;;) {
+      const p = this.peek(o + n);
+      if (p.k === 'punct' && p.text === '::' && this.peek(o + n + 1).k === 'ident') {
+        text += `::${this.peek(o + n + 1).text}`;
+        n += 2;
+      } else if (p.k === 'punct' && p.text === '<') {
+        const args = this.templateArgsAt(o + n);
+        if (!args) break;
+        text += args.text;
+        n += args.tokens;
+      } else break;
+    }
+    return n > 1 ? { text, tokens: n } : undefined;
+  }
+
+  /** `<int, 3>` at token offset o (its closing `>` found by depth), or undefined. */
+  private templateArgsAt(o: number): { text: string; tokens: number } | undefined {
+    let depth = 0;
+    const parts: string[] = [];
+    for (let n = 0; n < 64; n++) {
+      const t = this.peek(o + n);
+      if (t.k === 'eof') return undefined;
+      if (t.k === 'punct' && (t.text === '(' || t.text === ')' || t.text === ';')) return undefined;
+      if (t.k === 'punct' && t.text === '<') depth++;
+      if (t.k === 'punct' && (t.text === '>' || t.text === '>>')) depth -= t.text.length;
+      const prev = parts[parts.length - 1];
+      const word = /^[\w$]/.test(t.text);
+      if (t.k === 'punct' && t.text === ',') parts.push(', ');
+      else if (t.k === 'punct' && t.text === '>' && prev !== undefined && prev.endsWith('>')) parts.push(' >');
+      else parts.push(word && prev !== undefined && /[\w$]$/.test(prev) ? ` ${t.text}` : t.text);
+      if (depth === 0) return { text: parts.join('').replace(/>>/g, '> >'), tokens: n + 1 };
+      if (depth < 0) return undefined;
+    }
+    return undefined;
   }
 
   /** Every recursive rule passes here, so no input can overflow the parser's stack. */
@@ -250,6 +296,17 @@ class Parser {
         this.expect('}');
         return { k: 'brace', type, operand: this.unary(), pos: t.pos };
       }
+    }
+    // C++ `static_cast<T>(e)` and friends (the name-only spelling leaves `x < y` alone).
+    if (t.k === 'ident' && CXX_CASTS.has(t.text) && this.isPunct('<', 1)) {
+      this.next();
+      this.next();
+      const type = this.typeName();
+      this.expect('>');
+      this.expect('(');
+      const operand = this.comma();
+      this.expect(')');
+      return this.postfix({ k: 'cast', type, operand, pos: t.pos, cxx: t.text as CxxCast });
     }
     if (t.k === 'ident' && t.text === 'sizeof') {
       this.next();
@@ -309,8 +366,18 @@ class Parser {
           const name = this.next();
           if (name.k !== 'ident' && name.k !== 'qname') throw syntaxError(this.expr, name.pos);
           const quoted = t.k === 'qname';
-          const scope = /\.[A-Za-z0-9]+$/.test(t.text) && quoted ? { file: t.text, quoted } : { function: t.text, quoted };
-          return { k: 'ident', name: name.text, scope, pos: t.pos };
+          // C++ `ns::inner::name`: the scope is everything before the last `::`.
+          let outer = t.text;
+          let last = name;
+          while (this.isPunct('::')) {
+            this.next();
+            const more = this.next();
+            if (more.k !== 'ident') throw syntaxError(this.expr, more.pos);
+            outer = `${outer}::${last.text}`;
+            last = more;
+          }
+          const scope = /\.[A-Za-z0-9]+$/.test(t.text) && quoted && outer === t.text ? { file: t.text, quoted } : { function: outer, quoted };
+          return { k: 'ident', name: last.text, scope, pos: t.pos };
         }
         if (t.k === 'ident') {
           // gdb (bison) sees a token that cannot follow a name before it reduces the name.
@@ -321,6 +388,8 @@ class Parser {
         return { k: 'ident', name: t.text, pos: t.pos };
       }
       case 'punct':
+        // C++ `::name`: the global scope (pidscope has no other scope to leave).
+        if (t.text === '::' && this.peek().k === 'ident') return this.primary();
         if (t.text === '(') {
           const e = this.comma();
           this.expect(')');
@@ -361,6 +430,12 @@ class Parser {
       if (!base && BUILTIN_WORDS.has(t.text)) {
         this.next();
         words.push(t.text);
+        continue;
+      }
+      const q = !base && words.length === 0 ? this.qualifiedAt(0) : undefined;
+      if (q && this.hooks.isTypeName(q.text)) {
+        for (let i = 0; i < q.tokens; i++) this.next();
+        base = { kind: 'typedef', name: q.text };
         continue;
       }
       if (!base && words.length === 0 && this.hooks.isTypeName(t.text)) {

@@ -301,8 +301,13 @@ class SymbolsImpl implements ProcessSymbols {
     const loc = dv.location;
     if (loc.kind === 'absent' && !dv.declaration && dv.scope !== 'function-static' && loc.reason === 'optimized out') {
       // No DW_AT_location but an ELF symbol of that name (aliases like glibc's `environ`):
-      // gdb takes the address from the minimal symbol, so do we.
-      const s = m.symbolsNamed(dv.name).find((x) => x.type === 'object' || x.type === 'notype');
+      // gdb takes the address from the minimal symbol, so do we; but only a symbol of the
+      // variable's own unit stands in (a global for a global; for a file-static, a local symbol
+      // of the same source file): another unit's same-named static is another variable.
+      const base = (f: string | undefined) => (f === undefined ? undefined : f.slice(f.lastIndexOf('/') + 1));
+      const ownUnit = (x: ElfSymbol) =>
+        dv.scope === 'global' ? x.binding !== 'local' : x.binding === 'local' && base(m.fileOfLocal(x)) === base(dv.compileUnit);
+      const s = m.symbolsNamed(dv.name).find((x) => (x.type === 'object' || x.type === 'notype') && ownUnit(x));
       if (s) {
         v.address = s.value + m.bias;
         return v;
@@ -538,7 +543,25 @@ class SymbolsImpl implements ProcessSymbols {
       const t = d.findType(key, prefer);
       if (t) return t;
     }
-    return builtinType(key, this.pointerSize);
+    // Base types the DWARF lacks are the language's business (lang/): the evaluator asks it.
+    return undefined;
+  }
+
+  /**
+   * DW_AT_language of the main program's unit that defines `main` (gdb's language at start-up),
+   * else of its first unit that names one; undefined without DWARF.
+   */
+  mainLanguage(): number | undefined {
+    const d = this.modules.find((m) => m.isMain)?.dwarf;
+    if (!d) return undefined;
+    try {
+      d.index();
+      const main = d.functions.get('main')?.find((e) => !e.declaration);
+      if (main?.unit.language !== undefined) return main.unit.language;
+      return d.reader.units().find((u) => u.language !== undefined)?.language;
+    } catch {
+      return undefined;
+    }
   }
 
   symbolize(address: bigint): SymbolizedAddress | undefined {
@@ -590,30 +613,4 @@ export function normalizeTypeName(name: string): string {
   const m = /^(struct|union|enum) (.+)$/.exec(n);
   if (m) return `${m[1]} ${m[2].trim()}`;
   return canonicalBaseName(n);
-}
-
-const BUILTINS: Record<string, (ptr: number) => Type> = {
-  char: () => ({ kind: 'int', name: 'char', size: 1, signed: true, isChar: true }),
-  'signed char': () => ({ kind: 'int', name: 'signed char', size: 1, signed: true, isChar: true }),
-  'unsigned char': () => ({ kind: 'int', name: 'unsigned char', size: 1, signed: false, isChar: true }),
-  short: () => ({ kind: 'int', name: 'short', size: 2, signed: true, isChar: false }),
-  'unsigned short': () => ({ kind: 'int', name: 'unsigned short', size: 2, signed: false, isChar: false }),
-  int: () => ({ kind: 'int', name: 'int', size: 4, signed: true, isChar: false }),
-  'unsigned int': () => ({ kind: 'int', name: 'unsigned int', size: 4, signed: false, isChar: false }),
-  long: (p) => ({ kind: 'int', name: 'long', size: p, signed: true, isChar: false }),
-  'unsigned long': (p) => ({ kind: 'int', name: 'unsigned long', size: p, signed: false, isChar: false }),
-  'long long': () => ({ kind: 'int', name: 'long long', size: 8, signed: true, isChar: false }),
-  'unsigned long long': () => ({ kind: 'int', name: 'unsigned long long', size: 8, signed: false, isChar: false }),
-  _Bool: () => ({ kind: 'bool', name: '_Bool', size: 1 }),
-  float: () => ({ kind: 'float', name: 'float', size: 4, format: 'ieee' }),
-  double: () => ({ kind: 'float', name: 'double', size: 8, format: 'ieee' }),
-  'long double': () => ({ kind: 'float', name: 'long double', size: 16, format: 'x87' }),
-  __int128: () => ({ kind: 'int', name: '__int128', size: 16, signed: true, isChar: false }),
-  'unsigned __int128': () => ({ kind: 'int', name: 'unsigned __int128', size: 16, signed: false, isChar: false }),
-};
-
-/** C's base types for x86-64 when the program's DWARF does not mention them (casts). */
-export function builtinType(name: string, pointerSize = 8): Type | undefined {
-  const f = BUILTINS[name];
-  return f ? f(pointerSize) : undefined;
 }

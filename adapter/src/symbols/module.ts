@@ -6,6 +6,7 @@
  * (p_offset, p_vaddr), bias = start - off - (p_vaddr - p_offset). That holds for PIE and ASLR
  * and gives 0 for non-PIE executables.
  */
+import { isAddressSymbol, nearestSymbol } from './minsym';
 import { DwarfInfo } from './dwarf/info';
 import type { CompleteType } from './dwarf/typeBuilder';
 import type { DwarfSections } from './dwarf/reader';
@@ -236,6 +237,22 @@ export class Module {
   }
 
   /** Defined symbols by name. */
+  private localFiles?: Map<ElfSymbol, string>;
+
+  /** The source file (the STT_FILE symbol before it in .symtab) a local symbol belongs to. */
+  fileOfLocal(sym: ElfSymbol): string | undefined {
+    if (!this.localFiles) {
+      this.localFiles = new Map();
+      let file: string | undefined;
+      for (const s of this.symbols()) {
+        if (s.table !== 'symtab') continue;
+        if (s.type === 'file') file = s.name;
+        else if (s.binding === 'local' && file !== undefined) this.localFiles.set(s, file);
+      }
+    }
+    return this.localFiles.get(sym);
+  }
+
   symbolsNamed(name: string): ElfSymbol[] {
     return this.symbols().filter((s) => s.name === name && s.shndx !== 0);
   }
@@ -246,7 +263,7 @@ export class Module {
    */
   private addressSorted(): ElfSymbol[] {
     if (this.sortedSyms) return this.sortedSyms;
-    const list = this.symbols().filter((s) => s.shndx !== 0 && s.shndx < 0xff00 && s.name !== '' && (s.type === 'func' || s.type === 'object' || s.type === 'ifunc' || s.type === 'notype'));
+    const list = this.symbols().filter(isAddressSymbol);
     // Duplicates (same name and address, from .symtab and .dynsym) count once.
     const seen = new Set<string>();
     const uniq = list.filter((s) => {
@@ -279,41 +296,9 @@ export class Module {
     const a = address - this.bias;
     const section = this.sectionIndexAt(a);
     if (section === undefined) return undefined;
-    const list = this.addressSorted();
-    let lo = 0;
-    let hi = list.length - 1;
-    let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid].value <= a) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    let i = best;
-    let zero = -1;
-    for (let steps = 0; i >= 0 && steps < 100_000; steps++) {
-      const s = list[i];
-      if (s.shndx !== section) {
-        i--;
-        continue;
-      }
-      if (s.size === 0) {
-        if (zero === -1) zero = i;
-        i--;
-        continue;
-      }
-      break;
-    }
-    if (zero !== -1 && (i < 0 || list[i].size === 0)) i = zero;
-    if (i < 0) return undefined;
-    let s = list[i];
-    if (s.size !== 0 && a >= s.value + BigInt(s.size)) {
-      if (zero === -1) return undefined;
-      s = list[zero];
-    }
-    if (s.shndx !== section) return undefined;
-    return { symbol: s, offset: a - s.value };
+    const { covering, zeroSized } = nearestSymbol(this.addressSorted(), a, section);
+    const s = covering ?? zeroSized;
+    return s ? { symbol: s, offset: a - s.value } : undefined;
   }
 
   contains(address: bigint): boolean {

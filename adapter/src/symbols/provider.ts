@@ -86,4 +86,6 @@ export interface SymbolLookup {
   allVariables(module?: string): Iterable<VariableSymbol>;
   /** Module paths in lookup order (main program first), when the provider has modules. */
   modulePaths?(): string[];
+  /** DW_AT_language of the main program's main unit (gdb's start-up language), when known. */
+  mainLanguage?(): number | undefined;
 }

@@ -53,6 +53,10 @@ export interface PointerType {
   kind: 'pointer';
   size: number;
   readonly target: Type;
+  /** C++ references (`int &`, `int &&`): a pointer underneath, the referent everywhere else. */
+  reference?: 'lvalue' | 'rvalue';
+  /** C++ pointers to members (`int Widget::*`): the class; the value is an offset or a method. */
+  readonly memberOf?: Type;
 }
 
 export interface Qualifiers {
@@ -82,10 +86,18 @@ export interface Member {
   bitOffset: number;
   /** Set for bit fields only. */
   bitSize?: number;
+  /** C++: a base class subobject (DW_TAG_inheritance), printed `<Base> = {…}`. */
+  base?: { virtual: boolean; offsetExpr?: Uint8Array };
+  /** C++: a static data member (no storage in the object); its storage is the variable `qualifiedName`. */
+  static?: { qualifiedName: string; constValue?: bigint };
 }
 
 export interface CompoundType {
   kind: 'struct' | 'union';
+  /** C++ `class` (DW_TAG_class_type): gdb's C printer says `class X`. */
+  isClass?: boolean;
+  /** C++: the class declares member functions (gdb then says "no member or method named"). */
+  readonly hasMethods?: boolean;
   /** Tag name, without 'struct '; undefined when anonymous. */
   name?: string;
   /** Undefined for an incomplete type (a declaration whose definition was not found). */
@@ -102,6 +114,10 @@ export interface Enumerator {
 export interface EnumType {
   kind: 'enum';
   name?: string;
+  /** C++ `enum class` (DW_AT_enum_class): enumerators print as `Name::Enumerator`. */
+  scoped?: boolean;
+  /** C++: how gdb qualifies the enumerators (`std::` for an enum in namespace std, `Mode::` for an enum class). */
+  enumeratorPrefix?: string;
   size?: number;
   /** The underlying integer type (DW_AT_type, or derived from size and signedness). */
   readonly compatible?: IntType;

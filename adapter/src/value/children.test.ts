@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN, pointerTo } from '../eval/builtins';
+import { BUILTIN, pointerTo } from '../lang/c/builtins';
 import type { ReadResult } from '../memory/reader';
 import type { ArrayType, CompoundType } from '../symbols/types';
 import { childCount, children, wrapExpression } from './children';

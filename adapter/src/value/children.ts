@@ -5,8 +5,66 @@
  * non-function pointers have one child, the pointee (`*p`).
  */
 import { resolve, sizeOf, type Type } from '../symbols/types';
-import { fetchWhole, textualKind } from './format';
-import { bytesToBigint, ByteSource, extractBits, makeReference, makeValue, type TargetObject, type ValueContext } from './object';
+import { fetchWhole, Formatter, textualKind, virtualBaseAddress } from './format';
+import { bytesToBigint, ByteSource, extractBits, makeAbsent, makeReference, makeValue, type TargetObject, type ValueContext } from './object';
+import type { Member } from '../symbols/types';
+import { containerItems, deepMember, stdView, type StdView } from './libstdcxx';
+
+const NODE_CONTAINERS = new Set(['list', 'forward_list', 'tree', 'hashtable', 'deque']);
+
+/** The elements of a list, map, set, unordered container or deque, as gdb's printers list them. */
+function containerChildren(ctx: ValueContext, view: Extract<StdView, { kind: 'container' }>, address: bigint, limit: number): { count: number; children: Child[] } {
+  const f = new Formatter(ctx);
+  const host = f.viewHost();
+  const { count, items } = containerItems(host, view, address, limit);
+  return {
+    count,
+    children: items.map((it, i) => ({
+      // A map's element is named by its key, as in gdb's `{[1] = 10}`.
+      name: it.key ? `[${host.value(it.key.type, it.key.address)}]` : `[${i}]`,
+      object: makeReference(it.type, it.address),
+    })),
+  };
+}
+
+/** Where a std::vector's elements are and how many there are. */
+function vectorRange(ctx: ValueContext, view: Extract<StdView, { kind: 'vector' }>, address: bigint): { first: bigint; length: number; esize: number } {
+  const src = new ByteSource(ctx.memory);
+  const at = (name: string) => bytesToBigint(src.read(address + BigInt(deepMember(view.type, name)!.bitOffset / 8), 8, true), false);
+  const first = at('_M_start');
+  const esize = sizeOf(view.element) || 1;
+  return { first, length: Math.max(0, Number((at('_M_finish') - first) / BigInt(esize))), esize };
+}
+
+/** A C++ reference stands for its referent: its children are the referent's. */
+function referent(ctx: ValueContext, obj: TargetObject): TargetObject {
+  if (obj.kind === 'absent' || !obj.type) return obj;
+  const r = resolve(obj.type);
+  if (r.kind !== 'pointer' || !r.reference) return obj;
+  try {
+    return makeReference(r.target, bytesToBigint(fetchWhole(new ByteSource(ctx.memory), obj).bytes, false));
+  } catch {
+    return makeAbsent('unreadable reference', r.target);
+  }
+}
+
+/** The object of a C++ static member (its own variable) or base class subobject. */
+function cxxMemberObject(ctx: ValueContext, parent: TargetObject, m: Member): TargetObject {
+  if (m.static) {
+    const v = ctx.symbols?.findVariables(m.static.qualifiedName).find((x) => x.address !== undefined);
+    return v ? makeReference(v.type ?? m.type, v.address!) : makeAbsent('optimized out', m.type);
+  }
+  if (m.base?.virtual) {
+    if (parent.kind !== 'reference' || !m.base.offsetExpr) return makeAbsent('optimized out', m.type);
+    const src = new ByteSource(ctx.memory);
+    try {
+      return makeReference(m.type, virtualBaseAddress(m.base.offsetExpr, parent.address, (a) => bytesToBigint(src.read(a, 8, true), false)));
+    } catch {
+      return makeAbsent('unreadable virtual base', m.type);
+    }
+  }
+  return memberObject(parent, m.type, m.bitOffset, m.bitSize);
+}
 
 export interface Child {
   /** Member name, `[i]` for elements, `*p` for a pointee; `<anonymous struct>` for unnamed members. */
@@ -56,8 +114,16 @@ function pointee(ctx: ValueContext, obj: TargetObject): TargetObject | undefined
 }
 
 export function childCount(ctx: ValueContext, obj: TargetObject): number {
+  obj = referent(ctx, obj);
   if (obj.kind === 'absent' || !obj.type) return 0;
   const r = resolve(obj.type);
+  const view = stdView(r);
+  try {
+    if (view?.kind === 'vector' && obj.kind === 'reference') return vectorRange(ctx, view, obj.address).length;
+    if (view?.kind === 'container' && NODE_CONTAINERS.has(view.which) && obj.kind === 'reference') return containerChildren(ctx, view, obj.address, 0).count;
+  } catch {
+    return 0;
+  }
   switch (r.kind) {
     case 'struct':
     case 'union':
@@ -77,17 +143,45 @@ export function childCount(ctx: ValueContext, obj: TargetObject): number {
 }
 
 export function children(ctx: ValueContext, obj: TargetObject, start = 0, count?: number, parentExpr?: string): Child[] {
+  obj = referent(ctx, obj);
   if (obj.kind === 'absent' || !obj.type) return [];
   const r = resolve(obj.type);
   const pe = parentExpr === undefined ? undefined : wrapExpression(parentExpr);
+  // A std::vector expands to its elements, as gdb's printer lists them.
+  const view = stdView(r);
+  if (view?.kind === 'vector' && obj.kind === 'reference') {
+    const v = vectorRange(ctx, view, obj.address);
+    const end = Math.min(v.length, count === undefined ? v.length : start + count);
+    const out: Child[] = [];
+    for (let i = start; i < end; i++) {
+      out.push({ name: `[${i}]`, evaluateName: pe === undefined ? undefined : `${pe}._M_impl._M_start[${i}]`, object: makeReference(view.element, v.first + BigInt(i * v.esize)) });
+    }
+    return out;
+  }
+  if (view?.kind === 'container' && NODE_CONTAINERS.has(view.which) && obj.kind === 'reference') {
+    const end = count === undefined ? 1_000_000 : start + count;
+    return containerChildren(ctx, view, obj.address, end).children.slice(start);
+  }
   if (r.kind === 'struct' || r.kind === 'union') {
     const ms = (r.members ?? []).slice(start, count === undefined ? undefined : start + count);
     return ms.map((m) => {
+      if (m.base || m.static) {
+        const rt = resolve(m.type);
+        const typeName = (rt.kind === 'struct' || rt.kind === 'union' ? rt.name : undefined) ?? '';
+        return {
+          // gdb's `<Base>` and `static name`; they evaluate as a cast and as the class's variable.
+          name: m.base ? `<${typeName}>` : `static ${m.name}`,
+          // A base whose definition is missing cannot be named in a cast (gdb: No symbol).
+          evaluateName: m.static ? m.static.qualifiedName : pe === undefined || !(rt.kind === 'struct' && rt.members) ? undefined : `*(${typeName} *)&${pe}`,
+          object: cxxMemberObject(ctx, obj, m),
+        };
+      }
       const anon = m.name === undefined;
       const rt = resolve(m.type);
       return {
         name: anon ? `<anonymous ${rt.kind === 'union' ? 'union' : 'struct'}>` : m.name!,
-        evaluateName: anon ? pe : pe === undefined ? undefined : `${pe}.${m.name}`,
+        // g++'s `_vptr.Shape` is no identifier: no expression names it.
+        evaluateName: anon ? pe : pe === undefined || !/^[A-Za-z_$][\w$]*$/.test(m.name!) ? undefined : `${pe}.${m.name}`,
         object: memberObject(obj, m.type, m.bitOffset, m.bitSize),
       };
     });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN, pointerTo } from '../eval/builtins';
+import { BUILTIN, pointerTo } from '../lang/c/builtins';
 import type { ArrayType, CompoundType, EnumType, FunctionType, Type } from '../symbols/types';
 import { FakeMemory, FakeSymbols } from './fakes';
 import { formatG, formatFloat, IEEE_DOUBLE, IEEE_QUAD, IEEE_SINGLE, X87_EXTENDED, numberToFloatBytes } from './float';
 import { formatTop } from './format';
 import { makeReference, makeValue, type ValueContext } from './object';
-import { typeToString } from './typeName';
+import { typeName as typeToString } from '../lang/c/typeName';
 
 const INT = BUILTIN.int;
 const CHAR = BUILTIN.char;

@@ -10,7 +10,7 @@
  * Host charset is taken as ASCII (gdb under LC_ALL=C): bytes >= 0x80 print as octal escapes.
  */
 import { PidscopeError } from '../errors';
-import { resolve, sizeOf, type CompoundType, type EnumType, type Type } from '../symbols/types';
+import { resolve, sizeOf, type CompoundType, type EnumType, type Member, type Type } from '../symbols/types';
 import { floatFormatFor, formatFloat } from './float';
 import {
   ByteSource,
@@ -24,7 +24,8 @@ import {
 } from './object';
 import { NODEBUG_DATA } from './nodebug';
 import { symbolSuffix } from './symbolize';
-import { typeToString } from './typeName';
+import { languageOf } from '../lang';
+import { containerText, deepMember, stdView, type StdView, type ViewHost } from './libstdcxx';
 
 /** gdb's `print` settings that matter to us; defaults are gdb 13's. */
 export interface FormatOptions {
@@ -43,6 +44,8 @@ export interface FormatOptions {
    * in `bt` arguments and `info locals` / `bt full`.
    */
   noPointerPrefix?: boolean;
+  /** gdb's print/r: the raw structure, without the standard library's views. */
+  raw?: boolean;
 }
 
 export const DEFAULT_FORMAT: FormatOptions = { elements: 200, repeats: 10, maxDepth: 20 };
@@ -357,7 +360,15 @@ export class Formatter {
     this.src = src ?? new ByteSource(ctx.memory);
   }
 
+  typeName(t: Type): string {
+    return languageOf(this.ctx).typeName(t);
+  }
+
+  /** Virtual bases already printed in the current top-level value. */
+  private virtualBasesShown = new Set<Type>();
+
   top(obj: TargetObject): string {
+    this.virtualBasesShown = new Set();
     if (obj.kind === 'absent') return absentText(obj.reason);
     const type = obj.type;
     if (type === NODEBUG_DATA) {
@@ -369,7 +380,7 @@ export class Formatter {
       // gdb fetches a function value's first byte: `*null_fn` is a memory error.
       const first = this.src.read(addr, 1);
       if (this.opts.format) return this.formatted({ kind: 'int', name: 'char', size: 1, signed: true, isChar: true }, first, 0, this.opts.format) ?? '';
-      return `{${typeToString(r)}} ${this.addressText(addr, true)}`;
+      return `{${this.typeName(r)}} ${this.addressText(addr, true)}`;
     }
     if (r.kind === 'void') return 'void';
     const { bytes, address } = fetchWhole(this.src, obj);
@@ -381,8 +392,10 @@ export class Formatter {
       while (tgt && tgt.kind === 'qualified') tgt = tgt.type;
       // c_value_print: no `(T *)` when the target is named char, wchar_t, char16_t or char32_t.
       const tname = tgt && (tgt.kind === 'int' || tgt.kind === 'typedef') ? tgt.name : undefined;
-      const plainChar = orig.kind === 'pointer' && tname !== undefined && ['char', 'wchar_t', 'char16_t', 'char32_t'].includes(tname);
-      if (!plainChar && !this.opts.noPointerPrefix) prefix = `(${typeToString(type)}) `;
+      const plainChar = orig.kind === 'pointer' && tname !== undefined && languageOf(this.ctx).plainCharNames.includes(tname);
+      // A data member pointer prints as `&Class::member`, without the type in front.
+      const dataMember = r.memberOf !== undefined && resolve(r.target).kind !== 'function';
+      if (!plainChar && !dataMember && !this.opts.noPointerPrefix) prefix = `(${this.typeName(type)}) `;
     }
     return prefix + this.value(type, bytes, 0, address, 0);
   }
@@ -468,15 +481,30 @@ export class Formatter {
         return this.enumText(r, buf, off);
       case 'pointer': {
         const addr = bytesToBigint(buf.subarray(off, off + r.size), false);
+        if (r.reference) return this.referenceText(r.target, addr, recurse);
+        if (r.memberOf) return this.memberPointerText(r, buf, off);
         return this.pointerText(r.target, addr);
       }
       case 'struct':
-      case 'union':
+      case 'union': {
+        const view = this.opts.raw ? undefined : stdView(r);
+        if (view) {
+          try {
+            if (view.kind === 'container' && view.which !== 'string_view') {
+              if (address === undefined) return this.compoundText(r, buf, off, address, recurse);
+              return containerText(this.viewHost(recurse), view, address);
+            }
+            return this.viewText(view, buf, off, recurse);
+          } catch (e) {
+            return errorText(e);
+          }
+        }
         return this.compoundText(r, buf, off, address, recurse);
+      }
       case 'array':
         return this.arrayText(r, buf, off, address, recurse);
       case 'function':
-        return `{${typeToString(r)}} ${this.addressText(address ?? 0n, true)}`;
+        return `{${this.typeName(r)}} ${this.addressText(address ?? 0n, true)}`;
     }
     return '?';
   }
@@ -494,12 +522,137 @@ export class Formatter {
     return `<invalid float value>`;
   }
 
+  /** What libstdc++ container views need from the printer. */
+  viewHost(recurse = 0): ViewHost {
+    return {
+      read: (a, n) => this.src.read(a, n, true),
+      findType: (name) => {
+        const lang = languageOf(this.ctx);
+        for (const n of lang.typeLookupNames(name)) {
+          const t = this.ctx.symbols?.findType(n);
+          if (t) return t;
+        }
+        const words = name.split(/\s+/);
+        const keywords = /^(unsigned|signed|short|long|int|char|double|float|bool|_Bool|wchar_t|char8_t|char16_t|char32_t)$/;
+        return lang.builtinNamed(name) ?? (words.every((w) => keywords.test(w)) ? lang.builtinFromWords(words) : undefined);
+      },
+      value: (t, a) => {
+        const size = sizeOf(t) ?? 0;
+        try {
+          return this.value(t, this.src.read(a, size, true), 0, a, recurse + 1);
+        } catch (e) {
+          return errorText(e);
+        }
+      },
+      elements: this.opts.elements,
+    };
+  }
+
+  /** A libstdc++ object as its pretty-printer shows it (see libstdcxx.ts). */
+  private viewText(view: StdView, buf: Buffer, off: number, recurse: number): string {
+    const ptrAt = (name: string): { addr: bigint; target: Type } => {
+      const m = deepMember(view.type, name, true);
+      const pt = m ? resolve(m.member.type) : undefined;
+      if (!m || !pt || pt.kind !== 'pointer') throw new PidscopeError('EVAL', `libstdc++ layout: no pointer ${name}`, '', 'internal');
+      const o = off + m.bitOffset / 8;
+      return { addr: bytesToBigint(buf.subarray(o, o + 8), false), target: pt.target };
+    };
+    const intAt = (t: CompoundType, name: string, base: Buffer, o: number): bigint => {
+      const m = deepMember(t, name);
+      if (!m) throw new PidscopeError('EVAL', `libstdc++ layout: no member ${name}`, '', 'internal');
+      const size = sizeOf(m.member.type) ?? 8;
+      const at = o + m.bitOffset / 8;
+      return bytesToBigint(base.subarray(at, at + size), isSigned(m.member.type));
+    };
+    switch (view.kind) {
+      case 'container':
+      case 'string': {
+        const sv = view.kind === 'container';
+        const { addr, target } = ptrAt(sv ? '_M_str' : '_M_p');
+        const len = Number(intAt(view.type, sv ? '_M_len' : '_M_string_length', buf, off));
+        const width = sizeOf(target) ?? 1;
+        const kind = textualKind(target) ?? '';
+        const n = Math.min(len, this.opts.elements);
+        const bytes = n > 0 ? this.src.read(addr, n * width, true) : Buffer.alloc(0);
+        return printString(Buffer.concat([bytes, Buffer.alloc(width)]), n, width, kind, len > n, { ...this.opts, elements: n });
+      }
+      case 'vector': {
+        const start = ptrAt('_M_start').addr;
+        const finish = ptrAt('_M_finish').addr;
+        const end = ptrAt('_M_end_of_storage').addr;
+        const esize = BigInt(sizeOf(view.element) ?? 1);
+        const length = esize ? Number((finish - start) / esize) : 0;
+        const capacity = esize ? Number((end - start) / esize) : 0;
+        const head = `std::vector of length ${length}, capacity ${capacity}`;
+        if (length <= 0) return head;
+        const shown = Math.min(length, this.opts.elements);
+        const bytes = this.src.read(start, shown * Number(esize), true);
+        const arr = { kind: 'array', element: view.element, length: shown } as Type;
+        let body = this.value(arr, bytes, 0, start, recurse);
+        if (shown < length && !body.endsWith('...}')) body = `${body.slice(0, -1)}...}`;
+        return `${head} = ${body}`;
+      }
+      case 'unique_ptr': {
+        const { addr, target } = ptrAt('_M_head_impl');
+        return `std::unique_ptr<${view.arg}> = {get() = ${this.pointerText(target, addr)}}`;
+      }
+      case 'shared_ptr': {
+        const { addr, target } = ptrAt('_M_ptr');
+        const pi = ptrAt('_M_pi');
+        const what = view.weak ? 'weak_ptr' : 'shared_ptr';
+        let state = 'empty';
+        if (pi.addr !== 0n) {
+          const base = resolve(pi.target);
+          const counts = this.src.read(pi.addr, sizeOf(pi.target) ?? 16, true);
+          const use = base.kind === 'struct' ? intAt(base, '_M_use_count', counts, 0) : BigInt(counts.readInt32LE(8));
+          const weak = base.kind === 'struct' ? intAt(base, '_M_weak_count', counts, 0) : BigInt(counts.readInt32LE(12));
+          state = use === 0n ? `expired, weak count ${weak}` : `use count ${use}, weak count ${weak - 1n}`;
+        }
+        return `std::${what}<${view.arg}> (${state}) = {get() = ${this.pointerText(target, addr)}}`;
+      }
+    }
+  }
+
+  /** C++ pointer to member: `&Class::member` for data (an offset), the function for a method. */
+  private memberPointerText(r: Extract<Type, { kind: 'pointer' }>, buf: Buffer, off: number): string {
+    const raw = bytesToBigint(buf.subarray(off, off + 8), false);
+    if (resolve(r.target).kind === 'function') {
+      // Itanium: an odd value is 1 + the method's offset in the vtable (gdb: `&virtual …`).
+      if (raw & 1n) return `&virtual table offset ${raw - 1n}`;
+      return this.addressText(raw, true);
+    }
+    const offset = BigInt.asIntN(64, raw);
+    const cls = resolve(r.memberOf!);
+    if (offset === -1n) return 'NULL';
+    if (cls.kind === 'struct' || cls.kind === 'union') {
+      const hit = findMemberAt(cls, Number(offset) * 8);
+      if (hit) return `&${hit}`;
+    }
+    return offset.toString();
+  }
+
+  /** gdb's generic_val_print_ref: `@0x…: ` and the referent's value. */
+  private referenceText(target: Type, addr: bigint, recurse: number): string {
+    const head = `@${this.addressText(addr, false)}: `;
+    const size = sizeOf(target);
+    const rt = resolve(target);
+    if ((rt.kind === 'struct' || rt.kind === 'union') && !rt.members) return head + '<incomplete type>';
+    if (size === undefined) return head.slice(0, -2);
+    try {
+      const bytes = this.src.read(addr, size, true);
+      return head + this.value(target, bytes, 0, addr, recurse);
+    } catch (e) {
+      return head + errorText(e);
+    }
+  }
+
   enumText(e: EnumType, buf: Buffer, off: number): string {
     const size = e.size ?? e.compatible?.size ?? 4;
     const val = bytesToBigint(buf.subarray(off, off + size), enumIsSigned(e));
     const ens = e.enumerators ?? [];
     const hit = ens.find((x) => x.value === val);
-    if (hit) return hit.name;
+    // C++: gdb qualifies enumerators (`Mode::On` of an enum class, `std::_S_red` in namespace std).
+    if (hit) return (e.enumeratorPrefix ?? (e.scoped && e.name !== undefined ? `${e.name}::` : '')) + hit.name;
     if (!isFlagEnum(e)) return val.toString();
     let v = BigInt.asUintN(64, val);
     const parts: string[] = [];
@@ -574,6 +727,23 @@ export class Formatter {
       const byte = Math.floor(m.bitOffset / 8);
       const maddr = address === undefined ? undefined : address + BigInt(byte);
       let text: string;
+      if (m.static) {
+        parts.push(`static ${m.name} = ${this.staticMemberText(m.static.qualifiedName, m.type, recurse + 1, m.static.constValue)}`);
+        continue;
+      }
+      if (m.base) {
+        const bt = resolve(m.type);
+        const bname = bt.kind === 'struct' || bt.kind === 'union' ? bt.name ?? '' : this.typeName(m.type);
+        // gdb shows a base whose definition the compiler left out (clang's -fno-standalone-debug) as empty.
+        if (bt.kind === 'struct' && !bt.members) text = '{<No data fields>}';
+        else if (m.base.virtual) {
+          const v = this.virtualBaseText(m, address, recurse + 1);
+          if (v === undefined) continue;
+          text = v;
+        } else text = this.value(m.type, buf, off + byte, maddr, recurse + 1);
+        parts.push(`<${bname}> = ${text}`);
+        continue;
+      }
       if (m.bitSize !== undefined) {
         const size = sizeOf(m.type) ?? 4;
         const bitIn = m.bitOffset - byte * 8;
@@ -585,7 +755,49 @@ export class Formatter {
       }
       parts.push(m.name === undefined ? text : `${m.name} = ${text}`);
     }
+    // gdb: a class whose only members are base classes still says it has no fields of its own.
+    if (r.members.every((m) => m.base)) parts.push('<No data fields>');
     return `{${parts.join(', ')}}`;
+  }
+
+  /** A C++ static data member: the value of the variable that holds it (gdb: `<optimized out>` without one). */
+  private staticMemberText(qualifiedName: string, type: Type, recurse: number, constValue?: bigint): string {
+    const v = this.ctx.symbols?.findVariables(qualifiedName).find((x) => x.address !== undefined || x.constValue);
+    if (!v && constValue !== undefined) {
+      // A constexpr member the compiler only describes by its value (DW_AT_const_value).
+      const size = sizeOf(type) ?? 8;
+      const bytes = Buffer.alloc(size);
+      let x = BigInt.asUintN(size * 8, constValue);
+      for (let i = 0; i < size; i++, x >>= 8n) bytes[i] = Number(x & 0xffn);
+      return this.value(type, bytes, 0, undefined, recurse);
+    }
+    if (!v) return '<optimized out>';
+    try {
+      if (v.address === undefined) return this.value(v.type ?? type, Buffer.from(v.constValue!), 0, undefined, recurse);
+      const t = v.type ?? type;
+      const size = sizeOf(t) ?? 0;
+      return this.value(t, this.src.read(v.address, size, true), 0, v.address, recurse);
+    } catch (e) {
+      return errorText(e);
+    }
+  }
+
+  /**
+   * A virtual base: its offset lives in the object's vtable (the DWARF location expression
+   * reads it), and gdb prints each virtual base once per object, where it first meets it.
+   */
+  private virtualBaseText(m: Member, address: bigint | undefined, recurse: number): string | undefined {
+    if (this.virtualBasesShown.has(m.type)) return undefined;
+    this.virtualBasesShown.add(m.type);
+    const expr = m.base?.offsetExpr;
+    if (address === undefined || !expr) return '<optimized out>';
+    try {
+      const at = virtualBaseAddress(expr, address, (a) => bytesToBigint(this.src.read(a, 8, true), false));
+      const size = sizeOf(m.type) ?? 0;
+      return this.value(m.type, this.src.read(at, size, true), 0, at, recurse);
+    } catch (e) {
+      return errorText(e);
+    }
   }
 
   private arrayText(r: Extract<Type, { kind: 'array' }>, buf: Buffer, off: number, address: bigint | undefined, recurse: number): string {
@@ -617,6 +829,61 @@ export class Formatter {
     }
     return `{${parts.join(', ')}${i < len ? '...' : ''}}`;
   }
+}
+
+/** `Class::member` of the data member at a bit offset (through non-virtual bases), as gdb names it. */
+function findMemberAt(t: CompoundType, bitOffset: number): string | undefined {
+  for (const m of t.members ?? []) {
+    if (m.static || m.name === undefined || m.base) continue;
+    if (m.bitOffset === bitOffset && m.bitSize === undefined) return `${t.name ?? ''}::${m.name}`;
+  }
+  for (const m of t.members ?? []) {
+    const r = resolve(m.type);
+    if (!m.base || m.base.virtual || (r.kind !== 'struct' && r.kind !== 'union')) continue;
+    const hit = findMemberAt(r, bitOffset - m.bitOffset);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the small DWARF expression g++ and clang++ give a virtual base's location (object address
+ * pushed first): dup, deref, literals, constu, minus, plus, plus_uconst.
+ */
+export function virtualBaseAddress(expr: Uint8Array, object: bigint, read64: (a: bigint) => bigint): bigint {
+  const st: bigint[] = [object];
+  const uleb = (i: number): [bigint, number] => {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = expr[i++];
+      v |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+      if (!(b & 0x80)) return [v, i];
+    }
+  };
+  const pop = (): bigint => {
+    const v = st.pop();
+    if (v === undefined) throw new PidscopeError('EVAL', 'bad virtual base location', '', 'internal');
+    return v;
+  };
+  for (let i = 0; i < expr.length; ) {
+    const op = expr[i++];
+    if (op === 0x12) st.push(st[st.length - 1]);
+    else if (op === 0x06) st.push(read64(pop()));
+    else if (op >= 0x30 && op <= 0x4f) st.push(BigInt(op - 0x30));
+    else if (op === 0x10 || op === 0x23) {
+      const [v, next] = uleb(i);
+      i = next;
+      if (op === 0x10) st.push(v);
+      else st.push(BigInt.asUintN(64, pop() + v));
+    } else if (op === 0x1c) {
+      const b = pop();
+      st.push(BigInt.asUintN(64, pop() - b));
+    } else if (op === 0x22) st.push(BigInt.asUintN(64, pop() + pop()));
+    else throw new PidscopeError('EVAL', `virtual base location uses DW_OP 0x${op.toString(16)}`, '', 'internal');
+  }
+  return pop();
 }
 
 /** gdb prints every flavour of "no value here" from the compiler as <optimized out>. */

@@ -9,16 +9,25 @@
 import { resolve, sizeOf } from '../symbols/types';
 import { childCount, children } from './children';
 import { floatFormatFor, floatToNumber } from './float';
-import { enumIsSigned, fetchWhole, Formatter, textualKind } from './format';
+import { enumIsSigned, fetchWhole, Formatter, textualKind, type FormatOptions } from './format';
 import { addressOf, bytesToBigint, type TargetObject, type ValueContext } from './object';
-import { typeToString } from './typeName';
+import { languageOf } from '../lang';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
-export function toJson(ctx: ValueContext, obj: TargetObject, opts: { maxElements?: number; maxDepth?: number } = {}, depth = 0): JsonValue {
+export interface JsonOptions {
+  maxElements?: number;
+  maxDepth?: number;
+  /** gdb's print/FMT letter, applied to `text` of the value and of its children. */
+  format?: FormatOptions['format'];
+  /** gdb's print/r: no standard-library views. */
+  raw?: boolean;
+}
+
+export function toJson(ctx: ValueContext, obj: TargetObject, opts: JsonOptions = {}, depth = 0): JsonValue {
   const maxElements = opts.maxElements ?? 200;
   const maxDepth = opts.maxDepth ?? 8;
-  const out: { [k: string]: JsonValue } = { type: obj.type ? typeToString(obj.type) : null };
+  const out: { [k: string]: JsonValue } = { type: obj.type ? languageOf(ctx).typeName(obj.type) : null };
   const addr = addressOf(obj);
   if (addr !== undefined) out.address = `0x${addr.toString(16)}`;
   if (obj.kind === 'absent') {
@@ -26,7 +35,7 @@ export function toJson(ctx: ValueContext, obj: TargetObject, opts: { maxElements
     out.text = `<${obj.reason}>`;
     return out;
   }
-  const f = new Formatter(ctx);
+  const f = new Formatter(ctx, { format: opts.format, raw: opts.raw });
   try {
     out.text = f.top(obj);
   } catch (e) {

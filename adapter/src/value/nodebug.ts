@@ -4,7 +4,7 @@
  * `{<text variable, no debug info>} 0x… <name>`.
  */
 import type { FunctionType, IntType } from '../symbols/types';
-import { SPECIAL_TYPE_NAMES } from './typeName';
+import { SPECIAL_TYPE_NAMES } from '../lang/special';
 
 export const NODEBUG_DATA: IntType = { kind: 'int', name: '<data variable, no debug info>', size: 4, signed: true, isChar: false };
 export const NODEBUG_TEXT: FunctionType = {

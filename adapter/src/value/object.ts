@@ -8,6 +8,7 @@
  * references to elements, and the formatter reads only the bytes it prints (through a block
  * cache, see ByteSource), never the whole array.
  */
+import type { Language } from '../lang/language';
 import { PidscopeError } from '../errors';
 import type { MemoryReader } from '../memory/reader';
 import type { SymbolLookup } from '../symbols/provider';
@@ -72,6 +73,8 @@ export interface ValueContext {
   symbols?: SymbolLookup;
   /** 8 on x86-64. */
   pointerSize: number;
+  /** The language of expressions and printed values (C when absent). */
+  language?: Language;
 }
 
 /** gdb's wording, also used for the code, so tests and DAP can recognise it. */

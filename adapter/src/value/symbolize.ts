@@ -7,6 +7,8 @@
  * Works over the symbols engine's modules when it exposes them (ProcessSymbols), else falls back
  * to SymbolLookup.symbolize.
  */
+import { demangle } from '../lang/cpp/demangle';
+import { isAddressSymbol, nearestSymbol } from '../symbols/minsym';
 import type { SymbolLookup } from '../symbols/provider';
 
 interface ElfSymbolLike {
@@ -34,9 +36,7 @@ const sortedCache = new WeakMap<ModuleLike, ElfSymbolLike[]>();
 function sorted(m: ModuleLike): ElfSymbolLike[] {
   let list = sortedCache.get(m);
   if (list) return list;
-  const all = m.symbols().filter(
-    (s) => s.shndx !== 0 && s.shndx < 0xff00 && s.name !== '' && (s.type === 'func' || s.type === 'object' || s.type === 'ifunc' || s.type === 'notype'),
-  );
+  const all = m.symbols().filter(isAddressSymbol);
   // gdb ignores .dynsym when the file itself has a .symtab; without one (split debug) it uses
   // .dynsym and the debug file's .symtab, and on a tie the main file's (.dynsym) name wins.
   const elf = (m as unknown as { elf?: { symbols?(t: string): unknown[] } }).elf;
@@ -88,6 +88,8 @@ const isText = (s: ElfSymbolLike) => s.type === 'func' || s.type === 'ifunc';
  * static `counter.0` prints as `counter`, while `luaT_eventname.0` (uppercase) stays as it is.
  */
 export function displayName(name: string): string {
+  // C++ names are shown demangled (gdb's `set print demangle on`).
+  if (name.startsWith('_Z')) return demangle(name) ?? name;
   const m = /^([a-z][a-z0-9_]*)\.\d+$/.exec(name);
   return m ? m[1] : name;
 }
@@ -115,31 +117,10 @@ export function symbolSuffix(symbols: SymbolLookup | undefined, address: bigint)
 }
 
 function lookup(m: ModuleLike, address: bigint, coveringOnly: boolean): string {
-  const list = sorted(m);
   const a = address - m.bias;
-  let lo = 0;
-  let hi = list.length - 1;
-  let idx = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid].value <= a) {
-      idx = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  let zero: ElfSymbolLike | undefined;
-  let found: ElfSymbolLike | undefined;
-  for (let i = idx; i >= 0; i--) {
-    const s = list[i];
-    if (s.size === 0) {
-      if (!zero) zero = s;
-      continue;
-    }
-    if (a < s.value + BigInt(s.size)) found = s;
-    break;
-  }
-  if (coveringOnly && !found) return '';
-  const s = found ?? zero;
+  const { covering, zeroSized } = nearestSymbol(sorted(m), a);
+  if (coveringOnly && !covering) return '';
+  const s = covering ?? zeroSized;
   if (!s) return '';
   if (s.size === 0 && !isText(s)) return '';
   const off = a - s.value;

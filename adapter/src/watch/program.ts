@@ -121,6 +121,10 @@ class ScopedSymbols implements SymbolLookup {
   allVariables() {
     return this.base.allVariables();
   }
+
+  mainLanguage() {
+    return this.base.mainLanguage?.();
+  }
 }
 
 function scopedContext(program: Program, target: WatchTarget, scope: WatchScope): ValueContext {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../binary/cursor';
 import { ElfFile } from '../elf/elf';
 import { loadSymbolsFromFiles } from '../index';
-import { ptypeText, typeName } from '../typeName';
+import { ptypeText, typeName } from '../../lang/c/typeName';
 import { DW_AT, DW_FORM, DW_TAG } from './constants';
 import { DwarfInfo } from './info';
 import { lookupLine } from './line';

@@ -118,6 +118,7 @@ export class DwarfInfo {
   constructor(sections: DwarfSections) {
     this.reader = new DwarfReader(sections);
     this.types = new TypeBuilder(this.reader);
+    this.types.scopePrefix = (off) => this.scopePrefixOf(off);
   }
 
   /**
@@ -172,8 +173,11 @@ export class DwarfInfo {
     }
     // Definitions that carry their name only through DW_AT_specification / abstract_origin.
     for (const p of pending) {
-      const name = this.nameOf(p.origin);
+      let name = this.nameOf(p.origin);
       if (!name) continue;
+      // C++: a definition outside its class or namespace (`int Widget::count = 3;`) is named
+      // by where its declaration sits.
+      if (p.kind === 'var') name = this.scopePrefixOf(p.origin) + name;
       p.entry.name = name;
       if (p.kind === 'var') push(this.variables, name, p.entry as VarEntry);
       else push(this.functions, name, p.entry as FnEntry);
@@ -181,6 +185,45 @@ export class DwarfInfo {
   }
 
   private readonly names = new Map<number, string | undefined>();
+  /** DIE offset → `ns::Class::` for DIEs inside namespaces and classes, per unit walked. */
+  private readonly prefixes = new Map<number, string>();
+  private readonly prefixedUnits = new Set<number>();
+
+  /**
+   * The C++ scope a DIE sits in, as gdb writes it (`ns::inner::`, `(anonymous namespace)::`,
+   * `Widget::`), or '' at unit level. The unit's tree of namespaces and classes is walked once.
+   */
+  scopePrefixOf(off: number): string {
+    const u = this.reader.unitAt(off);
+    if (!u) return '';
+    if (!this.prefixedUnits.has(u.offset)) {
+      this.prefixedUnits.add(u.offset);
+      const walk = (die: Die, prefix: string, depth: number): void => {
+        if (depth > 32) return;
+        let kids: Die[];
+        try {
+          kids = this.reader.children(die);
+        } catch {
+          return;
+        }
+        for (const k of kids) {
+          if (prefix) this.prefixes.set(k.offset, prefix);
+          if (k.tag === DW_TAG.namespace || k.tag === DW_TAG.structure_type || k.tag === DW_TAG.class_type || k.tag === DW_TAG.union_type) {
+            const a = attr(k, DW_AT.name);
+            const n = a ? this.reader.str(k.unit, a) : k.tag === DW_TAG.namespace ? '(anonymous namespace)' : undefined;
+            if (n !== undefined) walk(k, `${prefix}${n}::`, depth + 1);
+          }
+        }
+      };
+      try {
+        const top = this.reader.dieAt(u.dieOffset);
+        if (top) walk(top, '', 0);
+      } catch {
+        /* a broken unit: names stay unqualified */
+      }
+    }
+    return this.prefixes.get(off) ?? '';
+  }
 
   /** DW_AT_name of the DIE at `off`, following specification/abstract_origin (cached). */
   private nameOf(off: number, depth = 0): string | undefined {
@@ -234,6 +277,8 @@ export class DwarfInfo {
     const tags: number[] = [];
     const fnNames: Array<string | undefined> = [];
     const fnOrigins: Array<number | undefined> = [];
+    /** `ns::inner::` while inside namespaces only (C++ namespace-scope variables). */
+    const nsPrefixes: string[] = [];
     const sc = this.scratch;
     let depth = 1;
     let fnDepth = 0;
@@ -246,6 +291,7 @@ export class DwarfInfo {
       if (!ab) {
         depth--;
         if (tags.pop() === DW_TAG.subprogram) fnDepth--;
+        nsPrefixes.pop();
         fnNames.pop();
         fnOrigins.pop();
         continue;
@@ -256,7 +302,10 @@ export class DwarfInfo {
       let descend = ab.hasChildren;
       let fnName: string | undefined;
       let fnOrigin: number | undefined;
-      if (tag === DW_TAG.variable && (atTop || fnDepth > 0)) {
+      let nsName: string | undefined;
+      // Inside namespaces only (no class, no function): a namespace-scope variable, top level for C++.
+      const nsPrefix = fnDepth === 0 && tags.every((t) => t === DW_TAG.namespace) ? (nsPrefixes[nsPrefixes.length - 1] ?? '') : undefined;
+      if (tag === DW_TAG.variable && (atTop || nsPrefix !== undefined || fnDepth > 0)) {
         // Attributes are scanned without materializing the DIE; most function-scope variables
         // are stack locals and are dropped here. Statics and storage-less ones get decoded.
         this.scanAttrs(c, u, ab);
@@ -265,8 +314,8 @@ export class DwarfInfo {
         // value is a constant address: `DW_OP_addr X; DW_OP_stack_value`) are found on demand
         // by functionLocals(), not indexed: -O2 code has thousands of them.
         const isValue = sc.locLast === 0x9f /* stack_value */ || op === 0x9e /* implicit_value */;
-        if (atTop || (!isValue && (op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10))) {
-          this.indexVariable(off, u, atTop, fnNames, fnOrigins, pending);
+        if (atTop || nsPrefix !== undefined || (!isValue && (op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10))) {
+          this.indexVariable(off, u, atTop || nsPrefix !== undefined, fnNames, fnOrigins, pending, nsPrefix ?? '');
         }
       } else if (tag === DW_TAG.subprogram) {
         this.scanAttrs(c, u, ab);
@@ -282,7 +331,10 @@ export class DwarfInfo {
         // Members and enumerators hold no statics (C): skip them, by DW_AT_sibling when given.
         descend = false;
         if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
-      } else if (tag === DW_TAG.lexical_block || tag === DW_TAG.namespace) {
+      } else if (tag === DW_TAG.namespace) {
+        this.scanAttrs(c, u, ab);
+        nsName = this.scratchName(u) ?? '(anonymous namespace)';
+      } else if (tag === DW_TAG.lexical_block) {
         r.skipAttrs(c, u, ab);
       } else {
         if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
@@ -292,6 +344,7 @@ export class DwarfInfo {
         depth++;
         if (tag === DW_TAG.subprogram) fnDepth++;
         tags.push(tag);
+        nsPrefixes.push(nsName !== undefined ? `${nsPrefixes[nsPrefixes.length - 1] ?? ''}${nsName}::` : '');
         fnNames.push(tag === DW_TAG.subprogram ? fnName : undefined);
         fnOrigins.push(tag === DW_TAG.subprogram ? fnOrigin : undefined);
       }
@@ -413,23 +466,32 @@ export class DwarfInfo {
         let depth = 1;
         let guard = 0;
         const maxSteps = u.end - u.offset + 10;
+        // C++ namespaces open here: types inside are also indexed by qualified name (`ns::Widget`).
+        const namespaces: Array<{ depth: number; prefix: string }> = [];
         while (depth > 0 && c.pos < u.end) {
           if (++guard > maxSteps) c.fail('DIE tree does not terminate');
           const off = c.pos;
           const ab = this.readAbbrev(c, u);
           if (!ab) {
             depth--;
+            while (namespaces.length && namespaces[namespaces.length - 1].depth > depth) namespaces.pop();
             continue;
           }
           if (ab.tag === DW_TAG.namespace) {
-            r.skipAttrs(c, u, ab);
-            if (ab.hasChildren) depth++;
+            this.scanAttrs(c, u, ab);
+            const nn = this.scratchName(u) ?? '(anonymous namespace)';
+            if (ab.hasChildren) {
+              depth++;
+              namespaces.push({ depth, prefix: `${namespaces[namespaces.length - 1]?.prefix ?? ''}${nn}::` });
+            }
             continue;
           }
           if (INDEXED_TYPE_TAGS.has(ab.tag)) {
             this.scanAttrs(c, u, ab);
             const tn = this.scratchName(u);
             if (tn !== undefined) this.indexType(ab.tag, tn, off, sc.declaration);
+            const ns = namespaces[namespaces.length - 1]?.prefix;
+            if (tn !== undefined && ns) this.indexType(ab.tag, ns + tn, off, sc.declaration);
             if (ab.hasChildren) {
               if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
               else this.skipChildren(c, u);
@@ -484,6 +546,7 @@ export class DwarfInfo {
     fnNames: Array<string | undefined>,
     fnOrigins: Array<number | undefined>,
     pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }>,
+    prefix = '',
   ): void {
     const sc = this.scratch;
     const declaration = sc.declaration;
@@ -504,7 +567,7 @@ export class DwarfInfo {
     if (constOnly) entry.constOnly = true;
     const name = this.scratchName(u);
     if (name !== undefined) {
-      entry.name = name;
+      entry.name = prefix + name;
       push(this.variables, entry.name, entry);
     } else if (sc.origin >= 0) {
       // The definition refers to a declaration: its scope (external) lives there.

@@ -60,11 +60,16 @@ export function canonicalBaseName(name: string): string {
   return `${u}int`;
 }
 
+/** DW_LANG codes of C++ units: their type names are qualified by namespace and class. */
+const CXX_LANGS = new Set([0x0004, 0x001a, 0x0021, 0x0022, 0x002a, 0x002b]);
+
 export class TypeBuilder {
   private readonly cache = new Map<number, Type>();
   private readonly reader: DwarfReader;
   /** Set by the owner to complete declarations from other units/modules. */
   completeType?: CompleteType;
+  /** Set by the owner: the C++ scope (`ns::Class::`) a DIE sits in. */
+  scopePrefix?: (off: number) => string;
   /** Errors met while decoding (the type becomes void/incomplete instead of throwing). */
   readonly errors: string[] = [];
 
@@ -97,6 +102,14 @@ export class TypeBuilder {
     return a ? this.reader.str(die.unit, a) : undefined;
   }
 
+  /** A type's name as gdb writes it: qualified by its namespaces and classes in C++ units. */
+  private qualifiedName(die: Die): string | undefined {
+    const name = this.str(die, DW_AT.name);
+    if (name === undefined || !this.scopePrefix || !CXX_LANGS.has(die.unit.language ?? -1)) return name;
+    // gdb writes C++ names canonically: `allocator<unsigned long>` where DWARF says `long unsigned int`.
+    return this.scopePrefix(die.offset) + (name.includes('<') ? canonicalTemplateArgs(name) : name);
+  }
+
   fromDie(die: Die): Type {
     const hit = this.cache.get(die.offset);
     if (hit) return hit;
@@ -117,6 +130,7 @@ export class TypeBuilder {
       case DW_TAG.unspecified_type:
         return VOID;
       case DW_TAG.pointer_type:
+      case 0x1f /* ptr_to_member_type */:
       case DW_TAG.reference_type:
       case 0x42 /* rvalue_reference_type */: {
         let target: Type | undefined;
@@ -127,6 +141,16 @@ export class TypeBuilder {
             return (target ??= self.typeOf(die));
           },
         };
+        if (die.tag === 0x1f /* DW_TAG_ptr_to_member_type */) {
+          let cls: Type | undefined;
+          const clsOff = this.reader.refTarget(attr(die, 0x1d /* DW_AT_containing_type */));
+          Object.defineProperty(p, 'memberOf', { enumerable: true, get: () => (cls ??= clsOff === undefined ? VOID : self.typeAt(clsOff)) });
+          // Itanium ABI: a data member pointer is an offset, a method pointer is (function, this adjustment).
+          if (size === undefined) Object.defineProperty(p, 'size', { enumerable: true, get: () => (resolve(p.target).kind === 'function' ? 16 : 8) });
+          return p;
+        }
+        if (die.tag === DW_TAG.reference_type) p.reference = 'lvalue';
+        else if (die.tag !== DW_TAG.pointer_type) p.reference = 'rvalue';
         return p;
       }
       case DW_TAG.const_type:
@@ -180,7 +204,7 @@ export class TypeBuilder {
         let resolving = false;
         const t: TypedefType = {
           kind: 'typedef',
-          name: this.str(die, DW_AT.name) ?? '',
+          name: this.qualifiedName(die) ?? '',
           get type() {
             if (target) return target;
             if (resolving) return VOID; // re-entered through a cycle
@@ -249,7 +273,8 @@ export class TypeBuilder {
           name: canonicalBaseName(rawName),
           size,
           signed: enc === DW_ATE.signed || enc === DW_ATE.signed_fixed,
-          isChar: false,
+          // g++ describes char8_t as DW_ATE_unsigned; gdb's reader makes it a character type.
+          isChar: rawName === 'char8_t',
         };
         return i;
       }
@@ -259,12 +284,13 @@ export class TypeBuilder {
   private compound(die: Die, size: number | undefined): Type {
     const self = this;
     const kind: 'struct' | 'union' = die.tag === DW_TAG.union_type ? 'union' : 'struct';
-    const name = this.str(die, DW_AT.name);
+    const rawName = this.str(die, DW_AT.name);
+    const name = this.qualifiedName(die);
     const isDecl = !!attr(die, DW_AT.declaration);
-    if (isDecl && name && this.completeType) {
+    if (isDecl && rawName && this.completeType) {
       // A placeholder first so recursion through the completion cannot loop.
       this.cache.set(die.offset, { kind, name } as CompoundType);
-      const def = this.completeType(kind, name);
+      const def = this.completeType(kind, rawName);
       if (def) {
         this.cache.set(die.offset, def);
         return def;
@@ -277,13 +303,26 @@ export class TypeBuilder {
       name,
       size: size ?? 0,
       get members() {
-        return (members ??= self.members(die, kind));
+        return (members ??= self.members(die, kind, name));
       },
     };
+    if (die.tag === DW_TAG.class_type) t.isClass = true;
+    if (rawName !== undefined) {
+      Object.defineProperty(t, 'hasMethods', { enumerable: false, get: () => self.hasMethods(die) });
+    }
     return t;
   }
 
-  private members(die: Die, kind: 'struct' | 'union'): Member[] {
+  /** Whether a class declares member functions (gdb's TYPE_NFN_FIELDS, which picks its error wording). */
+  private hasMethods(die: Die): boolean {
+    try {
+      return this.reader.children(die).some((k) => k.tag === DW_TAG.subprogram);
+    } catch {
+      return false;
+    }
+  }
+
+  private members(die: Die, kind: 'struct' | 'union', owner?: string): Member[] {
     const out: Member[] = [];
     let kids: Die[];
     try {
@@ -293,10 +332,38 @@ export class TypeBuilder {
       return out;
     }
     for (const m of kids) {
-      if (m.tag !== DW_TAG.member) continue;
-      const name = this.str(m, DW_AT.name);
       const self = this;
       let type: Type | undefined;
+      // C++ static data members: DW_TAG_member declarations (DWARF 4) or DW_TAG_variable (DWARF 5).
+      const isStatic = (m.tag === DW_TAG.member && !!attr(m, DW_AT.declaration)) || m.tag === DW_TAG.variable;
+      if (isStatic || m.tag === 0x1c /* DW_TAG_inheritance */) {
+        const mname = this.str(m, DW_AT.name);
+        const extra: Member = {
+          name: mname,
+          get type() {
+            return (type ??= self.typeOf(m));
+          },
+          bitOffset: 0,
+        };
+        if (isStatic) {
+          if (mname === undefined) continue;
+          extra.static = { qualifiedName: `${owner ?? ''}::${mname}` };
+          const cv = attr(m, DW_AT.const_value);
+          if (cv && !Buffer.isBuffer(cv.value)) extra.static.constValue = constValue(cv, true);
+        } else {
+          const dml = attr(m, DW_AT.data_member_location);
+          const isVirtual = !!attr(m, 0x4c /* DW_AT_virtuality */);
+          // A virtual base's offset lives in the vtable (the location is an expression).
+          extra.bitOffset = dml && !isVirtual ? memberLocation(dml) * 8 : 0;
+          extra.base = { virtual: isVirtual };
+          // DW_OP_dup; DW_OP_deref; DW_OP_lit24; DW_OP_minus; DW_OP_deref; DW_OP_plus: from the vtable.
+          if (isVirtual && dml && Buffer.isBuffer(dml.value)) extra.base.offsetExpr = Buffer.from(dml.value);
+        }
+        out.push(extra);
+        continue;
+      }
+      if (m.tag !== DW_TAG.member) continue;
+      const name = this.str(m, DW_AT.name);
       const bitSize = DwarfReader.constant(attr(m, DW_AT.bit_size));
       let bitOffset = 0;
       const dbo = attr(m, DW_AT.data_bit_offset);
@@ -331,10 +398,11 @@ export class TypeBuilder {
 
   private enumType(die: Die, size: number | undefined): Type {
     const self = this;
-    const name = this.str(die, DW_AT.name);
-    if (attr(die, DW_AT.declaration) && name && this.completeType) {
+    const rawName = this.str(die, DW_AT.name);
+    const name = this.qualifiedName(die);
+    if (attr(die, DW_AT.declaration) && rawName && this.completeType) {
       this.cache.set(die.offset, { kind: 'enum', name } as EnumType);
-      const def = this.completeType('enum', name);
+      const def = this.completeType('enum', rawName);
       if (def) {
         this.cache.set(die.offset, def);
         return def;
@@ -370,6 +438,12 @@ export class TypeBuilder {
         return (enumerators ??= self.enumerators(die, compatible()?.signed ?? false));
       },
     };
+    if (attr(die, DW_AT.enum_class)) t.scoped = true;
+    if (CXX_LANGS.has(die.unit.language ?? -1) && this.scopePrefix) {
+      // Enumerators of a plain enum live in the enclosing scope; those of an enum class in the enum.
+      const p = t.scoped ? (name !== undefined ? `${name}::` : '') : this.scopePrefix(die.offset);
+      if (p) t.enumeratorPrefix = p;
+    }
     return t;
   }
 
@@ -462,7 +536,12 @@ export class TypeBuilder {
       if (params) return;
       params = [];
       for (const k of self.reader.children(die)) {
-        if (k.tag === DW_TAG.formal_parameter) params.push(self.typeOf(k));
+        if (k.tag === DW_TAG.formal_parameter) {
+          let pt = self.typeOf(k);
+          // gdb makes C++'s artificial `this` a const pointer (`const ns::Widget * const`).
+          if (attr(k, 0x34 /* DW_AT_artificial */) && pt.kind === 'pointer' && CXX_LANGS.has(die.unit.language ?? -1)) pt = { kind: 'qualified', qualifiers: { const: true }, type: pt };
+          params.push(pt);
+        }
         else if (k.tag === DW_TAG.unspecified_parameters) variadic = true;
       }
     };
@@ -541,6 +620,22 @@ function memberLocation(a: Attr): number {
     return 0;
   }
   return Number(toBig(a.value));
+}
+
+const CANONICAL_INTS: Array<[RegExp, string]> = [
+  [/\blong long unsigned int\b/g, 'unsigned long long'],
+  [/\blong long int\b/g, 'long long'],
+  [/\blong unsigned int\b/g, 'unsigned long'],
+  [/\bshort unsigned int\b/g, 'unsigned short'],
+  [/\blong int\b/g, 'long'],
+  [/\bshort int\b/g, 'short'],
+];
+
+/** Integer type names inside template arguments as gdb canonicalizes C++ names. */
+export function canonicalTemplateArgs(name: string): string {
+  let out = name;
+  for (const [re, to] of CANONICAL_INTS) out = out.replace(re, to);
+  return out;
 }
 
 function constValue(a: Attr, signed: boolean): bigint {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSymbolsFromFiles } from './index';
+import { loadSymbolsFromFiles } from '../../symbols/index';
 import { ptypeText, typeName } from './typeName';
 
 // Declarator shapes and gdb's qualifier quirks, each checked against gdb's own whatis/ptype on

@@ -11,7 +11,8 @@
  * `show` follows gdb: -1 whatis, 1 ptype; members print at show - 1; a named struct/enum is
  * expanded only when show > 0, an anonymous one unless show < 0 (then `struct {...}`).
  */
-import type { CompoundType, EnumType, FunctionType, Qualifiers, Type } from './types';
+import { resolve, type CompoundType, type EnumType, type FunctionType, type Qualifiers, type Type } from '../../symbols/types';
+import { SPECIAL_TYPE_NAMES } from '../special';
 
 function quals(q: Qualifiers): string {
   const parts: string[] = [];
@@ -20,6 +21,22 @@ function quals(q: Qualifiers): string {
   if (q.restrict) parts.push('restrict');
   if (q.atomic) parts.push('_Atomic');
   return parts.join(' ');
+}
+
+/**
+ * The dialect being printed: C++ names classes, unions and enums without their keyword
+ * (`ns::Widget *`) and writes references (`int &`). Set only for the duration of one call.
+ */
+let cxx = false;
+
+function withDialect<T>(isCxx: boolean, f: () => T): T {
+  const saved = cxx;
+  cxx = isCxx;
+  try {
+    return f();
+  } finally {
+    cxx = saved;
+  }
 }
 
 function join(base: string, declarator: string): string {
@@ -42,9 +59,13 @@ function needsParens(t: Type, show: number): boolean {
 }
 
 function print(t: Type, declarator: string, show: number, level: number): string {
+  const special = SPECIAL_TYPE_NAMES.get(t);
+  if (special !== undefined) return join(special, declarator);
   switch (t.kind) {
     case 'pointer': {
-      const d = '*' + declarator;
+      const cls = t.memberOf ? resolve(t.memberOf) : undefined;
+      const owner = cls && (cls.kind === 'struct' || cls.kind === 'union') ? `${cls.name ?? ''}::` : '';
+      const d = owner + (t.reference === 'lvalue' ? '&' : t.reference === 'rvalue' ? '&&' : '*') + declarator;
       return print(t.target, needsParens(t.target, show) ? `(${d})` : d, show, level);
     }
     case 'qualified': {
@@ -61,8 +82,8 @@ function print(t: Type, declarator: string, show: number, level: number): string
       }
       if (innerResolved.kind === 'pointer') {
         // `char * const p`: qualifiers of the pointer itself follow the star.
-        // gdb writes `char * const p` and `char * const *` but `char * const[7]`.
-        const sep = declarator && declarator[0] !== '[' && declarator[0] !== '(' ? ' ' : '';
+        // gdb writes `char * const p`, `char * const *` and `char * const (*)[7]` but `char * const[7]`.
+        const sep = declarator && declarator[0] !== '[' ? ' ' : '';
         const d = `* ${q}${sep}${declarator}`;
         return print(innerResolved.target, needsParens(innerResolved.target, show) ? `(${d})` : d, show, level);
       }
@@ -111,9 +132,10 @@ function base(t: Type, show: number, level: number): string {
 }
 
 function compound(t: CompoundType, show: number, level: number): string {
-  const head = t.name !== undefined ? `${t.kind} ${t.name}` : t.kind;
-  if (t.name !== undefined && show <= 0) return head;
-  if (t.name === undefined && show < 0) return `${t.kind} {...}`;
+  const keyword = t.isClass ? 'class' : t.kind;
+  const head = t.name !== undefined ? `${keyword} ${t.name}` : keyword;
+  if (t.name !== undefined && show <= 0) return cxx ? t.name : head;
+  if (t.name === undefined && show < 0) return `${keyword} {...}`;
   const pad = ' '.repeat(level + 4);
   const members = t.members;
   if (members === undefined) return `${head} {\n${pad}<incomplete type>\n${' '.repeat(level)}}`;
@@ -127,7 +149,7 @@ function compound(t: CompoundType, show: number, level: number): string {
 
 function enumText(t: EnumType, show: number): string {
   const head = t.name !== undefined ? `enum ${t.name}` : 'enum';
-  if (t.name !== undefined && show <= 0) return head;
+  if (t.name !== undefined && show <= 0) return cxx ? t.name : head;
   if (t.name === undefined && show < 0) return 'enum {...}';
   const list = t.enumerators;
   if (list === undefined) return `${head} {<incomplete type>}`;
@@ -142,7 +164,12 @@ function enumText(t: EnumType, show: number): string {
 
 /** gdb's `whatis` spelling of a type, optionally declaring `declarator` (a name). */
 export function typeName(t: Type, declarator = ''): string {
-  return print(t, declarator, -1, 0);
+  return withDialect(false, () => print(t, declarator, -1, 0));
+}
+
+/** The same in C++'s spelling (gdb's c_print_type with language c++). */
+export function cxxTypeName(t: Type, declarator = ''): string {
+  return withDialect(true, () => print(t, declarator, -1, 0));
 }
 
 /** gdb's `ptype` text of a type (without the `type = ` prefix). */
@@ -153,5 +180,5 @@ export function ptypeText(t: Type): string {
     while (inner.kind === 'typedef') inner = inner.type;
     t = { kind: 'qualified', qualifiers: t.qualifiers, type: inner };
   }
-  return print(t, '', 1, 0);
+  return withDialect(false, () => print(t, '', 1, 0));
 }

@@ -3,7 +3,7 @@
  * and of casts to keyword types. Names are gdb's spellings (`unsigned long`, not DWARF's
  * `long unsigned int`), since they show up in `(unsigned long *) 0x…`.
  */
-import type { BoolType, FloatType, IntType, PointerType, Type } from '../symbols/types';
+import type { BoolType, FloatType, IntType, PointerType, Type } from '../../symbols/types';
 
 function int(name: string, size: number, signed: boolean, isChar = false): IntType {
   return { kind: 'int', name, size, signed, isChar };
@@ -30,7 +30,15 @@ export const BUILTIN = {
   float128: { kind: 'float', name: '_Float128', size: 16, format: 'ieee' } as FloatType,
 };
 
-export { NODEBUG_DATA, NODEBUG_TEXT } from '../value/nodebug';
+export type BuiltinTypes = typeof BUILTIN;
+
+/** The built-in types by their canonical spelling (`unsigned long`, `_Bool`), for casts to names the program's DWARF never mentions. */
+const BY_NAME = new Map<string, Type>(Object.values(BUILTIN).map((t) => [t.name, t]));
+
+/** A base type by canonical name (see symbols' normalizeTypeName), or undefined. */
+export function builtinNamed(name: string): Type | undefined {
+  return BY_NAME.get(name);
+}
 
 export function pointerTo(t: Type, size = 8): PointerType {
   return { kind: 'pointer', size, target: t };
