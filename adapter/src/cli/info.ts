@@ -4,7 +4,7 @@
  * mapped files (modules), threads and memory regions.
  */
 import { parseArgs } from 'node:util';
-import { isPidscopeError, PidscopeError } from '../errors';
+import { isPidscopeError } from '../errors';
 import type { MapRegion, MappedModule } from '../engine/maps';
 import { formatCapabilities, hostCapabilities, type Capability } from '../engine/capabilities';
 import { Target } from '../engine/target';

@@ -701,7 +701,7 @@ export class DwarfInfo {
     const units = u ? [u] : [];
     if (!u && !this.fnRanges) {
       // No unit ranges (unusual): fall back to every function once.
-      this.fnRanges = this.rangesOf((e) => true);
+      this.fnRanges = this.rangesOf(() => true);
     }
     for (const unit of units) {
       let fr = this.fnRangesByUnit.get(unit.offset);
