@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isPidscopeError } from '../errors';
-import type { MapRegion, MappedModule } from '../engine/maps';
+import type { MapRegion, MappedModule } from '../proc/maps';
 import { formatCapabilities, hostCapabilities, type Capability } from '../engine/capabilities';
 import { Target } from '../engine/target';
 import { stateName, type ThreadInfo } from '../engine/threads';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
-import { findRegion } from '../engine/maps';
+import { findRegion } from '../proc/maps';
 import { Target } from '../engine/target';
 import type { CliCommand } from '../main';
 import { HexdumpStream } from '../memory/hexdump';

@@ -108,25 +108,8 @@ function watchJson(w: WatchInfo): Record<string, unknown> {
   };
 }
 
-/** Opens the Program; until engine/openParts.ts is wired, wires Target + memory + symbols here. */
-async function openProgram(pid: number, backend: ReturnType<typeof parseBackend>): Promise<Program> {
-  try {
-    return await Program.open(pid, backend === 'auto' ? {} : { backend });
-  } catch (e) {
-    if (!(isPidscopeError(e) && e.code === 'NOT_YET')) throw e;
-  }
-  const { Target } = await import('../engine/target');
-  const { openMemory } = await import('../memory/select');
-  const { loadSymbols } = await import('../symbols/index');
-  const target = Target.attach(pid);
-  try {
-    const { reader } = openMemory(target, { backend });
-    const symbols = await loadSymbols(pid);
-    return new Program({ pid, memory: reader, symbols, onClose: () => target.close() });
-  } catch (e) {
-    target.close();
-    throw e;
-  }
+function openProgram(pid: number, backend: ReturnType<typeof parseBackend>): Promise<Program> {
+  return Program.open(pid, backend === 'auto' ? {} : { backend });
 }
 
 async function run(argv: string[]): Promise<number> {

@@ -76,12 +76,6 @@ export function readUids(pid: number): { real: number; effective: number } | und
   }
 }
 
-/** TracerPid from /proc/PID/status (0 when no ptracer is attached). */
-export function readTracerPid(pid: number): number {
-  const m = /^TracerPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
-
 export interface ProcessSummary {
   pid: number;
   name: string;

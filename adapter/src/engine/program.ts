@@ -17,7 +17,6 @@
  * address (gdb's default thread) through the symbols engine, without ptrace. See
  * adapter/src/value/README.md for the gdb rules implemented and what is not.
  */
-import { PidscopeError } from '../errors';
 import type { BackendKind, MemoryReader } from '../memory/reader';
 import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
 import { sizeOf, type Type } from '../symbols/types';
@@ -186,8 +185,4 @@ export class Program {
       this.onClose?.();
     }
   }
-}
-
-export function notYet(what: string): never {
-  throw new PidscopeError('NOT_YET', `${what} is not implemented yet`, '', 'internal');
 }

@@ -11,7 +11,7 @@ import { PidscopeError } from '../errors';
 import { permissionError, processGoneError } from '../linux/errno';
 import { closeFd, PidfdPoller, pidfdOpen, watchReadable, type FdWatch } from '../linux/pidfd';
 import type { TargetHandle } from '../memory/handle';
-import { modulesOf, parseMaps, type MapRegion, type MappedModule } from './maps';
+import { modulesOf, parseMaps, type MapRegion, type MappedModule } from '../proc/maps';
 import { isKernelThreadStat, readCmdline, readExe, readStat, readUids } from './processes';
 import { readThreads, type ThreadInfo } from './threads';
 
