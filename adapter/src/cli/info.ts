@@ -8,7 +8,7 @@ import { isPidscopeError } from '../errors';
 import type { MapRegion, MappedModule } from '../proc/maps';
 import { formatCapabilities, hostCapabilities, type Capability } from '../engine/capabilities';
 import { Target } from '../engine/target';
-import { stateName, type ThreadInfo } from '../engine/threads';
+import { stateName, type ThreadInfo } from '../proc/threads';
 import type { CliCommand } from '../main';
 import { parsePid } from '../memory/parse';
 import { openMemory, parseBackend } from '../memory/select';

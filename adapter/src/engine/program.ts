@@ -35,6 +35,8 @@ export interface ProgramOptions {
   allowWrites?: boolean;
   /** Extra directories searched for separate debug files (besides /usr/lib/debug). */
   debugDirs?: string[];
+  /** Told each slow step as it starts ("choosing a memory backend", "reading the symbol tables of …"). */
+  progress?: (message: string) => void;
 }
 
 export interface EvaluateOptions {
