@@ -3,7 +3,6 @@
  * tests): integers, bools, enums, pointers and floats by value, anything else as hex bytes.
  * With a Program, watch/program.ts formats exactly as gdb's print does.
  */
-import { readFileSync } from 'node:fs';
 import { resolve, sizeOf, type Type } from '../symbols/types';
 
 function strip(t: Type): Type {
@@ -52,13 +51,6 @@ export function basename(p: string): string {
   return i < 0 ? p : p.slice(i + 1);
 }
 
-export function threadName(pid: number, tid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The smallest element or member of `type` that holds all of [offset, offset + length): for a
