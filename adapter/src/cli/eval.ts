@@ -4,10 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { describeError, isPidscopeError, PidscopeError } from '../errors';
-import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { parsePid } from '../memory/parse';
-import { parseBackend } from '../memory/select';
+import { exitOnEpipe, openProgram, TARGET_OPTIONS, targetArgs, withUsage } from './options';
 
 const usage = `Usage: pidscope eval --pid N EXPR... [--json] [--backend B] [--debug-dir DIR]
 
@@ -30,49 +28,31 @@ Exit status: 0 when every expression printed, 1 if any failed (message on stderr
 const FORMATS = ['x', 'o', 't', 'd', 'u', 'z', 'c', 's'];
 type FormatLetter = 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c' | 's';
 
-function usageError(msg: string): number {
-  process.stderr.write(`pidscope eval: ${msg}\n\n${usage}`);
-  return 2;
-}
-
 async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const args = withUsage({ name: 'eval', usage }, () => {
+    const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
       options: {
-        pid: { type: 'string', short: 'p' },
+        ...TARGET_OPTIONS,
         json: { type: 'boolean' },
-        backend: { type: 'string' },
         'debug-dir': { type: 'string', multiple: true },
         format: { type: 'string', short: 'f' },
       },
     });
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  let pid: number;
-  let backend;
-  try {
     if (positionals.length === 0) throw new PidscopeError('USAGE', 'no expression given', 'Usage: pidscope eval --pid N EXPR...', 'user');
-    pid = parsePid(values.pid);
-    backend = parseBackend(values.backend ?? 'auto');
+    const target = targetArgs(values);
     if (values.format !== undefined && !FORMATS.includes(values.format)) {
       throw new PidscopeError('USAGE', `unknown format '${values.format}'`, `Use one of ${FORMATS.join(', ')} (gdb's print/FMT letters)`, 'user');
     }
-  } catch (e) {
-    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
-    throw e;
-  }
-  let failed = 0;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(failed ? 1 : 0);
-    throw e;
+    return { values, positionals, ...target };
   });
-  const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
+  if (typeof args === 'number') return args;
+  const { values, positionals, pid, backend } = args;
+  let failed = 0;
+  exitOnEpipe(() => (failed ? 1 : 0));
+  const program = await openProgram(pid, backend, { debugDirs: values['debug-dir'] });
   try {
     const json: unknown[] = [];
     for (const arg of positionals) {
