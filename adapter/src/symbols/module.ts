@@ -10,6 +10,7 @@ import { DwarfInfo } from './dwarf/info';
 import type { CompleteType } from './dwarf/typeBuilder';
 import type { DwarfSections } from './dwarf/reader';
 import { ElfFile, PT_LOAD, type ElfSymbol } from './elf/elf';
+import { lastAtOrBefore } from '../util/search';
 
 export interface ModuleRegion {
   start: bigint;
@@ -264,17 +265,7 @@ export class Module {
     const section = this.sectionIndexAt(a);
     if (section === undefined) return undefined;
     const list = this.addressSorted();
-    let lo = 0;
-    let hi = list.length - 1;
-    let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid].value <= a) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    let i = best;
+    let i = lastAtOrBefore(list, a, (s) => s.value);
     let zero = -1;
     for (let steps = 0; i >= 0 && steps < 100_000; steps++) {
       const s = list[i];
