@@ -19,13 +19,12 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { PidscopeError } from '../errors';
-import { Program, type GlobalsModule, type GlobalsUnit } from '../engine/program';
+import { Program } from '../engine/program';
 import type { VariableSymbol } from '../symbols/provider';
-import { resolve } from '../symbols/types';
 import type { TargetObject } from '../value/object';
 import { parseAttachArgs, type AttachConfig } from './attachArgs';
 import type { AttachedProcess, GoneInfo, Opener } from './attached';
-import { asPidscopeError, badArgs, errorText, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
+import { badArgs, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
 import { RefTable, decodeMemoryReference, encodeMemoryReference } from './handles';
 import { LiveView } from './liveView';
 import { sampleOne } from './sample';
@@ -34,6 +33,7 @@ import { DataBreakpoints } from './watchpoints';
 import { DapFramer, type FrameEvent } from './framing';
 import { assign } from './assign';
 import { applyPolicy, processLookup, STDIO_POLICY, type ServerPolicy } from './policy';
+import { hex, safe, Variables, type Attachment, type Container, type ModuleGlobals } from './variables';
 
 /** Above any Linux tid (PID_MAX_LIMIT is 2^22), below 2^31. */
 export const LIVE_THREAD_ID = 1_000_000_000;
@@ -56,39 +56,8 @@ const IDLE_INDEX_QUIET_MS = 300;
 /** How often exit/exec is checked, whatever the refresh interval (even when refresh is off). */
 const GONE_CHECK_MS = 250;
 
-type Container =
-  | { kind: 'module'; module: string }
-  | { kind: 'libraries' }
-  | { kind: 'unit'; module: GlobalsModule; unit: GlobalsUnit }
-  | { kind: 'object'; object: TargetObject; evaluateName?: string }
-  | { kind: 'threads' }
-  | { kind: 'maps' }
-  | { kind: 'recent-writes' };
-
 type Args = Record<string, unknown>;
 type Handler = (response: DebugProtocol.Response, args: Args, request: DebugProtocol.Request) => void | Promise<void>;
-
-interface Attachment {
-  proc: AttachedProcess;
-  cfg: AttachConfig;
-  /** The Program the views read through (ViewMemory: batched, freezable). */
-  view: Program;
-  viewMemory: ViewMemory;
-  /** A second view for the live plot, so sampling never disturbs the Variables view's snapshot. */
-  sampler: Program;
-  samplerMemory: ViewMemory;
-  live: LiveView;
-  /** Data breakpoints (watchpoints that never stop anything), created on first use. */
-  watch?: DataBreakpoints;
-  /** Globals per module, computed when the module's scope is first expanded (DWARF indexing is per module and can take seconds for a big library). */
-  globals: Map<string, ModuleGlobals>;
-}
-
-interface ModuleGlobals {
-  module: GlobalsModule;
-  /** name → how many variables of this module carry it (to qualify evaluateName). */
-  nameCounts: Map<string, number>;
-}
 
 export interface SessionOptions {
   /** Opens the target (tests and benches may pass another wiring of the real engine). */
@@ -106,6 +75,12 @@ export class PidscopeSession extends DebugSession {
   private configurationDone = false;
   private liveStarted = false;
   private readonly refs = new RefTable<Container>();
+  private readonly vars = new Variables({
+    refs: this.refs,
+    attachment: () => this.a,
+    memoryReferences: () => this.memoryReferences,
+    globalsOf: (module) => this.globalsOf(module),
+  });
   private refreshTimer: NodeJS.Timeout | undefined;
   private goneTimer: NodeJS.Timeout | undefined;
   private progressSeq = 0;
@@ -778,140 +753,12 @@ export class PidscopeSession extends DebugSession {
     const start = intArg(args, 'start', { min: 0 }) ?? 0;
     const count = intArg(args, 'count', { min: 0 }) ?? 0;
     if (count > MAX_PAGE) throw badArgs(`count ${count} is too large (at most ${MAX_PAGE} variables per request)`, 'Page through big arrays with start and count');
-    const page = (alloc: boolean) => this.variablesPage(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
+    const page = (alloc: boolean) => this.vars.page(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
     const variables = page(true);
     response.body = { variables };
     if (container.kind !== 'threads' && container.kind !== 'maps' && container.kind !== 'recent-writes' && container.kind !== 'libraries') {
       a.live.track(`v|${String(ref)}|${start}|${count}|${String(filter)}`, signature(variables), () => signature(page(false)));
     }
-  }
-
-  private variablesPage(c: Container, start: number, count: number, filter: 'indexed' | 'named' | undefined, alloc: boolean): DebugProtocol.Variable[] {
-    const a = this.a;
-    const slice = <T>(items: T[]) => items.slice(start, count > 0 ? start + count : undefined);
-    switch (c.kind) {
-      case 'module': {
-        if (filter === 'indexed') return [];
-        const g = this.globalsOf(c.module);
-        const units = g.module.units;
-        if (units.length === 0) {
-          return [{ name: '(none)', value: 'no globals with debug info in this module (install its debug symbols, or add their directory to "debugSearchPaths")', variablesReference: 0, presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] } }];
-        }
-        if (units.length === 1) return slice(units[0].variables).map((v) => this.globalVariable(v, g, alloc));
-        return slice(units).map((u) => ({
-          name: u.name ? basename(u.name) : '(no compile unit)',
-          value: `${u.variables.length} global${u.variables.length === 1 ? '' : 's'}`,
-          variablesReference: alloc ? this.refs.add({ kind: 'unit', module: g.module, unit: u }, `unit:${g.module.module}:${u.name}`) : 0,
-          namedVariables: u.variables.length,
-          presentationHint: { kind: 'virtual' as const },
-        }));
-      }
-      case 'libraries':
-        if (filter === 'indexed') return [];
-        return slice(a.proc.modules.slice(1)).map((m) => {
-          const g = a.globals.get(m);
-          const n = g?.module.units.reduce((k, u) => k + u.variables.length, 0);
-          return {
-            name: basename(m),
-            value: n === undefined ? `${m} (globals read when expanded)` : `${n} global${n === 1 ? '' : 's'}`,
-            variablesReference: alloc ? this.refs.add({ kind: 'module', module: m }, `module:${m}`) : 0,
-            presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] },
-          };
-        });
-      case 'unit':
-        if (filter === 'indexed') return [];
-        return slice(c.unit.variables).map((v) => this.globalVariable(v, this.globalsOf(c.module.module), alloc));
-      case 'object': {
-        const isArray = c.object.type !== undefined && resolve(c.object.type).kind === 'array';
-        if ((filter === 'indexed' && !isArray) || (filter === 'named' && isArray)) return [];
-        const kids = a.view.children(c.object, start, count > 0 ? count : undefined, c.evaluateName);
-        return kids.map((k) => this.objectVariable(k.name, k.object, k.evaluateName, alloc));
-      }
-      case 'threads':
-        if (filter === 'indexed') return [];
-        return slice(safe(() => a.proc.threads(), [])).map((t) => ({
-          name: String(t.tid),
-          value: `${t.name}${t.state ? ` — ${t.state}` : ''}${t.tid === a.proc.pid ? ' (main thread)' : ''}`,
-          variablesReference: 0,
-          presentationHint: { attributes: ['readOnly'] },
-        }));
-      case 'recent-writes':
-        if (filter === 'indexed') return [];
-        return slice(a.watch?.recentVariables() ?? []);
-      case 'maps':
-        if (filter === 'indexed') return [];
-        return slice(safe(() => a.proc.mappings(), [])).map((m) => ({
-          name: `${hex(m.start)}-${hex(m.end)}`,
-          value: `${m.perms} ${m.path ?? '[anonymous]'} (${humanSize(m.end - m.start)})`,
-          variablesReference: 0,
-          ...(this.memoryReferences ? { memoryReference: encodeMemoryReference(m.start) } : {}),
-          presentationHint: { attributes: ['readOnly'] },
-        }));
-    }
-  }
-
-  private globalVariable(v: VariableSymbol, g: ModuleGlobals, alloc: boolean): DebugProtocol.Variable {
-    const a = this.a;
-    const qualified = (g.nameCounts.get(v.name) ?? 0) > 1;
-    let name = v.name;
-    let evaluateName = v.name;
-    if (v.scope === 'function-static' && v.function) {
-      name = `${v.function}::${v.name}`;
-      evaluateName = name;
-    } else if (qualified && v.scope === 'file-static' && v.compileUnit) {
-      evaluateName = `'${basename(v.compileUnit)}'::${v.name}`;
-      name = `${v.name} (${basename(v.compileUnit)})`;
-    }
-    let obj: TargetObject;
-    try {
-      obj = a.view.objectFor(v);
-    } catch (e) {
-      return { name, value: `<error: ${errorText(asPidscopeError(e))}>`, variablesReference: 0, evaluateName };
-    }
-    return this.objectVariable(name, obj, evaluateName, alloc);
-  }
-
-  private objectVariable(name: string, obj: TargetObject, evaluateName: string | undefined, alloc: boolean): DebugProtocol.Variable {
-    const d = this.describe(obj, evaluateName, alloc);
-    const v: DebugProtocol.Variable = { name, value: d.result, variablesReference: d.variablesReference };
-    if (d.type !== undefined) v.type = d.type;
-    if (evaluateName !== undefined) v.evaluateName = evaluateName;
-    if (d.memoryReference !== undefined) v.memoryReference = d.memoryReference;
-    if (d.indexedVariables !== undefined) v.indexedVariables = d.indexedVariables;
-    if (d.namedVariables !== undefined) v.namedVariables = d.namedVariables;
-    return v;
-  }
-
-  /** What a variable row or an evaluate result shows for an object. */
-  private describe(
-    obj: TargetObject,
-    evaluateName: string | undefined,
-    alloc: boolean,
-    elements?: number,
-  ): { result: string; type?: string; variablesReference: number; memoryReference?: string; indexedVariables?: number; namedVariables?: number } {
-    const p = this.a.view;
-    let result: string;
-    try {
-      // DAP clients show Unicode whatever the adapter's locale: strings print as gdb does under a UTF-8 locale.
-      result = p.formatValue(obj, elements !== undefined ? { elements, charset: 'utf-8' } : { charset: 'utf-8' });
-    } catch (e) {
-      result = `<error: ${errorText(asPidscopeError(e))}>`;
-    }
-    const out: ReturnType<PidscopeSession['describe']> = { result, variablesReference: 0 };
-    const type = safe(() => p.typeName(obj), undefined);
-    if (type !== undefined) out.type = type;
-    const addr = safe(() => p.address(obj), undefined);
-    if (addr !== undefined && this.memoryReferences) out.memoryReference = encodeMemoryReference(addr);
-    const n = safe(() => p.childCount(obj), 0);
-    if (n > 0) {
-      // The same expression at the same address is the same object for this generation: one
-      // reference, however often the client asks (watches re-evaluate on every view update).
-      const key = evaluateName !== undefined && addr !== undefined ? `o|${evaluateName}|${addr}|${type ?? ''}` : undefined;
-      out.variablesReference = alloc ? this.refs.add({ kind: 'object', object: obj, evaluateName }, key) : 0;
-      if (obj.type !== undefined && resolve(obj.type).kind === 'array') out.indexedVariables = n;
-      else out.namedVariables = n;
-    }
-    return out;
   }
 
   // ---------------------------------------------------------------- evaluate and writes
@@ -937,10 +784,10 @@ export class PidscopeSession extends DebugSession {
     // A value that cannot be read at all fails like gdb's print (and the CLI): no result with
     // an <error: …> text, expandable error children and a memoryReference.
     a.view.formatValue(obj, { charset: 'utf-8', elements: 1 });
-    const d = this.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
+    const d = this.vars.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
     response.body = d;
     if (context === 'watch') {
-      a.live.track(`e|${expression}`, d.result, () => this.describe(a.view.evaluate(expression), expression, false).result);
+      a.live.track(`e|${expression}`, d.result, () => this.vars.describe(a.view.evaluate(expression), expression, false).result);
     }
   }
 
@@ -972,13 +819,13 @@ export class PidscopeSession extends DebugSession {
     let evaluateName: string | undefined;
     if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes' || container.kind === 'libraries') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
     // Find the row by its displayed name; every row that can be written has an evaluateName.
-    const rows = this.variablesPage(container, 0, 0, undefined, false);
+    const rows = this.vars.page(container, 0, 0, undefined, false);
     const row = rows.find((r) => r.name === args.name);
     if (!row) throw badArgs(`no variable named ${JSON.stringify(args.name)} under this reference`, 'Refresh the Variables view and try again');
     evaluateName = row.evaluateName;
     if (!evaluateName) throw badArgs(`${args.name} has no expression pidscope could assign to`, 'Use setExpression with a C lvalue');
     const obj = this.assign(evaluateName, args.value);
-    const d = this.describe(obj, evaluateName, true);
+    const d = this.vars.describe(obj, evaluateName, true);
     response.body = { value: d.result, type: d.type, variablesReference: d.variablesReference, indexedVariables: d.indexedVariables, namedVariables: d.namedVariables, memoryReference: d.memoryReference };
     this.afterWrite();
   }
@@ -988,7 +835,7 @@ export class PidscopeSession extends DebugSession {
     if (typeof args.expression !== 'string' || typeof args.value !== 'string') throw badArgs('setExpression needs "expression" and "value" strings');
     this.assertWritable(`Setting ${args.expression}`);
     const obj = this.assign(args.expression, args.value);
-    const d = this.describe(obj, args.expression, true);
+    const d = this.vars.describe(obj, args.expression, true);
     response.body = { value: d.result, type: d.type, variablesReference: d.variablesReference, indexedVariables: d.indexedVariables, namedVariables: d.namedVariables, memoryReference: d.memoryReference };
     this.afterWrite();
   }
@@ -1144,7 +991,7 @@ export class PidscopeSession extends DebugSession {
         resolveVariable: (ref, name) => {
           try {
             const c = this.refs.get(ref);
-            return this.variablesPage(c, 0, 0, undefined, false).find((v) => v.name === name)?.evaluateName;
+            return this.vars.page(c, 0, 0, undefined, false).find((v) => v.name === name)?.evaluateName;
           } catch {
             return undefined;
           }
@@ -1294,13 +1141,6 @@ export class PidscopeSession extends DebugSession {
 
 // ------------------------------------------------------------------ helpers
 
-function safe<T>(f: () => T, fallback: T): T {
-  try {
-    return f();
-  } catch {
-    return fallback;
-  }
-}
 
 function intArg(args: Args, name: string, o: { required: true; min?: number }): number;
 function intArg(args: Args, name: string, o?: { required?: boolean; min?: number }): number | undefined;
@@ -1345,17 +1185,6 @@ function signature(vars: DebugProtocol.Variable[]): string {
   return JSON.stringify(vars.map((v) => [v.name, v.value, v.type ?? '', v.indexedVariables ?? v.namedVariables ?? 0]));
 }
 
-function hex(v: bigint): string {
-  return `0x${v.toString(16)}`;
-}
-
-function humanSize(n: bigint): string {
-  const x = Number(n);
-  if (x >= 1 << 30) return `${(x / (1 << 30)).toFixed(1)} GiB`;
-  if (x >= 1 << 20) return `${(x / (1 << 20)).toFixed(1)} MiB`;
-  if (x >= 1 << 10) return `${(x / (1 << 10)).toFixed(0)} KiB`;
-  return `${x} B`;
-}
 
 function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 23);
