@@ -57,6 +57,8 @@ const IDLE_INDEX_QUIET_MS = 300;
 const GONE_CHECK_MS = 250;
 
 type Args = Record<string, unknown>;
+/** A request's arguments as the client sent them: the protocol's field names, values not yet checked (intArg, strArg…). */
+type Untrusted<T> = { [K in keyof T]?: unknown };
 type Handler = (response: DebugProtocol.Response, args: Args, request: DebugProtocol.Request) => void | Promise<void>;
 
 export interface SessionOptions {
@@ -295,7 +297,7 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- lifecycle
 
-  private onInitialize(response: DebugProtocol.Response, args: Args): void {
+  private onInitialize(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.InitializeRequestArguments>): void {
     if (this.state !== 'new') {
       throw badArgs("'initialize' was already sent in this session", 'Send initialize once, as the first request');
     }
@@ -504,7 +506,7 @@ export class PidscopeSession extends DebugSession {
     this.sendEvent(ev);
   }
 
-  private onDisconnect(response: DebugProtocol.Response, args: Args): void {
+  private onDisconnect(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.DisconnectArguments>): void {
     const pid = this.att?.proc.pid;
     if (args.terminateDebuggee === true) {
       this.output(`pidscope never terminates the processes it inspects: pid ${pid ?? '(none)'} keeps running ("terminateDebuggee" ignored).`);
@@ -661,7 +663,7 @@ export class PidscopeSession extends DebugSession {
     response.body = { threads };
   }
 
-  private onStackTrace(response: DebugProtocol.Response, args: Args): void {
+  private onStackTrace(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.StackTraceArguments>): void {
     const a = this.a;
     const threadId = intArg(args, 'threadId', { required: true });
     const startFrame = intArg(args, 'startFrame', { min: 0 }) ?? 0;
@@ -678,7 +680,7 @@ export class PidscopeSession extends DebugSession {
   }
 
   /** The live frame's virtual document: what the user is looking at and why nothing is paused. */
-  private onSource(response: DebugProtocol.Response, args: Args): void {
+  private onSource(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SourceArguments>): void {
     const a = this.a;
     const src = args.source as DebugProtocol.Source | undefined;
     const ref = intArg(args, 'sourceReference') ?? src?.sourceReference;
@@ -702,7 +704,7 @@ export class PidscopeSession extends DebugSession {
     response.body = { content, mimeType: 'text/plain' };
   }
 
-  private onScopes(response: DebugProtocol.Response, args: Args): void {
+  private onScopes(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ScopesArguments>): void {
     const a = this.a;
     frameArg(args, true);
     const scopes: DebugProtocol.Scope[] = [];
@@ -727,7 +729,7 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- variables
 
-  private onVariables(response: DebugProtocol.Response, args: Args): void | Promise<void> {
+  private onVariables(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.VariablesArguments>): void | Promise<void> {
     const container = this.refs.get(args.variablesReference);
     if (container.kind === 'module' && !this.a.globals.has(container.module) && this.client?.supportsProgressReporting) {
       // Indexing a big library's debug info takes a while: say so, then answer.
@@ -745,7 +747,7 @@ export class PidscopeSession extends DebugSession {
     this.variablesNow(response, args, container);
   }
 
-  private variablesNow(response: DebugProtocol.Response, args: Args, container: Container): void {
+  private variablesNow(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.VariablesArguments>, container: Container): void {
     const a = this.a;
     const ref = args.variablesReference;
     const filter = args.filter;
@@ -763,7 +765,7 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- evaluate and writes
 
-  private onEvaluate(response: DebugProtocol.Response, args: Args): void {
+  private onEvaluate(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.EvaluateArguments>): void {
     const a = this.a;
     frameArg(args, false);
     const expression = args.expression;
@@ -812,7 +814,7 @@ export class PidscopeSession extends DebugSession {
     }
   }
 
-  private onSetVariable(response: DebugProtocol.Response, args: Args): void {
+  private onSetVariable(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetVariableArguments>): void {
     const container = this.refs.get(args.variablesReference);
     if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badArgs('setVariable needs "name" and "value" strings');
     this.assertWritable(`Setting ${args.name}`);
@@ -830,7 +832,7 @@ export class PidscopeSession extends DebugSession {
     this.afterWrite();
   }
 
-  private onSetExpression(response: DebugProtocol.Response, args: Args): void {
+  private onSetExpression(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetExpressionArguments>): void {
     frameArg(args, false);
     if (typeof args.expression !== 'string' || typeof args.value !== 'string') throw badArgs('setExpression needs "expression" and "value" strings');
     this.assertWritable(`Setting ${args.expression}`);
@@ -842,7 +844,7 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- memory
 
-  private onReadMemory(response: DebugProtocol.Response, args: Args): void {
+  private onReadMemory(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ReadMemoryArguments>): void {
     const a = this.a;
     const address = decodeMemoryReference(args.memoryReference, args.offset);
     const count = intArg(args, 'count', { required: true, min: 0 });
@@ -865,7 +867,7 @@ export class PidscopeSession extends DebugSession {
     if (good > 0) a.live.trackMemory(address, good, r.data.subarray(0, good));
   }
 
-  private onWriteMemory(response: DebugProtocol.Response, args: Args): void {
+  private onWriteMemory(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.WriteMemoryArguments>): void {
     const a = this.a;
     const address = decodeMemoryReference(args.memoryReference, args.offset);
     if (typeof args.data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(args.data)) throw badArgs('writeMemory: "data" is not base64 text');
@@ -880,7 +882,7 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- view control
 
-  private onPause(response: DebugProtocol.Response, args: Args): void {
+  private onPause(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.PauseArguments>): void {
     const a = this.a;
     const threadId = intArg(args, 'threadId', { required: true });
     if (threadId !== LIVE_THREAD_ID && !safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
@@ -895,7 +897,7 @@ export class PidscopeSession extends DebugSession {
     });
   }
 
-  private onContinue(response: DebugProtocol.Response, args: Args): void {
+  private onContinue(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ContinueArguments>): void {
     const a = this.a;
     const threadId = intArg(args, 'threadId', { required: true });
     if (threadId !== LIVE_THREAD_ID) {
@@ -964,7 +966,7 @@ export class PidscopeSession extends DebugSession {
     );
   }
 
-  private onSetBreakpoints(response: DebugProtocol.Response, args: Args): void {
+  private onSetBreakpoints(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetBreakpointsArguments>): void {
     const bps = Array.isArray(args.breakpoints) ? args.breakpoints : Array.isArray(args.lines) ? args.lines.map((line: unknown) => ({ line })) : [];
     response.body = {
       breakpoints: bps.map((b: { line?: unknown }) => ({
@@ -975,7 +977,7 @@ export class PidscopeSession extends DebugSession {
     };
   }
 
-  private onSetFunctionBreakpoints(response: DebugProtocol.Response, args: Args): void {
+  private onSetFunctionBreakpoints(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetFunctionBreakpointsArguments>): void {
     const bps = Array.isArray(args.breakpoints) ? args.breakpoints : [];
     response.body = { breakpoints: bps.map(() => ({ verified: false, message: 'pidscope never stops the target, so function breakpoints are not supported' })) };
   }
@@ -1012,14 +1014,14 @@ export class PidscopeSession extends DebugSession {
     this.sendEvent(e);
   }
 
-  private onDataBreakpointInfo(response: DebugProtocol.Response, args: Args): void {
+  private onDataBreakpointInfo(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.DataBreakpointInfoArguments>): void {
     if (typeof args.name !== 'string' || args.name.trim() === '') throw badArgs('dataBreakpointInfo needs "name" (a variable name, an expression or an address)');
     if (args.variablesReference !== undefined) intArg(args, 'variablesReference', { min: 0 });
     if (args.bytes !== undefined) intArg(args, 'bytes', { min: 1 });
     response.body = this.watchpoints().dataBreakpointInfo(args as unknown as DebugProtocol.DataBreakpointInfoArguments);
   }
 
-  private onSetDataBreakpoints(response: DebugProtocol.Response, args: Args): void {
+  private onSetDataBreakpoints(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetDataBreakpointsArguments>): void {
     if (!Array.isArray(args.breakpoints) || args.breakpoints.some((b) => !b || typeof b !== 'object' || typeof (b as { dataId?: unknown }).dataId !== 'string')) {
       throw badArgs('setDataBreakpoints needs "breakpoints": a list of {dataId, accessType?, condition?, hitCondition?}');
     }
@@ -1043,7 +1045,7 @@ export class PidscopeSession extends DebugSession {
    * Globals by prefix (from the modules shown so far: the main program's at least), and after
    * `expr.` or `expr->` the members of what `expr` is.
    */
-  private onCompletions(response: DebugProtocol.Response, args: Args): void {
+  private onCompletions(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.CompletionsArguments>): void {
     const a = this.a;
     if (typeof args.text !== 'string') throw badArgs('completions needs "text"');
     const base1 = this.client?.columnsStartAt1 !== false;
