@@ -1,5 +1,5 @@
 import { describeError, isPidscopeError } from './errors';
-import { disableIndexCache } from './symbols/indexCache/store';
+import { disableIndexCache } from './cli/options';
 
 /**
  * `pidscope <command>`. Each command lives in its own module under cli/ and exports

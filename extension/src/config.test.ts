@@ -88,6 +88,7 @@ describe('checkTarget', () => {
         } catch (err) {
           return err as ConfigProblem;
         }
+        return undefined;
       })();
       expect(e?.message).toMatch(/belongs to uid 1001.*runs as uid 1000/);
       expect(e?.actions).toEqual(['pickProcess', 'permissionHelp']);

@@ -3,6 +3,7 @@
  * no `vscode` import so the unit tests run it against the real /proc and a fake one.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { parseStat as parseProcStat } from '../../adapter/src/proc/processes';
 
 export interface ProcessInfo {
   pid: number;
@@ -45,19 +46,17 @@ export function readUserNames(passwdPath = '/etc/passwd'): Map<number, string> {
   return names;
 }
 
-/**
- * Fields of /proc/PID/stat after the command name. The name sits in parentheses and may itself
- * hold spaces and parentheses, so split after the last ')'.
- */
+/** ppid and start time from /proc/PID/stat (parsed by the adapter's /proc module, bundled here). */
 export function parseStat(stat: string): { ppid: number; startTicks: number } | undefined {
-  const close = stat.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const rest = stat.slice(close + 2).trim().split(/\s+/);
-  // rest[0] is field 3 (state); ppid is field 4, starttime field 22.
-  const ppid = Number(rest[1]);
-  const startTicks = Number(rest[19]);
-  if (!Number.isFinite(ppid) || !Number.isFinite(startTicks)) return undefined;
-  return { ppid, startTicks };
+  let st;
+  try {
+    st = parseProcStat(stat);
+  } catch {
+    return undefined;
+  }
+  const startTicks = Number(st.startTime);
+  if (!Number.isFinite(st.ppid) || st.startTime === undefined || !Number.isFinite(startTicks)) return undefined;
+  return { ppid: st.ppid, startTicks };
 }
 
 function realUid(status: string): number | undefined {

@@ -53,7 +53,7 @@ function run(args: string[], timeoutMs = 3_000_000): Run {
 
 function build(variant: 'normal' | 'debug'): { image: string; test: string } {
   const flag = variant === 'debug' ? ['--debug'] : [];
-  const opts = { encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'inherit'] as const, timeout: 3_300_000 };
+  const opts = { encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'inherit'] as ('ignore' | 'pipe' | 'inherit')[], timeout: 3_300_000 };
   const image = execFileSync(join(kernelDir, 'build.sh'), flag, opts).trim();
   const headers = execFileSync(join(kernelDir, 'build.sh'), [...flag, '--headers'], opts).trim();
   const outDir = join(cache, 'selftests', variant);

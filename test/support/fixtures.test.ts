@@ -6,7 +6,7 @@ import { readProcMem, readU64, threadNames } from './proc';
 import { symbolAddress } from './symbols';
 import { readFileSync, existsSync } from 'node:fs';
 
-const defaultArgs: Record<FixtureProgram, string[]> = { globals: [], threads: [], demo: [], lifecycle: ['idle'] };
+const defaultArgs: Record<FixtureProgram, string[]> = { globals: [], threads: [], demo: [], lifecycle: ['idle'], stacks: [], quirks: [] };
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

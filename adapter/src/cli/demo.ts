@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
 import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
+import { withUsage } from './options';
 import { watchExpressions, type SimpleWatch } from '../watch/program';
 
 const usage = `Usage: pidscope demo [--duration S] [--interval MS] [--snapshots N] [--no-watch] [--tick-ms MS] [--variant V]
@@ -205,10 +206,65 @@ function tracerText(status: Snapshot['status']): string {
   return status.tracerPid === 0 ? 'TracerPid: 0 (target never stopped)' : `TracerPid: ${status.tracerPid} (another debugger is attached)`;
 }
 
-async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+/**
+ * The demo's watchpoints: hit lines kept per watched expression (so the rare state changes are not
+ * pushed out by the busy counter; '' for status lines), hit totals in `lastSeq`, and the note that
+ * says how each is watched.
+ */
+function startDemoWatches(
+  program: Program,
+  startedAt: number,
+  tty: boolean,
+  out: (s: string) => void,
+  hitLines: Map<string, string[]>,
+  lastSeq: Map<string, number>,
+): { watch: SimpleWatch; note: string } {
+  const watch = watchExpressions(
+    program,
+    DEMO_WATCHES,
+    (line, event) => {
+      if (event?.kind === 'ended') return; // the exit is reported once, by the view
+      const stamped = `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s  ${line}`;
+      const key = event ? '' : (DEMO_WATCHES.find((w) => line.startsWith(`${w}:`) || line.startsWith(`${w}[`) || line.startsWith(`${w}.`)) ?? '');
+      let list = hitLines.get(key);
+      if (!list) hitLines.set(key, (list = []));
+      list.push(stamped);
+      if (list.length > 50) list.splice(0, list.length - 50);
+      if (!tty) out(`watch: ${line}`);
+    },
+    { mode: 'auto', pollIntervalMs: 50, maxLinesPerSecond: 20 },
+  );
+  // Hit totals from the events themselves: stop() still delivers what the perf rings hold,
+  // after the engine's own counters are gone.
+  watch.engine.on('event', (e) => {
+    if (e.kind === 'hit') lastSeq.set(e.hit.expression, Math.max(lastSeq.get(e.hit.expression) ?? 0, e.hit.seq));
+  });
+  const hw = watch.watches.filter((w) => w.mode === 'hw');
+  const poll = watch.watches.filter((w) => w.mode === 'poll');
+  const parts: string[] = [];
+  if (hw.length) parts.push(`hardware watchpoints on ${hw.map((w) => w.spec.expression).join(', ')} (CPU debug registers through perf: writer's function, line and thread)`);
+  if (poll.length) {
+    const reason = poll.find((w) => w.fallbackReason)?.fallbackReason;
+    parts.push(`polling ${poll.map((w) => w.spec.expression).join(', ')} every 50 ms${reason ? ` because ${reason}` : ''} (changes only, no writer)`);
+  }
+  return { watch, note: parts.join('; ') };
+}
+
+interface DemoOptions {
+  /** --duration as given (for the summary), and in ms (Infinity without it). */
+  duration?: string;
+  durationMs: number;
+  intervalMs: number;
+  maxSnapshots: number;
+  tickMs: number;
+  noWatch: boolean;
+  variant: string;
+}
+
+/** The options, or the exit status 2 after a usage error. */
+function parseDemoOptions(argv: string[], tty: boolean): DemoOptions | number {
+  return withUsage({ name: 'demo', usage }, () => {
+    const { values } = parseArgs({
       args: argv,
       strict: true,
       options: {
@@ -220,28 +276,29 @@ async function run(argv: string[]): Promise<number> {
         variant: { type: 'string' },
       },
     });
-  } catch (e) {
-    process.stderr.write(`pidscope demo: ${(e as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  const { values } = parsed;
+    const num = (name: string, text: string | undefined, def: number, min: number): number => {
+      if (text === undefined) return def;
+      const n = Number(text);
+      if (!Number.isFinite(n) || n < min) throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, `See pidscope demo --help`, 'user');
+      return n;
+    };
+    return {
+      duration: values.duration,
+      durationMs: values.duration !== undefined ? num('duration', values.duration, 0, 0.1) * 1000 : Infinity,
+      intervalMs: num('interval', values.interval, tty ? 250 : 1000, 10),
+      maxSnapshots: values.duration !== undefined || tty ? Infinity : num('snapshots', values.snapshots, 3, 1),
+      tickMs: Math.round(num('tick-ms', values['tick-ms'], 100, 1)),
+      noWatch: values['no-watch'] === true,
+      variant: values.variant ?? 'O0-dwarf5-pie',
+    };
+  });
+}
+
+async function run(argv: string[]): Promise<number> {
   const tty = process.stdout.isTTY === true;
-  const num = (name: string, text: string | undefined, def: number, min: number): number => {
-    if (text === undefined) return def;
-    const n = Number(text);
-    if (!Number.isFinite(n) || n < min) throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, `See pidscope demo --help`, 'user');
-    return n;
-  };
-  let durationMs: number, intervalMs: number, maxSnapshots: number, tickMs: number;
-  try {
-    durationMs = values.duration !== undefined ? num('duration', values.duration, 0, 0.1) * 1000 : Infinity;
-    intervalMs = num('interval', values.interval, tty ? 250 : 1000, 10);
-    maxSnapshots = values.duration !== undefined || tty ? Infinity : num('snapshots', values.snapshots, 3, 1);
-    tickMs = Math.round(num('tick-ms', values['tick-ms'], 100, 1));
-  } catch (e) {
-    process.stderr.write(`pidscope demo: ${(e as Error).message}\n\n${usage}`);
-    return 2;
-  }
+  const opts = parseDemoOptions(argv, tty);
+  if (typeof opts === 'number') return opts;
+  const { durationMs, intervalMs, maxSnapshots, tickMs } = opts;
 
   let stopReason: string | undefined;
   let wake: () => void = () => undefined;
@@ -257,7 +314,7 @@ async function run(argv: string[]): Promise<number> {
   };
 
   const root = repoRoot();
-  const variant = values.variant ?? 'O0-dwarf5-pie';
+  const variant = opts.variant;
   const binary = join(root, 'fixtures', 'build', variant, 'demo');
   let started: { child: ChildProcess; pid: number };
   try {
@@ -334,37 +391,7 @@ async function run(argv: string[]): Promise<number> {
     }
     const startedAt = Date.now();
 
-    if (!values['no-watch']) {
-      watch = watchExpressions(
-        program,
-        DEMO_WATCHES,
-        (line, event) => {
-          if (event?.kind === 'ended') return; // the exit is reported once, by the view
-          const stamped = `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s  ${line}`;
-          const key = event ? '' : (DEMO_WATCHES.find((w) => line.startsWith(`${w}:`) || line.startsWith(`${w}[`) || line.startsWith(`${w}.`)) ?? '');
-          let list = hitLines.get(key);
-          if (!list) hitLines.set(key, (list = []));
-          list.push(stamped);
-          if (list.length > 50) list.splice(0, list.length - 50);
-          if (!tty) out(`watch: ${line}`);
-        },
-        { mode: 'auto', pollIntervalMs: 50, maxLinesPerSecond: 20 },
-      );
-      // Hit totals from the events themselves: stop() still delivers what the perf rings hold,
-      // after the engine's own counters are gone.
-      watch.engine.on('event', (e) => {
-        if (e.kind === 'hit') lastSeq.set(e.hit.expression, Math.max(lastSeq.get(e.hit.expression) ?? 0, e.hit.seq));
-      });
-      const hw = watch.watches.filter((w) => w.mode === 'hw');
-      const poll = watch.watches.filter((w) => w.mode === 'poll');
-      const parts: string[] = [];
-      if (hw.length) parts.push(`hardware watchpoints on ${hw.map((w) => w.spec.expression).join(', ')} (CPU debug registers through perf: writer's function, line and thread)`);
-      if (poll.length) {
-        const reason = poll.find((w) => w.fallbackReason)?.fallbackReason;
-        parts.push(`polling ${poll.map((w) => w.spec.expression).join(', ')} every 50 ms${reason ? ` because ${reason}` : ''} (changes only, no writer)`);
-      }
-      watchNote = parts.join('; ');
-    }
+    if (!opts.noWatch) ({ watch, note: watchNote } = startDemoWatches(program, startedAt, tty, out, hitLines, lastSeq));
 
     const header = (s: Snapshot): string[] => [
       `pidscope demo · pid ${pid} · ${shownBinary} (started in its own process group; only read, never stopped)`,
@@ -447,7 +474,7 @@ async function run(argv: string[]): Promise<number> {
       }
       const left = durationMs - (Date.now() - startedAt);
       if (left <= 0) {
-        stopReason = `--duration ${values.duration} s elapsed`;
+        stopReason = `--duration ${opts.duration} s elapsed`;
         break;
       }
       await new Promise<void>((r) => {

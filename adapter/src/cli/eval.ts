@@ -4,11 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { describeError, isPidscopeError, PidscopeError } from '../errors';
-import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { parsePid } from '../memory/parse';
-import { parseBackend } from '../memory/select';
-import { LANGUAGE_NAMES, languageNamed, type Language } from '../lang';
+import type { Program } from '../engine/program';
+import { LANGUAGE_NAMES, languageNamed } from '../lang';
+import { exitOnEpipe, openProgram, TARGET_OPTIONS, targetArgs, withUsage } from './options';
 
 const usage = `Usage: pidscope eval --pid N [--tid T --frame K] EXPR... [--json] [--language L] [--backend B] [--debug-dir DIR]
 
@@ -39,11 +38,6 @@ Exit status: 0 when every expression printed, 1 if any failed (message on stderr
 const FORMATS = ['x', 'o', 't', 'd', 'u', 'z', 'c', 's', 'r'];
 type FormatLetter = 'x' | 'o' | 't' | 'd' | 'u' | 'z' | 'c' | 's' | 'r';
 
-function usageError(msg: string): number {
-  process.stderr.write(`pidscope eval: ${msg}\n\n${usage}`);
-  return 2;
-}
-
 /** Options that take a value, by every spelling parseArgs accepts. */
 const VALUE_OPTIONS = new Set(['--pid', '-p', '--backend', '--debug-dir', '--format', '-f', '--language', '--tid', '--frame']);
 
@@ -71,16 +65,14 @@ export function expressionsAfterDashes(argv: string[]): string[] {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const args = withUsage({ name: 'eval', usage }, () => {
+    const { values, positionals } = parseArgs({
       args: expressionsAfterDashes(argv),
       allowPositionals: true,
       strict: true,
       options: {
-        pid: { type: 'string', short: 'p' },
+        ...TARGET_OPTIONS,
         json: { type: 'boolean' },
-        backend: { type: 'string' },
         'debug-dir': { type: 'string', multiple: true },
         format: { type: 'string', short: 'f' },
         tid: { type: 'string' },
@@ -88,42 +80,30 @@ async function run(argv: string[]): Promise<number> {
         language: { type: 'string' },
       },
     });
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  let pid: number;
-  let backend;
-  let language: Language | undefined;
-  try {
     if (positionals.length === 0) throw new PidscopeError('USAGE', 'no expression given', 'Usage: pidscope eval --pid N EXPR...', 'user');
-    pid = parsePid(values.pid);
-    backend = parseBackend(values.backend ?? 'auto');
+    const target = targetArgs(values);
     if (values.format !== undefined && !FORMATS.includes(values.format)) {
       throw new PidscopeError('USAGE', `unknown format '${values.format}'`, `Use one of ${FORMATS.join(', ')} (gdb's print/FMT letters)`, 'user');
     }
-    language = values.language === undefined ? undefined : languageNamed(values.language);
+    const language = values.language === undefined ? undefined : languageNamed(values.language);
     if (values.language !== undefined && !language) {
       throw new PidscopeError('USAGE', `unknown language '${values.language}'`, `Use one of ${LANGUAGE_NAMES.join(', ')}`, 'user');
     }
-  } catch (e) {
-    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
-    throw e;
-  }
-  let failed = 0;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(failed ? 1 : 0);
-    throw e;
+    let frameNo: number | undefined;
+    let tid: number | undefined;
+    if (values.frame !== undefined || values.tid !== undefined) {
+      frameNo = Number(values.frame ?? '0');
+      tid = values.tid !== undefined ? Number(values.tid) : target.pid;
+      if (!Number.isInteger(frameNo) || frameNo < 0) throw new PidscopeError('USAGE', `bad frame number '${values.frame}'`, 'Give --frame a frame number from `pidscope stack`', 'user');
+      if (!Number.isInteger(tid) || tid <= 0) throw new PidscopeError('USAGE', `bad thread id '${values.tid}'`, 'Give --tid a thread id from `pidscope stack`', 'user');
+    }
+    return { values, positionals, language, frameNo, tid, ...target };
   });
-  let frameNo: number | undefined;
-  let tid: number | undefined;
-  if (values.frame !== undefined || values.tid !== undefined) {
-    frameNo = Number(values.frame ?? '0');
-    tid = values.tid !== undefined ? Number(values.tid) : pid;
-    if (!Number.isInteger(frameNo) || frameNo < 0) return usageError(`bad frame number '${values.frame}'`);
-    if (!Number.isInteger(tid) || tid <= 0) return usageError(`bad thread id '${values.tid}'`);
-  }
-  const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'], language });
+  if (typeof args === 'number') return args;
+  const { values, positionals, pid, backend, language, frameNo, tid } = args;
+  let failed = 0;
+  exitOnEpipe(() => (failed ? 1 : 0));
+  const program = await openProgram(pid, backend, { debugDirs: values['debug-dir'], language });
   try {
     let inFrame: ((expr: string) => { obj: ReturnType<Program['evaluate']>; text: (o: { format?: FormatLetter }) => string; json: () => unknown }) | undefined;
     if (frameNo !== undefined && tid !== undefined) {

@@ -5,10 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
-import { Program } from '../engine/program';
+import type { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { parsePid } from '../memory/parse';
-import { parseBackend } from '../memory/select';
+import { exitOnEpipe, openProgram, TARGET_OPTIONS, targetArgs, withUsage } from './options';
 import type { VariableSymbol } from '../symbols/provider';
 
 const usage = `Usage: pidscope globals --pid N [FILTER] [--all] [--json] [--backend B] [--debug-dir DIR]
@@ -29,11 +28,6 @@ of the ELF symbol's size.
 
 Exit status: 0 on success (values that cannot be read are shown inline), 1 for errors, 2 for usage.
 `;
-
-function usageError(msg: string): number {
-  process.stderr.write(`pidscope globals: ${msg}\n\n${usage}`);
-  return 2;
-}
 
 /** The expression that names `v` unambiguously, as gdb spells it. */
 export function expressionFor(v: VariableSymbol, ambiguous: boolean, hasFunction: (name: string) => boolean = () => true): string | null {
@@ -56,40 +50,20 @@ function rawBytes(program: Program, v: VariableSymbol): string {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const args = withUsage({ name: 'globals', usage }, () => {
+    const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: {
-        pid: { type: 'string', short: 'p' },
-        json: { type: 'boolean' },
-        all: { type: 'boolean' },
-        backend: { type: 'string' },
-        'debug-dir': { type: 'string', multiple: true },
-      },
+      options: { ...TARGET_OPTIONS, json: { type: 'boolean' }, all: { type: 'boolean' }, 'debug-dir': { type: 'string', multiple: true } },
     });
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  let pid: number;
-  let backend;
-  try {
     if (positionals.length > 1) throw new PidscopeError('USAGE', `unexpected argument '${positionals[1]}'`, 'Give at most one FILTER', 'user');
-    pid = parsePid(values.pid);
-    backend = parseBackend(values.backend ?? 'auto');
-  } catch (e) {
-    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
-    throw e;
-  }
-  // `pidscope globals … | head` closes stdout early: that is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    return { values, positionals, ...targetArgs(values) };
   });
-  const program = await Program.open(pid, { backend: backend === 'auto' ? undefined : backend, debugDirs: values['debug-dir'] });
+  if (typeof args === 'number') return args;
+  const { values, positionals, pid, backend } = args;
+  exitOnEpipe();
+  const program = await openProgram(pid, backend, { debugDirs: values['debug-dir'] });
   try {
     const filter = positionals[0];
     const tree = program.globalsTree(filter, { firstModuleOnly: !values.all });

@@ -4,13 +4,12 @@
  * mapped files (modules), threads and memory regions.
  */
 import { parseArgs } from 'node:util';
-import { isPidscopeError, PidscopeError } from '../errors';
-import type { MapRegion, MappedModule } from '../engine/maps';
+import type { MapRegion, MappedModule } from '../proc/maps';
 import { formatCapabilities, hostCapabilities, type Capability } from '../engine/capabilities';
 import { Target } from '../engine/target';
-import { stateName, type ThreadInfo } from '../engine/threads';
+import { stateName, type ThreadInfo } from '../proc/threads';
 import type { CliCommand } from '../main';
-import { parsePid } from '../memory/parse';
+import { TARGET_OPTIONS, targetArgs, withUsage } from './options';
 import { openMemory, parseBackend } from '../memory/select';
 
 const usage = `Usage: pidscope info --pid N [--json] [--backend B]
@@ -96,32 +95,13 @@ export function formatInfo(r: InfoReport): string {
   return out.join('\n') + '\n';
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`pidscope info: ${message.replace(/\.?$/, '')}. Run \`pidscope info --help\` for usage.\n`);
-  return 2;
-}
-
 async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    const parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: { pid: { type: 'string', short: 'p' }, json: { type: 'boolean' }, backend: { type: 'string' } },
-    });
-    values = parsed.values;
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-  let pid: number, backend;
-  try {
-    pid = parsePid(values.pid);
-    backend = parseBackend(values.backend ?? 'auto');
-  } catch (e) {
-    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
-    throw e;
-  }
+  const args = withUsage({ name: 'info' }, () => {
+    const { values } = parseArgs({ args: argv, allowPositionals: false, strict: true, options: { ...TARGET_OPTIONS, json: { type: 'boolean' } } });
+    return { values, ...targetArgs(values) };
+  });
+  if (typeof args === 'number') return args;
+  const { values, pid, backend } = args;
   const report = collectInfo(pid, backend);
   process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatInfo(report));
   return 0;

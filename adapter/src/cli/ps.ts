@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isKernelThreadStat, listProcesses, readStartTicks, readStat } from '../engine/processes';
+import { isKernelThreadStat, listProcesses, readStartTicks, readStat } from '../proc/processes';
 import type { CliCommand } from '../main';
 
 /** One row of `pidscope ps --json` (the fields of the extension's process picker). */

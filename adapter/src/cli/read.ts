@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
-import { findRegion } from '../engine/maps';
+import { findRegion } from '../proc/maps';
 import { Target } from '../engine/target';
 import type { CliCommand } from '../main';
 import { HexdumpStream } from '../memory/hexdump';
-import { parseAddress, parseLength, parsePid } from '../memory/parse';
+import { parseAddress, parseLength } from '../memory/parse';
+import { exitOnEpipe, parsePid, TARGET_OPTIONS, usageError as cliUsageError, withUsage } from './options';
 import type { AddressRange, ReadResult } from '../memory/reader';
 import { checkRequest } from '../memory/scatter';
 import { openMemory, parseBackend } from '../memory/select';
@@ -38,31 +39,18 @@ function hex(v: bigint): string {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { pid: { type: 'string', short: 'p' }, json: { type: 'boolean' }, backend: { type: 'string' } },
-    });
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  let pid: number, address: bigint, length: number, backend;
-  try {
+  const args = withUsage(CLI, () => {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...TARGET_OPTIONS, json: { type: 'boolean' } } });
     if (positionals.length !== 2) {
       throw new PidscopeError('USAGE', positionals.length < 2 ? 'ADDRESS and LENGTH are required' : `unexpected argument '${positionals[2]}'`, 'Usage: pidscope read --pid N ADDRESS LENGTH', 'user');
     }
-    pid = parsePid(values.pid);
-    address = parseAddress(positionals[0]);
-    length = parseLength(positionals[1]);
-    backend = parseBackend(values.backend ?? 'auto');
-  } catch (e) {
-    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
-    throw e;
-  }
+    const pid = parsePid(values.pid);
+    const address = parseAddress(positionals[0]);
+    const length = parseLength(positionals[1]);
+    return { values, pid, address, length, backend: parseBackend(values.backend ?? 'auto') };
+  });
+  if (typeof args === 'number') return args;
+  const { values, pid, address, length, backend } = args;
   if (length === 0) {
     throw new PidscopeError('EMPTY', 'length 0: there is nothing to read', 'Give a length of at least 1 byte', 'user');
   }
@@ -73,11 +61,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     const { reader, chosen } = openMemory(target, { backend });
     try {
-      // `pidscope read … | head` closes stdout early: that is not an error.
-      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EPIPE') process.exit(0);
-        throw e;
-      });
+      exitOnEpipe();
       if (values.json) await streamJson(target, reader, chosen, address, length);
       else await streamText(target, reader, address, length);
       return 0;
@@ -203,10 +187,8 @@ function nothingReadable(target: Target, address: bigint, length: number): Pidsc
   );
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`pidscope read: ${message.replace(/\.?$/, '')}. Run \`pidscope read --help\` for usage.\n`);
-  return 2;
-}
+const CLI = { name: 'read' };
+const usageError = (message: string): number => cliUsageError(CLI, message);
 
 export const command: CliCommand = {
   name: 'read',

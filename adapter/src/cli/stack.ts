@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
 import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { parsePid } from '../memory/parse';
+import { parsePid } from './options';
 import { formatThread } from '../stack/format';
 import { takeStacks, type ThreadStack } from '../stack/stacks';
 import { formatTop } from '../value/format';

@@ -4,10 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
-import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { parsePid } from '../memory/parse';
-import { parseBackend } from '../memory/select';
+import { openProgram, TARGET_OPTIONS, targetArgs, usageError as cliUsageError } from './options';
 import { Coalescer, type CoalescedOutput } from '../watch/coalesce';
 import { basename } from '../watch/format';
 import { createWatchEngine, hitLine, resolveWatchTarget, summaryLine } from '../watch/program';
@@ -52,10 +50,7 @@ Exit status: 0 when the watch ended (Ctrl-C, SIGTERM, --duration, the process ex
 2 for usage errors.
 `;
 
-function usageError(message: string): number {
-  process.stderr.write(`pidscope watch: ${message}\n\n${usage}`);
-  return 2;
-}
+const usageError = (message: string): number => cliUsageError({ name: 'watch', usage }, message);
 
 function hex(v: bigint): string {
   return `0x${v.toString(16)}`;
@@ -108,27 +103,6 @@ function watchJson(w: WatchInfo): Record<string, unknown> {
   };
 }
 
-/** Opens the Program; until engine/openParts.ts is wired, wires Target + memory + symbols here. */
-async function openProgram(pid: number, backend: ReturnType<typeof parseBackend>): Promise<Program> {
-  try {
-    return await Program.open(pid, backend === 'auto' ? {} : { backend });
-  } catch (e) {
-    if (!(isPidscopeError(e) && e.code === 'NOT_YET')) throw e;
-  }
-  const { Target } = await import('../engine/target');
-  const { openMemory } = await import('../memory/select');
-  const { loadSymbols } = await import('../symbols/index');
-  const target = Target.attach(pid);
-  try {
-    const { reader } = openMemory(target, { backend });
-    const symbols = await loadSymbols(pid);
-    return new Program({ pid, memory: reader, symbols, onClose: () => target.close() });
-  } catch (e) {
-    target.close();
-    throw e;
-  }
-}
-
 async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -137,7 +111,7 @@ async function run(argv: string[]): Promise<number> {
       allowPositionals: true,
       strict: true,
       options: {
-        pid: { type: 'string', short: 'p' },
+        ...TARGET_OPTIONS,
         mode: { type: 'string' },
         access: { type: 'string' },
         interval: { type: 'string' },
@@ -147,7 +121,6 @@ async function run(argv: string[]): Promise<number> {
         log: { type: 'string' },
         'max-rate': { type: 'string' },
         json: { type: 'boolean' },
-        backend: { type: 'string' },
       },
     });
   } catch (e) {
@@ -157,8 +130,7 @@ async function run(argv: string[]): Promise<number> {
   let pid: number;
   let backend;
   try {
-    pid = parsePid(values.pid);
-    backend = parseBackend(values.backend ?? 'auto');
+    ({ pid, backend } = targetArgs(values));
   } catch (e) {
     if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
     throw e;

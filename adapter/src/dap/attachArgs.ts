@@ -14,7 +14,7 @@
 import { PidscopeError } from '../errors';
 import type { BackendKind } from '../memory/reader';
 import { basename } from 'node:path';
-import { listProcesses, readExe } from '../engine/processes';
+import { listProcesses, readExe } from '../proc/processes';
 
 export interface ProcessEntry {
   pid: number;

@@ -40,7 +40,6 @@ const IDS: Record<string, number> = {
   EXITED: 2004,
   // internal
   INTERNAL: 3000,
-  NOT_YET: 3001,
 };
 
 const BASE: Record<Blame, number> = { user: 1000, target: 2000, internal: 3000 };

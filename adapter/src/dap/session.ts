@@ -20,13 +20,12 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { PidscopeError } from '../errors';
-import { Program, type GlobalsModule, type GlobalsUnit } from '../engine/program';
+import { Program } from '../engine/program';
 import type { VariableSymbol } from '../symbols/provider';
-import { resolve } from '../symbols/types';
 import type { TargetObject } from '../value/object';
 import { parseAttachArgs, type AttachConfig } from './attachArgs';
 import type { AttachedProcess, GoneInfo, Opener } from './attached';
-import { asPidscopeError, badArgs, errorText, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
+import { badArgs, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
 import { RefTable, decodeMemoryReference, encodeMemoryReference } from './handles';
 import { LiveView } from './liveView';
 import { sampleOne } from './sample';
@@ -35,6 +34,7 @@ import { DataBreakpoints } from './watchpoints';
 import { DapFramer, type FrameEvent } from './framing';
 import { assign } from './assign';
 import { applyPolicy, processLookup, STDIO_POLICY, type ServerPolicy } from './policy';
+import { hex, safe, Variables, type Attachment, type Container, type ModuleGlobals } from './variables';
 
 /** Above any Linux tid (PID_MAX_LIMIT is 2^22), below 2^31. */
 export const LIVE_THREAD_ID = 1_000_000_000;
@@ -57,39 +57,10 @@ const IDLE_INDEX_QUIET_MS = 300;
 /** How often exit/exec is checked, whatever the refresh interval (even when refresh is off). */
 const GONE_CHECK_MS = 250;
 
-type Container =
-  | { kind: 'module'; module: string }
-  | { kind: 'libraries' }
-  | { kind: 'unit'; module: GlobalsModule; unit: GlobalsUnit }
-  | { kind: 'object'; object: TargetObject; evaluateName?: string }
-  | { kind: 'threads' }
-  | { kind: 'maps' }
-  | { kind: 'recent-writes' };
-
 type Args = Record<string, unknown>;
+/** A request's arguments as the client sent them: the protocol's field names, values not yet checked (intArg, strArg…). */
+type Untrusted<T> = { [K in keyof T]?: unknown };
 type Handler = (response: DebugProtocol.Response, args: Args, request: DebugProtocol.Request) => void | Promise<void>;
-
-interface Attachment {
-  proc: AttachedProcess;
-  cfg: AttachConfig;
-  /** The Program the views read through (ViewMemory: batched, freezable). */
-  view: Program;
-  viewMemory: ViewMemory;
-  /** A second view for the live plot, so sampling never disturbs the Variables view's snapshot. */
-  sampler: Program;
-  samplerMemory: ViewMemory;
-  live: LiveView;
-  /** Data breakpoints (watchpoints that never stop anything), created on first use. */
-  watch?: DataBreakpoints;
-  /** Globals per module, computed when the module's scope is first expanded (DWARF indexing is per module and can take seconds for a big library). */
-  globals: Map<string, ModuleGlobals>;
-}
-
-interface ModuleGlobals {
-  module: GlobalsModule;
-  /** name → how many variables of this module carry it (to qualify evaluateName). */
-  nameCounts: Map<string, number>;
-}
 
 export interface SessionOptions {
   /** Opens the target (tests and benches may pass another wiring of the real engine). */
@@ -107,6 +78,12 @@ export class PidscopeSession extends DebugSession {
   private configurationDone = false;
   private liveStarted = false;
   private readonly refs = new RefTable<Container>();
+  private readonly vars = new Variables({
+    refs: this.refs,
+    attachment: () => this.a,
+    memoryReferences: () => this.memoryReferences,
+    globalsOf: (module) => this.globalsOf(module),
+  });
   private refreshTimer: NodeJS.Timeout | undefined;
   private goneTimer: NodeJS.Timeout | undefined;
   private progressSeq = 0;
@@ -321,7 +298,7 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- lifecycle
 
-  private onInitialize(response: DebugProtocol.Response, args: Args): void {
+  private onInitialize(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.InitializeRequestArguments>): void {
     if (this.state !== 'new') {
       throw badArgs("'initialize' was already sent in this session", 'Send initialize once, as the first request');
     }
@@ -530,7 +507,7 @@ export class PidscopeSession extends DebugSession {
     this.sendEvent(ev);
   }
 
-  private onDisconnect(response: DebugProtocol.Response, args: Args): void {
+  private onDisconnect(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.DisconnectArguments>): void {
     const pid = this.att?.proc.pid;
     if (args.terminateDebuggee === true) {
       this.output(`pidscope never terminates the processes it inspects: pid ${pid ?? '(none)'} keeps running ("terminateDebuggee" ignored).`);
@@ -694,7 +671,7 @@ export class PidscopeSession extends DebugSession {
     response.body = { threads };
   }
 
-  private onStackTrace(response: DebugProtocol.Response, args: Args): void {
+  private onStackTrace(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.StackTraceArguments>): void {
     const a = this.a;
     const threadId = intArg(args, 'threadId', { required: true });
     const startFrame = intArg(args, 'startFrame', { min: 0 }) ?? 0;
@@ -711,7 +688,7 @@ export class PidscopeSession extends DebugSession {
   }
 
   /** The live frame's virtual document: what the user is looking at and why nothing is paused. */
-  private onSource(response: DebugProtocol.Response, args: Args): void {
+  private onSource(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SourceArguments>): void {
     const a = this.a;
     const src = args.source as DebugProtocol.Source | undefined;
     const ref = intArg(args, 'sourceReference') ?? src?.sourceReference;
@@ -735,7 +712,7 @@ export class PidscopeSession extends DebugSession {
     response.body = { content, mimeType: 'text/plain' };
   }
 
-  private onScopes(response: DebugProtocol.Response, args: Args): void {
+  private onScopes(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ScopesArguments>): void {
     const a = this.a;
     if (this.snapshots?.owns(args.frameId)) {
       response.body = { scopes: this.snapshots.scopes(args.frameId as number) };
@@ -764,7 +741,7 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- variables
 
-  private onVariables(response: DebugProtocol.Response, args: Args): void | Promise<void> {
+  private onVariables(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.VariablesArguments>): void | Promise<void> {
     if (this.snapshots?.owns(args.variablesReference)) {
       response.body = { variables: this.snapshots.variables(args.variablesReference as number) };
       return;
@@ -786,7 +763,7 @@ export class PidscopeSession extends DebugSession {
     this.variablesNow(response, args, container);
   }
 
-  private variablesNow(response: DebugProtocol.Response, args: Args, container: Container): void {
+  private variablesNow(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.VariablesArguments>, container: Container): void {
     const a = this.a;
     const ref = args.variablesReference;
     const filter = args.filter;
@@ -794,7 +771,7 @@ export class PidscopeSession extends DebugSession {
     const start = intArg(args, 'start', { min: 0 }) ?? 0;
     const count = intArg(args, 'count', { min: 0 }) ?? 0;
     if (count > MAX_PAGE) throw badArgs(`count ${count} is too large (at most ${MAX_PAGE} variables per request)`, 'Page through big arrays with start and count');
-    const page = (alloc: boolean) => this.variablesPage(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
+    const page = (alloc: boolean) => this.vars.page(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
     const variables = page(true);
     response.body = { variables };
     if (container.kind !== 'threads' && container.kind !== 'maps' && container.kind !== 'recent-writes' && container.kind !== 'libraries') {
@@ -802,137 +779,9 @@ export class PidscopeSession extends DebugSession {
     }
   }
 
-  private variablesPage(c: Container, start: number, count: number, filter: 'indexed' | 'named' | undefined, alloc: boolean): DebugProtocol.Variable[] {
-    const a = this.a;
-    const slice = <T>(items: T[]) => items.slice(start, count > 0 ? start + count : undefined);
-    switch (c.kind) {
-      case 'module': {
-        if (filter === 'indexed') return [];
-        const g = this.globalsOf(c.module);
-        const units = g.module.units;
-        if (units.length === 0) {
-          return [{ name: '(none)', value: 'no globals with debug info in this module (install its debug symbols, or add their directory to "debugSearchPaths")', variablesReference: 0, presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] } }];
-        }
-        if (units.length === 1) return slice(units[0].variables).map((v) => this.globalVariable(v, g, alloc));
-        return slice(units).map((u) => ({
-          name: u.name ? basename(u.name) : '(no compile unit)',
-          value: `${u.variables.length} global${u.variables.length === 1 ? '' : 's'}`,
-          variablesReference: alloc ? this.refs.add({ kind: 'unit', module: g.module, unit: u }, `unit:${g.module.module}:${u.name}`) : 0,
-          namedVariables: u.variables.length,
-          presentationHint: { kind: 'virtual' as const },
-        }));
-      }
-      case 'libraries':
-        if (filter === 'indexed') return [];
-        return slice(a.proc.modules.slice(1)).map((m) => {
-          const g = a.globals.get(m);
-          const n = g?.module.units.reduce((k, u) => k + u.variables.length, 0);
-          return {
-            name: basename(m),
-            value: n === undefined ? `${m} (globals read when expanded)` : `${n} global${n === 1 ? '' : 's'}`,
-            variablesReference: alloc ? this.refs.add({ kind: 'module', module: m }, `module:${m}`) : 0,
-            presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] },
-          };
-        });
-      case 'unit':
-        if (filter === 'indexed') return [];
-        return slice(c.unit.variables).map((v) => this.globalVariable(v, this.globalsOf(c.module.module), alloc));
-      case 'object': {
-        const isArray = c.object.type !== undefined && resolve(c.object.type).kind === 'array';
-        if ((filter === 'indexed' && !isArray) || (filter === 'named' && isArray)) return [];
-        const kids = a.view.children(c.object, start, count > 0 ? count : undefined, c.evaluateName);
-        return kids.map((k) => this.objectVariable(k.name, k.object, k.evaluateName, alloc));
-      }
-      case 'threads':
-        if (filter === 'indexed') return [];
-        return slice(safe(() => a.proc.threads(), [])).map((t) => ({
-          name: String(t.tid),
-          value: `${t.name}${t.state ? ` — ${t.state}` : ''}${t.tid === a.proc.pid ? ' (main thread)' : ''}`,
-          variablesReference: 0,
-          presentationHint: { attributes: ['readOnly'] },
-        }));
-      case 'recent-writes':
-        if (filter === 'indexed') return [];
-        return slice(a.watch?.recentVariables() ?? []);
-      case 'maps':
-        if (filter === 'indexed') return [];
-        return slice(safe(() => a.proc.mappings(), [])).map((m) => ({
-          name: `${hex(m.start)}-${hex(m.end)}`,
-          value: `${m.perms} ${m.path ?? '[anonymous]'} (${humanSize(m.end - m.start)})`,
-          variablesReference: 0,
-          ...(this.memoryReferences ? { memoryReference: encodeMemoryReference(m.start) } : {}),
-          presentationHint: { attributes: ['readOnly'] },
-        }));
-    }
-  }
-
-  private globalVariable(v: VariableSymbol, g: ModuleGlobals, alloc: boolean): DebugProtocol.Variable {
-    const a = this.a;
-    const qualified = (g.nameCounts.get(v.name) ?? 0) > 1;
-    let name = v.name;
-    let evaluateName = v.name;
-    if (v.scope === 'function-static' && v.function) {
-      name = `${v.function}::${v.name}`;
-      evaluateName = name;
-    } else if (qualified && v.scope === 'file-static' && v.compileUnit) {
-      evaluateName = `'${basename(v.compileUnit)}'::${v.name}`;
-      name = `${v.name} (${basename(v.compileUnit)})`;
-    }
-    let obj: TargetObject;
-    try {
-      obj = a.view.objectFor(v);
-    } catch (e) {
-      return { name, value: `<error: ${errorText(asPidscopeError(e))}>`, variablesReference: 0, evaluateName };
-    }
-    return this.objectVariable(name, obj, evaluateName, alloc);
-  }
-
-  private objectVariable(name: string, obj: TargetObject, evaluateName: string | undefined, alloc: boolean): DebugProtocol.Variable {
-    const d = this.describe(obj, evaluateName, alloc);
-    const v: DebugProtocol.Variable = { name, value: d.result, variablesReference: d.variablesReference };
-    if (d.type !== undefined) v.type = d.type;
-    if (evaluateName !== undefined) v.evaluateName = evaluateName;
-    if (d.memoryReference !== undefined) v.memoryReference = d.memoryReference;
-    if (d.indexedVariables !== undefined) v.indexedVariables = d.indexedVariables;
-    if (d.namedVariables !== undefined) v.namedVariables = d.namedVariables;
-    return v;
-  }
-
-  /** What a variable row or an evaluate result shows for an object. */
-  private describe(
-    obj: TargetObject,
-    evaluateName: string | undefined,
-    alloc: boolean,
-    elements?: number,
-  ): { result: string; type?: string; variablesReference: number; memoryReference?: string; indexedVariables?: number; namedVariables?: number } {
-    const p = this.a.view;
-    let result: string;
-    try {
-      // DAP clients show Unicode whatever the adapter's locale: strings print as gdb does under a UTF-8 locale.
-      result = p.formatValue(obj, elements !== undefined ? { elements, charset: 'utf-8' } : { charset: 'utf-8' });
-    } catch (e) {
-      result = `<error: ${errorText(asPidscopeError(e))}>`;
-    }
-    const out: ReturnType<PidscopeSession['describe']> = { result, variablesReference: 0 };
-    const type = safe(() => p.typeName(obj), undefined);
-    if (type !== undefined) out.type = type;
-    const addr = safe(() => p.address(obj), undefined);
-    if (addr !== undefined && this.memoryReferences) out.memoryReference = encodeMemoryReference(addr);
-    const n = safe(() => p.childCount(obj), 0);
-    if (n > 0) {
-      // The same expression at the same address is the same object for this generation: one
-      // reference, however often the client asks (watches re-evaluate on every view update).
-      const key = evaluateName !== undefined && addr !== undefined ? `o|${evaluateName}|${addr}|${type ?? ''}` : undefined;
-      out.variablesReference = alloc ? this.refs.add({ kind: 'object', object: obj, evaluateName }, key) : 0;
-      if (obj.type !== undefined && resolve(obj.type).kind === 'array') out.indexedVariables = n;
-      else out.namedVariables = n;
-    }
-    return out;
-  }
-
   // ---------------------------------------------------------------- evaluate and writes
 
-  private onEvaluate(response: DebugProtocol.Response, args: Args): void {
+  private onEvaluate(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.EvaluateArguments>): void {
     const a = this.a;
     if (this.snapshots?.owns(args.frameId) && typeof args.expression === 'string') {
       response.body = this.snapshots.evaluate(args.frameId as number, args.expression);
@@ -957,10 +806,10 @@ export class PidscopeSession extends DebugSession {
     // A value that cannot be read at all fails like gdb's print (and the CLI): no result with
     // an <error: …> text, expandable error children and a memoryReference.
     a.view.formatValue(obj, { charset: 'utf-8', elements: 1 });
-    const d = this.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
+    const d = this.vars.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
     response.body = d;
     if (context === 'watch') {
-      a.live.track(`e|${expression}`, d.result, () => this.describe(a.view.evaluate(expression), expression, false).result);
+      a.live.track(`e|${expression}`, d.result, () => this.vars.describe(a.view.evaluate(expression), expression, false).result);
     }
   }
 
@@ -985,37 +834,37 @@ export class PidscopeSession extends DebugSession {
     }
   }
 
-  private onSetVariable(response: DebugProtocol.Response, args: Args): void {
+  private onSetVariable(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetVariableArguments>): void {
     const container = this.refs.get(args.variablesReference);
     if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badArgs('setVariable needs "name" and "value" strings');
     this.assertWritable(`Setting ${args.name}`);
     let evaluateName: string | undefined;
     if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes' || container.kind === 'libraries') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
     // Find the row by its displayed name; every row that can be written has an evaluateName.
-    const rows = this.variablesPage(container, 0, 0, undefined, false);
+    const rows = this.vars.page(container, 0, 0, undefined, false);
     const row = rows.find((r) => r.name === args.name);
     if (!row) throw badArgs(`no variable named ${JSON.stringify(args.name)} under this reference`, 'Refresh the Variables view and try again');
     evaluateName = row.evaluateName;
     if (!evaluateName) throw badArgs(`${args.name} has no expression pidscope could assign to`, 'Use setExpression with a C lvalue');
     const obj = this.assign(evaluateName, args.value);
-    const d = this.describe(obj, evaluateName, true);
+    const d = this.vars.describe(obj, evaluateName, true);
     response.body = { value: d.result, type: d.type, variablesReference: d.variablesReference, indexedVariables: d.indexedVariables, namedVariables: d.namedVariables, memoryReference: d.memoryReference };
     this.afterWrite();
   }
 
-  private onSetExpression(response: DebugProtocol.Response, args: Args): void {
+  private onSetExpression(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetExpressionArguments>): void {
     frameArg(args, false);
     if (typeof args.expression !== 'string' || typeof args.value !== 'string') throw badArgs('setExpression needs "expression" and "value" strings');
     this.assertWritable(`Setting ${args.expression}`);
     const obj = this.assign(args.expression, args.value);
-    const d = this.describe(obj, args.expression, true);
+    const d = this.vars.describe(obj, args.expression, true);
     response.body = { value: d.result, type: d.type, variablesReference: d.variablesReference, indexedVariables: d.indexedVariables, namedVariables: d.namedVariables, memoryReference: d.memoryReference };
     this.afterWrite();
   }
 
   // ---------------------------------------------------------------- memory
 
-  private onReadMemory(response: DebugProtocol.Response, args: Args): void {
+  private onReadMemory(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ReadMemoryArguments>): void {
     const a = this.a;
     const address = decodeMemoryReference(args.memoryReference, args.offset);
     const count = intArg(args, 'count', { required: true, min: 0 });
@@ -1038,7 +887,7 @@ export class PidscopeSession extends DebugSession {
     if (good > 0) a.live.trackMemory(address, good, r.data.subarray(0, good));
   }
 
-  private onWriteMemory(response: DebugProtocol.Response, args: Args): void {
+  private onWriteMemory(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.WriteMemoryArguments>): void {
     const a = this.a;
     const address = decodeMemoryReference(args.memoryReference, args.offset);
     if (typeof args.data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(args.data)) throw badArgs('writeMemory: "data" is not base64 text');
@@ -1053,7 +902,7 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- view control
 
-  private onPause(response: DebugProtocol.Response, args: Args): void {
+  private onPause(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.PauseArguments>): void {
     const a = this.a;
     const threadId = intArg(args, 'threadId', { required: true });
     if (threadId !== LIVE_THREAD_ID && !safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
@@ -1081,7 +930,7 @@ export class PidscopeSession extends DebugSession {
     });
   }
 
-  private onContinue(response: DebugProtocol.Response, args: Args): void {
+  private onContinue(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ContinueArguments>): void {
     const a = this.a;
     const threadId = intArg(args, 'threadId', { required: true });
     if (threadId !== LIVE_THREAD_ID) {
@@ -1151,7 +1000,7 @@ export class PidscopeSession extends DebugSession {
     );
   }
 
-  private onSetBreakpoints(response: DebugProtocol.Response, args: Args): void {
+  private onSetBreakpoints(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetBreakpointsArguments>): void {
     const bps = Array.isArray(args.breakpoints) ? args.breakpoints : Array.isArray(args.lines) ? args.lines.map((line: unknown) => ({ line })) : [];
     response.body = {
       breakpoints: bps.map((b: { line?: unknown }) => ({
@@ -1162,7 +1011,7 @@ export class PidscopeSession extends DebugSession {
     };
   }
 
-  private onSetFunctionBreakpoints(response: DebugProtocol.Response, args: Args): void {
+  private onSetFunctionBreakpoints(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetFunctionBreakpointsArguments>): void {
     const bps = Array.isArray(args.breakpoints) ? args.breakpoints : [];
     response.body = { breakpoints: bps.map(() => ({ verified: false, message: 'pidscope never stops the target, so function breakpoints are not supported' })) };
   }
@@ -1178,7 +1027,7 @@ export class PidscopeSession extends DebugSession {
         resolveVariable: (ref, name) => {
           try {
             const c = this.refs.get(ref);
-            return this.variablesPage(c, 0, 0, undefined, false).find((v) => v.name === name)?.evaluateName;
+            return this.vars.page(c, 0, 0, undefined, false).find((v) => v.name === name)?.evaluateName;
           } catch {
             return undefined;
           }
@@ -1199,14 +1048,14 @@ export class PidscopeSession extends DebugSession {
     this.sendEvent(e);
   }
 
-  private onDataBreakpointInfo(response: DebugProtocol.Response, args: Args): void {
+  private onDataBreakpointInfo(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.DataBreakpointInfoArguments>): void {
     if (typeof args.name !== 'string' || args.name.trim() === '') throw badArgs('dataBreakpointInfo needs "name" (a variable name, an expression or an address)');
     if (args.variablesReference !== undefined) intArg(args, 'variablesReference', { min: 0 });
     if (args.bytes !== undefined) intArg(args, 'bytes', { min: 1 });
     response.body = this.watchpoints().dataBreakpointInfo(args as unknown as DebugProtocol.DataBreakpointInfoArguments);
   }
 
-  private onSetDataBreakpoints(response: DebugProtocol.Response, args: Args): void {
+  private onSetDataBreakpoints(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetDataBreakpointsArguments>): void {
     if (!Array.isArray(args.breakpoints) || args.breakpoints.some((b) => !b || typeof b !== 'object' || typeof (b as { dataId?: unknown }).dataId !== 'string')) {
       throw badArgs('setDataBreakpoints needs "breakpoints": a list of {dataId, accessType?, condition?, hitCondition?}');
     }
@@ -1230,7 +1079,7 @@ export class PidscopeSession extends DebugSession {
    * Globals by prefix (from the modules shown so far: the main program's at least), and after
    * `expr.` or `expr->` the members of what `expr` is.
    */
-  private onCompletions(response: DebugProtocol.Response, args: Args): void {
+  private onCompletions(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.CompletionsArguments>): void {
     const a = this.a;
     if (typeof args.text !== 'string') throw badArgs('completions needs "text"');
     const base1 = this.client?.columnsStartAt1 !== false;
@@ -1328,13 +1177,6 @@ export class PidscopeSession extends DebugSession {
 
 // ------------------------------------------------------------------ helpers
 
-function safe<T>(f: () => T, fallback: T): T {
-  try {
-    return f();
-  } catch {
-    return fallback;
-  }
-}
 
 function intArg(args: Args, name: string, o: { required: true; min?: number }): number;
 function intArg(args: Args, name: string, o?: { required?: boolean; min?: number }): number | undefined;
@@ -1379,17 +1221,6 @@ function signature(vars: DebugProtocol.Variable[]): string {
   return JSON.stringify(vars.map((v) => [v.name, v.value, v.type ?? '', v.indexedVariables ?? v.namedVariables ?? 0]));
 }
 
-function hex(v: bigint): string {
-  return `0x${v.toString(16)}`;
-}
-
-function humanSize(n: bigint): string {
-  const x = Number(n);
-  if (x >= 1 << 30) return `${(x / (1 << 30)).toFixed(1)} GiB`;
-  if (x >= 1 << 20) return `${(x / (1 << 20)).toFixed(1)} MiB`;
-  if (x >= 1 << 10) return `${(x / (1 << 10)).toFixed(0)} KiB`;
-  return `${x} B`;
-}
 
 function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 23);

@@ -3,6 +3,7 @@
  * (or requested) memory backend, and the symbols of every mapped module. Kept apart from
  * program.ts so Program itself stays testable with hand-built parts.
  */
+import { processGoneError } from '../linux/errno';
 import { openMemory } from '../memory/select';
 import { loadSymbols, type ProcessSymbols } from '../symbols/index';
 import type { ProgramOptions, ProgramParts } from './program';
@@ -18,6 +19,9 @@ export interface OpenedParts extends ProgramParts {
 export async function openProgramParts(pid: number, opts: ProgramOptions): Promise<OpenedParts> {
   const target = Target.attach(pid);
   try {
+    target.assertUserProcess();
+    const name = opts.progress ? target.name() : '';
+    opts.progress?.('choosing a memory backend');
     const { reader, reasons } = openMemory(target, { backend: opts.backend ?? 'auto', allowWrites: opts.allowWrites === true });
     try {
       // Memory for the symbols engine too: thread-locals get the main thread's address (gdb's
@@ -26,10 +30,14 @@ export async function openProgramParts(pid: number, opts: ProgramOptions): Promi
         const r = reader.read(address, length);
         return r.unreadable.length ? undefined : r.data;
       };
+      opts.progress?.(`reading the symbol tables of ${name}`);
       const symbols = await loadSymbols(pid, { debugDirs: opts.debugDirs, readMemory });
       return { pid, memory: reader, symbols, target, backendReasons: reasons, onClose: () => target.close() };
     } catch (e) {
       reader.close();
+      // A process that exits while its modules are read makes the symbol loader fail on whatever
+      // it met first (no ELF mapped, a vanished file): the Target says what really happened.
+      if (!target.isAlive()) throw processGoneError(pid, 'read the symbols');
       throw e;
     }
   } catch (e) {

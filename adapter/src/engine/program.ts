@@ -17,7 +17,6 @@
  * address (gdb's default thread) through the symbols engine, without ptrace. See
  * adapter/src/value/README.md for the gdb rules implemented and what is not.
  */
-import { PidscopeError } from '../errors';
 import type { BackendKind, MemoryReader } from '../memory/reader';
 import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
 import { sizeOf, type Type } from '../symbols/types';
@@ -38,6 +37,8 @@ export interface ProgramOptions {
   debugDirs?: string[];
   /** Language of expressions and printed values (gdb's `set language`); default: the main unit's. */
   language?: Language;
+  /** Told each slow step as it starts ("choosing a memory backend", "reading the symbol tables of …"). */
+  progress?: (message: string) => void;
 }
 
 export interface EvaluateOptions {
@@ -216,8 +217,4 @@ export class Program {
       this.onClose?.();
     }
   }
-}
-
-export function notYet(what: string): never {
-  throw new PidscopeError('NOT_YET', `${what} is not implemented yet`, '', 'internal');
 }

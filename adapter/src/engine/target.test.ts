@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseStat } from './processes';
+import { parseStat } from '../proc/processes';
 import { Target, type ExitInfo } from './target';
 
 describe('parseStat', () => {
   it('takes comm between the first ( and the last ), whatever it contains', () => {
     const s = parseStat('4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 100 0 0 0');
-    expect(s).toEqual({ pid: 4242, comm: 'my (odd) name', state: 'S', ppid: 1, flags: 4194560 });
+    expect(s).toMatchObject({ pid: 4242, comm: 'my (odd) name', state: 'S', ppid: 1, flags: 4194560 });
     expect(parseStat('2 (kthreadd) S 0 0 0 0 -1 2129984 0').flags & 0x00200000).toBeTruthy();
   });
 });

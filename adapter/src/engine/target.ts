@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import { PidscopeError } from '../errors';
 import { permissionError, processGoneError } from '../linux/errno';
 import { closeFd, PidfdPoller, pidfdOpen, watchReadable, type FdWatch } from '../linux/pidfd';
-import type { TargetHandle } from '../memory/handle';
-import { modulesOf, parseMaps, type MapRegion, type MappedModule } from './maps';
-import { isKernelThreadStat, readCmdline, readExe, readStat, readUids } from './processes';
-import { readThreads, type ThreadInfo } from './threads';
+import type { TargetHandle, TargetState } from '../memory/handle';
+import { modulesOf, parseMaps, type MapRegion, type MappedModule } from '../proc/maps';
+import { isKernelThreadStat, readCmdline, readExe, readExePath, readStat, readUids, tryReadStat } from '../proc/processes';
+import { readThreads, type ThreadInfo } from '../proc/threads';
 
 export interface ExitInfo {
   pid: number;
@@ -21,8 +21,22 @@ export interface ExitInfo {
   detectedBy: 'pidfd-poll' | 'access';
 }
 
+export interface ExecInfo {
+  pid: number;
+  /** The new executable, when visible. */
+  exe?: string;
+}
+
 export interface TargetEvents {
   exited: [ExitInfo];
+  exec: [ExecInfo];
+}
+
+/** What identifies the program the pid ran at attach: start time, code/stack addresses, exe. */
+interface Identity {
+  startTime: string;
+  image: string;
+  exe?: string;
 }
 
 export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
@@ -32,11 +46,16 @@ export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
   private watch?: FdWatch;
   private exitInfo?: ExitInfo;
   private kernelThread?: boolean;
+  private readonly identity?: Identity;
+  private final?: Exclude<TargetState, { kind: 'alive' }>;
 
   private constructor(pid: number, pidfd: number) {
     super();
     this.pid = pid;
     this.fd = pidfd;
+    // Read after the pidfd exists, so it describes our process if the pidfd still says alive below.
+    const st = tryReadStat(pid);
+    if (st) this.identity = { startTime: st.startTime, image: st.image, exe: readExePath(pid) };
     this.poller = new PidfdPoller(pidfd);
     try {
       this.watch = watchReadable(pidfd, () => this.noteExit('pidfd-poll'));
@@ -77,6 +96,36 @@ export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
 
   assertAlive(during?: string): void {
     if (!this.isAlive()) throw processGoneError(this.pid, during);
+  }
+
+  /**
+   * The one rule for "exited or exec'd". Exited: the pidfd says so (never /proc alone: a pid is
+   * reused only after its process is reaped); the exit status comes from /proc/PID/stat while the
+   * process is a zombie whose start time is still ours. Exec'd: alive, and the executable link or
+   * the code/stack addresses changed (a new mm); addresses of "0:0:0" mean the mm is being torn
+   * down or replaced, which is not conclusive, so the answer stays "alive" until the next look.
+   * The first exec seen emits 'exec'; 'exited' comes from the pidfd.
+   */
+  state(): TargetState {
+    if (this.final) return this.final;
+    if (!this.isAlive()) {
+      const st = tryReadStat(this.pid);
+      const code = st && this.identity && st.startTime === this.identity.startTime && st.state === 'Z' ? st.exitCode : undefined;
+      const sig = code === undefined ? 0 : code & 0x7f;
+      this.final =
+        code === undefined ? { kind: 'exited' } : sig ? { kind: 'exited', exitCode: 128 + sig, signal: sig } : { kind: 'exited', exitCode: (code >> 8) & 0xff };
+      return this.final;
+    }
+    const st = tryReadStat(this.pid);
+    if (!st || !this.identity || st.image === '0:0:0') return { kind: 'alive' };
+    const exe = readExePath(this.pid);
+    const execed = (this.identity.exe !== undefined && exe !== undefined && exe !== this.identity.exe) || (this.identity.image !== '0:0:0' && st.image !== this.identity.image);
+    // /proc was read by pid: it described our process only if the pidfd still says alive.
+    if (!execed || !this.isAlive()) return this.isAlive() ? { kind: 'alive' } : this.state();
+    this.final = { kind: 'exec', exe };
+    const info: ExecInfo = { pid: this.pid, exe };
+    process.nextTick(() => this.emit('exec', info));
+    return this.final;
   }
 
   /** Reads a /proc file of this process and proves with the pidfd that it described our process. */

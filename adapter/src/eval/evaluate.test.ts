@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ArrayType, CompoundType, Type } from '../symbols/types';
-import { FakeMemory, FakeSymbols } from '../value/fakes';
+import { FakeMemory, FakeSymbols } from '../../../test/support/fakes';
 import { formatTop } from '../value/format';
 import type { ValueContext } from '../value/object';
 import { BUILTIN, pointerTo } from '../lang/c/builtins';

@@ -44,11 +44,11 @@ export function bufferAddress(buf: Uint8Array): bigint {
   return koffi.address(buf);
 }
 
-let sink: Uint8Array | undefined;
+const sink: { b?: Uint8Array } = {};
 /** Keeps `b` reachable up to this call (a store the optimiser cannot drop): use after a system call that wrote through bufferAddress(b). */
 export function keepAlive(b: Uint8Array): void {
-  sink = b;
-  sink = undefined;
+  sink.b = b;
+  sink.b = undefined;
 }
 
 const _SC_PAGESIZE = 30;

@@ -1,5 +1,5 @@
 import koffi from 'koffi';
-import { hardwareBreakpoints } from '../engine/capabilities';
+import { hwProbe } from '../../../test/support/capabilities';
 import { describe, expect, it } from 'vitest';
 import {
   closeFd,
@@ -25,7 +25,7 @@ describe('x86 debug register ranges', () => {
 
 describe('perf breakpoint on this very thread', () => {
   // The same probe pidscope uses: a breakpoint that perf accepts may still never fire.
-  const probe = hardwareBreakpoints();
+  const probe = hwProbe;
   it.skipIf(!probe.ok)('counts and samples every write into a watched buffer, through the mmap ring', () => {
     const buf = Buffer.alloc(64);
     const address = koffi.address(buf) + 8n - (koffi.address(buf) % 8n);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseAddress, parseLength, parsePid } from './parse';
+import { parseAddress, parseLength } from './parse';
 
-describe('parseAddress / parseLength / parsePid', () => {
+describe('parseAddress / parseLength', () => {
   it('accepts 0x hex and decimal', () => {
     expect(parseAddress('0x7ffd1234')).toBe(0x7ffd1234n);
     expect(parseAddress('0XFF')).toBe(255n);
@@ -15,10 +15,5 @@ describe('parseAddress / parseLength / parsePid', () => {
     }
     expect(() => parseAddress('0x10000000000000000')).toThrow(/64 bits/);
     expect(() => parseLength('99999999999999999999')).toThrow();
-  });
-  it('pids are positive decimals', () => {
-    expect(parsePid('1234')).toBe(1234);
-    expect(() => parsePid(undefined)).toThrow(/--pid/);
-    for (const bad of ['0', '-3', 'abc', '0x10', '99999999']) expect(() => parsePid(bad)).toThrow(/not a valid pid/);
   });
 });

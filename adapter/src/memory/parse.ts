@@ -26,14 +26,3 @@ export function parseLength(text: string): number {
   }
   return Number(v);
 }
-
-/** A process id: decimal, 1 … 2^22 (pid_max's ceiling). */
-export function parsePid(text: string | undefined): number {
-  if (text === undefined) {
-    throw new PidscopeError('USAGE', 'no process given', 'Pass --pid N (find it with `pgrep NAME`)', 'user');
-  }
-  if (!/^[0-9]+$/.test(text.trim()) || Number(text) <= 0 || Number(text) > 0x400000) {
-    throw new PidscopeError('USAGE', `'${text}' is not a valid pid`, 'Pass a positive process id, e.g. --pid 1234', 'user');
-  }
-  return Number(text);
-}

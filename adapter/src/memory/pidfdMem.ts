@@ -104,10 +104,6 @@ export class PidfdMemReader implements MemoryReader {
     return this.fds;
   }
 
-  private seqLo(): number {
-    return this.status.words[0];
-  }
-
   private dead(): boolean {
     return (this.status.words[5] & PIDFD_MEM_STATUS_DEAD) !== 0;
   }

@@ -46,7 +46,3 @@ export interface MemoryReader {
   close(): void;
 }
 
-/** True when every byte of the result was read. */
-export function isComplete(r: ReadResult): boolean {
-  return r.unreadable.length === 0;
-}

@@ -21,7 +21,6 @@ const TAG_union = 0x17;
 const TAG_enumeration = 0x04;
 const TAG_enumerator = 0x28;
 const AT_name = 0x03;
-const AT_frame_base = 0x40;
 const AT_call_file = 0x58;
 const AT_call_line = 0x59;
 const AT_abstract_origin = 0x31;

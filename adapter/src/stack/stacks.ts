@@ -10,7 +10,7 @@ import type { MemoryReader } from '../memory/reader';
 import type { ProcessSymbols } from '../symbols/index';
 import type { Module } from '../symbols/module';
 import { findThreadDescriptor } from '../symbols/tls';
-import { fileName, lookupLine, type LineRow, type LineTable } from '../symbols/dwarf/line';
+import { lookupLine, type LineRow, type LineTable } from '../symbols/dwarf/line';
 import type { Die } from '../symbols/dwarf/reader';
 import { ByteSource, type TargetObject, type ValueContext } from '../value/object';
 import { cfiOf } from './moduleCfi';

@@ -36,7 +36,7 @@ import type { DwarfVariable, VarEntry } from './dwarf/info';
 import { leBytes } from './dwarf/location';
 import { canonicalBaseName } from './dwarf/typeBuilder';
 import { ElfFile, PT_TLS, type ElfSymbol } from './elf/elf';
-import { modulesOf, parseMaps, type MapRegion } from '../engine/maps';
+import { modulesOf, parseMaps, type MapRegion } from '../proc/maps';
 import { computeBias, Module } from './module';
 import type { FunctionSymbol, LookupScope, SourceLocation, SymbolizedAddress, SymbolLookup, VariableSymbol } from './provider';
 import { threadLocalAddress, type ReadMemory } from './tls';

@@ -174,4 +174,5 @@ export function sizeOf(t: Type): number | undefined {
       return e === undefined ? undefined : e * r.length;
     }
   }
+  return undefined;
 }

@@ -3,7 +3,7 @@ import { BUILTIN, pointerTo } from '../lang/c/builtins';
 import type { ReadResult } from '../memory/reader';
 import type { ArrayType, CompoundType } from '../symbols/types';
 import { childCount, children, wrapExpression } from './children';
-import { FakeMemory, FakeSymbols } from './fakes';
+import { FakeMemory, FakeSymbols } from '../../../test/support/fakes';
 import { formatTop, printString, DEFAULT_FORMAT, defaultCharset, charLiteral } from './format';
 import { toJson } from './json';
 import { makeReference, makeValue, type ValueContext } from './object';

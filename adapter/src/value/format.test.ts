@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN, pointerTo } from '../lang/c/builtins';
 import type { ArrayType, CompoundType, EnumType, FunctionType, Type } from '../symbols/types';
-import { FakeMemory, FakeSymbols } from './fakes';
+import { FakeMemory, FakeSymbols } from '../../../test/support/fakes';
 import { formatG, formatFloat, IEEE_DOUBLE, IEEE_QUAD, IEEE_SINGLE, X87_EXTENDED, numberToFloatBytes } from './float';
 import { formatTop } from './format';
 import { makeReference, makeValue, type ValueContext } from './object';

@@ -104,7 +104,7 @@ function plural(n: number): string {
 }
 
 /** `{a, b}` or `{[k] = v, …}` with gdb's element limit. */
-function list(items: string[], total: number, host: ViewHost): string {
+function list(items: string[], total: number): string {
   return `{${items.join(', ')}${total > items.length ? '...' : ''}}`;
 }
 
@@ -261,10 +261,10 @@ export function containerText(host: ViewHost, view: Extract<StdView, { kind: 'co
       const isMap = /^std::(unordered_)?(multi)?map</.test(name);
       const body = items.map((it, i) => (it.key ? `[${host.value(it.key.type, it.key.address)}] = ${host.value(it.type, it.address)}` : view.which === 'deque' ? host.value(it.type, it.address) : `[${i}] = ${host.value(it.type, it.address)}`));
       void isMap;
-      if (view.which === 'list' || view.which === 'forward_list') return count === 0 ? `${bare} is empty` : `${bare} = ${list(body, count, host)}`;
+      if (view.which === 'list' || view.which === 'forward_list') return count === 0 ? `${bare} is empty` : `${bare} = ${list(body, count)}`;
       const what = view.which === 'deque' ? 'std::deque' : bare;
       if (count === 0) return `${what} with 0 elements`;
-      return `${what} with ${plural(count)} = ${list(body, count, host)}`;
+      return `${what} with ${plural(count)} = ${list(body, count)}`;
     }
     case 'tuple': {
       const heads: Array<{ index: number; type: Type; off: number }> = [];
@@ -311,7 +311,7 @@ export function containerText(host: ViewHost, view: Extract<StdView, { kind: 'co
         const bit = so + i;
         items.push((bytes[bit >> 3] >> (bit & 7)) & 1 ? 'true' : 'false');
       }
-      return `${head} = ${list(items, length, host)}`;
+      return `${head} = ${list(items, length)}`;
     }
   }
 }

@@ -13,6 +13,7 @@ import { PidscopeError } from '../errors';
 import type { MemoryReader } from '../memory/reader';
 import type { SymbolLookup } from '../symbols/provider';
 import { resolve, sizeOf, type Type } from '../symbols/types';
+import { leBytes } from '../util/bytes';
 
 export interface ValueObject {
   kind: 'value';
@@ -192,15 +193,8 @@ export function extractBits(raw: Buffer, bitOffset: number, bitSize: number, out
   return bigintToBytes(v, outSize);
 }
 
-export function bigintToBytes(v: bigint, size: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = BigInt.asUintN(size * 8, v);
-  for (let i = 0; i < size; i++) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return out;
-}
+/** Little-endian two's complement bytes of `v` (util/bytes.ts leBytes). */
+export const bigintToBytes = leBytes;
 
 export function bytesToBigint(b: Buffer, signed: boolean): bigint {
   let v = 0n;

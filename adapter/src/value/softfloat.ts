@@ -37,14 +37,6 @@ export function exactFromBigint(v: bigint): Exact {
   return { kind: 'finite', neg: v < 0n, m: v < 0n ? -v : v, e: 0 };
 }
 
-export function exactFromNumber(n: number): Exact {
-  if (Number.isNaN(n)) return { kind: 'nan', neg: false, frac: 1n << 127n };
-  if (!Number.isFinite(n)) return { kind: 'inf', neg: n < 0 };
-  const b = Buffer.alloc(8);
-  b.writeDoubleLE(n);
-  return exactFromBytes(b, { bits: 64, expBits: 11, manBits: 52, explicitInt: false, precision: 53 });
-}
-
 function bitLength(x: bigint): number {
   return x === 0n ? 0 : x.toString(2).length;
 }

@@ -23,9 +23,12 @@ import type { SymbolLookup } from '../symbols/provider';
 import { describePerfErrno, PerfSyscallError, type PerfSample } from '../linux/perf';
 import { splitIntoBreakpoints } from './ranges';
 import { hardwareWatchUnavailable } from '../engine/capabilities';
+import { Target } from '../engine/target';
+import type { TargetHandle } from '../memory/handle';
 import { HardwareWatch, PerfFdBudgetError } from './hardware';
 import { RecentRing } from './coalesce';
-import { formatBytes, narrowChange, processImage, threadName } from './format';
+import { formatBytes, narrowChange } from './format';
+import { threadName } from '../proc/threads';
 import { sizeOf } from '../symbols/types';
 import { parseHitCondition, parseLogMessage, renderLogMessage, type HitPredicate, type LogPart } from './hitCondition';
 import type { WatchEvent, WatchHit, WatchInfo, WatchSpec, WatchTarget, Writer } from './types';
@@ -66,6 +69,8 @@ export interface WatchHooks {
 
 export interface WatchEngineOptions {
   pid: number;
+  /** The target that says exited / exec'd (a Program's); without it the engine holds its own. */
+  target?: TargetHandle;
   memory: MemoryReader;
   symbols?: SymbolLookup;
   /** Display text of a value (default: plain integers / hex bytes). */
@@ -107,7 +112,8 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
   private readonly codeCache = new Map<bigint, Uint8Array | null>();
   private readonly threadNames = new Map<number, { name?: string; at: number }>();
   private readonly recentHits: RecentRing<WatchHit>;
-  private readonly image: string | undefined;
+  private readonly target: TargetHandle;
+  private readonly ownTarget?: Target;
   private ended: string | undefined;
   private closed = false;
   readonly pollIntervalMs: number;
@@ -116,11 +122,19 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     super();
     this.pollIntervalMs = Math.max(1, o.pollIntervalMs ?? 100);
     this.recentHits = new RecentRing<WatchHit>(o.recentCapacity ?? 100);
-    const img = processImage(o.pid);
-    if (!img || img.state === 'Z' || img.state === 'X') {
+    let target = o.target;
+    if (!target) {
+      try {
+        target = this.ownTarget = Target.attach(o.pid);
+      } catch {
+        /* no such process: reported below */
+      }
+    }
+    if (!target || target.state().kind !== 'alive') {
+      this.ownTarget?.close();
       throw new PidscopeError('ESRCH', `process ${o.pid} does not exist (or has exited)`, 'Check the pid with `ps`', 'user');
     }
-    this.image = img.image;
+    this.target = target;
     this.exitTimer = setInterval(() => this.checkTarget(), o.exitCheckMs ?? 200);
     this.exitTimer.unref();
   }
@@ -672,12 +686,10 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
 
   private checkTarget(): void {
     if (this.closed || this.ended) return;
-    const img = processImage(this.o.pid);
-    if (!img || img.state === 'Z' || img.state === 'X') this.end(`process ${this.o.pid} exited`);
-    // Code and stack addresses read as 0 while a process exits (its memory is gone before it is a
-    // zombie) and in the middle of an exec: not conclusive, look again at the next check.
-    else if (img.image === '0:0:0') return;
-    else if (img.image !== this.image) this.end(`process ${this.o.pid} exec'd a new program: the watched addresses mean nothing there`);
+    // The Target decides (engine/target.ts state(): one rule for every part).
+    const st = this.target.state();
+    if (st.kind === 'exited') this.end(`process ${this.o.pid} exited`);
+    else if (st.kind === 'exec') this.end(`process ${this.o.pid} exec'd a new program: the watched addresses mean nothing there`);
   }
 
   /** Ends every watch (target gone): delivers what the rings still hold, then reports why. */
@@ -716,5 +728,6 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     this.disarmPolling();
     if (this.exitTimer) clearInterval(this.exitTimer);
     this.exitTimer = undefined;
+    this.ownTarget?.close();
   }
 }

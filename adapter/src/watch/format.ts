@@ -3,7 +3,6 @@
  * tests): integers, bools, enums, pointers and floats by value, anything else as hex bytes.
  * With a Program, watch/program.ts formats exactly as gdb's print does.
  */
-import { readFileSync } from 'node:fs';
 import { resolve, sizeOf, type Type } from '../symbols/types';
 
 function strip(t: Type): Type {
@@ -52,31 +51,6 @@ export function basename(p: string): string {
   return i < 0 ? p : p.slice(i + 1);
 }
 
-/**
- * What identifies a process image: gone (undefined), a zombie, or alive with its code and stack
- * addresses (they change when it execs, since ASLR places the new image elsewhere).
- */
-export function processImage(pid: number): { state: string; image: string } | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields after the comm: state is field 3; startcode, endcode, startstack are 26, 27, 28.
-  const state = rest[0] ?? '?';
-  const image = `${rest[23]}:${rest[24]}:${rest[25]}`;
-  return { state, image };
-}
-
-export function threadName(pid: number, tid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The smallest element or member of `type` that holds all of [offset, offset + length): for a

@@ -178,6 +178,7 @@ export interface ProgramWatchOptions {
 export function createWatchEngine(program: Program, opts: { pollIntervalMs?: number; recentCapacity?: number } = {}): WatchEngine {
   return new WatchEngine({
     pid: program.pid,
+    target: program.target,
     memory: program.memory,
     symbols: program.symbols,
     format: (bytes, target) => formatWatchValue(program, bytes, target),

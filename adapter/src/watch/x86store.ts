@@ -14,6 +14,7 @@
  * (XCHG, XADD, CMPXCHG), string and vector stores are not decoded: those hits keep the value read
  * from memory afterwards.
  */
+import { leBytes } from '../util/bytes';
 
 /** Decoder register numbers (0 rax, 1 rcx, 2 rdx, 3 rbx, 4 rsp, 5 rbp, 6 rsi, 7 rdi, 8-15 r8-r15) → perf_regs index. */
 export const PERF_REG_OF = [0, 2, 3, 1, 7, 6, 4, 5, 16, 17, 18, 19, 20, 21, 22, 23] as const;
@@ -180,15 +181,7 @@ export function effectiveAddress(f: StoreForm, ip: bigint, regs: RegisterFile): 
   return BigInt.asUintN(64, a);
 }
 
-function toBytes(v: bigint, size: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = BigInt.asUintN(size * 8, v);
-  for (let k = 0; k < size; k++) {
-    out[k] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return out;
-}
+const toBytes = leBytes;
 
 function fromBytes(b: Uint8Array): bigint {
   let v = 0n;

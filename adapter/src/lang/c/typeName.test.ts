@@ -61,7 +61,10 @@ describe('typeName / ptypeText equal gdb', () => {
     const diffs: string[] = [];
     NAMES.forEach((n, i) => {
       const [v] = syms.findVariables(n);
-      if (!v?.type) return diffs.push(`${n}: not found`);
+      if (!v?.type) {
+        diffs.push(`${n}: not found`);
+        return;
+      }
       if (typeName(v.type) !== whatis[i]) diffs.push(`whatis ${n}: gdb «${whatis[i]}» we «${typeName(v.type)}»`);
       if (ptypeText(v.type) !== ptype[i]) diffs.push(`ptype ${n}: gdb «${ptype[i]}» we «${ptypeText(v.type)}»`);
     });

@@ -18,6 +18,7 @@ import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
 import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
 import { attr, DwarfReader, toBig, type Abbrev, type AttrValue, type Die, type DwarfSections, type Unit } from './reader';
 import { canonicalBaseName, TypeBuilder } from './typeBuilder';
+import { lastAtOrBefore } from '../../util/search';
 
 export interface VarEntry {
   name: string;
@@ -833,7 +834,7 @@ export class DwarfInfo {
     const units = u ? [u] : [];
     if (!u && !this.fnRanges) {
       // No unit ranges (unusual): fall back to every function once.
-      this.fnRanges = this.rangesOf((e) => true);
+      this.fnRanges = this.rangesOf(() => true);
     }
     for (const unit of units) {
       let fr = this.fnRangesByUnit.get(unit.offset);
@@ -895,16 +896,7 @@ export class DwarfInfo {
 
 /** Innermost-first search of sorted [lo, hi) ranges for `addr`. */
 function findRange(fr: Array<{ lo: bigint; hi: bigint; name: string }>, addr: bigint): string | undefined {
-  let lo = 0;
-  let hi = fr.length - 1;
-  let best = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (fr[mid].lo <= addr) {
-      best = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
+  const best = lastAtOrBefore(fr, addr, (r) => r.lo);
   for (let i = best; i >= 0 && i > best - 64; i--) if (addr >= fr[i].lo && addr < fr[i].hi) return fr[i].name;
   return undefined;
 }

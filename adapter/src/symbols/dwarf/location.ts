@@ -8,6 +8,7 @@ import * as C from './constants';
 // Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
 const DW_OP = C.DW_OP;
 import type { DwarfReader, Unit } from './reader';
+import { leBytes } from '../../util/bytes';
 
 export type StaticLocation =
   | { kind: 'address'; address: bigint }
@@ -146,16 +147,8 @@ export function staticLocation(reader: DwarfReader, u: Unit, expr: Buffer, value
   return { kind: 'address', address: top };
 }
 
-/** Little-endian two's complement bytes of `v` in `size` bytes. */
-export function leBytes(v: bigint, size: number): Buffer {
-  const b = Buffer.alloc(size);
-  let x = BigInt.asUintN(size * 8, v);
-  for (let i = 0; i < size; i++) {
-    b[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return b;
-}
+/** Little-endian two's complement bytes of `v` in `size` bytes (shared: util/bytes.ts). */
+export { leBytes };
 
 /** True if the expression starts with an operation giving a fixed address (global or static). */
 export function isStaticExpr(expr: Buffer): boolean {

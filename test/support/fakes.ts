@@ -2,9 +2,9 @@
  * In-memory stand-ins for unit tests of value/ and eval/ (the e2e oracle uses real processes):
  * a sparse memory image and a tiny symbol table.
  */
-import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from '../memory/reader';
-import type { FunctionSymbol, LookupScope, SymbolizedAddress, SymbolLookup, VariableSymbol } from '../symbols/provider';
-import { sizeOf, type Type } from '../symbols/types';
+import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from '../../adapter/src/memory/reader';
+import type { FunctionSymbol, LookupScope, SymbolizedAddress, SymbolLookup, VariableSymbol } from '../../adapter/src/symbols/provider';
+import { sizeOf, type Type } from '../../adapter/src/symbols/types';
 
 export class FakeMemory implements MemoryReader {
   readonly kind = 'proc-mem' as const;

@@ -16,6 +16,13 @@ export interface ProcStat {
   state: string;
   ppid: number;
   flags: number;
+  /** starttime (field 22) as written: clock ticks after boot; with the pid it names one process. */
+  startTime: string;
+  /** startcode:endcode:startstack (fields 26–28): a new image (exec) moves them; "0:0:0" while
+   *  the address space is being torn down or replaced (not conclusive). */
+  image: string;
+  /** exit_code (field 52, waitpid status) when the kernel shows it (a zombie, to its owner). */
+  exitCode?: number;
 }
 
 /** Parses /proc/PID/stat or /proc/PID/task/TID/stat. comm may contain spaces and ')'. */
@@ -23,7 +30,7 @@ export function parseStat(text: string): ProcStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`unexpected stat format: ${text.slice(0, 80)}`);
-  const rest = text.slice(close + 2).split(' ');
+  const rest = text.slice(close + 2).trim().split(/\s+/);
   // Fields after comm: state(3) ppid(4) pgrp session tty_nr tpgid flags(9)
   return {
     pid: Number(text.slice(0, open).trim()),
@@ -31,7 +38,19 @@ export function parseStat(text: string): ProcStat {
     state: rest[0],
     ppid: Number(rest[1]),
     flags: Number(rest[6]),
+    startTime: rest[19],
+    image: `${rest[23]}:${rest[24]}:${rest[25]}`,
+    ...(rest[49] !== undefined && /^\d+$/.test(rest[49].trim()) ? { exitCode: Number(rest[49].trim()) } : {}),
   };
+}
+
+/** readStat, or undefined when the process (or our view of it) is gone. */
+export function tryReadStat(pid: number): ProcStat | undefined {
+  try {
+    return readStat(pid);
+  } catch {
+    return undefined;
+  }
 }
 
 export function readStat(pid: number, tid?: number): ProcStat {
@@ -67,6 +86,11 @@ export function readExe(pid: number): string | undefined {
   }
 }
 
+/** readExe without the " (deleted)" the kernel appends, so rebuilding the binary on disk is not an exec. */
+export function readExePath(pid: number): string | undefined {
+  return readExe(pid)?.replace(/ \(deleted\)$/, '');
+}
+
 export function readUids(pid: number): { real: number; effective: number } | undefined {
   try {
     const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -74,12 +98,6 @@ export function readUids(pid: number): { real: number; effective: number } | und
   } catch {
     return undefined;
   }
-}
-
-/** TracerPid from /proc/PID/status (0 when no ptracer is attached). */
-export function readTracerPid(pid: number): number {
-  const m = /^TracerPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
 }
 
 export interface ProcessSummary {

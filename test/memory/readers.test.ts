@@ -3,12 +3,12 @@
  * hole punched in it (munmap of the middle page). Same semantics expected from each.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Target } from '../engine/target';
-import { PAGE_SIZE } from '../linux/libc';
-import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE, viewOf, type Mapping } from '../linux/mmap';
-import { openMemory } from './select';
-import type { MemoryReader } from './reader';
-import { MAX_READ_LENGTH } from './scatter';
+import { Target } from '../../adapter/src/engine/target';
+import { PAGE_SIZE } from '../../adapter/src/linux/libc';
+import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE, viewOf, type Mapping } from '../../adapter/src/linux/mmap';
+import { openMemory } from '../../adapter/src/memory/select';
+import type { MemoryReader } from '../../adapter/src/memory/reader';
+import { MAX_READ_LENGTH } from '../../adapter/src/memory/scatter';
 
 const P = BigInt(PAGE_SIZE);
 let target: Target;
@@ -121,7 +121,7 @@ describe.each(['vm-readv', 'proc-mem'] as const)('%s reader on this process', (b
 
 describe('openMemory in auto mode', () => {
   it('a backend whose probe throws is reported and skipped, not fatal', async () => {
-    const { CANDIDATES } = await import('./select');
+    const { CANDIDATES } = await import('../../adapter/src/memory/select');
     const broken = { kind: 'pidfd-mem' as const, strength: 'test', probe: () => { throw new Error('boom'); } };
     const m = openMemory(target, { candidates: [broken, ...CANDIDATES.filter((c) => c.kind !== 'pidfd-mem')] });
     try {

@@ -5,12 +5,12 @@
  * a change made between the two.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Target } from '../engine/target';
-import { PAGE_SIZE } from '../linux/libc';
-import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE, viewOf, type Mapping } from '../linux/mmap';
-import { createPollSet, pollInto } from './poll';
-import type { MemoryReader } from './reader';
-import { openMemory } from './select';
+import { Target } from '../../adapter/src/engine/target';
+import { PAGE_SIZE } from '../../adapter/src/linux/libc';
+import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, munmap, PROT_READ, PROT_WRITE, viewOf, type Mapping } from '../../adapter/src/linux/mmap';
+import { createPollSet, pollInto } from '../../adapter/src/memory/poll';
+import type { MemoryReader } from '../../adapter/src/memory/reader';
+import { openMemory } from '../../adapter/src/memory/select';
 
 const P = BigInt(PAGE_SIZE);
 let target: Target;

@@ -1,5 +1,5 @@
 /** Threads of a process from /proc/PID/task: tid, name (comm) and scheduler state. */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readStat } from './processes';
 
 export interface ThreadInfo {
@@ -32,4 +32,13 @@ export function readThreads(pid: number): ThreadInfo[] {
     }
   }
   return out.sort((a, b) => a.tid - b.tid);
+}
+
+/** /proc/PID/task/TID/comm (the thread's name), or undefined once the thread is gone. */
+export function threadName(pid: number, tid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }

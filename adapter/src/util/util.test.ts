@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { leBytes } from './bytes';
+import { lastAtOrBefore } from './search';
+
+describe('util', () => {
+  it('leBytes: little-endian two\'s complement, truncated to size', () => {
+    expect([...leBytes(0x0102n, 4)]).toEqual([2, 1, 0, 0]);
+    expect([...leBytes(-1n, 2)]).toEqual([0xff, 0xff]);
+    expect([...leBytes(0x1_0000_0001n, 4)]).toEqual([1, 0, 0, 0]);
+  });
+  it('lastAtOrBefore: the last key <= the key, -1 before the first', () => {
+    const keys = [10n, 20n, 20n, 30n];
+    const at = (k: bigint) => lastAtOrBefore(keys, k, (x) => x);
+    expect([at(5n), at(10n), at(15n), at(20n), at(29n), at(30n), at(99n)]).toEqual([-1, 0, 0, 2, 2, 3, 3]);
+    expect(lastAtOrBefore([], 1n, (x: bigint) => x)).toBe(-1);
+  });
+});
