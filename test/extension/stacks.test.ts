@@ -1,7 +1,7 @@
 /**
  * Call stacks of real threads in a real VS Code (code-server + Chromium), while the target runs:
  * attach to the `stacks` fixture, press the Call Stack view's Pause on the `nested` thread and on
- * the `recurse` thread (VS Code sends `pause` with that thread's id; there is no "pause all"
+ * the `recurse` thread, and the debug toolbar's Pause on the selected `inline` thread (VS Code sends `pause` with that thread's id; there is no "pause all"
  * request in DAP), see their frames by function name, click a frame to open stacks.c at its
  * line, and read its Locals in the Variables view. The target is never traced and its progress
  * counter keeps advancing throughout. Skipped (loudly) like vscode.test.ts when code-server's
@@ -53,6 +53,7 @@ describe.skipIf(missing.length > 0 && !STRICT)('call stacks of running threads i
         'extensions.autoCheckUpdates': false,
         'update.mode': 'none',
         'debug.internalConsoleOptions': 'neverOpen',
+        'git.openRepositoryInParentFolders': 'never',
       },
     });
     browser = await launchBrowser();
@@ -128,7 +129,27 @@ describe.skipIf(missing.length > 0 && !STRICT)('call stacks of running threads i
       const frames = await callStack.locator('.monaco-list-row', { hasText: /recurse.*stacks\.c/ }).count();
       return (/snapshot/i.test(label) && frames >= 1) || undefined;
     }, 30_000);
+    // Its innermost recurse(0) frame: the Variables view follows the selected frame.
+    await callStack.locator('.monaco-list-row', { hasText: /recurse.*stacks\.c/ }).first().click();
+    const here = variables.locator('.monaco-list-row', { hasText: /^\s*here\b/ }).first();
+    await until('recurse(0)\'s local `here` in the Variables view', async () => {
+      const v = ((await here.locator('.value').textContent().catch(() => '')) ?? '').trim();
+      return /^\d+$/.test(v) ? v : undefined;
+    }, 30_000);
     await screenshot(page, 'vscode-stacks-two-threads.png');
+
+    // The debug toolbar's Pause: with a running thread selected VS Code offers Pause and sends
+    // `pause` for that thread (DAP has no "pause all"; pidscope never stops anything anyway).
+    await scrollTo(threadRow('inline'));
+    await threadRow('inline').click({ position: { x: 60, y: 8 } });
+    const toolbarPause = page.locator('.debug-toolbar .action-label.codicon-debug-pause');
+    await toolbarPause.waitFor({ state: 'visible', timeout: 30_000 });
+    await toolbarPause.click();
+    await until('the inline thread\'s snapshot with its inlined frames', async () => {
+      const label = (await threadRow('inline').textContent().catch(() => '')) ?? '';
+      const frames = await callStack.locator('.monaco-list-row', { hasText: /inline_(inner|outer).*stacks\.c/ }).count();
+      return (/snapshot/i.test(label) && frames >= 1) || undefined;
+    }, 30_000);
 
     expect(tracerPid(pid)).toBe(0);
     const report = await monitor!.stop();
@@ -137,8 +158,8 @@ describe.skipIf(missing.length > 0 && !STRICT)('call stacks of running threads i
     expect(report.progressEnd! > report.progressStart!).toBe(true);
   }, 3 * 60_000);
 
-  async function pauseThread(row: Locator): Promise<void> {
-    // The Call Stack list is virtualised and short: scroll until the thread's row is rendered.
+  /** The Call Stack list is virtualised and short: scrolls until the row is rendered. */
+  async function scrollTo(row: Locator): Promise<void> {
     await until('the thread row in the Call Stack', async () => {
       if (await row.isVisible()) return true;
       await page.locator('.debug-call-stack .monaco-list').first().hover();
@@ -146,6 +167,10 @@ describe.skipIf(missing.length > 0 && !STRICT)('call stacks of running threads i
       return undefined;
     }, 30_000, 300);
     await row.scrollIntoViewIfNeeded();
+  }
+
+  async function pauseThread(row: Locator): Promise<void> {
+    await scrollTo(row);
     await row.hover();
     const pause = row.locator('.action-label.codicon-debug-pause');
     await pause.waitFor({ state: 'visible', timeout: 10_000 });
