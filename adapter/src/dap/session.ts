@@ -908,12 +908,13 @@ export class PidscopeSession extends DebugSession {
     if (threadId !== LIVE_THREAD_ID && !safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
     if (threadId !== LIVE_THREAD_ID) {
       // A real thread: a snapshot of its stack (dap/stacks.ts); it keeps running.
-      const description = this.threadSnapshots().pause(threadId);
+      const { description, text } = this.threadSnapshots().pause(threadId);
       response.body = {};
       setImmediate(() => {
         if (this.state !== 'attached') return;
         const ev = new StoppedEvent('pause', threadId) as DebugProtocol.StoppedEvent;
         ev.body.description = description;
+        ev.body.text = text;
         ev.body.allThreadsStopped = false;
         this.sendEvent(ev);
       });

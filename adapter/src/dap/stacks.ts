@@ -1,8 +1,8 @@
 /**
  * Call stacks of real threads in DAP, without stopping them. *Pause* on a real thread takes a
  * snapshot of its registers and stack (adapter/src/stack/) and the session reports it `stopped`
- * (reason `pause`; the description says the thread keeps running and when the snapshot was
- * taken). `stackTrace` returns the snapshot's frames with sources and lines, `scopes` gives
+ * (reason `pause`; the description says when the snapshot was taken, the text also that the
+ * thread keeps running). `stackTrace` returns the snapshot's frames with sources and lines, `scopes` gives
  * Locals, Arguments and Registers, `evaluate` with one of its frame ids sees the frame's locals
  * first, then globals. *Continue* drops the snapshot. The session keeps the live view; this
  * class owns only the snapshots, its frame ids and its variable references (both in ranges the
@@ -45,8 +45,12 @@ export class ThreadSnapshots {
     return typeof id === 'number' && id >= SNAPSHOT_ID_BASE && (this.frames.has(id) || this.refs.has(id));
   }
 
-  /** Takes the thread's snapshot; returns the `stopped` description. Throws when it cannot be shown. */
-  pause(tid: number): string {
+  /**
+   * Takes the thread's snapshot; returns the `stopped` event's description and text. The
+   * description is short because VS Code's Call Stack view prints it beside the thread's name in
+   * a narrow column and a long one hides the name; the text says the rest.
+   */
+  pause(tid: number): { description: string; text: string } {
     const res = takeStacks(this.program, { tids: [tid] });
     const t = res.threads[0];
     if (!t) {
@@ -56,7 +60,7 @@ export class ThreadSnapshots {
     this.stacks.set(tid, t);
     const when = new Date(t.takenAt).toISOString().slice(11, 23);
     const how = t.source === 'perf-sample' ? 'sampled on its CPU' : t.source === 'switch-sample' ? 'sampled when it blocked' : 'blocked in a system call';
-    return `snapshot of ${when} (${how}) — the thread keeps running${t.moved ? '; it moved while being read, frames may mix two moments' : ''}`;
+    return { description: `snapshot ${when}`, text: `snapshot of ${when} (${how}) — the thread keeps running${t.moved ? '; it moved while being read, frames may mix two moments' : ''}` };
   }
 
   /** Continue: forget the snapshot. */
