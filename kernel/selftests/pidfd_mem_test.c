@@ -1681,7 +1681,7 @@ TEST(mutual_mirror)
 	const size_t len = 4 * PAGE;
 	struct pidfd_mem_args a = { -1, -1 };
 	uint64_t *f, *v, x;
-	int memfd, sync[2], status;
+	int memfd, sync[2], done[2], status;
 	char c;
 	pid_t child;
 
@@ -1690,6 +1690,7 @@ TEST(mutual_mirror)
 	f = memfd_region(&memfd, len, PATTERN);
 	ASSERT_NE(MAP_FAILED, f);
 	ASSERT_EQ(0, pipe(sync));
+	ASSERT_EQ(0, pipe(done));
 	child = fork();
 	ASSERT_LE(0, child);
 	if (child == 0) {
@@ -1716,6 +1717,9 @@ TEST(mutual_mirror)
 		f[2] = PATTERN;
 		if (probe(&w[2], &x) || x != PATTERN)
 			_exit(17);
+		/* stay alive (the parent mirrors us) until the parent is done */
+		if (write(done[1], "d", 1) != 1 || read(sync[0], &c, 1) != 1)
+			_exit(18);
 		_exit(0);
 	}
 	ASSERT_EQ(0, open_self_or(child, &a));
@@ -1725,18 +1729,27 @@ TEST(mutual_mirror)
 	ASSERT_EQ(0, probe(&v[2], &x));
 	EXPECT_EQ(PATTERN, x);
 	ASSERT_EQ(1, write(sync[1], "g", 1));
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* the child truncated and refilled the memfd that we mirror in it */
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	ASSERT_EQ(0, probe(&v[2], &x));
+	EXPECT_EQ(PATTERN, x);
 	ASSERT_EQ(0, fallocate(memfd, FALLOC_FL_PUNCH_HOLE |
 			       FALLOC_FL_KEEP_SIZE, 0, len));
+	ASSERT_EQ(0, probe(&v[2], &x));
+	EXPECT_EQ(0, x);
 	f[2] = PATTERN;
 	ASSERT_EQ(0, probe(&v[2], &x));
 	EXPECT_EQ(PATTERN, x);
+	ASSERT_EQ(1, write(sync[1], "x", 1));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 	munmap(v, len);
 	close(a.control_fd);
 	close(a.access_fd);
 	close(sync[0]);
 	close(sync[1]);
+	close(done[0]);
+	close(done[1]);
 	munmap(f, len);
 	close(memfd);
 }
