@@ -1611,6 +1611,20 @@ static int map_fd(int ctl, uint64_t addr, uint64_t off, uint64_t size)
 	return ioctl(ctl, PIDFD_MEM_MAP, &mm) ? -errno : 0;
 }
 
+/*
+ * Map an access fd below every other file mapping (the executable's
+ * included), so that mm_take_all_locks() takes the access inode's
+ * i_mmap_rwsem before the others, as for a mapping at a low address.
+ */
+static void *map_access_low(int fd, size_t len, uintptr_t slot)
+{
+	void *want = (void *)(0x10000000UL + slot * 0x100000UL);
+	void *p = mmap(want, len, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE,
+		       fd, 0);
+
+	return p == want ? p : MAP_FAILED;
+}
+
 static uint64_t *memfd_region(int *memfd, size_t len, uint64_t fill)
 {
 	uint64_t *p;
@@ -1645,7 +1659,7 @@ TEST(self_mirror)
 	f = memfd_region(&memfd, len, PATTERN);
 	ASSERT_NE(MAP_FAILED, f);
 	ASSERT_EQ(0, open_self_or(getpid(), &a));
-	v = mmap(NULL, len, PROT_READ, MAP_SHARED, a.access_fd, 0);
+	v = map_access_low(a.access_fd, len, 0);
 	ASSERT_NE(MAP_FAILED, v);
 	ASSERT_EQ(0, map_fd(a.control_fd, (uint64_t)f, 0, len));
 	for (i = 0; i < 3; i++) {
@@ -1703,7 +1717,7 @@ TEST(mutual_mirror)
 			_exit(10);
 		if (open_self_or(getppid(), &b))
 			_exit(11);
-		w = mmap(NULL, len, PROT_READ, MAP_SHARED, b.access_fd, 0);
+		w = map_access_low(b.access_fd, len, 1);
 		if (w == MAP_FAILED)
 			_exit(12);
 		if (map_fd(b.control_fd, (uint64_t)f, 0, len))
@@ -1723,7 +1737,7 @@ TEST(mutual_mirror)
 		_exit(0);
 	}
 	ASSERT_EQ(0, open_self_or(child, &a));
-	v = mmap(NULL, len, PROT_READ, MAP_SHARED, a.access_fd, 0);
+	v = map_access_low(a.access_fd, len, 2);
 	ASSERT_NE(MAP_FAILED, v);
 	ASSERT_EQ(0, map_fd(a.control_fd, (uint64_t)f, 0, len));
 	ASSERT_EQ(0, probe(&v[2], &x));
@@ -1810,7 +1824,7 @@ TEST(truncate_races_first_map)
 
 			if (open_self_or(getppid(), &a))
 				_exit(11);
-			v = mmap(NULL, len, PROT_READ, MAP_SHARED, a.access_fd, 0);
+			v = map_access_low(a.access_fd, len, 3);
 			if (v == MAP_FAILED)
 				_exit(12);
 			if (map_fd(a.control_fd, (uint64_t)p.f, 0, len))
