@@ -24,6 +24,7 @@
 # --smp N boots N vCPUs (default 1; multi-threaded TCG) and exits 87 when
 # fewer came up: the tinyconfig guest has no ACPI and the MP table SeaBIOS
 # builds here lists only the boot CPU, so N > 1 needs CONFIG_ACPI first.
+# PIDSCOPE_QEMU_ACCEL overrides -accel (default tcg,thread=multi).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
