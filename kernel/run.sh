@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; break ;;
-	-h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (usage: run.sh [--debug] [--user UID] -- CMD...)" >&2; exit 2 ;;
 	esac
 done
