@@ -2,7 +2,8 @@
 # Boot the pidfd_mem kernel under QEMU (TCG) and run one command inside.
 #
 #   kernel/run.sh [--debug] [--user UID[:GID]] [--timeout SEC] [--mem MB]
-#                 [--kernel BZIMAGE] [--out DIR] [--loglevel N] -- CMD [ARGS...]
+#                 [--smp N] [--kernel BZIMAGE] [--out DIR] [--loglevel N]
+#                 -- CMD [ARGS...]
 #
 # The guest sees the host's root file system read-only over virtio-9p (so
 # host binaries, node and the repo work unchanged), a tmpfs on /tmp (host
@@ -15,10 +16,15 @@
 # CMD's stdout and stderr are copied to ours; the exit status is CMD's.
 # The guest's kernel log is saved as <run dir>/dmesg. If it contains a
 # warning, BUG, KASAN or lockdep report, Oops, or kmemleak report, run.sh
-# prints it and exits 86 even when CMD succeeded. 124: timeout; 125: the
+# prints it and exits 86 even when CMD succeeded (87: fewer vCPUs came up
+# than --smp asked for). 124: timeout; 125: the
 # guest died before CMD finished (see <run dir>/console.log). A boot that
 # never reaches init (TCG on a loaded host) is retried twice. --loglevel 8
 # puts the whole kernel log, stack dumps included, on console.log.
+# --smp N boots N vCPUs (default 1; multi-threaded TCG) and exits 87 when
+# fewer came up: the tinyconfig guest has no ACPI and the MP table SeaBIOS
+# builds here lists only the boot CPU, so N > 1 needs CONFIG_ACPI first.
+# PIDSCOPE_QEMU_ACCEL overrides -accel (default tcg,thread=multi).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,6 +32,7 @@ debug=()
 user=""
 timeout=1200
 mem=2048
+smp=1
 loglevel=4
 kernel=""
 out=""
@@ -35,11 +42,12 @@ while [ $# -gt 0 ]; do
 	--user) user=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
 	--loglevel) loglevel=$2; shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; break ;;
-	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (usage: run.sh [--debug] [--user UID] -- CMD...)" >&2; exit 2 ;;
 	esac
 done
@@ -65,7 +73,7 @@ fi
 mkdir -p "$out/share"
 out=$(cd "$out" && pwd)
 share="$out/share"
-rm -f "$share/status" "$share/stdout" "$share/stderr" "$share/dmesg" "$share/started"
+rm -f "$share/status" "$share/stdout" "$share/stderr" "$share/dmesg" "$share/started" "$share/cpus"
 
 q() { printf '%q ' "$@"; }
 as_user=""
@@ -91,6 +99,9 @@ if [ -n "\$keep" ]; then mkdir -p /run/keep && mount --bind "\$keep" /run/keep; 
 mount -t tmpfs -o mode=1777 tmp /tmp
 if [ -n "\$keep" ]; then mkdir -p "\$keep" && mount --bind /run/keep "\$keep"; fi
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out $(q "$share")
+# Yama (if built in) as on a Debian host: classic ptrace permissions
+[ -w /proc/sys/kernel/yama/ptrace_scope ] && echo 0 >/proc/sys/kernel/yama/ptrace_scope
+grep -c '^processor' /proc/cpuinfo >$(q "$share/cpus")
 [ -n "$user" ] && chmod 0777 $(q "$share")
 : >$(q "$share/started")
 export PATH=$(q "$PATH")
@@ -109,7 +120,8 @@ chmod +x "$out/init"
 for attempt in 1 2 3; do
 	set +e
 	timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
-		-m "$mem" -smp 2 -no-reboot -nodefaults -display none \
+		-m "$mem" -smp "$smp" -accel "${PIDSCOPE_QEMU_ACCEL:-tcg,thread=multi}" \
+		-no-reboot -nodefaults -display none \
 		-serial file:"$out/console.log" \
 		-kernel "$kernel" \
 		-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
@@ -142,6 +154,11 @@ if [ ! -f "$share/status" ]; then
 	exit 125
 fi
 rc=$(cat "$share/status")
+cpus=$(cat "$share/cpus" 2>/dev/null || echo 0)
+if [ "$cpus" != "$smp" ]; then
+	echo "run.sh: the guest brought up $cpus of $smp vCPUs (console: $out/console.log)" >&2
+	[ "$rc" = 0 ] && rc=87
+fi
 
 # splats: in the saved log and on the console (a crash may not reach dmesg)
 pattern='WARNING:|BUG:|UBSAN:|Oops|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|kmemleak|Call Trace:|INFO: task .* blocked'

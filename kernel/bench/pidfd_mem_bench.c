@@ -5,6 +5,12 @@
  * pread on the access fd, process_vm_readv and /proc/PID/mem, for 8-byte
  * and 1 MiB reads.  Prints ns per read and the ratio to process_vm_readv.
  * Run it inside the guest: kernel/run.sh -- kernel/bench/build/pidfd_mem_bench
+ *
+ * With "ranges [N]" (default 10000): the cost of many ranges on one control
+ * fd, all mirroring the same target page (file pages 0..N-1): MAP time,
+ * pread of the last range (lookup), first-touch faults of every range,
+ * and one MADV_DONTNEED of that page in the target with every range
+ * faulted in (one invalidation per range) and with none faulted in.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -105,7 +111,95 @@ static double measure(void (*fn)(size_t, size_t), size_t len)
 	return (t - t0) * 1e9 / n;
 }
 
-int main(void)
+static int ranges(long nr, long n)
+{
+	int p[2], q[2], pidfd, i;
+	struct pidfd_mem_args a;
+	struct pidfd_mem_map m = { 0 };
+	char c = 0, *v;
+	double t0, t;
+	uint64_t x;
+
+	if (pipe(p) || pipe(q))
+		return 1;
+	pid = fork();
+	if (!pid) {
+		char *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		memset(mem, 0x5a, 4096);
+		if (write(p[1], &mem, sizeof(mem)) != sizeof(mem))
+			_exit(1);
+		/* each byte on q: MADV_DONTNEED + refill, reply with its time */
+		while (read(q[0], &c, 1) == 1) {
+			double s = now(), e;
+
+			madvise(mem, 4096, MADV_DONTNEED);
+			e = now();
+			memset(mem, 0x5a, 4096);
+			if (write(p[1], &e, sizeof(e)) != sizeof(e) ||
+			    write(p[1], &s, sizeof(s)) != sizeof(s))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	if (read(p[0], &remote, sizeof(remote)) != sizeof(remote))
+		return 1;
+	pidfd = syscall(434, pid, 0);
+	if (syscall(nr, pidfd, &a, sizeof(a), 0))
+		return perror("pidfd_mem"), 1;
+	m.address = (uintptr_t)remote;
+	m.size = 4096;
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		m.offset = (uint64_t)i * 4096;
+		if (ioctl(a.control_fd, PIDFD_MEM_MAP, &m))
+			return perror("PIDFD_MEM_MAP"), 1;
+	}
+	t = now();
+	printf("ranges: %ld\n", n);
+	printf("MAP                          %10.0f ns/range\n", (t - t0) * 1e9 / n);
+	t0 = now();
+	for (i = 0; i < 10000; i++)
+		if (pread(a.access_fd, &x, 8, (n - 1) * 4096) != 8)
+			return perror("pread"), 1;
+	printf("pread 8 B of the last range  %10.0f ns\n", (now() - t0) * 1e9 / 10000);
+	v = mmap(NULL, n * 4096, PROT_READ, MAP_SHARED, a.access_fd, 0);
+	if (v == MAP_FAILED)
+		return perror("mmap"), 1;
+	for (int round = 0; round < 2; round++) {
+		double s, e;
+
+		t0 = now();
+		for (i = 0; i < n; i++)
+			sink += v[(size_t)i * 4096];
+		t = now();
+		if (!round)
+			printf("fault (first touch)          %10.0f ns/range\n",
+			       (t - t0) * 1e9 / n);
+		/* the DONTNEED: every range faulted in */
+		if (write(q[1], &c, 1) != 1 || read(p[0], &e, sizeof(e)) != sizeof(e) ||
+		    read(p[0], &s, sizeof(s)) != sizeof(s))
+			return 1;
+		printf("MADV_DONTNEED, %s %10.0f us\n",
+		       round ? "all faulted again " : "all faulted in     ", (e - s) * 1e6);
+	}
+	/* and with nothing faulted in */
+	{
+		double s, e;
+
+		if (write(q[1], &c, 1) != 1 || read(p[0], &e, sizeof(e)) != sizeof(e) ||
+		    read(p[0], &s, sizeof(s)) != sizeof(s))
+			return 1;
+		printf("MADV_DONTNEED, none faulted in %8.0f us\n", (e - s) * 1e6);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	int p[2], pidfd;
 	char path[64];
@@ -129,6 +223,8 @@ int main(void)
 		fprintf(stderr, "no pidfd_mem in this kernel\n");
 		return 4;
 	}
+	if (argc > 1 && !strcmp(argv[1], "ranges"))
+		return ranges(nr, argc > 2 ? atol(argv[2]) : 10000);
 	if (pipe(p))
 		return 1;
 	pid = fork();

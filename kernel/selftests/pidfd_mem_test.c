@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 
 #include <linux/pidfd_mem.h>
@@ -75,6 +76,8 @@ enum op {
 	OP_THP,		/* a = bytes; 2 MiB aligned MADV_HUGEPAGE region */
 	OP_SETUID,	/* setresuid(a), dumpable */
 	OP_FILL,	/* fill [a, a + b) with the word c */
+	OP_DUMPABLE,	/* prctl(PR_SET_DUMPABLE, a) */
+	OP_CHURN,	/* thread: a pages churned at one address; a = 0: stop */
 };
 
 struct req {
@@ -121,6 +124,61 @@ static void *loop_fn(void *arg)
 		sched_yield();
 	}
 	close(memfd);
+	return NULL;
+}
+
+/*
+ * The target's side of the race tests: a patterned anonymous region at a
+ * fixed address that is, in turn, zapped (MADV_DONTNEED) and refilled,
+ * moved away and back (mremap), shared with a short-lived child (fork: COW
+ * on the refill), and unmapped and mapped again.  Every value the target
+ * ever holds there is PATTERN or 0.
+ */
+static void *churn_fn(void *arg)
+{
+	size_t len = loop_pages * PAGE;
+	uint64_t *p = (uint64_t *)loop_addr, *q;
+	unsigned long round = 0;
+	size_t i;
+	pid_t pid;
+
+	while (!LOAD(&loop_stop)) {
+		switch (round++ % 4) {
+		case 0:
+			madvise(p, len, MADV_DONTNEED);
+			break;
+		case 1:
+			q = mmap(NULL, len, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (q == MAP_FAILED)
+				abort();
+			q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, q);
+			if (q == MAP_FAILED)
+				abort();
+			if (mremap(q, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+				   p) == MAP_FAILED)
+				abort();
+			break;
+		case 2:
+			pid = fork();
+			if (pid == 0)
+				_exit(0);
+			break;
+		case 3:
+			if (mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+				 MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+				abort();
+			break;
+		}
+		for (i = 0; i < len / 8; i += 64)
+			STORE(&p[i], PATTERN);
+		if (round % 4 == 3)
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		sched_yield();
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 	return NULL;
 }
 
@@ -200,6 +258,24 @@ static int64_t target_do(struct req *r)
 		for (w = (uint64_t *)r->a, i = 0; i < r->b / 8; i++)
 			w[i] = r->c;
 		return 0;
+	case OP_CHURN:
+		if (r->a) {
+			p = mmap(NULL, r->a * PAGE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				return -errno;
+			loop_addr = (uint64_t)p;
+			loop_pages = r->a;
+			STORE(&loop_stop, 0);
+			if (pthread_create(&loop, NULL, churn_fn, NULL))
+				return -EAGAIN;
+			return (int64_t)p;
+		}
+		STORE(&loop_stop, 1);
+		pthread_join(loop, NULL);
+		return 0;
+	case OP_DUMPABLE:
+		return prctl(PR_SET_DUMPABLE, r->a) ? -errno : 0;
 	case OP_SETUID:
 		if (setresgid(r->a, r->a, r->a) || setresuid(r->a, r->a, r->a))
 			return -errno;
@@ -1167,6 +1243,611 @@ TEST_F(t, stress_sigbus_mode)
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(0, target_cmd(&self->t, OP_LOOP, 0, 0, 0));
 	munmap(v, pages * PAGE);
+}
+
+/* Neither the access fd nor the status page can be executable or private. */
+TEST_F(t, no_exec_no_private)
+{
+	int64_t addr = target_cmd(&self->t, OP_ALLOC, 1, 7, 0);
+	void *v;
+
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_map(&self->m, addr, 0, PAGE, PIDFD_MEM_MAP_WRITE));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_EXEC,
+				   MAP_SHARED, self->m.acc, 0));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE,
+				   self->m.acc, 0));
+	EXPECT_EQ(EINVAL, errno);
+	v = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	EXPECT_EQ(-1, mprotect(v, PAGE, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(7, *(uint64_t *)v);
+	munmap(v, PAGE);
+	v = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->m.acc, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	EXPECT_EQ(-1, mprotect(v, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	munmap(v, PAGE);
+
+	/* the status page: shared, read-only, not executable */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE,
+				   self->m.ctl, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_EXEC,
+				   MAP_SHARED, self->m.ctl, 0));
+	EXPECT_EQ(EPERM, errno);
+	v = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->m.ctl, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	EXPECT_EQ(-1, mprotect(v, PAGE, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(-1, mprotect(v, PAGE, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(v, PAGE);
+}
+
+static int vm_readv_errno(pid_t pid, uint64_t addr)
+{
+	struct iovec l, r;
+	uint64_t x;
+
+	l.iov_base = &x;
+	l.iov_len = 8;
+	r.iov_base = (void *)addr;
+	r.iov_len = 8;
+	return process_vm_readv(pid, &l, 1, &r, 1, 0) == 8 ? 0 : errno;
+}
+
+/*
+ * The permission is process_vm_readv()'s at pidfd_mem() and again at every
+ * PIDFD_MEM_MAP; ranges mapped before stay readable (the fds are the
+ * capability, as /proc/PID/mem's are).  Here the target (same uid, no
+ * privileges on either side) turns undumpable after the reader opened it,
+ * as ssh-agent does.
+ */
+TEST_F(t, dumpable_drop_after_open)
+{
+	struct target t2;
+	int64_t addr;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch uids");
+	ASSERT_EQ(0, target_start(&t2));
+	ASSERT_EQ(0, target_cmd(&t2, OP_SETUID, 65534, 0, 0));
+	addr = target_cmd(&t2, OP_ALLOC, 2, 900, 0);
+	ASSERT_LT(0, addr);
+	pid = fork();
+	if (pid == 0) {
+		struct mem m;
+		uint64_t *v, x;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		if (mem_open(&t2, 0, &m))
+			_exit(11);
+		if (mem_map(&m, addr, 0, PAGE, 0))
+			_exit(12);
+		v = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, m.acc, 0);
+		if (v == MAP_FAILED || v[0] != 900)
+			_exit(13);
+		if (vm_readv_errno(t2.pid, addr))
+			_exit(14);
+		/* the target protects itself */
+		if (target_cmd(&t2, OP_DUMPABLE, 0, 0, 0))
+			_exit(15);
+		if (vm_readv_errno(t2.pid, addr) != EPERM)
+			_exit(16);
+		/* no new range, no new pidfd_mem() */
+		if (mem_map(&m, addr + PAGE, PAGE, PAGE, 0) != -EPERM)
+			_exit(17);
+		{
+			struct pidfd_mem_args a;
+
+			if (!sys_pidfd_mem(t2.pidfd, &a, sizeof(a), 0) ||
+			    errno != EPERM)
+				_exit(18);
+		}
+		/* what was mapped before stays readable */
+		if (probe(&v[0], &x) || x != 900)
+			_exit(19);
+		if (pread64_at(m.acc, 0, &x) != 8 || x != 900)
+			_exit(20);
+		/* dumpable again: MAP works again */
+		if (target_cmd(&t2, OP_DUMPABLE, 1, 0, 0))
+			_exit(21);
+		if (mem_map(&m, addr + PAGE, PAGE, PAGE, 0))
+			_exit(22);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	target_stop(&t2);
+}
+
+/*
+ * Yama's ptrace_scope applies as for process_vm_readv(): 1 = only
+ * descendants (here: a sibling is refused, our own child is not), 2 =
+ * CAP_SYS_PTRACE only; both at pidfd_mem() and at PIDFD_MEM_MAP.
+ */
+TEST_F(t, yama_ptrace_scope)
+{
+	const char *knob = "/proc/sys/kernel/yama/ptrace_scope";
+	long old = read_long(knob);
+	struct target t2;
+	int64_t addr;
+	int status;
+	pid_t pid;
+
+	if (old < 0)
+		SKIP(return, "no Yama (%s)", knob);
+	if (geteuid() != 0)
+		SKIP(return, "needs root to set ptrace_scope and switch uids");
+	ASSERT_EQ(0, target_start(&t2));
+	ASSERT_EQ(0, target_cmd(&t2, OP_SETUID, 65534, 0, 0));
+	addr = target_cmd(&t2, OP_ALLOC, 2, 31, 0);
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, write_file(knob, "0"));
+	pid = fork();
+	if (pid == 0) {
+		struct pidfd_mem_args a;
+		struct target own;
+		struct mem m;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(10);
+		/* scope 0: a sibling with our uid is fine */
+		if (mem_open(&t2, 0, &m) || mem_map(&m, addr, 0, PAGE, 0))
+			_exit(11);
+		/* the parent raises the scope to 1, then tells us */
+		kill(getpid(), SIGSTOP);
+		if (mem_map(&m, addr + PAGE, PAGE, PAGE, 0) != -EPERM)
+			_exit(13);
+		if (!sys_pidfd_mem(t2.pidfd, &a, sizeof(a), 0) || errno != EPERM)
+			_exit(14);
+		if (vm_readv_errno(t2.pid, addr) != EPERM)
+			_exit(15);
+		/* our own child is a descendant: allowed under scope 1 */
+		if (target_start(&own) || mem_open(&own, 0, &m))
+			_exit(16);
+		kill(getpid(), SIGSTOP);	/* scope 2 now */
+		if (!sys_pidfd_mem(own.pidfd, &a, sizeof(a), 0) || errno != EPERM)
+			_exit(17);
+		if (vm_readv_errno(own.pid, (uint64_t)&a) != EPERM)
+			_exit(18);
+		target_stop(&own);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, write_file(knob, "1"));
+	kill(pid, SIGCONT);
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	if (WIFSTOPPED(status)) {
+		ASSERT_EQ(0, write_file(knob, "2"));
+		kill(pid, SIGCONT);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	}
+	write_file(knob, old == 1 ? "1" : old == 2 ? "2" : "0");
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	target_stop(&t2);
+}
+
+/* ---- race tests: the target churns on one CPU, readers on others ---- */
+
+struct churn_reader {
+	struct mem *m;
+	const uint64_t *v;
+	uint64_t pages;
+	double until;
+	int use_pread;
+	long good, holes, bad;
+};
+
+static void *churn_reader_fn(void *arg)
+{
+	struct churn_reader *c = arg;
+	unsigned int seed = c->use_pread + 7;
+	uint64_t x;
+	int slow;
+
+	while (now() < c->until) {
+		uint64_t off = (rand_r(&seed) % (c->pages * PAGE / 8 / 64)) * 8 * 64;
+		int ret;
+
+		if (c->use_pread)
+			ret = pread64_at(c->m->acc, off, &x) == 8 ? 0 : -1;
+		else
+			ret = safe_read(c->m, c->v, off, &x, 8, &slow);
+		if (ret)
+			c->holes++;
+		else if (x == PATTERN || x == 0)
+			c->good++;
+		else
+			c->bad++;
+	}
+	return NULL;
+}
+
+/*
+ * munmap, mremap, MADV_DONTNEED and fork in the target race the reader's
+ * faults (SIGBUS-safe protocol), preads and UNMAP/MAP ioctls, for a
+ * bounded time: every value read is one the target held (PATTERN or 0),
+ * and the kernel log stays clean (checked by run.sh).
+ */
+TEST_F(t, race_target_churn)
+{
+	const uint64_t pages = 8;
+	struct churn_reader c[3];
+	pthread_t th[3];
+	double until = now() + 3;
+	long remaps = 0;
+	struct mem m;
+	int64_t addr;
+	int i;
+
+	addr = target_cmd(&self->t, OP_CHURN, pages, 0, 0);
+	ASSERT_LT(0, addr);
+	ASSERT_EQ(0, mem_open(&self->t, PIDFD_MEM_NOSIGBUS, &m));
+	ASSERT_EQ(0, mem_map(&m, addr, 0, pages * PAGE, 0));
+	for (i = 0; i < 3; i++) {
+		c[i] = (struct churn_reader){ .m = &m, .pages = pages,
+					      .until = until,
+					      .use_pread = i == 2 };
+		c[i].v = mmap(NULL, pages * PAGE, PROT_READ, MAP_SHARED,
+			      m.acc, 0);
+		ASSERT_NE(MAP_FAILED, c[i].v);
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, churn_reader_fn,
+					    &c[i]));
+	}
+	while (now() < until) {
+		ASSERT_EQ(0, mem_unmap(&m, 0, pages * PAGE));
+		ASSERT_EQ(0, mem_map(&m, addr, 0, pages * PAGE, 0));
+		remaps++;
+		usleep(2000);
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		TH_LOG("reader %d (%s): %ld values, %ld holes, %ld wrong", i,
+		       c[i].use_pread ? "pread" : "mapping", c[i].good,
+		       c[i].holes, c[i].bad);
+		EXPECT_EQ(0, c[i].bad);
+		EXPECT_LT(0, c[i].good);
+		munmap((void *)c[i].v, pages * PAGE);
+	}
+	TH_LOG("%ld UNMAP/MAP rounds", remaps);
+	EXPECT_EQ(0, target_cmd(&self->t, OP_CHURN, 0, 0, 0));
+	mem_close(&m);
+}
+
+/*
+ * Targets that exit or exec while a reader faults, preads and unmaps: each
+ * round a fresh target; the reader must see the pattern, a hole, or (after
+ * exec/exit) the DEAD flag and EIO, never anything else.
+ */
+TEST(race_target_exit_exec)
+{
+	double until = now() + 3;
+	long rounds = 0, bad = 0, dead = 0;
+
+	if (pidfd_mem_nr < 0)
+		SKIP(return, "kernel without pidfd_mem");
+	while (now() < until) {
+		struct target t;
+		struct mem m;
+		const uint64_t *v;
+		int64_t addr;
+		uint64_t x, i;
+		int slow;
+
+		ASSERT_EQ(0, target_start(&t));
+		addr = target_cmd(&t, OP_ALLOC, 2, 0, 0);
+		ASSERT_LT(0, addr);
+		ASSERT_EQ(0, target_cmd(&t, OP_FILL, addr, 2 * PAGE, PATTERN));
+		ASSERT_EQ(0, mem_open(&t, PIDFD_MEM_NOSIGBUS, &m));
+		ASSERT_EQ(0, mem_map(&m, addr, 0, 2 * PAGE, 0));
+		v = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, m.acc, 0);
+		ASSERT_NE(MAP_FAILED, v);
+		/* no reply comes for either: they race the reads below */
+		if (rounds & 1) {
+			struct req r = { OP_EXIT };
+
+			ASSERT_EQ(sizeof(r), write(t.cmd, &r, sizeof(r)));
+		} else {
+			struct req r = { OP_EXEC, addr };
+
+			ASSERT_EQ(sizeof(r), write(t.cmd, &r, sizeof(r)));
+		}
+		for (i = 0; i < 2000; i++) {
+			uint64_t off = (i % (2 * PAGE / 8)) * 8;
+
+			if (i % 3 == 2) {
+				if (pread64_at(m.acc, off, &x) == 8 &&
+				    x != PATTERN)
+					bad++;
+			} else if (!safe_read(&m, v, off, &x, 8, &slow) &&
+				   x != PATTERN) {
+				bad++;
+			}
+			if (i == 1000)
+				mem_unmap(&m, 0, 2 * PAGE);
+			if (LOAD(&m.st->flags) & PIDFD_MEM_STATUS_DEAD) {
+				dead++;
+				break;
+			}
+		}
+		munmap((void *)v, 2 * PAGE);
+		mem_close(&m);
+		target_stop(&t);
+		rounds++;
+	}
+	TH_LOG("%ld targets, %ld seen dead while reading", rounds, dead);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, rounds);
+}
+
+/* ---- lock-order cases: mirrors of an mm that maps an access fd ---- */
+
+static int open_self_or(pid_t pid, struct pidfd_mem_args *a)
+{
+	int pidfd = sys_pidfd_open(pid), ret;
+
+	if (pidfd < 0)
+		return -errno;
+	ret = sys_pidfd_mem(pidfd, a, sizeof(*a), 0);
+	ret = ret ? -errno : 0;
+	close(pidfd);
+	return ret;
+}
+
+static int map_fd(int ctl, uint64_t addr, uint64_t off, uint64_t size)
+{
+	struct pidfd_mem_map mm = { .address = addr, .offset = off,
+				    .size = size };
+
+	return ioctl(ctl, PIDFD_MEM_MAP, &mm) ? -errno : 0;
+}
+
+/*
+ * Map an access fd below every other file mapping (the executable's
+ * included), so that mm_take_all_locks() takes the access inode's
+ * i_mmap_rwsem before the others, as for a mapping at a low address.
+ */
+static void *map_access_low(int fd, size_t len, uintptr_t slot)
+{
+	void *want = (void *)(0x10000000UL + slot * 0x100000UL);
+	void *p = mmap(want, len, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE,
+		       fd, 0);
+
+	return p == want ? p : MAP_FAILED;
+}
+
+static uint64_t *memfd_region(int *memfd, size_t len, uint64_t fill)
+{
+	uint64_t *p;
+	size_t i;
+
+	*memfd = memfd_create("pidfd_mem_file", 0);
+	if (*memfd < 0 || ftruncate(*memfd, len))
+		return MAP_FAILED;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *memfd, 0);
+	if (p != MAP_FAILED)
+		for (i = 0; i < len / 8; i++)
+			p[i] = fill;
+	return p;
+}
+
+/*
+ * A process mirroring itself: when its first PIDFD_MEM_MAP registers the
+ * notifier, its own mm already maps the access fd (below a memfd mapping),
+ * and truncating and hole-punching that memfd invalidates the mirrored
+ * range.  A design that takes the access inode's i_mmap_rwsem inside the
+ * invalidation inverts the order mm_take_all_locks() uses (lockdep).
+ */
+TEST(self_mirror)
+{
+	const size_t len = 4 * PAGE;
+	struct pidfd_mem_args a = { -1, -1 };
+	uint64_t *f, *v, x;
+	int memfd, i;
+
+	if (pidfd_mem_nr < 0)
+		SKIP(return, "kernel without pidfd_mem");
+	f = memfd_region(&memfd, len, PATTERN);
+	ASSERT_NE(MAP_FAILED, f);
+	ASSERT_EQ(0, open_self_or(getpid(), &a));
+	v = map_access_low(a.access_fd, len, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	ASSERT_EQ(0, map_fd(a.control_fd, (uint64_t)f, 0, len));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, probe(&v[1], &x));
+		EXPECT_EQ(PATTERN, x);
+		ASSERT_EQ(0, ftruncate(memfd, 0));
+		EXPECT_EQ(-1, probe(&v[1], &x));
+		ASSERT_EQ(0, ftruncate(memfd, len));
+		f[1] = PATTERN + i;
+		ASSERT_EQ(0, probe(&v[1], &x));
+		EXPECT_EQ(PATTERN + i, x);
+		ASSERT_EQ(0, fallocate(memfd, FALLOC_FL_PUNCH_HOLE |
+				       FALLOC_FL_KEEP_SIZE, 0, len));
+		ASSERT_EQ(0, probe(&v[1], &x));
+		EXPECT_EQ(0, x);
+		f[1] = PATTERN;
+	}
+	munmap(v, len);
+	close(a.control_fd);
+	close(a.access_fd);
+	munmap(f, len);
+	close(memfd);
+}
+
+/*
+ * Two processes mirroring each other, both mapping one memfd: the child's
+ * first MAP registers a notifier on the parent's mm, which maps the
+ * parent's access fd; then each truncates the memfd that the other one
+ * mirrors.
+ */
+TEST(mutual_mirror)
+{
+	const size_t len = 4 * PAGE;
+	struct pidfd_mem_args a = { -1, -1 };
+	uint64_t *f, *v, x;
+	int memfd, sync[2], done[2], status;
+	char c;
+	pid_t child;
+
+	if (pidfd_mem_nr < 0)
+		SKIP(return, "kernel without pidfd_mem");
+	f = memfd_region(&memfd, len, PATTERN);
+	ASSERT_NE(MAP_FAILED, f);
+	ASSERT_EQ(0, pipe(sync));
+	ASSERT_EQ(0, pipe(done));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct pidfd_mem_args b = { -1, -1 };
+		uint64_t *w;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* wait until the parent maps its access fd to us */
+		if (read(sync[0], &c, 1) != 1)
+			_exit(10);
+		if (open_self_or(getppid(), &b))
+			_exit(11);
+		w = map_access_low(b.access_fd, len, 1);
+		if (w == MAP_FAILED)
+			_exit(12);
+		if (map_fd(b.control_fd, (uint64_t)f, 0, len))
+			_exit(13);
+		if (probe(&w[2], &x) || x != PATTERN)
+			_exit(14);
+		if (ftruncate(memfd, 0) || !probe(&w[2], &x))
+			_exit(15);
+		if (ftruncate(memfd, len))
+			_exit(16);
+		f[2] = PATTERN;
+		if (probe(&w[2], &x) || x != PATTERN)
+			_exit(17);
+		/* stay alive (the parent mirrors us) until the parent is done */
+		if (write(done[1], "d", 1) != 1 || read(sync[0], &c, 1) != 1)
+			_exit(18);
+		_exit(0);
+	}
+	ASSERT_EQ(0, open_self_or(child, &a));
+	v = map_access_low(a.access_fd, len, 2);
+	ASSERT_NE(MAP_FAILED, v);
+	ASSERT_EQ(0, map_fd(a.control_fd, (uint64_t)f, 0, len));
+	ASSERT_EQ(0, probe(&v[2], &x));
+	EXPECT_EQ(PATTERN, x);
+	ASSERT_EQ(1, write(sync[1], "g", 1));
+	/* the child truncated and refilled the memfd that we mirror in it */
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	ASSERT_EQ(0, probe(&v[2], &x));
+	EXPECT_EQ(PATTERN, x);
+	ASSERT_EQ(0, fallocate(memfd, FALLOC_FL_PUNCH_HOLE |
+			       FALLOC_FL_KEEP_SIZE, 0, len));
+	ASSERT_EQ(0, probe(&v[2], &x));
+	EXPECT_EQ(0, x);
+	f[2] = PATTERN;
+	ASSERT_EQ(0, probe(&v[2], &x));
+	EXPECT_EQ(PATTERN, x);
+	ASSERT_EQ(1, write(sync[1], "x", 1));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	munmap(v, len);
+	close(a.control_fd);
+	close(a.access_fd);
+	close(sync[0]);
+	close(sync[1]);
+	close(done[0]);
+	close(done[1]);
+	munmap(f, len);
+	close(memfd);
+}
+
+struct punch {
+	int memfd;
+	size_t len;
+	uint64_t *f;
+	double until;
+	long punches;
+};
+
+static void *puncher(void *arg)
+{
+	struct punch *p = arg;
+
+	while (now() < p->until) {
+		if (p->punches & 1)
+			fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE |
+				  FALLOC_FL_KEEP_SIZE, 0, p->len);
+		else if (!ftruncate(p->memfd, 0))
+			ftruncate(p->memfd, p->len);
+		STORE(&p->f[0], PATTERN);
+		p->punches++;
+	}
+	return NULL;
+}
+
+/*
+ * Hole punching and truncation of a file the target maps, racing the
+ * first PIDFD_MEM_MAP of fresh processes whose mm maps an access fd that
+ * mirrors that file (so mm_take_all_locks() runs on an mm holding the
+ * access fd while the invalidation wants the access side): each round
+ * is a new child, which mirrors the parent, faults the mirror in, then
+ * mirrors itself.  Bounded: a few seconds; a deadlock hangs here.
+ */
+TEST(truncate_races_first_map)
+{
+	const size_t len = 2 * PAGE;
+	struct punch p = { .len = len };
+	pthread_t th;
+	long rounds = 0, failed = 0;
+	int status;
+
+	if (pidfd_mem_nr < 0)
+		SKIP(return, "kernel without pidfd_mem");
+	p.f = memfd_region(&p.memfd, len, PATTERN);
+	ASSERT_NE(MAP_FAILED, p.f);
+	p.until = now() + 3;
+	ASSERT_EQ(0, pthread_create(&th, NULL, puncher, &p));
+	while (now() < p.until) {
+		pid_t child = fork();
+
+		ASSERT_LE(0, child);
+		if (child == 0) {
+			struct pidfd_mem_args a = { -1, -1 }, b = { -1, -1 };
+			uint64_t *v, x;
+
+			if (open_self_or(getppid(), &a))
+				_exit(11);
+			v = map_access_low(a.access_fd, len, 3);
+			if (v == MAP_FAILED)
+				_exit(12);
+			if (map_fd(a.control_fd, (uint64_t)p.f, 0, len))
+				_exit(13);
+			(void)probe(&v[0], &x);
+			if (open_self_or(getpid(), &b))
+				_exit(14);
+			if (map_fd(b.control_fd, (uint64_t)p.f, 0, len))
+				_exit(15);
+			(void)probe(&v[0], &x);
+			_exit(0);
+		}
+		ASSERT_EQ(child, waitpid(child, &status, 0));
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+		rounds++;
+	}
+	pthread_join(th, NULL);
+	TH_LOG("%ld rounds, %ld hole punches/truncations", rounds, p.punches);
+	EXPECT_EQ(0, failed);
+	EXPECT_LT(0, rounds);
+	munmap(p.f, len);
+	close(p.memfd);
 }
 
 int main(int argc, char **argv)

@@ -12,18 +12,24 @@
  *               read-only status page (struct pidfd_mem_status).
  *   access_fd   mmap(MAP_SHARED) and read/pread/write/pwrite of the ranges
  *               mapped through control_fd.  File offset = the offset chosen in
- *               PIDFD_MEM_MAP, not the target address.
+ *               PIDFD_MEM_MAP, not the target address.  MAP_PRIVATE fails
+ *               with EINVAL, PROT_EXEC with EPERM (and mprotect() cannot
+ *               add it).
  *
  * The target's address space is recorded when pidfd_mem() is called; after
  * the target execs or exits, every access fails (SIGBUS for mapping access,
  * EIO for read/write): the new program's memory is never reached through old
  * descriptors.
  *
- * Permission: exactly process_vm_readv(2): the caller must pass
- * ptrace_may_access(PTRACE_MODE_ATTACH_REALCREDS) on the target (same uid and
- * no dumpable/yama obstacle, or CAP_SYS_PTRACE).  Errors: EINVAL unknown
- * flags or bad size, EBADF @pidfd is not a pidfd, ESRCH target exited,
- * EPERM not allowed, E2BIG @size larger than known and the tail not zero.
+ * Permission: process_vm_readv(2)'s rule, ptrace_may_access() with
+ * PTRACE_MODE_ATTACH_REALCREDS (same uid, target dumpable, Yama's
+ * ptrace_scope, LSMs; or CAP_SYS_PTRACE), checked for the caller of
+ * pidfd_mem() and again for the caller of every PIDFD_MEM_MAP.  Ranges
+ * mapped before stay accessible when the target later becomes undumpable
+ * or changes credentials: like /proc/PID/mem's, the descriptors are the
+ * capability.  Errors: EINVAL unknown flags or bad size, EBADF @pidfd is
+ * not a pidfd, ESRCH target exited, EPERM not allowed, E2BIG @size larger
+ * than known and the tail not zero.
  *
  * Discovery (never guess the syscall number):
  *   /sys/kernel/pidfd_mem/syscall_nr   decimal syscall number, e.g. "500\n"
@@ -70,9 +76,13 @@ struct pidfd_mem_args {
  * writing (mmap PROT_WRITE, write/pwrite); otherwise the range is read-only
  * (EACCES for mmap PROT_WRITE, EPERM for write).  reserved[] must be zero.
  * The target range need not be mapped yet: the mirror follows the target's
- * page tables at access time.  EPERM after PIDFD_MEM_LOCK; ESRCH when the
- * target mm is gone.
+ * page tables at access time.  EPERM after PIDFD_MEM_LOCK or when the caller
+ * may no longer access the target (see Permission); ESRCH when the target
+ * mm is gone (exit, exec); ENOSPC when the control fd already has
+ * PIDFD_MEM_MAX_RANGES ranges.
  */
+#define PIDFD_MEM_MAX_RANGES	65536
+
 #define PIDFD_MEM_MAP_WRITE	(1ULL << 0)
 
 struct pidfd_mem_map {
@@ -102,6 +112,7 @@ struct pidfd_mem_unmap {
 
 /*
  * Status page: mmap(NULL, page size, PROT_READ, MAP_SHARED, control_fd, 0).
+ * MAP_PRIVATE fails with EINVAL, PROT_WRITE and PROT_EXEC with EPERM.
  *
  * seq      changes (increases) whenever a mirrored page may have changed
  *          identity: every invalidation of a mapped target range (munmap,
