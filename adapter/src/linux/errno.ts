@@ -17,14 +17,17 @@ export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
 export const EINVAL = 22;
+export const ENODEV = 19;
+export const EMFILE = 24;
 export const ENOTTY = 25;
+export const ENOSPC = 28;
 export const ENOSYS = 38;
 export const EOPNOTSUPP = 95;
 
 const NAMES: Record<number, string> = {
   [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [ESRCH]: 'ESRCH', [EINTR]: 'EINTR', [EIO]: 'EIO',
   [EBADF]: 'EBADF', [EAGAIN]: 'EAGAIN', [ENOMEM]: 'ENOMEM', [EACCES]: 'EACCES', [EFAULT]: 'EFAULT',
-  [EINVAL]: 'EINVAL', [ENOTTY]: 'ENOTTY', [ENOSYS]: 'ENOSYS', [EOPNOTSUPP]: 'EOPNOTSUPP',
+  [EINVAL]: 'EINVAL', [ENODEV]: 'ENODEV', [EMFILE]: 'EMFILE', [ENOTTY]: 'ENOTTY', [ENOSPC]: 'ENOSPC', [ENOSYS]: 'ENOSYS', [EOPNOTSUPP]: 'EOPNOTSUPP',
 };
 
 export function errnoName(errno: number): string {

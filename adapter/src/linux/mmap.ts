@@ -23,15 +23,21 @@ export interface Mapping {
   readonly pointer: unknown;
 }
 
-/** Maps `length` bytes. Throws PidscopeError with the errno on failure. */
-export function mmap(length: number, prot: number, flags: number, fd: number, offset: bigint, addr = 0n): Mapping {
+/** Maps `length` bytes, or returns the errno (for callers that raise their own error type). */
+export function tryMmap(length: number, prot: number, flags: number, fd: number, offset: bigint, addr = 0n): Mapping | number {
   const pointer: unknown = sys.mmap(addr, length, prot, flags, fd, offset);
   const address = pointer === null ? 0n : koffi.address(pointer);
-  if (pointer === null || address === MAP_FAILED) {
-    const errno = lastErrno();
-    throw new PidscopeError(errnoName(errno), `mmap of ${length} bytes failed: ${strerror(errno)}`, '', 'internal');
-  }
+  if (pointer === null || address === MAP_FAILED) return lastErrno();
   return { address, length, pointer };
+}
+
+/** Maps `length` bytes. Throws PidscopeError with the errno on failure. */
+export function mmap(length: number, prot: number, flags: number, fd: number, offset: bigint, addr = 0n): Mapping {
+  const m = tryMmap(length, prot, flags, fd, offset, addr);
+  if (typeof m === 'number') {
+    throw new PidscopeError(errnoName(m), `mmap of ${length} bytes failed: ${strerror(m)}`, '', 'internal');
+  }
+  return m;
 }
 
 /** Unmaps a whole mapping or a page-aligned part of it ([address, address+length)). */

@@ -6,19 +6,17 @@
  * Only this file talks to the kernel's perf interface; adapter/src/watch/ builds on it.
  * x86_64 only (syscall number, ioctl numbers, debug register rules).
  */
-import koffi from 'koffi';
 import { readFileSync } from 'node:fs';
 import { PidscopeError } from '../errors';
+import { EACCES, EMFILE, ENODEV, ENOENT, ENOSPC, EOPNOTSUPP, EPERM, ESRCH, strerror } from './errno';
+import { koffi, lastErrno, libc, PAGE_SIZE, sys } from './libc';
+import { MAP_SHARED, munmap, PROT_READ, PROT_WRITE, tryMmap, type Mapping } from './mmap';
 
-const libc = koffi.load('libc.so.6');
 // Variadic `syscall` is the only way to reach perf_event_open; it is called once per thread.
-const syscall6 = libc.func('long syscall(long number, ...)');
+const syscall6 = sys.syscall;
+// Only perf needs these two from libc (declared on the one libc handle of linux/libc.ts).
 const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)');
-const close_ = libc.func('int close(int fd)');
 const read_ = libc.func('long read(int fd, _Out_ uint8_t *buf, size_t count)');
-const mmap_ = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
-const munmap_ = libc.func('int munmap(void *addr, size_t length)');
-const strerror_ = libc.func('const char *strerror(int errnum)');
 // The breakpoint probe writes through libc, as a C program would (see probeBreakpointFires).
 const memset_ = libc.func('void *memset(void *s, int c, size_t n)');
 
@@ -58,11 +56,6 @@ const PERF_EVENT_IOC_REFRESH = 0x2402;
 const PERF_EVENT_IOC_RESET = 0x2403;
 const PERF_EVENT_IOC_SET_OUTPUT = 0x2405;
 
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
-const PAGE_SIZE = 4096;
-
 // Offsets inside struct perf_event_mmap_page.
 const MMAP_DATA_HEAD = 1024;
 const MMAP_DATA_TAIL = 1032;
@@ -78,20 +71,6 @@ const PERF_RECORD_FORK = 7;
 const PERF_RECORD_SAMPLE = 9;
 const PERF_RECORD_LOST_SAMPLES = 13;
 const PERF_RECORD_MISC_COMM_EXEC = 1 << 13;
-
-export const EPERM = 1;
-export const ESRCH = 3;
-export const EINVAL = 22;
-export const EACCES = 13;
-export const ENOSPC = 28;
-export const ENOENT = 2;
-export const ENODEV = 19;
-export const EOPNOTSUPP = 95;
-export const EMFILE = 24;
-
-export function strerror(errno: number): string {
-  return String(strerror_(errno));
-}
 
 /** A syscall failure that keeps its errno so callers can decide (fall back, skip a thread, ...). */
 export class PerfSyscallError extends Error {
@@ -211,12 +190,12 @@ export function openBreakpoint(options: BreakpointOptions): number {
   if (process.env.PIDSCOPE_PERF === 'deny') throw new PerfSyscallError('perf_event_open', EACCES);
   const attr = buildAttr(options);
   const fd = Number(syscall6(SYS_perf_event_open, 'void *', attr, 'int', options.tid, 'int', options.cpu, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
-  if (fd < 0) throw new PerfSyscallError('perf_event_open', koffi.errno());
+  if (fd < 0) throw new PerfSyscallError('perf_event_open', lastErrno());
   return fd;
 }
 
 function ioctlOrThrow(fd: number, request: number, arg: number, name: string): void {
-  if (ioctl(fd, request, 'long', arg) < 0) throw new PerfSyscallError(`ioctl(${name})`, koffi.errno());
+  if (ioctl(fd, request, 'long', arg) < 0) throw new PerfSyscallError(`ioctl(${name})`, lastErrno());
 }
 
 export function enableEvent(fd: number): void {
@@ -249,12 +228,12 @@ export function setOutput(fd: number, ringFd: number): void {
 export function readCount(fd: number): bigint {
   const buf = Buffer.alloc(8);
   const n = Number(read_(fd, buf, 8));
-  if (n !== 8) throw new PerfSyscallError('read(perf fd)', koffi.errno());
+  if (n !== 8) throw new PerfSyscallError('read(perf fd)', lastErrno());
   return buf.readBigUInt64LE(0);
 }
 
 export function closeFd(fd: number): void {
-  close_(fd);
+  sys.close(fd);
 }
 
 /** CPUs the kernel may run threads on, from /sys/devices/system/cpu/possible ("0-3,6"). */
@@ -278,8 +257,7 @@ export function possibleCpus(): number[] {
  * The mmap'd ring buffer of one perf event (and of every event redirected into it).
  */
 export class PerfRing {
-  private ptr: unknown;
-  private readonly mapLength: number;
+  private readonly mapping: Mapping;
   private head64: BigUint64Array;
   private data: Uint8Array;
   private readonly dataSize: number;
@@ -300,12 +278,10 @@ export class PerfRing {
     this.sampleStack = options.sampleStack ?? false;
     this.regIndexes = [];
     for (let b = 0; b < 64; b++) if (((options.sampleRegs ?? 0n) >> BigInt(b)) & 1n) this.regIndexes.push(b);
-    this.mapLength = (1 + dataPages) * PAGE_SIZE;
-    const ptr = mmap_(null, this.mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    const addr = ptr === null ? -1n : BigInt.asIntN(64, koffi.address(ptr));
-    if (addr === -1n || addr === 0n) throw new PerfSyscallError('mmap(perf ring buffer)', koffi.errno());
-    this.ptr = ptr;
-    const whole = koffi.view(ptr, this.mapLength);
+    const mapping = tryMmap((1 + dataPages) * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n);
+    if (typeof mapping === 'number') throw new PerfSyscallError('mmap(perf ring buffer)', mapping);
+    this.mapping = mapping;
+    const whole = koffi.view(mapping.pointer, mapping.length);
     this.head64 = new BigUint64Array(whole, 0, PAGE_SIZE / 8);
     const dv = new DataView(whole, 0, PAGE_SIZE);
     const dataOffset = Number(dv.getBigUint64(MMAP_DATA_OFFSET, true)) || PAGE_SIZE;
@@ -469,7 +445,7 @@ export class PerfRing {
     // Drop the typed views before unmapping: touching them afterwards would fault.
     this.head64 = new BigUint64Array(0);
     this.data = new Uint8Array(0);
-    munmap_(this.ptr, this.mapLength);
+    munmap(this.mapping.address, this.mapping.length);
   }
 }
 
@@ -533,7 +509,7 @@ export function probeBreakpointFires(): BreakpointProbe {
   const attr = buildAttr({ tid, cpu: -1, address: base + BigInt(offset), length: 8, access: 'write', inherit: false, countOnly: true });
   const fd = Number(syscall6(SYS_perf_event_open, 'void *', attr, 'int', tid, 'int', -1, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
   if (fd < 0) {
-    const errno = koffi.errno();
+    const errno = lastErrno();
     const reason = describePerfErrno(errno);
     return { result: 'refused', ok: false, errno, ...none, detail: `perf_event_open(PERF_TYPE_BREAKPOINT) failed: ${strerror(errno)}`, reason };
   }
@@ -549,7 +525,7 @@ export function probeBreakpointFires(): BreakpointProbe {
     const reason = `the probe breakpoint could not be used: ${e instanceof Error ? e.message : String(e)}`;
     return { result: 'refused', ok: false, errno, ...none, detail: reason, reason };
   } finally {
-    close_(fd);
+    sys.close(fd);
   }
   if (process.env.PIDSCOPE_HWBP === 'nofire') {
     return {
@@ -609,7 +585,7 @@ export function openSoftwareSampler(o: SoftwareSamplerOptions): number {
   attr.writeBigUInt64LE(o.regsMask, 80); // sample_regs_user
   attr.writeUInt32LE(o.stackBytes, 88); // sample_stack_user
   const fd = Number(syscall6(SYS_perf_event_open, 'void *', attr, 'int', o.tid, 'int', -1, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
-  if (fd < 0) throw new PerfSyscallError('perf_event_open', koffi.errno());
+  if (fd < 0) throw new PerfSyscallError('perf_event_open', lastErrno());
   return fd;
 }
 

@@ -22,11 +22,7 @@ import { SAMPLE_REGS_MASK } from './x86store';
 import {
   closeFd,
   describePerfErrno,
-  EMFILE,
   enableEvent,
-  ENODEV,
-  ENOSPC,
-  ESRCH,
   openBreakpoint,
   PerfRing,
   PerfSyscallError,
@@ -36,6 +32,7 @@ import {
   type BreakpointLength,
   type PerfSample,
 } from '../linux/perf';
+import { EMFILE, ENODEV, ENOSPC, ESRCH } from '../linux/errno';
 
 export interface HardwareWatchOptions {
   pid: number;
