@@ -25,7 +25,7 @@ const rules = [
 ];
 
 // The allowed-imports table: folder (or root file) of adapter/src → what it may import besides
-// itself. The shared leaves (errors.ts; util/: bytes, search) may be used by every layer and
+// itself. The shared leaves (errors.ts; util/: bytes, search, hex) may be used by every layer and
 // import nothing of ours. Anything not listed is refused. Parts may use each other as listed, as long as no folder cycle forms (rule 3).
 const PARTS_LOW = ['proc', 'linux', 'errors'];
 const TABLE = {

@@ -11,6 +11,7 @@ import { stateName, type ThreadInfo } from '../proc/threads';
 import type { CliCommand } from '../main';
 import { TARGET_OPTIONS, targetArgs, withUsage } from './options';
 import { openMemory, parseBackend } from '../memory/select';
+import { hex } from '../util/hex';
 
 const usage = `Usage: pidscope info --pid N [--json] [--backend B]
 
@@ -26,10 +27,6 @@ pidfd_mem present, with the reason when not), mapped files, threads and memory r
 Environment: PIDSCOPE_PERF=deny (perf_event_open refused) and PIDSCOPE_HWBP=nofire (hardware
 breakpoints armed but never firing) fake those probe results, to see the fallbacks.
 `;
-
-function hex(v: bigint): string {
-  return `0x${v.toString(16)}`;
-}
 
 export interface InfoReport {
   pid: number;

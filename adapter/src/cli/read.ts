@@ -17,6 +17,7 @@ import { exitOnEpipe, parsePid, TARGET_OPTIONS, usageError as cliUsageError, wit
 import type { AddressRange, ReadResult } from '../memory/reader';
 import { checkRequest } from '../memory/scatter';
 import { openMemory, parseBackend } from '../memory/select';
+import { hex } from '../util/hex';
 
 const usage = `Usage: pidscope read --pid N ADDRESS LENGTH [--json] [--backend B]
 
@@ -33,10 +34,6 @@ stopping the process. Unreadable bytes show as ?? (a run of whole unreadable lin
 Exit status: 0 when at least one byte was read, 1 for errors (no such process, no permission,
 nothing readable at ADDRESS), 2 for usage errors.
 `;
-
-function hex(v: bigint): string {
-  return `0x${v.toString(16)}`;
-}
 
 async function run(argv: string[]): Promise<number> {
   const args = withUsage(CLI, () => {

@@ -10,6 +10,7 @@ import { Coalescer, type CoalescedOutput } from '../watch/coalesce';
 import { basename } from '../watch/format';
 import { createWatchEngine, hitLine, resolveWatchTarget, summaryLine } from '../watch/program';
 import type { WatchAccess, WatchEvent, WatchHit, WatchInfo, WatchMode } from '../watch/types';
+import { hex } from '../util/hex';
 
 const usage = `Usage: pidscope watch --pid N EXPR… [options]
 
@@ -51,10 +52,6 @@ Exit status: 0 when the watch ended (Ctrl-C, SIGTERM, --duration, the process ex
 `;
 
 const usageError = (message: string): number => cliUsageError({ name: 'watch', usage }, message);
-
-function hex(v: bigint): string {
-  return `0x${v.toString(16)}`;
-}
 
 function hitJson(hit: WatchHit): Record<string, unknown> {
   const o: Record<string, unknown> = {

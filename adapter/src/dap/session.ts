@@ -34,7 +34,8 @@ import { DataBreakpoints } from './watchpoints';
 import { DapFramer, type FrameEvent } from './framing';
 import { assign } from './assign';
 import { applyPolicy, processLookup, STDIO_POLICY, type ServerPolicy } from './policy';
-import { hex, safe, Variables, type Attachment, type Container, type ModuleGlobals } from './variables';
+import { safe, Variables, type Attachment, type Container, type ModuleGlobals } from './variables';
+import { hex } from '../util/hex';
 
 /** Above any Linux tid (PID_MAX_LIMIT is 2^22), below 2^31. */
 export const LIVE_THREAD_ID = 1_000_000_000;

@@ -17,6 +17,7 @@ import { encodeMemoryReference, type RefTable } from './handles';
 import type { LiveView } from './liveView';
 import type { ViewMemory } from './viewMemory';
 import type { DataBreakpoints } from './watchpoints';
+import { hex } from '../util/hex';
 
 export type Container =
   | { kind: 'module'; module: string }
@@ -195,10 +196,6 @@ export function safe<T>(f: () => T, fallback: T): T {
   } catch {
     return fallback;
   }
-}
-
-export function hex(v: bigint): string {
-  return `0x${v.toString(16)}`;
 }
 
 function humanSize(n: bigint): string {

@@ -9,6 +9,7 @@
  * `errors`; a lookup never throws for bad data, it returns undefined (no CFI).
  */
 import { Cursor } from '../symbols/binary/cursor';
+import { lastAtOrBefore } from '../util/search';
 
 export type RegRule =
   | { kind: 'undefined' }
@@ -282,16 +283,7 @@ export class CfiSection {
   /** The FDE covering a link-time pc. */
   private fdeFor(pc: bigint): FdeEntry | undefined {
     const list = this.index();
-    let lo = 0;
-    let hi = list.length - 1;
-    let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid].start <= pc) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const best = lastAtOrBefore(list, pc, (f) => f.start);
     // Overlapping FDEs are rare; look back a little for one that covers pc.
     for (let i = best; i >= 0 && i > best - 8; i--) if (pc >= list[i].start && pc < list[i].end) return list[i];
     return undefined;

@@ -13,10 +13,7 @@ import { resolve } from '../symbols/types';
 import { fetchWhole, formatTop } from '../value/format';
 import { ByteSource, type TargetObject, type ValueContext } from '../value/object';
 import type { StackFrame, ThreadStack } from './stacks';
-
-function hex16(v: bigint): string {
-  return `0x${v.toString(16).padStart(16, '0')}`;
-}
+import { hex } from '../util/hex';
 
 function valueText(ctx: ValueContext, obj: TargetObject): string {
   try {
@@ -67,7 +64,7 @@ export function frameLine(f: StackFrame): string {
   const lvl = `#${String(f.level).padEnd(2)} `;
   if (f.signalTrampoline) return `${lvl}<signal handler called>`;
   let s = lvl;
-  if (f.showAddress) s += `${hex16(f.pc)} in `;
+  if (f.showAddress) s += `${hex(f.pc, 16)} in `;
   s += f.function ?? '??';
   const args = f.args ? f.args.map((a) => argWithEntry(f.ctx, a.name, a.obj, a.entry)).join(', ') : '';
   s += ` (${args})`;

@@ -3,6 +3,7 @@
  * lookup_minimal_symbol_by_pc_section), in one place for every caller: `<sym+off>` after printed
  * pointers (value/symbolize.ts) and symbolize() of the symbols engine (watch writers, info).
  */
+import { lastAtOrBefore } from '../util/search';
 
 export interface AddressSymbol {
   name: string;
@@ -23,16 +24,7 @@ export function isAddressSymbol(s: AddressSymbol): boolean {
  * fallback). Only symbols of `section` count when it is given.
  */
 export function nearestSymbol<S extends AddressSymbol>(sorted: readonly S[], a: bigint, section?: number): { covering?: S; zeroSized?: S } {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  let idx = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid].value <= a) {
-      idx = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
+  const idx = lastAtOrBefore(sorted, a, (s) => s.value);
   let zeroSized: S | undefined;
   for (let i = idx, steps = 0; i >= 0 && steps < 100_000; i--, steps++) {
     const s = sorted[i];

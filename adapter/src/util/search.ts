@@ -4,7 +4,7 @@
  * Index of the last element whose key is <= `key` in `list` sorted by key, or -1 when every key
  * is greater ("which symbol / range starts at or before this address").
  */
-export function lastAtOrBefore<T>(list: readonly T[], key: bigint, keyOf: (item: T) => bigint): number {
+export function lastAtOrBefore<T, K extends bigint | number>(list: readonly T[], key: K, keyOf: (item: T) => K): number {
   let lo = 0;
   let hi = list.length - 1;
   let best = -1;

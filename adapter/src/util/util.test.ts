@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { leBytes } from './bytes';
+import { hex } from './hex';
 import { lastAtOrBefore } from './search';
 
 describe('util', () => {
@@ -13,5 +14,9 @@ describe('util', () => {
     const at = (k: bigint) => lastAtOrBefore(keys, k, (x) => x);
     expect([at(5n), at(10n), at(15n), at(20n), at(29n), at(30n), at(99n)]).toEqual([-1, 0, 0, 2, 2, 3, 3]);
     expect(lastAtOrBefore([], 1n, (x: bigint) => x)).toBe(-1);
+    expect(lastAtOrBefore([1, 4, 9], 5, (x) => x)).toBe(1); // number keys (DWARF unit offsets)
+  });
+  it('hex: 0x and lowercase digits, padded only when asked', () => {
+    expect([hex(0n), hex(0xabcn), hex(0x10n, 4), hex(0x55d0c0de1000n, 16)]).toEqual(['0x0', '0xabc', '0x0010', '0x000055d0c0de1000']);
   });
 });

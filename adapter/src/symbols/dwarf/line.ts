@@ -7,6 +7,7 @@ import * as C from './constants';
 // Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
 const DW_FORM = C.DW_FORM;
 import type { DwarfReader, Unit } from './reader';
+import { lastAtOrBefore } from '../../util/search';
 
 export interface LineRow {
   address: bigint;
@@ -221,16 +222,7 @@ export function parseLineTable(reader: DwarfReader, u: Unit, offset: number, hea
 /** The row whose range [row.address, next.address) contains `addr`, within one sequence. */
 export function lookupLine(t: LineTable, addr: bigint): LineRow | undefined {
   const s = t.sorted;
-  let lo = 0;
-  let hi = s.length - 1;
-  let best = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (t.rows[s[mid]].address <= addr) {
-      best = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
+  const best = lastAtOrBefore(s, addr, (i) => t.rows[i].address);
   if (best < 0) return undefined;
   // Among rows at the same address, the last one in program order is the one gdb reports.
   const row = t.rows[s[best]];

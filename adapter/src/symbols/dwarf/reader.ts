@@ -7,6 +7,7 @@
  */
 import { Cursor, FormatError, stringAt } from '../binary/cursor';
 import * as C from './constants';
+import { lastAtOrBefore } from '../../util/search';
 // Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
 const DW_AT = C.DW_AT;
 const DW_FORM = C.DW_FORM;
@@ -693,16 +694,7 @@ export class DwarfReader {
   unitAt(off: number): Unit | undefined {
     const starts = this.unitsCache ? undefined : this.knownStarts;
     if (starts) {
-      let lo = 0;
-      let hi = starts.length - 1;
-      let best = -1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (starts[mid] <= off) {
-          best = mid;
-          lo = mid + 1;
-        } else hi = mid - 1;
-      }
+      const best = lastAtOrBefore(starts, off, (s) => s);
       const u = best >= 0 ? this.unitStartingAt(starts[best]) : undefined;
       return u && off < u.end ? u : undefined;
     }
