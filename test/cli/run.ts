@@ -11,12 +11,15 @@ export interface CliResult {
 
 export const MAIN = join(REPO_ROOT, 'adapter', 'src', 'main.ts');
 
-/** `prefix` runs the CLI through another command first (setpriv, a seccomp wrapper…). */
-export function pidscope(args: string[], opts: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+/**
+ * Runs `pidscope ARGS` to its end. `prefix` runs the CLI through another command first (setpriv,
+ * a seccomp wrapper…); `env` is added to ours; `timeoutMs` (default 60 s) only bounds a hang.
+ */
+export function pidscope(args: string[], opts: { prefix?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   const prefix = opts.prefix ?? [];
   const argv = [...prefix, process.execPath, '--import', 'tsx', MAIN, ...args];
   return new Promise((resolve) => {
-    execFile(argv[0], argv.slice(1), { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(argv[0], argv.slice(1), { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -131,15 +131,8 @@ async function mainGlobalsOnce(c: Client): Promise<Map<string, DebugProtocol.Var
   return out;
 }
 
-export async function waitFor<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** The DAP tests' name for the shared poll-until (test/support/wait.ts). */
+export { until as waitFor } from '../support/wait';
 
 // ------------------------------------------------------------------ golden transcripts
 

@@ -3,19 +3,12 @@
  * function statics as function::name, raw bytes when there is no debug info, JSON form, and the
  * target never stopped.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { startFixture, type RunningFixture } from '../support/fixtures';
 import { tracerPid } from '../support/proc';
+import { pidscope } from '../cli/run';
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'adapter/src/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[]) => pidscope(args);
 
 describe('pidscope globals', () => {
   let fx: RunningFixture;

@@ -15,17 +15,16 @@
  * a second pass compares gdb under C.UTF-8 with pidscope's 'utf-8' charset (valid UTF-8 sequences
  * and wide characters print as characters), since gdb follows the user's locale.
  */
-import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Program } from '../../adapter/src/engine/program';
 import { gdbMessage } from '../../adapter/src/eval/evaluate';
 import type { VariableSymbol } from '../../adapter/src/symbols/provider';
-import { REPO_ROOT, startFixture, STRIPPED_VARIANTS, VARIANTS, type RunningFixture, type Variant } from '../support/fixtures';
+import { startFixture, STRIPPED_VARIANTS, VARIANTS, type RunningFixture, type Variant } from '../support/fixtures';
 import { gdbBatch, gdbPrintResults } from '../support/gdb';
 import { tracerPid } from '../support/proc';
 import { expressionsFor } from './generate';
+import { pidscope } from '../cli/run';
 
 interface Known {
   bug: string;
@@ -419,13 +418,7 @@ describe('pidscope refuses what would change or stop the target', () => {
   });
 });
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'adapter/src/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[]) => pidscope(args, { env: { LC_ALL: 'C' } });
 
 describe('oracle: `pidscope eval` command line == gdb print', () => {
   let fx: RunningFixture;

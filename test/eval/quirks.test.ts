@@ -4,22 +4,15 @@
  * unit, casts of optimized-out values, statics of an always-inlined function, an expression
  * that starts with `-`, and `/x` in JSON output. pidscope's text must equal gdb's `print`.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Program } from '../../adapter/src/engine/program';
 import { gdbMessage } from '../../adapter/src/eval/evaluate';
-import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { startFixture, type RunningFixture } from '../support/fixtures';
 import { gdbPrintResults } from '../support/gdb';
 import { tracerPid } from '../support/proc';
+import { pidscope } from '../cli/run';
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'adapter/src/main.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[]) => pidscope(args);
 
 const EXPRESSIONS = [
   "'quirks.c'::noeval",

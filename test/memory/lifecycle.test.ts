@@ -9,6 +9,7 @@ import { Target, type ExitInfo } from '../../adapter/src/engine/target';
 import { openMemory } from '../../adapter/src/memory/select';
 import { startFixture, type RunningFixture } from '../support/fixtures';
 import { symbolAddress } from '../support/symbols';
+import { until } from '../support/wait';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -73,7 +74,7 @@ describe('exec', () => {
     expect(pm.read(modeAddr, 10).data.toString('latin1')).toMatch(/^exec-after/);
 
     // `ready <pid>` appears a second time once the new image is initialised.
-    await waitFor(() => fx.lines.filter((l) => l.startsWith('ready ')).length === 2);
+    await until('two ready lines', () => fx.lines.filter((l) => l.startsWith('ready ')).length === 2);
     expect(target.isAlive()).toBe(true);
     let err: unknown;
     try {
@@ -118,10 +119,3 @@ describe('mappings churning while we read', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

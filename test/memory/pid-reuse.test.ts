@@ -12,6 +12,7 @@ import { openMemory } from '../../adapter/src/memory/select';
 import { startFixture, type RunningFixture } from '../support/fixtures';
 import { readProcMem } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
+import { until } from '../support/wait';
 
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 const canRecycle = process.getuid?.() === 0 && existsSync(NS_LAST_PID);
@@ -30,11 +31,7 @@ function codeOf(fn: () => unknown): string {
 }
 
 async function waitGone(pid: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (existsSync(`/proc/${pid}`)) {
-    if (Date.now() > deadline) throw new Error(`pid ${pid} still exists`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until(`pid ${pid} to be gone`, () => !existsSync(`/proc/${pid}`), 10_000, 10);
 }
 
 /** Starts the fixture again until it gets `pid` (other processes may take it first). */

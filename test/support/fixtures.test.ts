@@ -5,18 +5,9 @@ import { ALL_VARIANTS, PROGRAMS, VARIANTS, fixturePath, fixtureSource, markerLin
 import { readProcMem, readU64, threadNames } from './proc';
 import { symbolAddress } from './symbols';
 import { readFileSync, existsSync } from 'node:fs';
+import { until } from './wait';
 
 const defaultArgs: Record<FixtureProgram, string[]> = { globals: [], threads: [], demo: [], lifecycle: ['idle'], stacks: [], quirks: [] };
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('fixture builds', () => {
   it('has every program in every variant, and the split debug files', () => {

@@ -8,6 +8,7 @@ import { Program } from '../../adapter/src/engine/program';
 import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from './fixtures';
 import { gdbPrintResults } from './gdb';
 import { hasHardwareWatchpoints, itHw, itPerf } from './hwGate';
+import { pidscope } from '../cli/run';
 
 interface Result {
   code: number;
@@ -15,13 +16,7 @@ interface Result {
   stderr: string;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', ...args], { cwd: REPO_ROOT, timeout: 120_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> => pidscope(args, { env, timeoutMs: 120_000 });
 
 /** Starts the demo command, waits for its first snapshot, then lets `act` do something to it. */
 function runUntilFirstSnapshot(args: string[], act: (pid: number, child: ReturnType<typeof spawn>) => void): Promise<Result> {

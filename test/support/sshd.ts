@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from './wait';
 
 export const SSH_USER = 'pidscope-ssh';
 const SSHD = '/usr/sbin/sshd';
@@ -115,11 +116,17 @@ export async function startSshd(): Promise<Sshd> {
   const proc: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 15_000;
-  while (!/Server listening on 127\.0\.0\.1/.test(err)) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`sshd did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await until(
+    'sshd to listen',
+    () => {
+      if (proc.exitCode !== null) throw new Error(`sshd exited (${proc.exitCode})`);
+      return /Server listening on 127\.0\.0\.1/.test(err);
+    },
+    15_000,
+    25,
+  ).catch((e: Error) => {
+    throw new Error(`sshd did not start (${e.message}): ${err}`);
+  });
   return {
     port,
     user: SSH_USER,

@@ -9,6 +9,7 @@ import { DataBreakpoints, decodeDataId } from '../../adapter/src/dap/watchpoints
 import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid } from '../support/proc';
 import { hasHardwareWatchpoints, itHw, itPerf } from '../support/hwGate';
+import { until } from '../support/wait';
 
 const started: RunningFixture[] = [];
 const cleanups: (() => void)[] = [];
@@ -18,14 +19,6 @@ afterEach(() => {
 afterAll(async () => {
   for (const fx of started) await fx.stop();
 });
-
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function setup(args: string[]) {
   const fx = await startFixture('threads', { args });

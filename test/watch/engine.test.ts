@@ -18,6 +18,7 @@ import { DEFAULT_VARIANT, markerLine, startFixture, type RunningFixture, type Va
 import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
 import { hasHardwareWatchpoints, itHw, itPerf } from '../support/hwGate';
+import { until } from '../support/wait';
 
 const started: RunningFixture[] = [];
 const cleanups: (() => void)[] = [];
@@ -28,14 +29,6 @@ afterEach(() => {
 afterAll(async () => {
   for (const fx of started) await fx.stop();
 });
-
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function setup(args: string[], withSymbols = false, variant: Variant = DEFAULT_VARIANT): Promise<{ fx: RunningFixture; engine: WatchEngine; memory: MemoryReader; events: WatchEvent[] }> {
   const fx = await startFixture('threads', { args, variant });
