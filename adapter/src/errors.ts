@@ -6,7 +6,8 @@
 export type Blame = 'user' | 'target' | 'internal';
 
 export class PidscopeError extends Error {
-  readonly cause_: string;
+  /** What went wrong, without the fix (not `cause`: Error.cause is the standard chained error). */
+  readonly causeText: string;
   readonly fix: string;
   readonly blame: Blame;
   /** A short stable code for scripts and tests, e.g. 'ESRCH', 'EPERM', 'NO_SYMBOL'. */
@@ -16,7 +17,7 @@ export class PidscopeError extends Error {
     super(fix ? `${cause}. ${fix}` : cause);
     this.name = 'PidscopeError';
     this.code = code;
-    this.cause_ = cause;
+    this.causeText = cause;
     this.fix = fix;
     this.blame = blame;
   }

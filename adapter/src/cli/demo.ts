@@ -185,7 +185,7 @@ export function demoValues(program: Program, opts: Parameters<Program['print']>[
       return { expression, text: program.print(expression, opts), error: false };
     } catch (e) {
       if (!isPidscopeError(e) || e.blame === 'internal') throw e;
-      return { expression, text: e.cause_, error: true };
+      return { expression, text: e.causeText, error: true };
     }
   });
 }

@@ -152,8 +152,8 @@ async function run(argv: string[]): Promise<number> {
       } catch (e) {
         failed++;
         if (!isPidscopeError(e) || e.blame === 'internal') throw e;
-        if (values.json) json.push({ expression: expr, error: e.cause_, code: e.code, column: (e as { column?: number }).column });
-        else process.stderr.write(`${e.cause_}${e.code === 'EFAULT' ? '' : e.fix ? ` ${e.fix}` : ''}\n`);
+        if (values.json) json.push({ expression: expr, error: e.causeText, code: e.code, column: (e as { column?: number }).column });
+        else process.stderr.write(`${e.causeText}${e.code === 'EFAULT' ? '' : e.fix ? ` ${e.fix}` : ''}\n`);
       }
     }
     if (values.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);

@@ -90,7 +90,7 @@ async function run(argv: string[]): Promise<number> {
               text = program.formatValue(program.objectFor(v));
             } catch (e) {
               if (!isPidscopeError(e) || e.blame === 'internal') throw e;
-              error = e.cause_;
+              error = e.causeText;
             }
           }
           if (values.json) {

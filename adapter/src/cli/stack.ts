@@ -66,7 +66,7 @@ function safeText(f: ThreadStack['frames'][number], obj: TargetObject): string {
   try {
     return formatTop(f.ctx, obj, { noPointerPrefix: true });
   } catch (e) {
-    return `<error: ${(e as { cause_?: string }).cause_ ?? (e as Error).message}>`;
+    return `<error: ${(e as { causeText?: string }).causeText ?? (e as Error).message}>`;
   }
 }
 

@@ -74,7 +74,7 @@ export interface ErrorPresentation {
  */
 /** Cause and fix as one text; gdb's sentences already end with a period. */
 export function errorText(err: PidscopeError): string {
-  const cause = err.cause_ ?? err.message;
+  const cause = err.causeText ?? err.message;
   if (!err.fix) return cause;
   return /[.!?)]$/.test(cause) ? `${cause} ${err.fix}` : `${cause}. ${err.fix}`;
 }

@@ -25,6 +25,7 @@ import type { VariableSymbol } from '../symbols/provider';
 import type { TargetObject } from '../value/object';
 import { parseAttachArgs, type AttachConfig } from './attachArgs';
 import type { AttachedProcess, GoneInfo, Opener } from './attached';
+import { completionItems } from './completions';
 import { badArgs, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
 import { RefTable, decodeMemoryReference, encodeMemoryReference } from './handles';
 import { LiveView } from './liveView';
@@ -81,7 +82,7 @@ export class PidscopeSession extends DebugSession {
   private readonly refs = new RefTable<Container>();
   private readonly vars = new Variables({
     refs: this.refs,
-    attachment: () => this.a,
+    attachment: () => this.attachment,
     memoryReferences: () => this.memoryReferences,
     globalsOf: (module) => this.globalsOf(module),
   });
@@ -292,7 +293,7 @@ export class PidscopeSession extends DebugSession {
     return this.client?.supportsMemoryReferences === true;
   }
 
-  private get a(): Attachment {
+  private get attachment(): Attachment {
     if (!this.att) throw notAttached('this request');
     return this.att;
   }
@@ -432,12 +433,12 @@ export class PidscopeSession extends DebugSession {
    * right after the wanted module keeps the main program's scope from paying for libc.
    */
   private globalsOf(module: string): ModuleGlobals {
-    const a = this.a;
-    const known = a.globals.get(module);
+    const attachment = this.attachment;
+    const known = attachment.globals.get(module);
     if (known) return known;
     const units = new Map<string, VariableSymbol[]>();
     let seen = false;
-    for (const v of a.proc.program.symbols.allVariables(module)) {
+    for (const v of attachment.proc.program.symbols.allVariables(module)) {
       if (v.module !== module) {
         if (seen) break;
         continue;
@@ -451,7 +452,7 @@ export class PidscopeSession extends DebugSession {
     const nameCounts = new Map<string, number>();
     for (const list of units.values()) for (const v of list) nameCounts.set(v.name, (nameCounts.get(v.name) ?? 0) + 1);
     const g: ModuleGlobals = { module: { module, units: [...units].map(([name, variables]) => ({ name, variables })) }, nameCounts };
-    a.globals.set(module, g);
+    attachment.globals.set(module, g);
     return g;
   }
 
@@ -479,18 +480,18 @@ export class PidscopeSession extends DebugSession {
     if (this.idleIndexTimer) clearTimeout(this.idleIndexTimer);
     this.idleIndexTimer = setTimeout(() => {
       this.idleIndexTimer = undefined;
-      const a = this.att;
-      if (!a || this.state !== 'attached') return;
+      const attachment = this.att;
+      if (!attachment || this.state !== 'attached') return;
       if (performance.now() - this.lastRequestAt < IDLE_INDEX_QUIET_MS) {
         this.scheduleIdleIndex();
         return;
       }
-      const next = a.proc.modules.find((m) => !a.globals.has(m));
+      const next = attachment.proc.modules.find((m) => !attachment.globals.has(m));
       if (next === undefined) return;
       try {
         this.globalsOf(next);
       } catch (e) {
-        a.globals.set(next, { module: { module: next, units: [] }, nameCounts: new Map() });
+        attachment.globals.set(next, { module: { module: next, units: [] }, nameCounts: new Map() });
         this.log(`indexing ${next} failed: ${String(e)}`);
       }
       this.scheduleIdleIndex();
@@ -499,8 +500,8 @@ export class PidscopeSession extends DebugSession {
   }
 
   private sendStopped(reason: 'entry' | 'pause'): void {
-    const a = this.a;
-    const description = a.live.frozen ? `snapshot of ${clock(a.live.snapshotTime)} — the process keeps running` : LIVE_DESCRIPTION;
+    const attachment = this.attachment;
+    const description = attachment.live.frozen ? `snapshot of ${clock(attachment.live.snapshotTime)} — the process keeps running` : LIVE_DESCRIPTION;
     const ev = new StoppedEvent(reason, LIVE_THREAD_ID) as DebugProtocol.StoppedEvent;
     ev.body.description = description;
     ev.body.allThreadsStopped = false;
@@ -577,32 +578,32 @@ export class PidscopeSession extends DebugSession {
   // ---------------------------------------------------------------- live refresh
 
   private scheduleRefresh(delay?: number): void {
-    const a = this.att;
-    if (!a || this.state !== 'attached' || a.cfg.refreshIntervalMs === 0) return;
+    const attachment = this.att;
+    if (!attachment || this.state !== 'attached' || attachment.cfg.refreshIntervalMs === 0) return;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => this.refreshTick(), delay ?? a.cfg.refreshIntervalMs);
+    this.refreshTimer = setTimeout(() => this.refreshTick(), delay ?? attachment.cfg.refreshIntervalMs);
     this.refreshTimer.unref?.();
   }
 
   private refreshTick(): void {
     this.refreshTimer = undefined;
-    const a = this.att;
-    if (!a || this.state !== 'attached') return;
-    let next = a.cfg.refreshIntervalMs;
+    const attachment = this.att;
+    if (!attachment || this.state !== 'attached') return;
+    let next = attachment.cfg.refreshIntervalMs;
     // The client is in the middle of fetching (a tree being expanded): invalidating now would
     // only make its pending requests stale. Look again shortly.
     // But never for ever: a client that polls (a request every 50 ms) must still see changes, so
     // a tick postponed for a whole interval runs anyway.
-    const quiet = Math.min(100, a.cfg.refreshIntervalMs / 2);
+    const quiet = Math.min(100, attachment.cfg.refreshIntervalMs / 2);
     const now = performance.now();
     this.refreshDueAt ??= now;
-    if (now - this.lastRequestAt < quiet && now - this.refreshDueAt < a.cfg.refreshIntervalMs) {
+    if (now - this.lastRequestAt < quiet && now - this.refreshDueAt < attachment.cfg.refreshIntervalMs) {
       this.scheduleRefresh(quiet);
       return;
     }
     this.refreshDueAt = undefined;
     try {
-      const r = a.live.tick();
+      const r = attachment.live.tick();
       const st = this.refreshStats;
       st.ticks++;
       st.totalMs += r.durationMs;
@@ -627,11 +628,11 @@ export class PidscopeSession extends DebugSession {
   private startGoneWatch(): void {
     const check = () => {
       this.goneTimer = undefined;
-      const a = this.att;
-      if (!a || this.state !== 'attached') return;
+      const attachment = this.att;
+      if (!attachment || this.state !== 'attached') return;
       let gone: GoneInfo | undefined;
       try {
-        gone = a.proc.checkGone();
+        gone = attachment.proc.checkGone();
       } catch (e) {
         this.log(`exit check failed: ${String(e)}`);
       }
@@ -658,14 +659,14 @@ export class PidscopeSession extends DebugSession {
   /** Snapshots of real threads' stacks (Pause on a real thread), made on first use. */
   private snapshots?: ThreadSnapshots;
   private threadSnapshots(): ThreadSnapshots {
-    this.snapshots ??= new ThreadSnapshots(this.a.proc.program);
+    this.snapshots ??= new ThreadSnapshots(this.attachment.proc.program);
     return this.snapshots;
   }
 
   private onThreads(response: DebugProtocol.Response): void {
-    const a = this.a;
-    const threads: DebugProtocol.Thread[] = [{ id: LIVE_THREAD_ID, name: `Live view: ${a.proc.name} (pid ${a.proc.pid})` }];
-    for (const t of safe(() => a.proc.threads(), [])) {
+    const attachment = this.attachment;
+    const threads: DebugProtocol.Thread[] = [{ id: LIVE_THREAD_ID, name: `Live view: ${attachment.proc.name} (pid ${attachment.proc.pid})` }];
+    for (const t of safe(() => attachment.proc.threads(), [])) {
       if (t.tid === LIVE_THREAD_ID) continue;
       threads.push({ id: t.tid, name: `${t.name} [${t.tid}]` });
     }
@@ -673,31 +674,31 @@ export class PidscopeSession extends DebugSession {
   }
 
   private onStackTrace(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.StackTraceArguments>): void {
-    const a = this.a;
+    const attachment = this.attachment;
     const threadId = intArg(args, 'threadId', { required: true });
     const startFrame = intArg(args, 'startFrame', { min: 0 }) ?? 0;
     if (threadId !== LIVE_THREAD_ID) {
-      if (!safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
+      if (!safe(() => attachment.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
       // A running thread shows the frames of its last Pause snapshot (none before one).
       response.body = this.snapshots?.has(threadId) ? this.snapshots.stackTrace(threadId, startFrame, intArg(args, 'levels', { min: 0 }) ?? 0) : { stackFrames: [], totalFrames: 0 };
       return;
     }
-    const name = a.live.frozen ? `snapshot of ${clock(a.live.snapshotTime)}: ${a.proc.name} (pid ${a.proc.pid})` : `live: ${a.proc.name} (pid ${a.proc.pid})`;
-    const source: DebugProtocol.Source = { name: `pidscope live view (pid ${a.proc.pid})`, sourceReference: LIVE_SOURCE_REFERENCE, presentationHint: 'deemphasize' };
+    const name = attachment.live.frozen ? `snapshot of ${clock(attachment.live.snapshotTime)}: ${attachment.proc.name} (pid ${attachment.proc.pid})` : `live: ${attachment.proc.name} (pid ${attachment.proc.pid})`;
+    const source: DebugProtocol.Source = { name: `pidscope live view (pid ${attachment.proc.pid})`, sourceReference: LIVE_SOURCE_REFERENCE, presentationHint: 'deemphasize' };
     const frames: DebugProtocol.StackFrame[] = startFrame > 0 ? [] : [{ id: LIVE_FRAME_ID, name, source, line: 1, column: 1, presentationHint: 'normal' }];
     response.body = { stackFrames: frames, totalFrames: 1 };
   }
 
   /** The live frame's virtual document: what the user is looking at and why nothing is paused. */
   private onSource(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SourceArguments>): void {
-    const a = this.a;
+    const attachment = this.attachment;
     const src = args.source as DebugProtocol.Source | undefined;
     const ref = intArg(args, 'sourceReference') ?? src?.sourceReference;
     if (ref !== LIVE_SOURCE_REFERENCE) {
       throw new PidscopeError('UNKNOWN_SOURCE', `source reference ${String(ref)} is not known to pidscope`, `Only the live view's source (reference ${LIVE_SOURCE_REFERENCE}) can be fetched`, 'user');
     }
     const content = [
-      `pidscope live view of ${a.proc.name} (pid ${a.proc.pid})`,
+      `pidscope live view of ${attachment.proc.name} (pid ${attachment.proc.pid})`,
       '',
       'The process keeps running: pidscope never stops it (no ptrace, no breakpoints that trap).',
       'This "stopped" live-view thread exists only so that the editor shows Variables, Watch,',
@@ -714,17 +715,17 @@ export class PidscopeSession extends DebugSession {
   }
 
   private onScopes(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ScopesArguments>): void {
-    const a = this.a;
+    const attachment = this.attachment;
     if (this.snapshots?.owns(args.frameId)) {
       response.body = { scopes: this.snapshots.scopes(args.frameId as number) };
       return;
     }
     frameArg(args, true);
     const scopes: DebugProtocol.Scope[] = [];
-    const [main, ...libraries] = a.proc.modules;
+    const [main, ...libraries] = attachment.proc.modules;
     if (main !== undefined) {
       const scope: DebugProtocol.Scope = { name: `Globals: ${basename(main)}`, variablesReference: this.refs.add({ kind: 'module', module: main }, `module:${main}`), expensive: false };
-      const g = a.globals.get(main);
+      const g = attachment.globals.get(main);
       if (g) scope.namedVariables = g.module.units.length > 1 ? g.module.units.length : g.module.units.reduce((n, u) => n + u.variables.length, 0);
       scopes.push(scope);
     }
@@ -734,7 +735,7 @@ export class PidscopeSession extends DebugSession {
       // indexing every library's debug info for thousands of rows.
       scopes.push({ name: 'Libraries', variablesReference: this.refs.add({ kind: 'libraries' }, 'libraries'), namedVariables: libraries.length, expensive: true });
     }
-    if (a.watch) scopes.push(a.watch.scope(this.refs.add({ kind: 'recent-writes' }, 'recent-writes')));
+    if (attachment.watch) scopes.push(attachment.watch.scope(this.refs.add({ kind: 'recent-writes' }, 'recent-writes')));
     scopes.push({ name: 'Threads', variablesReference: this.refs.add({ kind: 'threads' }, 'threads'), expensive: false });
     scopes.push({ name: 'Memory map', variablesReference: this.refs.add({ kind: 'maps' }, 'maps'), expensive: true });
     response.body = { scopes };
@@ -748,7 +749,7 @@ export class PidscopeSession extends DebugSession {
       return;
     }
     const container = this.refs.get(args.variablesReference);
-    if (container.kind === 'module' && !this.a.globals.has(container.module) && this.client?.supportsProgressReporting) {
+    if (container.kind === 'module' && !this.attachment.globals.has(container.module) && this.client?.supportsProgressReporting) {
       // Indexing a big library's debug info takes a while: say so, then answer.
       return (async () => {
         const id = this.startProgress(`pidscope: reading globals of ${basename(container.module)}`, 'indexing debug info');
@@ -765,7 +766,7 @@ export class PidscopeSession extends DebugSession {
   }
 
   private variablesNow(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.VariablesArguments>, container: Container): void {
-    const a = this.a;
+    const attachment = this.attachment;
     const ref = args.variablesReference;
     const filter = args.filter;
     if (filter !== undefined && filter !== 'indexed' && filter !== 'named') throw badArgs(`filter is ${JSON.stringify(filter)}`, 'Use "indexed", "named" or leave it out');
@@ -776,14 +777,14 @@ export class PidscopeSession extends DebugSession {
     const variables = page(true);
     response.body = { variables };
     if (container.kind !== 'threads' && container.kind !== 'maps' && container.kind !== 'recent-writes' && container.kind !== 'libraries') {
-      a.live.track(`v|${String(ref)}|${start}|${count}|${String(filter)}`, signature(variables), () => signature(page(false)));
+      attachment.live.track(`v|${String(ref)}|${start}|${count}|${String(filter)}`, signature(variables), () => signature(page(false)));
     }
   }
 
   // ---------------------------------------------------------------- evaluate and writes
 
   private onEvaluate(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.EvaluateArguments>): void {
-    const a = this.a;
+    const attachment = this.attachment;
     if (this.snapshots?.owns(args.frameId) && typeof args.expression === 'string') {
       response.body = this.snapshots.evaluate(args.frameId as number, args.expression);
       return;
@@ -796,40 +797,40 @@ export class PidscopeSession extends DebugSession {
     let expr = expression;
     let obj: TargetObject;
     try {
-      obj = a.view.evaluate(expr);
+      obj = attachment.view.evaluate(expr);
     } catch (e) {
       // gdb habits in the Debug Console (`p x`), tried only when the text is not C already.
       const alt = context === 'repl' ? replExpression(expression) : undefined;
       if (alt === undefined) throw e;
       expr = alt;
-      obj = a.view.evaluate(expr);
+      obj = attachment.view.evaluate(expr);
     }
     // A value that cannot be read at all fails like gdb's print (and the CLI): no result with
     // an <error: …> text, expandable error children and a memoryReference.
-    a.view.formatValue(obj, { charset: 'utf-8', elements: 1 });
-    const d = this.vars.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
-    response.body = d;
+    attachment.view.formatValue(obj, { charset: 'utf-8', elements: 1 });
+    const described = this.vars.describe(obj, expr, true, context === 'clipboard' ? CLIPBOARD_ELEMENTS : undefined);
+    response.body = described;
     if (context === 'watch') {
-      a.live.track(`e|${expression}`, d.result, () => this.vars.describe(a.view.evaluate(expression), expression, false).result);
+      attachment.live.track(`e|${expression}`, described.result, () => this.vars.describe(attachment.view.evaluate(expression), expression, false).result);
     }
   }
 
   private assertWritable(what: string): void {
-    if (!this.a.cfg.allowWrites) throw this.writeRefusal?.(what) ?? writesDisabled(what);
+    if (!this.attachment.cfg.allowWrites) throw this.writeRefusal?.(what) ?? writesDisabled(what);
   }
 
   /** `lhs = rhs` (C conversions for scalars, see assign.ts), written through the view's memory. */
   private assign(lhs: string, rhs: string): TargetObject {
-    const a = this.a;
-    const target = assign(a.view, a.viewMemory, lhs, rhs);
-    a.viewMemory.clear();
+    const attachment = this.attachment;
+    const target = assign(attachment.view, attachment.viewMemory, lhs, rhs);
+    attachment.viewMemory.clear();
     return target;
   }
 
   private afterWrite(): void {
-    const a = this.a;
-    if (this.client?.supportsInvalidatedEvent && a.live.trackedCount > 0) {
-      a.live.forgetRenders();
+    const attachment = this.attachment;
+    if (this.client?.supportsInvalidatedEvent && attachment.live.trackedCount > 0) {
+      attachment.live.forgetRenders();
       this.refs.reset();
       this.sendEvent(new InvalidatedEvent(['variables']));
     }
@@ -848,8 +849,8 @@ export class PidscopeSession extends DebugSession {
     evaluateName = row.evaluateName;
     if (!evaluateName) throw badArgs(`${args.name} has no expression pidscope could assign to`, 'Use setExpression with a C lvalue');
     const obj = this.assign(evaluateName, args.value);
-    const d = this.vars.describe(obj, evaluateName, true);
-    response.body = { value: d.result, type: d.type, variablesReference: d.variablesReference, indexedVariables: d.indexedVariables, namedVariables: d.namedVariables, memoryReference: d.memoryReference };
+    const described = this.vars.describe(obj, evaluateName, true);
+    response.body = { value: described.result, type: described.type, variablesReference: described.variablesReference, indexedVariables: described.indexedVariables, namedVariables: described.namedVariables, memoryReference: described.memoryReference };
     this.afterWrite();
   }
 
@@ -858,15 +859,15 @@ export class PidscopeSession extends DebugSession {
     if (typeof args.expression !== 'string' || typeof args.value !== 'string') throw badArgs('setExpression needs "expression" and "value" strings');
     this.assertWritable(`Setting ${args.expression}`);
     const obj = this.assign(args.expression, args.value);
-    const d = this.vars.describe(obj, args.expression, true);
-    response.body = { value: d.result, type: d.type, variablesReference: d.variablesReference, indexedVariables: d.indexedVariables, namedVariables: d.namedVariables, memoryReference: d.memoryReference };
+    const described = this.vars.describe(obj, args.expression, true);
+    response.body = { value: described.result, type: described.type, variablesReference: described.variablesReference, indexedVariables: described.indexedVariables, namedVariables: described.namedVariables, memoryReference: described.memoryReference };
     this.afterWrite();
   }
 
   // ---------------------------------------------------------------- memory
 
   private onReadMemory(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ReadMemoryArguments>): void {
-    const a = this.a;
+    const attachment = this.attachment;
     const address = decodeMemoryReference(args.memoryReference, args.offset);
     const count = intArg(args, 'count', { required: true, min: 0 });
     if (count > MAX_READ) throw badArgs(`count ${count} is too large (at most ${MAX_READ} bytes per readMemory)`, 'Read big ranges in pieces');
@@ -875,7 +876,7 @@ export class PidscopeSession extends DebugSession {
       return;
     }
     // Live: read through the view so open memory views share the refresh's batched read.
-    const r = a.viewMemory.read(address, count);
+    const r = attachment.viewMemory.read(address, count);
     const firstBad = r.unreadable[0];
     let good = count;
     let unreadable = 0;
@@ -885,17 +886,17 @@ export class PidscopeSession extends DebugSession {
     }
     response.body = { address: hex(address), data: r.data.subarray(0, good).toString('base64') };
     if (unreadable > 0) (response.body as DebugProtocol.ReadMemoryResponse['body'] & object).unreadableBytes = unreadable;
-    if (good > 0) a.live.trackMemory(address, good, r.data.subarray(0, good));
+    if (good > 0) attachment.live.trackMemory(address, good, r.data.subarray(0, good));
   }
 
   private onWriteMemory(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.WriteMemoryArguments>): void {
-    const a = this.a;
+    const attachment = this.attachment;
     const address = decodeMemoryReference(args.memoryReference, args.offset);
     if (typeof args.data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(args.data)) throw badArgs('writeMemory: "data" is not base64 text');
     this.assertWritable(`Writing ${Buffer.from(args.data, 'base64').length} bytes at ${hex(address)}`);
     const data = Buffer.from(args.data, 'base64');
     if (data.length > MAX_WRITE) throw badArgs(`writeMemory of ${data.length} bytes is too large (at most ${MAX_WRITE})`, 'Write in pieces');
-    const n = data.length ? a.viewMemory.write(address, data) : 0;
+    const n = data.length ? attachment.viewMemory.write(address, data) : 0;
     response.body = { bytesWritten: n };
     if (this.client?.supportsMemoryEvent && n > 0) this.sendEvent(new MemoryEvent(encodeMemoryReference(address), 0, n));
     this.afterWrite();
@@ -904,9 +905,9 @@ export class PidscopeSession extends DebugSession {
   // ---------------------------------------------------------------- view control
 
   private onPause(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.PauseArguments>): void {
-    const a = this.a;
+    const attachment = this.attachment;
     const threadId = intArg(args, 'threadId', { required: true });
-    if (threadId !== LIVE_THREAD_ID && !safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
+    if (threadId !== LIVE_THREAD_ID && !safe(() => attachment.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
     if (threadId !== LIVE_THREAD_ID) {
       // A real thread: a snapshot of its stack (dap/stacks.ts); it keeps running.
       const { description, text } = this.threadSnapshots().pause(threadId);
@@ -922,8 +923,8 @@ export class PidscopeSession extends DebugSession {
       return;
     }
     // Pausing the live-view thread freezes the VIEW; the target keeps running.
-    if (!a.live.frozen) {
-      a.live.freeze();
+    if (!attachment.live.frozen) {
+      attachment.live.freeze();
       this.viewChanged();
     }
     response.body = {};
@@ -933,15 +934,15 @@ export class PidscopeSession extends DebugSession {
   }
 
   private onContinue(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.ContinueArguments>): void {
-    const a = this.a;
+    const attachment = this.attachment;
     const threadId = intArg(args, 'threadId', { required: true });
     if (threadId !== LIVE_THREAD_ID) {
-      if (!safe(() => a.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
+      if (!safe(() => attachment.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
       this.snapshots?.drop(threadId); // it was running all along: forget its snapshot
       response.body = { allThreadsContinued: false };
       return;
     }
-    a.live.resume();
+    attachment.live.resume();
     this.viewChanged();
     response.body = { allThreadsContinued: false };
     // The client now shows the thread running; bring the live view back right away.
@@ -957,11 +958,11 @@ export class PidscopeSession extends DebugSession {
    * hex views when a session runs, which `continue` briefly makes it do).
    */
   private onView(response: DebugProtocol.Response, args: Args): void {
-    const a = this.a;
+    const attachment = this.attachment;
     if (typeof args.frozen !== 'boolean') throw badArgs('pidscope/view needs {"frozen": true|false}');
-    if (args.frozen !== a.live.frozen) {
-      if (args.frozen) a.live.freeze();
-      else a.live.resume();
+    if (args.frozen !== attachment.live.frozen) {
+      if (args.frozen) attachment.live.freeze();
+      else attachment.live.resume();
       this.viewChanged();
       const reason = args.frozen ? 'pause' : 'entry';
       setImmediate(() => {
@@ -970,7 +971,7 @@ export class PidscopeSession extends DebugSession {
         if (!args.frozen) this.scheduleRefresh();
       });
     }
-    response.body = { view: a.live.frozen ? 'frozen' : 'live', snapshotTime: a.live.snapshotTime };
+    response.body = { view: attachment.live.frozen ? 'frozen' : 'live', snapshotTime: attachment.live.snapshotTime };
   }
 
   /**
@@ -1021,10 +1022,10 @@ export class PidscopeSession extends DebugSession {
   // ---------------------------------------------------------------- data breakpoints (watchpoints.ts)
 
   private watchpoints(): DataBreakpoints {
-    const a = this.a;
-    if (!a.watch) {
-      a.watch = new DataBreakpoints({
-        program: a.proc.program, // live memory: polling compares fresh reads, never the view's snapshot
+    const attachment = this.attachment;
+    if (!attachment.watch) {
+      attachment.watch = new DataBreakpoints({
+        program: attachment.proc.program, // live memory: polling compares fresh reads, never the view's snapshot
         sendEvent: (e) => this.forwardWatchEvent(e),
         resolveVariable: (ref, name) => {
           try {
@@ -1037,7 +1038,7 @@ export class PidscopeSession extends DebugSession {
         supportsInvalidatedEvent: this.client?.supportsInvalidatedEvent === true,
       });
     }
-    return a.watch;
+    return attachment.watch;
   }
 
   /** Watch hits invalidate the views: the references handed out so far go stale, as with a refresh. */
@@ -1069,7 +1070,7 @@ export class PidscopeSession extends DebugSession {
     response.body = this.watchpoints().setDataBreakpoints(args as unknown as DebugProtocol.SetDataBreakpointsArguments);
     // A new "Recent writes" scope: let the client re-fetch the scopes.
     if (!hadScope && this.client?.supportsInvalidatedEvent) {
-      this.a.live.forgetRenders();
+      this.attachment.live.forgetRenders();
       this.refs.reset();
       this.sendEvent(new InvalidatedEvent(['variables']));
     }
@@ -1077,63 +1078,31 @@ export class PidscopeSession extends DebugSession {
 
   // ---------------------------------------------------------------- Debug Console completions
 
-  /**
-   * Globals by prefix (from the modules shown so far: the main program's at least), and after
-   * `expr.` or `expr->` the members of what `expr` is.
-   */
+  /** See completions.ts; here only the arguments are checked. */
   private onCompletions(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.CompletionsArguments>): void {
-    const a = this.a;
     if (typeof args.text !== 'string') throw badArgs('completions needs "text"');
-    const base1 = this.client?.columnsStartAt1 !== false;
-    const column = intArg(args, 'column', { required: true, min: base1 ? 1 : 0 });
-    const before = args.text.slice(0, Math.min(args.text.length, column - (base1 ? 1 : 0)));
-    const word = /[A-Za-z_$][\w$]*$/.exec(before)?.[0] ?? '';
-    const head = before.slice(0, before.length - word.length);
-    const start = before.length - word.length + (base1 ? 1 : 0);
-    const targets: DebugProtocol.CompletionItem[] = [];
-    const member = /([A-Za-z_$][\w$]*(?:\[[^\]]*\]|\.[A-Za-z_$][\w$]*|->[A-Za-z_$][\w$]*)*)\s*(\.|->)\s*$/.exec(head);
-    if (member) {
-      let kids: string[] = [];
-      try {
-        const obj = a.view.evaluate(member[1]);
-        kids = a.view.children(obj, 0, 1000).map((k) => k.name).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n));
-      } catch {
-        kids = [];
-      }
-      for (const n of kids) if (n.startsWith(word)) targets.push({ label: n, type: 'field', start, length: word.length });
-    } else if (word !== '') {
-      const seen = new Set<string>();
-      for (const g of a.globals.values()) {
-        for (const u of g.module.units) {
-          for (const v of u.variables) {
-            if (targets.length >= 500) break;
-            if (v.scope === 'function-static' || seen.has(v.name) || !v.name.startsWith(word)) continue;
-            seen.add(v.name);
-            targets.push({ label: v.name, type: 'variable', start, length: word.length });
-          }
-        }
-      }
-    }
-    targets.sort((x, y) => x.label.localeCompare(y.label));
-    response.body = { targets };
+    const columnBase = this.client?.columnsStartAt1 !== false ? 1 : 0;
+    const column = intArg(args, 'column', { required: true, min: columnBase });
+    const attachment = this.attachment;
+    response.body = { targets: completionItems(attachment.view, attachment.globals.values(), args.text, column, columnBase) };
   }
 
   // ---------------------------------------------------------------- custom requests
 
   private infoBody(): Record<string, unknown> {
-    const a = this.a;
+    const attachment = this.attachment;
     return {
-      pid: a.proc.pid,
-      name: a.proc.name,
-      exe: a.proc.exe,
-      backend: a.proc.backend,
-      reasons: a.proc.backendReasons,
-      allowWrites: a.cfg.allowWrites,
-      refreshIntervalMs: a.cfg.refreshIntervalMs,
-      view: a.live.frozen ? 'frozen' : 'live',
-      snapshotTime: a.live.snapshotTime,
+      pid: attachment.proc.pid,
+      name: attachment.proc.name,
+      exe: attachment.proc.exe,
+      backend: attachment.proc.backend,
+      reasons: attachment.proc.backendReasons,
+      allowWrites: attachment.cfg.allowWrites,
+      refreshIntervalMs: attachment.cfg.refreshIntervalMs,
+      view: attachment.live.frozen ? 'frozen' : 'live',
+      snapshotTime: attachment.live.snapshotTime,
       liveThreadId: LIVE_THREAD_ID,
-      refresh: { ...this.refreshStats, shown: a.live.trackedCount, blocksShown: a.viewMemory.touchedBlocks },
+      refresh: { ...this.refreshStats, shown: attachment.live.trackedCount, blocksShown: attachment.viewMemory.touchedBlocks },
     };
   }
 
@@ -1142,17 +1111,17 @@ export class PidscopeSession extends DebugSession {
   }
 
   private onSample(response: DebugProtocol.Response, args: Args): void {
-    const a = this.a;
+    const attachment = this.attachment;
     const exprs = args.expressions;
     if (!Array.isArray(exprs) || exprs.some((e) => typeof e !== 'string')) {
       throw badArgs('pidscope/sample: "expressions" is not a list of strings', 'Send {"expressions": ["g_counter", "buf.len * 2"]}');
     }
     if (exprs.length > MAX_SAMPLE_EXPRESSIONS) throw badArgs(`pidscope/sample: ${exprs.length} expressions (at most ${MAX_SAMPLE_EXPRESSIONS})`, 'Plot fewer expressions at once');
     // One batched read of everything the previous sample touched, then evaluate from that snapshot.
-    a.samplerMemory.refill();
-    a.samplerMemory.forgetTouched();
+    attachment.samplerMemory.refill();
+    attachment.samplerMemory.forgetTouched();
     const time = Date.now();
-    const values = (exprs as string[]).map((e) => sampleOne(a.sampler, e));
+    const values = (exprs as string[]).map((e) => sampleOne(attachment.sampler, e));
     response.body = { time, values };
   }
 
@@ -1180,16 +1149,16 @@ export class PidscopeSession extends DebugSession {
 // ------------------------------------------------------------------ helpers
 
 
-function intArg(args: Args, name: string, o: { required: true; min?: number }): number;
-function intArg(args: Args, name: string, o?: { required?: boolean; min?: number }): number | undefined;
-function intArg(args: Args, name: string, o: { required?: boolean; min?: number } = {}): number | undefined {
+function intArg(args: Args, name: string, opts: { required: true; min?: number }): number;
+function intArg(args: Args, name: string, opts?: { required?: boolean; min?: number }): number | undefined;
+function intArg(args: Args, name: string, opts: { required?: boolean; min?: number } = {}): number | undefined {
   const v = args[name];
   if (v === undefined || v === null) {
-    if (o.required) throw badArgs(`"${name}" is missing`, `Pass "${name}" as an integer`);
+    if (opts.required) throw badArgs(`"${name}" is missing`, `Pass "${name}" as an integer`);
     return undefined;
   }
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw badArgs(`"${name}" is ${JSON.stringify(v)}, not an integer`, `Pass "${name}" as an integer`);
-  if (o.min !== undefined && v < o.min) throw badArgs(`"${name}" is ${v}, below ${o.min}`, `Pass "${name}" ≥ ${o.min}`);
+  if (opts.min !== undefined && v < opts.min) throw badArgs(`"${name}" is ${v}, below ${opts.min}`, `Pass "${name}" ≥ ${opts.min}`);
   return v;
 }
 

@@ -134,7 +134,7 @@ export class ThreadSnapshots {
     try {
       value = formatTop(ctx, obj, { noPointerPrefix: true });
     } catch (e) {
-      value = `<error: ${(e as { cause_?: string }).cause_ ?? (e as Error).message}>`;
+      value = `<error: ${(e as { causeText?: string }).causeText ?? (e as Error).message}>`;
     }
     let variablesReference = 0;
     if (obj.kind !== 'absent' && obj.type) {

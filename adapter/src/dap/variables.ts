@@ -147,13 +147,13 @@ export class Variables {
   }
 
   private objectVariable(name: string, obj: TargetObject, evaluateName: string | undefined, alloc: boolean): DebugProtocol.Variable {
-    const d = this.describe(obj, evaluateName, alloc);
-    const v: DebugProtocol.Variable = { name, value: d.result, variablesReference: d.variablesReference };
-    if (d.type !== undefined) v.type = d.type;
+    const described = this.describe(obj, evaluateName, alloc);
+    const v: DebugProtocol.Variable = { name, value: described.result, variablesReference: described.variablesReference };
+    if (described.type !== undefined) v.type = described.type;
     if (evaluateName !== undefined) v.evaluateName = evaluateName;
-    if (d.memoryReference !== undefined) v.memoryReference = d.memoryReference;
-    if (d.indexedVariables !== undefined) v.indexedVariables = d.indexedVariables;
-    if (d.namedVariables !== undefined) v.namedVariables = d.namedVariables;
+    if (described.memoryReference !== undefined) v.memoryReference = described.memoryReference;
+    if (described.indexedVariables !== undefined) v.indexedVariables = described.indexedVariables;
+    if (described.namedVariables !== undefined) v.namedVariables = described.namedVariables;
     return v;
   }
 

@@ -108,7 +108,7 @@ export class DataBreakpoints {
   private ended: string | undefined;
   private disposed = false;
 
-  constructor(private readonly d: DataBreakpointsDeps) {}
+  constructor(private readonly deps: DataBreakpointsDeps) {}
 
   // ------------------------------------------------------------------ requests
 
@@ -125,15 +125,15 @@ export class DataBreakpoints {
       } else {
         let expression = args.name;
         if (args.variablesReference !== undefined && args.variablesReference > 0) {
-          const resolved = this.d.resolveVariable(args.variablesReference, args.name);
+          const resolved = this.deps.resolveVariable(args.variablesReference, args.name);
           if (!resolved) return none(`'${args.name}' cannot be watched: pidscope does not know an expression for it`);
           expression = resolved;
         }
-        target = resolveWatchTarget(this.d.program, expression);
+        target = resolveWatchTarget(this.deps.program, expression);
         if (args.bytes !== undefined && args.bytes > 0) target = { ...target, size: args.bytes };
       }
       const hw = splitIntoBreakpoints(target.address, target.size).length <= DEBUG_REGISTERS;
-      const unavailable = this.d.mode === 'poll' ? undefined : hardwareWatchUnavailable();
+      const unavailable = this.deps.mode === 'poll' ? undefined : hardwareWatchUnavailable();
       const how = unavailable
         ? `polling (${unavailable})`
         : hw
@@ -154,7 +154,7 @@ export class DataBreakpoints {
     const text = name.trim();
     if (/^(0x[0-9a-f]+|\d+)$/i.test(text)) return BigInt(text);
     // An expression: its value is the address (a pointer or an integer), e.g. `g_ptr` or `&g_x`.
-    const p = this.d.program;
+    const p = this.deps.program;
     const obj = p.evaluate(text);
     const s = p.formatValue(obj);
     const m = /0x[0-9a-f]+/i.exec(s) ?? /^-?\d+$/.exec(s);
@@ -198,7 +198,7 @@ export class DataBreakpoints {
       let type;
       try {
         // The type (for gdb formatting and `value` in conditions), when the expression still names the same object.
-        const t = resolveWatchTarget(this.d.program, decoded.expression);
+        const t = resolveWatchTarget(this.deps.program, decoded.expression);
         if (t.address === decoded.address && t.size === decoded.size) type = t.type;
       } catch {
         /* raw memory, or the expression no longer resolves: bytes are shown */
@@ -207,7 +207,7 @@ export class DataBreakpoints {
       const info = engine.add({
         ...decoded,
         type,
-        mode: this.d.mode ?? 'auto',
+        mode: this.deps.mode ?? 'auto',
         access: accessOf(b.accessType),
         condition: b.condition,
         hitCondition: b.hitCondition,
@@ -217,7 +217,7 @@ export class DataBreakpoints {
       this.active.set(info.id, a);
       if (info.fallbackReason && info.mode === 'poll') {
         // Said where a user looks (the console), not only in the breakpoint's hover message.
-        this.d.sendEvent(new OutputEvent(`pidscope watch: ${decoded.expression}: polling every ${engine.pollIntervalMs} ms because ${info.fallbackReason} (changes only, no writer)\n`, 'important'));
+        this.deps.sendEvent(new OutputEvent(`pidscope watch: ${decoded.expression}: polling every ${engine.pollIntervalMs} ms because ${info.fallbackReason} (changes only, no writer)\n`, 'important'));
       }
       return this.breakpointOf(a, info);
     } catch (e) {
@@ -269,16 +269,16 @@ export class DataBreakpoints {
 
   private ensureEngine(): WatchEngine {
     if (this.engine) return this.engine;
-    const engine = createWatchEngine(this.d.program, { pollIntervalMs: this.d.pollIntervalMs, recentCapacity: this.d.recentCapacity ?? 50 });
+    const engine = createWatchEngine(this.deps.program, { pollIntervalMs: this.deps.pollIntervalMs, recentCapacity: this.deps.recentCapacity ?? 50 });
     this.coalescer = new Coalescer((o) => {
       const text = o.kind === 'hit' ? hitLine(o.hit) : summaryLine(o);
-      this.d.sendEvent(new OutputEvent(`${text}\n`, 'console'));
-    }, this.d.maxLinesPerSecond ?? 10);
+      this.deps.sendEvent(new OutputEvent(`${text}\n`, 'console'));
+    }, this.deps.maxLinesPerSecond ?? 10);
     engine.on('event', (e) => {
       if (this.disposed) return;
       if (e.kind === 'hit') {
         this.coalescer!.push(e.hit);
-        if (this.d.supportsMemoryEvent) {
+        if (this.deps.supportsMemoryEvent) {
           const w = this.engine?.get(e.hit.watchId);
           if (w) this.dirty.set(`${w.spec.address}`, { address: w.spec.address, size: w.spec.size });
         }
@@ -286,14 +286,14 @@ export class DataBreakpoints {
         const a = this.active.get(e.hit.watchId);
         if (a) this.changed(a);
       } else if (e.kind === 'status') {
-        this.d.sendEvent(new OutputEvent(`pidscope watch: ${e.message}\n`, e.level === 'info' ? 'console' : 'important'));
+        this.deps.sendEvent(new OutputEvent(`pidscope watch: ${e.message}\n`, e.level === 'info' ? 'console' : 'important'));
         // A watch that changed state (armed, fell back to polling) shows it in its message too.
         const a = this.active.get(e.watchId);
         if (a) this.changed(a);
       } else {
         this.ended = e.reason;
         this.coalescer!.flush();
-        this.d.sendEvent(new OutputEvent(`pidscope watch: watchpoints ended: ${e.reason}\n`, 'important'));
+        this.deps.sendEvent(new OutputEvent(`pidscope watch: watchpoints ended: ${e.reason}\n`, 'important'));
         for (const a of this.active.values()) this.sendChanged(a);
       }
     });
@@ -302,15 +302,15 @@ export class DataBreakpoints {
   }
 
   private invalidate(): void {
-    if ((this.d.supportsInvalidatedEvent === false && !this.d.supportsMemoryEvent) || this.invalidateTimer) return;
+    if ((this.deps.supportsInvalidatedEvent === false && !this.deps.supportsMemoryEvent) || this.invalidateTimer) return;
     const wait = Math.max(0, 250 - (Date.now() - this.lastInvalidated));
     this.invalidateTimer = setTimeout(() => {
       this.invalidateTimer = undefined;
       if (this.disposed) return;
       this.lastInvalidated = Date.now();
-      if (this.d.supportsInvalidatedEvent !== false) this.d.sendEvent(new InvalidatedEvent(['variables']));
+      if (this.deps.supportsInvalidatedEvent !== false) this.deps.sendEvent(new InvalidatedEvent(['variables']));
       // An open memory view of a watched object refreshes too.
-      for (const r of this.dirty.values()) this.d.sendEvent(new MemoryEvent(encodeMemoryReference(r.address), 0, r.size));
+      for (const r of this.dirty.values()) this.deps.sendEvent(new MemoryEvent(encodeMemoryReference(r.address), 0, r.size));
       this.dirty.clear();
     }, wait);
     this.invalidateTimer.unref();
@@ -329,7 +329,7 @@ export class DataBreakpoints {
   private sendChanged(a: Active): void {
     a.lastChangedSent = Date.now();
     const bp = this.breakpointOf(a);
-    this.d.sendEvent(new BreakpointEvent('changed', bp as DebugProtocol.Breakpoint) as DebugProtocol.BreakpointEvent);
+    this.deps.sendEvent(new BreakpointEvent('changed', bp as DebugProtocol.Breakpoint) as DebugProtocol.BreakpointEvent);
   }
 
   /** Stops every watchpoint and timer (disconnect, target gone). */

@@ -10,7 +10,7 @@
  *
  * Errors are PidscopeError: code 'EFAULT' for unreadable memory (message is gdb's `Cannot access
  * memory at address 0x…`), 'NO_SYMBOL', 'SYNTAX' (with `column`), 'EVAL' for other evaluation
- * errors; `cause_` is gdb's wording, `fix` says where (column) or what to do.
+ * errors; `causeText` is gdb's wording, `fix` says where (column) or what to do.
  *
  * Formatting follows gdb's default settings and the locale's charset (LC_ALL/LC_CTYPE/LANG, as
  * gdb does); pass `{ charset: 'ascii' | 'utf-8' }` to pin it. Thread-locals get the main thread's

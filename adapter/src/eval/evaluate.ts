@@ -51,7 +51,7 @@ export function evalError(message: string, code = 'EVAL', pos?: number, expr?: s
 
 /** Message without the position suffix, as gdb prints it. */
 export function gdbMessage(e: unknown): string {
-  if (e instanceof PidscopeError) return e.cause_;
+  if (e instanceof PidscopeError) return e.causeText;
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -19,7 +19,7 @@ function valueText(ctx: ValueContext, obj: TargetObject): string {
   try {
     return formatTop(ctx, obj, { noPointerPrefix: true });
   } catch (e) {
-    const msg = (e as { cause_?: string }).cause_ ?? (e as Error).message;
+    const msg = (e as { causeText?: string }).causeText ?? (e as Error).message;
     return `<error: ${msg}>`;
   }
 }

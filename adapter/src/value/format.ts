@@ -892,6 +892,6 @@ export function absentText(reason: string): string {
 }
 
 export function errorText(e: unknown): string {
-  if (isMemoryError(e) || e instanceof PidscopeError) return `<error: ${(e as PidscopeError).cause_}>`;
+  if (isMemoryError(e) || e instanceof PidscopeError) return `<error: ${(e as PidscopeError).causeText}>`;
   throw e;
 }

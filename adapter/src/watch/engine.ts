@@ -190,7 +190,7 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
       const reason = this.tryHardware(w, access === 'readwrite' ? 'readwrite' : 'write');
       if (reason !== undefined) {
         if (mode === 'hw') throw reason;
-        w.info.fallbackReason = reason.cause_;
+        w.info.fallbackReason = reason.causeText;
       }
     } else if (access === 'readwrite') {
       w.info.fallbackReason = 'polling sees changes only: reads are not visible without hardware watchpoints';
