@@ -32,7 +32,11 @@ export function buildCPython(): string {
     if (!tar && why) throw new Error(`apt-get source python3.11 failed: ${why}`);
     if (!tar) throw new Error('apt-get source python3.11 produced no orig tarball (deb-src configured? see ../shared/ENVIRONMENT.md)');
   }
-  const key = createHash('sha256').update(readFileSync(join(dir, tar))).update(CONFIGURE.join(' ')).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(readFileSync(join(dir, tar)))
+    .update(CONFIGURE.join(' '))
+    .digest('hex')
+    .slice(0, 16);
   const tree = join(dir, key);
   const bin = join(tree, 'python');
   if (existsSync(bin)) return bin;

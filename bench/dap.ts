@@ -132,7 +132,13 @@ async function showVariables(dc: DebugClient): Promise<DebugProtocol.Variable[]>
 }
 
 function stopClient(dc: DebugClient): Promise<void> {
-  return Promise.race([dc.disconnectRequest({}).then(() => undefined, () => undefined), sleep(2000)]).then(() => {
+  return Promise.race([
+    dc.disconnectRequest({}).then(
+      () => undefined,
+      () => undefined,
+    ),
+    sleep(2000),
+  ]).then(() => {
     (dc as unknown as { _socket?: { end(): void } })._socket?.end();
     (dc as unknown as { stopAdapter?: () => void }).stopAdapter?.();
   });
@@ -147,7 +153,10 @@ async function startTcp(dc: DebugClient, port: number): Promise<void> {
 }
 
 async function listen(): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [BIN, 'dap', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PIDSCOPE_DAP_SECRET: BENCH_SECRET } });
+  const proc = spawn(process.execPath, [BIN, 'dap', '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PIDSCOPE_DAP_SECRET: BENCH_SECRET },
+  });
   const port = await new Promise<number>((res, rej) => {
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => {
@@ -253,7 +262,8 @@ async function main(): Promise<void> {
         into.push(performance.now() - t);
         if (vars.length < N) throw new Error(`pidscope showed ${vars.length} variables, expected ${N}+`);
         const adapter = (dc as unknown as { _adapterProcess?: ChildProcess })._adapterProcess;
-        const exited = adapter && adapter.exitCode === null && adapter.signalCode === null ? new Promise((res) => adapter.once('exit', res)) : Promise.resolve();
+        const exited =
+          adapter && adapter.exitCode === null && adapter.signalCode === null ? new Promise((res) => adapter.once('exit', res)) : Promise.resolve();
         await stopClient(dc);
         await Promise.race([exited, sleep(10_000)]);
         cpu.get(into)!.push(childrenCpuMs() - c0); // includes the adapter's own shutdown
@@ -310,7 +320,9 @@ async function main(): Promise<void> {
     const info = (await dc.customRequest('pidscope/info')).body as { refresh: { ticks: number; totalMs: number; lastBlocksRead: number; lastRenders: number } };
     await stopClient(dc);
     const tick = info.refresh.totalMs / Math.max(1, info.refresh.ticks);
-    const gdbRe = reprints(timed('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-p', String(target.pid), '-x', gdbScript(dir, ROUNDS + 1)]).out).slice(1);
+    const gdbRe = reprints(
+      timed('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-p', String(target.pid), '-x', gdbScript(dir, ROUNDS + 1)]).out,
+    ).slice(1);
     const drgnRe = reprints(timed(DRGN, ['-q', '-p', String(target.pid), drgnScript(dir, ROUNDS + 1)]).out).slice(1);
     console.log('');
     console.log(`full refresh of ${N} globals (already attached)`);

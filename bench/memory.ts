@@ -106,7 +106,9 @@ async function main(): Promise<void> {
   const fx = await startFixture();
   const target = Target.attach(fx.pid);
   try {
-    const exe = readFileSync(`/proc/${fx.pid}/maps`, 'utf8').split('\n').find((l) => l.endsWith(FIXTURE))!;
+    const exe = readFileSync(`/proc/${fx.pid}/maps`, 'utf8')
+      .split('\n')
+      .find((l) => l.endsWith(FIXTURE))!;
     const bias = BigInt('0x' + exe.split('-')[0]); // PIE, first PT_LOAD at vaddr 0
     const syms = symbols(FIXTURE);
     const big = syms.get('g_big_buffer')! + bias;
@@ -127,7 +129,11 @@ async function main(): Promise<void> {
     }
     // The price of the post-read pidfd check (see memory/vmReadv.ts), shown, not hidden.
     if (contenders.some((c) => c.kind === 'vm-readv')) {
-      contenders.push({ label: 'vm-readv (no per-read pidfd check)', kind: 'vm-readv', reader: openMemory(target, { backend: 'vm-readv', verify: 'on-failure' }).reader });
+      contenders.push({
+        label: 'vm-readv (no per-read pidfd check)',
+        kind: 'vm-readv',
+        reader: openMemory(target, { backend: 'vm-readv', verify: 'on-failure' }).reader,
+      });
     }
     for (const c of contenders) {
       const v = c.reader.read(gint, 4).data.readInt32LE(0);
@@ -168,7 +174,9 @@ async function main(): Promise<void> {
         const m = all[i];
         results.set(`${c.name}|${k.label}`, m);
         const perCall = c.bytesPerOp === 8000 ? `  (${fmt(m.nsPerOp / 1000, 1)} ns per range)` : '';
-        console.log(`  ${k.label.padEnd(36)} ${fmt(m.opsPerSec).padStart(12)} ops/s ${fmt(m.mbPerSec, 1).padStart(10)} MB/s ${fmt(m.nsPerOp).padStart(12)} ns/op${perCall}`);
+        console.log(
+          `  ${k.label.padEnd(36)} ${fmt(m.opsPerSec).padStart(12)} ops/s ${fmt(m.mbPerSec, 1).padStart(10)} MB/s ${fmt(m.nsPerOp).padStart(12)} ns/op${perCall}`,
+        );
       }
       const base = results.get(`${c.name}|proc-mem`);
       if (base) {

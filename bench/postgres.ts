@@ -32,7 +32,11 @@ export function buildPostgres(): string {
     tar = find();
     if (!tar) throw new Error(`apt-get source postgresql-15 failed (deb-src configured? apt-get update?): ${why}`);
   }
-  const key = createHash('sha256').update(readFileSync(join(dir, tar))).update(CONFIGURE.join(' ')).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(readFileSync(join(dir, tar)))
+    .update(CONFIGURE.join(' '))
+    .digest('hex')
+    .slice(0, 16);
   const prefix = join(dir, key);
   const done = join(prefix, '.complete');
   if (existsSync(done)) return prefix;
@@ -61,9 +65,16 @@ export async function startPostgres(prefix: string): Promise<{ pid: number; bina
   const inst = join(base, 'inst');
   cpSync(prefix, inst, { recursive: true });
   const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
-  execFileSync('setpriv', [...asNobody, join(inst, 'bin', 'initdb'), '-D', data, '-A', 'trust', '--no-sync', '-U', 'postgres'], { stdio: 'pipe', timeout: 300_000, cwd: base });
+  execFileSync('setpriv', [...asNobody, join(inst, 'bin', 'initdb'), '-D', data, '-A', 'trust', '--no-sync', '-U', 'postgres'], {
+    stdio: 'pipe',
+    timeout: 300_000,
+    cwd: base,
+  });
   const binary = join(inst, 'bin', 'postgres');
-  const child = spawn('setpriv', [...asNobody, binary, '-D', data, '-k', base, '-c', 'listen_addresses=', '-c', 'fsync=off'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: base });
+  const child = spawn('setpriv', [...asNobody, binary, '-D', data, '-k', base, '-c', 'listen_addresses=', '-c', 'fsync=off'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: base,
+  });
   await new Promise<void>((res, rej) => {
     let out = '';
     const timer = setTimeout(() => rej(new Error(`postgres did not start: ${out}`)), 60_000);

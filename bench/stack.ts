@@ -111,7 +111,9 @@ async function main(): Promise<void> {
     const base = median(idle);
     const with1 = median(busy);
     console.log(`\ntarget spin loop, idle windows        ${Math.round(base).toLocaleString('en-US').padStart(15)} iterations/s`);
-    console.log(`target spin loop, 1 snapshot/second   ${Math.round(with1).toLocaleString('en-US').padStart(15)} iterations/s (${((1 - with1 / base) * 100).toFixed(1)}% slower; noise: idle windows span ${Math.round(Math.min(...idle)).toLocaleString('en-US')}..${Math.round(Math.max(...idle)).toLocaleString('en-US')})`);
+    console.log(
+      `target spin loop, 1 snapshot/second   ${Math.round(with1).toLocaleString('en-US').padStart(15)} iterations/s (${((1 - with1 / base) * 100).toFixed(1)}% slower; noise: idle windows span ${Math.round(Math.min(...idle)).toLocaleString('en-US')}..${Math.round(Math.max(...idle)).toLocaleString('en-US')})`,
+    );
     console.log(`TracerPid after pidscope: ${tracerPid(pid)}`);
     program.close();
   } finally {

@@ -135,12 +135,13 @@ async function main(): Promise<void> {
     });
   } else console.log(`(lua skipped: ${lua.reason})`);
   let redis: string | undefined;
-  if (want('redis')) try {
-    process.stdout.write('building redis-server from Debian source (cached after the first run)…\n');
-    redis = buildRedis();
-  } catch (e) {
-    console.log(`(redis skipped: ${(e as Error).message.split('\n')[0]})`);
-  }
+  if (want('redis'))
+    try {
+      process.stdout.write('building redis-server from Debian source (cached after the first run)…\n');
+      redis = buildRedis();
+    } catch (e) {
+      console.log(`(redis skipped: ${(e as Error).message.split('\n')[0]})`);
+    }
   if (redis) {
     const bin = redis;
     targets.push({
@@ -150,7 +151,9 @@ async function main(): Promise<void> {
       drgn: "prog['server'].hz",
       start: async () => {
         const sock = join(mkdtempSync(join(tmpdir(), 'pidscope-redis-')), 'redis.sock');
-        const child = spawn(bin, ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(bin, ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         await waitForLine(child, /ready to accept connections/i, 'redis-server');
         return { pid: child.pid!, stop: stopper(child) };
       },
@@ -158,12 +161,13 @@ async function main(): Promise<void> {
   }
 
   let cpython: string | undefined;
-  if (want('cpython')) try {
-    process.stdout.write('building CPython 3.11 from Debian source (cached after the first run)…\n');
-    cpython = buildCPython();
-  } catch (e) {
-    console.log(`(CPython skipped: ${(e as Error).message.split('\n')[0]})`);
-  }
+  if (want('cpython'))
+    try {
+      process.stdout.write('building CPython 3.11 from Debian source (cached after the first run)…\n');
+      cpython = buildCPython();
+    } catch (e) {
+      console.log(`(CPython skipped: ${(e as Error).message.split('\n')[0]})`);
+    }
   if (cpython) {
     const bin = cpython;
     targets.push({
@@ -176,12 +180,13 @@ async function main(): Promise<void> {
     });
   }
   let pg: string | undefined;
-  if (want('postgres')) try {
-    process.stdout.write('building PostgreSQL 15 from Debian source (cached after the first run)…\n');
-    pg = buildPostgres();
-  } catch (e) {
-    console.log(`(PostgreSQL skipped: ${(e as Error).message.split('\n')[0]})`);
-  }
+  if (want('postgres'))
+    try {
+      process.stdout.write('building PostgreSQL 15 from Debian source (cached after the first run)…\n');
+      pg = buildPostgres();
+    } catch (e) {
+      console.log(`(PostgreSQL skipped: ${(e as Error).message.split('\n')[0]})`);
+    }
   if (pg) {
     const prefix = pg;
     targets.push({
@@ -203,13 +208,12 @@ async function main(): Promise<void> {
   const penv = { XDG_CACHE_HOME: xdg };
   timeRun(process.execPath, [PIDSCOPE, '--help'], penv);
   const script = join(dir, 'print.py');
-  writeFileSync(
-    script,
-    ['import sys', 'print(eval(sys.argv[1]))'].join('\n'),
-  );
+  writeFileSync(script, ['import sys', 'print(eval(sys.argv[1]))'].join('\n'));
 
   const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, load average ${load()})\n`);
+  console.log(
+    `\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, load average ${load()})\n`,
+  );
   const rows: string[] = [];
   const globalsRows: string[] = [];
   const cpuRows: string[] = [];
@@ -235,7 +239,18 @@ async function main(): Promise<void> {
         pidscopeOut = w.stdout.trim();
         times.warm.push(w.ms);
         cpu.warm.push(w.cpu);
-        const g = timeRun('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-iex', 'set width 0', '-p', String(proc.pid), '-ex', `print ${t.expr}`]);
+        const g = timeRun('gdb', [
+          '-nx',
+          '-batch',
+          '-iex',
+          'set debuginfod enabled off',
+          '-iex',
+          'set width 0',
+          '-p',
+          String(proc.pid),
+          '-ex',
+          `print ${t.expr}`,
+        ]);
         const m = /^\$1 = (.*)$/m.exec(g.stdout);
         gdbOut = m ? m[1] : `(no value: ${g.stderr.trim().split('\n').pop()})`;
         times.gdb.push(g.ms);
@@ -253,15 +268,25 @@ async function main(): Promise<void> {
       const cmed = { cold: median(cpu.cold), warm: median(cpu.warm), gdb: median(cpu.gdb), drgn: median(cpu.drgn) };
       const same = pidscopeOut === gdbOut;
       console.log(`${t.name}: ${mb(dbg)} of DWARF, print ${t.expr}`);
-      console.log(`  pidscope eval, cold index   ${med.cold.toFixed(0).padStart(6)} ms   (gdb takes ${ratio(med.gdb, med.cold)} as long, drgn ${ratio(med.drgn, med.cold)})`);
-      console.log(`  pidscope eval, warm index   ${med.warm.toFixed(0).padStart(6)} ms   (gdb takes ${ratio(med.gdb, med.warm)} as long, drgn ${ratio(med.drgn, med.warm)})`);
+      console.log(
+        `  pidscope eval, cold index   ${med.cold.toFixed(0).padStart(6)} ms   (gdb takes ${ratio(med.gdb, med.cold)} as long, drgn ${ratio(med.drgn, med.cold)})`,
+      );
+      console.log(
+        `  pidscope eval, warm index   ${med.warm.toFixed(0).padStart(6)} ms   (gdb takes ${ratio(med.gdb, med.warm)} as long, drgn ${ratio(med.drgn, med.warm)})`,
+      );
       console.log(`  gdb -batch -p               ${med.gdb.toFixed(0).padStart(6)} ms`);
       console.log(`  drgn -p                     ${Number.isNaN(med.drgn) ? `  failed: ${drgnError}` : med.drgn.toFixed(0).padStart(6) + ' ms'}`);
-      console.log(`  CPU time (user+sys): pidscope cold ${cmed.cold} ms, warm ${cmed.warm} ms, gdb ${cmed.gdb} ms, drgn ${Number.isNaN(cmed.drgn) ? '—' : cmed.drgn + ' ms'}`);
+      console.log(
+        `  CPU time (user+sys): pidscope cold ${cmed.cold} ms, warm ${cmed.warm} ms, gdb ${cmed.gdb} ms, drgn ${Number.isNaN(cmed.drgn) ? '—' : cmed.drgn + ' ms'}`,
+      );
       console.log(`  output identical to gdb: ${same ? 'yes' : `NO\n    gdb:      ${gdbOut.slice(0, 200)}\n    pidscope: ${pidscopeOut.slice(0, 200)}`}\n`);
       const drgnCell = Number.isNaN(med.drgn) ? `failed (${drgnError.slice(0, 60)})` : `${med.drgn.toFixed(0)} ms`;
-      cpuRows.push(`| ${t.name} | ${cmed.cold} ms | ${cmed.warm} ms | ${cmed.gdb} ms | ${Number.isNaN(cmed.drgn) ? '—' : cmed.drgn + ' ms'} | ${(cmed.cold / cmed.gdb).toFixed(2)} | ${(cmed.warm / cmed.gdb).toFixed(2)} | ${Number.isNaN(cmed.drgn) ? '—' : (cmed.warm / cmed.drgn).toFixed(2)} |`);
-      rows.push(`| ${t.name} | ${mb(dbg)} | \`${t.expr}\` | ${med.cold.toFixed(0)} ms | ${med.warm.toFixed(0)} ms | ${med.gdb.toFixed(0)} ms | ${drgnCell} | ${(med.cold / med.gdb).toFixed(2)} | ${(med.warm / med.gdb).toFixed(2)} | ${Number.isNaN(med.drgn) ? '—' : (med.warm / med.drgn).toFixed(2)} | ${same ? 'yes' : 'no'} |`);
+      cpuRows.push(
+        `| ${t.name} | ${cmed.cold} ms | ${cmed.warm} ms | ${cmed.gdb} ms | ${Number.isNaN(cmed.drgn) ? '—' : cmed.drgn + ' ms'} | ${(cmed.cold / cmed.gdb).toFixed(2)} | ${(cmed.warm / cmed.gdb).toFixed(2)} | ${Number.isNaN(cmed.drgn) ? '—' : (cmed.warm / cmed.drgn).toFixed(2)} |`,
+      );
+      rows.push(
+        `| ${t.name} | ${mb(dbg)} | \`${t.expr}\` | ${med.cold.toFixed(0)} ms | ${med.warm.toFixed(0)} ms | ${med.gdb.toFixed(0)} ms | ${drgnCell} | ${(med.cold / med.gdb).toFixed(2)} | ${(med.warm / med.gdb).toFixed(2)} | ${Number.isNaN(med.drgn) ? '—' : (med.warm / med.drgn).toFixed(2)} | ${same ? 'yes' : 'no'} |`,
+      );
       if (!same) process.exitCode = 1;
       if (t.globals) globalsRows.push(benchGlobals(t, proc.pid, penv, dir));
     } finally {
@@ -292,12 +317,25 @@ function benchGlobals(t: Target, pid: number, penv: NodeJS.ProcessEnv, dir: stri
   const listing = timeRun(process.execPath, [PIDSCOPE, 'globals', '--json', '--pid', String(pid)], penv);
   if (listing.code !== 0) throw new Error(`pidscope globals failed on ${t.name}: ${listing.stderr}`);
   const exprs: string[] = [];
-  for (const m of JSON.parse(listing.stdout) as Array<{ units: Array<{ variables: Array<{ expression: string }> }> }>) for (const u of m.units) for (const v of u.variables) exprs.push(v.expression);
+  for (const m of JSON.parse(listing.stdout) as Array<{ units: Array<{ variables: Array<{ expression: string }> }> }>)
+    for (const u of m.units) for (const v of u.variables) exprs.push(v.expression);
   // gdb stops a command file at its first error: a Python loop keeps going, like a user would.
   const list = join(dir, 'globals.txt');
   writeFileSync(list, exprs.join('\n') + '\n');
   const cmds = join(dir, 'globals.py');
-  writeFileSync(cmds, ['import gdb', `for e in open(${JSON.stringify(list)}).read().split('\\n'):`, '    if e:', '        try:', "            gdb.execute('print ' + e)", '        except gdb.error as x:', '            print(x)', ''].join('\n'));
+  writeFileSync(
+    cmds,
+    [
+      'import gdb',
+      `for e in open(${JSON.stringify(list)}).read().split('\\n'):`,
+      '    if e:',
+      '        try:',
+      "            gdb.execute('print ' + e)",
+      '        except gdb.error as x:',
+      '            print(x)',
+      '',
+    ].join('\n'),
+  );
   const rounds = Math.max(1, Math.min(ROUNDS, 3));
   const ours: number[] = [];
   const gdb: number[] = [];
@@ -308,7 +346,20 @@ function benchGlobals(t: Target, pid: number, penv: NodeJS.ProcessEnv, dir: stri
     if (p.code !== 0) throw new Error(`pidscope globals failed on ${t.name}: ${p.stderr}`);
     ours.push(p.ms);
     oursCpu.push(p.cpu);
-    const g = timeRun('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-iex', 'set width 0', '-iex', 'set pagination off', '-p', String(pid), '-x', cmds]);
+    const g = timeRun('gdb', [
+      '-nx',
+      '-batch',
+      '-iex',
+      'set debuginfod enabled off',
+      '-iex',
+      'set width 0',
+      '-iex',
+      'set pagination off',
+      '-p',
+      String(pid),
+      '-x',
+      cmds,
+    ]);
     gdb.push(g.ms);
     gdbCpu.push(g.cpu);
   }
@@ -316,7 +367,9 @@ function benchGlobals(t: Target, pid: number, penv: NodeJS.ProcessEnv, dir: stri
   const g = median(gdb);
   const ac = median(oursCpu);
   const gc = median(gdbCpu);
-  console.log(`${t.name}: all ${exprs.length} globals: pidscope globals ${a.toFixed(0)} ms (CPU ${ac} ms), gdb printing each ${g.toFixed(0)} ms (CPU ${gc} ms): ${(a / g).toFixed(2)} of gdb's time\n`);
+  console.log(
+    `${t.name}: all ${exprs.length} globals: pidscope globals ${a.toFixed(0)} ms (CPU ${ac} ms), gdb printing each ${g.toFixed(0)} ms (CPU ${gc} ms): ${(a / g).toFixed(2)} of gdb's time\n`,
+  );
   return `| ${t.name} | ${exprs.length} | ${a.toFixed(0)} ms (CPU ${ac} ms) | ${g.toFixed(0)} ms (CPU ${gc} ms) | ${(a / g).toFixed(2)} (CPU ${(ac / gc).toFixed(2)}) |`;
 }
 

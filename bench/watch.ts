@@ -170,7 +170,10 @@ async function gdbWindow(program: Program, pid: number, counter: bigint): Promis
   try {
     await base();
     const script = join(dir, 'watch.gdb');
-    writeFileSync(script, ['set pagination off', 'set confirm off', 'watch g_hot', 'commands', 'silent', 'continue', 'end', 'echo armed\\n', 'continue', ''].join('\n'));
+    writeFileSync(
+      script,
+      ['set pagination off', 'set confirm off', 'watch g_hot', 'commands', 'silent', 'continue', 'end', 'echo armed\\n', 'continue', ''].join('\n'),
+    );
     gdb = spawn('gdb', ['-nx', '-batch', '-p', String(pid), '-x', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     gdb.stdout!.on('data', (d: Buffer) => (out += String(d)));
@@ -269,7 +272,9 @@ async function armBench(): Promise<void> {
     for (const id of [...ids].reverse()) {
       const t0 = process.hrtime.bigint();
       engine.remove(id);
-      rows.push(`  - watch ${id}: removed in ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms; perf fds held ${engine.perfFds().toLocaleString('en-US')}`);
+      rows.push(
+        `  - watch ${id}: removed in ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms; perf fds held ${engine.perfFds().toLocaleString('en-US')}`,
+      );
     }
   } finally {
     engine.close();
@@ -277,7 +282,9 @@ async function armBench(): Promise<void> {
     await fx.stop();
   }
   for (const r of rows) console.log(r);
-  console.log(`  RLIMIT_NOFILE ${limit.toLocaleString('en-US')}: a watch needing more perf fds than it leaves (minus 256) is refused up front, and auto mode polls`);
+  console.log(
+    `  RLIMIT_NOFILE ${limit.toLocaleString('en-US')}: a watch needing more perf fds than it leaves (minus 256) is refused up front, and auto mode polls`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -323,7 +330,9 @@ async function hotBench(): Promise<void> {
     console.log('');
     console.log(`slice spread (iterations/s): none ${spread(acc.none)}; poll ${spread(acc.poll)}; hw ${spread(acc.hw)}`);
     console.log(`pidscope poll: ${((rate(acc.poll) / base) * 100).toFixed(1)}% of the baseline throughput`);
-    console.log(`pidscope hw vs gdb watch: the target runs ${(rate(acc.hw) / Math.max(1, rate(g.gdb))).toFixed(0)}× faster under pidscope's hardware watchpoint than under gdb's`);
+    console.log(
+      `pidscope hw vs gdb watch: the target runs ${(rate(acc.hw) / Math.max(1, rate(g.gdb))).toFixed(0)}× faster under pidscope's hardware watchpoint than under gdb's`,
+    );
   } finally {
     program.close();
     await fx.stop();

@@ -45,13 +45,7 @@ function packageVersion(): string {
 }
 
 async function help(): Promise<string> {
-  const lines = [
-    'pidscope — a debugger for running Linux processes that never stops them',
-    '',
-    'Usage: pidscope <command> [options]',
-    '',
-    'Commands:',
-  ];
+  const lines = ['pidscope — a debugger for running Linux processes that never stops them', '', 'Usage: pidscope <command> [options]', '', 'Commands:'];
   for (const name of Object.keys(COMMANDS)) {
     const cmd = await load(name);
     if (cmd) lines.push(`  ${name.padEnd(9)} ${cmd.summary}`);

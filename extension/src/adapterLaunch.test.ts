@@ -8,7 +8,7 @@ describe('adapterCommand', () => {
   const ext = mkdtempSync(join(tmpdir(), 'pidscope-ext-'));
   afterAll(() => rmSync(ext, { recursive: true, force: true }));
 
-  it('runs the bundled adapter with the extension host\'s Node (Electron as Node on desktop)', () => {
+  it("runs the bundled adapter with the extension host's Node (Electron as Node on desktop)", () => {
     expect(() => adapterCommand(ext, {}, '/usr/bin/node')).toThrow(/bundled debug adapter is missing/);
     mkdirSync(join(ext, 'dist', 'adapter'), { recursive: true });
     writeFileSync(join(ext, 'dist', 'adapter', 'pidscope-dap.js'), '');
@@ -17,7 +17,7 @@ describe('adapterCommand', () => {
     expect(adapterCommand(ext, { nodePath: '/opt/node/bin/node' }, '/usr/bin/node').command).toBe('/opt/node/bin/node');
   });
 
-  it('runs a developer\'s adapter: the CLI entry gets the dap command', () => {
+  it("runs a developer's adapter: the CLI entry gets the dap command", () => {
     const cli = join(ext, 'pidscope.js');
     writeFileSync(cli, '');
     expect(adapterCommand(ext, { adapterPath: cli }, '/n').args).toEqual([cli, 'dap']);

@@ -15,13 +15,24 @@ describe('resolveConfig', () => {
   });
 
   it('keeps what the user wrote', () => {
-    const cfg = resolveConfig({ type: 'pidscope', request: 'attach', name: 'mine', processName: 'nginx', backend: 'vm-readv', allowWrites: true, refreshIntervalMs: 250, debugSearchPaths: ['/d'] });
+    const cfg = resolveConfig({
+      type: 'pidscope',
+      request: 'attach',
+      name: 'mine',
+      processName: 'nginx',
+      backend: 'vm-readv',
+      allowWrites: true,
+      refreshIntervalMs: 250,
+      debugSearchPaths: ['/d'],
+    });
     expect(cfg).toMatchObject({ processName: 'nginx', backend: 'vm-readv', allowWrites: true, refreshIntervalMs: 250, debugSearchPaths: ['/d'] });
     expect(cfg.pid).toBeUndefined();
   });
 
   it('refuses launch with the reason and the fix', () => {
-    expect(() => resolveConfig({ type: 'pidscope', request: 'launch', name: 'x', program: './a.out' })).toThrow(/does not launch programs.*change "request" to "attach"/);
+    expect(() => resolveConfig({ type: 'pidscope', request: 'launch', name: 'x', program: './a.out' })).toThrow(
+      /does not launch programs.*change "request" to "attach"/,
+    );
   });
 
   it('refuses both pid and processName, a bad backend, a bad allowWrites, bad search paths', () => {
@@ -77,7 +88,7 @@ describe('checkTarget', () => {
     expect(() => checkTarget({ ...cfg, pid: '${command:somethingElse}' }, facts)).toThrow(/still the variable/);
   });
 
-  it('explains another user\'s process before the adapter starts', () => {
+  it("explains another user's process before the adapter starts", () => {
     const root = mkdtempSync(join(tmpdir(), 'pidscope-proc-'));
     try {
       mkdirSync(join(root, '77'));
@@ -102,7 +113,9 @@ describe('checkTarget', () => {
 
 describe('classifyAttachError', () => {
   it('offers the fix that matches the cause', () => {
-    expect(classifyAttachError('EPERM: cannot open pid 12: Operation not permitted. Run as the same user or grant CAP_SYS_PTRACE').actions[0]).toBe('permissionHelp');
+    expect(classifyAttachError('EPERM: cannot open pid 12: Operation not permitted. Run as the same user or grant CAP_SYS_PTRACE').actions[0]).toBe(
+      'permissionHelp',
+    );
     expect(classifyAttachError('no running process is named "foo". Check the name with pgrep').actions[0]).toBe('pickProcess');
     expect(classifyAttachError('process 1234 has exited').actions[0]).toBe('pickProcess');
     expect(classifyAttachError('/usr/bin/x has no debug info (no DWARF). Rebuild with -g or add debugSearchPaths').actions[0]).toBe('addDebugSearchPath');

@@ -107,17 +107,26 @@ export function checkTarget(cfg: PidscopeConfig, facts: ProcFacts): PidscopeConf
   }
   const pidText = String(cfg.pid).trim();
   if (pidText.includes('${')) {
-    throw new ConfigProblem(`"pid" is still the variable ${pidText}`, 'Use "${command:pickProcess}" (the pidscope extension resolves it) or a number', ['openLaunchJson']);
+    throw new ConfigProblem(`"pid" is still the variable ${pidText}`, 'Use "${command:pickProcess}" (the pidscope extension resolves it) or a number', [
+      'openLaunchJson',
+    ]);
   }
   if (!/^\d+$/.test(pidText) || Number(pidText) <= 0) {
-    throw new ConfigProblem(`"pid" is ${JSON.stringify(cfg.pid)}, not a process id`, 'Give a positive integer, or "${command:pickProcess}" to choose from a list', ['pickProcess', 'openLaunchJson']);
+    throw new ConfigProblem(
+      `"pid" is ${JSON.stringify(cfg.pid)}, not a process id`,
+      'Give a positive integer, or "${command:pickProcess}" to choose from a list',
+      ['pickProcess', 'openLaunchJson'],
+    );
   }
   const pid = Number(pidText);
   let status: string;
   try {
     status = readFileSync(`${facts.procRoot}/${pid}/status`, 'utf8');
   } catch {
-    throw new ConfigProblem(`no process has pid ${pid} (it may have exited)`, 'Start the program, then pick it from the list', ['pickProcess', 'openLaunchJson']);
+    throw new ConfigProblem(`no process has pid ${pid} (it may have exited)`, 'Start the program, then pick it from the list', [
+      'pickProcess',
+      'openLaunchJson',
+    ]);
   }
   const m = /^Uid:\s+(\d+)/m.exec(status);
   const owner = m ? Number(m[1]) : undefined;

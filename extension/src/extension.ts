@@ -78,7 +78,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('pidscope.plot.addVariable', (arg?: unknown) => {
       const e = expressionFromContext(arg);
       if (!e) {
-        void vscode.window.showWarningMessage('pidscope: this item has no expression to plot (it has no evaluateName). Use "pidscope: Add Expression to Live Plot" and type it.');
+        void vscode.window.showWarningMessage(
+          'pidscope: this item has no expression to plot (it has no evaluateName). Use "pidscope: Add Expression to Live Plot" and type it.',
+        );
         return;
       }
       PlotPanel.show(context, log, pidscopeSession()).addExpression(e);
@@ -168,7 +170,10 @@ async function pickProcess(config?: Record<string, unknown>): Promise<string | u
   if (remote) {
     const r = remote;
     try {
-      list = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `pidscope: listing processes through ${describeRemote(r)}…` }, () => listRemoteProcesses(r));
+      list = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `pidscope: listing processes through ${describeRemote(r)}…` },
+        () => listRemoteProcesses(r),
+      );
     } catch (e) {
       log.appendLine(`[picker] ${(e as Error).message}`);
       void vscode.window.showErrorMessage(`pidscope: ${(e as Error).message}`);
@@ -179,7 +184,9 @@ async function pickProcess(config?: Record<string, unknown>): Promise<string | u
   }
   const items = list.map(toPickItem);
   if (items.length === 0) {
-    void vscode.window.showWarningMessage('pidscope: none of your processes can be attached to. Start your program first (it keeps running; pidscope never stops it).');
+    void vscode.window.showWarningMessage(
+      'pidscope: none of your processes can be attached to. Start your program first (it keeps running; pidscope never stops it).',
+    );
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(items, {
@@ -269,9 +276,14 @@ class Tracker implements vscode.DebugAdapterTracker {
   onExit(code: number | undefined, signal: string | undefined): void {
     log.appendLine(`[session ${this.session.name}] adapter exited (code ${code ?? '-'}${signal ? `, signal ${signal}` : ''})`);
     if (code && code !== 0) {
-      void vscode.window.showErrorMessage(`pidscope: the debug adapter stopped unexpectedly (exit code ${code}). The target process was not touched. See the pidscope output for details.`, 'Show Log').then((a) => {
-        if (a) log.show();
-      });
+      void vscode.window
+        .showErrorMessage(
+          `pidscope: the debug adapter stopped unexpectedly (exit code ${code}). The target process was not touched. See the pidscope output for details.`,
+          'Show Log',
+        )
+        .then((a) => {
+          if (a) log.show();
+        });
     }
   }
 }
@@ -280,7 +292,9 @@ async function fetchInfo(session: vscode.DebugSession): Promise<void> {
   try {
     const info = (await session.customRequest('pidscope/info')) as SessionInfo;
     infos.set(session.id, info ?? {});
-    log.appendLine(`[session ${session.name}] attached: pid ${info?.pid} (${info?.name}), backend ${info?.backend}${info?.reasons ? `; ${JSON.stringify(info.reasons)}` : ''}`);
+    log.appendLine(
+      `[session ${session.name}] attached: pid ${info?.pid} (${info?.name}), backend ${info?.backend}${info?.reasons ? `; ${JSON.stringify(info.reasons)}` : ''}`,
+    );
   } catch (e) {
     infos.set(session.id, {});
     log.appendLine(`[session ${session.name}] pidscope/info failed: ${(e as Error).message}`);
@@ -361,7 +375,9 @@ async function offer(message: string, actions: ProblemAction[], session: vscode.
           if (action === 'addDebugSearchPath') {
             const i = doc.getText().indexOf('"debugSearchPaths"');
             if (i >= 0) editor.selection = new vscode.Selection(doc.positionAt(i), doc.positionAt(i));
-            void vscode.window.showInformationMessage('pidscope: add "debugSearchPaths": ["/dir/with/debug/files"] to the configuration (where the .debug files or a build-id tree live), or rebuild the program with -g.');
+            void vscode.window.showInformationMessage(
+              'pidscope: add "debugSearchPaths": ["/dir/with/debug/files"] to the configuration (where the .debug files or a build-id tree live), or rebuild the program with -g.',
+            );
           }
           break;
         }
@@ -374,7 +390,7 @@ async function offer(message: string, actions: ProblemAction[], session: vscode.
       break;
     case 'permissionHelp':
       void vscode.window.showInformationMessage(
-        'pidscope reads another process\'s memory the way a debugger does, so Linux asks for ptrace permission: the same user, and with Yama ptrace_scope=1 (Ubuntu\'s default) either CAP_SYS_PTRACE ' +
+        "pidscope reads another process's memory the way a debugger does, so Linux asks for ptrace permission: the same user, and with Yama ptrace_scope=1 (Ubuntu's default) either CAP_SYS_PTRACE " +
           '(sudo setcap cap_sys_ptrace=eip on the node binary that runs the adapter), or `echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope` on a development machine. pidscope still never stops the process.',
         { modal: true },
       );

@@ -128,7 +128,9 @@ export class PlotPanel implements vscode.Disposable {
     }
     if (!uri) return undefined;
     await vscode.workspace.fs.writeFile(uri, Buffer.from(this.data.toCsv(), 'utf8'));
-    void vscode.window.showInformationMessage(`pidscope: ${this.data.rows.length} samples of ${this.data.expressions.length} expression(s) saved to ${uri.fsPath || uri.toString()}`);
+    void vscode.window.showInformationMessage(
+      `pidscope: ${this.data.rows.length} samples of ${this.data.expressions.length} expression(s) saved to ${uri.fsPath || uri.toString()}`,
+    );
     return uri;
   }
 

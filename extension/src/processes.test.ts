@@ -78,13 +78,13 @@ describe('listProcesses on a made-up /proc', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('shows only the user\'s own processes, newest first, names with spaces and parentheses intact', () => {
+  it("shows only the user's own processes, newest first, names with spaces and parentheses intact", () => {
     const list = listProcesses({ procRoot: root, passwdPath: passwd, uid: 1000 });
     expect(list.map((p) => p.pid)).toEqual([100, 101]);
     expect(list[0]).toMatchObject({ name: 'worker (x) 1', commandLine: './worker --n 1', user: 'alice', startTicks: 500, ppid: 1 });
   });
 
-  it('shows every user\'s processes to root, with the uid when the name is unknown', () => {
+  it("shows every user's processes to root, with the uid when the name is unknown", () => {
     const list = listProcesses({ procRoot: root, passwdPath: passwd, uid: 0 });
     expect(list.map((p) => p.pid)).toEqual([102, 100, 101]);
     expect(list[0].user).toBe('1001');

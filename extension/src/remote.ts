@@ -13,9 +13,7 @@ import type { AdapterCommand } from './adapterLaunch';
 import { ConfigProblem } from './config';
 import type { ProcessInfo } from './processes';
 
-export type RemoteSpec =
-  | { kind: 'ssh'; host: string; options: string[]; pidscope: string }
-  | { kind: 'exec'; command: string[]; pidscope: string };
+export type RemoteSpec = { kind: 'ssh'; host: string; options: string[]; pidscope: string } | { kind: 'exec'; command: string[]; pidscope: string };
 
 const HOST = /^[A-Za-z0-9._@%+:\[\]-]+$/;
 
@@ -23,7 +21,10 @@ const HOST = /^[A-Za-z0-9._@%+:\[\]-]+$/;
 export function remoteOf(cfg: Record<string, unknown>): RemoteSpec | undefined {
   const pidscope = cfg.remotePidscope ?? 'pidscope';
   if (typeof pidscope !== 'string' || pidscope.trim() === '') {
-    throw new ConfigProblem(`"remotePidscope" is ${JSON.stringify(cfg.remotePidscope)}`, 'Give the pidscope command on the remote side, e.g. "pidscope" or "node /opt/pidscope/adapter/bin/pidscope.js"');
+    throw new ConfigProblem(
+      `"remotePidscope" is ${JSON.stringify(cfg.remotePidscope)}`,
+      'Give the pidscope command on the remote side, e.g. "pidscope" or "node /opt/pidscope/adapter/bin/pidscope.js"',
+    );
   }
   if (cfg.ssh !== undefined && cfg.exec !== undefined) throw new ConfigProblem('the configuration gives both "ssh" and "exec"', 'Keep one of them');
   if (cfg.ssh !== undefined) {
@@ -31,17 +32,26 @@ export function remoteOf(cfg: Record<string, unknown>): RemoteSpec | undefined {
     const host = typeof s === 'string' ? s : s && typeof s === 'object' ? (s as { host?: unknown }).host : undefined;
     const options = s && typeof s === 'object' ? ((s as { options?: unknown }).options ?? []) : [];
     if (typeof host !== 'string' || !HOST.test(host) || host.startsWith('-')) {
-      throw new ConfigProblem(`"ssh" is ${JSON.stringify(s)}`, 'Give "ssh": "user@host" (or {"host": "user@host", "options": ["Port=2222"]}); the host must accept your key (ssh runs in batch mode)');
+      throw new ConfigProblem(
+        `"ssh" is ${JSON.stringify(s)}`,
+        'Give "ssh": "user@host" (or {"host": "user@host", "options": ["Port=2222"]}); the host must accept your key (ssh runs in batch mode)',
+      );
     }
     if (!Array.isArray(options) || options.some((o) => typeof o !== 'string' || !/^[A-Za-z]+[= ]/.test(o))) {
-      throw new ConfigProblem(`"ssh.options" is ${JSON.stringify(options)}`, 'Give ssh -o options as strings, e.g. ["Port=2222", "IdentityFile=~/.ssh/id_ed25519"]');
+      throw new ConfigProblem(
+        `"ssh.options" is ${JSON.stringify(options)}`,
+        'Give ssh -o options as strings, e.g. ["Port=2222", "IdentityFile=~/.ssh/id_ed25519"]',
+      );
     }
     return { kind: 'ssh', host, options: options as string[], pidscope: pidscope.trim() };
   }
   if (cfg.exec !== undefined) {
     const e = cfg.exec;
     if (!Array.isArray(e) || e.length === 0 || e.some((w) => typeof w !== 'string' || w === '')) {
-      throw new ConfigProblem(`"exec" is ${JSON.stringify(e)}`, 'Give the command prefix as a list, e.g. ["docker", "exec", "-i", "my-container"] or ["kubectl", "exec", "-i", "my-pod", "--"]');
+      throw new ConfigProblem(
+        `"exec" is ${JSON.stringify(e)}`,
+        'Give the command prefix as a list, e.g. ["docker", "exec", "-i", "my-container"] or ["kubectl", "exec", "-i", "my-pod", "--"]',
+      );
     }
     return { kind: 'exec', command: e as string[], pidscope: pidscope.trim() };
   }
@@ -59,7 +69,8 @@ export function remoteAdapterCommand(local: AdapterCommand, r: RemoteSpec): Adap
 
 /** The command that lists the remote processes (`pidscope ps --json` on the other side). */
 export function remoteListCommand(r: RemoteSpec): { command: string; args: string[] } {
-  if (r.kind === 'ssh') return { command: 'ssh', args: ['-T', '-o', 'BatchMode=yes', ...r.options.flatMap((o) => ['-o', o]), r.host, '--', `${r.pidscope} ps --json`] };
+  if (r.kind === 'ssh')
+    return { command: 'ssh', args: ['-T', '-o', 'BatchMode=yes', ...r.options.flatMap((o) => ['-o', o]), r.host, '--', `${r.pidscope} ps --json`] };
   return { command: r.command[0], args: [...r.command.slice(1), ...r.pidscope.split(/\s+/), 'ps', '--json'] };
 }
 
@@ -74,7 +85,11 @@ export function listRemoteProcesses(r: RemoteSpec, timeoutMs = 30_000): Promise<
     execFile(command, args, { timeout: timeoutMs, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) {
         const why = (stderr || err.message).trim().split('\n').slice(-3).join(' ');
-        reject(new Error(`listing the processes through ${describeRemote(r)} failed: ${why}. Check that \`${command} ${args.join(' ')}\` works in a terminal (pidscope must be installed on the other side)`));
+        reject(
+          new Error(
+            `listing the processes through ${describeRemote(r)} failed: ${why}. Check that \`${command} ${args.join(' ')}\` works in a terminal (pidscope must be installed on the other side)`,
+          ),
+        );
         return;
       }
       try {

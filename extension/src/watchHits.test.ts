@@ -8,14 +8,21 @@ describe('markerFromOutput', () => {
 
   it('reads a structured hit', () => {
     const m = markerFromOutput(
-      { category: 'console', output: 'g_state: 2 → 3 by worker_loop (worker.c:88) [tid 4242]\n', data: { kind: 'watchHit', expression: 'g_state', oldValue: '2', newValue: '3', writer: 'worker_loop (worker.c:88)', time: now + 5, tid: 4242 } },
+      {
+        category: 'console',
+        output: 'g_state: 2 → 3 by worker_loop (worker.c:88) [tid 4242]\n',
+        data: { kind: 'watchHit', expression: 'g_state', oldValue: '2', newValue: '3', writer: 'worker_loop (worker.c:88)', time: now + 5, tid: 4242 },
+      },
       now,
     );
     expect(m).toEqual({ t: now + 5, expression: 'g_state', label: '2→3 by worker_loop (worker.c:88)' });
   });
 
   it('reads a hit nested under data.pidscope, coalesced counts and ns times', () => {
-    const m = markerFromOutput({ output: 'x', data: { pidscope: { type: 'watchpoint', expr: 'g_hot', value: 7, count: 12345, timestamp: (now + 1) * 1e6 } } }, now);
+    const m = markerFromOutput(
+      { output: 'x', data: { pidscope: { type: 'watchpoint', expr: 'g_hot', value: 7, count: 12345, timestamp: (now + 1) * 1e6 } } },
+      now,
+    );
     expect(m).toEqual({ t: now + 1, expression: 'g_hot', label: '=7 ×12345' });
   });
 
@@ -42,9 +49,25 @@ describe('markerFromOutput', () => {
       writer: { ip: 0x1234n, function: 'worker_loop', file: '/src/worker.c', line: 88, tid: 4242, threadName: 'worker-0' } as WatchHit['writer'],
     };
     const line = hitLine(hit);
-    expect(markerFromOutput({ category: 'console', output: `${line}\n` }, now)).toEqual({ t: now, expression: 'g_state', label: '2→3 by worker_loop (worker.c:88)' });
-    const sum = summaryLine({ kind: 'summary', watchId: 1, expression: 'g_hot', suppressed: 12300, total: 12345, windowMs: 1000, last: { ...hit, expression: 'g_hot', valueText: '5' } } as never);
-    expect(markerFromOutput({ category: 'console', output: `${sum}\n` }, now)).toEqual({ t: now, expression: 'g_hot', label: '×12,345 writes, now 5 by worker_loop (worker.c:88)' });
+    expect(markerFromOutput({ category: 'console', output: `${line}\n` }, now)).toEqual({
+      t: now,
+      expression: 'g_state',
+      label: '2→3 by worker_loop (worker.c:88)',
+    });
+    const sum = summaryLine({
+      kind: 'summary',
+      watchId: 1,
+      expression: 'g_hot',
+      suppressed: 12300,
+      total: 12345,
+      windowMs: 1000,
+      last: { ...hit, expression: 'g_hot', valueText: '5' },
+    } as never);
+    expect(markerFromOutput({ category: 'console', output: `${sum}\n` }, now)).toEqual({
+      t: now,
+      expression: 'g_hot',
+      label: '×12,345 writes, now 5 by worker_loop (worker.c:88)',
+    });
     const poll = hitLine({ ...hit, writer: undefined, source: 'poll', expression: 'cfg', part: '.limit', oldText: '10', valueText: '11' });
     expect(markerFromOutput({ category: 'console', output: poll }, now)).toEqual({ t: now, expression: 'cfg.limit', label: '10→11' });
   });

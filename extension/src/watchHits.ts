@@ -33,7 +33,8 @@ function str(v: unknown): string | undefined {
 //   `g_state: 2 → 3 by worker_loop (worker.c:88) [tid 4242 worker-0]`
 //   `g_hot: 12,345 writes in the last second (12,300 not shown), last by f (a.c:7) [tid 9], now 5`
 const TEXT_HIT = /^\s*([^\s:][^:]*?): (.+?) (?:→|->) (.+?)(?: by (.+?))?(?: \[tid [^\]]*\])?\s*$/;
-const TEXT_SUMMARY = /^\s*([^\s:][^:]*?): ([\d,]+) (writes|accesses|changes) in the last ([^(]+?) \([\d,]+ not shown\), last(?: by (.+?))?(?: \[tid [^\]]*\])?(?:, now (.+?))?\s*$/;
+const TEXT_SUMMARY =
+  /^\s*([^\s:][^:]*?): ([\d,]+) (writes|accesses|changes) in the last ([^(]+?) \([\d,]+ not shown\), last(?: by (.+?))?(?: \[tid [^\]]*\])?(?:, now (.+?))?\s*$/;
 
 /** A marker for a watchpoint hit, or undefined when the output event is something else. */
 export function markerFromOutput(body: OutputBody | undefined, now: number = Date.now()): Marker | undefined {

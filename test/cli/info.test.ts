@@ -56,10 +56,18 @@ describe('info', () => {
     expect(r.stdout).toMatch(/^ {2}hardware breakpoints fire: +(yes \(fires\) — counted [1-9]\d* stores|no {2}\((nofire|not probed|unsupported)\) — \S)/m);
     expect(r.stdout).toMatch(/^ {2}pidfd_mem present: +(yes|no ) \((present|absent|disabled)\) — \S/m);
     const nofire = await pidscope(['info', '--pid', String(fx.pid), '--json'], { env: { PIDSCOPE_HWBP: 'nofire' } });
-    const caps = (JSON.parse(nofire.stdout) as { capabilities: { name: string; ok: boolean; result: string; detail: string; fallback?: string }[] }).capabilities;
-    expect(caps.find((c) => c.name === 'hw-breakpoints')).toMatchObject({ ok: false, result: 'nofire', detail: expect.stringMatching(/do not fire on this host/), fallback: expect.stringMatching(/poll/) });
+    const caps = (JSON.parse(nofire.stdout) as { capabilities: { name: string; ok: boolean; result: string; detail: string; fallback?: string }[] })
+      .capabilities;
+    expect(caps.find((c) => c.name === 'hw-breakpoints')).toMatchObject({
+      ok: false,
+      result: 'nofire',
+      detail: expect.stringMatching(/do not fire on this host/),
+      fallback: expect.stringMatching(/poll/),
+    });
     const deny = await pidscope(['info', '--pid', String(fx.pid)], { env: { PIDSCOPE_PERF: 'deny' } });
-    expect(deny.stdout).toMatch(/^ {2}perf_event_open permitted: +no {2}\(refused\) — perf_event_open was refused .*perf_event_paranoid.*; without it: watchpoints poll memory/m);
+    expect(deny.stdout).toMatch(
+      /^ {2}perf_event_open permitted: +no {2}\(refused\) — perf_event_open was refused .*perf_event_paranoid.*; without it: watchpoints poll memory/m,
+    );
   });
 
   it('--json is one object with the same facts', async () => {

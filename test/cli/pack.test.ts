@@ -35,14 +35,32 @@ beforeAll(async () => {
   copyFileSync(join(REPO_ROOT, 'package.json'), join(stage, 'package.json'));
   copyFileSync(join(REPO_ROOT, 'README.md'), join(stage, 'README.md'));
   cpSync(join(REPO_ROOT, 'adapter', 'bin'), join(stage, 'adapter', 'bin'), { recursive: true });
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_ROOT, 'tsconfig.json'), '--outDir', join(stage, 'out'), '--sourceMap', 'false'], {
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(REPO_ROOT, 'tsconfig.json'),
+      '--outDir',
+      join(stage, 'out'),
+      '--sourceMap',
+      'false',
+    ],
+    {
+      stdio: 'pipe',
+    },
+  );
   // --ignore-scripts: `prepare` would build again (the stage has no TypeScript).
-  const name = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
+  const name = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    .trim()
+    .split('\n')
+    .pop()!;
   tarball = join(dir, name);
   const prefix = join(dir, 'prefix');
-  execFileSync('npm', ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('npm', ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   pidscope = join(prefix, 'bin', 'pidscope');
   installed = join(prefix, 'lib', 'node_modules', 'pidscope');
   fx = await startFixture('globals');
@@ -61,7 +79,7 @@ describe('npm pack → npm install -g', () => {
     expect(files.filter((f) => f.endsWith('.ts') || f.endsWith('.test.js') || f.includes('/bench/') || f.includes('fixtures/'))).toEqual([]);
   });
 
-  it('installs without dev dependencies, with koffi\'s native binary', () => {
+  it("installs without dev dependencies, with koffi's native binary", () => {
     const deps = join(installed, 'node_modules');
     for (const dev of ['typescript', 'vitest', 'tsx', 'esbuild', '@vscode/debugadapter-testsupport']) expect(existsSync(join(deps, dev)), dev).toBe(false);
     expect(findFiles(deps, 'koffi.node').some((p) => p.includes('linux_x64'))).toBe(true);

@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 describe('pidscope ps', () => {
-  it('--json lists the fixture with the picker\'s fields, newest first, without itself', async () => {
+  it("--json lists the fixture with the picker's fields, newest first, without itself", async () => {
     const r = await pidscope(['ps', '--json']);
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout) as Array<{ pid: number; ppid: number; name: string; commandLine: string; uid: number; user: string; startTicks: number }>;

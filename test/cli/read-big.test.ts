@@ -114,8 +114,14 @@ describe('pidscope read: big ranges in bounded memory', () => {
     expect(r.code).toBe(0);
     const a = base + BigInt(off);
     const holes = [{ start: base + BigInt(HOLE_START), end: base + BigInt(HOLE_END) }];
-    expect(createHash('sha256').update(hexdump(a, expected(off, n), holes)).digest('hex')).toBe(sha256(r.file));
-    expect(r.stderr).toBe(`pidscope read: note: ${HOLE_END - HOLE_START} of ${n} bytes could not be read (shown as ??): ${hex(holes[0].start)}..${hex(holes[0].end)}\n`);
+    expect(
+      createHash('sha256')
+        .update(hexdump(a, expected(off, n), holes))
+        .digest('hex'),
+    ).toBe(sha256(r.file));
+    expect(r.stderr).toBe(
+      `pidscope read: note: ${HOLE_END - HOLE_START} of ${n} bytes could not be read (shown as ??): ${hex(holes[0].start)}..${hex(holes[0].end)}\n`,
+    );
   });
 
   it('--json of 256 MiB (the limit) streams hex and base64 of one snapshot', async () => {

@@ -50,7 +50,15 @@ describe('output', () => {
     const r = await pidscope(['read', '--pid', String(fx.pid), hex(address), '4', '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toEqual({ pid: fx.pid, address: hex(address), length: 4, backend: 'vm-readv', hex: '15cd5b07', base64: Buffer.from('15cd5b07', 'hex').toString('base64'), unreadable: [] });
+    expect(j).toEqual({
+      pid: fx.pid,
+      address: hex(address),
+      length: 4,
+      backend: 'vm-readv',
+      hex: '15cd5b07',
+      base64: Buffer.from('15cd5b07', 'hex').toString('base64'),
+      unreadable: [],
+    });
   });
 
   it('a partial read shows the readable bytes and marks the rest (exit 0, a note on stderr)', async () => {
@@ -76,7 +84,12 @@ describe('bad input: one clear line, exit 1 (2 for usage)', () => {
   const pid = () => String(fx.pid);
 
   it.each([
-    ['an address in no mapping', () => ['read', '--pid', pid(), '0x10', '8'], 1, /^pidscope read: Cannot access memory at address 0x10 \(none of the 8 bytes is readable: no mapping contains it\)/],
+    [
+      'an address in no mapping',
+      () => ['read', '--pid', pid(), '0x10', '8'],
+      1,
+      /^pidscope read: Cannot access memory at address 0x10 \(none of the 8 bytes is readable: no mapping contains it\)/,
+    ],
     ['length 0', () => ['read', '--pid', pid(), '0x1000', '0'], 1, /^pidscope read: length 0: there is nothing to read/],
     ['gigabytes', () => ['read', '--pid', pid(), '0x1000', '0x100000000'], 1, /larger than the 256 MiB pidscope reads in one request/],
     ['a pid that does not exist', () => ['read', '--pid', String(freePid()), '0x1000', '8'], 1, /^pidscope read: no process with pid \d+/],

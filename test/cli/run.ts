@@ -19,10 +19,15 @@ export function pidscope(args: string[], opts: { prefix?: string[]; env?: NodeJS
   const prefix = opts.prefix ?? [];
   const argv = [...prefix, process.execPath, '--import', 'tsx', MAIN, ...args];
   return new Promise((resolve) => {
-    execFile(argv[0], argv.slice(1), { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      argv[0],
+      argv.slice(1),
+      { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

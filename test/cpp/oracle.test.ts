@@ -180,10 +180,19 @@ for (const variant of CXX_VARIANTS) {
           if (c.evaluateName !== undefined) rows.push({ name: `${parent} → ${c.name}`, expr: c.evaluateName, text });
         }
       }
-      expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['g_derived → <Base>', 'g_derived → derived_y', 'ns::g_widget → static instance_count', 'g_widget_ref → id']));
-      const gdb = await gdbPrintResults(fx.pid, rows.map((r) => r.expr), { settings: ['set language c++'], locale: 'C' });
+      expect(rows.map((r) => r.name)).toEqual(
+        expect.arrayContaining(['g_derived → <Base>', 'g_derived → derived_y', 'ns::g_widget → static instance_count', 'g_widget_ref → id']),
+      );
+      const gdb = await gdbPrintResults(
+        fx.pid,
+        rows.map((r) => r.expr),
+        { settings: ['set language c++'], locale: 'C' },
+      );
       const diffs = rows
-        .map((r, i) => ({ ...r, gdb: (gdb[i].ok ? gdb[i].text : `<error: ${gdb[i].error}>`).replace(/\nWarning: the current language does not match this frame\.$/, '') }))
+        .map((r, i) => ({
+          ...r,
+          gdb: (gdb[i].ok ? gdb[i].text : `<error: ${gdb[i].error}>`).replace(/\nWarning: the current language does not match this frame\.$/, ''),
+        }))
         .filter((r) => r.gdb !== r.text)
         .map((r) => `${r.name} (${r.expr})\n  gdb:      ${r.gdb}\n  pidscope: ${r.text}`);
       expect(diffs).toEqual([]);
@@ -192,7 +201,8 @@ for (const variant of CXX_VARIANTS) {
     it('prints every global and derived expression as gdb does (or the difference is a named bug)', async () => {
       const main = program.globalsTree()[0];
       const names = new Set<string>();
-      for (const u of main.units) for (const v of u.variables) if (v.scope !== 'function-static' && v.name !== 'fixture_stop') names.add(v.name.includes('(') ? `'${v.name}'` : v.name);
+      for (const u of main.units)
+        for (const v of u.variables) if (v.scope !== 'function-static' && v.name !== 'fixture_stop') names.add(v.name.includes('(') ? `'${v.name}'` : v.name);
       const exprs = [...names, ...DERIVED];
       expect(names.size).toBeGreaterThan(35);
       const ours = exprs.map((e) => {

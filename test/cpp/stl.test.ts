@@ -56,7 +56,11 @@ const EXPRS = [
  *   (`<optimized out>` where gdb prints 18446744073709551615).
  */
 const KNOWN_RAW: Array<{ bug: string; variant: RegExp; expr: RegExp }> = [
-  { bug: 'BUG-RAW-CLANG-NAMES', variant: /^clang/, expr: /^g_(unique|unique_null|bool_vec|tuple|map|set|umap|uset|shared|shared_copy|weak|shared_empty|str_vec|vec|dbl_vec|empty_vec|optional|optional_empty|variant|list|flist|deque|atomic|pair|short_str|long_str|empty_str|view|millis|array)$/ },
+  {
+    bug: 'BUG-RAW-CLANG-NAMES',
+    variant: /^clang/,
+    expr: /^g_(unique|unique_null|bool_vec|tuple|map|set|umap|uset|shared|shared_copy|weak|shared_empty|str_vec|vec|dbl_vec|empty_vec|optional|optional_empty|variant|list|flist|deque|atomic|pair|short_str|long_str|empty_str|view|millis|array)$/,
+  },
   { bug: 'BUG-RAW-NPOS', variant: /^gcc-O2-dwarf4$/, expr: /^g_(short|long|empty)_str$/ },
 ];
 
@@ -109,7 +113,11 @@ for (const variant of VARIANTS) {
           return `<error: ${gdbMessage(err)}>`;
         }
       });
-      const gdb = await gdbBatch(fx.pid, EXPRS.map((expr) => ({ kind: 'print' as const, expr, format: 'r' })), { settings: ['set language c++'], locale: 'C' });
+      const gdb = await gdbBatch(
+        fx.pid,
+        EXPRS.map((expr) => ({ kind: 'print' as const, expr, format: 'r' })),
+        { settings: ['set language c++'], locale: 'C' },
+      );
       const diffs: string[] = [];
       const known = new Map<string, number>();
       EXPRS.forEach((e, i) => {

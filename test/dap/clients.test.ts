@@ -148,7 +148,8 @@ describe('a client that declared supportsMemoryReferences: false', () => {
     seen.push(await a.request('evaluate', { expression: 'g_rect', context: 'repl' }));
     const scopes = await a.request('scopes', { frameId: LIVE_FRAME_ID });
     const list = (scopes.body as { scopes: Array<{ name: string; variablesReference: number }> }).scopes;
-    for (const s of [list[0], list.find((x) => x.name === 'Memory map')!]) seen.push(await a.request('variables', { variablesReference: s.variablesReference }));
+    for (const s of [list[0], list.find((x) => x.name === 'Memory map')!])
+      seen.push(await a.request('variables', { variablesReference: s.variablesReference }));
     expect(seen.every((m) => m.success)).toBe(true);
     expect(JSON.stringify(seen)).not.toMatch(/memoryReference/);
     // The same requests from a client that supports them do carry them (the check is not vacuous).

@@ -33,7 +33,8 @@ function missing(): string | undefined {
 }
 
 const why = missing();
-if (why && !STRICT) console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the Emacs dap-mode test: ${why}\n!! (with CI=true or PIDSCOPE_CI=1 this is a failure)\n${'!'.repeat(78)}\n`);
+if (why && !STRICT)
+  console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the Emacs dap-mode test: ${why}\n!! (with CI=true or PIDSCOPE_CI=1 this is a failure)\n${'!'.repeat(78)}\n`);
 
 let fx: RunningFixture;
 beforeAll(async () => {

@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!!blocked)('attach configuration "exec" (a command prefix as transport)', () => {
-  it('runs PREFIX pidscope dap as the adapter: live values of the other identity\'s process', async () => {
+  it("runs PREFIX pidscope dap as the adapter: live values of the other identity's process", async () => {
     const remote = remoteOf(config)!;
     const cmd = remoteAdapterCommand({ command: 'unused', args: [], env: {} }, remote);
     expect(cmd.command).toBe('setpriv');

@@ -26,7 +26,8 @@ afterAll(async () => {
   await fx?.stop();
 });
 
-const req = (seq: number, command = 'threads', args?: unknown) => JSON.stringify({ seq, type: 'request', command, ...(args === undefined ? {} : { arguments: args }) });
+const req = (seq: number, command = 'threads', args?: unknown) =>
+  JSON.stringify({ seq, type: 'request', command, ...(args === undefined ? {} : { arguments: args }) });
 
 /** Sends `bytes`, then a well-formed probe; resolves with every message up to the probe's response. */
 async function sendThenProbe(a: RawAdapter, bytes: Buffer, label: string): Promise<Msg[]> {
@@ -77,7 +78,9 @@ describe('pidscope dap: malformed frames on stdio', () => {
       expect(r!.message).toMatch(/malformed DAP message: .*Content-Length: N/);
     } else {
       // Nothing to answer: the client is told in an output event (and stderr says so).
-      expect(msgs.some((m) => m.type === 'event' && m.event === 'output' && /malformed DAP input/.test(String((m.body as { output: string }).output)))).toBe(true);
+      expect(msgs.some((m) => m.type === 'event' && m.event === 'output' && /malformed DAP input/.test(String((m.body as { output: string }).output)))).toBe(
+        true,
+      );
     }
     // (stderr is another pipe: it may arrive after the probe's answer)
     await waitFor('the report on stderr', () => (/pidscope dap: malformed DAP input/.test(a.stderr().slice(stderrBefore)) ? true : undefined));
@@ -141,8 +144,28 @@ describe('pidscope dap: fuzz (fixed seed)', () => {
       (s) => mutate(frame(req(s))),
       (s) => frame(req(s).slice(0, Math.floor(rnd() * req(s).length))),
       (s) => Buffer.from(`Content-Length: ${Math.floor(rnd() * 200) - 20}\r\n\r\n${req(s)}`),
-      (s) => Buffer.from(`${pick(['Content-Length', 'content-length', 'CONTENT-LENGTH', 'Content-Lenght', 'Content-Length:'])}: ${pick(['-1', 'abc', '1e3', '0x20', '', ' ', '99999999999', String(req(s).length)])}${pick(['\r\n\r\n', '\n\n', '\r\n', '\n\r\n', '\r\r'])}${req(s)}`),
-      (s) => frame(pick(['null', 'true', '42', '"x"', '[]', '{}', `{"seq":${s}}`, `{"seq":${s},"type":"request"}`, `{"seq":${s},"type":"request","command":7}`, `{"seq":-${s},"type":"request","command":"threads"}`, `{"type":"request","command":"threads"}`, `{"seq":${s},"type":"event","event":"x"}`, `{"seq":${s},"type":"response","request_seq":999,"success":true}`])),
+      (s) =>
+        Buffer.from(
+          `${pick(['Content-Length', 'content-length', 'CONTENT-LENGTH', 'Content-Lenght', 'Content-Length:'])}: ${pick(['-1', 'abc', '1e3', '0x20', '', ' ', '99999999999', String(req(s).length)])}${pick(['\r\n\r\n', '\n\n', '\r\n', '\n\r\n', '\r\r'])}${req(s)}`,
+        ),
+      (s) =>
+        frame(
+          pick([
+            'null',
+            'true',
+            '42',
+            '"x"',
+            '[]',
+            '{}',
+            `{"seq":${s}}`,
+            `{"seq":${s},"type":"request"}`,
+            `{"seq":${s},"type":"request","command":7}`,
+            `{"seq":-${s},"type":"request","command":"threads"}`,
+            `{"type":"request","command":"threads"}`,
+            `{"seq":${s},"type":"event","event":"x"}`,
+            `{"seq":${s},"type":"response","request_seq":999,"success":true}`,
+          ]),
+        ),
       () => bytes(1 + Math.floor(rnd() * 600)),
       (s) => Buffer.concat([bytes(Math.floor(rnd() * 40)), frame(req(s))]),
       (s) => Buffer.from(req(s)),

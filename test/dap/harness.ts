@@ -42,10 +42,16 @@ export const CLIENT_CAPS: DebugProtocol.InitializeRequestArguments = {
 };
 
 export async function startClient(): Promise<Client> {
-  const dc = new DebugClient(process.execPath, join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'), 'pidscope', {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NODE_OPTIONS: '--import tsx' },
-  }, true);
+  const dc = new DebugClient(
+    process.execPath,
+    join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
+    'pidscope',
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '--import tsx' },
+    },
+    true,
+  );
   dc.defaultTimeout = 60_000;
   const transcript: Message[] = [];
   const events: DebugProtocol.Event[] = [];
@@ -165,10 +171,11 @@ export function normalise(transcript: Message[], n: Normaliser): Message[] {
       let s = v;
       for (const [from, to] of n.literals ?? []) s = s.split(from).join(to);
       for (const p of n.pids) s = s.replace(new RegExp(`\\b${p}\\b`, 'g'), '<pid>');
-      for (const t of tidSet) s = s.replace(new RegExp(`\\b${t}\\b`, 'g'), () => {
-        if (!tids.has(t)) tids.set(t, `<tid${tids.size + 1}>`);
-        return tids.get(t)!;
-      });
+      for (const t of tidSet)
+        s = s.replace(new RegExp(`\\b${t}\\b`, 'g'), () => {
+          if (!tids.has(t)) tids.set(t, `<tid${tids.size + 1}>`);
+          return tids.get(t)!;
+        });
       s = s.replace(/0x[0-9a-f]{5,16}\b/g, (a) => {
         if (!addrs.has(a)) addrs.set(a, `<addr${addrs.size + 1}>`);
         return addrs.get(a)!;

@@ -19,7 +19,8 @@ const MAIN = join(REPO_ROOT, 'adapter', 'src', 'main.ts');
 let RAW_CLIENT = join(REPO_ROOT, 'test', 'support', 'dap-raw-client.mjs');
 const SECRET = 'test-secret-0123456789abcdef';
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('SKIP listen.test.ts unprivileged-client cases: the tests run as uid %d, not root (they switch to nobody with setpriv)', process.getuid?.());
+if (!isRoot)
+  console.warn('SKIP listen.test.ts unprivileged-client cases: the tests run as uid %d, not root (they switch to nobody with setpriv)', process.getuid?.());
 
 interface Server {
   proc: ChildProcess;
@@ -53,10 +54,14 @@ async function startServer(args: string[], env: Record<string, string> = { PIDSC
   servers.push(proc);
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const port = await waitFor('the listening line', () => {
-    const m = /listening on (?:127\.0\.0\.1:(\d+)|unix:)/.exec(err);
-    return m ? Number(m[1] ?? 0) : undefined;
-  }, 60_000);
+  const port = await waitFor(
+    'the listening line',
+    () => {
+      const m = /listening on (?:127\.0\.0\.1:(\d+)|unix:)/.exec(err);
+      return m ? Number(m[1] ?? 0) : undefined;
+    },
+    60_000,
+  );
   return { proc, stderr: () => err, port };
 }
 
@@ -67,7 +72,11 @@ interface RawResult {
 }
 
 /** The raw spec client, as `user` (root: as ourselves). */
-function rawClient(target: { port: number } | { path: string }, what: { preamble?: string; frames?: unknown[]; raw?: string; waitMs?: number }, user?: 'nobody'): RawResult {
+function rawClient(
+  target: { port: number } | { path: string },
+  what: { preamble?: string; frames?: unknown[]; raw?: string; waitMs?: number },
+  user?: 'nobody',
+): RawResult {
   const cmd = user ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath] : [process.execPath];
   const r = spawnSync(cmd[0], [...cmd.slice(1), RAW_CLIENT, JSON.stringify(target), JSON.stringify(what)], { encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) throw new Error(`raw client failed: ${r.stderr}`);
@@ -141,7 +150,10 @@ describe('TCP listener (no --allow-writes)', () => {
 
   it('an HTTP POST carrying a DAP frame is refused as HTTP and closed, never answered as DAP', () => {
     const body = `Content-Length: ${JSON.stringify(init).length}\r\n\r\n${JSON.stringify(init)}`;
-    const r = rawClient({ port: srv.port }, { raw: `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}` });
+    const r = rawClient(
+      { port: srv.port },
+      { raw: `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}` },
+    );
     expect(r.closed).toBe(true);
     expect(r.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
     expect(r.text).not.toMatch(/"type":\s*"response"/);
@@ -168,7 +180,7 @@ describe('TCP listener (no --allow-writes)', () => {
     }
   });
 
-  it('debugSearchPaths outside the server\'s --debug-dir are refused', async () => {
+  it("debugSearchPaths outside the server's --debug-dir are refused", async () => {
     const dc = await authedClient(srv.port);
     try {
       await dc.initializeRequest(CLIENT_CAPS);
@@ -183,10 +195,21 @@ describe('TCP listener (no --allow-writes)', () => {
   });
 
   it('`pidscope dap --connect` relays a stdio client to the server with the secret', async () => {
-    const dc = new DebugClient(process.execPath, join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'), 'pidscope', {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_DAP_SECRET: SECRET, PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', `127.0.0.1:${srv.port}`]) },
-    }, true);
+    const dc = new DebugClient(
+      process.execPath,
+      join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
+      'pidscope',
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '--import tsx',
+          PIDSCOPE_DAP_SECRET: SECRET,
+          PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', `127.0.0.1:${srv.port}`]),
+        },
+      },
+      true,
+    );
     dc.defaultTimeout = 60_000;
     await dc.start();
     try {
@@ -236,10 +259,16 @@ describe('Unix socket listener', () => {
     expect(msgs[0]).toMatchObject({ type: 'response', command: 'initialize', success: true });
 
     // A stdio client reaches it through `pidscope dap --connect unix:PATH` (no secret needed).
-    const dc = new DebugClient(process.execPath, join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'), 'pidscope', {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', `unix:${path}`]) },
-    }, true);
+    const dc = new DebugClient(
+      process.execPath,
+      join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
+      'pidscope',
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', `unix:${path}`]) },
+      },
+      true,
+    );
     dc.defaultTimeout = 60_000;
     await dc.start();
     try {
@@ -253,10 +282,21 @@ describe('Unix socket listener', () => {
 
 describe('command line', () => {
   it('`--connect` to a server that is not there answers the first request with the reason', async () => {
-    const dc = new DebugClient(process.execPath, join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'), 'pidscope', {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_DAP_SECRET: SECRET, PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', '127.0.0.1:1']) },
-    }, true);
+    const dc = new DebugClient(
+      process.execPath,
+      join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
+      'pidscope',
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '--import tsx',
+          PIDSCOPE_DAP_SECRET: SECRET,
+          PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', '127.0.0.1:1']),
+        },
+      },
+      true,
+    );
     dc.defaultTimeout = 60_000;
     await dc.start();
     try {
@@ -271,7 +311,11 @@ describe('command line', () => {
   });
 
   it('a non-loopback address needs --public, and says what it exposes', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'dap', '--listen', '0.0.0.0:0', '--allow-writes'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'dap', '--listen', '0.0.0.0:0', '--allow-writes'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/not a loopback address: anyone who can reach it and has the secret could read and write the memory.*--public/);
   });

@@ -41,10 +41,14 @@ describe('pidscope dap --listen', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     server.stderr!.on('data', (d: Buffer) => (serverErr += d.toString()));
-    port = await waitFor('the listening line', () => {
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(serverErr);
-      return m ? Number(m[1]) : undefined;
-    }, 60_000);
+    port = await waitFor(
+      'the listening line',
+      () => {
+        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(serverErr);
+        return m ? Number(m[1]) : undefined;
+      },
+      60_000,
+    );
   });
 
   it('serves a session over TCP on the port it prints', async () => {
@@ -68,13 +72,14 @@ describe('pidscope dap --listen', () => {
   });
 
   it('a client that vanishes without disconnecting leaves nothing attached in the server', async () => {
-    const pidfds = () => readdirSync(`/proc/${server!.pid}/fd`).filter((fd) => {
-      try {
-        return readlinkSync(`/proc/${server!.pid}/fd/${fd}`) === 'anon_inode:[pidfd]';
-      } catch {
-        return false;
-      }
-    }).length;
+    const pidfds = () =>
+      readdirSync(`/proc/${server!.pid}/fd`).filter((fd) => {
+        try {
+          return readlinkSync(`/proc/${server!.pid}/fd/${fd}`) === 'anon_inode:[pidfd]';
+        } catch {
+          return false;
+        }
+      }).length;
     const before = pidfds();
     const dc = new DebugClient('unused', 'unused', 'pidscope');
     await connectAuthed(dc, port);
@@ -95,16 +100,25 @@ describe('data breakpoints through the session', () => {
     await attach(c, { pid: fx.pid, refreshIntervalMs: 0 });
     const monitor = monitorNeverStopped(fx.pid);
     const g = await mainGlobals(c);
-    const info = await retryStale(async () => {
-      const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
-      const unitRef = (await c.dc.variablesRequest({ variablesReference: scopes.body.scopes[0].variablesReference })).body.variables.find((v) => v.name === 'globals.c')!.variablesReference;
-      return c.dc.dataBreakpointInfoRequest({ name: 'g_live_counter', variablesReference: unitRef });
-    }, (r) => !!r.body.dataId);
+    const info = await retryStale(
+      async () => {
+        const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });
+        const unitRef = (await c.dc.variablesRequest({ variablesReference: scopes.body.scopes[0].variablesReference })).body.variables.find(
+          (v) => v.name === 'globals.c',
+        )!.variablesReference;
+        return c.dc.dataBreakpointInfoRequest({ name: 'g_live_counter', variablesReference: unitRef });
+      },
+      (r) => !!r.body.dataId,
+    );
     expect(info.body.dataId).toMatch(/^pidscope:0x[0-9a-f]+:8:g_live_counter$/);
     const set = await c.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }] });
     expect(set.body.breakpoints).toHaveLength(1);
     const n = c.events.length;
-    await waitFor('a watch hit in the Debug Console', () => c.events.slice(n).find((e) => e.event === 'output' && /^g_live_counter: /.test(e.body.output)), 30_000);
+    await waitFor(
+      'a watch hit in the Debug Console',
+      () => c.events.slice(n).find((e) => e.event === 'output' && /^g_live_counter: /.test(e.body.output)),
+      30_000,
+    );
     // Watch hits invalidate the views (and so the references) several times a second.
     const hits = await retryStale(async () => {
       const scopes = await c.dc.scopesRequest({ frameId: LIVE_FRAME_ID });

@@ -215,9 +215,52 @@ describe('pidscope dap: attached to a running process', () => {
   });
 
   it('survives every request with arguments of the wrong shape', async () => {
-    const commands = ['threads', 'stackTrace', 'scopes', 'variables', 'evaluate', 'setVariable', 'setExpression', 'readMemory', 'writeMemory', 'pause', 'continue',
-      'dataBreakpointInfo', 'setDataBreakpoints', 'setBreakpoints', 'setExceptionBreakpoints', 'setFunctionBreakpoints', 'pidscope/info', 'pidscope/sample', 'pidscope/view', 'configurationDone', 'source', 'modules', 'completions'];
-    const shapes: unknown[] = [null, [], 'text', 42, { threadId: 'x', frameId: {}, variablesReference: [], expression: 7, memoryReference: null, count: -5, offset: 'o', breakpoints: 'all', expressions: [1, 2], name: {}, value: [], data: '***', frozen: 1 }];
+    const commands = [
+      'threads',
+      'stackTrace',
+      'scopes',
+      'variables',
+      'evaluate',
+      'setVariable',
+      'setExpression',
+      'readMemory',
+      'writeMemory',
+      'pause',
+      'continue',
+      'dataBreakpointInfo',
+      'setDataBreakpoints',
+      'setBreakpoints',
+      'setExceptionBreakpoints',
+      'setFunctionBreakpoints',
+      'pidscope/info',
+      'pidscope/sample',
+      'pidscope/view',
+      'configurationDone',
+      'source',
+      'modules',
+      'completions',
+    ];
+    const shapes: unknown[] = [
+      null,
+      [],
+      'text',
+      42,
+      {
+        threadId: 'x',
+        frameId: {},
+        variablesReference: [],
+        expression: 7,
+        memoryReference: null,
+        count: -5,
+        offset: 'o',
+        breakpoints: 'all',
+        expressions: [1, 2],
+        name: {},
+        value: [],
+        data: '***',
+        frozen: 1,
+      },
+    ];
     for (const command of commands) {
       for (const args of shapes) {
         const r = await c.request(command, args);
@@ -324,14 +367,18 @@ describe('pidscope dap: the target goes away', () => {
   it('exit with a knowable status: exited(code) + terminated', async () => {
     // python is the parent and does not reap before the adapter looked: the status is knowable.
     const lc = fixturePath('lifecycle');
-    const py = spawn('python3', ['-c', `import subprocess,time\np=subprocess.Popen([${JSON.stringify(lc)},'idle'])\ntime.sleep(60)\np.wait()`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const py = spawn('python3', ['-c', `import subprocess,time\np=subprocess.Popen([${JSON.stringify(lc)},'idle'])\ntime.sleep(60)\np.wait()`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       let out = '';
-      const pid = await new Promise<number>((res) => py.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /ready (\d+)/.exec(out);
-        if (m) res(Number(m[1]));
-      }));
+      const pid = await new Promise<number>((res) =>
+        py.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /ready (\d+)/.exec(out);
+          if (m) res(Number(m[1]));
+        }),
+      );
       const c = await client();
       await attach(c, { pid });
       const terminated = c.dc.waitForEvent('terminated', 30_000);
@@ -354,7 +401,10 @@ describe('pidscope dap: the target goes away', () => {
     const terminated = c.dc.waitForEvent('terminated', 30_000);
     await lf.stop(); // node reaps it at once
     await terminated;
-    const out = c.events.filter((e) => e.event === 'output').map((e) => e.body.output).join('');
+    const out = c.events
+      .filter((e) => e.event === 'output')
+      .map((e) => e.body.output)
+      .join('');
     expect(out).toMatch(/exited|killed/);
   });
 
@@ -366,7 +416,10 @@ describe('pidscope dap: the target goes away', () => {
       // The exec must come after the attach for this test to mean anything.
       expect(lf.lines.filter((l) => l.startsWith('ready')).length).toBe(1);
       await c.dc.waitForEvent('terminated', 30_000);
-      const out = c.events.filter((e) => e.event === 'output').map((e) => e.body.output).join('');
+      const out = c.events
+        .filter((e) => e.event === 'output')
+        .map((e) => e.body.output)
+        .join('');
       expect(out).toMatch(/executed a new program/);
       expect(c.events.some((e) => e.event === 'exited')).toBe(false);
       expect(lf.hasExited()).toBe(false);

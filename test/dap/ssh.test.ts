@@ -39,11 +39,23 @@ afterAll(async () => {
 
 /** `firstOptions` win over the sshd's (ssh keeps the first value of each option). */
 function sshClient(firstOptions: string[] = []): DebugClient {
-  const args = ['--ssh', `${sshd?.user ?? 'nobody'}@127.0.0.1`, ...[...firstOptions, ...(sshd?.sshOptions ?? [])].flatMap((o) => ['--ssh-option', o]), '--remote-pidscope', REMOTE_PIDSCOPE];
-  const dc = new DebugClient(process.execPath, join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'), 'pidscope', {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(args) },
-  }, true);
+  const args = [
+    '--ssh',
+    `${sshd?.user ?? 'nobody'}@127.0.0.1`,
+    ...[...firstOptions, ...(sshd?.sshOptions ?? [])].flatMap((o) => ['--ssh-option', o]),
+    '--remote-pidscope',
+    REMOTE_PIDSCOPE,
+  ];
+  const dc = new DebugClient(
+    process.execPath,
+    join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
+    'pidscope',
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(args) },
+    },
+    true,
+  );
   dc.defaultTimeout = 60_000;
   return dc;
 }
@@ -56,7 +68,7 @@ function failure(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
-  it('shows live variables of the remote user\'s process, never stopping it', async () => {
+  it("shows live variables of the remote user's process, never stopping it", async () => {
     const dc = sshClient();
     await dc.start();
     try {
@@ -81,7 +93,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
     }
   });
 
-  it('the remote session has the remote user\'s authority: a root-owned process is refused', async () => {
+  it("the remote session has the remote user's authority: a root-owned process is refused", async () => {
     const dc = sshClient();
     await dc.start();
     try {
@@ -93,7 +105,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
     }
   });
 
-  it('the extension\'s remote process picker lists the remote user\'s processes (`pidscope ps --json` over ssh)', async () => {
+  it("the extension's remote process picker lists the remote user's processes (`pidscope ps --json` over ssh)", async () => {
     const list = await listRemoteProcesses({ kind: 'ssh', host: `${sshd.user}@127.0.0.1`, options: sshd.sshOptions, pidscope: REMOTE_PIDSCOPE });
     const mine = list.find((p) => p.pid === theirs.pid);
     expect(mine).toMatchObject({ name: 'globals', user: sshd.user, uid: sshd.uid });
@@ -101,7 +113,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
     expect(list.every((p) => p.uid === sshd.uid)).toBe(true);
   });
 
-  it('an ssh that cannot connect answers the first request with ssh\'s reason', async () => {
+  it("an ssh that cannot connect answers the first request with ssh's reason", async () => {
     const dc = sshClient(['Port=1', 'ConnectTimeout=5']);
     await dc.start();
     try {

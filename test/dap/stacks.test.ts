@@ -14,7 +14,9 @@ let c: Client;
 let nested: number;
 beforeAll(async () => {
   fx = await startFixture('stacks');
-  nested = readdirSync(`/proc/${fx.pid}/task`).map(Number).find((t) => readFileSync(`/proc/${fx.pid}/task/${t}/comm`, 'utf8').trim() === 'nested')!;
+  nested = readdirSync(`/proc/${fx.pid}/task`)
+    .map(Number)
+    .find((t) => readFileSync(`/proc/${fx.pid}/task/${t}/comm`, 'utf8').trim() === 'nested')!;
   c = await startClient();
   await attach(c, { pid: fx.pid, refreshIntervalMs: 0 });
 }, 60_000);

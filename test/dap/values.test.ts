@@ -216,7 +216,10 @@ describe('requests on the live frame', () => {
     const all = [...rows, ...children];
     expect(all.length).toBeGreaterThan(100);
     expect(s.body.scopes.length).toBeGreaterThan(2);
-    const gdb = await gdbPrintResults(fx.pid, all.map((v) => v.evaluateName!));
+    const gdb = await gdbPrintResults(
+      fx.pid,
+      all.map((v) => v.evaluateName!),
+    );
     const mismatches: string[] = [];
     all.forEach((v, i) => {
       const want = gdb[i];

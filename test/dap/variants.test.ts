@@ -26,7 +26,10 @@ describe.each(ALL_VARIANTS.map((v) => [v]))('variant %s', (variant) => {
     const r = await c.request('evaluate', { expression: 'g_int', context: 'watch', frameId: LIVE_FRAME_ID });
     if (STRIPPED.includes(variant)) {
       // No types: pidscope says so (once, in the Debug Console) and invents nothing.
-      const out = c.events.filter((e) => e.event === 'output').map((e) => e.body.output).join('');
+      const out = c.events
+        .filter((e) => e.event === 'output')
+        .map((e) => e.body.output)
+        .join('');
       expect(out).toMatch(/no debug info found/);
       expect(r.success).toBe(false);
       if (variant === 'symtab-only') {

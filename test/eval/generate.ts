@@ -31,7 +31,23 @@ export function derive(e: string, t: Type | undefined, depth: number, out: strin
         out.push(`${p} + 1`, `(long)${p}`);
         break;
       }
-      out.push(`${p} + 1`, `${p} * 3`, `-${p}`, `~${p}`, `${p} / 7`, `${p} % 5`, `${p} >> 1`, `${p} == ${p}`, `${p} < 0`, `!${p}`, `(char)${p}`, `(unsigned char)${p}`, `(double)${p}`, `(long)${p}`, `(unsigned int)${p}`);
+      out.push(
+        `${p} + 1`,
+        `${p} * 3`,
+        `-${p}`,
+        `~${p}`,
+        `${p} / 7`,
+        `${p} % 5`,
+        `${p} >> 1`,
+        `${p} == ${p}`,
+        `${p} < 0`,
+        `!${p}`,
+        `(char)${p}`,
+        `(unsigned char)${p}`,
+        `(double)${p}`,
+        `(long)${p}`,
+        `(unsigned int)${p}`,
+      );
       if (isCharLike(t)) out.push(`${p} + 'a'`);
       break;
     case 'bool':
@@ -50,10 +66,11 @@ export function derive(e: string, t: Type | undefined, depth: number, out: strin
       if (tr.kind !== 'void' && tr.kind !== 'function') {
         out.push(`*${p}`, `${p}[0]`, `&${p}[1]`, `${p} + 2 - ${p}`);
         if (tr.kind === 'struct' || tr.kind === 'union') {
-          for (const m of tr.members ?? []) if (m.name) {
-            out.push(`${p}->${m.name}`);
-            if (depth < 2) derive(`${p}->${m.name}`, m.type, depth + 1, out);
-          }
+          for (const m of tr.members ?? [])
+            if (m.name) {
+              out.push(`${p}->${m.name}`);
+              if (depth < 2) derive(`${p}->${m.name}`, m.type, depth + 1, out);
+            }
         } else if (depth < 2) derive(`*${p}`, r.target, depth + 1, out);
       }
       if (tr.kind === 'function') out.push(`*${p}`);
@@ -103,7 +120,8 @@ export function expressionsFor(vars: VariableSymbol[], opts: { derive?: boolean 
         if (!/\{\.\.\.\}|<|_Atomic/.test(ptr)) {
           out.push(`*(${ptr})&${n}`, `(${ptr})(unsigned long)&${n}`, `sizeof(${typeToString(v.type)})`);
           const r = resolve(v.type);
-          if (r.kind === 'int' || r.kind === 'float' || r.kind === 'pointer' || r.kind === 'enum' || r.kind === 'bool') out.push(`(${typeToString(v.type)})${n}`);
+          if (r.kind === 'int' || r.kind === 'float' || r.kind === 'pointer' || r.kind === 'enum' || r.kind === 'bool')
+            out.push(`(${typeToString(v.type)})${n}`);
         }
       }
     }

@@ -99,7 +99,7 @@ const CURATED = [
   "'\\x41'",
   "'\\0'",
   "'\\''",
-  'L\'x\'',
+  "L'x'",
   '"a\\tb"',
   'sizeof("abc")',
   '"日本"',
@@ -274,7 +274,10 @@ for (const variant of ALL) {
       if (!(STRIPPED_VARIANTS as readonly string[]).includes(variant)) {
         // Every shape the fixture has, found by name.
         for (const name of ['g_int', 'g_rect', 'g_bits', 'g_tagged', 'g_ops', 'g_list_head', 'g_big_buffer', 's_file_counter', 'counter']) {
-          expect(vars.some((v) => v.name === name), name).toBe(true);
+          expect(
+            vars.some((v) => v.name === name),
+            name,
+          ).toBe(true);
         }
         expect(exprs.length).toBeGreaterThan(1000);
       }
@@ -367,8 +370,15 @@ describe('oracle: print/x and print/z (hex, as DAP shows it) == gdb', () => {
       program.close();
     }
     for (const f of FORMATS) {
-      const r = await gdbBatch(fx.pid, exprs.map((expr) => ({ kind: 'print' as const, expr, format: f })), { locale: 'C', timeoutMs: 240_000 });
-      theirs.set(f, r.map((x) => (x.ok ? x.text : x.error)));
+      const r = await gdbBatch(
+        fx.pid,
+        exprs.map((expr) => ({ kind: 'print' as const, expr, format: f })),
+        { locale: 'C', timeoutMs: 240_000 },
+      );
+      theirs.set(
+        f,
+        r.map((x) => (x.ok ? x.text : x.error)),
+      );
     }
   }, 900_000);
   afterAll(async () => {
@@ -381,7 +391,8 @@ describe('oracle: print/x and print/z (hex, as DAP shows it) == gdb', () => {
       exprs.forEach((e, i) => {
         const o = ours.get(f)![i];
         const g = theirs.get(f)![i];
-        if (o !== g && !knownFor('O0-dwarf5-pie', e) && !KNOWN_FORMAT.some((k) => k.test(f, e, g))) diff.push(`print/${f} ${e}\n    gdb:      ${g}\n    pidscope: ${o}`);
+        if (o !== g && !knownFor('O0-dwarf5-pie', e) && !KNOWN_FORMAT.some((k) => k.test(f, e, g)))
+          diff.push(`print/${f} ${e}\n    gdb:      ${g}\n    pidscope: ${o}`);
       });
     }
     expect(diff, `${diff.length} differ`).toEqual([]);
@@ -430,7 +441,19 @@ describe('oracle: `pidscope eval` command line == gdb print', () => {
   });
 
   it('prints one line per expression, exactly gdb text; errors on stderr and exit 1', async () => {
-    const exprs = ['g_int', 'g_rect', 'g_str', '&g_int', 'g_binops', "'globals_other.c'::s_same_name", 'second_scope::counter', 'g_rect_ptr->name', '*g_list_head->next', 'sizeof(struct rect)', 'g_double * 2'];
+    const exprs = [
+      'g_int',
+      'g_rect',
+      'g_str',
+      '&g_int',
+      'g_binops',
+      "'globals_other.c'::s_same_name",
+      'second_scope::counter',
+      'g_rect_ptr->name',
+      '*g_list_head->next',
+      'sizeof(struct rect)',
+      'g_double * 2',
+    ];
     const out = await runCli(['eval', '--pid', String(fx.pid), ...exprs]);
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);

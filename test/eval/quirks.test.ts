@@ -65,11 +65,15 @@ describe('quirks of optimised C (O2)', () => {
     expect(listed.stdout).toMatch(/int read_a_line::buffer_size = 11  \(no expression names it: read_a_line is always inlined\)\n/);
     expect(listed.stdout).toMatch(/int noeval = <optimized out>\n/);
     const json = await runCli(['globals', '--pid', String(fx.pid), '--json', 'buffer_size']);
-    const vars = (JSON.parse(json.stdout) as Array<{ units: Array<{ variables: Array<{ expression: string | null; text: string }> }> }>)[0].units.flatMap((u) => u.variables);
+    const vars = (JSON.parse(json.stdout) as Array<{ units: Array<{ variables: Array<{ expression: string | null; text: string }> }> }>)[0].units.flatMap(
+      (u) => u.variables,
+    );
     expect(vars).toEqual([expect.objectContaining({ expression: null, text: '11' })]);
     // Every expression globals gives is one eval accepts.
     const all = await runCli(['globals', '--pid', String(fx.pid), '--json']);
-    const exprs = (JSON.parse(all.stdout) as Array<{ units: Array<{ variables: Array<{ expression: string | null }> }> }>)[0].units.flatMap((u) => u.variables.map((v) => v.expression)).filter((e): e is string => e !== null);
+    const exprs = (JSON.parse(all.stdout) as Array<{ units: Array<{ variables: Array<{ expression: string | null }> }> }>)[0].units
+      .flatMap((u) => u.variables.map((v) => v.expression))
+      .filter((e): e is string => e !== null);
     const out = await runCli(['eval', '--pid', String(fx.pid), ...exprs]);
     expect(out.stderr).not.toMatch(/No symbol/);
     const gdb = await gdbPrintResults(fx.pid, ['read_a_line::buffer_size']);

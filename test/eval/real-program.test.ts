@@ -168,77 +168,83 @@ const REDIS_WALK = [
   } catch (e) {
     built = { reason: (e as Error).message.split('\n')[0] };
   }
-  describe.skipIf(!built.binary)(`oracle: redis-server 7.0 (-g -O2, 4.6 MB DWARF) pidscope print == gdb print${built.reason ? ` [skipped: ${built.reason}]` : ''}`, () => {
-    let child: ReturnType<typeof spawn> | undefined;
-    let exprs: string[] = [];
-    let ours: string[] = [];
-    let theirs: string[] = [];
-    let nvars = 0;
-    let constAddr = /^$/;
+  describe.skipIf(!built.binary)(
+    `oracle: redis-server 7.0 (-g -O2, 4.6 MB DWARF) pidscope print == gdb print${built.reason ? ` [skipped: ${built.reason}]` : ''}`,
+    () => {
+      let child: ReturnType<typeof spawn> | undefined;
+      let exprs: string[] = [];
+      let ours: string[] = [];
+      let theirs: string[] = [];
+      let nvars = 0;
+      let constAddr = /^$/;
 
-    beforeAll(async () => {
-      const sock = join(mkdtempSync(join(tmpdir(), 'pidscope-redis-')), 'redis.sock');
-      child = spawn(built.binary!, ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      await new Promise<void>((res, rej) => {
-        let out = '';
-        const timer = setTimeout(() => rej(new Error(`redis-server did not start: ${out}`)), 30_000);
-        child!.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (/ready to accept connections/i.test(out)) {
-            clearTimeout(timer);
-            res();
-          }
+      beforeAll(async () => {
+        const sock = join(mkdtempSync(join(tmpdir(), 'pidscope-redis-')), 'redis.sock');
+        child = spawn(built.binary!, ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        await new Promise<void>((res, rej) => {
+          let out = '';
+          const timer = setTimeout(() => rej(new Error(`redis-server did not start: ${out}`)), 30_000);
+          child!.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (/ready to accept connections/i.test(out)) {
+              clearTimeout(timer);
+              res();
+            }
+          });
+          child!.on('exit', (c) => rej(new Error(`redis-server exited (${c}): ${out}`)));
         });
-        child!.on('exit', (c) => rej(new Error(`redis-server exited (${c}): ${out}`)));
+        const pid = child.pid!;
+        process.kill(pid, 'SIGSTOP');
+        const program = await Program.open(pid);
+        try {
+          const real = realpathSync(built.binary!);
+          const vars = program
+            .globals()
+            .filter((v) => v.module === real)
+            .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+          nvars = vars.length;
+          const step = Math.max(1, Math.floor(vars.length / 120));
+          const sample = vars.filter((_, i) => i % step === 0);
+          exprs = [...new Set([...expressionsFor(vars, { derive: false }), ...expressionsFor(sample), ...REDIS_WALK])];
+          const folded = vars.filter((v) => v.constValue && v.type && resolve(v.type).kind === 'pointer').map((v) => v.name);
+          constAddr = folded.length ? new RegExp(`\\b(${folded.join('|')})\\b`) : /^$/;
+          ours = exprs.map((e) => {
+            try {
+              return program.print(e, { charset: 'ascii' });
+            } catch (x) {
+              return gdbMessage(x);
+            }
+          });
+        } finally {
+          program.close();
+        }
+        theirs = (await gdbPrintResults(pid, exprs, { locale: 'C', timeoutMs: 600_000 })).map((r) => (r.ok ? r.text : r.error));
+      }, 900_000);
+      afterAll(async () => {
+        if (child && child.exitCode === null) {
+          const gone = new Promise<void>((r) => child!.on('exit', () => r()));
+          child.kill('SIGKILL');
+          await gone;
+        }
       });
-      const pid = child.pid!;
-      process.kill(pid, 'SIGSTOP');
-      const program = await Program.open(pid);
-      try {
-        const real = realpathSync(built.binary!);
-        const vars = program.globals().filter((v) => v.module === real).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        nvars = vars.length;
-        const step = Math.max(1, Math.floor(vars.length / 120));
-        const sample = vars.filter((_, i) => i % step === 0);
-        exprs = [...new Set([...expressionsFor(vars, { derive: false }), ...expressionsFor(sample), ...REDIS_WALK])];
-        const folded = vars.filter((v) => v.constValue && v.type && resolve(v.type).kind === 'pointer').map((v) => v.name);
-        constAddr = folded.length ? new RegExp(`\\b(${folded.join('|')})\\b`) : /^$/;
-        ours = exprs.map((e) => {
-          try {
-            return program.print(e, { charset: 'ascii' });
-          } catch (x) {
-            return gdbMessage(x);
-          }
+
+      it('walks the globals of ~100 compile units', () => {
+        expect(nvars).toBeGreaterThan(1000);
+        expect(exprs.length).toBeGreaterThan(5000);
+      });
+
+      it('prints what gdb prints (or the difference is a named bug)', () => {
+        const unexplained: string[] = [];
+        const explained = new Map<string, number>();
+        exprs.forEach((e, i) => {
+          if (ours[i] === theirs[i]) return;
+          const k = REDIS_KNOWN.find((x) => x.matches(e, theirs[i], ours[i], { constAddr }));
+          if (k) explained.set(k.bug, (explained.get(k.bug) ?? 0) + 1);
+          else unexplained.push(`print ${e}\n    gdb:      ${theirs[i].slice(0, 400)}\n    pidscope: ${ours[i].slice(0, 400)}`);
         });
-      } finally {
-        program.close();
-      }
-      theirs = (await gdbPrintResults(pid, exprs, { locale: 'C', timeoutMs: 600_000 })).map((r) => (r.ok ? r.text : r.error));
-    }, 900_000);
-    afterAll(async () => {
-      if (child && child.exitCode === null) {
-        const gone = new Promise<void>((r) => child!.on('exit', () => r()));
-        child.kill('SIGKILL');
-        await gone;
-      }
-    });
-
-    it('walks the globals of ~100 compile units', () => {
-      expect(nvars).toBeGreaterThan(1000);
-      expect(exprs.length).toBeGreaterThan(5000);
-    });
-
-    it('prints what gdb prints (or the difference is a named bug)', () => {
-      const unexplained: string[] = [];
-      const explained = new Map<string, number>();
-      exprs.forEach((e, i) => {
-        if (ours[i] === theirs[i]) return;
-        const k = REDIS_KNOWN.find((x) => x.matches(e, theirs[i], ours[i], { constAddr }));
-        if (k) explained.set(k.bug, (explained.get(k.bug) ?? 0) + 1);
-        else unexplained.push(`print ${e}\n    gdb:      ${theirs[i].slice(0, 400)}\n    pidscope: ${ours[i].slice(0, 400)}`);
+        if (explained.size) console.log(`redis: ${exprs.length} expressions, known differences: ${[...explained].map(([b, n]) => `${b}×${n}`).join(', ')}`);
+        expect(unexplained, `${unexplained.length} of ${exprs.length} differ`).toEqual([]);
       });
-      if (explained.size) console.log(`redis: ${exprs.length} expressions, known differences: ${[...explained].map(([b, n]) => `${b}×${n}`).join(', ')}`);
-      expect(unexplained, `${unexplained.length} of ${exprs.length} differ`).toEqual([]);
-    });
-  });
+    },
+  );
 }

@@ -112,7 +112,11 @@ export function buildRedis(): string {
     tar = find();
     if (!tar) throw new Error('apt-get source redis produced no orig tarball (deb-src configured?)');
   }
-  const key = createHash('sha256').update(readFileSync(join(dir, tar))).update('MALLOC=libc BUILD_TLS=no USE_SYSTEMD=no').digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(readFileSync(join(dir, tar)))
+    .update('MALLOC=libc BUILD_TLS=no USE_SYSTEMD=no')
+    .digest('hex')
+    .slice(0, 16);
   const bin = join(dir, key, 'redis-server');
   if (existsSync(bin)) return bin;
   const tmp = join(dir, `${key}.tmp-${process.pid}`);

@@ -29,7 +29,7 @@ export function missingPrerequisites(): string[] {
   };
   if (!which('rg')) missing.push('ripgrep (code-server bundles it; seeded from Debian): apt-get install -y ripgrep');
   if (!existsSync('/usr/include/krb5.h')) missing.push('Kerberos headers (code-server builds its kerberos module): apt-get install -y libkrb5-dev');
-  if (!which('make') || !which('g++')) missing.push('a C++ toolchain for code-server\'s native modules: apt-get install -y build-essential');
+  if (!which('make') || !which('g++')) missing.push("a C++ toolchain for code-server's native modules: apt-get install -y build-essential");
   return missing;
 }
 
@@ -187,7 +187,12 @@ export async function launchBrowser(): Promise<Browser> {
 export class Fatal extends Error {}
 
 /** Polls `fn` until it returns a truthy value; throws with `what` and the last error on timeout. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 60_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -205,33 +210,46 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
 
 /** Runs a command from the command palette (F1), by its title. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await until(`the command palette to run "${title}"`, async () => {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible', timeout: 5000 });
-    await input.fill(`>${title}`);
-    // The exact command, not one whose title merely contains it.
-    const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
-    const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
-    await row.waitFor({ state: 'visible', timeout: 5000 });
-    await row.click();
-    return true;
-  }, 60_000, 500);
+  await until(
+    `the command palette to run "${title}"`,
+    async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill(`>${title}`);
+      // The exact command, not one whose title merely contains it.
+      const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+      const row = page
+        .locator('.quick-input-list .monaco-list-row')
+        .filter({ has: page.locator('.label-name', { hasText: exact }) })
+        .first();
+      await row.waitFor({ state: 'visible', timeout: 5000 });
+      await row.click();
+      return true;
+    },
+    60_000,
+    500,
+  );
 }
 
 /** The frame of the live plot webview (nested iframes in VS Code's web workbench). */
 export async function plotFrame(page: Page): Promise<Frame> {
-  return until('the live plot webview', async () => {
-    for (const f of page.frames()) {
-      try {
-        if (await f.locator('#plot').count()) return f;
-      } catch {
-        /* frame navigating */
+  return until(
+    'the live plot webview',
+    async () => {
+      for (const f of page.frames()) {
+        try {
+          if (await f.locator('#plot').count()) return f;
+        } catch {
+          /* frame navigating */
+        }
       }
-    }
-    return undefined;
-  }, 90_000, 500);
+      return undefined;
+    },
+    90_000,
+    500,
+  );
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

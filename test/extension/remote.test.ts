@@ -11,7 +11,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { tracerPid } from '../support/proc';
 import { remoteUserBlocked, sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
-import { ensureCodeServer, Fatal, launchBrowser, missingPrerequisites, packageVsix, runCommand, screenshot, startCodeServer, STRICT, until, type CodeServer } from './harness';
+import {
+  ensureCodeServer,
+  Fatal,
+  launchBrowser,
+  missingPrerequisites,
+  packageVsix,
+  runCommand,
+  screenshot,
+  startCodeServer,
+  STRICT,
+  until,
+  type CodeServer,
+} from './harness';
 
 const missing = missingPrerequisites();
 const noSshd = sshdUnavailable();
@@ -83,64 +95,89 @@ describe.skipIf((missing.length > 0 && !STRICT) || !!blocked)('remote attach ove
     if (vsix) rmSync(join(vsix, '..'), { recursive: true, force: true });
   }, 60_000);
 
-  it('picks a process of the remote user through ssh and shows its globals changing live', async () => {
-    const pid = fixture!.pid;
-    await runCommand(page, 'View: Show Run and Debug');
-    await runCommand(page, 'Debug: Start Debugging');
+  it(
+    'picks a process of the remote user through ssh and shows its globals changing live',
+    async () => {
+      const pid = fixture!.pid;
+      await runCommand(page, 'View: Show Run and Debug');
+      await runCommand(page, 'Debug: Start Debugging');
 
-    // The picker lists the processes on the other side of ssh (its title says where).
-    await until('the remote process picker', async () => {
-      const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
-      if (toast.some((t) => /failed/i.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
-      return (await page.locator('.quick-input-widget', { hasText: `on ssh ${sshd!.user}@127.0.0.1` }).isVisible()) || undefined;
-    }, 60_000);
-    await page.locator('.quick-input-widget input.input').fill(String(pid));
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: `pid ${pid} · ${sshd!.user}` }).first();
-    await row.waitFor({ state: 'visible', timeout: 30_000 });
-    await screenshot(page, 'vscode-remote-picker.png');
-    await row.click();
+      // The picker lists the processes on the other side of ssh (its title says where).
+      await until(
+        'the remote process picker',
+        async () => {
+          const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
+          if (toast.some((t) => /failed/i.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
+          return (await page.locator('.quick-input-widget', { hasText: `on ssh ${sshd!.user}@127.0.0.1` }).isVisible()) || undefined;
+        },
+        60_000,
+      );
+      await page.locator('.quick-input-widget input.input').fill(String(pid));
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: `pid ${pid} · ${sshd!.user}` }).first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, 'vscode-remote-picker.png');
+      await row.click();
 
-    const callStack = page.locator('.debug-call-stack');
-    await until('the live view thread in the Call Stack', async () => {
-      const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
-      if (toast.some((t) => /could not|cannot|failed|found no/i.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
-      return (await callStack.textContent())?.includes('Live view') || undefined;
-    }, 120_000);
+      const callStack = page.locator('.debug-call-stack');
+      await until(
+        'the live view thread in the Call Stack',
+        async () => {
+          const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
+          if (toast.some((t) => /could not|cannot|failed|found no/i.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
+          return (await callStack.textContent())?.includes('Live view') || undefined;
+        },
+        120_000,
+      );
 
-    const variables = page.locator('.debug-variables');
-    await focusLiveFrame(page, callStack, variables);
-    const unit = variables.locator('.monaco-list-row', { hasText: 'globals.c' }).first();
-    await unit.waitFor({ state: 'visible', timeout: 60_000 });
-    if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
-    const liveRow = await findVariableRow(page, variables, LIVE);
-    const valueOf = async () => ((await liveRow.locator('.value').textContent()) ?? '').trim();
-    const first = await until(`a value for ${LIVE}`, async () => {
-      const v = await valueOf();
-      return /^\d+$/.test(v) ? v : undefined;
-    }, 60_000);
-    const second = await until(`${LIVE} to change in the Variables view (was ${first})`, async () => {
-      const v = await valueOf();
-      return /^\d+$/.test(v) && v !== first ? v : undefined;
-    }, 60_000);
-    expect(BigInt(second)).toBeGreaterThan(BigInt(first));
-    expect(tracerPid(pid)).toBe(0);
-    await screenshot(page, 'vscode-remote-variables.png');
-  }, 10 * 60_000);
+      const variables = page.locator('.debug-variables');
+      await focusLiveFrame(page, callStack, variables);
+      const unit = variables.locator('.monaco-list-row', { hasText: 'globals.c' }).first();
+      await unit.waitFor({ state: 'visible', timeout: 60_000 });
+      if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
+      const liveRow = await findVariableRow(page, variables, LIVE);
+      const valueOf = async () => ((await liveRow.locator('.value').textContent()) ?? '').trim();
+      const first = await until(
+        `a value for ${LIVE}`,
+        async () => {
+          const v = await valueOf();
+          return /^\d+$/.test(v) ? v : undefined;
+        },
+        60_000,
+      );
+      const second = await until(
+        `${LIVE} to change in the Variables view (was ${first})`,
+        async () => {
+          const v = await valueOf();
+          return /^\d+$/.test(v) && v !== first ? v : undefined;
+        },
+        60_000,
+      );
+      expect(BigInt(second)).toBeGreaterThan(BigInt(first));
+      expect(tracerPid(pid)).toBe(0);
+      await screenshot(page, 'vscode-remote-variables.png');
+    },
+    10 * 60_000,
+  );
 });
 
 async function focusLiveFrame(page: Page, callStack: Locator, variables: Locator): Promise<void> {
-  await until('the live frame focused (Variables view filled)', async () => {
-    if ((await variables.locator('.monaco-list-row').count()) > 0) return true;
-    const frame = callStack.locator('.monaco-list-row', { hasText: 'live:' }).first();
-    if (await frame.isVisible()) {
-      await frame.click({ position: { x: 60, y: 8 }, timeout: 5000 });
+  await until(
+    'the live frame focused (Variables view filled)',
+    async () => {
+      if ((await variables.locator('.monaco-list-row').count()) > 0) return true;
+      const frame = callStack.locator('.monaco-list-row', { hasText: 'live:' }).first();
+      if (await frame.isVisible()) {
+        await frame.click({ position: { x: 60, y: 8 }, timeout: 5000 });
+        return undefined;
+      }
+      const thread = callStack.locator('.monaco-list-row', { hasText: 'Live view' }).first();
+      await thread.click({ position: { x: 60, y: 8 }, timeout: 5000 });
+      await page.keyboard.press('ArrowRight');
       return undefined;
-    }
-    const thread = callStack.locator('.monaco-list-row', { hasText: 'Live view' }).first();
-    await thread.click({ position: { x: 60, y: 8 }, timeout: 5000 });
-    await page.keyboard.press('ArrowRight');
-    return undefined;
-  }, 60_000, 1000);
+    },
+    60_000,
+    1000,
+  );
 }
 
 /**
@@ -151,9 +188,14 @@ async function findVariableRow(page: Page, tree: Locator, name: string): Promise
   const row = tree.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${name}\\s*=`) }).first();
   const leaf = tree.locator('.monaco-list-row:not([aria-expanded])').first();
   await leaf.click({ position: { x: 60, y: 8 } });
-  return until(`the row of ${name} in the Variables view`, async () => {
-    if (await row.isVisible()) return row;
-    await page.keyboard.press('PageDown');
-    return undefined;
-  }, 90_000, 300);
+  return until(
+    `the row of ${name} in the Variables view`,
+    async () => {
+      if (await row.isVisible()) return row;
+      await page.keyboard.press('PageDown');
+      return undefined;
+    },
+    90_000,
+    300,
+  );
 }

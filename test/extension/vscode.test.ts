@@ -111,185 +111,238 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
     if (vsix) rmSync(join(vsix, '..'), { recursive: true, force: true });
   }, 60_000);
 
-  it('attaches through the process picker and shows a live global changing, without ever stopping the target', async () => {
-    const pid = fixture!.pid;
-    await runCommand(page, 'View: Show Run and Debug');
-    await runCommand(page, 'Debug: Start Debugging');
+  it(
+    'attaches through the process picker and shows a live global changing, without ever stopping the target',
+    async () => {
+      const pid = fixture!.pid;
+      await runCommand(page, 'View: Show Run and Debug');
+      await runCommand(page, 'Debug: Start Debugging');
 
-    // The process picker: filter by pid, pick the fixture.
-    const pickInput = page.locator('.quick-input-widget input.input');
-    await until('the pidscope process picker', async () => (await page.locator('.quick-input-widget', { hasText: 'attach to a running process' }).isVisible()) || undefined, 60_000);
-    await pickInput.fill(String(pid));
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: `pid ${pid} ·` }).first();
-    await row.waitFor({ state: 'visible', timeout: 30_000 });
-    await screenshot(page, 'vscode-picker.png');
-    await row.click();
+      // The process picker: filter by pid, pick the fixture.
+      const pickInput = page.locator('.quick-input-widget input.input');
+      await until(
+        'the pidscope process picker',
+        async () => (await page.locator('.quick-input-widget', { hasText: 'attach to a running process' }).isVisible()) || undefined,
+        60_000,
+      );
+      await pickInput.fill(String(pid));
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: `pid ${pid} ·` }).first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, 'vscode-picker.png');
+      await row.click();
 
-    // The live view thread, shown as paused by design; the real threads run.
-    const callStack = page.locator('.debug-call-stack');
-    await until('the live view thread in the Call Stack', async () => {
-      const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
-      if (toast.some((t) => /could not|cannot|stopped unexpectedly|found no/i.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
-      return (await callStack.textContent())?.includes('Live view') || undefined;
-    }, 120_000);
+      // The live view thread, shown as paused by design; the real threads run.
+      const callStack = page.locator('.debug-call-stack');
+      await until(
+        'the live view thread in the Call Stack',
+        async () => {
+          const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
+          if (toast.some((t) => /could not|cannot|stopped unexpectedly|found no/i.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
+          return (await callStack.textContent())?.includes('Live view') || undefined;
+        },
+        120_000,
+      );
 
-    // The Variables view: the module's globals, grouped by compile unit. VS Code focuses a
-    // stopped thread's top frame by itself only when that frame has a source; otherwise the
-    // user (here: the test) selects the live frame in the Call Stack.
-    const variables = page.locator('.debug-variables');
-    await focusLiveFrame(page, callStack, variables);
-    await variables.locator('.monaco-list-row', { hasText: 'Globals: globals' }).first().waitFor({ state: 'visible', timeout: 60_000 });
-    const unit = variables.locator('.monaco-list-row', { hasText: 'globals.c' }).first();
-    await unit.waitFor({ state: 'visible', timeout: 60_000 });
-    if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
+      // The Variables view: the module's globals, grouped by compile unit. VS Code focuses a
+      // stopped thread's top frame by itself only when that frame has a source; otherwise the
+      // user (here: the test) selects the live frame in the Call Stack.
+      const variables = page.locator('.debug-variables');
+      await focusLiveFrame(page, callStack, variables);
+      await variables.locator('.monaco-list-row', { hasText: 'Globals: globals' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+      const unit = variables.locator('.monaco-list-row', { hasText: 'globals.c' }).first();
+      await unit.waitFor({ state: 'visible', timeout: 60_000 });
+      if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
 
-    const liveRow = await findVariableRow(page, variables, LIVE);
-    const valueOf = async () => ((await liveRow.locator('.value').textContent()) ?? '').trim();
-    const first = await until(`a value for ${LIVE}`, async () => {
-      const v = await valueOf();
-      return /^\d+$/.test(v) ? v : undefined;
-    }, 60_000);
-    // The value changes in place (live refresh), with no stop and no user action.
-    const second = await until(`${LIVE} to change in the Variables view (was ${first})`, async () => {
-      const v = await valueOf();
-      return /^\d+$/.test(v) && v !== first ? v : undefined;
-    }, 60_000);
-    expect(BigInt(second)).toBeGreaterThan(BigInt(first));
-    const third = await until(`${LIVE} to change again (was ${second})`, async () => {
-      const v = await valueOf();
-      return /^\d+$/.test(v) && v !== second ? v : undefined;
-    }, 60_000);
-    expect(BigInt(third)).toBeGreaterThan(BigInt(second));
-    expect(tracerPid(pid)).toBe(0);
+      const liveRow = await findVariableRow(page, variables, LIVE);
+      const valueOf = async () => ((await liveRow.locator('.value').textContent()) ?? '').trim();
+      const first = await until(
+        `a value for ${LIVE}`,
+        async () => {
+          const v = await valueOf();
+          return /^\d+$/.test(v) ? v : undefined;
+        },
+        60_000,
+      );
+      // The value changes in place (live refresh), with no stop and no user action.
+      const second = await until(
+        `${LIVE} to change in the Variables view (was ${first})`,
+        async () => {
+          const v = await valueOf();
+          return /^\d+$/.test(v) && v !== first ? v : undefined;
+        },
+        60_000,
+      );
+      expect(BigInt(second)).toBeGreaterThan(BigInt(first));
+      const third = await until(
+        `${LIVE} to change again (was ${second})`,
+        async () => {
+          const v = await valueOf();
+          return /^\d+$/.test(v) && v !== second ? v : undefined;
+        },
+        60_000,
+      );
+      expect(BigInt(third)).toBeGreaterThan(BigInt(second));
+      expect(tracerPid(pid)).toBe(0);
 
-    // The status bar names the target and the memory backend (from pidscope/info).
-    const status = page.locator('.statusbar-item', { hasText: `globals ${pid}` }).first();
-    await status.waitFor({ state: 'visible', timeout: 30_000 });
-    expect(await status.textContent()).toMatch(/pidfd-mem|process_vm_readv|\/proc\/PID\/mem/);
+      // The status bar names the target and the memory backend (from pidscope/info).
+      const status = page.locator('.statusbar-item', { hasText: `globals ${pid}` }).first();
+      await status.waitFor({ state: 'visible', timeout: 30_000 });
+      expect(await status.textContent()).toMatch(/pidfd-mem|process_vm_readv|\/proc\/PID\/mem/);
 
-    // The session stays "stopped" on the live view thread (that is what keeps VS Code's memory
-    // views open while the target runs): the toolbar offers Continue, not Pause.
-    await until('the debug toolbar in the stopped-view state', async () => (await page.locator('.debug-toolbar .codicon-debug-continue').count()) > 0 || undefined, 30_000);
-    await liveRow.scrollIntoViewIfNeeded();
-    await screenshot(page, 'vscode-variables.png');
-  }, 10 * 60_000);
+      // The session stays "stopped" on the live view thread (that is what keeps VS Code's memory
+      // views open while the target runs): the toolbar offers Continue, not Pause.
+      await until(
+        'the debug toolbar in the stopped-view state',
+        async () => (await page.locator('.debug-toolbar .codicon-debug-continue').count()) > 0 || undefined,
+        30_000,
+      );
+      await liveRow.scrollIntoViewIfNeeded();
+      await screenshot(page, 'vscode-variables.png');
+    },
+    10 * 60_000,
+  );
 
-  it('keeps a memory view of a global open and live while the target runs', async () => {
-    await runCommand(page, 'pidscope: View Memory (live hex)');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(LIVE);
-    await input.press('Enter');
-    const tab = page.locator('.tabs-container .tab', { hasText: `${LIVE}.hex` }).first();
-    await tab.waitFor({ state: 'visible', timeout: 60_000 });
-    const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
-    // The first dump line holds the counter's 8 bytes; it must change on its own, several times.
-    const firstLine = async () => {
-      const text = ((await editor.textContent()) ?? '').replace(/\u00a0/g, ' ');
-      const m = /0x[0-9a-f]{16}  (?:[0-9a-f?]{2} ){7}[0-9a-f?]{2}/.exec(text);
-      return m?.[0];
-    };
-    let last = await until('the memory dump', firstLine, 60_000);
-    for (let i = 0; i < 3; i++) {
-      last = await until(`the memory view to update by itself (change ${i + 1})`, async () => {
-        const l = await firstLine();
-        return l && l !== last ? l : undefined;
-      }, 60_000);
-    }
-    // Still open, still "stopped" on the live view (VS Code would close its own hex view of a
-    // session that becomes Running), and the target was never stopped.
-    expect(await tab.isVisible()).toBe(true);
-    expect(await page.locator('.debug-toolbar .codicon-debug-continue').count()).toBeGreaterThan(0);
-    expect(tracerPid(fixture!.pid)).toBe(0);
-    await screenshot(page, 'vscode-memory.png');
-  }, 5 * 60_000);
+  it(
+    'keeps a memory view of a global open and live while the target runs',
+    async () => {
+      await runCommand(page, 'pidscope: View Memory (live hex)');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(LIVE);
+      await input.press('Enter');
+      const tab = page.locator('.tabs-container .tab', { hasText: `${LIVE}.hex` }).first();
+      await tab.waitFor({ state: 'visible', timeout: 60_000 });
+      const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+      // The first dump line holds the counter's 8 bytes; it must change on its own, several times.
+      const firstLine = async () => {
+        const text = ((await editor.textContent()) ?? '').replace(/\u00a0/g, ' ');
+        const m = /0x[0-9a-f]{16}  (?:[0-9a-f?]{2} ){7}[0-9a-f?]{2}/.exec(text);
+        return m?.[0];
+      };
+      let last = await until('the memory dump', firstLine, 60_000);
+      for (let i = 0; i < 3; i++) {
+        last = await until(
+          `the memory view to update by itself (change ${i + 1})`,
+          async () => {
+            const l = await firstLine();
+            return l && l !== last ? l : undefined;
+          },
+          60_000,
+        );
+      }
+      // Still open, still "stopped" on the live view (VS Code would close its own hex view of a
+      // session that becomes Running), and the target was never stopped.
+      expect(await tab.isVisible()).toBe(true);
+      expect(await page.locator('.debug-toolbar .codicon-debug-continue').count()).toBeGreaterThan(0);
+      expect(tracerPid(fixture!.pid)).toBe(0);
+      await screenshot(page, 'vscode-memory.png');
+    },
+    5 * 60_000,
+  );
 
-  it('plots a global over time in the live plot, with pause of the view and CSV export', async () => {
-    await runCommand(page, 'pidscope: Add Expression to Live Plot');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(LIVE);
-    await input.press('Enter');
+  it(
+    'plots a global over time in the live plot, with pause of the view and CSV export',
+    async () => {
+      await runCommand(page, 'pidscope: Add Expression to Live Plot');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(LIVE);
+      await input.press('Enter');
 
-    const frame = await plotFrame(page);
-    const samples = async () => Number((await frame.locator('body').getAttribute('data-samples')) ?? '0');
-    await until('samples in the live plot', async () => (await samples()) >= 5 || undefined, 90_000);
-    const chip = frame.locator(`.chip[data-expression="${LIVE}"] .value`);
-    const v1 = await until('a value in the plot legend', async () => {
-      const t = ((await chip.textContent()) ?? '').trim();
-      return /^\d+$/.test(t) ? t : undefined;
-    });
-    await until('the plot legend to follow the live value', async () => {
-      const t = ((await chip.textContent()) ?? '').trim();
-      return /^\d+$/.test(t) && BigInt(t) > BigInt(v1) ? t : undefined;
-    });
+      const frame = await plotFrame(page);
+      const samples = async () => Number((await frame.locator('body').getAttribute('data-samples')) ?? '0');
+      await until('samples in the live plot', async () => (await samples()) >= 5 || undefined, 90_000);
+      const chip = frame.locator(`.chip[data-expression="${LIVE}"] .value`);
+      const v1 = await until('a value in the plot legend', async () => {
+        const t = ((await chip.textContent()) ?? '').trim();
+        return /^\d+$/.test(t) ? t : undefined;
+      });
+      await until('the plot legend to follow the live value', async () => {
+        const t = ((await chip.textContent()) ?? '').trim();
+        return /^\d+$/.test(t) && BigInt(t) > BigInt(v1) ? t : undefined;
+      });
 
-    // Add a second expression from inside the webview.
-    await frame.locator('#add-input').fill('g_live_wave');
-    await frame.locator('#add-input').press('Enter');
-    await frame.locator('.chip[data-expression="g_live_wave"]').waitFor({ state: 'visible' });
+      // Add a second expression from inside the webview.
+      await frame.locator('#add-input').fill('g_live_wave');
+      await frame.locator('#add-input').press('Enter');
+      await frame.locator('.chip[data-expression="g_live_wave"]').waitFor({ state: 'visible' });
 
-    // Pause freezes the view, not the sampling.
-    const before = await samples();
-    await frame.locator('#pause').click();
-    await until('the view to show as paused', async () => (await frame.locator('body.paused').count()) > 0 || undefined);
-    await until('samples to keep arriving while the view is paused', async () => (await samples()) > before + 5 || undefined, 60_000);
-    await frame.locator('#pause').click();
-    await until('the view to resume', async () => (await frame.locator('body.paused').count()) === 0 || undefined);
-    await until('more samples after resume', async () => (await samples()) > before + 20 || undefined, 60_000);
+      // Pause freezes the view, not the sampling.
+      const before = await samples();
+      await frame.locator('#pause').click();
+      await until('the view to show as paused', async () => (await frame.locator('body.paused').count()) > 0 || undefined);
+      await until('samples to keep arriving while the view is paused', async () => (await samples()) > before + 5 || undefined, 60_000);
+      await frame.locator('#pause').click();
+      await until('the view to resume', async () => (await frame.locator('body.paused').count()) === 0 || undefined);
+      await until('more samples after resume', async () => (await samples()) > before + 20 || undefined, 60_000);
 
-    // Each series on its own scale: the counter (thousands) and the wave ([-1, 1]) both visible.
-    await frame.locator('#scale').selectOption('each');
-    await until('per-series scaling', async () => (await frame.locator('body[data-scale="each"]').count()) > 0 || undefined);
-    await until('a few more samples drawn', async () => (await samples()) > before + 30 || undefined, 60_000);
-    const shot = await screenshot(page, 'vscode-live-plot.png');
-    publishScreenshot(shot);
+      // Each series on its own scale: the counter (thousands) and the wave ([-1, 1]) both visible.
+      await frame.locator('#scale').selectOption('each');
+      await until('per-series scaling', async () => (await frame.locator('body[data-scale="each"]').count()) > 0 || undefined);
+      await until('a few more samples drawn', async () => (await samples()) > before + 30 || undefined, 60_000);
+      const shot = await screenshot(page, 'vscode-live-plot.png');
+      publishScreenshot(shot);
 
-    // CSV export: the Export button and VS Code's save dialog.
-    const csvPath = join(server!.workspace, 'plot.csv');
-    await exportCsvTo(page, csvPath);
-    const csv = await until('the whole CSV', () => {
-      const lines = readFileSync(csvPath, 'utf8').split('\n');
-      return lines.length > 10 && lines[lines.length - 1] === '' ? lines.slice(0, -1) : undefined;
-    }, 30_000);
-    expect(csv[0]).toBe(`time_ms,time_iso,${LIVE},g_live_wave,marker`);
-    expect(csv.length).toBeGreaterThan(10);
-    const last = csv[csv.length - 1].split(',');
-    expect(Number(last[2])).toBeGreaterThan(0);
+      // CSV export: the Export button and VS Code's save dialog.
+      const csvPath = join(server!.workspace, 'plot.csv');
+      await exportCsvTo(page, csvPath);
+      const csv = await until(
+        'the whole CSV',
+        () => {
+          const lines = readFileSync(csvPath, 'utf8').split('\n');
+          return lines.length > 10 && lines[lines.length - 1] === '' ? lines.slice(0, -1) : undefined;
+        },
+        30_000,
+      );
+      expect(csv[0]).toBe(`time_ms,time_iso,${LIVE},g_live_wave,marker`);
+      expect(csv.length).toBeGreaterThan(10);
+      const last = csv[csv.length - 1].split(',');
+      expect(Number(last[2])).toBeGreaterThan(0);
 
-    // Throughout the tests so far the target was never stopped.
-    expect(tracerPid(fixture!.pid)).toBe(0);
-    const report = await monitor!.stop();
-    monitor = undefined;
-    expect(report.violations).toEqual([]);
-    expect(report.progressEnd! > report.progressStart!).toBe(true);
-  }, 10 * 60_000);
+      // Throughout the tests so far the target was never stopped.
+      expect(tracerPid(fixture!.pid)).toBe(0);
+      const report = await monitor!.stop();
+      monitor = undefined;
+      expect(report.violations).toEqual([]);
+      expect(report.progressEnd! > report.progressStart!).toBe(true);
+    },
+    10 * 60_000,
+  );
 
-  it('explains an attach to a process that does not exist, with the button that fixes it', async () => {
-    await runCommand(page, 'Debug: Select and Start Debugging');
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'pidscope: gone' }).first();
-    await row.waitFor({ state: 'visible', timeout: 30_000 });
-    await row.click();
-    const toast = page.locator('.notification-toast', { hasText: `no process has pid ${GONE_PID}` }).first();
-    await toast.waitFor({ state: 'visible', timeout: 60_000 });
-    expect(await toast.textContent()).toContain('Pick Another Process');
-    await screenshot(page, 'vscode-attach-error.png');
-  }, 5 * 60_000);
+  it(
+    'explains an attach to a process that does not exist, with the button that fixes it',
+    async () => {
+      await runCommand(page, 'Debug: Select and Start Debugging');
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'pidscope: gone' }).first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      await row.click();
+      const toast = page.locator('.notification-toast', { hasText: `no process has pid ${GONE_PID}` }).first();
+      await toast.waitFor({ state: 'visible', timeout: 60_000 });
+      expect(await toast.textContent()).toContain('Pick Another Process');
+      await screenshot(page, 'vscode-attach-error.png');
+    },
+    5 * 60_000,
+  );
 });
 
 async function focusLiveFrame(page: Page, callStack: Locator, variables: Locator): Promise<void> {
-  await until('the live frame focused (Variables view filled)', async () => {
-    if ((await variables.locator('.monaco-list-row').count()) > 0) return true;
-    const frame = callStack.locator('.monaco-list-row', { hasText: 'live:' }).first();
-    if (await frame.isVisible()) {
-      await frame.click({ position: { x: 60, y: 8 }, timeout: 5000 });
+  await until(
+    'the live frame focused (Variables view filled)',
+    async () => {
+      if ((await variables.locator('.monaco-list-row').count()) > 0) return true;
+      const frame = callStack.locator('.monaco-list-row', { hasText: 'live:' }).first();
+      if (await frame.isVisible()) {
+        await frame.click({ position: { x: 60, y: 8 }, timeout: 5000 });
+        return undefined;
+      }
+      const thread = callStack.locator('.monaco-list-row', { hasText: 'Live view' }).first();
+      await thread.click({ position: { x: 60, y: 8 }, timeout: 5000 });
+      await page.keyboard.press('ArrowRight'); // expand the thread
       return undefined;
-    }
-    const thread = callStack.locator('.monaco-list-row', { hasText: 'Live view' }).first();
-    await thread.click({ position: { x: 60, y: 8 }, timeout: 5000 });
-    await page.keyboard.press('ArrowRight'); // expand the thread
-    return undefined;
-  }, 60_000, 1000);
+    },
+    60_000,
+    1000,
+  );
 }
 
 /** Scrolls the (virtualised) Variables tree until the row of `name` is rendered. */
@@ -297,28 +350,38 @@ async function findVariableRow(page: Page, tree: Locator, name: string): Promise
   // A row reads "name =value" (VS Code's variables renderer).
   const row = tree.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${name}\\s*=`) }).first();
   await tree.locator('.monaco-list-rows').first().hover();
-  return until(`the row of ${name} in the Variables view`, async () => {
-    if (await row.isVisible()) return row;
-    await page.mouse.wheel(0, 240);
-    return undefined;
-  }, 90_000, 150);
+  return until(
+    `the row of ${name} in the Variables view`,
+    async () => {
+      if (await row.isVisible()) return row;
+      await page.mouse.wheel(0, 240);
+      return undefined;
+    },
+    90_000,
+    150,
+  );
 }
 
 /** The plot's Export CSV button, then VS Code's (web) save dialog: a path box and OK. Retried. */
 async function exportCsvTo(page: Page, csvPath: string): Promise<void> {
   const frame = await plotFrame(page);
   const input = page.locator('.quick-input-widget input.input');
-  await until(`the CSV saved to ${csvPath}`, async () => {
-    if (existsSync(csvPath)) return true;
-    await page.keyboard.press('Escape');
-    await frame.locator('#export').click();
-    await input.waitFor({ state: 'visible', timeout: 15_000 });
-    await input.fill(csvPath);
-    await until('the save dialog to hold the path', async () => (await input.inputValue()) === csvPath || undefined, 10_000, 250);
-    await input.press('Enter');
-    await until('the file', () => existsSync(csvPath) || undefined, 10_000, 250).catch(async () => {
-      await screenshot(page, 'vscode-export-retry.png');
-    });
-    return existsSync(csvPath) || undefined;
-  }, 90_000, 500);
+  await until(
+    `the CSV saved to ${csvPath}`,
+    async () => {
+      if (existsSync(csvPath)) return true;
+      await page.keyboard.press('Escape');
+      await frame.locator('#export').click();
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill(csvPath);
+      await until('the save dialog to hold the path', async () => (await input.inputValue()) === csvPath || undefined, 10_000, 250);
+      await input.press('Enter');
+      await until('the file', () => existsSync(csvPath) || undefined, 10_000, 250).catch(async () => {
+        await screenshot(page, 'vscode-export-retry.png');
+      });
+      return existsSync(csvPath) || undefined;
+    },
+    90_000,
+    500,
+  );
 }

@@ -92,7 +92,14 @@ describe.each(['vm-readv', 'proc-mem'] as const)('%s', (backend) => {
     const gint = symbolAddress(fx.pid, 'g_int');
     expect(reader.read(gint, 0).data.length).toBe(0);
     expect(code(() => reader.read(gint, 3 * 1024 ** 3))).toMatch(/^TOO_LONG: .*256 MiB/);
-    expect(code(() => reader.readMany([{ address: gint, length: 200 << 20 }, { address: gint, length: 100 << 20 }]))).toMatch(/^TOO_LONG/);
+    expect(
+      code(() =>
+        reader.readMany([
+          { address: gint, length: 200 << 20 },
+          { address: gint, length: 100 << 20 },
+        ]),
+      ),
+    ).toMatch(/^TOO_LONG/);
   });
 });
 
@@ -105,7 +112,9 @@ describe('attach errors', () => {
 
   it('a thread id that is not a process id', () => {
     const aux = target.threads().find((t) => t.name === 'globals-aux')!;
-    expect(code(() => Target.attach(aux.tid))).toBe(`NOT_A_PROCESS: pid ${aux.tid} is a thread of process ${fx.pid}, not a process. Attach to the process: --pid ${fx.pid}`);
+    expect(code(() => Target.attach(aux.tid))).toBe(
+      `NOT_A_PROCESS: pid ${aux.tid} is a thread of process ${fx.pid}, not a process. Attach to the process: --pid ${fx.pid}`,
+    );
   });
 
   it('a kernel thread has no user memory', () => {

@@ -75,7 +75,10 @@ describe.each(VARIANTS)('globals fixture, variant %s', (variant) => {
           for (const [i, r] of [...batch, ...single].entries()) {
             expect(r.unreadable, `${reader.kind} ${globals[i % globals.length].name}`).toEqual([]);
           }
-          round.push(batch.map((r) => Buffer.from(r.data)), single.map((r) => r.data));
+          round.push(
+            batch.map((r) => Buffer.from(r.data)),
+            single.map((r) => r.data),
+          );
         }
         globals.forEach((g, i) => {
           const views = round.map((set) => set[i]);

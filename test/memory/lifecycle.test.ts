@@ -41,7 +41,10 @@ describe.each(['vm-readv', 'proc-mem'] as const)('%s', (backend) => {
       try {
         for (let i = 0; i < 50; i++) {
           reader.read(progress, 8);
-          reader.readMany([{ address: progress, length: 8 }, { address: progress - 64n, length: 64 }]);
+          reader.readMany([
+            { address: progress, length: 8 },
+            { address: progress - 64n, length: 64 },
+          ]);
           reads += 2;
         }
       } catch (e) {
@@ -69,7 +72,10 @@ describe('exec', () => {
     const { fx, target } = await start(['exec-after', '300']);
     const vm = openMemory(target, { backend: 'vm-readv' }).reader;
     const pm = openMemory(target, { backend: 'proc-mem' }).reader;
-    cleanup.push(() => vm.close(), () => pm.close());
+    cleanup.push(
+      () => vm.close(),
+      () => pm.close(),
+    );
     const modeAddr = symbolAddress(fx.pid, 'g_mode_name');
     expect(pm.read(modeAddr, 10).data.toString('latin1')).toMatch(/^exec-after/);
 
@@ -118,4 +124,3 @@ describe('mappings churning while we read', () => {
     expect(target.isAlive()).toBe(true);
   });
 });
-

@@ -55,7 +55,11 @@ describe('pid reuse', () => {
     const strict = openMemory(target, { backend: 'vm-readv' }).reader;
     const loose = openMemory(target, { backend: 'vm-readv', verify: 'on-failure' }).reader;
     const procMem = openMemory(target, { backend: 'proc-mem' }).reader;
-    cleanup.push(() => strict.close(), () => loose.close(), () => procMem.close());
+    cleanup.push(
+      () => strict.close(),
+      () => loose.close(),
+      () => procMem.close(),
+    );
 
     const head = symbolAddress(pid, 'g_list_head');
     const headOfA = strict.read(head, 8).data.readBigUInt64LE(0);

@@ -122,7 +122,13 @@ describe.each(['vm-readv', 'proc-mem'] as const)('%s reader on this process', (b
 describe('openMemory in auto mode', () => {
   it('a backend whose probe throws is reported and skipped, not fatal', async () => {
     const { CANDIDATES } = await import('../../adapter/src/memory/select');
-    const broken = { kind: 'pidfd-mem' as const, strength: 'test', probe: () => { throw new Error('boom'); } };
+    const broken = {
+      kind: 'pidfd-mem' as const,
+      strength: 'test',
+      probe: () => {
+        throw new Error('boom');
+      },
+    };
     const m = openMemory(target, { candidates: [broken, ...CANDIDATES.filter((c) => c.kind !== 'pidfd-mem')] });
     try {
       expect(m.chosen).toBe('vm-readv');

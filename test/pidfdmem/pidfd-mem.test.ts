@@ -99,7 +99,7 @@ suite('pidfd-mem backend', () => {
     expect((mem as PidfdMemReader).stats.fast).toBeGreaterThan(0);
   });
 
-  it('sees the target\'s writes at once (g_progress advances through the mapping)', async () => {
+  it("sees the target's writes at once (g_progress advances through the mapping)", async () => {
     const at = symbolAddress(fx.pid, 'g_progress');
     const first = mem.read(at, 8).data.readBigUInt64LE(0);
     const deadline = Date.now() + 30_000;

@@ -36,7 +36,7 @@ describe('stack: bad input', () => {
     expect(tracerPid(fx.pid)).toBe(0);
   });
 
-  it('10,000-deep recursion: every frame, and --depth cuts with gdb\'s marker', async () => {
+  it("10,000-deep recursion: every frame, and --depth cuts with gdb's marker", async () => {
     const deep = await pidscope(['stack', '--pid', String(fx.pid), '--depth', '50']);
     expect(deep.stdout).toMatch(/"deep"\):\n(#\d+ .*\n){50}\(More stack frames follow\.\.\.\)\n/);
     const all = await pidscope(['stack', '--pid', String(fx.pid), '--json', '--depth', '20000']);

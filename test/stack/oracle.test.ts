@@ -74,7 +74,7 @@ afterAll(async () => {
 });
 
 describe.each(VARIANTS)('stack --full equals gdb bt full (%s)', (variant) => {
-  it('every blocked thread, and the spinning thread\'s outer frames', async () => {
+  it("every blocked thread, and the spinning thread's outer frames", async () => {
     const fx = await startFixture('stacks', { variant });
     fixtures.push(fx);
     const ours = await pidscope(['stack', '--pid', String(fx.pid), '--full']);
@@ -122,7 +122,11 @@ describe.each(VARIANTS)('stack --full equals gdb bt full (%s)', (variant) => {
     const sp = a.get('spin')!;
     expect(['spin_inner', 'spin_outer']).toContain(fnName(sp.frames[0].line));
     const gsp = g.get('spin')!;
-    const outer = (t: Thread) => t.frames.slice(t.frames.findIndex((f) => fnName(f.line) === 'spin_thread')).map((f) => stripLevel(f.line)).filter((l) => !/clone3/.test(l));
+    const outer = (t: Thread) =>
+      t.frames
+        .slice(t.frames.findIndex((f) => fnName(f.line) === 'spin_thread'))
+        .map((f) => stripLevel(f.line))
+        .filter((l) => !/clone3/.test(l));
     expect(outer(sp)).toEqual(outer(gsp));
   }, 180_000);
 });
@@ -133,7 +137,9 @@ describe('eval --tid T --frame K equals gdb print in that frame', () => {
     fixtures.push(fx);
     const { readFileSync } = await import('node:fs');
     const { readdirSync } = await import('node:fs');
-    const tids = readdirSync(`/proc/${fx.pid}/task`).map(Number).sort((x, y) => x - y);
+    const tids = readdirSync(`/proc/${fx.pid}/task`)
+      .map(Number)
+      .sort((x, y) => x - y);
     const nested = tids.find((t) => readFileSync(`/proc/${fx.pid}/task/${t}/comm`, 'utf8').trim() === 'nested')!;
     const gdbThread = tids.indexOf(nested) + 1;
     const cases: Array<[number, string[]]> = [

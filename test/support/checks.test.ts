@@ -48,7 +48,9 @@ describe('npm run lint', () => {
     });
     const r = lint(root);
     expect(r.status).toBe(1);
-    expect(r.out).toMatch(/adapter\/src\/engine\/program\.ts: imports adapter\/src\/dap\/session: breaks the rule "layers: engine\/ may import only .*nothing upward; see ARCHITECTURE\.md/);
+    expect(r.out).toMatch(
+      /adapter\/src\/engine\/program\.ts: imports adapter\/src\/dap\/session: breaks the rule "layers: engine\/ may import only .*nothing upward; see ARCHITECTURE\.md/,
+    );
   });
 
   it('sees multi-line, type-only and dynamic imports', () => {
@@ -79,7 +81,9 @@ describe('npm run lint', () => {
     // a table that (wrongly) lets both import each other: the cycle check still refuses
     const r = lint(root, { PIDSCOPE_LINT_LAYERS: JSON.stringify({ value: ['eval'], eval: ['value'] }) });
     expect(r.status).toBe(1);
-    expect(r.out).toMatch(/import cycle between folders (eval → value → eval|value → eval → value): breaks the rule "no import cycle between folders of adapter\/src"/);
+    expect(r.out).toMatch(
+      /import cycle between folders (eval → value → eval|value → eval → value): breaks the rule "no import cycle between folders of adapter\/src"/,
+    );
   });
 });
 
@@ -106,7 +110,10 @@ describe('npm run typecheck', () => {
     const root = tree({
       'bad.test.ts': "const unused = 1;\nexport const n: number = 'not a number';\n",
     });
-    writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({ extends: join(REPO, 'tsconfig.test.json'), include: ['bad.test.ts'], compilerOptions: { types: [], rootDir: '.' } }));
+    writeFileSync(
+      join(root, 'tsconfig.json'),
+      JSON.stringify({ extends: join(REPO, 'tsconfig.test.json'), include: ['bad.test.ts'], compilerOptions: { types: [], rootDir: '.' } }),
+    );
     const r = spawnSync(process.execPath, [TSC, '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stdout).toMatch(/bad\.test\.ts\(2,14\): error TS2322: Type 'string' is not assignable to type 'number'/);

@@ -55,16 +55,14 @@ export class FakeSymbols implements SymbolLookup {
 
   addVar(name: string, type: Type | undefined, address: bigint, extra: Partial<VariableSymbol> = {}): void {
     this.vars.push({ name, type, address, module: '/bin/fake', compileUnit: 'fake.c', scope: 'global', ...extra });
-    const size = type ? sizeOf(type) ?? 0 : extra.size ?? 0;
+    const size = type ? (sizeOf(type) ?? 0) : (extra.size ?? 0);
     this.elf.push({ name, address, size });
   }
 
   findVariables(name: string, scope?: LookupScope): VariableSymbol[] {
     return this.vars.filter(
       (v) =>
-        v.name === name &&
-        (!scope?.file || v.compileUnit === scope.file) &&
-        (!scope?.function ? v.scope !== 'function-static' : v.function === scope.function),
+        v.name === name && (!scope?.file || v.compileUnit === scope.file) && (!scope?.function ? v.scope !== 'function-static' : v.function === scope.function),
     );
   }
 

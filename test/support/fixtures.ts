@@ -35,7 +35,15 @@ export type FixtureProgram = (typeof PROGRAMS)[number];
 
 /** Absolute path of a built fixture binary (does not check that it exists). */
 /** C++ fixture variants (fixtures/Makefile CXX_VARIANTS); the clang ones exist only where clang++ is installed. */
-export const CXX_VARIANTS = ['gcc-O0-dwarf5', 'gcc-O0-dwarf4', 'gcc-O2-dwarf5', 'gcc-O2-dwarf4', 'clang-O0-dwarf5', 'clang-O0-dwarf4', 'clang-O2-dwarf5'] as const;
+export const CXX_VARIANTS = [
+  'gcc-O0-dwarf5',
+  'gcc-O0-dwarf4',
+  'gcc-O2-dwarf5',
+  'gcc-O2-dwarf4',
+  'clang-O0-dwarf5',
+  'clang-O0-dwarf4',
+  'clang-O2-dwarf5',
+] as const;
 export type CxxVariant = (typeof CXX_VARIANTS)[number];
 
 export function cxxFixturePath(program: 'cxx' | 'stl', variant: CxxVariant): string {
@@ -188,7 +196,11 @@ export async function startFixture(program: FixtureProgram | 'cxx', options: Sta
       const timer = setTimeout(() => {
         const idx = waiters.indexOf(waiter);
         if (idx >= 0) waiters.splice(idx, 1);
-        rej(new Error(`fixture ${describe}: no stdout line matching ${re} within ${timeoutMs} ms; stdout: ${JSON.stringify(lines)}; stderr: ${JSON.stringify(stderr)}`));
+        rej(
+          new Error(
+            `fixture ${describe}: no stdout line matching ${re} within ${timeoutMs} ms; stdout: ${JSON.stringify(lines)}; stderr: ${JSON.stringify(stderr)}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = {
         re,
@@ -203,7 +215,11 @@ export async function startFixture(program: FixtureProgram | 'cxx', options: Sta
         const idx = waiters.indexOf(waiter);
         if (idx >= 0) {
           waiters.splice(idx, 1);
-          rej(new Error(`fixture ${describe} exited (code ${info.code}, signal ${info.signal}) before printing a line matching ${re}; stdout: ${JSON.stringify(lines)}; stderr: ${JSON.stringify(stderr)}`));
+          rej(
+            new Error(
+              `fixture ${describe} exited (code ${info.code}, signal ${info.signal}) before printing a line matching ${re}; stdout: ${JSON.stringify(lines)}; stderr: ${JSON.stringify(stderr)}`,
+            ),
+          );
         }
       });
     });

@@ -80,7 +80,10 @@ describe.each(VARIANTS)('gdb on globals, variant %s', (variant) => {
   });
 
   it('prints every expected value in one attach', async () => {
-    const out = await gdbPrint(fx.pid, EXPECTED.map(([e]) => e));
+    const out = await gdbPrint(
+      fx.pid,
+      EXPECTED.map(([e]) => e),
+    );
     expect(Object.fromEntries(EXPECTED.map(([e], i) => [e, out[i]]))).toEqual(Object.fromEntries(EXPECTED));
   });
 

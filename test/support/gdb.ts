@@ -81,23 +81,27 @@ export async function gdbBatch(pid: number, requests: GdbRequest[], options: Gdb
     const inPath = join(dir, 'in.json');
     const outPath = join(dir, 'out.json');
     const scriptPath = join(dir, 'run.py');
-    writeFileSync(
-      inPath,
-      JSON.stringify(requests.map((r) => (r.kind === 'read' ? { ...r, address: r.address.toString() } : r))),
-    );
+    writeFileSync(inPath, JSON.stringify(requests.map((r) => (r.kind === 'read' ? { ...r, address: r.address.toString() } : r))));
     writeFileSync(scriptPath, `sys_argv_in = ${JSON.stringify(inPath)}\nsys_argv_out = ${JSON.stringify(outPath)}\n${SCRIPT}`);
     const args = [
       '-nx',
       '-batch',
-      '-iex', 'set debuginfod enabled off',
-      '-iex', 'set pagination off',
-      '-iex', 'set width 0',
-      '-iex', 'set height 0',
-      '-iex', 'set confirm off',
+      '-iex',
+      'set debuginfod enabled off',
+      '-iex',
+      'set pagination off',
+      '-iex',
+      'set width 0',
+      '-iex',
+      'set height 0',
+      '-iex',
+      'set confirm off',
       ...(options.settings ?? []).flatMap((s) => ['-iex', s]),
       ...(options.binary ? [options.binary] : []),
-      '-p', String(pid),
-      '-x', scriptPath,
+      '-p',
+      String(pid),
+      '-x',
+      scriptPath,
     ];
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
       const env = { ...process.env, LC_ALL: options.locale ?? 'C.UTF-8' };
@@ -121,7 +125,9 @@ export async function gdbBatch(pid: number, requests: GdbRequest[], options: Gdb
       throw new Error(`gdb could not attach to pid ${pid} (is it running? ptrace permission?).\nstderr: ${stderr.trim()}`);
     }
     return parsed.map((r) =>
-      r.ok ? { ok: true as const, text: r.text ?? '', bytes: r.hex !== undefined ? Buffer.from(r.hex, 'hex') : undefined } : { ok: false as const, error: r.error ?? 'unknown gdb error' },
+      r.ok
+        ? { ok: true as const, text: r.text ?? '', bytes: r.hex !== undefined ? Buffer.from(r.hex, 'hex') : undefined }
+        : { ok: false as const, error: r.error ?? 'unknown gdb error' },
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -134,30 +140,50 @@ export async function gdbBatch(pid: number, requests: GdbRequest[], options: Gdb
  * `No symbol "nope" in current context.`) for expressions gdb rejects.
  */
 export async function gdbPrint(pid: number, exprs: string[], options: GdbOptions = {}): Promise<string[]> {
-  const results = await gdbBatch(pid, exprs.map((expr) => ({ kind: 'print' as const, expr })), options);
+  const results = await gdbBatch(
+    pid,
+    exprs.map((expr) => ({ kind: 'print' as const, expr })),
+    options,
+  );
   return results.map((r) => (r.ok ? r.text : r.error));
 }
 
 /** Like gdbPrint but keeps success and error apart. */
 export async function gdbPrintResults(pid: number, exprs: string[], options: GdbOptions = {}): Promise<GdbResult[]> {
-  return gdbBatch(pid, exprs.map((expr) => ({ kind: 'print' as const, expr })), options);
+  return gdbBatch(
+    pid,
+    exprs.map((expr) => ({ kind: 'print' as const, expr })),
+    options,
+  );
 }
 
 /** `ptype EXPR` for each expression (text after `type = `, usually several lines). */
 export async function gdbPtype(pid: number, exprs: string[], options: GdbOptions = {}): Promise<string[]> {
-  const results = await gdbBatch(pid, exprs.map((expr) => ({ kind: 'ptype' as const, expr })), options);
+  const results = await gdbBatch(
+    pid,
+    exprs.map((expr) => ({ kind: 'ptype' as const, expr })),
+    options,
+  );
   return results.map((r) => (r.ok ? r.text : r.error));
 }
 
 /** `whatis EXPR` for each expression (text after `type = `). */
 export async function gdbWhatis(pid: number, exprs: string[], options: GdbOptions = {}): Promise<string[]> {
-  const results = await gdbBatch(pid, exprs.map((expr) => ({ kind: 'whatis' as const, expr })), options);
+  const results = await gdbBatch(
+    pid,
+    exprs.map((expr) => ({ kind: 'whatis' as const, expr })),
+    options,
+  );
   return results.map((r) => (r.ok ? r.text : r.error));
 }
 
 /** Raw gdb commands (e.g. 'info address g_int', 'x/4xw &g_int'); output or error per command. */
 export async function gdbCommands(pid: number, commands: string[], options: GdbOptions = {}): Promise<string[]> {
-  const results = await gdbBatch(pid, commands.map((command) => ({ kind: 'command' as const, command })), options);
+  const results = await gdbBatch(
+    pid,
+    commands.map((command) => ({ kind: 'command' as const, command })),
+    options,
+  );
   return results.map((r) => (r.ok ? r.text : r.error));
 }
 
@@ -173,6 +199,10 @@ export async function gdbReadBytes(pid: number, address: bigint, length: number,
 
 /** Several ranges in one attach: a Buffer per readable range, an Error per unreadable one. */
 export async function gdbReadMany(pid: number, ranges: { address: bigint; length: number }[], options: GdbOptions = {}): Promise<(Buffer | Error)[]> {
-  const results = await gdbBatch(pid, ranges.map((r) => ({ kind: 'read' as const, ...r })), options);
+  const results = await gdbBatch(
+    pid,
+    ranges.map((r) => ({ kind: 'read' as const, ...r })),
+    options,
+  );
   return results.map((r) => (r.ok ? r.bytes! : new Error(r.error)));
 }

@@ -73,45 +73,51 @@ function snapshots(stdout: string): Map<string, string>[] {
 }
 
 describe('pidscope demo (npm start)', () => {
-  itHw('shows the backend, gdb-style values that change, and hardware watch hits with the writer; stops the demo program', async () => {
-    const r = await run(['demo', '--duration', '3']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const pid = demoPid(r.stdout);
-    expect(r.stdout).toMatch(/^memory backend: (pidfd-mem|vm-readv|proc-mem) — \S/m);
-    expect(r.stdout).toMatch(/TracerPid: 0 \(target never stopped\)/);
-    expect(r.stdout).not.toMatch(/TracerPid: [1-9]/);
+  itHw(
+    'shows the backend, gdb-style values that change, and hardware watch hits with the writer; stops the demo program',
+    async () => {
+      const r = await run(['demo', '--duration', '3']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const pid = demoPid(r.stdout);
+      expect(r.stdout).toMatch(/^memory backend: (pidfd-mem|vm-readv|proc-mem) — \S/m);
+      expect(r.stdout).toMatch(/TracerPid: 0 \(target never stopped\)/);
+      expect(r.stdout).not.toMatch(/TracerPid: [1-9]/);
 
-    const snaps = snapshots(r.stdout);
-    expect(snaps.length).toBeGreaterThanOrEqual(2);
-    const ticks = snaps.map((s) => Number(s.get('g_tick')));
-    expect(ticks.every(Number.isInteger)).toBe(true);
-    expect(ticks[ticks.length - 1]).toBeGreaterThan(ticks[0]);
-    const first = snaps[0];
-    // gdb's print formats: enum names, structs in {a = …} notation with char* and char[] rules,
-    // arrays of doubles in full precision, strings with gdb's repeats notation.
-    expect(first.get('g_state')).toMatch(/^STATE_(IDLE|STARTING|SERVING|DRAINING|BACKOFF)$/);
-    expect(first.get('g_config')).toMatch(
-      /^\{name = 0x[0-9a-f]+ "pidscope-demo", port = 8443, workers = 4, timeout_ms = 1500, verbose = false, max_temperature = 80, region = "eu-north\\000\\000\\000"\}$/,
-    );
-    expect(first.get('g_latencies_ms')).toMatch(/^\{(-?[\d.e+-]+, ){7}-?[\d.e+-]+\}$/);
-    expect(first.get('g_queue')).toMatch(/^\{head = 0x[0-9a-f]+, tail = 0x[0-9a-f]+, length = \d\}$/);
-    expect(first.get('g_status_line')).toMatch(/^"(idle|starting|serving|draining|backoff): \d+ requests, \d queued", '\\000' <repeats \d+ times>$/);
+      const snaps = snapshots(r.stdout);
+      expect(snaps.length).toBeGreaterThanOrEqual(2);
+      const ticks = snaps.map((s) => Number(s.get('g_tick')));
+      expect(ticks.every(Number.isInteger)).toBe(true);
+      expect(ticks[ticks.length - 1]).toBeGreaterThan(ticks[0]);
+      const first = snaps[0];
+      // gdb's print formats: enum names, structs in {a = …} notation with char* and char[] rules,
+      // arrays of doubles in full precision, strings with gdb's repeats notation.
+      expect(first.get('g_state')).toMatch(/^STATE_(IDLE|STARTING|SERVING|DRAINING|BACKOFF)$/);
+      expect(first.get('g_config')).toMatch(
+        /^\{name = 0x[0-9a-f]+ "pidscope-demo", port = 8443, workers = 4, timeout_ms = 1500, verbose = false, max_temperature = 80, region = "eu-north\\000\\000\\000"\}$/,
+      );
+      expect(first.get('g_latencies_ms')).toMatch(/^\{(-?[\d.e+-]+, ){7}-?[\d.e+-]+\}$/);
+      expect(first.get('g_queue')).toMatch(/^\{head = 0x[0-9a-f]+, tail = 0x[0-9a-f]+, length = \d\}$/);
+      expect(first.get('g_status_line')).toMatch(/^"(idle|starting|serving|draining|backoff): \d+ requests, \d queued", '\\000' <repeats \d+ times>$/);
 
-    // Hardware watch hits name the writing function and the line of the #SERVE marker.
-    expect(r.stdout).toMatch(/^watch: hardware watchpoints on g_state, g_requests_served/m);
-    const serve = markerLine('demo.c', 'SERVE');
-    const hits = [...r.stdout.matchAll(/^watch: g_requests_served: (\d+) → (\d+) by service_tick \(demo\.c:(\d+)\) \[tid \d+ service\]$/gm)];
-    expect(hits.length).toBeGreaterThan(0);
-    for (const h of hits) {
-      expect(Number(h[3])).toBe(serve);
-      expect(Number(h[2])).toBeGreaterThan(Number(h[1]));
-    }
-    const summary = new RegExp(`--duration 3 s elapsed; \\d+ snapshots, g_state: \\d+ writes, g_requests_served: (\\d+) writes; TracerPid stayed 0; demo program \\(pid ${pid}\\) stopped\\.`).exec(r.stdout);
-    expect(summary).not.toBeNull();
-    expect(Number(summary![1])).toBeGreaterThanOrEqual(hits.length);
-    expect(alive(pid)).toBe(false);
-  }, 180_000);
+      // Hardware watch hits name the writing function and the line of the #SERVE marker.
+      expect(r.stdout).toMatch(/^watch: hardware watchpoints on g_state, g_requests_served/m);
+      const serve = markerLine('demo.c', 'SERVE');
+      const hits = [...r.stdout.matchAll(/^watch: g_requests_served: (\d+) → (\d+) by service_tick \(demo\.c:(\d+)\) \[tid \d+ service\]$/gm)];
+      expect(hits.length).toBeGreaterThan(0);
+      for (const h of hits) {
+        expect(Number(h[3])).toBe(serve);
+        expect(Number(h[2])).toBeGreaterThan(Number(h[1]));
+      }
+      const summary = new RegExp(
+        `--duration 3 s elapsed; \\d+ snapshots, g_state: \\d+ writes, g_requests_served: (\\d+) writes; TracerPid stayed 0; demo program \\(pid ${pid}\\) stopped\\.`,
+      ).exec(r.stdout);
+      expect(summary).not.toBeNull();
+      expect(Number(summary![1])).toBeGreaterThanOrEqual(hits.length);
+      expect(alive(pid)).toBe(false);
+    },
+    180_000,
+  );
 
   it('falls back to polling when perf is refused, and says why', async () => {
     const r = await run(['demo', '--duration', '3'], { PIDSCOPE_PERF: 'deny' });
@@ -123,16 +129,22 @@ describe('pidscope demo (npm start)', () => {
     expect(alive(pid)).toBe(false);
   }, 180_000);
 
-  itPerf('where breakpoints never fire (PIDSCOPE_HWBP=nofire): says the watch falls back to polling and why, and shows the changes', async () => {
-    const r = await run(['demo', '--duration', '3'], { PIDSCOPE_HWBP: 'nofire' });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const pid = demoPid(r.stdout);
-    expect(r.stdout).toMatch(/^watch: polling g_state, g_requests_served every 50 ms because hardware breakpoints do not fire on this host .*\(changes only, no writer\)$/m);
-    expect(r.stdout).toMatch(/^watch: g_requests_served: \d+ → \d+$/m);
-    expect(r.stdout).toMatch(/g_requests_served: [1-9]\d* changes; TracerPid stayed 0/);
-    expect(alive(pid)).toBe(false);
-  }, 180_000);
+  itPerf(
+    'where breakpoints never fire (PIDSCOPE_HWBP=nofire): says the watch falls back to polling and why, and shows the changes',
+    async () => {
+      const r = await run(['demo', '--duration', '3'], { PIDSCOPE_HWBP: 'nofire' });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const pid = demoPid(r.stdout);
+      expect(r.stdout).toMatch(
+        /^watch: polling g_state, g_requests_served every 50 ms because hardware breakpoints do not fire on this host .*\(changes only, no writer\)$/m,
+      );
+      expect(r.stdout).toMatch(/^watch: g_requests_served: \d+ → \d+$/m);
+      expect(r.stdout).toMatch(/g_requests_served: [1-9]\d* changes; TracerPid stayed 0/);
+      expect(alive(pid)).toBe(false);
+    },
+    180_000,
+  );
 
   it('Ctrl-C (SIGINT) stops cleanly: summary line, demo program gone', async () => {
     const r = await runUntilFirstSnapshot(['demo', '--duration', '600'], (_pid, child) => child.kill('SIGINT'));
@@ -183,36 +195,43 @@ describe('pidscope demo: the values panel is what gdb prints', () => {
 
 describe('pidscope demo on a terminal', () => {
   const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
-  it.skipIf(script.status !== 0)('redraws in place with ANSI, restores the cursor, stops the demo program', async () => {
-    // util-linux `script` gives the command a pseudo-terminal, as a newcomer's terminal would.
-    const r = await new Promise<Result>((resolve) => {
-      const inner = `stty cols 120 rows 45; exec ${JSON.stringify(process.execPath)} --import tsx adapter/src/main.ts demo --duration 3`;
-      execFile('script', ['-qfec', inner, '/dev/null'], { cwd: REPO_ROOT, timeout: 120_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
-    expect(r.code).toBe(0);
-    const text = r.stdout;
-    const pid = Number(/pid (\d+) · /.exec(text)?.[1]);
-    expect(pid).toBeGreaterThan(0);
-    expect(text).toContain('\x1b[?25l'); // cursor hidden while drawing
-    expect(text.lastIndexOf('\x1b[?25h')).toBeGreaterThan(text.lastIndexOf('\x1b[?25l')); // and restored
-    const redraws = text.match(/\x1b\[\d+F/g) ?? []; // cursor back to the frame's first line
-    expect(redraws.length).toBeGreaterThanOrEqual(3);
-    const plain = text.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
-    // Hardware where debug-register traps work; polling (no writer) on hosts without them.
-    expect(plain).toMatch(hasHardwareWatchpoints ? /^watch hits — hardware watchpoints/m : /^watch hits — polling g_state/m);
-    expect(plain).toMatch(hasHardwareWatchpoints ? /g_requests_served: \d+ → \d+ by service_tick \(demo\.c:\d+\)/ : /g_requests_served: \d+ → \d+/);
-    expect(plain).toMatch(/--duration 3 s elapsed; .*TracerPid stayed 0; demo program \(pid \d+\) stopped\./);
-    expect(plain).not.toContain('--- snapshot'); // the pipe form is not used on a terminal
-    expect(alive(pid)).toBe(false);
-  }, 180_000);
+  it.skipIf(script.status !== 0)(
+    'redraws in place with ANSI, restores the cursor, stops the demo program',
+    async () => {
+      // util-linux `script` gives the command a pseudo-terminal, as a newcomer's terminal would.
+      const r = await new Promise<Result>((resolve) => {
+        const inner = `stty cols 120 rows 45; exec ${JSON.stringify(process.execPath)} --import tsx adapter/src/main.ts demo --duration 3`;
+        execFile('script', ['-qfec', inner, '/dev/null'], { cwd: REPO_ROOT, timeout: 120_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      expect(r.code).toBe(0);
+      const text = r.stdout;
+      const pid = Number(/pid (\d+) · /.exec(text)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      expect(text).toContain('\x1b[?25l'); // cursor hidden while drawing
+      expect(text.lastIndexOf('\x1b[?25h')).toBeGreaterThan(text.lastIndexOf('\x1b[?25l')); // and restored
+      const redraws = text.match(/\x1b\[\d+F/g) ?? []; // cursor back to the frame's first line
+      expect(redraws.length).toBeGreaterThanOrEqual(3);
+      const plain = text.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+      // Hardware where debug-register traps work; polling (no writer) on hosts without them.
+      expect(plain).toMatch(hasHardwareWatchpoints ? /^watch hits — hardware watchpoints/m : /^watch hits — polling g_state/m);
+      expect(plain).toMatch(hasHardwareWatchpoints ? /g_requests_served: \d+ → \d+ by service_tick \(demo\.c:\d+\)/ : /g_requests_served: \d+ → \d+/);
+      expect(plain).toMatch(/--duration 3 s elapsed; .*TracerPid stayed 0; demo program \(pid \d+\) stopped\./);
+      expect(plain).not.toContain('--- snapshot'); // the pipe form is not used on a terminal
+      expect(alive(pid)).toBe(false);
+    },
+    180_000,
+  );
 });
 
 describe('pidscope demo: bad surroundings', () => {
   it('a reader that goes away (| head) ends it cleanly, demo program gone', async () => {
     const r = await new Promise<Result & { pid: number }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', 'demo', '--duration', '600'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', 'demo', '--duration', '600'], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       let pid = 0;

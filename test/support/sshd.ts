@@ -31,9 +31,27 @@ export function sshdUnavailable(): string | undefined {
  */
 export function remoteUserBlocked(repo: string, binaries: string[]): string | undefined {
   if (process.getuid?.() !== 0) return `not root (uid ${process.getuid?.()}): sshd must switch users and the test creates user ${SSH_USER}`;
-  const files = [join(repo, 'adapter', 'src', 'main.ts'), join(repo, 'node_modules', 'tsx', 'package.json'), join(repo, 'node_modules', 'koffi', 'package.json')];
+  const files = [
+    join(repo, 'adapter', 'src', 'main.ts'),
+    join(repo, 'node_modules', 'tsx', 'package.json'),
+    join(repo, 'node_modules', 'koffi', 'package.json'),
+  ];
   try {
-    execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'sh', '-c', 'for f in "$@"; do test -r "$f" || { echo "$f"; exit 1; }; done', 'sh', ...files, ...binaries], { stdio: 'pipe' });
+    execFileSync(
+      'setpriv',
+      [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        'sh',
+        '-c',
+        'for f in "$@"; do test -r "$f" || { echo "$f"; exit 1; }; done',
+        'sh',
+        ...files,
+        ...binaries,
+      ],
+      { stdio: 'pipe' },
+    );
   } catch (e) {
     const which = String((e as { stdout?: Buffer }).stdout ?? '').trim();
     return `other users cannot read ${which || 'this checkout'} (a parent directory is not world-readable), so the remote user cannot run pidscope from it`;
@@ -63,12 +81,16 @@ function freePort(): Promise<number> {
 
 function ensureUser(): { uid: number; gid: number } {
   const read = () => {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${SSH_USER}:`));
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${SSH_USER}:`));
     return line ? { uid: Number(line.split(':')[2]), gid: Number(line.split(':')[3]) } : undefined;
   };
   if (!read()) {
     try {
-      execFileSync('useradd', ['--system', '--user-group', '--create-home', '--home-dir', `/var/lib/${SSH_USER}`, '--shell', '/bin/sh', SSH_USER], { stdio: 'pipe' });
+      execFileSync('useradd', ['--system', '--user-group', '--create-home', '--home-dir', `/var/lib/${SSH_USER}`, '--shell', '/bin/sh', SSH_USER], {
+        stdio: 'pipe',
+      });
     } catch (e) {
       // Test files run in parallel: another one may have created the user meanwhile.
       if (!read()) throw e;
@@ -132,7 +154,14 @@ export async function startSshd(): Promise<Sshd> {
     user: SSH_USER,
     uid,
     gid,
-    sshOptions: [`Port=${port}`, `IdentityFile=${join(dir, 'client_key')}`, 'IdentitiesOnly=yes', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, 'GlobalKnownHostsFile=/dev/null', 'StrictHostKeyChecking=yes'],
+    sshOptions: [
+      `Port=${port}`,
+      `IdentityFile=${join(dir, 'client_key')}`,
+      'IdentitiesOnly=yes',
+      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+      'GlobalKnownHostsFile=/dev/null',
+      'StrictHostKeyChecking=yes',
+    ],
     stop: () => {
       proc.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });

@@ -47,7 +47,8 @@ export async function compareWithGdb(pid: number, binary: string, vars: Variable
     if (v.absentReason?.startsWith('thread-local')) {
       if (!/^error:|0x/.test(addr)) result.mismatches.push(`${n}: TLS, gdb says ${addr}`);
     } else if (v.address === undefined) {
-      if (/0x[0-9a-f]+/.test(addr) && !/optimized out|Can't take address/.test(addr)) result.mismatches.push(`${n}: gdb ${addr}, we: absent (${v.absentReason})`);
+      if (/0x[0-9a-f]+/.test(addr) && !/optimized out|Can't take address/.test(addr))
+        result.mismatches.push(`${n}: gdb ${addr}, we: absent (${v.absentReason})`);
     } else {
       const m = /(0x[0-9a-f]+)/.exec(addr);
       if (!m || BigInt(m[1]) !== v.address) result.mismatches.push(`${n}: gdb ${addr}, we 0x${v.address.toString(16)}`);

@@ -71,9 +71,20 @@ for (const variant of VARIANTS) {
 
     it('finds every global gdb knows, in both units', () => {
       const names = new Set(vars.map((v) => v.name));
-      for (const n of ['g_int', 'g_rect', 'g_bits', 'g_other_config', 's_same_name', 'counter', 'g_tls_int', 'g_list_head', 'g_default_ops']) expect(names).toContain(n);
-      expect(vars.filter((v) => v.name === 'counter').map((v) => v.function).sort()).toEqual(['first_scope', 'other_scope', 'second_scope']);
-      expect(vars.filter((v) => v.name === 's_same_name').map((v) => v.compileUnit?.replace(/.*\//, '')).sort()).toEqual(['globals.c', 'globals_other.c']);
+      for (const n of ['g_int', 'g_rect', 'g_bits', 'g_other_config', 's_same_name', 'counter', 'g_tls_int', 'g_list_head', 'g_default_ops'])
+        expect(names).toContain(n);
+      expect(
+        vars
+          .filter((v) => v.name === 'counter')
+          .map((v) => v.function)
+          .sort(),
+      ).toEqual(['first_scope', 'other_scope', 'second_scope']);
+      expect(
+        vars
+          .filter((v) => v.name === 's_same_name')
+          .map((v) => v.compileUnit?.replace(/.*\//, ''))
+          .sort(),
+      ).toEqual(['globals.c', 'globals_other.c']);
     });
 
     it('every address equals gdb print &x; thread-locals are absent with the reason', () => {
@@ -82,7 +93,8 @@ for (const variant of VARIANTS) {
         const r = results.get(gdbName(v))!;
         if (v.absentReason?.startsWith('thread-local') || /thread-local/.test(r.info)) {
           if (!/thread-local/.test(r.info)) mismatches.push(`${gdbName(v)}: we say TLS, gdb: ${r.info}`);
-          if (v.address !== undefined || v.absentReason !== 'thread-local: needs the thread pointer') mismatches.push(`${gdbName(v)}: TLS but got ${v.address} / ${v.absentReason}`);
+          if (v.address !== undefined || v.absentReason !== 'thread-local: needs the thread pointer')
+            mismatches.push(`${gdbName(v)}: TLS but got ${v.address} / ${v.absentReason}`);
           continue;
         }
         if (v.scope === 'function-static' && /No symbol "\w+" in current context/.test(r.addr)) {
@@ -93,7 +105,8 @@ for (const variant of VARIANTS) {
         }
         if (v.address === undefined) {
           // gdb has no address either (optimized out / constant) — both must agree.
-          if (/0x[0-9a-f]+/.test(r.addr) && !/optimized out|Can't take address/.test(r.addr)) mismatches.push(`${gdbName(v)}: gdb ${r.addr}, we: absent (${v.absentReason})`);
+          if (/0x[0-9a-f]+/.test(r.addr) && !/optimized out|Can't take address/.test(r.addr))
+            mismatches.push(`${gdbName(v)}: gdb ${r.addr}, we: absent (${v.absentReason})`);
           continue;
         }
         // `(int *) 0x… <g_int>`, or for char: `0x… <g_char> "A…"`.
@@ -150,7 +163,14 @@ for (const variant of VARIANTS) {
       expect(syms.symbolize(g.address! + 2n)).toEqual({ symbol: 'g_int', offset: 2n, module: fx.binary });
       expect(syms.symbolize(f.address + 1n)?.symbol).toBe('add_ints');
       const loc = syms.sourceLocation(f.address);
-      const out = await gdbBatch(fx.pid, [{ kind: 'command', command: `info line *0x${f.address.toString(16)}` }, { kind: 'print', expr: '&add_ints' }], { binary: fx.binary });
+      const out = await gdbBatch(
+        fx.pid,
+        [
+          { kind: 'command', command: `info line *0x${f.address.toString(16)}` },
+          { kind: 'print', expr: '&add_ints' },
+        ],
+        { binary: fx.binary },
+      );
       expect(out[1].ok && out[1].text).toContain(`0x${f.address.toString(16)} <add_ints>`);
       const m = /Line (\d+) of "([^"]+)"/.exec(out[0].ok ? out[0].text : '');
       expect(m).not.toBeNull();

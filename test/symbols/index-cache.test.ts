@@ -99,7 +99,10 @@ describe('persistent symbol index', () => {
 
   it('a binary without build-id is recognised from another process running it (no pid in the key)', async () => {
     const bin = join(work, 'nobuildid-live');
-    writeFileSync(`${bin}.c`, '#include <stdio.h>\n#include <unistd.h>\nint g_live = 7;\nint main(void) { printf("ready\\n"); fflush(stdout); pause(); return g_live; }\n');
+    writeFileSync(
+      `${bin}.c`,
+      '#include <stdio.h>\n#include <unistd.h>\nint g_live = 7;\nint main(void) { printf("ready\\n"); fflush(stdout); pause(); return g_live; }\n',
+    );
     execFileSync('gcc', ['-g', '-O0', '-Wl,--build-id=none', '-o', bin, `${bin}.c`]);
     const procs = [spawn(bin, [], { stdio: ['ignore', 'pipe', 'ignore'] }), spawn(bin, [], { stdio: ['ignore', 'pipe', 'ignore'] })];
     try {
@@ -151,7 +154,10 @@ describe('persistent symbol index', () => {
     it('two concurrent runs both succeed and leave one index per file, no temporary files', async () => {
       fx = await startFixture('globals');
       const env = { XDG_CACHE_HOME: cacheHome };
-      const [a, b] = await Promise.all([pidscope(['eval', '--pid', String(fx.pid), 'g_int'], { env }), pidscope(['eval', '--pid', String(fx.pid), 'g_int'], { env })]);
+      const [a, b] = await Promise.all([
+        pidscope(['eval', '--pid', String(fx.pid), 'g_int'], { env }),
+        pidscope(['eval', '--pid', String(fx.pid), 'g_int'], { env }),
+      ]);
       expect(a.stderr).toBe('');
       expect(b.stderr).toBe('');
       expect(a.code).toBe(0);

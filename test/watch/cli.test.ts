@@ -20,9 +20,16 @@ interface Run {
 }
 
 /** Runs the CLI; `whileRunning` may act on it (send a signal) once it printed `readyWhen`. */
-function pidscope(args: string[], opts: { env?: NodeJS.ProcessEnv; readyWhen?: RegExp; whileRunning?: (p: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {}): Promise<Run> {
+function pidscope(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; readyWhen?: RegExp; whileRunning?: (p: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let acted = false;
@@ -67,7 +74,11 @@ describe('pidscope watch', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(4);
     for (const l of lines) {
-      expect(l).toMatch(new RegExp(`^g_slots\\[1\\]: (\\d+|\\?) → (\\d+|\\(overwritten before it could be read\\)) by worker_loop \\(threads\\.c:${line}\\) \\[tid \\d+ worker-1\\]$`));
+      expect(l).toMatch(
+        new RegExp(
+          `^g_slots\\[1\\]: (\\d+|\\?) → (\\d+|\\(overwritten before it could be read\\)) by worker_loop \\(threads\\.c:${line}\\) \\[tid \\d+ worker-1\\]$`,
+        ),
+      );
     }
     expect(r.stderr).toMatch(/watching g_slots\[1\] \(8 bytes at 0x[0-9a-f]+\): hardware/);
     expect(r.stderr).toMatch(/stopped by SIGINT; g_slots\[1\]: \d+ writes/);
@@ -83,12 +94,18 @@ describe('pidscope watch', () => {
       whileRunning: () => void fx.stop(),
     });
     expect(r.code).toBe(0);
-    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const objs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     expect(objs[0]).toMatchObject({ type: 'watch', expression: 'g_shared', size: 8, mode: 'hw', access: 'write' });
     const hits = objs.filter((o) => o.type === 'hit');
     expect(hits.length).toBeGreaterThanOrEqual(3);
     for (const h of hits) {
-      expect(h).toMatchObject({ source: 'hw', writer: { function: 'worker_loop', file: 'threads.c', line: markerLine('threads.c', 'WRITE_SHARED'), thread: 'worker-0' } });
+      expect(h).toMatchObject({
+        source: 'hw',
+        writer: { function: 'worker_loop', file: 'threads.c', line: markerLine('threads.c', 'WRITE_SHARED'), thread: 'worker-0' },
+      });
     }
     const seen = hits.filter((h) => h.valueSeen).map((h) => Number(h.value));
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]!);
@@ -108,49 +125,60 @@ describe('pidscope watch', () => {
     expect(hw.stderr).toMatch(/hardware watchpoint refused.*Use --mode poll/);
   });
 
-  itPerf('on a host where breakpoints never fire (PIDSCOPE_HWBP=nofire), auto polls, reports the changes and says why; --mode hw is refused with the probe', async () => {
-    const fx = await startFixture('threads', { args: ['2', '--interval-ms', '20'] });
-    started.push(fx);
-    const monitor = monitorNeverStopped(fx.pid);
-    const env = { PIDSCOPE_HWBP: 'nofire' };
-    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[1]', '--max-rate', '0', '--interval', '5'], {
-      env,
-      readyWhen: /(g_slots\[1\]: .*\n){3}/,
-      whileRunning: (p) => p.kill('SIGINT'),
-    });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/watching g_slots\[1\] \(8 bytes at 0x[0-9a-f]+\): polling every 5 ms \(hardware breakpoints do not fire on this host \(simulated by PIDSCOPE_HWBP=nofire\)\)/);
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.length).toBeGreaterThanOrEqual(3);
-    // Polling sees changes (no writer); worker 1 stores 1000000 + k.
-    for (const l of lines) expect(l).toMatch(/^g_slots\[1\]: \d+ → 100\d{4}$/);
-    expect(r.stderr).toMatch(/stopped by SIGINT; g_slots\[1\]: \d+ changes/);
-    const hw = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--mode', 'hw'], { env });
-    expect(hw.code).toBe(1);
-    expect(hw.stderr).toMatch(/hardware breakpoints do not fire on this host.*Use --mode poll/);
-    const json = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--json', '--duration', '0.5'], { env });
-    expect(JSON.parse(json.stdout.split('\n')[0]!)).toMatchObject({ type: 'watch', mode: 'poll', fallbackReason: expect.stringMatching(/do not fire/) });
-    expect((await monitor.stop()).violations).toEqual([]);
-  });
+  itPerf(
+    'on a host where breakpoints never fire (PIDSCOPE_HWBP=nofire), auto polls, reports the changes and says why; --mode hw is refused with the probe',
+    async () => {
+      const fx = await startFixture('threads', { args: ['2', '--interval-ms', '20'] });
+      started.push(fx);
+      const monitor = monitorNeverStopped(fx.pid);
+      const env = { PIDSCOPE_HWBP: 'nofire' };
+      const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[1]', '--max-rate', '0', '--interval', '5'], {
+        env,
+        readyWhen: /(g_slots\[1\]: .*\n){3}/,
+        whileRunning: (p) => p.kill('SIGINT'),
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(
+        /watching g_slots\[1\] \(8 bytes at 0x[0-9a-f]+\): polling every 5 ms \(hardware breakpoints do not fire on this host \(simulated by PIDSCOPE_HWBP=nofire\)\)/,
+      );
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.length).toBeGreaterThanOrEqual(3);
+      // Polling sees changes (no writer); worker 1 stores 1000000 + k.
+      for (const l of lines) expect(l).toMatch(/^g_slots\[1\]: \d+ → 100\d{4}$/);
+      expect(r.stderr).toMatch(/stopped by SIGINT; g_slots\[1\]: \d+ changes/);
+      const hw = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--mode', 'hw'], { env });
+      expect(hw.code).toBe(1);
+      expect(hw.stderr).toMatch(/hardware breakpoints do not fire on this host.*Use --mode poll/);
+      const json = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', '--json', '--duration', '0.5'], { env });
+      expect(JSON.parse(json.stdout.split('\n')[0]!)).toMatchObject({ type: 'watch', mode: 'poll', fallbackReason: expect.stringMatching(/do not fire/) });
+      expect((await monitor.stop()).violations).toEqual([]);
+    },
+  );
 
   itHw('conditions and hit conditions filter', async () => {
     const fx = await startFixture('threads', { args: ['1', '--interval-ms', '40', '--writes', '25', '--wait-go'] });
     started.push(fx);
     const done = symbolAddress(fx.pid, 'g_workers_done');
-    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', '--condition', 'value % 5 == 0 && g_go == 1', '--hit-condition', '>= 2', '--max-rate', '0', '--json'], {
-      readyWhen: /"type":"watch"/,
-      whileRunning: () => {
-        process.kill(fx.pid, 'SIGUSR1');
-        const t = setInterval(() => {
-          if (readU64(fx.pid, done) % 2n ** 32n === 1n) {
-            clearInterval(t);
-            setTimeout(() => process.kill(fx.pid, 'SIGTERM'), 200);
-          }
-        }, 20);
+    const r = await pidscope(
+      ['watch', '--pid', String(fx.pid), 'g_slots[0]', '--condition', 'value % 5 == 0 && g_go == 1', '--hit-condition', '>= 2', '--max-rate', '0', '--json'],
+      {
+        readyWhen: /"type":"watch"/,
+        whileRunning: () => {
+          process.kill(fx.pid, 'SIGUSR1');
+          const t = setInterval(() => {
+            if (readU64(fx.pid, done) % 2n ** 32n === 1n) {
+              clearInterval(t);
+              setTimeout(() => process.kill(fx.pid, 'SIGTERM'), 200);
+            }
+          }, 20);
+        },
       },
-    });
+    );
     expect(r.code).toBe(0);
-    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const objs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const values = objs.filter((o) => o.type === 'hit').map((o) => Number(o.value));
     // Values 5, 10, …, 25 pass the condition; the hit condition drops the first of them. A
     // value overwritten before it could be read cannot pass a condition (40 ms apart: rare).
@@ -201,10 +229,13 @@ describe('pidscope watch', () => {
   it('--log prints the message with {expressions} evaluated (value, old, globals)', async () => {
     const fx = await startFixture('threads', { args: ['1', '--interval-ms', '30'] });
     started.push(fx);
-    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', '--log', 'slot0 {old} -> {value}, workers={g_nworkers}, {{braces}}', '--max-rate', '0'], {
-      readyWhen: /(slot0 .*\n){3}/,
-      whileRunning: (p) => p.kill('SIGTERM'),
-    });
+    const r = await pidscope(
+      ['watch', '--pid', String(fx.pid), 'g_slots[0]', '--log', 'slot0 {old} -> {value}, workers={g_nworkers}, {{braces}}', '--max-rate', '0'],
+      {
+        readyWhen: /(slot0 .*\n){3}/,
+        whileRunning: (p) => p.kill('SIGTERM'),
+      },
+    );
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(3);
@@ -216,7 +247,22 @@ describe('pidscope watch', () => {
     const fx = await startFixture('demo', { args: ['--tick-ms', '20'] });
     started.push(fx);
     const r = await pidscope(
-      ['watch', '--pid', String(fx.pid), 'g_latencies_ms', '--mode', 'poll', '--interval', '5', '--condition', 'value[1] != old[1]', '--log', 'slot1 {old[1]} -> {value[1]} (head {g_latency_head})', '--max-rate', '0'],
+      [
+        'watch',
+        '--pid',
+        String(fx.pid),
+        'g_latencies_ms',
+        '--mode',
+        'poll',
+        '--interval',
+        '5',
+        '--condition',
+        'value[1] != old[1]',
+        '--log',
+        'slot1 {old[1]} -> {value[1]} (head {g_latency_head})',
+        '--max-rate',
+        '0',
+      ],
       { readyWhen: /(slot1 .*\n){3}/, whileRunning: (p) => p.kill('SIGINT'), timeoutMs: 90_000 },
     );
     expect(r.code).toBe(0);

@@ -33,9 +33,11 @@ describe('pidscope dap: data breakpoints', () => {
     const globalsRef = scopes.body.scopes[0]!.variablesReference;
     const info = await c.request('dataBreakpointInfo', { variablesReference: globalsRef, name: 'g_shared' });
     // The globals scope may group by compile unit; then ask by expression.
-    const body = (info.success && (info.body as DebugProtocol.DataBreakpointInfoResponse['body']).dataId
-      ? info.body
-      : (await c.request('dataBreakpointInfo', { name: 'g_shared' })).body) as DebugProtocol.DataBreakpointInfoResponse['body'];
+    const body = (
+      info.success && (info.body as DebugProtocol.DataBreakpointInfoResponse['body']).dataId
+        ? info.body
+        : (await c.request('dataBreakpointInfo', { name: 'g_shared' })).body
+    ) as DebugProtocol.DataBreakpointInfoResponse['body'];
     expect(body.dataId).toMatch(/^pidscope:0x[0-9a-f]+:8:g_shared$/);
     expect(body.accessTypes).toEqual(['write', 'readWrite']);
     const bad = await c.request('dataBreakpointInfo', { name: 'g_shared * 2' });
@@ -80,33 +82,42 @@ describe('pidscope dap: data breakpoints', () => {
     expect(tracerPid(fx.pid)).toBe(0);
   });
 
-  itPerf('where breakpoints never fire (adapter under PIDSCOPE_HWBP=nofire): the data breakpoint polls, is verified, and says why in the console and its message', async () => {
-    const before = process.env.PIDSCOPE_HWBP;
-    process.env.PIDSCOPE_HWBP = 'nofire';
-    let c2: Client;
-    try {
-      c2 = await startClient(); // the adapter process inherits the switch
-    } finally {
-      if (before === undefined) delete process.env.PIDSCOPE_HWBP;
-      else process.env.PIDSCOPE_HWBP = before;
-    }
-    try {
-      await attach(c2, { pid: fx.pid, refreshIntervalMs: 200 });
-      const info = (await c2.request('dataBreakpointInfo', { name: 'g_slots[0]' })).body as DebugProtocol.DataBreakpointInfoResponse['body'];
-      expect(info.description).toMatch(/polling \(hardware breakpoints do not fire on this host/);
-      const set = await c2.request('setDataBreakpoints', { breakpoints: [{ dataId: info.dataId, accessType: 'write' }] });
-      const bp = (set.body as DebugProtocol.SetDataBreakpointsResponse['body']).breakpoints[0]!;
-      expect(bp.verified).toBe(true);
-      expect(bp.message).toMatch(/^0 changes · polling \(hardware breakpoints do not fire on this host/);
-      const said = await waitFor('the fallback in the console', () =>
-        c2.events.find((e) => e.event === 'output' && /^pidscope watch: g_slots\[0\]: polling every \d+ ms because hardware breakpoints do not fire/.test((e as DebugProtocol.OutputEvent).body.output)),
-      );
-      expect((said as DebugProtocol.OutputEvent).body.category).toBe('important');
-      await waitFor('a polled change', () => c2.events.find((e) => e.event === 'output' && /^g_slots\[0\]: \d+ → \d+\n$/.test((e as DebugProtocol.OutputEvent).body.output)));
-      const stopped = c2.events.filter((e) => e.event === 'stopped').map((e) => (e as DebugProtocol.StoppedEvent).body.threadId);
-      expect(stopped.every((t) => t === LIVE_THREAD_ID)).toBe(true);
-    } finally {
-      await c2.stop().catch(() => undefined);
-    }
-  });
+  itPerf(
+    'where breakpoints never fire (adapter under PIDSCOPE_HWBP=nofire): the data breakpoint polls, is verified, and says why in the console and its message',
+    async () => {
+      const before = process.env.PIDSCOPE_HWBP;
+      process.env.PIDSCOPE_HWBP = 'nofire';
+      let c2: Client;
+      try {
+        c2 = await startClient(); // the adapter process inherits the switch
+      } finally {
+        if (before === undefined) delete process.env.PIDSCOPE_HWBP;
+        else process.env.PIDSCOPE_HWBP = before;
+      }
+      try {
+        await attach(c2, { pid: fx.pid, refreshIntervalMs: 200 });
+        const info = (await c2.request('dataBreakpointInfo', { name: 'g_slots[0]' })).body as DebugProtocol.DataBreakpointInfoResponse['body'];
+        expect(info.description).toMatch(/polling \(hardware breakpoints do not fire on this host/);
+        const set = await c2.request('setDataBreakpoints', { breakpoints: [{ dataId: info.dataId, accessType: 'write' }] });
+        const bp = (set.body as DebugProtocol.SetDataBreakpointsResponse['body']).breakpoints[0]!;
+        expect(bp.verified).toBe(true);
+        expect(bp.message).toMatch(/^0 changes · polling \(hardware breakpoints do not fire on this host/);
+        const said = await waitFor('the fallback in the console', () =>
+          c2.events.find(
+            (e) =>
+              e.event === 'output' &&
+              /^pidscope watch: g_slots\[0\]: polling every \d+ ms because hardware breakpoints do not fire/.test((e as DebugProtocol.OutputEvent).body.output),
+          ),
+        );
+        expect((said as DebugProtocol.OutputEvent).body.category).toBe('important');
+        await waitFor('a polled change', () =>
+          c2.events.find((e) => e.event === 'output' && /^g_slots\[0\]: \d+ → \d+\n$/.test((e as DebugProtocol.OutputEvent).body.output)),
+        );
+        const stopped = c2.events.filter((e) => e.event === 'stopped').map((e) => (e as DebugProtocol.StoppedEvent).body.threadId);
+        expect(stopped.every((t) => t === LIVE_THREAD_ID)).toBe(true);
+      } finally {
+        await c2.stop().catch(() => undefined);
+      }
+    },
+  );
 });

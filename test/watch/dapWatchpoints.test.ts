@@ -54,7 +54,9 @@ describe('DataBreakpoints', () => {
     expect(v.dataId).toMatch(/^pidscope:0x[0-9a-f]+:8:g_shared$/);
     expect(v.accessTypes).toEqual(['write', 'readWrite']);
     expect(v.description).toMatch(
-      hasHardwareWatchpoints ? /g_shared \(8 bytes at 0x[0-9a-f]+\): a hardware watchpoint/ : /g_shared \(8 bytes at 0x[0-9a-f]+\): polling \((hardware breakpoints do not fire|hardware watchpoint refused)/,
+      hasHardwareWatchpoints
+        ? /g_shared \(8 bytes at 0x[0-9a-f]+\): a hardware watchpoint/
+        : /g_shared \(8 bytes at 0x[0-9a-f]+\): polling \((hardware breakpoints do not fire|hardware watchpoint refused)/,
     );
     const e = wp.dataBreakpointInfo({ name: 'g_slots[3]' });
     expect(decodeDataId(e.dataId!)).toMatchObject({ address: program.address(program.evaluate('g_slots[3]')), size: 8, expression: 'g_slots[3]' });
@@ -87,10 +89,14 @@ describe('DataBreakpoints', () => {
     expect(bp.message).toMatch(/^0 changes · polling \(hardware breakpoints do not fire on this host/);
     const notice = outputs(events).find((o) => o.startsWith('pidscope watch: g_slots[0]: polling'));
     expect(notice).toMatch(/because hardware breakpoints do not fire on this host .*\(changes only, no writer\)\n$/);
-    expect((events.find((e) => e.event === 'output' && (e as DebugProtocol.OutputEvent).body.output === notice) as DebugProtocol.OutputEvent).body.category).toBe('important');
+    expect(
+      (events.find((e) => e.event === 'output' && (e as DebugProtocol.OutputEvent).body.output === notice) as DebugProtocol.OutputEvent).body.category,
+    ).toBe('important');
     await until('polled changes', () => outputs(events).filter((o) => /^g_slots\[0\]: \d+ → \d+\n$/.test(o)).length >= 3);
     await until('a changed event with the count', () =>
-      events.some((e) => e.event === 'breakpoint' && /^[1-9][\d,]* changes · polling \(/.test((e as DebugProtocol.BreakpointEvent).body.breakpoint.message ?? '')),
+      events.some(
+        (e) => e.event === 'breakpoint' && /^[1-9][\d,]* changes · polling \(/.test((e as DebugProtocol.BreakpointEvent).body.breakpoint.message ?? ''),
+      ),
     );
     expect(events.some((e) => e.event === 'stopped')).toBe(false);
     expect(tracerPid(fx.pid)).toBe(0);
@@ -101,14 +107,21 @@ describe('DataBreakpoints', () => {
     const monitor = monitorNeverStopped(fx.pid);
     const shared = wp.dataBreakpointInfo({ name: 'g_shared' }).dataId!;
     const slot0 = wp.dataBreakpointInfo({ name: 'g_slots[0]' }).dataId!;
-    const r = wp.setDataBreakpoints({ breakpoints: [{ dataId: shared, accessType: 'write' }, { dataId: slot0, condition: 'value % 2 == 0' }] });
+    const r = wp.setDataBreakpoints({
+      breakpoints: [
+        { dataId: shared, accessType: 'write' },
+        { dataId: slot0, condition: 'value % 2 == 0' },
+      ],
+    });
     expect(r.breakpoints).toHaveLength(2);
     expect(r.breakpoints.every((b) => b.verified)).toBe(true);
     expect(r.breakpoints[0]!.message).toMatch(/0 writes · hardware/);
     await until('slot hits', () => outputs(events).filter((o) => o.startsWith('g_slots[0]')).length >= 3);
     await until('a changed event', () => events.some((e) => e.event === 'breakpoint'));
     const line = markerLine('threads.c', 'WRITE_SHARED');
-    expect(outputs(events).find((o) => o.startsWith('g_shared'))).toMatch(new RegExp(`^g_shared: .* → .* by worker_loop \\(threads\\.c:${line}\\) \\[tid \\d+ worker-\\d\\]\\n$`));
+    expect(outputs(events).find((o) => o.startsWith('g_shared'))).toMatch(
+      new RegExp(`^g_shared: .* → .* by worker_loop \\(threads\\.c:${line}\\) \\[tid \\d+ worker-\\d\\]\\n$`),
+    );
     for (const o of outputs(events).filter((x) => x.startsWith('g_slots[0]'))) expect(Number(/→ (\d+)/.exec(o)![1]) % 2).toBe(0);
     expect(events.some((e) => e.event === 'invalidated')).toBe(true);
     const mem = events.find((e) => e.event === 'memory') as DebugProtocol.MemoryEvent | undefined;
@@ -136,7 +149,9 @@ describe('DataBreakpoints', () => {
     const { wp } = await setup(['1']);
     const slots = wp.dataBreakpointInfo({ name: 'g_slots' }).dataId!;
     const shared = wp.dataBreakpointInfo({ name: 'g_shared' }).dataId!;
-    const r = wp.setDataBreakpoints({ breakpoints: [{ dataId: 'nonsense' }, { dataId: shared, accessType: 'read' }, { dataId: slots }, { dataId: shared, hitCondition: 'sometimes' }] });
+    const r = wp.setDataBreakpoints({
+      breakpoints: [{ dataId: 'nonsense' }, { dataId: shared, accessType: 'read' }, { dataId: slots }, { dataId: shared, hitCondition: 'sometimes' }],
+    });
     expect(r.breakpoints.map((b) => b.verified)).toEqual([false, false, true, false]);
     expect(r.breakpoints[0]!.message).toMatch(/unknown dataId/);
     expect(r.breakpoints[1]!.message).toMatch(/cannot watch reads alone/);

@@ -30,7 +30,11 @@ afterAll(async () => {
   for (const fx of started) await fx.stop();
 });
 
-async function setup(args: string[], withSymbols = false, variant: Variant = DEFAULT_VARIANT): Promise<{ fx: RunningFixture; engine: WatchEngine; memory: MemoryReader; events: WatchEvent[] }> {
+async function setup(
+  args: string[],
+  withSymbols = false,
+  variant: Variant = DEFAULT_VARIANT,
+): Promise<{ fx: RunningFixture; engine: WatchEngine; memory: MemoryReader; events: WatchEvent[] }> {
   const fx = await startFixture('threads', { args, variant });
   started.push(fx);
   const target = Target.attach(fx.pid);
@@ -52,65 +56,68 @@ function hitsOf(events: WatchEvent[], watchId?: number): WatchHit[] {
 }
 
 describe('watch engine on the threads fixture', () => {
-  itHw.each(['O0-dwarf5-pie', 'O2-dwarf5-pie'] as const)('hw (%s): sees every write of g_shared and g_slots[i] with its exact value, by the right thread, in order; target never stopped', async (variant) => {
-    const N = 3;
-    const K = 20;
-    const { fx, engine, events } = await setup([String(N), '--writes', String(K), '--wait-go', '--interval-ms', '10'], false, variant);
-    const address = symbolAddress(fx.pid, 'g_shared');
-    const slots = symbolAddress(fx.pid, 'g_slots');
-    const monitor = monitorNeverStopped(fx.pid);
-    const shared = engine.add({ expression: 'g_shared', address, size: 8, mode: 'hw' });
-    expect(shared.mode).toBe('hw');
-    // g_shared + 3 slots = the 4 debug registers.
-    const slotIds = Array.from({ length: N }, (_, i) => engine.add({ expression: `g_slots[${i}]`, address: slots + BigInt(8 * i), size: 8, mode: 'hw' }).id);
-    process.kill(fx.pid, 'SIGUSR1');
-    const done = symbolAddress(fx.pid, 'g_workers_done');
-    await until('workers to finish', () => readU64(fx.pid, done) % 2n ** 32n === BigInt(N));
-    await until('every hit to arrive', () => hitsOf(events).length >= 2 * N * K);
-    await new Promise((r) => setTimeout(r, 100));
+  itHw.each(['O0-dwarf5-pie', 'O2-dwarf5-pie'] as const)(
+    'hw (%s): sees every write of g_shared and g_slots[i] with its exact value, by the right thread, in order; target never stopped',
+    async (variant) => {
+      const N = 3;
+      const K = 20;
+      const { fx, engine, events } = await setup([String(N), '--writes', String(K), '--wait-go', '--interval-ms', '10'], false, variant);
+      const address = symbolAddress(fx.pid, 'g_shared');
+      const slots = symbolAddress(fx.pid, 'g_slots');
+      const monitor = monitorNeverStopped(fx.pid);
+      const shared = engine.add({ expression: 'g_shared', address, size: 8, mode: 'hw' });
+      expect(shared.mode).toBe('hw');
+      // g_shared + 3 slots = the 4 debug registers.
+      const slotIds = Array.from({ length: N }, (_, i) => engine.add({ expression: `g_slots[${i}]`, address: slots + BigInt(8 * i), size: 8, mode: 'hw' }).id);
+      process.kill(fx.pid, 'SIGUSR1');
+      const done = symbolAddress(fx.pid, 'g_workers_done');
+      await until('workers to finish', () => readU64(fx.pid, done) % 2n ** 32n === BigInt(N));
+      await until('every hit to arrive', () => hitsOf(events).length >= 2 * N * K);
+      await new Promise((r) => setTimeout(r, 100));
 
-    // g_shared: all N*K writes, numbered 1..N*K, each by a worker thread.
-    const hits = hitsOf(events, shared.id);
-    expect(hits).toHaveLength(N * K);
-    expect(hits.map((h) => h.seq)).toEqual(Array.from({ length: N * K }, (_, i) => i + 1));
-    expect(engine.kernelCount(shared.id)).toBe(BigInt(N * K));
-    const byTid = new Map<number, WatchHit[]>();
-    for (const h of hits) {
-      expect(h.source).toBe('hw');
-      const list = byTid.get(h.writer!.tid) ?? [];
-      list.push(h);
-      byTid.set(h.writer!.tid, list);
-    }
-    expect(byTid.size).toBe(N);
-    const tidOfWorker = new Map<number, number>();
-    for (const [tid, list] of byTid) {
-      expect(list).toHaveLength(K);
-      const name = list[0]!.writer!.threadName!;
-      expect(name).toMatch(/^worker-\d+$/);
-      const index = Number(name.slice('worker-'.length));
-      tidOfWorker.set(index, tid);
-      // Workers write in lockstep, often several stores between two reads of memory: the values
-      // come from the stores themselves (the MOV's source register at the trap), all exact.
-      for (const h of list) expect(h).toMatchObject({ valueSeen: true, valueFrom: 'store' });
-      expect(list.map((h) => h.value!.readBigInt64LE(0))).toEqual(Array.from({ length: K }, (_, k) => BigInt(index * 1_000_000 + k + 1)));
-      for (let i = 1; i < list.length; i++) expect(list[i]!.perfTime! > list[i - 1]!.perfTime!).toBe(true);
-    }
+      // g_shared: all N*K writes, numbered 1..N*K, each by a worker thread.
+      const hits = hitsOf(events, shared.id);
+      expect(hits).toHaveLength(N * K);
+      expect(hits.map((h) => h.seq)).toEqual(Array.from({ length: N * K }, (_, i) => i + 1));
+      expect(engine.kernelCount(shared.id)).toBe(BigInt(N * K));
+      const byTid = new Map<number, WatchHit[]>();
+      for (const h of hits) {
+        expect(h.source).toBe('hw');
+        const list = byTid.get(h.writer!.tid) ?? [];
+        list.push(h);
+        byTid.set(h.writer!.tid, list);
+      }
+      expect(byTid.size).toBe(N);
+      const tidOfWorker = new Map<number, number>();
+      for (const [tid, list] of byTid) {
+        expect(list).toHaveLength(K);
+        const name = list[0]!.writer!.threadName!;
+        expect(name).toMatch(/^worker-\d+$/);
+        const index = Number(name.slice('worker-'.length));
+        tidOfWorker.set(index, tid);
+        // Workers write in lockstep, often several stores between two reads of memory: the values
+        // come from the stores themselves (the MOV's source register at the trap), all exact.
+        for (const h of list) expect(h).toMatchObject({ valueSeen: true, valueFrom: 'store' });
+        expect(list.map((h) => h.value!.readBigInt64LE(0))).toEqual(Array.from({ length: K }, (_, k) => BigInt(index * 1_000_000 + k + 1)));
+        for (let i = 1; i < list.length; i++) expect(list[i]!.perfTime! > list[i - 1]!.perfTime!).toBe(true);
+      }
 
-    // g_slots[i]: written by worker i only: i*1e6+1 .. i*1e6+K, each with the previous as old.
-    slotIds.forEach((id, i) => {
-      const slotHits = hitsOf(events, id);
-      expect(slotHits).toHaveLength(K);
-      for (const h of slotHits) expect(h.writer!.tid).toBe(tidOfWorker.get(i));
-      expect(slotHits.map((h) => h.value!.readBigInt64LE(0))).toEqual(Array.from({ length: K }, (_, k) => BigInt(i * 1_000_000 + k + 1)));
-      // old is the previous value (the first write's old is the value before the watch: 0).
-      expect(slotHits.slice(1).map((h) => h.old!.readBigInt64LE(0))).toEqual(Array.from({ length: K - 1 }, (_, k) => BigInt(i * 1_000_000 + k + 1)));
-      expect(slotHits.at(-1)!.value!.readBigInt64LE(0)).toBe(BigInt(i * 1_000_000 + K));
-    });
+      // g_slots[i]: written by worker i only: i*1e6+1 .. i*1e6+K, each with the previous as old.
+      slotIds.forEach((id, i) => {
+        const slotHits = hitsOf(events, id);
+        expect(slotHits).toHaveLength(K);
+        for (const h of slotHits) expect(h.writer!.tid).toBe(tidOfWorker.get(i));
+        expect(slotHits.map((h) => h.value!.readBigInt64LE(0))).toEqual(Array.from({ length: K }, (_, k) => BigInt(i * 1_000_000 + k + 1)));
+        // old is the previous value (the first write's old is the value before the watch: 0).
+        expect(slotHits.slice(1).map((h) => h.old!.readBigInt64LE(0))).toEqual(Array.from({ length: K - 1 }, (_, k) => BigInt(i * 1_000_000 + k + 1)));
+        expect(slotHits.at(-1)!.value!.readBigInt64LE(0)).toBe(BigInt(i * 1_000_000 + K));
+      });
 
-    const report = await monitor.stop();
-    expect(report.violations).toEqual([]);
-    expect(tracerPid(fx.pid)).toBe(0);
-  });
+      const report = await monitor.stop();
+      expect(report.violations).toEqual([]);
+      expect(tracerPid(fx.pid)).toBe(0);
+    },
+  );
 
   it('poll: sees the final values of every slot, without a writer', async () => {
     const N = 3;

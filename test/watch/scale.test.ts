@@ -38,10 +38,17 @@ interface Run {
 }
 
 /** The CLI from sources; `shell` prefixes it (e.g. `ulimit -n 600;`); `onOutput` may act on it. */
-function pidscope(args: string[], opts: { env?: NodeJS.ProcessEnv; shell?: string; onOutput?: (text: string, p: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+function pidscope(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; shell?: string; onOutput?: (text: string, p: ReturnType<typeof spawn>) => void } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const cmd = [process.execPath, '--import', 'tsx', 'adapter/src/main.ts', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const p = spawn('sh', ['-c', `${opts.shell ?? ''} exec ${cmd}`], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('sh', ['-c', `${opts.shell ?? ''} exec ${cmd}`], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => {
@@ -67,7 +74,10 @@ describe(`watch on a process with ${THREADS} threads`, () => {
   itHw('arms every thread (more than one chunk), reports the writes with their writers, and --duration ends it', async () => {
     const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_shared', 'g_slots[0]', 'g_slots[1]', '--duration', '2', '--max-rate', '0', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const objs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     expect(objs.filter((o) => o.type === 'watch').map((o) => o.mode)).toEqual(['hw', 'hw', 'hw']);
     const armed = objs.filter((o) => o.type === 'status' && /armed on/.test(o.message)).map((o) => o.message as string);
     expect(armed).toHaveLength(3);
@@ -107,19 +117,27 @@ describe(`watch on a process with ${THREADS} threads`, () => {
     const shell = 'ulimit -n 700;';
     const hw = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[1]', '--mode', 'hw'], { shell });
     expect(hw.code).toBe(1);
-    expect(hw.stderr).toMatch(/needs [\d,]+ perf fds \(threads x \d+ CPUs x 1 debug register\(s\)\), more than the [\d,]+ left under RLIMIT_NOFILE 700 .*raise it \(ulimit -n\) or use --mode poll/);
+    expect(hw.stderr).toMatch(
+      /needs [\d,]+ perf fds \(threads x \d+ CPUs x 1 debug register\(s\)\), more than the [\d,]+ left under RLIMIT_NOFILE 700 .*raise it \(ulimit -n\) or use --mode poll/,
+    );
     const auto = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[1]', '--duration', '1', '--interval', '5', '--max-rate', '0'], { shell });
     expect(auto.code, auto.stderr).toBe(0);
     expect(auto.stderr).toMatch(/polling every 5 ms \(hardware watchpoint refused: watching all \d+ threads needs/);
     expect(auto.stdout).toMatch(/^g_slots\[1\]: \d+ → \d+$/m);
   });
 
-  itHw('two watches under a limit that holds one: the second is refused up front (the first one\'s fds still to come count), and polls', async () => {
+  itHw("two watches under a limit that holds one: the second is refused up front (the first one's fds still to come count), and polls", async () => {
     const perWatch = THREADS * onlineCpus();
     const shell = `ulimit -n ${Math.round(perWatch * 1.5) + 300};`;
-    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', 'g_slots[1]', '--duration', '1', '--interval', '5', '--max-rate', '0', '--json'], { shell });
+    const r = await pidscope(
+      ['watch', '--pid', String(fx.pid), 'g_slots[0]', 'g_slots[1]', '--duration', '1', '--interval', '5', '--max-rate', '0', '--json'],
+      { shell },
+    );
     expect(r.code, r.stderr).toBe(0);
-    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const objs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const watches = objs.filter((o) => o.type === 'watch');
     expect(watches.map((w) => w.mode)).toEqual(['hw', 'poll']);
     expect(watches[1].fallbackReason).toMatch(/needs [\d,]+ perf fds .*open or promised to other watches/);
@@ -129,7 +147,21 @@ describe(`watch on a process with ${THREADS} threads`, () => {
   });
 
   it('poll mode: any number of threads, no perf fds; reports the changes; --duration ends it', async () => {
-    const r = await pidscope(['watch', '--pid', String(fx.pid), 'g_slots[0]', 'g_slots[1]', '--mode', 'poll', '--interval', '5', '--duration', '1', '--max-rate', '0']);
+    const r = await pidscope([
+      'watch',
+      '--pid',
+      String(fx.pid),
+      'g_slots[0]',
+      'g_slots[1]',
+      '--mode',
+      'poll',
+      '--interval',
+      '5',
+      '--duration',
+      '1',
+      '--max-rate',
+      '0',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^g_slots\[0\]: \d+ → \d+$/m);
     expect(r.stdout).toMatch(/^g_slots\[1\]: \d+ → \d+$/m);

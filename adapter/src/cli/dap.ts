@@ -89,10 +89,20 @@ Relay (a stdio adapter for clients that spawn one; bytes are passed through):
       let what: string;
       if (values.ssh !== undefined) {
         if (!/^[A-Za-z0-9._@%+:\[\]-]+$/.test(values.ssh) || values.ssh.startsWith('-')) {
-          throw new PidscopeError('BAD_ARGS', `--ssh ${JSON.stringify(values.ssh)} is not [USER@]HOST`, 'Give e.g. --ssh alice@build-box (more ssh settings with --ssh-option)', 'user');
+          throw new PidscopeError(
+            'BAD_ARGS',
+            `--ssh ${JSON.stringify(values.ssh)} is not [USER@]HOST`,
+            'Give e.g. --ssh alice@build-box (more ssh settings with --ssh-option)',
+            'user',
+          );
         }
         const remoteArgs = debugDirs.flatMap((d) => ['--debug-dir', shellQuote(d)]);
-        t = relay.sshTransport(values.ssh, (values['ssh-option'] ?? []).flatMap((o) => ['-o', o]), values['remote-pidscope'] ?? 'pidscope', remoteArgs);
+        t = relay.sshTransport(
+          values.ssh,
+          (values['ssh-option'] ?? []).flatMap((o) => ['-o', o]),
+          values['remote-pidscope'] ?? 'pidscope',
+          remoteArgs,
+        );
         what = `ssh ${values.ssh}`;
       } else {
         const spec = values.connect!;
@@ -102,10 +112,16 @@ Relay (a stdio adapter for clients that spawn one; bytes are passed through):
         } else {
           const { parseListen } = await import('../dap/server');
           const addr = parseListen(spec);
-          if (!addr || addr.port === 0) throw new PidscopeError('BAD_ARGS', `--connect ${spec} is not [HOST:]PORT or unix:PATH`, 'Use e.g. --connect 127.0.0.1:4711', 'user');
+          if (!addr || addr.port === 0)
+            throw new PidscopeError('BAD_ARGS', `--connect ${spec} is not [HOST:]PORT or unix:PATH`, 'Use e.g. --connect 127.0.0.1:4711', 'user');
           const secret = clientSecret(values['secret-file']);
           if (secret === undefined) {
-            throw new PidscopeError('BAD_ARGS', '--connect to a TCP server needs its secret', 'Give --secret-file FILE (the server\'s) or set PIDSCOPE_DAP_SECRET', 'user');
+            throw new PidscopeError(
+              'BAD_ARGS',
+              '--connect to a TCP server needs its secret',
+              "Give --secret-file FILE (the server's) or set PIDSCOPE_DAP_SECRET",
+              'user',
+            );
           }
           t = relay.socketTransport(addr, secret);
         }
@@ -117,7 +133,12 @@ Relay (a stdio adapter for clients that spawn one; bytes are passed through):
     const server = await import('../dap/server');
     if (listenSpec === undefined) {
       if (values['allow-writes'] || values.public || values['secret-file'] !== undefined) {
-        throw new PidscopeError('BAD_ARGS', '--allow-writes, --public and --secret-file apply to --listen', 'On stdio the attach configuration decides ("allowWrites": true)', 'user');
+        throw new PidscopeError(
+          'BAD_ARGS',
+          '--allow-writes, --public and --secret-file apply to --listen',
+          'On stdio the attach configuration decides ("allowWrites": true)',
+          'user',
+        );
       }
       return server.serveStdio({ log, policy: { origin: 'client', allowWrites: true, debugDirs } });
     }
@@ -129,22 +150,31 @@ Relay (a stdio adapter for clients that spawn one; bytes are passed through):
       if (!path) throw new PidscopeError('BAD_ARGS', '--listen unix: names no path', 'Use e.g. --listen unix:/run/user/1000/pidscope.sock', 'user');
       const { peerCred } = await import('../linux/peercred');
       const uid = process.getuid?.() ?? 0;
-      await server.serveUnix(path, { log, policy }, {
-        kind: 'peer-uid',
-        uid,
-        peerUid: (socket) => {
-          const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-          if (typeof fd !== 'number' || fd < 0) return { errno: 9 };
-          const c = peerCred(fd);
-          return 'uid' in c ? c.uid : c;
+      await server.serveUnix(
+        path,
+        { log, policy },
+        {
+          kind: 'peer-uid',
+          uid,
+          peerUid: (socket) => {
+            const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+            if (typeof fd !== 'number' || fd < 0) return { errno: 9 };
+            const c = peerCred(fd);
+            return 'uid' in c ? c.uid : c;
+          },
         },
-      });
+      );
       process.stderr.write(`pidscope dap: listening on unix:${path} (uid ${uid} and root only; ${authority})\n`);
       return new Promise<number>(() => undefined);
     }
     const addr = server.parseListen(listenSpec);
     if (!addr) {
-      throw new PidscopeError('BAD_ARGS', `--listen ${listenSpec} is not [HOST:]PORT or unix:PATH`, 'Use e.g. --listen 127.0.0.1:4711 (or --listen 0 for a free port)', 'user');
+      throw new PidscopeError(
+        'BAD_ARGS',
+        `--listen ${listenSpec} is not [HOST:]PORT or unix:PATH`,
+        'Use e.g. --listen 127.0.0.1:4711 (or --listen 0 for a free port)',
+        'user',
+      );
     }
     const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(addr.host);
     if (!loopback && !values.public) {
@@ -158,7 +188,9 @@ Relay (a stdio adapter for clients that spawn one; bytes are passed through):
     const { serverSecret } = await import('../dap/secret');
     const { secret, source } = serverSecret(values['secret-file']);
     if (!loopback) {
-      process.stderr.write(`pidscope dap: WARNING: listening on ${addr.host}, not loopback (--public): anyone who can reach this port and has the secret can READ the memory of every process this user can read${allowWrites ? ', and WRITE it (--allow-writes)' : ''}. Traffic is not encrypted.\n`);
+      process.stderr.write(
+        `pidscope dap: WARNING: listening on ${addr.host}, not loopback (--public): anyone who can reach this port and has the secret can READ the memory of every process this user can read${allowWrites ? ', and WRITE it (--allow-writes)' : ''}. Traffic is not encrypted.\n`,
+      );
     }
     await server.serveTcp(addr, { log, policy }, { kind: 'secret', secret }, (port) => {
       const from =

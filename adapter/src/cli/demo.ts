@@ -69,7 +69,12 @@ function repoRoot(): string {
     if (existsSync(join(dir, 'fixtures', 'Makefile'))) return dir;
     dir = dirname(dir);
   }
-  throw new PidscopeError('NO_FIXTURES', 'cannot find the fixtures/ folder of the pidscope repository', 'Run `pidscope demo` from a pidscope checkout (npm start)', 'user');
+  throw new PidscopeError(
+    'NO_FIXTURES',
+    'cannot find the fixtures/ folder of the pidscope repository',
+    'Run `pidscope demo` from a pidscope checkout (npm start)',
+    'user',
+  );
 }
 
 function buildFixtures(root: string): void {
@@ -79,9 +84,18 @@ function buildFixtures(root: string): void {
     // Ctrl-C in a terminal reaches make too (same process group); the caller says it was stopped.
     if ((e as { signal?: string }).signal === 'SIGINT') throw new PidscopeError('INTERRUPTED', 'stopped by Ctrl-C while building the fixtures', '', 'user');
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new PidscopeError('FIXTURES_BUILD', '`make` is not installed, so the demo program cannot be built', 'Install the compiler and make: sudo apt-get install -y build-essential', 'user');
+      throw new PidscopeError(
+        'FIXTURES_BUILD',
+        '`make` is not installed, so the demo program cannot be built',
+        'Install the compiler and make: sudo apt-get install -y build-essential',
+        'user',
+      );
     }
-    const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+    const stderr = String((e as { stderr?: Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' | ');
     throw new PidscopeError(
       'FIXTURES_BUILD',
       `building the fixtures failed (${stderr || (e as Error).message.split('\n')[0]})`,
@@ -105,7 +119,14 @@ function startDemo(binary: string, tickMs: number): Promise<{ child: ChildProces
     let err = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new PidscopeError('DEMO_START', `the demo program did not report ready within 15 s`, 'Check that it runs: make -C fixtures && fixtures/build/O0-dwarf5-pie/demo', 'internal'));
+      reject(
+        new PidscopeError(
+          'DEMO_START',
+          `the demo program did not report ready within 15 s`,
+          'Check that it runs: make -C fixtures && fixtures/build/O0-dwarf5-pie/demo',
+          'internal',
+        ),
+      );
     }, 15_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -113,7 +134,14 @@ function startDemo(binary: string, tickMs: number): Promise<{ child: ChildProces
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new PidscopeError('DEMO_START', `the demo program exited before it was ready (${signal ?? `exit code ${code}`})${err ? `: ${err.trim()}` : ''}`, 'Run it by hand to see why: fixtures/build/O0-dwarf5-pie/demo', 'user'));
+      reject(
+        new PidscopeError(
+          'DEMO_START',
+          `the demo program exited before it was ready (${signal ?? `exit code ${code}`})${err ? `: ${err.trim()}` : ''}`,
+          'Run it by hand to see why: fixtures/build/O0-dwarf5-pie/demo',
+          'user',
+        ),
+      );
     });
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
@@ -153,8 +181,24 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
 function backendLine(program: Program): string {
   const kind = program.memory.kind;
   const chosen = program.backendReasons.find((r) => r.startsWith(`${kind}:`));
-  const why = chosen ? chosen.slice(kind.length + 1).trim().replace(/^chosen\s*/, '').replace(/^\((.*)\)$/, '$1') : '';
-  const notChosen = program.backendReasons.filter((r) => !r.startsWith(`${kind}:`)).map((r) => r.split(':')[0] + ': ' + r.slice(r.indexOf(':') + 1).trim().split(' (')[0]);
+  const why = chosen
+    ? chosen
+        .slice(kind.length + 1)
+        .trim()
+        .replace(/^chosen\s*/, '')
+        .replace(/^\((.*)\)$/, '$1')
+    : '';
+  const notChosen = program.backendReasons
+    .filter((r) => !r.startsWith(`${kind}:`))
+    .map(
+      (r) =>
+        r.split(':')[0] +
+        ': ' +
+        r
+          .slice(r.indexOf(':') + 1)
+          .trim()
+          .split(' (')[0],
+    );
   return `${kind}${why ? ` — ${why}` : ''}${notChosen.length ? ` [${notChosen.join('; ')}]` : ''}`;
 }
 
@@ -242,7 +286,8 @@ function startDemoWatches(
   const hw = watch.watches.filter((w) => w.mode === 'hw');
   const poll = watch.watches.filter((w) => w.mode === 'poll');
   const parts: string[] = [];
-  if (hw.length) parts.push(`hardware watchpoints on ${hw.map((w) => w.spec.expression).join(', ')} (CPU debug registers through perf: writer's function, line and thread)`);
+  if (hw.length)
+    parts.push(`hardware watchpoints on ${hw.map((w) => w.spec.expression).join(', ')} (CPU debug registers through perf: writer's function, line and thread)`);
   if (poll.length) {
     const reason = poll.find((w) => w.fallbackReason)?.fallbackReason;
     parts.push(`polling ${poll.map((w) => w.spec.expression).join(', ')} every 50 ms${reason ? ` because ${reason}` : ''} (changes only, no writer)`);
@@ -279,7 +324,8 @@ function parseDemoOptions(argv: string[], tty: boolean): DemoOptions | number {
     const num = (name: string, text: string | undefined, def: number, min: number): number => {
       if (text === undefined) return def;
       const n = Number(text);
-      if (!Number.isFinite(n) || n < min) throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, `See pidscope demo --help`, 'user');
+      if (!Number.isFinite(n) || n < min)
+        throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, `See pidscope demo --help`, 'user');
       return n;
     };
     return {
@@ -320,7 +366,13 @@ async function run(argv: string[]): Promise<number> {
   try {
     if (!tty) process.stdout.write('building the fixtures (make -C fixtures)…\n');
     buildFixtures(root);
-    if (!existsSync(binary)) throw new PidscopeError('NO_FIXTURES', `no demo program at ${binary}`, `Check --variant (default O0-dwarf5-pie; see fixtures/README.md) and run make -C fixtures`, 'user');
+    if (!existsSync(binary))
+      throw new PidscopeError(
+        'NO_FIXTURES',
+        `no demo program at ${binary}`,
+        `Check --variant (default O0-dwarf5-pie; see fixtures/README.md) and run make -C fixtures`,
+        'user',
+      );
     started = await startDemo(binary, tickMs);
   } catch (e) {
     offSignals();
@@ -507,11 +559,15 @@ async function run(argv: string[]): Promise<number> {
     restoreTerminal();
     process.off('exit', restoreTerminal);
     process.stdout.off('resize', onResize);
-    const watchSummary = infos.map((w) => `${w.spec.expression}: ${Math.max(w.hits, lastSeq.get(w.spec.expression) ?? 0)} ${w.mode === 'hw' ? 'writes' : 'changes'}`).join(', ');
+    const watchSummary = infos
+      .map((w) => `${w.spec.expression}: ${Math.max(w.hits, lastSeq.get(w.spec.expression) ?? 0)} ${w.mode === 'hw' ? 'writes' : 'changes'}`)
+      .join(', ');
     const diedOnItsOwn = demoExit !== undefined && !stopReason;
     if (diedOnItsOwn) {
       exitCode = 1;
-      process.stderr.write(`pidscope demo: the demo program (pid ${pid}) died on its own (${demoExit}) after ${snapshots} snapshot${snapshots === 1 ? '' : 's'}${watchSummary ? `; ${watchSummary}` : ''}. Run \`npm start\` again.\n`);
+      process.stderr.write(
+        `pidscope demo: the demo program (pid ${pid}) died on its own (${demoExit}) after ${snapshots} snapshot${snapshots === 1 ? '' : 's'}${watchSummary ? `; ${watchSummary}` : ''}. Run \`npm start\` again.\n`,
+      );
     } else if (program) {
       out(
         `pidscope demo: ${stopReason ?? 'stopped'}; ${snapshots} snapshot${snapshots === 1 ? '' : 's'}${watchSummary ? `, ${watchSummary}` : ''}; ` +

@@ -94,8 +94,10 @@ async function run(argv: string[]): Promise<number> {
     if (values.frame !== undefined || values.tid !== undefined) {
       frameNo = Number(values.frame ?? '0');
       tid = values.tid !== undefined ? Number(values.tid) : target.pid;
-      if (!Number.isInteger(frameNo) || frameNo < 0) throw new PidscopeError('USAGE', `bad frame number '${values.frame}'`, 'Give --frame a frame number from `pidscope stack`', 'user');
-      if (!Number.isInteger(tid) || tid <= 0) throw new PidscopeError('USAGE', `bad thread id '${values.tid}'`, 'Give --tid a thread id from `pidscope stack`', 'user');
+      if (!Number.isInteger(frameNo) || frameNo < 0)
+        throw new PidscopeError('USAGE', `bad frame number '${values.frame}'`, 'Give --frame a frame number from `pidscope stack`', 'user');
+      if (!Number.isInteger(tid) || tid <= 0)
+        throw new PidscopeError('USAGE', `bad thread id '${values.tid}'`, 'Give --tid a thread id from `pidscope stack`', 'user');
     }
     return { values, positionals, language, frameNo, tid, ...target };
   });
@@ -113,9 +115,21 @@ async function run(argv: string[]): Promise<number> {
       const { toJson } = await import('../value/json');
       const res = takeStacks(program, { tids: [tid] });
       const t = res.threads[0];
-      if (!t) throw new PidscopeError('NO_STACK', res.failures[0]?.reason ?? `no stack for thread ${tid}`, 'See `pidscope stack --help` for what can be shown', 'target');
+      if (!t)
+        throw new PidscopeError(
+          'NO_STACK',
+          res.failures[0]?.reason ?? `no stack for thread ${tid}`,
+          'See `pidscope stack --help` for what can be shown',
+          'target',
+        );
       const frame = t.frames[frameNo];
-      if (!frame) throw new PidscopeError('NO_FRAME', `Thread ${tid} has no frame ${frameNo} (it has ${t.frames.length})`, `Pick one of 0..${t.frames.length - 1} (pidscope stack --pid ${pid} --tid ${tid})`, 'user');
+      if (!frame)
+        throw new PidscopeError(
+          'NO_FRAME',
+          `Thread ${tid} has no frame ${frameNo} (it has ${t.frames.length})`,
+          `Pick one of 0..${t.frames.length - 1} (pidscope stack --pid ${pid} --tid ${tid})`,
+          'user',
+        );
       if (frame.signalTrampoline || !frame.frame) process.stderr.write(`pidscope eval: frame ${frameNo} has no debug info; only globals are visible\n`);
       inFrame = (expr) => {
         const { obj, ctx } = evaluateInFrame(frame, expr);

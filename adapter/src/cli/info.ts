@@ -62,8 +62,15 @@ export function collectInfo(pid: number, backend: ReturnType<typeof parseBackend
       modules: modules.map((m) => ({ path: m.path, start: hex(m.start), end: hex(m.end), base: hex(m.base), deleted: m.deleted })),
       threads: threads.map((t) => ({ tid: t.tid, name: t.name, state: t.state, stateName: stateName(t.state) })),
       regions: regions.map((r) => ({
-        start: hex(r.start), end: hex(r.end), perms: r.perms, offset: hex(r.offset), dev: r.dev, inode: r.inode,
-        path: r.path, deleted: r.deleted, kind: r.kind,
+        start: hex(r.start),
+        end: hex(r.end),
+        perms: r.perms,
+        offset: hex(r.offset),
+        dev: r.dev,
+        inode: r.inode,
+        path: r.path,
+        deleted: r.deleted,
+        kind: r.kind,
       })),
     };
   } finally {
@@ -87,7 +94,9 @@ export function formatInfo(r: InfoReport): string {
   for (const m of r.modules) out.push(`  ${m.start.padStart(14)}-${m.end.padEnd(14)} ${m.path}${m.deleted ? ' (deleted)' : ''}`);
   out.push(`regions (${r.regions.length}):`);
   for (const g of r.regions) {
-    out.push(`  ${g.start.padStart(14)}-${g.end.padEnd(14)} ${g.perms} ${g.offset.slice(2).padStart(8, '0')} ${g.dev} ${String(g.inode).padEnd(9)} ${g.path}${g.deleted ? ' (deleted)' : ''}`.trimEnd());
+    out.push(
+      `  ${g.start.padStart(14)}-${g.end.padEnd(14)} ${g.perms} ${g.offset.slice(2).padStart(8, '0')} ${g.dev} ${String(g.inode).padEnd(9)} ${g.path}${g.deleted ? ' (deleted)' : ''}`.trimEnd(),
+    );
   }
   return out.join('\n') + '\n';
 }
@@ -110,4 +119,3 @@ export const command: CliCommand = {
   usage,
   run,
 };
-

@@ -27,7 +27,11 @@ describe('cli options', () => {
       expect.stringMatching(/^pidscope x: Unknown option '--nope'.*\n\nUsage: pidscope x\n$/s),
       'pidscope x: no process given. Pass --pid N (find it with `pgrep NAME`). Run `pidscope x --help` for usage.\n',
     ]);
-    expect(() => withUsage(spec, () => { throw new PidscopeError('ESRCH', 'gone', '', 'target'); })).toThrow(/gone/);
+    expect(() =>
+      withUsage(spec, () => {
+        throw new PidscopeError('ESRCH', 'gone', '', 'target');
+      }),
+    ).toThrow(/gone/);
     expect(withUsage(spec, () => 5)).toBe(5);
   });
 });

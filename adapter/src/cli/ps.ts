@@ -53,7 +53,15 @@ export function attachable(): PsEntry[] {
     try {
       const st = readStat(p.pid);
       if (isKernelThreadStat(st)) continue;
-      out.push({ pid: p.pid, ppid: st.ppid, name: p.name, commandLine: p.cmdline.join(' '), uid: p.uid, user: users.get(p.uid) ?? String(p.uid), startTicks: readStartTicks(p.pid) });
+      out.push({
+        pid: p.pid,
+        ppid: st.ppid,
+        name: p.name,
+        commandLine: p.cmdline.join(' '),
+        uid: p.uid,
+        user: users.get(p.uid) ?? String(p.uid),
+        startTicks: readStartTicks(p.pid),
+      });
     } catch {
       /* exited while we looked */
     }

@@ -39,7 +39,12 @@ async function run(argv: string[]): Promise<number> {
   const args = withUsage(CLI, () => {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...TARGET_OPTIONS, json: { type: 'boolean' } } });
     if (positionals.length !== 2) {
-      throw new PidscopeError('USAGE', positionals.length < 2 ? 'ADDRESS and LENGTH are required' : `unexpected argument '${positionals[2]}'`, 'Usage: pidscope read --pid N ADDRESS LENGTH', 'user');
+      throw new PidscopeError(
+        'USAGE',
+        positionals.length < 2 ? 'ADDRESS and LENGTH are required' : `unexpected argument '${positionals[2]}'`,
+        'Usage: pidscope read --pid N ADDRESS LENGTH',
+        'user',
+      );
     }
     const pid = parsePid(values.pid);
     const address = parseAddress(positionals[0]);
@@ -85,7 +90,12 @@ async function put(data: Buffer | string): Promise<void> {
 }
 
 /** Reads [address, address+length) piece by piece; calls `each` with every piece in order. */
-async function readPieces(reader: Reader, address: bigint, length: number, each: (a: bigint, r: ReadResult) => Promise<void> | void): Promise<{ holes: AddressRange[]; unreadableBytes: number }> {
+async function readPieces(
+  reader: Reader,
+  address: bigint,
+  length: number,
+  each: (a: bigint, r: ReadResult) => Promise<void> | void,
+): Promise<{ holes: AddressRange[]; unreadableBytes: number }> {
   const holes: AddressRange[] = [];
   let unreadableBytes = 0;
   for (let off = 0; off < length; off += CHUNK) {
@@ -124,7 +134,9 @@ async function streamText(target: Target, reader: Reader, address: bigint, lengt
   if (readable === 0) throw nothingReadable(target, address, length);
   await put(dump.end());
   if (unreadableBytes > 0) {
-    process.stderr.write(`pidscope read: note: ${unreadableBytes} of ${length} bytes could not be read (shown as ??): ${holes.map((h) => `${hex(h.start)}..${hex(h.end)}`).join(', ')}\n`);
+    process.stderr.write(
+      `pidscope read: note: ${unreadableBytes} of ${length} bytes could not be read (shown as ??): ${holes.map((h) => `${hex(h.start)}..${hex(h.end)}`).join(', ')}\n`,
+    );
   }
 }
 

@@ -135,7 +135,7 @@ async function run(argv: string[]): Promise<number> {
 
 export const command: CliCommand = {
   name: 'stack',
-  summary: 'call stacks (and locals with --full) of every thread, as gdb\'s thread apply all bt',
+  summary: "call stacks (and locals with --full) of every thread, as gdb's thread apply all bt",
   usage,
   run,
 };

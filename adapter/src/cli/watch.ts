@@ -182,7 +182,15 @@ async function run(argv: string[]): Promise<number> {
         if (json) emitJson(hitJson(o.hit));
         else out(hitLine(o.hit));
       } else if (json) {
-        emitJson({ type: 'summary', watch: o.watchId, expression: o.expression, total: o.total, suppressed: o.suppressed, windowMs: o.windowMs, last: hitJson(o.last) });
+        emitJson({
+          type: 'summary',
+          watch: o.watchId,
+          expression: o.expression,
+          total: o.total,
+          suppressed: o.suppressed,
+          windowMs: o.windowMs,
+          last: hitJson(o.last),
+        });
       } else {
         out(summaryLine(o, access));
       }
@@ -251,9 +259,16 @@ async function run(argv: string[]): Promise<number> {
   coalescer.close();
   const totals = infos;
   if (json) {
-    emitJson({ type: 'ended', reason, watches: totals.map((w) => ({ watch: w.id, expression: w.spec.expression, hits: w.hits, reported: w.reported, lost: w.lost })) });
+    emitJson({
+      type: 'ended',
+      reason,
+      watches: totals.map((w) => ({ watch: w.id, expression: w.spec.expression, hits: w.hits, reported: w.reported, lost: w.lost })),
+    });
   } else {
-    const summary = totals.map((w) => `${w.spec.expression}: ${w.hits} ${w.mode === 'hw' ? (w.spec.access === 'readwrite' ? 'accesses' : 'writes') : 'changes'}${w.reported !== w.hits ? ` (${w.reported} reported)` : ''}${w.lost ? `, ${w.lost} not recorded by the kernel` : ''}`);
+    const summary = totals.map(
+      (w) =>
+        `${w.spec.expression}: ${w.hits} ${w.mode === 'hw' ? (w.spec.access === 'readwrite' ? 'accesses' : 'writes') : 'changes'}${w.reported !== w.hits ? ` (${w.reported} reported)` : ''}${w.lost ? `, ${w.lost} not recorded by the kernel` : ''}`,
+    );
     process.stderr.write(`pidscope watch: ${reason}; ${summary.join('; ')}\n`);
   }
   program.close();

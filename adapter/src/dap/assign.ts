@@ -30,7 +30,8 @@ export function assign(program: Program, memory: MemoryReader, lhs: string, rhs:
     throw cannot(`'${lhs}' is a bit field: pidscope does not write bit fields`, 'Write the containing bytes with writeMemory');
   }
   const t = resolve(target.type);
-  if (!SCALARS.has(t.kind)) throw cannot(`'${lhs}' is a ${t.kind}, not a number: pidscope assigns numbers, enums and pointers only`, 'Assign members or elements one at a time');
+  if (!SCALARS.has(t.kind))
+    throw cannot(`'${lhs}' is a ${t.kind}, not a number: pidscope assigns numbers, enums and pointers only`, 'Assign members or elements one at a time');
   const value = program.evaluate(rhs);
   if (value.kind === 'absent') throw cannot(`'${rhs}' has no value (${value.reason})`, 'Use a value that can be read');
   const converted = program.cast(target.type, value);

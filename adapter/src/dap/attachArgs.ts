@@ -72,7 +72,10 @@ export function parseAttachArgs(raw: unknown, lookup: (name: string) => ProcessE
 
   const allowWrites = a.allowWrites ?? false;
   if (typeof allowWrites !== 'boolean') {
-    throw bad(`"allowWrites" is ${JSON.stringify(allowWrites)}, not true or false`, 'Set "allowWrites" to true to allow writing target memory, or leave it out (read-only)');
+    throw bad(
+      `"allowWrites" is ${JSON.stringify(allowWrites)}, not true or false`,
+      'Set "allowWrites" to true to allow writing target memory, or leave it out (read-only)',
+    );
   }
 
   const refresh = a.refreshIntervalMs ?? DEFAULT_REFRESH_MS;
@@ -113,7 +116,10 @@ export function parsePid(v: unknown): number {
   if (typeof v === 'number') n = v;
   else if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) n = Number(v.trim());
   else if (typeof v === 'string' && v.includes('${')) {
-    throw bad(`"pid" is the unresolved variable ${JSON.stringify(v)}`, 'Start the session from VS Code with the pidscope extension installed (it resolves ${command:pickProcess}), or give the pid as a number');
+    throw bad(
+      `"pid" is the unresolved variable ${JSON.stringify(v)}`,
+      'Start the session from VS Code with the pidscope extension installed (it resolves ${command:pickProcess}), or give the pid as a number',
+    );
   } else {
     throw bad(`"pid" is ${JSON.stringify(v)}, not a process id`, 'Give the pid as a positive integer (number or string), e.g. "pid": 1234');
   }

@@ -14,7 +14,13 @@ const MAX_GLOBALS = 500;
  * Completions for `text` with the cursor before `column` (`columnBase` is the client's first
  * column, 1 unless it said columnsStartAt1: false); item starts use the same base.
  */
-export function completionItems(view: Program, globals: Iterable<ModuleGlobals>, text: string, column: number, columnBase: 0 | 1): DebugProtocol.CompletionItem[] {
+export function completionItems(
+  view: Program,
+  globals: Iterable<ModuleGlobals>,
+  text: string,
+  column: number,
+  columnBase: 0 | 1,
+): DebugProtocol.CompletionItem[] {
   const before = text.slice(0, Math.min(text.length, column - columnBase));
   const word = /[A-Za-z_$][\w$]*$/.exec(before)?.[0] ?? '';
   const head = before.slice(0, before.length - word.length);

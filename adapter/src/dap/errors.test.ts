@@ -11,7 +11,7 @@ function response(): DebugProtocol.Response {
 describe('DAP error responses', () => {
   it('carry cause and fix, a stable id by blame, and the code', () => {
     const r = response();
-    fillErrorResponse(r, new PidscopeError('NO_SYMBOL', 'No symbol "x" in current context.', '(at column 1 of `x\')', 'user'));
+    fillErrorResponse(r, new PidscopeError('NO_SYMBOL', 'No symbol "x" in current context.', "(at column 1 of `x')", 'user'));
     expect(r.success).toBe(false);
     expect(r.message).toBe('No symbol "x" in current context. (at column 1 of `x\')');
     expect(r.body).toMatchObject({ error: { id: 1021, showUser: false }, code: 'NO_SYMBOL', blame: 'user' });

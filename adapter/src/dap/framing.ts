@@ -19,8 +19,7 @@
  */
 
 export type FrameEvent =
-  | { kind: 'message'; message: Record<string, unknown> & { type: string } }
-  | { kind: 'malformed'; reason: string; seq?: number; command?: string };
+  { kind: 'message'; message: Record<string, unknown> & { type: string } } | { kind: 'malformed'; reason: string; seq?: number; command?: string };
 
 export interface FramerOptions {
   /** Largest body accepted (bigger Content-Length values are malformed). */
@@ -214,7 +213,10 @@ export class DapFramer {
       msg = JSON.parse(text);
     } catch (e) {
       const end = text.startsWith('{') ? jsonObjectEnd(Buffer.from(text)) : undefined;
-      const why = end !== undefined && end < Buffer.byteLength(text) ? `Content-Length was ${length} but the JSON message ends after ${end} bytes` : `the body is not JSON (${(e as Error).message})`;
+      const why =
+        end !== undefined && end < Buffer.byteLength(text)
+          ? `Content-Length was ${length} but the JSON message ends after ${end} bytes`
+          : `the body is not JSON (${(e as Error).message})`;
       this.malformed(why, text);
       return;
     }
@@ -350,11 +352,13 @@ export function jsonObjectEnd(buf: Buffer): number | undefined {
 
 /** Why a parsed value is no DAP message, or undefined when it is one. */
 function checkMessage(msg: unknown): string | undefined {
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return `the message is ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}, not a JSON object`;
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg))
+    return `the message is ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}, not a JSON object`;
   const m = msg as Record<string, unknown>;
   if (m.type === 'request') {
     if (typeof m.command !== 'string') return 'the request has no "command" string';
-    if (typeof m.seq !== 'number' || !Number.isSafeInteger(m.seq) || m.seq < 0) return `the request's "seq" is ${JSON.stringify(m.seq) ?? 'missing'}, not a non-negative integer`;
+    if (typeof m.seq !== 'number' || !Number.isSafeInteger(m.seq) || m.seq < 0)
+      return `the request's "seq" is ${JSON.stringify(m.seq) ?? 'missing'}, not a non-negative integer`;
     return undefined;
   }
   if (m.type === 'response') return undefined;

@@ -81,7 +81,7 @@ describe('the connection gate', () => {
     expect((await talk(port2, ['hi'], 300)).text).toBe('echo:hi');
   });
 
-  it('reads the first frame\'s seq and command, or says it is not DAP', () => {
+  it("reads the first frame's seq and command, or says it is not DAP", () => {
     expect(firstRequest(Buffer.from(frame({ seq: 3, command: 'threads' })))).toEqual({ seq: 3, command: 'threads' });
     expect(firstRequest(Buffer.from('Content-Length: 10\r\n\r\n{"se'))).toBe('incomplete');
     expect(firstRequest(Buffer.from('hello\r\n\r\n'))).toBeUndefined();

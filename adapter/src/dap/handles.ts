@@ -84,5 +84,10 @@ export function decodeMemoryReference(ref: unknown, offset: unknown = 0): bigint
 }
 
 function memRefError(cause: string): PidscopeError {
-  return new PidscopeError('BAD_MEMORY_REFERENCE', cause, 'Use a memoryReference from a variable or evaluate response (a hex address such as 0x55d0c0de1000)', 'user');
+  return new PidscopeError(
+    'BAD_MEMORY_REFERENCE',
+    cause,
+    'Use a memoryReference from a variable or evaluate response (a hex address such as 0x55d0c0de1000)',
+    'user',
+  );
 }

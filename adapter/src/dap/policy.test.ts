@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { AttachConfig } from './attachArgs';
 import { applyPolicy, processLookup, STDIO_POLICY, type ServerPolicy } from './policy';
 
-const cfg = (over: Partial<AttachConfig> = {}): AttachConfig => ({ pid: 1, resolvedFrom: 'pid', backend: 'auto', allowWrites: true, refreshIntervalMs: 500, debugSearchPaths: [], ...over });
+const cfg = (over: Partial<AttachConfig> = {}): AttachConfig => ({
+  pid: 1,
+  resolvedFrom: 'pid',
+  backend: 'auto',
+  allowWrites: true,
+  refreshIntervalMs: 500,
+  debugSearchPaths: [],
+  ...over,
+});
 const listener = (over: Partial<ServerPolicy> = {}): ServerPolicy => ({ origin: 'listener', allowWrites: false, debugDirs: ['/srv/debug'], ...over });
 
 describe('server policy', () => {
@@ -22,7 +30,7 @@ describe('server policy', () => {
     expect(applyPolicy(cfg(), listener({ allowWrites: true })).cfg.allowWrites).toBe(true);
   });
 
-  it('debugSearchPaths must lie inside the server\'s --debug-dir', () => {
+  it("debugSearchPaths must lie inside the server's --debug-dir", () => {
     expect(applyPolicy(cfg({ debugSearchPaths: ['/srv/debug/app'] }), listener()).cfg.debugSearchPaths).toEqual(['/srv/debug', '/srv/debug/app']);
     expect(() => applyPolicy(cfg({ debugSearchPaths: ['/srv/debug/../../etc'] }), listener())).toThrow(/outside the directories/);
     expect(() => applyPolicy(cfg({ debugSearchPaths: ['/srv/debugger'] }), listener())).toThrow(/outside/);

@@ -66,7 +66,11 @@ export function applyPolicy(cfg: AttachConfig, policy: ServerPolicy): PolicyOutc
     if (cfg.allowWrites) notes.push('the server was started without --allow-writes: this session is read-only, whatever "allowWrites" says');
   }
   return {
-    cfg: { ...cfg, allowWrites: cfg.allowWrites && policy.allowWrites, debugSearchPaths: [...policy.debugDirs, ...cfg.debugSearchPaths.filter((p) => !policy.debugDirs.includes(p))] },
+    cfg: {
+      ...cfg,
+      allowWrites: cfg.allowWrites && policy.allowWrites,
+      debugSearchPaths: [...policy.debugDirs, ...cfg.debugSearchPaths.filter((p) => !policy.debugDirs.includes(p))],
+    },
     notes,
     writeRefusal,
   };
@@ -85,5 +89,8 @@ function serverMayRead(pid: number): boolean {
 /** processName → candidates, as the policy lets a client learn them. */
 export function processLookup(policy: ServerPolicy, find: (name: string) => ProcessEntry[] = findProcessesByName): (name: string) => ProcessEntry[] {
   if (policy.origin === 'client') return find;
-  return (name) => find(name).filter((p) => serverMayRead(p.pid)).map((p) => ({ pid: p.pid, comm: p.comm, cmdline: '' }));
+  return (name) =>
+    find(name)
+      .filter((p) => serverMayRead(p.pid))
+      .map((p) => ({ pid: p.pid, comm: p.comm, cmdline: '' }));
 }

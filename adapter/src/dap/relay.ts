@@ -43,7 +43,15 @@ export function relay(clientIn: Readable, clientOut: Writable, t: Transport, wha
     const message = `pidscope dap: ${what} failed before the adapter answered${failure ? `: ${failure}` : ''}`;
     const req = await waitForRequest(clientIn, () => held, 5000);
     const msg = req
-      ? { seq: 1, type: 'response', request_seq: req.seq, command: req.command, success: false, message, body: { error: { id: 2501, format: message, showUser: true } } }
+      ? {
+          seq: 1,
+          type: 'response',
+          request_seq: req.seq,
+          command: req.command,
+          success: false,
+          message,
+          body: { error: { id: 2501, format: message, showUser: true } },
+        }
       : { seq: 1, type: 'event', event: 'output', body: { category: 'important', output: `${message}\n` } };
     const json = JSON.stringify(msg);
     clientOut.write(`Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
@@ -85,7 +93,9 @@ export function sshTransport(host: string, sshOptions: string[], remoteCommand: 
     child.on('error', (e) => resolve({ failure: `cannot run ssh (${e.message}); install an OpenSSH client` }));
     child.on('close', (code, signal) => {
       const last = err.trim().split('\n').slice(-3).join(' ');
-      resolve({ failure: `ssh ${host} exited with ${signal ?? `code ${code}`}${last ? ` (${last})` : ''}${code === 127 ? `; is pidscope installed on ${host}? (--remote-pidscope names it)` : ''}` });
+      resolve({
+        failure: `ssh ${host} exited with ${signal ?? `code ${code}`}${last ? ` (${last})` : ''}${code === 127 ? `; is pidscope installed on ${host}? (--remote-pidscope names it)` : ''}`,
+      });
     });
   });
   return { input: child.stdin, output: child.stdout, closed, close: () => child.stdin.end() };

@@ -17,7 +17,12 @@ export function newSecret(): string {
 function checked(secret: string, from: string): string {
   const s = secret.trim();
   if (s.length < MIN_LENGTH || /\s/.test(s)) {
-    throw new PidscopeError('BAD_ARGS', `the secret in ${from} is ${s.length < MIN_LENGTH ? `shorter than ${MIN_LENGTH} characters` : 'not one word'}`, `Put at least ${MIN_LENGTH} random characters without spaces there (e.g. \`head -c 24 /dev/urandom | base64\`)`, 'user');
+    throw new PidscopeError(
+      'BAD_ARGS',
+      `the secret in ${from} is ${s.length < MIN_LENGTH ? `shorter than ${MIN_LENGTH} characters` : 'not one word'}`,
+      `Put at least ${MIN_LENGTH} random characters without spaces there (e.g. \`head -c 24 /dev/urandom | base64\`)`,
+      'user',
+    );
   }
   return s;
 }
@@ -28,7 +33,12 @@ export function readSecretFile(path: string): string {
   try {
     st = statSync(path);
   } catch (e) {
-    throw new PidscopeError('BAD_ARGS', `cannot read the secret file ${path} (${(e as NodeJS.ErrnoException).code})`, 'Give the --secret-file the server uses', 'user');
+    throw new PidscopeError(
+      'BAD_ARGS',
+      `cannot read the secret file ${path} (${(e as NodeJS.ErrnoException).code})`,
+      'Give the --secret-file the server uses',
+      'user',
+    );
   }
   const uid = process.getuid?.() ?? 0;
   if ((st.mode & 0o077) !== 0 || (st.uid !== uid && uid !== 0)) {
@@ -58,7 +68,12 @@ export function serverSecret(file: string | undefined, env: NodeJS.ProcessEnv = 
       return { secret, source: 'created-file' };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new PidscopeError('BAD_ARGS', `cannot create the secret file ${file} (${(e as NodeJS.ErrnoException).code})`, 'Give a path in a directory you can write', 'user');
+        throw new PidscopeError(
+          'BAD_ARGS',
+          `cannot create the secret file ${file} (${(e as NodeJS.ErrnoException).code})`,
+          'Give a path in a directory you can write',
+          'user',
+        );
       }
     }
     return { secret: readSecretFile(file), source: 'file' };

@@ -78,7 +78,16 @@ export async function serveUnix(path: string, opts: SessionOptions, gate: Gate):
   try {
     return await new Promise<Server>((resolve, reject) => {
       const server = createServer((socket) => onConnection(socket, opts, gate));
-      server.once('error', (e) => reject(new PidscopeError('BAD_ARGS', `cannot listen on the Unix socket ${path}: ${e.message}`, 'Choose a path in a directory you own that does not exist yet', 'user')));
+      server.once('error', (e) =>
+        reject(
+          new PidscopeError(
+            'BAD_ARGS',
+            `cannot listen on the Unix socket ${path}: ${e.message}`,
+            'Choose a path in a directory you own that does not exist yet',
+            'user',
+          ),
+        ),
+      );
       server.listen(path, () => {
         chmodSync(path, 0o600);
         resolve(server);

@@ -15,7 +15,20 @@
  *     sends `invalidated`/`memory` events only for what changed (see liveView.ts).
  */
 import { ThreadSnapshots } from './stacks';
-import { DebugSession, Response, Event, OutputEvent, StoppedEvent, TerminatedEvent, ExitedEvent, InitializedEvent, InvalidatedEvent, MemoryEvent, ProgressStartEvent, ProgressEndEvent } from '@vscode/debugadapter';
+import {
+  DebugSession,
+  Response,
+  Event,
+  OutputEvent,
+  StoppedEvent,
+  TerminatedEvent,
+  ExitedEvent,
+  InitializedEvent,
+  InvalidatedEvent,
+  MemoryEvent,
+  ProgressStartEvent,
+  ProgressEndEvent,
+} from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -265,7 +278,12 @@ export class PidscopeSession extends DebugSession {
         }
       }
     } catch (e) {
-      const showUser = request.command === 'attach' || request.command === 'launch' || request.command === 'setVariable' || request.command === 'setExpression' || request.command === 'writeMemory';
+      const showUser =
+        request.command === 'attach' ||
+        request.command === 'launch' ||
+        request.command === 'setVariable' ||
+        request.command === 'setExpression' ||
+        request.command === 'writeMemory';
       const err = fillErrorResponse(response, e, { showUser });
       if (err.blame === 'internal') this.log(`internal error in '${request.command}': ${e instanceof Error ? e.stack : String(e)}`);
     }
@@ -680,11 +698,19 @@ export class PidscopeSession extends DebugSession {
     if (threadId !== LIVE_THREAD_ID) {
       if (!safe(() => attachment.proc.threads(), []).some((t) => t.tid === threadId)) throw unknownThread(threadId);
       // A running thread shows the frames of its last Pause snapshot (none before one).
-      response.body = this.snapshots?.has(threadId) ? this.snapshots.stackTrace(threadId, startFrame, intArg(args, 'levels', { min: 0 }) ?? 0) : { stackFrames: [], totalFrames: 0 };
+      response.body = this.snapshots?.has(threadId)
+        ? this.snapshots.stackTrace(threadId, startFrame, intArg(args, 'levels', { min: 0 }) ?? 0)
+        : { stackFrames: [], totalFrames: 0 };
       return;
     }
-    const name = attachment.live.frozen ? `snapshot of ${clock(attachment.live.snapshotTime)}: ${attachment.proc.name} (pid ${attachment.proc.pid})` : `live: ${attachment.proc.name} (pid ${attachment.proc.pid})`;
-    const source: DebugProtocol.Source = { name: `pidscope live view (pid ${attachment.proc.pid})`, sourceReference: LIVE_SOURCE_REFERENCE, presentationHint: 'deemphasize' };
+    const name = attachment.live.frozen
+      ? `snapshot of ${clock(attachment.live.snapshotTime)}: ${attachment.proc.name} (pid ${attachment.proc.pid})`
+      : `live: ${attachment.proc.name} (pid ${attachment.proc.pid})`;
+    const source: DebugProtocol.Source = {
+      name: `pidscope live view (pid ${attachment.proc.pid})`,
+      sourceReference: LIVE_SOURCE_REFERENCE,
+      presentationHint: 'deemphasize',
+    };
     const frames: DebugProtocol.StackFrame[] = startFrame > 0 ? [] : [{ id: LIVE_FRAME_ID, name, source, line: 1, column: 1, presentationHint: 'normal' }];
     response.body = { stackFrames: frames, totalFrames: 1 };
   }
@@ -695,7 +721,12 @@ export class PidscopeSession extends DebugSession {
     const src = args.source as DebugProtocol.Source | undefined;
     const ref = intArg(args, 'sourceReference') ?? src?.sourceReference;
     if (ref !== LIVE_SOURCE_REFERENCE) {
-      throw new PidscopeError('UNKNOWN_SOURCE', `source reference ${String(ref)} is not known to pidscope`, `Only the live view's source (reference ${LIVE_SOURCE_REFERENCE}) can be fetched`, 'user');
+      throw new PidscopeError(
+        'UNKNOWN_SOURCE',
+        `source reference ${String(ref)} is not known to pidscope`,
+        `Only the live view's source (reference ${LIVE_SOURCE_REFERENCE}) can be fetched`,
+        'user',
+      );
     }
     const content = [
       `pidscope live view of ${attachment.proc.name} (pid ${attachment.proc.pid})`,
@@ -724,7 +755,11 @@ export class PidscopeSession extends DebugSession {
     const scopes: DebugProtocol.Scope[] = [];
     const [main, ...libraries] = attachment.proc.modules;
     if (main !== undefined) {
-      const scope: DebugProtocol.Scope = { name: `Globals: ${basename(main)}`, variablesReference: this.refs.add({ kind: 'module', module: main }, `module:${main}`), expensive: false };
+      const scope: DebugProtocol.Scope = {
+        name: `Globals: ${basename(main)}`,
+        variablesReference: this.refs.add({ kind: 'module', module: main }, `module:${main}`),
+        expensive: false,
+      };
       const g = attachment.globals.get(main);
       if (g) scope.namedVariables = g.module.units.length > 1 ? g.module.units.length : g.module.units.reduce((n, u) => n + u.variables.length, 0);
       scopes.push(scope);
@@ -733,7 +768,12 @@ export class PidscopeSession extends DebugSession {
       // One collapsed scope listing the libraries, each indexed only when it is expanded: a
       // client that renders every scope anyway (dap-mode) shows a short list at once instead of
       // indexing every library's debug info for thousands of rows.
-      scopes.push({ name: 'Libraries', variablesReference: this.refs.add({ kind: 'libraries' }, 'libraries'), namedVariables: libraries.length, expensive: true });
+      scopes.push({
+        name: 'Libraries',
+        variablesReference: this.refs.add({ kind: 'libraries' }, 'libraries'),
+        namedVariables: libraries.length,
+        expensive: true,
+      });
     }
     if (attachment.watch) scopes.push(attachment.watch.scope(this.refs.add({ kind: 'recent-writes' }, 'recent-writes')));
     scopes.push({ name: 'Threads', variablesReference: this.refs.add({ kind: 'threads' }, 'threads'), expensive: false });
@@ -769,10 +809,12 @@ export class PidscopeSession extends DebugSession {
     const attachment = this.attachment;
     const ref = args.variablesReference;
     const filter = args.filter;
-    if (filter !== undefined && filter !== 'indexed' && filter !== 'named') throw badArgs(`filter is ${JSON.stringify(filter)}`, 'Use "indexed", "named" or leave it out');
+    if (filter !== undefined && filter !== 'indexed' && filter !== 'named')
+      throw badArgs(`filter is ${JSON.stringify(filter)}`, 'Use "indexed", "named" or leave it out');
     const start = intArg(args, 'start', { min: 0 }) ?? 0;
     const count = intArg(args, 'count', { min: 0 }) ?? 0;
-    if (count > MAX_PAGE) throw badArgs(`count ${count} is too large (at most ${MAX_PAGE} variables per request)`, 'Page through big arrays with start and count');
+    if (count > MAX_PAGE)
+      throw badArgs(`count ${count} is too large (at most ${MAX_PAGE} variables per request)`, 'Page through big arrays with start and count');
     const page = (alloc: boolean) => this.vars.page(container, start, count, filter as 'indexed' | 'named' | undefined, alloc);
     const variables = page(true);
     response.body = { variables };
@@ -791,7 +833,8 @@ export class PidscopeSession extends DebugSession {
     }
     frameArg(args, false);
     const expression = args.expression;
-    if (typeof expression !== 'string') throw badArgs(`expression is ${JSON.stringify(expression)}, not a string`, 'Pass the C expression to evaluate as a string');
+    if (typeof expression !== 'string')
+      throw badArgs(`expression is ${JSON.stringify(expression)}, not a string`, 'Pass the C expression to evaluate as a string');
     if (expression.trim() === '') throw badArgs('the expression is empty', 'Type a C expression, e.g. g_counter or config.workers[2]');
     const context = typeof args.context === 'string' ? args.context : 'repl';
     let expr = expression;
@@ -841,7 +884,8 @@ export class PidscopeSession extends DebugSession {
     if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badArgs('setVariable needs "name" and "value" strings');
     this.assertWritable(`Setting ${args.name}`);
     let evaluateName: string | undefined;
-    if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes' || container.kind === 'libraries') throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
+    if (container.kind === 'threads' || container.kind === 'maps' || container.kind === 'recent-writes' || container.kind === 'libraries')
+      throw badArgs(`${args.name} is read-only`, 'Only program variables can be set');
     // Find the row by its displayed name; every row that can be written has an evaluateName.
     const rows = this.vars.page(container, 0, 0, undefined, false);
     const row = rows.find((r) => r.name === args.name);
@@ -850,7 +894,14 @@ export class PidscopeSession extends DebugSession {
     if (!evaluateName) throw badArgs(`${args.name} has no expression pidscope could assign to`, 'Use setExpression with a C lvalue');
     const obj = this.assign(evaluateName, args.value);
     const described = this.vars.describe(obj, evaluateName, true);
-    response.body = { value: described.result, type: described.type, variablesReference: described.variablesReference, indexedVariables: described.indexedVariables, namedVariables: described.namedVariables, memoryReference: described.memoryReference };
+    response.body = {
+      value: described.result,
+      type: described.type,
+      variablesReference: described.variablesReference,
+      indexedVariables: described.indexedVariables,
+      namedVariables: described.namedVariables,
+      memoryReference: described.memoryReference,
+    };
     this.afterWrite();
   }
 
@@ -860,7 +911,14 @@ export class PidscopeSession extends DebugSession {
     this.assertWritable(`Setting ${args.expression}`);
     const obj = this.assign(args.expression, args.value);
     const described = this.vars.describe(obj, args.expression, true);
-    response.body = { value: described.result, type: described.type, variablesReference: described.variablesReference, indexedVariables: described.indexedVariables, namedVariables: described.namedVariables, memoryReference: described.memoryReference };
+    response.body = {
+      value: described.result,
+      type: described.type,
+      variablesReference: described.variablesReference,
+      indexedVariables: described.indexedVariables,
+      namedVariables: described.namedVariables,
+      memoryReference: described.memoryReference,
+    };
     this.afterWrite();
   }
 
@@ -1016,7 +1074,9 @@ export class PidscopeSession extends DebugSession {
 
   private onSetFunctionBreakpoints(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetFunctionBreakpointsArguments>): void {
     const bps = Array.isArray(args.breakpoints) ? args.breakpoints : [];
-    response.body = { breakpoints: bps.map(() => ({ verified: false, message: 'pidscope never stops the target, so function breakpoints are not supported' })) };
+    response.body = {
+      breakpoints: bps.map(() => ({ verified: false, message: 'pidscope never stops the target, so function breakpoints are not supported' })),
+    };
   }
 
   // ---------------------------------------------------------------- data breakpoints (watchpoints.ts)
@@ -1052,14 +1112,18 @@ export class PidscopeSession extends DebugSession {
   }
 
   private onDataBreakpointInfo(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.DataBreakpointInfoArguments>): void {
-    if (typeof args.name !== 'string' || args.name.trim() === '') throw badArgs('dataBreakpointInfo needs "name" (a variable name, an expression or an address)');
+    if (typeof args.name !== 'string' || args.name.trim() === '')
+      throw badArgs('dataBreakpointInfo needs "name" (a variable name, an expression or an address)');
     if (args.variablesReference !== undefined) intArg(args, 'variablesReference', { min: 0 });
     if (args.bytes !== undefined) intArg(args, 'bytes', { min: 1 });
     response.body = this.watchpoints().dataBreakpointInfo(args as unknown as DebugProtocol.DataBreakpointInfoArguments);
   }
 
   private onSetDataBreakpoints(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.SetDataBreakpointsArguments>): void {
-    if (!Array.isArray(args.breakpoints) || args.breakpoints.some((b) => !b || typeof b !== 'object' || typeof (b as { dataId?: unknown }).dataId !== 'string')) {
+    if (
+      !Array.isArray(args.breakpoints) ||
+      args.breakpoints.some((b) => !b || typeof b !== 'object' || typeof (b as { dataId?: unknown }).dataId !== 'string')
+    ) {
       throw badArgs('setDataBreakpoints needs "breakpoints": a list of {dataId, accessType?, condition?, hitCondition?}');
     }
     const hadScope = this.att?.watch !== undefined;
@@ -1116,7 +1180,8 @@ export class PidscopeSession extends DebugSession {
     if (!Array.isArray(exprs) || exprs.some((e) => typeof e !== 'string')) {
       throw badArgs('pidscope/sample: "expressions" is not a list of strings', 'Send {"expressions": ["g_counter", "buf.len * 2"]}');
     }
-    if (exprs.length > MAX_SAMPLE_EXPRESSIONS) throw badArgs(`pidscope/sample: ${exprs.length} expressions (at most ${MAX_SAMPLE_EXPRESSIONS})`, 'Plot fewer expressions at once');
+    if (exprs.length > MAX_SAMPLE_EXPRESSIONS)
+      throw badArgs(`pidscope/sample: ${exprs.length} expressions (at most ${MAX_SAMPLE_EXPRESSIONS})`, 'Plot fewer expressions at once');
     // One batched read of everything the previous sample touched, then evaluate from that snapshot.
     attachment.samplerMemory.refill();
     attachment.samplerMemory.forgetTouched();
@@ -1148,7 +1213,6 @@ export class PidscopeSession extends DebugSession {
 
 // ------------------------------------------------------------------ helpers
 
-
 function intArg(args: Args, name: string, opts: { required: true; min?: number }): number;
 function intArg(args: Args, name: string, opts?: { required?: boolean; min?: number }): number | undefined;
 function intArg(args: Args, name: string, opts: { required?: boolean; min?: number } = {}): number | undefined {
@@ -1166,7 +1230,12 @@ function intArg(args: Args, name: string, opts: { required?: boolean; min?: numb
 function frameArg(args: Args, required: boolean): void {
   const id = intArg(args, 'frameId', { required });
   if (id !== undefined && id !== LIVE_FRAME_ID) {
-    throw new PidscopeError('UNKNOWN_FRAME', `frameId ${id} is not a frame of this session`, `Use the live view's frame (id ${LIVE_FRAME_ID}) from stackTrace`, 'user');
+    throw new PidscopeError(
+      'UNKNOWN_FRAME',
+      `frameId ${id} is not a frame of this session`,
+      `Use the live view's frame (id ${LIVE_FRAME_ID}) from stackTrace`,
+      'user',
+    );
   }
 }
 
@@ -1191,7 +1260,6 @@ function unknownThread(id: number): PidscopeError {
 function signature(vars: DebugProtocol.Variable[]): string {
   return JSON.stringify(vars.map((v) => [v.name, v.value, v.type ?? '', v.indexedVariables ?? v.namedVariables ?? 0]));
 }
-
 
 function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 23);

@@ -54,13 +54,21 @@ export class ThreadSnapshots {
     const res = takeStacks(this.program, { tids: [tid] });
     const t = res.threads[0];
     if (!t) {
-      throw new PidscopeError('NO_STACK', res.failures[0]?.reason ?? `thread ${tid} could not be captured`, 'It keeps running; try Pause again, or see `pidscope stack --help` for what can be shown', 'target');
+      throw new PidscopeError(
+        'NO_STACK',
+        res.failures[0]?.reason ?? `thread ${tid} could not be captured`,
+        'It keeps running; try Pause again, or see `pidscope stack --help` for what can be shown',
+        'target',
+      );
     }
     this.drop(tid);
     this.stacks.set(tid, t);
     const when = new Date(t.takenAt).toISOString().slice(11, 23);
     const how = t.source === 'perf-sample' ? 'sampled on its CPU' : t.source === 'switch-sample' ? 'sampled when it blocked' : 'blocked in a system call';
-    return { description: `snapshot ${when}`, text: `snapshot of ${when} (${how}) — the thread keeps running${t.moved ? '; it moved while being read, frames may mix two moments' : ''}` };
+    return {
+      description: `snapshot ${when}`,
+      text: `snapshot of ${when} (${how}) — the thread keeps running${t.moved ? '; it moved while being read, frames may mix two moments' : ''}`,
+    };
   }
 
   /** Continue: forget the snapshot. */
@@ -107,8 +115,20 @@ export class ThreadSnapshots {
       return id;
     };
     return [
-      { name: 'Locals', presentationHint: 'locals', variablesReference: add({ kind: 'list', frame: f, items: f.locals ?? [] }), namedVariables: f.locals?.length ?? 0, expensive: false },
-      { name: 'Arguments', presentationHint: 'arguments', variablesReference: add({ kind: 'list', frame: f, items: f.args ?? [] }), namedVariables: f.args?.length ?? 0, expensive: false },
+      {
+        name: 'Locals',
+        presentationHint: 'locals',
+        variablesReference: add({ kind: 'list', frame: f, items: f.locals ?? [] }),
+        namedVariables: f.locals?.length ?? 0,
+        expensive: false,
+      },
+      {
+        name: 'Arguments',
+        presentationHint: 'arguments',
+        variablesReference: add({ kind: 'list', frame: f, items: f.args ?? [] }),
+        namedVariables: f.args?.length ?? 0,
+        expensive: false,
+      },
       { name: 'Registers', presentationHint: 'registers', variablesReference: add({ kind: 'registers', frame: f }), expensive: false },
     ];
   }
@@ -122,7 +142,12 @@ export class ThreadSnapshots {
         return r.items.map((v) => this.variable(r.frame, ctx, v.name, v.obj, v.name));
       case 'registers': {
         const regs = r.frame.frame?.regs ?? [];
-        return REG_NAMES.map((name, i) => ({ name, value: regs[i] === undefined ? '<unavailable>' : `0x${regs[i]!.toString(16)}`, variablesReference: 0, presentationHint: { attributes: ['readOnly'] } }));
+        return REG_NAMES.map((name, i) => ({
+          name,
+          value: regs[i] === undefined ? '<unavailable>' : `0x${regs[i]!.toString(16)}`,
+          variablesReference: 0,
+          presentationHint: { attributes: ['readOnly'] },
+        }));
       }
       case 'object':
         return children(ctx, r.obj, 0, 1000, r.evaluateName).map((k) => this.variable(r.frame, ctx, k.name, k.object, k.evaluateName));

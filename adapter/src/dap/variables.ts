@@ -70,7 +70,14 @@ export class Variables {
         const g = this.s.globalsOf(c.module);
         const units = g.module.units;
         if (units.length === 0) {
-          return [{ name: '(none)', value: 'no globals with debug info in this module (install its debug symbols, or add their directory to "debugSearchPaths")', variablesReference: 0, presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] } }];
+          return [
+            {
+              name: '(none)',
+              value: 'no globals with debug info in this module (install its debug symbols, or add their directory to "debugSearchPaths")',
+              variablesReference: 0,
+              presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] },
+            },
+          ];
         }
         if (units.length === 1) return slice(units[0].variables).map((v) => this.globalVariable(v, g, alloc));
         return slice(units).map((u) => ({

@@ -165,7 +165,8 @@ export class DataBreakpoints {
   /** Replaces every data breakpoint (DAP semantics); unchanged ones keep their id and counts. */
   setDataBreakpoints(args: DebugProtocol.SetDataBreakpointsArguments): DebugProtocol.SetDataBreakpointsResponse['body'] {
     const wanted = (args.breakpoints ?? []) as PidscopeDataBreakpoint[];
-    const keyOf = (b: PidscopeDataBreakpoint) => JSON.stringify([b.dataId, b.accessType ?? 'write', b.condition ?? '', b.hitCondition ?? '', b.logMessage ?? '']);
+    const keyOf = (b: PidscopeDataBreakpoint) =>
+      JSON.stringify([b.dataId, b.accessType ?? 'write', b.condition ?? '', b.hitCondition ?? '', b.logMessage ?? '']);
     const keep = new Map<string, Active>();
     for (const a of this.active.values()) keep.set(a.key, a);
     const kept = new Set<Active>();
@@ -217,7 +218,12 @@ export class DataBreakpoints {
       this.active.set(info.id, a);
       if (info.fallbackReason && info.mode === 'poll') {
         // Said where a user looks (the console), not only in the breakpoint's hover message.
-        this.deps.sendEvent(new OutputEvent(`pidscope watch: ${decoded.expression}: polling every ${engine.pollIntervalMs} ms because ${info.fallbackReason} (changes only, no writer)\n`, 'important'));
+        this.deps.sendEvent(
+          new OutputEvent(
+            `pidscope watch: ${decoded.expression}: polling every ${engine.pollIntervalMs} ms because ${info.fallbackReason} (changes only, no writer)\n`,
+            'important',
+          ),
+        );
       }
       return this.breakpointOf(a, info);
     } catch (e) {

@@ -14,7 +14,9 @@ describe('capability probes', () => {
   it('PIDSCOPE_PERF=deny: perf refused, breakpoints not probed, with the fix', () => {
     process.env.PIDSCOPE_PERF = 'deny';
     expect(hardwareBreakpoints()).toMatchObject({ ok: false, result: 'refused', simulated: 'PIDSCOPE_PERF=deny' });
-    expect(hardwareWatchUnavailable()).toMatch(/^hardware watchpoint refused: perf_event_open was refused .*perf_event_paranoid.*CAP_PERFMON.*simulated by PIDSCOPE_PERF=deny/);
+    expect(hardwareWatchUnavailable()).toMatch(
+      /^hardware watchpoint refused: perf_event_open was refused .*perf_event_paranoid.*CAP_PERFMON.*simulated by PIDSCOPE_PERF=deny/,
+    );
     const caps = hostCapabilities();
     expect(caps.find((c) => c.name === 'perf')).toMatchObject({ ok: false, result: 'refused' });
     expect(caps.find((c) => c.name === 'hw-breakpoints')).toMatchObject({ ok: false, result: 'not probed' });
@@ -30,19 +32,22 @@ describe('capability probes', () => {
     expect(caps.find((c) => c.name === 'hw-breakpoints')).toMatchObject({ ok: false, result: 'nofire', fallback: expect.stringMatching(/poll/) });
   });
 
-  it.skipIf(saved.PIDSCOPE_PERF || saved.PIDSCOPE_HWBP)('without switches: the real probe, cached (the same object twice), and every capability has a line', () => {
-    const p = hardwareBreakpoints();
-    expect(hardwareBreakpoints()).toBe(p);
-    // Either it fired (count > 0) or it says why not; never "ok" with nothing counted.
-    if (p.ok) expect(p.counted).toBeGreaterThan(0);
-    else expect(p.reason).toBeTruthy();
-    const caps = hostCapabilities(process.pid);
-    expect(caps.map((c) => c.name)).toEqual(['proc', 'perf', 'hw-breakpoints', 'pidfd-mem']);
-    expect(caps[0]).toMatchObject({ ok: true, result: 'readable' });
-    const lines = formatCapabilities(caps);
-    expect(lines).toHaveLength(4);
-    for (const l of lines) expect(l).toMatch(/^ {2}\S.*: +(yes|no ) \(.+\) — \S/);
-  });
+  it.skipIf(saved.PIDSCOPE_PERF || saved.PIDSCOPE_HWBP)(
+    'without switches: the real probe, cached (the same object twice), and every capability has a line',
+    () => {
+      const p = hardwareBreakpoints();
+      expect(hardwareBreakpoints()).toBe(p);
+      // Either it fired (count > 0) or it says why not; never "ok" with nothing counted.
+      if (p.ok) expect(p.counted).toBeGreaterThan(0);
+      else expect(p.reason).toBeTruthy();
+      const caps = hostCapabilities(process.pid);
+      expect(caps.map((c) => c.name)).toEqual(['proc', 'perf', 'hw-breakpoints', 'pidfd-mem']);
+      expect(caps[0]).toMatchObject({ ok: true, result: 'readable' });
+      const lines = formatCapabilities(caps);
+      expect(lines).toHaveLength(4);
+      for (const l of lines) expect(l).toMatch(/^ {2}\S.*: +(yes|no ) \(.+\) — \S/);
+    },
+  );
 
   it('/proc of a process that does not exist is reported, not thrown', () => {
     const caps = hostCapabilities(2 ** 22 + 1);

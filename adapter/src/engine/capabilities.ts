@@ -64,7 +64,9 @@ function perfCapability(hw: BreakpointProbe): Capability {
   const paranoid = readSmall('/proc/sys/kernel/perf_event_paranoid')?.trim() ?? '?';
   const caps = effectiveCaps();
   const privileged = ((caps >> CAP_PERFMON) & 1n) === 1n || ((caps >> CAP_SYS_ADMIN) & 1n) === 1n;
-  const who = privileged ? 'CAP_PERFMON/CAP_SYS_ADMIN: any process this user may ptrace' : `kernel.perf_event_paranoid=${paranoid}: user-space events on processes of the same user`;
+  const who = privileged
+    ? 'CAP_PERFMON/CAP_SYS_ADMIN: any process this user may ptrace'
+    : `kernel.perf_event_paranoid=${paranoid}: user-space events on processes of the same user`;
   if (hw.result === 'refused') {
     return {
       name: 'perf',
@@ -76,9 +78,22 @@ function perfCapability(hw: BreakpointProbe): Capability {
     };
   }
   if (hw.result === 'unsupported') {
-    return { name: 'perf', title: 'perf_event_open permitted', ok: false, result: 'not probed', detail: hw.detail, fallback: 'watchpoints poll memory instead' };
+    return {
+      name: 'perf',
+      title: 'perf_event_open permitted',
+      ok: false,
+      result: 'not probed',
+      detail: hw.detail,
+      fallback: 'watchpoints poll memory instead',
+    };
   }
-  return { name: 'perf', title: 'perf_event_open permitted', ok: true, result: 'permitted', detail: `a breakpoint event opened on pidscope's own thread (${who})` };
+  return {
+    name: 'perf',
+    title: 'perf_event_open permitted',
+    ok: true,
+    result: 'permitted',
+    detail: `a breakpoint event opened on pidscope's own thread (${who})`,
+  };
 }
 
 function hwCapability(hw: BreakpointProbe): Capability {
@@ -95,9 +110,19 @@ function hwCapability(hw: BreakpointProbe): Capability {
 
 function pidfdMemCapability(): Capability {
   const d = detectPidfdMem();
-  const disabled = (process.env.PIDSCOPE_DISABLE_BACKENDS ?? '').split(',').map((s) => s.trim()).includes('pidfd-mem');
+  const disabled = (process.env.PIDSCOPE_DISABLE_BACKENDS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .includes('pidfd-mem');
   if (!d.ok) {
-    return { name: 'pidfd-mem', title: 'pidfd_mem present', ok: false, result: 'absent', detail: d.reason, fallback: 'memory is read with process_vm_readv or /proc/PID/mem' };
+    return {
+      name: 'pidfd-mem',
+      title: 'pidfd_mem present',
+      ok: false,
+      result: 'absent',
+      detail: d.reason,
+      fallback: 'memory is read with process_vm_readv or /proc/PID/mem',
+    };
   }
   const f = d.feature;
   return {
@@ -162,5 +187,7 @@ export function hostCapabilities(pid?: number): Capability[] {
 /** `  hardware breakpoints fire: fires — counted 8 …` lines for `info`. */
 export function formatCapabilities(caps: Capability[]): string[] {
   const w = Math.max(...caps.map((c) => c.title.length));
-  return caps.map((c) => `  ${`${c.title}:`.padEnd(w + 1)} ${c.ok ? 'yes' : 'no '} (${c.result}) — ${c.detail}${c.fallback ? `; without it: ${c.fallback}` : ''}`);
+  return caps.map(
+    (c) => `  ${`${c.title}:`.padEnd(w + 1)} ${c.ok ? 'yes' : 'no '} (${c.result}) — ${c.detail}${c.fallback ? `; without it: ${c.fallback}` : ''}`,
+  );
 }

@@ -119,7 +119,9 @@ export class Target extends EventEmitter<TargetEvents> implements TargetHandle {
     const st = tryReadStat(this.pid);
     if (!st || !this.identity || st.image === '0:0:0') return { kind: 'alive' };
     const exe = readExePath(this.pid);
-    const execed = (this.identity.exe !== undefined && exe !== undefined && exe !== this.identity.exe) || (this.identity.image !== '0:0:0' && st.image !== this.identity.image);
+    const execed =
+      (this.identity.exe !== undefined && exe !== undefined && exe !== this.identity.exe) ||
+      (this.identity.image !== '0:0:0' && st.image !== this.identity.image);
     // /proc was read by pid: it described our process only if the pidfd still says alive.
     if (!execed || !this.isAlive()) return this.isAlive() ? { kind: 'alive' } : this.state();
     this.final = { kind: 'exec', exe };

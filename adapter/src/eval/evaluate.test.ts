@@ -13,7 +13,15 @@ const arr = (element: Type, length?: number): ArrayType => ({ kind: 'array', ele
 function world(): { ctx: ValueContext; p: (e: string) => string; err: (e: string) => string } {
   const mem = new FakeMemory();
   const syms = new FakeSymbols();
-  const point: CompoundType = { kind: 'struct', name: 'point', size: 8, members: [{ name: 'x', type: INT, bitOffset: 0 }, { name: 'y', type: INT, bitOffset: 32 }] };
+  const point: CompoundType = {
+    kind: 'struct',
+    name: 'point',
+    size: 8,
+    members: [
+      { name: 'x', type: INT, bitOffset: 0 },
+      { name: 'y', type: INT, bitOffset: 32 },
+    ],
+  };
   syms.types.set('struct point', point);
   syms.types.set('myint_t', { kind: 'typedef', name: 'myint_t', type: INT });
   const b = Buffer.alloc(0x100);
@@ -40,7 +48,12 @@ function world(): { ctx: ValueContext; p: (e: string) => string; err: (e: string
   syms.addVar('s_same', INT, 0x1010n, { compileUnit: 'b.c', scope: 'file-static' });
   syms.addVar('counter', INT, 0x1014n, { scope: 'function-static', function: 'f' });
   syms.addVar('g_nodebug', undefined, 0x1000n, { size: 4 });
-  syms.fns.push({ name: 'f', address: 0x400000n, module: '/bin/fake', type: { kind: 'function', returnType: INT, parameters: [INT], variadic: false, prototyped: true } });
+  syms.fns.push({
+    name: 'f',
+    address: 0x400000n,
+    module: '/bin/fake',
+    type: { kind: 'function', returnType: INT, parameters: [INT], variadic: false, prototyped: true },
+  });
   const ctx: ValueContext = { memory: mem, symbols: syms, pointerSize: 8 };
   return {
     ctx,
@@ -170,7 +183,47 @@ describe('non-ASCII literals (as gdb reads them: bytes of UTF-8)', () => {
 describe('hostile input', () => {
   const { ctx } = world();
   it('never throws anything but a PidscopeError, never overflows the stack', () => {
-    const pieces = ['g_int', 'g_pt', 'g_ppt', 'g_arr', 'g_str', '(', ')', '[', ']', '*', '&', '-', '+', '!', '~', '->', '.', 'x', 'y', '1', '0x10', "'a'", '"s"', '?', ':', ',', '@', 'sizeof', '(int)', '(struct point *)', '{int}', '<<', '/', '%', '==', '&&', '||', '1.5', '0'];
+    const pieces = [
+      'g_int',
+      'g_pt',
+      'g_ppt',
+      'g_arr',
+      'g_str',
+      '(',
+      ')',
+      '[',
+      ']',
+      '*',
+      '&',
+      '-',
+      '+',
+      '!',
+      '~',
+      '->',
+      '.',
+      'x',
+      'y',
+      '1',
+      '0x10',
+      "'a'",
+      '"s"',
+      '?',
+      ':',
+      ',',
+      '@',
+      'sizeof',
+      '(int)',
+      '(struct point *)',
+      '{int}',
+      '<<',
+      '/',
+      '%',
+      '==',
+      '&&',
+      '||',
+      '1.5',
+      '0',
+    ];
     let seed = 12345;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -7,7 +7,17 @@
  */
 import { PidscopeError } from '../errors';
 import type { LookupScope, SymbolLookup, VariableSymbol } from '../symbols/provider';
-import { resolve, sizeOf, type ArrayType, type CompoundType, type EnumType, type FunctionType, type Member, type Qualifiers, type Type } from '../symbols/types';
+import {
+  resolve,
+  sizeOf,
+  type ArrayType,
+  type CompoundType,
+  type EnumType,
+  type FunctionType,
+  type Member,
+  type Qualifiers,
+  type Type,
+} from '../symbols/types';
 import { floatFormatFor } from '../value/float';
 import {
   addExact,
@@ -284,7 +294,8 @@ export class Evaluator {
   // ---- value helpers ----------------------------------------------------------------------
 
   private bytes(obj: TargetObject, node: { pos: number }): Buffer {
-    if (obj.kind === 'absent') this.fail(obj.reason.startsWith('optimized out') ? 'value has been optimized out' : `value is not available: ${obj.reason}`, node, 'ABSENT');
+    if (obj.kind === 'absent')
+      this.fail(obj.reason.startsWith('optimized out') ? 'value has been optimized out' : `value is not available: ${obj.reason}`, node, 'ABSENT');
     if (obj.type === NODEBUG_DATA) this.nodebug(obj, node);
     return fetchWhole(this.src, obj).bytes;
   }
@@ -338,7 +349,7 @@ export class Evaluator {
       return this.mkInt(pointerTo(r.element, this.ptrSize), addr);
     }
     if (r.kind === 'function') {
-      const addr = obj.kind === 'reference' ? obj.address : obj.kind === 'value' ? obj.address ?? 0n : 0n;
+      const addr = obj.kind === 'reference' ? obj.address : obj.kind === 'value' ? (obj.address ?? 0n) : 0n;
       return this.mkInt(pointerTo(obj.type, this.ptrSize), addr);
     }
     return obj;
@@ -473,7 +484,11 @@ export class Evaluator {
     const name = prefix === 'L' ? 'wchar_t' : prefix === 'u' ? 'char16_t' : 'char32_t';
     const t = this.findType(name);
     if (t) return t;
-    return { kind: 'typedef', name, type: prefix === 'u' ? this.lang.builtins.unsignedShort : prefix === 'U' ? this.lang.builtins.unsignedInt : this.lang.builtins.int };
+    return {
+      kind: 'typedef',
+      name,
+      type: prefix === 'u' ? this.lang.builtins.unsignedShort : prefix === 'U' ? this.lang.builtins.unsignedInt : this.lang.builtins.int,
+    };
   }
 
   private intLiteral(n: Extract<Node, { k: 'int' }>): TargetObject {
@@ -589,9 +604,15 @@ export class Evaluator {
       r = tr;
     }
     if (r.kind !== 'struct' && r.kind !== 'union') {
-      this.fail(n.arrow ? 'Attempt to extract a component of a value that is not a structure pointer.' : 'Attempt to extract a component of a value that is not a structure.', n);
+      this.fail(
+        n.arrow
+          ? 'Attempt to extract a component of a value that is not a structure pointer.'
+          : 'Attempt to extract a component of a value that is not a structure.',
+        n,
+      );
     }
-    const noMember: () => never = () => this.fail(`There is no member ${r.kind !== 'struct' || !(r as CompoundType).hasMethods ? '' : 'or method '}named ${n.name}.`, n);
+    const noMember: () => never = () =>
+      this.fail(`There is no member ${r.kind !== 'struct' || !(r as CompoundType).hasMethods ? '' : 'or method '}named ${n.name}.`, n);
     if (!r.members) noMember();
     const found = this.findMember(r, n.name);
     if (!found) noMember();
@@ -773,7 +794,8 @@ export class Evaluator {
     const rt = resolve(to);
     const target = rt.kind === 'pointer' ? resolve(rt.target) : undefined;
     const rf = resolve(this.decay(from, n).type!);
-    if (!target || rf.kind !== 'pointer' || (target.kind !== 'struct' && target.kind !== 'void')) this.fail('Argument to dynamic_cast must be a pointer to a class type', n);
+    if (!target || rf.kind !== 'pointer' || (target.kind !== 'struct' && target.kind !== 'void'))
+      this.fail('Argument to dynamic_cast must be a pointer to a class type', n);
     const p = this.intValue(this.decay(from, n), n);
     if (p === 0n) return this.mkInt(to, 0n);
     const src = this.src;
@@ -784,7 +806,7 @@ export class Evaluator {
     if (target.kind === 'void') return this.mkInt(to, full);
     const sym = this.symbols?.symbolize(typeinfo);
     const name = sym && sym.offset === 0n ? demangle(sym.symbol) : undefined;
-    if (!name?.startsWith('typeinfo for ')) this.fail('Couldn\'t determine the dynamic type of the object (no typeinfo symbol)', n);
+    if (!name?.startsWith('typeinfo for ')) this.fail("Couldn't determine the dynamic type of the object (no typeinfo symbol)", n);
     const dynName = name.slice('typeinfo for '.length);
     if (dynName === target.name) return this.mkInt(to, full);
     const dyn = this.findType(dynName);
@@ -803,7 +825,10 @@ export class Evaluator {
     }
     const lraw = this.operand(n.left);
     const rraw = this.operand(n.right);
-    for (const [o, node] of [[lraw, n.left], [rraw, n.right]] as const) {
+    for (const [o, node] of [
+      [lraw, n.left],
+      [rraw, n.right],
+    ] as const) {
       if (o.type === NODEBUG_DATA) this.nodebug(o, node);
       if (o.kind === 'absent') this.bytes(o, n);
     }

@@ -6,10 +6,7 @@
 import { syntaxError, tokenize, type Token } from './lexer';
 
 export interface TypeAst {
-  base:
-    | { kind: 'builtin'; words: string[] }
-    | { kind: 'tag'; tag: 'struct' | 'union' | 'enum'; name: string }
-    | { kind: 'typedef'; name: string };
+  base: { kind: 'builtin'; words: string[] } | { kind: 'tag'; tag: 'struct' | 'union' | 'enum'; name: string } | { kind: 'typedef'; name: string };
   quals: { const?: boolean; volatile?: boolean };
   decl: Declarator;
   pos: number;
@@ -41,7 +38,19 @@ export type Node =
   | { k: 'at'; left: Node; right: Node; pos: number };
 
 const BUILTIN_WORDS = new Set([
-  'void', 'char', 'short', 'int', 'long', 'float', 'double', 'signed', 'unsigned', '_Bool', '_Float128', '__float128', '_Complex',
+  'void',
+  'char',
+  'short',
+  'int',
+  'long',
+  'float',
+  'double',
+  'signed',
+  'unsigned',
+  '_Bool',
+  '_Float128',
+  '__float128',
+  '_Complex',
 ]);
 const QUALS = new Set(['const', 'volatile', 'restrict', '__restrict', '_Atomic']);
 export type CxxCast = 'static_cast' | 'reinterpret_cast' | 'const_cast' | 'dynamic_cast';
@@ -54,19 +63,7 @@ export interface ParseHooks {
   checkName?(name: string, pos: number): void;
 }
 
-const BINARY_LEVELS: string[][] = [
-  ['||'],
-  ['&&'],
-  ['|'],
-  ['^'],
-  ['&'],
-  ['==', '!='],
-  ['<', '>', '<=', '>='],
-  ['<<', '>>'],
-  ['@'],
-  ['+', '-'],
-  ['*', '/', '%'],
-];
+const BINARY_LEVELS: string[][] = [['||'], ['&&'], ['|'], ['^'], ['&'], ['==', '!='], ['<', '>', '<=', '>='], ['<<', '>>'], ['@'], ['+', '-'], ['*', '/', '%']];
 
 export function parseExpression(expr: string, hooks: ParseHooks): Node {
   const p = new Parser(expr, tokenize(expr), hooks);
@@ -113,7 +110,11 @@ function childNodes(n: Node): Node[] {
 }
 
 function tooDeep(expr: string, pos: number) {
-  return syntaxError(expr, pos, `Expression nested more than ${MAX_DEPTH} levels deep (operators, members, subscripts, conditionals and parentheses all count); split it into smaller expressions.`);
+  return syntaxError(
+    expr,
+    pos,
+    `Expression nested more than ${MAX_DEPTH} levels deep (operators, members, subscripts, conditionals and parentheses all count); split it into smaller expressions.`,
+  );
 }
 
 /** Parses a bare type name (used by `whatis`-like callers and tests). */
@@ -508,7 +509,15 @@ class Parser {
         }
         this.expect(')');
         // `(void)` means no parameters.
-        if (params.length === 1 && params[0].base.kind === 'builtin' && params[0].base.words.join(' ') === 'void' && !params[0].decl.ptrs.length && !params[0].decl.suffixes.length && !params[0].decl.inner) params.length = 0;
+        if (
+          params.length === 1 &&
+          params[0].base.kind === 'builtin' &&
+          params[0].base.words.join(' ') === 'void' &&
+          !params[0].decl.ptrs.length &&
+          !params[0].decl.suffixes.length &&
+          !params[0].decl.inner
+        )
+          params.length = 0;
         suffixes.push({ op: 'func', params, variadic, noProto });
       } else break;
     }

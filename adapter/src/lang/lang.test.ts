@@ -31,7 +31,13 @@ describe('type names per language', () => {
   const method: PointerType = {
     kind: 'pointer',
     size: 16,
-    target: { kind: 'function', returnType: INT, parameters: [{ kind: 'qualified', qualifiers: { const: true }, type: { kind: 'pointer', size: 8, target: WIDGET } }], variadic: false, prototyped: true },
+    target: {
+      kind: 'function',
+      returnType: INT,
+      parameters: [{ kind: 'qualified', qualifiers: { const: true }, type: { kind: 'pointer', size: 8, target: WIDGET } }],
+      variadic: false,
+      prototyped: true,
+    },
     memberOf: WIDGET,
   };
 

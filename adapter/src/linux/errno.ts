@@ -25,9 +25,23 @@ export const ENOSYS = 38;
 export const EOPNOTSUPP = 95;
 
 const NAMES: Record<number, string> = {
-  [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [ESRCH]: 'ESRCH', [EINTR]: 'EINTR', [EIO]: 'EIO',
-  [EBADF]: 'EBADF', [EAGAIN]: 'EAGAIN', [ENOMEM]: 'ENOMEM', [EACCES]: 'EACCES', [EFAULT]: 'EFAULT',
-  [EINVAL]: 'EINVAL', [ENODEV]: 'ENODEV', [EMFILE]: 'EMFILE', [ENOTTY]: 'ENOTTY', [ENOSPC]: 'ENOSPC', [ENOSYS]: 'ENOSYS', [EOPNOTSUPP]: 'EOPNOTSUPP',
+  [EPERM]: 'EPERM',
+  [ENOENT]: 'ENOENT',
+  [ESRCH]: 'ESRCH',
+  [EINTR]: 'EINTR',
+  [EIO]: 'EIO',
+  [EBADF]: 'EBADF',
+  [EAGAIN]: 'EAGAIN',
+  [ENOMEM]: 'ENOMEM',
+  [EACCES]: 'EACCES',
+  [EFAULT]: 'EFAULT',
+  [EINVAL]: 'EINVAL',
+  [ENODEV]: 'ENODEV',
+  [EMFILE]: 'EMFILE',
+  [ENOTTY]: 'ENOTTY',
+  [ENOSPC]: 'ENOSPC',
+  [ENOSYS]: 'ENOSYS',
+  [EOPNOTSUPP]: 'EOPNOTSUPP',
 };
 
 export function errnoName(errno: number): string {

@@ -13,12 +13,8 @@ export const libc = koffi.load('libc.so.6');
 export const sys = {
   /** Variadic escape hatch for syscalls without a glibc wrapper (pidfd_open on older glibc). */
   syscall: libc.func('long syscall(long number, ...)'),
-  processVmReadv: libc.func(
-    'intptr_t process_vm_readv(int pid, void *local, uintptr_t liovcnt, void *remote, uintptr_t riovcnt, uintptr_t flags)',
-  ),
-  processVmWritev: libc.func(
-    'intptr_t process_vm_writev(int pid, void *local, uintptr_t liovcnt, void *remote, uintptr_t riovcnt, uintptr_t flags)',
-  ),
+  processVmReadv: libc.func('intptr_t process_vm_readv(int pid, void *local, uintptr_t liovcnt, void *remote, uintptr_t riovcnt, uintptr_t flags)'),
+  processVmWritev: libc.func('intptr_t process_vm_writev(int pid, void *local, uintptr_t liovcnt, void *remote, uintptr_t riovcnt, uintptr_t flags)'),
   poll: libc.func('int poll(void *fds, uintptr_t nfds, int timeout)'),
   open: libc.func('int open(const char *path, int flags, uint32_t mode)'),
   close: libc.func('int close(int fd)'),

@@ -1,16 +1,7 @@
 import koffi from 'koffi';
 import { hwProbe } from '../../../test/support/capabilities';
 import { describe, expect, it } from 'vitest';
-import {
-  closeFd,
-  enableEvent,
-  isValidBreakpoint,
-  openBreakpoint,
-  PerfRing,
-  probeBreakpointFires,
-  readCount,
-  type PerfRecord,
-} from './perf';
+import { closeFd, enableEvent, isValidBreakpoint, openBreakpoint, PerfRing, probeBreakpointFires, readCount, type PerfRecord } from './perf';
 
 describe('x86 debug register ranges', () => {
   it('accepts 1/2/4/8 bytes aligned to their length only', () => {

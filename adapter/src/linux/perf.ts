@@ -548,7 +548,13 @@ export function probeBreakpointFires(): BreakpointProbe {
       reason: `hardware breakpoints do not fire on this host: perf accepted a debug-register breakpoint on a word of pidscope's own, then counted none of ${PROBE_WRITES} writes to it (the hypervisor delivers no debug-register traps)`,
     };
   }
-  return { result: 'fires', ok: true, writes: PROBE_WRITES, counted, detail: `counted ${counted} stores for ${PROBE_WRITES} memset calls on a word of pidscope's own` };
+  return {
+    result: 'fires',
+    ok: true,
+    writes: PROBE_WRITES,
+    counted,
+    detail: `counted ${counted} stores for ${PROBE_WRITES} memset calls on a word of pidscope's own`,
+  };
 }
 
 export interface SoftwareSamplerOptions {

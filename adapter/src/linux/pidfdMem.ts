@@ -20,8 +20,7 @@ export const PIDFD_MEM_STATUS_DEAD = 1;
 
 // _IOC(dir, type, nr, size) = dir << 30 | size << 16 | type << 8 | nr, with _IOC_WRITE = 1.
 const MAGIC = 0xb9;
-const ioc = (dir: number, nr: number, size: number): bigint =>
-  (BigInt(dir) << 30n) | (BigInt(size) << 16n) | (BigInt(MAGIC) << 8n) | BigInt(nr);
+const ioc = (dir: number, nr: number, size: number): bigint => (BigInt(dir) << 30n) | (BigInt(size) << 16n) | (BigInt(MAGIC) << 8n) | BigInt(nr);
 export const PIDFD_MEM_MAP = ioc(1, 0x01, 64); // struct pidfd_mem_map: 8 x __u64
 export const PIDFD_MEM_UNMAP = ioc(1, 0x02, 16); // struct pidfd_mem_unmap: 2 x __u64
 export const PIDFD_MEM_LOCK = ioc(0, 0x03, 0);
@@ -72,7 +71,12 @@ export function pidfdMemOpen(feature: PidfdMemFeature, pidfd: number, pid: numbe
     if (errno === ESRCH) throw processGoneError(pid, 'pidfd_mem');
     if (errno === EPERM) throw permissionError(pid, 'map the memory (pidfd_mem)');
     if (errno === EINVAL) {
-      throw new PidscopeError('EINVAL', `pidfd_mem rejected flags 0x${flags.toString(16)}`, 'This kernel may be an older pidfd_mem version; use --backend vm-readv', 'user');
+      throw new PidscopeError(
+        'EINVAL',
+        `pidfd_mem rejected flags 0x${flags.toString(16)}`,
+        'This kernel may be an older pidfd_mem version; use --backend vm-readv',
+        'user',
+      );
     }
     if (errno === EBADF) throw new PidscopeError('EBADF', 'pidfd_mem: the pidfd is not valid', '', 'internal');
     throw errnoError(errno, pid, 'pidfd_mem');
@@ -129,4 +133,3 @@ export function closeFds(fds: PidfdMemFds): void {
   closeRaw(fds.controlFd);
   closeRaw(fds.accessFd);
 }
-

@@ -77,7 +77,9 @@ describe('HexdumpStream', () => {
         while (off < len) {
           const n = Math.min(len - off, 16 * (1 + rnd(20)));
           const a = address + BigInt(off);
-          const piece = holes.filter((h) => h.end > a && h.start < a + BigInt(n)).map((h) => ({ start: h.start > a ? h.start : a, end: h.end < a + BigInt(n) ? h.end : a + BigInt(n) }));
+          const piece = holes
+            .filter((h) => h.end > a && h.start < a + BigInt(n))
+            .map((h) => ({ start: h.start > a ? h.start : a, end: h.end < a + BigInt(n) ? h.end : a + BigInt(n) }));
           parts.push(s.piece(a, data.subarray(off, off + n), piece));
           off += n;
         }

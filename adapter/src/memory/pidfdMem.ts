@@ -397,7 +397,7 @@ export const pidfdMemCandidate: BackendCandidate = {
     const found = detectPidfdMem();
     if (!found.ok) return { ok: false, reason: found.reason };
     if ((found.feature.flags & PIDFD_MEM_NOSIGBUS) === 0) {
-      return { ok: false, reason: 'this kernel\'s pidfd_mem has no SIGBUS-safe mode (PIDFD_MEM_NOSIGBUS), which pidscope needs to survive a racing munmap' };
+      return { ok: false, reason: "this kernel's pidfd_mem has no SIGBUS-safe mode (PIDFD_MEM_NOSIGBUS), which pidscope needs to survive a racing munmap" };
     }
     let fds: PidfdMemFds;
     try {

@@ -45,4 +45,3 @@ export interface MemoryReader {
   write(address: bigint, data: Uint8Array): number;
   close(): void;
 }
-

@@ -117,7 +117,10 @@ describe('addHole', () => {
     addHole(h, 0n, 10n);
     addHole(h, 10n, 20n);
     addHole(h, 30n, 40n);
-    expect(h).toEqual([{ start: 0n, end: 20n }, { start: 30n, end: 40n }]);
+    expect(h).toEqual([
+      { start: 0n, end: 20n },
+      { start: 30n, end: 40n },
+    ]);
   });
 });
 
@@ -198,12 +201,15 @@ describe('readManyVia (ranges sharing pages are read as one span)', () => {
 
   it('matches one-by-one reads on random workloads', () => {
     let seed = 7;
-    const rnd = (m: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m);
+    const rnd = (m: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m;
     for (let round = 0; round < 50; round++) {
       const pages = Array.from({ length: 12 }, (_, i) => i).filter(() => rnd(3) !== 0);
       const reqs = Array.from({ length: 1 + rnd(40) }, () => ({ address: BigInt(rnd(12 * PAGE)), length: rnd(3) === 0 ? rnd(3 * PAGE) : rnd(16) }));
       check(pages, reqs);
-      check(pages, [...reqs].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)));
+      check(
+        pages,
+        [...reqs].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
+      );
     }
   });
 });

@@ -20,7 +20,12 @@ const ADDRESS_LIMIT = 1n << 64n;
 
 export function checkRequest(address: bigint, length: number): void {
   if (typeof address !== 'bigint' || address < 0n || address >= ADDRESS_LIMIT) {
-    throw new PidscopeError('BAD_ADDRESS', `address ${String(address)} is outside the 64-bit address space`, 'Give an address between 0 and 0xffffffffffffffff', 'user');
+    throw new PidscopeError(
+      'BAD_ADDRESS',
+      `address ${String(address)} is outside the 64-bit address space`,
+      'Give an address between 0 and 0xffffffffffffffff',
+      'user',
+    );
   }
   if (!Number.isSafeInteger(length) || length < 0) {
     throw new PidscopeError('BAD_LENGTH', `length ${length} is not a non-negative integer`, 'Give a byte count such as 16 or 0x100', 'user');
@@ -34,7 +39,12 @@ export function checkRequest(address: bigint, length: number): void {
     );
   }
   if (address + BigInt(length) > ADDRESS_LIMIT) {
-    throw new PidscopeError('BAD_ADDRESS', `range 0x${address.toString(16)} + ${length} runs past the end of the address space`, 'Give a shorter length', 'user');
+    throw new PidscopeError(
+      'BAD_ADDRESS',
+      `range 0x${address.toString(16)} + ${length} runs past the end of the address space`,
+      'Give a shorter length',
+      'user',
+    );
   }
 }
 
@@ -175,7 +185,11 @@ export function readManyVia(requests: readonly ReadRequest[], hooks: ScatterHook
     // Sorting 1,000 bigints costs about what merging saves; callers that want merging (DAP views,
     // block caches) already ask in address order. Read each range straight into its result.
     const base = addressOf?.(arena);
-    scatter(order.map((i) => ({ remote: requests[i].address, length: requests[i].length, buf: arena, offset: offsets[i], bufAddress: base, owner: i })), hooks, holes);
+    scatter(
+      order.map((i) => ({ remote: requests[i].address, length: requests[i].length, buf: arena, offset: offsets[i], bufAddress: base, owner: i })),
+      hooks,
+      holes,
+    );
     return results;
   }
 
@@ -199,7 +213,14 @@ export function readManyVia(requests: readonly ReadRequest[], hooks: ScatterHook
   if (spans.length === order.length) {
     // Nothing shares a page: read each request straight into its result.
     const base = addressOf?.(arena);
-    const pieces: Piece[] = order.map((i) => ({ remote: requests[i].address, length: requests[i].length, buf: arena, offset: offsets[i], bufAddress: base, owner: i }));
+    const pieces: Piece[] = order.map((i) => ({
+      remote: requests[i].address,
+      length: requests[i].length,
+      buf: arena,
+      offset: offsets[i],
+      bufAddress: base,
+      owner: i,
+    }));
     scatter(pieces, hooks, holes);
     return results;
   }

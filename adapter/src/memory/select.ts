@@ -105,7 +105,10 @@ export function parseBackend(name: string): 'auto' | BackendKind {
 function excludedByEnv(): BackendKind[] {
   const v = process.env.PIDSCOPE_DISABLE_BACKENDS;
   if (!v) return [];
-  return v.split(',').map((s) => s.trim()).filter((s): s is BackendKind => (BACKEND_KINDS as readonly string[]).includes(s));
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s): s is BackendKind => (BACKEND_KINDS as readonly string[]).includes(s));
 }
 
 /**
@@ -140,7 +143,10 @@ export function openMemory(target: TargetHandle & MaybeUserProcess, opts: OpenMe
       reasons.unshift(`${backend}: chosen (requested; ${c.strength})`);
       return { reader: r.reader, chosen: backend, reasons };
     }
-    throw r.error ?? new PidscopeError('BACKEND_UNAVAILABLE', `memory backend ${backend} cannot be used: ${r.reason}`, 'Use --backend auto to pick one that works', 'user');
+    throw (
+      r.error ??
+      new PidscopeError('BACKEND_UNAVAILABLE', `memory backend ${backend} cannot be used: ${r.reason}`, 'Use --backend auto to pick one that works', 'user')
+    );
   }
 
   const excluded = new Set<BackendKind>([...(opts.exclude ?? []), ...excludedByEnv()]);

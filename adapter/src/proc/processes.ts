@@ -30,7 +30,10 @@ export function parseStat(text: string): ProcStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`unexpected stat format: ${text.slice(0, 80)}`);
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // Fields after comm: state(3) ppid(4) pgrp session tty_nr tpgid flags(9)
   return {
     pid: Number(text.slice(0, open).trim()),

@@ -10,8 +10,17 @@ export interface ThreadInfo {
 }
 
 const STATE_NAMES: Record<string, string> = {
-  R: 'running', S: 'sleeping', D: 'disk sleep', T: 'stopped', t: 'tracing stop', X: 'dead', Z: 'zombie',
-  P: 'parked', I: 'idle', W: 'waking', K: 'wakekill',
+  R: 'running',
+  S: 'sleeping',
+  D: 'disk sleep',
+  T: 'stopped',
+  t: 'tracing stop',
+  X: 'dead',
+  Z: 'zombie',
+  P: 'parked',
+  I: 'idle',
+  W: 'waking',
+  K: 'wakekill',
 };
 
 export function stateName(state: string): string {

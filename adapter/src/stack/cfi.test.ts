@@ -61,7 +61,10 @@ function readelfRows(path: string, which: 'frames-interp'): ReadelfRow[] {
     }
     const m = /^([0-9a-f]{16}) (.*)$/.exec(line);
     if (m && header) {
-      const f = m[2].replace(/ \([a-z0-9]+\)/g, '').trim().split(/\s+/);
+      const f = m[2]
+        .replace(/ \([a-z0-9]+\)/g, '')
+        .trim()
+        .split(/\s+/);
       out.push({ loc: BigInt('0x' + m[1]), cfa: f[0], cols: header.map((h, i) => [h, f[i + 1]]) });
     }
   }
@@ -108,7 +111,10 @@ describe('CFI against readelf --debug-dump=frames-interp', () => {
 
   it('libc: __restore_rt has a signal-frame FDE (augmentation S) with expression rules', () => {
     const elf = ElfFile.open(LIBC);
-    const sym = elf.symbols('symtab').concat(elf.symbols('dynsym')).find((s) => s.name === '__restore_rt');
+    const sym = elf
+      .symbols('symtab')
+      .concat(elf.symbols('dynsym'))
+      .find((s) => s.name === '__restore_rt');
     if (!sym) return; // stripped libc without .symtab: covered by the e2e test
     const row = cfiOf(elf).eh!.rowAt(sym.value);
     expect(row?.signalFrame).toBe(true);

@@ -31,6 +31,31 @@ export type RegSet = Array<bigint | undefined>;
  * perf_regs numbering (arch/x86/include/uapi/asm/perf_regs.h): AX BX CX DX SI DI BP SP IP FLAGS
  * CS SS DS ES FS GS R8..R15 → DWARF numbers.
  */
-export const PERF_TO_DWARF: Array<number | undefined> = [RAX, RBX, RCX, RDX, RSI, RDI, RBP, RSP, RIP, undefined, undefined, undefined, undefined, undefined, undefined, undefined, R8, R9, R10, R11, R12, R13, R14, R15];
+export const PERF_TO_DWARF: Array<number | undefined> = [
+  RAX,
+  RBX,
+  RCX,
+  RDX,
+  RSI,
+  RDI,
+  RBP,
+  RSP,
+  RIP,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  R8,
+  R9,
+  R10,
+  R11,
+  R12,
+  R13,
+  R14,
+  R15,
+];
 /** The perf sample_regs_user mask for every general register (no segment registers, no flags). */
 export const PERF_GPR_MASK = 0x1ffn | (0xffn << 16n);

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { gdbOrder, gdbSymbolHash, type ScopeBlock } from './scopes';
 
-const block = (names: string[], symbolCount: number, isFunction = false): ScopeBlock => ({ vars: names.map((name) => ({ name, die: {} as never })), isFunction, symbolCount });
+const block = (names: string[], symbolCount: number, isFunction = false): ScopeBlock => ({
+  vars: names.map((name) => ({ name, die: {} as never })),
+  isFunction,
+  symbolCount,
+});
 
 describe('gdb symbol order', () => {
   it('function blocks keep DWARF order', () => {
@@ -16,11 +20,26 @@ describe('gdb symbol order', () => {
     // glibc's __pthread_cond_wait_common: 10 variables and a label (11 symbols, 3 buckets).
     const cond = block(['maxspin', 'err', 'result', 'wseq', 'g', 'seq', 'flags', 'private', 'signals', 'done', 'g1_start'], 11);
     expect(gdbOrder(cond).map((v) => v.name)).toEqual(['err', 'g', 'flags', 'g1_start', 'maxspin', 'signals', 'done', 'result', 'wseq', 'seq', 'private']);
-    expect(gdbOrder(futex).map((v) => v.name)).toEqual(['__arg6', '__arg3', '_a5', '_a2', 'sc_ret', '__arg4', '__arg1', '_a6', '_a3', 'resultvar', '__arg5', '__arg2', '_a4', '_a1']);
+    expect(gdbOrder(futex).map((v) => v.name)).toEqual([
+      '__arg6',
+      '__arg3',
+      '_a5',
+      '_a2',
+      'sc_ret',
+      '__arg4',
+      '__arg1',
+      '_a6',
+      '_a3',
+      'resultvar',
+      '__arg5',
+      '__arg2',
+      '_a4',
+      '_a1',
+    ]);
   });
 
   it('hash: msymbol_hash_iw for names starting with _, Ada-aware otherwise', () => {
-    expect(gdbSymbolHash('a')).toBe(97 - 113 >>> 0);
+    expect(gdbSymbolHash('a')).toBe((97 - 113) >>> 0);
     expect(gdbSymbolHash('_x')).toBe(((95 - 113) * 67 + 120 - 113) >>> 0);
     expect(gdbSymbolHash('ab__c')).toBe(gdbSymbolHash('c'));
   });

@@ -228,14 +228,18 @@ function blockOf(r: DwarfReader, d: Die, isFunction: boolean, level: ScopeLevel)
       if (!attr(k, 0x11)) vars.push({ name, die: k });
       return;
     }
-    if (name && (k.tag === TAG_label || k.tag === TAG_typedef || k.tag === TAG_structure || k.tag === TAG_union || k.tag === TAG_enumeration || k.tag === TAG_subprogram)) symbolCount++;
+    if (
+      name &&
+      (k.tag === TAG_label || k.tag === TAG_typedef || k.tag === TAG_structure || k.tag === TAG_union || k.tag === TAG_enumeration || k.tag === TAG_subprogram)
+    )
+      symbolCount++;
     if (k.tag === TAG_enumeration) for (const e of r.children(k)) if (e.tag === TAG_enumerator) symbolCount++;
   };
   const inherit = (concrete: Die, depth: number) => {
     const o = r.refTarget(attr(concrete, AT_abstract_origin));
     if (o === undefined || depth > 8) return;
     const od = r.dieAt(o);
-    if (!od || od.tag === TAG_subprogram && od === concrete) return;
+    if (!od || (od.tag === TAG_subprogram && od === concrete)) return;
     const referenced = new Set<number>();
     for (const k of r.children(concrete)) {
       const ko = r.refTarget(attr(k, AT_abstract_origin));

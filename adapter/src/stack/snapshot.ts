@@ -79,7 +79,11 @@ interface Pending {
 }
 
 /** Snapshots of `tids`; every tid ends up in exactly one of the two lists. */
-export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptions = {}): { snapshots: ThreadSnapshot[]; failures: SnapshotFailure[]; perfError?: string } {
+export function snapshotThreads(
+  pid: number,
+  tids: number[],
+  opts: SnapshotOptions = {},
+): { snapshots: ThreadSnapshot[]; failures: SnapshotFailure[]; perfError?: string } {
   const snapshots: ThreadSnapshot[] = [];
   const failures: SnapshotFailure[] = [];
   const stackBytes = opts.stackBytes ?? STACK_BYTES;
@@ -91,10 +95,18 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
   for (const tid of tids) {
     const st = states.get(tid)!;
     if (st.kind === 'gone') continue;
-    const kinds: Array<'task-clock' | 'context-switches'> = st.kind === 'running' ? ['task-clock', 'context-switches'] : switchAllowed ? ['context-switches'] : [];
+    const kinds: Array<'task-clock' | 'context-switches'> =
+      st.kind === 'running' ? ['task-clock', 'context-switches'] : switchAllowed ? ['context-switches'] : [];
     for (const kind of kinds) {
       try {
-        const fd = openSoftwareSampler({ tid, event: kind, period: kind === 'task-clock' ? 100_000n : 1n, regsMask: PERF_GPR_MASK, stackBytes, includeKernel: kind === 'context-switches' });
+        const fd = openSoftwareSampler({
+          tid,
+          event: kind,
+          period: kind === 'task-clock' ? 100_000n : 1n,
+          regsMask: PERF_GPR_MASK,
+          stackBytes,
+          includeKernel: kind === 'context-switches',
+        });
         try {
           pending.push({ tid, fd, kind, ring: new PerfRing(fd, { dataPages: 32, sampleRegs: PERF_GPR_MASK, sampleStack: true }) });
         } catch (e) {
@@ -161,15 +173,39 @@ export function snapshotThreads(pid: number, tids: number[], opts: SnapshotOptio
       // Blocked now: a switch-out sample is exact when it was taken at this very sp and pc.
       const match = samples.find((x) => regsFromSample(x.s)[RSP] === st.sp && regsFromSample(x.s)[RIP] === st.pc);
       if (match) {
-        snapshots.push({ tid, source: match.kind === 'task-clock' ? 'perf-sample' : 'switch-sample', regs: regsFromSample(match.s), stack: match.s.stack, syscall: st.kind === 'syscall' ? st.nr : undefined, syscallState: st, switches, takenAt: Date.now() });
+        snapshots.push({
+          tid,
+          source: match.kind === 'task-clock' ? 'perf-sample' : 'switch-sample',
+          regs: regsFromSample(match.s),
+          stack: match.s.stack,
+          syscall: st.kind === 'syscall' ? st.nr : undefined,
+          syscallState: st,
+          switches,
+          takenAt: Date.now(),
+        });
       } else {
-        snapshots.push({ tid, source: 'proc-syscall', regs: regsFromSyscall(st), syscall: st.kind === 'syscall' ? st.nr : undefined, syscallState: st, switches, takenAt: Date.now() });
+        snapshots.push({
+          tid,
+          source: 'proc-syscall',
+          regs: regsFromSyscall(st),
+          syscall: st.kind === 'syscall' ? st.nr : undefined,
+          syscallState: st,
+          switches,
+          takenAt: Date.now(),
+        });
       }
       continue;
     }
     if (samples.length) {
       const x = samples[0];
-      snapshots.push({ tid, source: x.kind === 'task-clock' ? 'perf-sample' : 'switch-sample', regs: regsFromSample(x.s), stack: x.s.stack, syscallState: st, takenAt: Date.now() });
+      snapshots.push({
+        tid,
+        source: x.kind === 'task-clock' ? 'perf-sample' : 'switch-sample',
+        regs: regsFromSample(x.s),
+        stack: x.s.stack,
+        syscallState: st,
+        takenAt: Date.now(),
+      });
       continue;
     }
     failures.push({

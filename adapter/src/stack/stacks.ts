@@ -113,7 +113,8 @@ export function takeStacks(program: Program, opts: StacksOptions = {}): StacksRe
   const numbers = new Map(all.map((t, i) => [t, i + 1]));
   const wanted = opts.tids ?? all;
   for (const t of wanted) {
-    if (!numbers.has(t)) throw new PidscopeError('NO_THREAD', `Thread ${t} is not a thread of process ${pid}`, `Its threads are ${all.join(', ')} (ls /proc/${pid}/task)`, 'user');
+    if (!numbers.has(t))
+      throw new PidscopeError('NO_THREAD', `Thread ${t} is not a thread of process ${pid}`, `Its threads are ${all.join(', ')} (ls /proc/${pid}/task)`, 'user');
   }
   const failures: SnapshotFailure[] = [];
   const threads: ThreadStack[] = [];
@@ -131,7 +132,13 @@ export function takeStacks(program: Program, opts: StacksOptions = {}): StacksRe
         // The stack was read live: valid only if the thread did not run meanwhile.
         const after = readSyscall(pid, s.tid);
         const sw = contextSwitches(pid, s.tid);
-        const same = after.kind === s.syscallState.kind && 'sp' in after && 'sp' in s.syscallState && after.sp === s.syscallState.sp && after.pc === s.syscallState.pc && sw === s.switches;
+        const same =
+          after.kind === s.syscallState.kind &&
+          'sp' in after &&
+          'sp' in s.syscallState &&
+          after.sp === s.syscallState.sp &&
+          after.pc === s.syscallState.pc &&
+          sw === s.switches;
         if (after.kind === 'gone' || sw === undefined) {
           failures.push({ tid: s.tid, reason: `thread ${s.tid} exited while its stack was read` });
           continue;
@@ -157,7 +164,9 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
   let code = codeSources.get(program);
   if (!code) codeSources.set(program, (code = new ByteSource(program.memory)));
   const codeSrc = code;
-  const memory: MemoryReader = new CachedReader(s.stack && s.regs[RSP] !== undefined ? new StackOverlayReader(program.memory, s.regs[RSP]!, s.stack) : program.memory);
+  const memory: MemoryReader = new CachedReader(
+    s.stack && s.regs[RSP] !== undefined ? new StackOverlayReader(program.memory, s.regs[RSP]!, s.stack) : program.memory,
+  );
   const src = new ByteSource(memory);
   const codeCache = new Map<Module, Array<[bigint, bigint]>>();
   const isCode = (a: bigint) => {
@@ -178,36 +187,40 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
     return v;
   };
   const ctx: ValueContext = { memory, symbols: program.symbols, pointerSize: program.symbols.pointerSize };
-  const res = unwind(s.regs, {
-    read,
-    isCode,
-    cfiRow: (pc) => {
-      const m = syms.moduleAt(pc);
-      if (!m) return undefined;
-      return cfiOf(m.elf, m.debugElf).rowAt(pc - m.bias);
+  const res = unwind(
+    s.regs,
+    {
+      read,
+      isCode,
+      cfiRow: (pc) => {
+        const m = syms.moduleAt(pc);
+        if (!m) return undefined;
+        return cfiOf(m.elf, m.debugElf).rowAt(pc - m.bias);
+      },
+      callCanReach: (target, pc) => {
+        const m = syms.moduleAt(pc);
+        const sym = m?.symbolize(pc);
+        if (!m || !sym) return true;
+        const entry = sym.symbol.value + m.bias;
+        if (target === entry) return true;
+        const tm = syms.moduleAt(target);
+        if (!tm) return false;
+        if (isPlt(tm, target)) return true;
+        const fe = frameFunctionEntry(syms, pc);
+        try {
+          return fe !== undefined && tailCallChain(syms, target, fe).length > 0;
+        } catch {
+          return false;
+        }
+      },
+      isOutermost: (f) => {
+        const m = syms.moduleAt(f.pc);
+        if (!m || !m.isMain) return false;
+        return functionName(m, f.lookupPc) === 'main';
+      },
     },
-    callCanReach: (target, pc) => {
-      const m = syms.moduleAt(pc);
-      const sym = m?.symbolize(pc);
-      if (!m || !sym) return true;
-      const entry = sym.symbol.value + m.bias;
-      if (target === entry) return true;
-      const tm = syms.moduleAt(target);
-      if (!tm) return false;
-      if (isPlt(tm, target)) return true;
-      const fe = frameFunctionEntry(syms, pc);
-      try {
-        return fe !== undefined && tailCallChain(syms, target, fe).length > 0;
-      } catch {
-        return false;
-      }
-    },
-    isOutermost: (f) => {
-      const m = syms.moduleAt(f.pc);
-      if (!m || !m.isMain) return false;
-      return functionName(m, f.lookupPc) === 'main';
-    },
-  }, maxDepth);
+    maxDepth,
+  );
   const frames: StackFrame[] = [];
   // Caller contexts for entry values, made on demand (most frames never need one).
   const callerCtx = new Map<number, FrameContext | null>();
@@ -250,7 +263,17 @@ function buildStack(program: Program, syms: ProcessSymbols, s: ThreadSnapshot, n
   // The depth counts frames as shown (gdb's `bt N`), inline and tail-call frames included.
   const truncated = res.truncated || frames.length > maxDepth;
   if (frames.length > maxDepth) frames.length = maxDepth;
-  return { tid: s.tid, number, name: threadName(program.pid, s.tid) ?? '', pthread, source: s.source, frames, truncated, stopReason: truncated ? undefined : res.stopReason, takenAt: s.takenAt };
+  return {
+    tid: s.tid,
+    number,
+    name: threadName(program.pid, s.tid) ?? '',
+    pthread,
+    source: s.source,
+    frames,
+    truncated,
+    stopReason: truncated ? undefined : res.stopReason,
+    takenAt: s.takenAt,
+  };
 }
 
 /**

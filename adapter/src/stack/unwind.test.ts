@@ -26,7 +26,15 @@ function regs(o: Partial<Record<number, bigint>>): RegSet {
 }
 
 // rsp-based frames: CFA = rsp+16, return address at CFA-8 (a function that pushed one register).
-const row = (start: bigint): CfiRow => ({ cfa: { kind: 'reg', reg: RSP, offset: 16n }, regs: new Map([[16, { kind: 'offset', offset: -8n }]]), raReg: 16, signalFrame: false, start, end: start + 0x100n, loc: start });
+const row = (start: bigint): CfiRow => ({
+  cfa: { kind: 'reg', reg: RSP, offset: 16n },
+  regs: new Map([[16, { kind: 'offset', offset: -8n }]]),
+  raReg: 16,
+  signalFrame: false,
+  start,
+  end: start + 0x100n,
+  loc: start,
+});
 
 describe('unwind', () => {
   it('walks CFI frames and stops where the return address is undefined (clone3)', () => {
@@ -57,7 +65,7 @@ describe('unwind', () => {
     expect(r.truncated).toBe(true);
   });
 
-  it('a caller whose stack pointer is below the callee\'s is refused as corrupt', () => {
+  it("a caller whose stack pointer is below the callee's is refused as corrupt", () => {
     const bad: CfiRow = { ...row(0x1000n), cfa: { kind: 'reg', reg: RSP, offset: -64n } };
     const env: UnwindEnv = { read: space({ '0x6fb8': 0x1050n }), isCode: () => true, cfiRow: () => bad };
     const r = unwind(regs({ [RIP]: 0x1010n, [RSP]: 0x7000n }), env);
@@ -92,7 +100,10 @@ describe('unwind', () => {
 
   it('rbp-based CFA with only sp and pc known: the saved-rbp/return pair is found on the stack', () => {
     // At 0x7020: saved rbp 0x7100, return address 0x2005 right after a call (e8 rel32 at 0x2000).
-    const read = space({ '0x7000': 0x1234n, '0x7008': 0x99n, '0x7010': 0x3000n, '0x7018': 0n, '0x7020': 0x7100n, '0x7028': 0x2005n }, { '0x2000': [0xe8, 0, 0, 0, 0] });
+    const read = space(
+      { '0x7000': 0x1234n, '0x7008': 0x99n, '0x7010': 0x3000n, '0x7018': 0n, '0x7020': 0x7100n, '0x7028': 0x2005n },
+      { '0x2000': [0xe8, 0, 0, 0, 0] },
+    );
     const env: UnwindEnv = { read, isCode: (a) => a >= 0x2000n && a < 0x3000n, cfiRow: () => undefined };
     expect(followsCall(env, 0x2005n)).toBe(true);
     expect(scanForFramePointer(0x7000n, env)).toBe(0x7020n);

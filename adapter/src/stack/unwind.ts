@@ -62,7 +62,7 @@ const GREG_TO_DWARF = [8, 9, 10, 11, 12, 13, 14, 15, 5, 4, 6, 3, 1, 0, 2, 7, 16]
 export function unwind(initial: RegSet, env: UnwindEnv, maxDepth = 10_000): UnwindResult {
   const frames: UnwoundFrame[] = [];
   const pc0 = initial[RIP];
-  if (pc0 === undefined) return { frames, truncated: false, stopReason: 'the thread\'s pc is not known' };
+  if (pc0 === undefined) return { frames, truncated: false, stopReason: "the thread's pc is not known" };
   let cur: UnwoundFrame = { pc: pc0, regs: [...initial], how: 'snapshot', signalTrampoline: false, lookupPc: pc0 };
   cur.signalTrampoline = isSigreturn(env, pc0);
   for (;;) {
@@ -184,7 +184,7 @@ function fromCfi(f: UnwoundFrame, row: CfiRow, env: UnwindEnv): Step | undefined
 /** The kernel's rt_sigframe: ucontext right above the return address the handler got. */
 function fromSigframe(f: UnwoundFrame, env: UnwindEnv): Step {
   const sp = f.regs[RSP];
-  if (sp === undefined) return { stop: 'the signal frame\'s stack pointer is not known' };
+  if (sp === undefined) return { stop: "the signal frame's stack pointer is not known" };
   const regs: RegSet = new Array(NUM_GPRS).fill(undefined);
   for (let i = 0; i < GREG_TO_DWARF.length; i++) regs[GREG_TO_DWARF[i]] = env.read(sp + UC_GREGS + BigInt(i * 8), 8);
   f.cfa = sp;

@@ -43,7 +43,9 @@ export interface FrameContext {
 }
 
 function isBlock(a: Attr): boolean {
-  return Buffer.isBuffer(a.value) && (a.form === FORM_exprloc || a.form === FORM_block1 || a.form === FORM_block2 || a.form === FORM_block4 || a.form === FORM_block);
+  return (
+    Buffer.isBuffer(a.value) && (a.form === FORM_exprloc || a.form === FORM_block1 || a.form === FORM_block2 || a.form === FORM_block4 || a.form === FORM_block)
+  );
 }
 
 /** The expression of `a` that applies at linkPc (undefined: not available there). */

@@ -77,7 +77,12 @@ function readMaps(pid: number): MapRegion[] {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new PidscopeError('ESRCH', `No process with pid ${pid}`, 'Check the pid (ps, pgrep) and that the process is still running');
-    if (code === 'EACCES' || code === 'EPERM') throw new PidscopeError('EPERM', `Cannot read /proc/${pid}/maps (permission denied)`, 'Run as the same user as the target (with ptrace permission) or with CAP_SYS_PTRACE');
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new PidscopeError(
+        'EPERM',
+        `Cannot read /proc/${pid}/maps (permission denied)`,
+        'Run as the same user as the target (with ptrace permission) or with CAP_SYS_PTRACE',
+      );
     throw new PidscopeError('EIO', `Cannot read /proc/${pid}/maps: ${(e as Error).message}`, '');
   }
   return parseMaps(text);
@@ -142,7 +147,10 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
     const modWarnings: string[] = [];
     const dbg = findDebugFile(elf, sameFile || !g.deleted ? rootPath : readFrom, g.path, debugDirs, modWarnings);
     const isMain = exe !== undefined ? g.path === exe : modules.length === 0;
-    if (!dbg && isMain) modWarnings.push(`${g.path}: no debug info found (looked in the file, by build-id and .gnu_debuglink under ${debugDirs.join(', ')}); variables have no types`);
+    if (!dbg && isMain)
+      modWarnings.push(
+        `${g.path}: no debug info found (looked in the file, by build-id and .gnu_debuglink under ${debugDirs.join(', ')}); variables have no types`,
+      );
     modules.push(
       new Module({
         path: g.path,
@@ -158,7 +166,12 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
       }),
     );
   }
-  if (modules.length === 0) throw new PidscopeError('NO_MODULES', `No readable ELF file is mapped in process ${pid}`, 'Check permissions on /proc/PID/map_files (needs the same user or CAP_SYS_ADMIN)');
+  if (modules.length === 0)
+    throw new PidscopeError(
+      'NO_MODULES',
+      `No readable ELF file is mapped in process ${pid}`,
+      'Check permissions on /proc/PID/map_files (needs the same user or CAP_SYS_ADMIN)',
+    );
   return new SymbolsImpl(linkMapOrder(modules), warnings, pid, opts.readMemory);
 }
 
@@ -212,7 +225,18 @@ export function loadSymbolsFromFiles(paths: string[], opts: LoadOptions = {}): P
     const loads = elf.loadSegments();
     const start = loads.length ? loads.reduce((a, b) => (b.vaddr < a ? b.vaddr : a), loads[0].vaddr) : 0n;
     const end = loads.reduce((a, b) => (b.vaddr + b.memsz > a ? b.vaddr + b.memsz : a), 0n);
-    return new Module({ path: p, readFrom: p, elf, debugElf: dbg?.elf, debugFile: dbg && dbg.how !== 'self' ? dbg.path : undefined, bias: 0n, start, end, isMain: i === 0, warnings: w });
+    return new Module({
+      path: p,
+      readFrom: p,
+      elf,
+      debugElf: dbg?.elf,
+      debugFile: dbg && dbg.how !== 'self' ? dbg.path : undefined,
+      bias: 0n,
+      start,
+      end,
+      isMain: i === 0,
+      warnings: w,
+    });
   });
   return new SymbolsImpl(modules, warnings);
 }
@@ -319,11 +343,13 @@ class SymbolsImpl implements ProcessSymbols {
       // in the executable's .bss (gdb's get_symbol_address does the same lookup).
       if (!m.isMain && dv.scope === 'global') {
         const main = this.modules.find((x) => x.isMain);
-        const copy = main?.mayDefine(dv.name) === false ? undefined : main?.symbolsNamed(dv.name).find((x) => x.table === 'dynsym' && x.type === 'object' && (x.binding === 'global' || x.binding === 'weak'));
+        const copy =
+          main?.mayDefine(dv.name) === false
+            ? undefined
+            : main?.symbolsNamed(dv.name).find((x) => x.table === 'dynsym' && x.type === 'object' && (x.binding === 'global' || x.binding === 'weak'));
         if (main && copy) v.address = copy.value + main.bias;
       }
-    }
-    else if (loc.kind === 'value') {
+    } else if (loc.kind === 'value') {
       // A folded pointer (`DW_OP_addr X; DW_OP_stack_value`) is relocated like gdb does.
       v.constValue = loc.linkAddress !== undefined ? leBytes(loc.linkAddress + m.bias, loc.bytes.length) : loc.bytes;
       v.absentReason = 'optimized out: no address (value known)';
@@ -481,8 +507,7 @@ class SymbolsImpl implements ProcessSymbols {
       const seg = m.elf.segments.find((p) => p.type === PT_TLS);
       if (seg) v.tls = { offset: s.value, module: m.path, blockSize: seg.memsz, blockAlign: seg.align };
       this.placeTls(v);
-    }
-    else v.address = s.value + m.bias;
+    } else v.address = s.value + m.bias;
     return v;
   }
 

@@ -159,7 +159,11 @@ export class Module {
       };
       this.dwarfInfo = new DwarfInfo(sections);
       if (this.completeType) this.dwarfInfo.types.completeType = this.completeType;
-      attachIndexCache(this.dwarfInfo, { path: e === this.elf ? this.readFrom : (this.debugFile ?? this.readFrom), size: e.buf.length, buildId: safe(() => e.buildId()) });
+      attachIndexCache(this.dwarfInfo, {
+        path: e === this.elf ? this.readFrom : (this.debugFile ?? this.readFrom),
+        size: e.buf.length,
+        buildId: safe(() => e.buildId()),
+      });
     } catch (err) {
       this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
     }

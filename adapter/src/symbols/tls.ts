@@ -145,7 +145,7 @@ export function threadLocalAddress(syms: ProcessSymbols, v: VariableSymbol, read
   const entrySize = BigInt(dtvEntry.bits / 8);
   const block = ptr(read, dtv + BigInt(id) * entrySize + BigInt(val.offset), pointer, le);
   if (block === undefined || block === 0n || block === (1n << BigInt(pointer * 8)) - 1n) {
-    return { reason: 'this thread has not allocated the module\'s TLS block yet' };
+    return { reason: "this thread has not allocated the module's TLS block yet" };
   }
   return { address: block + v.tls.offset };
 }

@@ -6,18 +6,7 @@
  * may be getters that decode the DIE on first access, so recursive types (struct node { struct
  * node *next; }) are plain object cycles. Consumers must treat every Type as immutable.
  */
-export type Type =
-  | VoidType
-  | IntType
-  | BoolType
-  | FloatType
-  | PointerType
-  | QualifiedType
-  | TypedefType
-  | CompoundType
-  | EnumType
-  | ArrayType
-  | FunctionType;
+export type Type = VoidType | IntType | BoolType | FloatType | PointerType | QualifiedType | TypedefType | CompoundType | EnumType | ArrayType | FunctionType;
 
 export interface VoidType {
   kind: 'void';

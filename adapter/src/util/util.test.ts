@@ -4,7 +4,7 @@ import { hex } from './hex';
 import { lastAtOrBefore } from './search';
 
 describe('util', () => {
-  it('leBytes: little-endian two\'s complement, truncated to size', () => {
+  it("leBytes: little-endian two's complement, truncated to size", () => {
     expect([...leBytes(0x0102n, 4)]).toEqual([2, 1, 0, 0]);
     expect([...leBytes(-1n, 2)]).toEqual([0xff, 0xff]);
     expect([...leBytes(0x1_0000_0001n, 4)]).toEqual([1, 0, 0, 0]);

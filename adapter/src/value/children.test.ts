@@ -17,7 +17,15 @@ class CountingMemory extends FakeMemory {
 }
 
 const INT = BUILTIN.int;
-const point: CompoundType = { kind: 'struct', name: 'point', size: 8, members: [{ name: 'x', type: INT, bitOffset: 0 }, { name: 'y', type: INT, bitOffset: 32 }] };
+const point: CompoundType = {
+  kind: 'struct',
+  name: 'point',
+  size: 8,
+  members: [
+    { name: 'x', type: INT, bitOffset: 0 },
+    { name: 'y', type: INT, bitOffset: 32 },
+  ],
+};
 
 describe('children (DAP expansion)', () => {
   const mem = new CountingMemory();

@@ -13,7 +13,12 @@ import { containerItems, deepMember, stdView, type StdView } from './libstdcxx';
 const NODE_CONTAINERS = new Set(['list', 'forward_list', 'tree', 'hashtable', 'deque']);
 
 /** The elements of a list, map, set, unordered container or deque, as gdb's printers list them. */
-function containerChildren(ctx: ValueContext, view: Extract<StdView, { kind: 'container' }>, address: bigint, limit: number): { count: number; children: Child[] } {
+function containerChildren(
+  ctx: ValueContext,
+  view: Extract<StdView, { kind: 'container' }>,
+  address: bigint,
+  limit: number,
+): { count: number; children: Child[] } {
   const f = new Formatter(ctx);
   const host = f.viewHost();
   const { count, items } = containerItems(host, view, address, limit);
@@ -58,7 +63,10 @@ function cxxMemberObject(ctx: ValueContext, parent: TargetObject, m: Member): Ta
     if (parent.kind !== 'reference' || !m.base.offsetExpr) return makeAbsent('optimized out', m.type);
     const src = new ByteSource(ctx.memory);
     try {
-      return makeReference(m.type, virtualBaseAddress(m.base.offsetExpr, parent.address, (a) => bytesToBigint(src.read(a, 8, true), false)));
+      return makeReference(
+        m.type,
+        virtualBaseAddress(m.base.offsetExpr, parent.address, (a) => bytesToBigint(src.read(a, 8, true), false)),
+      );
     } catch {
       return makeAbsent('unreadable virtual base', m.type);
     }
@@ -154,7 +162,11 @@ export function children(ctx: ValueContext, obj: TargetObject, start = 0, count?
     const end = Math.min(v.length, count === undefined ? v.length : start + count);
     const out: Child[] = [];
     for (let i = start; i < end; i++) {
-      out.push({ name: `[${i}]`, evaluateName: pe === undefined ? undefined : `${pe}._M_impl._M_start[${i}]`, object: makeReference(view.element, v.first + BigInt(i * v.esize)) });
+      out.push({
+        name: `[${i}]`,
+        evaluateName: pe === undefined ? undefined : `${pe}._M_impl._M_start[${i}]`,
+        object: makeReference(view.element, v.first + BigInt(i * v.esize)),
+      });
     }
     return out;
   }

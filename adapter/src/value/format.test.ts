@@ -106,7 +106,14 @@ describe('gdb print notation', () => {
   it('structs, arrays, repeats, strings', () => {
     const { ctx, mem } = setup();
     const inner = struct('inner', [['x', INT, 0]], 4);
-    const outer = struct('outer', [['a', INT, 0], ['b', inner, 32]], 8);
+    const outer = struct(
+      'outer',
+      [
+        ['a', INT, 0],
+        ['b', inner, 32],
+      ],
+      8,
+    );
     mem.map(0x1000n, ints([1, 2]));
     expect(formatTop(ctx, makeReference(outer, 0x1000n))).toBe('{a = 1, b = {x = 2}}');
     mem.map(0x2000n, ints([1, 2, 3, 4, 5, 6, ...Array(14).fill(7)]));
@@ -164,20 +171,74 @@ describe('gdb print notation', () => {
     expect(v(CHAR, [39])).toBe("39 '\\''");
     expect(v(CHAR, [10])).toBe("10 '\\n'");
     expect(v(BUILTIN.bool, [1])).toBe('true');
-    const color: EnumType = { kind: 'enum', name: 'color', size: 4, enumerators: [{ name: 'RED', value: 0n }, { name: 'GREEN', value: 1n }, { name: 'BLUE', value: 2n }] };
+    const color: EnumType = {
+      kind: 'enum',
+      name: 'color',
+      size: 4,
+      enumerators: [
+        { name: 'RED', value: 0n },
+        { name: 'GREEN', value: 1n },
+        { name: 'BLUE', value: 2n },
+      ],
+    };
     expect(v(color, [1, 0, 0, 0])).toBe('GREEN');
     expect(v(color, [7, 0, 0, 0])).toBe('(GREEN | BLUE | unknown: 0x4)');
-    const flags: EnumType = { kind: 'enum', name: 'flags', size: 4, enumerators: [{ name: 'F_A', value: 1n }, { name: 'F_B', value: 2n }, { name: 'F_C', value: 4n }] };
+    const flags: EnumType = {
+      kind: 'enum',
+      name: 'flags',
+      size: 4,
+      enumerators: [
+        { name: 'F_A', value: 1n },
+        { name: 'F_B', value: 2n },
+        { name: 'F_C', value: 4n },
+      ],
+    };
     expect(v(flags, [5, 0, 0, 0])).toBe('(F_A | F_C)');
     expect(v(flags, [9, 0, 0, 0])).toBe('(F_A | unknown: 0x8)');
     expect(v(flags, [0, 0, 0, 0])).toBe('0');
-    const multi: EnumType = { kind: 'enum', name: 'm', size: 4, enumerators: [{ name: 'M_A', value: 1n }, { name: 'M_B', value: 3n }] };
+    const multi: EnumType = {
+      kind: 'enum',
+      name: 'm',
+      size: 4,
+      enumerators: [
+        { name: 'M_A', value: 1n },
+        { name: 'M_B', value: 3n },
+      ],
+    };
     expect(v(multi, [4, 0, 0, 0])).toBe('4');
-    const bits = struct('bits', [['a', BUILTIN.unsignedInt, 0, 3], ['b', INT, 3, 5], ['c', BUILTIN.unsignedInt, 8, 1], ['d', BUILTIN.bool, 9, 1]], 4);
+    const bits = struct(
+      'bits',
+      [
+        ['a', BUILTIN.unsignedInt, 0, 3],
+        ['b', INT, 3, 5],
+        ['c', BUILTIN.unsignedInt, 8, 1],
+        ['d', BUILTIN.bool, 9, 1],
+      ],
+      4,
+    );
     // a=5, b=-3, c=1, d=1
     const word = 5 | ((-3 & 31) << 3) | (1 << 8) | (1 << 9);
     expect(v(bits, [word & 255, word >> 8, 0, 0])).toBe('{a = 5, b = -3, c = 1, d = true}');
-    const anon = struct('anon', [['a', INT, 0], [undefined, struct(undefined, [['x', INT, 0], ['y', INT, 32]], 8), 32], ['z', INT, 96]], 16);
+    const anon = struct(
+      'anon',
+      [
+        ['a', INT, 0],
+        [
+          undefined,
+          struct(
+            undefined,
+            [
+              ['x', INT, 0],
+              ['y', INT, 32],
+            ],
+            8,
+          ),
+          32,
+        ],
+        ['z', INT, 96],
+      ],
+      16,
+    );
     expect(v(anon, [...ints([1, 2, 3, 5])])).toBe('{a = 1, {x = 2, y = 3}, z = 5}');
     expect(v(struct('empty', [], 0), [])).toBe('{<No data fields>}');
   });

@@ -12,16 +12,7 @@
 import { PidscopeError } from '../errors';
 import { resolve, sizeOf, type CompoundType, type EnumType, type Member, type Type } from '../symbols/types';
 import { floatFormatFor, formatFloat } from './float';
-import {
-  ByteSource,
-  bytesToBigint,
-  extractBits,
-  isMemoryError,
-  MAX_VALUE_SIZE,
-  memoryError,
-  type TargetObject,
-  type ValueContext,
-} from './object';
+import { ByteSource, bytesToBigint, extractBits, isMemoryError, MAX_VALUE_SIZE, memoryError, type TargetObject, type ValueContext } from './object';
 import { NODEBUG_DATA } from './nodebug';
 import { symbolSuffix } from './symbolize';
 import { languageOf } from '../lang';
@@ -59,7 +50,10 @@ export function valueTooBig(size: number, type?: Type): PidscopeError {
   // gdb names the type when it has a name (typedef, struct tag, base type), not for arrays.
   let t = type;
   while (t && t.kind === 'qualified') t = t.type;
-  const name = t && (t.kind === 'typedef' || t.kind === 'int' || t.kind === 'float' || t.kind === 'bool' || t.kind === 'struct' || t.kind === 'union' || t.kind === 'enum') ? t.name : undefined;
+  const name =
+    t && (t.kind === 'typedef' || t.kind === 'int' || t.kind === 'float' || t.kind === 'bool' || t.kind === 'struct' || t.kind === 'union' || t.kind === 'enum')
+      ? t.name
+      : undefined;
   const what = name ? `value of type \`${name}' requires` : 'value requires';
   return new PidscopeError('TOO_BIG', `${what} ${size} bytes, which is more than max-value-size`, '', 'user');
 }
@@ -177,7 +171,7 @@ function convert(buf: Buffer, length: number, width: number, charset: Charset): 
     }
     return out;
   }
-  for (let i = 0; i < length; ) {
+  for (let i = 0; i < length;) {
     const b = at(i);
     if (b < 0x80 || charset === 'ascii') {
       out.push(b < 0x80 ? { cp: b, units: [b] } : { units: [b] });
@@ -187,7 +181,8 @@ function convert(buf: Buffer, length: number, width: number, charset: Charset): 
     // UTF-8 as glibc's iconv decodes it for gdb: lead bytes up to 0xfd announce 2–6 byte
     // sequences; one that the input ends in the middle of is an incomplete sequence, anywhere
     // else anything ill-formed is one invalid byte.
-    const need = b >= 0xc0 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf7 ? 3 : b >= 0xf8 && b <= 0xfb ? 4 : b >= 0xfc && b <= 0xfd ? 5 : -1;
+    const need =
+      b >= 0xc0 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf7 ? 3 : b >= 0xf8 && b <= 0xfb ? 4 : b >= 0xfc && b <= 0xfd ? 5 : -1;
     if (need < 0) {
       out.push({ units: [b] });
       i++;
@@ -276,20 +271,15 @@ export function charLiteral(c: number, width: number, kind: CharKind, charset: C
 }
 
 /** generic_printstr for `length` characters of `width` bytes from `buf` (gdb 13). */
-export function printString(
-  buf: Buffer,
-  length: number,
-  width: number,
-  kind: CharKind,
-  forceEllipses: boolean,
-  opts: FormatOptions,
-): string {
+export function printString(buf: Buffer, length: number, width: number, kind: CharKind, forceEllipses: boolean, opts: FormatOptions): string {
   const charset = opts.charset ?? 'ascii';
   if (!forceEllipses && length > 0 && readUnsigned(buf, (length - 1) * width, width) === 0) length--;
   if (length === 0) return `${kind}""`;
   const chars = convert(buf, length, width, charset);
   const same = (a: Converted, b: Converted) =>
-    !a.incomplete && !b.incomplete && (a.cp !== undefined ? a.cp === b.cp : b.cp === undefined && a.units.length === b.units.length && a.units.every((u, k) => u === b.units[k]));
+    !a.incomplete &&
+    !b.incomplete &&
+    (a.cp !== undefined ? a.cp === b.cp : b.cp === undefined && a.units.length === b.units.length && a.units.every((u, k) => u === b.units[k]));
   // Runs of equal characters, consumed until the element budget is spent.
   const runs: Array<{ ch: Converted; n: number }> = [];
   let i = 0;
@@ -372,11 +362,16 @@ export class Formatter {
     if (obj.kind === 'absent') return absentText(obj.reason);
     const type = obj.type;
     if (type === NODEBUG_DATA) {
-      throw new PidscopeError('NO_TYPE', 'this symbol has unknown type (no debug info); cast it to its declared type', 'e.g. (int)name or *(struct foo *)&name', 'user');
+      throw new PidscopeError(
+        'NO_TYPE',
+        'this symbol has unknown type (no debug info); cast it to its declared type',
+        'e.g. (int)name or *(struct foo *)&name',
+        'user',
+      );
     }
     const r = resolve(type);
     if (r.kind === 'function') {
-      const addr = obj.kind === 'reference' ? obj.address : obj.address ?? 0n;
+      const addr = obj.kind === 'reference' ? obj.address : (obj.address ?? 0n);
       // gdb fetches a function value's first byte: `*null_fn` is a memory error.
       const first = this.src.read(addr, 1);
       if (this.opts.format) return this.formatted({ kind: 'int', name: 'char', size: 1, signed: true, isChar: true }, first, 0, this.opts.format) ?? '';
@@ -733,7 +728,7 @@ export class Formatter {
       }
       if (m.base) {
         const bt = resolve(m.type);
-        const bname = bt.kind === 'struct' || bt.kind === 'union' ? bt.name ?? '' : this.typeName(m.type);
+        const bname = bt.kind === 'struct' || bt.kind === 'union' ? (bt.name ?? '') : this.typeName(m.type);
         // gdb shows a base whose definition the compiler left out (clang's -fno-standalone-debug) as empty.
         if (bt.kind === 'struct' && !bt.members) text = '{<No data fields>}';
         else if (m.base.virtual) {
@@ -808,7 +803,8 @@ export class Formatter {
       return this.pointerText(r.element, address ?? 0n, false);
     }
     const kind = textualKind(r.element);
-    if (kind !== undefined && (!this.opts.format || this.opts.format === 'c')) return printString(buf.subarray(off, off + len * esize), len, esize, kind, false, this.opts);
+    if (kind !== undefined && (!this.opts.format || this.opts.format === 'c'))
+      return printString(buf.subarray(off, off + len * esize), len, esize, kind, false, this.opts);
     if (recurse >= this.opts.maxDepth) return '{...}';
     const parts: string[] = [];
     let printed = 0;
@@ -867,7 +863,7 @@ export function virtualBaseAddress(expr: Uint8Array, object: bigint, read64: (a:
     if (v === undefined) throw new PidscopeError('EVAL', 'bad virtual base location', '', 'internal');
     return v;
   };
-  for (let i = 0; i < expr.length; ) {
+  for (let i = 0; i < expr.length;) {
     const op = expr[i++];
     if (op === 0x12) st.push(st[st.length - 1]);
     else if (op === 0x06) st.push(read64(pop()));

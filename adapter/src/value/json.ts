@@ -39,7 +39,7 @@ export function toJson(ctx: ValueContext, obj: TargetObject, opts: JsonOptions =
   try {
     out.text = f.top(obj);
   } catch (e) {
-    out.error = e instanceof Error ? (e as { causeText?: string }).causeText ?? e.message : String(e);
+    out.error = e instanceof Error ? ((e as { causeText?: string }).causeText ?? e.message) : String(e);
     return out;
   }
   const r = resolve(obj.type);
@@ -82,7 +82,7 @@ export function toJson(ctx: ValueContext, obj: TargetObject, opts: JsonOptions =
       }
     }
   } catch (e) {
-    out.error = e instanceof Error ? (e as { causeText?: string }).causeText ?? e.message : String(e);
+    out.error = e instanceof Error ? ((e as { causeText?: string }).causeText ?? e.message) : String(e);
   }
   return out;
 }

@@ -42,7 +42,8 @@ export function templateArgs(name: string): string[] {
 export function deepMember(t: CompoundType, name: string, pointerOnly = false, depth = 0): { member: Member; bitOffset: number } | undefined {
   if (depth > 10) return undefined;
   // (std::tuple names both the pointer and an empty deleter `_M_head_impl`: pointerOnly picks.)
-  for (const m of t.members ?? []) if (m.name === name && !m.static && (!pointerOnly || resolve(m.type).kind === 'pointer')) return { member: m, bitOffset: m.bitOffset };
+  for (const m of t.members ?? [])
+    if (m.name === name && !m.static && (!pointerOnly || resolve(m.type).kind === 'pointer')) return { member: m, bitOffset: m.bitOffset };
   for (const m of t.members ?? []) {
     if (m.static || m.base?.virtual) continue;
     const r = resolve(m.type);
@@ -53,7 +54,8 @@ export function deepMember(t: CompoundType, name: string, pointerOnly = false, d
   return undefined;
 }
 
-export type Container = 'pair' | 'string_view' | 'optional' | 'atomic' | 'list' | 'forward_list' | 'tree' | 'hashtable' | 'deque' | 'tuple' | 'variant' | 'bitvector';
+export type Container =
+  'pair' | 'string_view' | 'optional' | 'atomic' | 'list' | 'forward_list' | 'tree' | 'hashtable' | 'deque' | 'tuple' | 'variant' | 'bitvector';
 
 const CONTAINERS: Array<[RegExp, Container]> = [
   [/^std::pair</, 'pair'],
@@ -125,7 +127,12 @@ export interface Item {
  * The elements of a node-based or segmented container (list, forward_list, map/set, unordered,
  * deque): how many there are, and the first `limit` of them in gdb's order.
  */
-export function containerItems(host: ViewHost, view: Extract<StdView, { kind: 'container' }>, address: bigint, limit: number): { count: number; items: Item[] } {
+export function containerItems(
+  host: ViewHost,
+  view: Extract<StdView, { kind: 'container' }>,
+  address: bigint,
+  limit: number,
+): { count: number; items: Item[] } {
   const t = view.type;
   const name = t.name!;
   const obj = host.read(address, size(t));
@@ -259,7 +266,13 @@ export function containerText(host: ViewHost, view: Extract<StdView, { kind: 'co
     case 'deque': {
       const { count, items } = containerItems(host, view, address, host.elements);
       const isMap = /^std::(unordered_)?(multi)?map</.test(name);
-      const body = items.map((it, i) => (it.key ? `[${host.value(it.key.type, it.key.address)}] = ${host.value(it.type, it.address)}` : view.which === 'deque' ? host.value(it.type, it.address) : `[${i}] = ${host.value(it.type, it.address)}`));
+      const body = items.map((it, i) =>
+        it.key
+          ? `[${host.value(it.key.type, it.key.address)}] = ${host.value(it.type, it.address)}`
+          : view.which === 'deque'
+            ? host.value(it.type, it.address)
+            : `[${i}] = ${host.value(it.type, it.address)}`,
+      );
       void isMap;
       if (view.which === 'list' || view.which === 'forward_list') return count === 0 ? `${bare} is empty` : `${bare} = ${list(body, count)}`;
       const what = view.which === 'deque' ? 'std::deque' : bare;

@@ -10,7 +10,12 @@ describe('Coalescer', () => {
   it('passes up to the limit per window, then summarises the rest with the last writer', () => {
     let now = 0;
     const out: CoalescedOutput[] = [];
-    const c = new Coalescer((o) => out.push(o), 3, 1000, () => now);
+    const c = new Coalescer(
+      (o) => out.push(o),
+      3,
+      1000,
+      () => now,
+    );
     for (let i = 1; i <= 10; i++) c.push(hit(1, i));
     c.push(hit(2, 1));
     expect(out.map((o) => o.kind)).toEqual(['hit', 'hit', 'hit', 'hit']);
@@ -25,7 +30,12 @@ describe('Coalescer', () => {
 
   it('flush at the end reports what was held back; Infinity turns it off', () => {
     const out: CoalescedOutput[] = [];
-    const c = new Coalescer((o) => out.push(o), 1, 1000, () => 0);
+    const c = new Coalescer(
+      (o) => out.push(o),
+      1,
+      1000,
+      () => 0,
+    );
     c.push(hit(1, 1));
     c.push(hit(1, 2));
     c.close();

@@ -78,15 +78,18 @@ export class Coalescer {
 
   private arm(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => {
-      const t = this.now();
-      let pending = false;
-      for (const [id, w] of this.windows) {
-        if (w.suppressed > 0 && t - w.started >= this.windowMs) this.closeWindow(id, w, t);
-        if (w.suppressed > 0) pending = true;
-      }
-      if (!pending) this.disarm();
-    }, Math.max(50, Math.floor(this.windowMs / 4)));
+    this.timer = setInterval(
+      () => {
+        const t = this.now();
+        let pending = false;
+        for (const [id, w] of this.windows) {
+          if (w.suppressed > 0 && t - w.started >= this.windowMs) this.closeWindow(id, w, t);
+          if (w.suppressed > 0) pending = true;
+        }
+        if (!pending) this.disarm();
+      },
+      Math.max(50, Math.floor(this.windowMs / 4)),
+    );
     this.timer.unref();
   }
 

@@ -149,7 +149,11 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     if (this.closed) throw new PidscopeError('CLOSED', 'the watch engine is closed', '', 'internal');
     if (this.ended) throw new PidscopeError('ENDED', `cannot watch: ${this.ended}`, '', 'target');
     if (!(spec.size > 0)) {
-      throw new PidscopeError('WATCH_SIZE', `'${spec.expression}' has no size (incomplete type or zero-length array)`, 'Watch an object with a complete type, or give a size');
+      throw new PidscopeError(
+        'WATCH_SIZE',
+        `'${spec.expression}' has no size (incomplete type or zero-length array)`,
+        'Watch an object with a complete type, or give a size',
+      );
     }
     const mode = spec.mode ?? 'auto';
     const access = spec.access ?? 'write';
@@ -169,7 +173,12 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     w.hitPredicate = parseHitCondition(spec.hitCondition);
     if (spec.condition?.trim()) {
       if (!this.o.hooks) {
-        throw new PidscopeError('NO_CONDITIONS', 'conditions need the C evaluator, which this watch engine was started without', 'Start the watch through a Program (pidscope watch, DAP)', 'internal');
+        throw new PidscopeError(
+          'NO_CONDITIONS',
+          'conditions need the C evaluator, which this watch engine was started without',
+          'Start the watch through a Program (pidscope watch, DAP)',
+          'internal',
+        );
       }
       w.condition = this.o.hooks.compileCondition(spec.condition.trim(), spec);
     }
@@ -236,13 +245,23 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
         access,
         onReadable: () => this.processHardware(w),
         onStatus: (m, level) => this.status(w, `${spec.expression}: ${m}`, level),
-        onExec: () => this.end('the target exec\'d a new program: the watched addresses mean nothing there'),
+        onExec: () => this.end("the target exec'd a new program: the watched addresses mean nothing there"),
         onFailed: (reason) => this.fallBackToPolling(w, `hardware watchpoint gave up while arming: ${reason}`),
-        onArmed: (threads, fds, ms) => this.status(w, `${spec.expression}: armed on ${threads.toLocaleString('en-US')} threads (${fds.toLocaleString('en-US')} perf fds) in ${ms} ms`, 'info'),
+        onArmed: (threads, fds, ms) =>
+          this.status(
+            w,
+            `${spec.expression}: armed on ${threads.toLocaleString('en-US')} threads (${fds.toLocaleString('en-US')} perf fds) in ${ms} ms`,
+            'info',
+          ),
       });
     } catch (e) {
       if (e instanceof PerfFdBudgetError) {
-        return new PidscopeError('PERF_FDS', `hardware watchpoint refused: ${e.message}`, 'Use --mode poll (any number of threads), or raise the open-files limit (ulimit -n)', 'user');
+        return new PidscopeError(
+          'PERF_FDS',
+          `hardware watchpoint refused: ${e.message}`,
+          'Use --mode poll (any number of threads), or raise the open-files limit (ulimit -n)',
+          'user',
+        );
       }
       if (e instanceof PerfSyscallError) {
         const code = e.errno === 28 ? 'HW_REGISTERS_FULL' : 'PERF_DENIED';
@@ -577,7 +596,9 @@ export class WatchEngine extends EventEmitter<{ event: [WatchEvent] }> {
     if (polled.length === 0) return;
     // One read into a reused array, no object per watch, until the set of watches changes.
     let p = this.poll;
-    const same = (q: NonNullable<typeof p>) => q.watches.length === polled.length && q.watches.every((w, i) => w === polled[i] && q.set.requests[i].address === w.info.spec.address && q.set.lengths[i] === w.info.spec.size);
+    const same = (q: NonNullable<typeof p>) =>
+      q.watches.length === polled.length &&
+      q.watches.every((w, i) => w === polled[i] && q.set.requests[i].address === w.info.spec.address && q.set.lengths[i] === w.info.spec.size);
     if (!p || !same(p)) {
       const set = createPollSet(polled.map((w) => ({ address: w.info.spec.address, length: w.info.spec.size })));
       p = this.poll = { watches: polled, set, bytes: Buffer.alloc(set.totalLength), bad: new Uint8Array(set.count) };

@@ -51,7 +51,6 @@ export function basename(p: string): string {
   return i < 0 ? p : p.slice(i + 1);
 }
 
-
 /**
  * The smallest element or member of `type` that holds all of [offset, offset + length): for a
  * change inside a big array or struct, `[6]` or `.config.workers` and its type, so a line can show

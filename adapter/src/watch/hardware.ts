@@ -392,7 +392,17 @@ export class HardwareWatch {
           let fd: number;
           try {
             const wakeup = this.wakeup === 'each' ? { events: 1 } : { watermarkBytes: ((this.o.ringPages ?? 16) * 4096) / 4 };
-            fd = openBreakpoint({ tid, cpu, address: r.address, length: r.length, access: this.o.access, inherit: true, sideband: i === 0, wakeup, sampleRegs: this.sampleRegs });
+            fd = openBreakpoint({
+              tid,
+              cpu,
+              address: r.address,
+              length: r.length,
+              access: this.o.access,
+              inherit: true,
+              sideband: i === 0,
+              wakeup,
+              sampleRegs: this.sampleRegs,
+            });
           } catch (e) {
             // A CPU that is possible but not present refuses events: skip it, for every thread.
             if (e instanceof PerfSyscallError && e.errno === ENODEV) {
@@ -515,7 +525,10 @@ export class HardwareWatch {
           case 'throttle':
             this.throttled++;
             if (this.throttled === 1) {
-              this.o.onStatus?.('the kernel throttled the watchpoint (more accesses per second than kernel.perf_event_max_sample_rate allows): some accesses are not recorded; the count stays exact only for recorded ones', 'warning');
+              this.o.onStatus?.(
+                'the kernel throttled the watchpoint (more accesses per second than kernel.perf_event_max_sample_rate allows): some accesses are not recorded; the count stays exact only for recorded ones',
+                'warning',
+              );
             }
             break;
           default:

@@ -28,13 +28,25 @@ import type { WatchAccess, WatchEvent, WatchHit, WatchInfo, WatchMode, WatchTarg
 export function resolveWatchTarget(program: Program, expression: string): WatchTarget {
   const obj = program.evaluate(expression);
   if (obj.kind === 'absent') {
-    throw new PidscopeError('NOT_LVALUE', `'${expression}' cannot be watched: ${obj.reason}`, 'Watch a global or static variable, a member, an element or *pointer');
+    throw new PidscopeError(
+      'NOT_LVALUE',
+      `'${expression}' cannot be watched: ${obj.reason}`,
+      'Watch a global or static variable, a member, an element or *pointer',
+    );
   }
   if (obj.kind === 'reference' && (obj.bitSize !== undefined || obj.bitOffset !== 0)) {
-    throw new PidscopeError('NOT_LVALUE', `'${expression}' is a bit field: debug registers and snapshots watch whole bytes`, 'Watch the struct that holds it (its changes include the bit field)');
+    throw new PidscopeError(
+      'NOT_LVALUE',
+      `'${expression}' is a bit field: debug registers and snapshots watch whole bytes`,
+      'Watch the struct that holds it (its changes include the bit field)',
+    );
   }
   if (obj.type && resolve(obj.type).kind === 'function') {
-    throw new PidscopeError('NOT_DATA', `'${expression}' is a function: watchpoints watch data, not code`, 'Watch a variable, e.g. a global the function writes');
+    throw new PidscopeError(
+      'NOT_DATA',
+      `'${expression}' is a function: watchpoints watch data, not code`,
+      'Watch a variable, e.g. a global the function writes',
+    );
   }
   const address = program.address(obj);
   if (address === undefined) {
@@ -46,7 +58,11 @@ export function resolveWatchTarget(program: Program, expression: string): WatchT
   }
   const size = program.sizeOf(obj);
   if (!size) {
-    throw new PidscopeError('WATCH_SIZE', `'${expression}' has no known size (incomplete type or zero-length array)`, 'Cast it to a complete type, e.g. `*(long *) &x` or `{char[64]} 0xADDR`');
+    throw new PidscopeError(
+      'WATCH_SIZE',
+      `'${expression}' has no known size (incomplete type or zero-length array)`,
+      'Cast it to a complete type, e.g. `*(long *) &x` or `{char[64]} 0xADDR`',
+    );
   }
   return { expression, address, size, type: obj.type };
 }
@@ -78,7 +94,13 @@ function truthy(program: Program, obj: TargetObject): boolean {
 /** The type `value`/`old` get for a raw address watch (no DWARF type): unsigned of that size. */
 function rawType(size: number): Type {
   if (size === 1 || size === 2 || size === 4 || size === 8) {
-    return { kind: 'int', name: size === 8 ? 'unsigned long' : size === 4 ? 'unsigned int' : size === 2 ? 'unsigned short' : 'unsigned char', size, signed: false, isChar: false };
+    return {
+      kind: 'int',
+      name: size === 8 ? 'unsigned long' : size === 4 ? 'unsigned int' : size === 2 ? 'unsigned short' : 'unsigned char',
+      size,
+      signed: false,
+      isChar: false,
+    };
   }
   return { kind: 'array', element: { kind: 'int', name: 'unsigned char', size: 1, signed: false, isChar: false }, length: size };
 }
@@ -132,7 +154,13 @@ function scopedContext(program: Program, target: WatchTarget, scope: WatchScope)
   const bind = (name: string, bytes: Buffer | undefined): VariableSymbol =>
     bytes
       ? { name, type, constValue: bytes, module: '<watch>', scope: 'global' }
-      : { name, type, module: '<watch>', scope: 'global', absentReason: name === 'old' ? 'not known (several writes landed together)' : 'overwritten before it could be read' };
+      : {
+          name,
+          type,
+          module: '<watch>',
+          scope: 'global',
+          absentReason: name === 'old' ? 'not known (several writes landed together)' : 'overwritten before it could be read',
+        };
   const bound = new Map([
     ['value', bind('value', scope.value)],
     ['old', bind('old', scope.old)],
@@ -153,7 +181,11 @@ export function programHooks(program: Program): WatchHooks {
           /* memory errors may pass later; names and syntax are fine */
         } else {
           const msg = e instanceof Error ? e.message : String(e);
-          throw new PidscopeError('CONDITION', `invalid condition '${expression}': ${msg}`, 'Write a C expression over `value`, `old` and globals, e.g. `value > 100` or `value != old && g_go`');
+          throw new PidscopeError(
+            'CONDITION',
+            `invalid condition '${expression}': ${msg}`,
+            'Write a C expression over `value`, `old` and globals, e.g. `value > 100` or `value != old && g_go`',
+          );
         }
       }
       return (scope) => truthy(program, evaluateExpression(scopedContext(program, target, scope), expression));
@@ -253,7 +285,9 @@ export function watchExpressions(
   try {
     for (const expression of expressions) {
       const t = resolveWatchTarget(program, expression);
-      watches.push(engine.add({ ...t, mode: opts.mode, access: opts.access, condition: opts.condition, hitCondition: opts.hitCondition, logMessage: opts.logMessage }));
+      watches.push(
+        engine.add({ ...t, mode: opts.mode, access: opts.access, condition: opts.condition, hitCondition: opts.hitCondition, logMessage: opts.logMessage }),
+      );
     }
   } catch (e) {
     coalescer.close();

@@ -5,12 +5,30 @@ const hex = (s: string) => Uint8Array.from(s.split(' ').map((b) => parseInt(b, 1
 
 describe('decoding MOV stores', () => {
   it('mov %rax, disp32(%rip)', () => {
-    expect(decodeStore(hex('48 89 05 10 00 00 00'), 0)).toEqual({ length: 7, op: 'mov', size: 8, source: { reg: 0, high8: false }, ea: { rip: true, disp: 16n } });
+    expect(decodeStore(hex('48 89 05 10 00 00 00'), 0)).toEqual({
+      length: 7,
+      op: 'mov',
+      size: 8,
+      source: { reg: 0, high8: false },
+      ea: { rip: true, disp: 16n },
+    });
   });
 
   it('mov %rax, (%rcx,%rdx,1) and mov %ebx, (%r12)', () => {
-    expect(decodeStore(hex('48 89 04 11'), 0)).toEqual({ length: 4, op: 'mov', size: 8, source: { reg: 0, high8: false }, ea: { rip: false, base: 1, index: 2, scale: 1, disp: 0n } });
-    expect(decodeStore(hex('41 89 1c 24'), 0)).toEqual({ length: 4, op: 'mov', size: 4, source: { reg: 3, high8: false }, ea: { rip: false, base: 12, index: undefined, scale: 1, disp: 0n } });
+    expect(decodeStore(hex('48 89 04 11'), 0)).toEqual({
+      length: 4,
+      op: 'mov',
+      size: 8,
+      source: { reg: 0, high8: false },
+      ea: { rip: false, base: 1, index: 2, scale: 1, disp: 0n },
+    });
+    expect(decodeStore(hex('41 89 1c 24'), 0)).toEqual({
+      length: 4,
+      op: 'mov',
+      size: 4,
+      source: { reg: 3, high8: false },
+      ea: { rip: false, base: 12, index: undefined, scale: 1, disp: 0n },
+    });
   });
 
   it('operand sizes, displacements, immediates, high byte registers', () => {

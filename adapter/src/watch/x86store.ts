@@ -40,7 +40,18 @@ function sx(v: number, bits: number): bigint {
   return BigInt.asIntN(bits, BigInt(v));
 }
 
-const ALU_REG: Record<number, StoreOp> = { 0x00: 'add', 0x01: 'add', 0x08: 'or', 0x09: 'or', 0x20: 'and', 0x21: 'and', 0x28: 'sub', 0x29: 'sub', 0x30: 'xor', 0x31: 'xor' };
+const ALU_REG: Record<number, StoreOp> = {
+  0x00: 'add',
+  0x01: 'add',
+  0x08: 'or',
+  0x09: 'or',
+  0x20: 'and',
+  0x21: 'and',
+  0x28: 'sub',
+  0x29: 'sub',
+  0x30: 'xor',
+  0x31: 'xor',
+};
 const ALU_DIGIT: Record<number, StoreOp> = { 0: 'add', 1: 'or', 4: 'and', 5: 'sub', 6: 'xor' };
 
 /** Decodes a store at `off`; undefined if it is anything else (or runs past the buffer). */
@@ -247,7 +258,14 @@ export function storeCandidates(code: Uint8Array, ip: bigint, regs: RegisterFile
  * The watched object's bytes after the store: `before` (undefined when unknown) with each
  * candidate applied; undefined unless every candidate gives the same result.
  */
-export function applyStores(before: Buffer | undefined, base: bigint, size: number, candidates: StoreCandidate[], regs: RegisterFile, hint?: Buffer): Buffer | undefined {
+export function applyStores(
+  before: Buffer | undefined,
+  base: bigint,
+  size: number,
+  candidates: StoreCandidate[],
+  regs: RegisterFile,
+  hint?: Buffer,
+): Buffer | undefined {
   // With the old bytes unknown, a MOV over the whole object still gives an exact result; the
   // other readings of the same bytes are then checked against `hint` (the last bytes seen, not
   // verified) to see that they agree with it.

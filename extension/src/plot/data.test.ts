@@ -28,9 +28,21 @@ describe('PlotData', () => {
     expect(d.add(' g_counter ')).toBe(false);
     expect(d.add('')).toBe(false);
     d.add('cfg.name');
-    d.addSample({ time: 1000, values: [{ expression: 'g_counter', value: 1, text: '1' }, { expression: 'cfg.name', text: '"abc"' }] });
+    d.addSample({
+      time: 1000,
+      values: [
+        { expression: 'g_counter', value: 1, text: '1' },
+        { expression: 'cfg.name', text: '"abc"' },
+      ],
+    });
     d.addSample({ time: 3000, values: [{ expression: 'g_counter', error: 'Cannot access memory at address 0x0' }] });
-    d.addSample({ time: 2000, values: [{ expression: 'g_counter', value: 2 }, { expression: 'stale', value: 9 }] });
+    d.addSample({
+      time: 2000,
+      values: [
+        { expression: 'g_counter', value: 2 },
+        { expression: 'stale', value: 9 },
+      ],
+    });
     expect(d.rows.map((r) => r.t)).toEqual([1000, 2000, 3000]);
     expect(d.rows.map((r) => r.v.g_counter)).toEqual([1, 2, null]);
     expect(d.rows[0].v['cfg.name']).toBeNull();
@@ -57,7 +69,13 @@ describe('PlotData', () => {
     const d = new PlotData();
     d.add('a');
     d.add('b');
-    d.addSample({ time: 1, values: [{ expression: 'a', value: 1 }, { expression: 'b', value: 2 }] });
+    d.addSample({
+      time: 1,
+      values: [
+        { expression: 'a', value: 1 },
+        { expression: 'b', value: 2 },
+      ],
+    });
     d.remove('a');
     expect(d.expressions).toEqual(['b']);
     expect(d.rows[0].v).toEqual({ b: 2 });
@@ -72,8 +90,20 @@ describe('PlotData', () => {
     const d = new PlotData();
     d.add('g_counter');
     d.add('a, "b"');
-    d.addSample({ time: 1_700_000_000_000, values: [{ expression: 'g_counter', value: 1 }, { expression: 'a, "b"', value: 0.5 }] });
-    d.addSample({ time: 1_700_000_000_100, values: [{ expression: 'g_counter', error: 'x' }, { expression: 'a, "b"', value: -2 }] });
+    d.addSample({
+      time: 1_700_000_000_000,
+      values: [
+        { expression: 'g_counter', value: 1 },
+        { expression: 'a, "b"', value: 0.5 },
+      ],
+    });
+    d.addSample({
+      time: 1_700_000_000_100,
+      values: [
+        { expression: 'g_counter', error: 'x' },
+        { expression: 'a, "b"', value: -2 },
+      ],
+    });
     d.addMarker({ t: 1_700_000_000_050, expression: 'g_counter', label: '1→2 by tick (globals.c:10)' });
     expect(d.toCsv()).toBe(
       [

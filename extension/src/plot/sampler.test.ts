@@ -97,7 +97,10 @@ describe('normalize', () => {
     expect(normalize(undefined, ['a'], () => 7)).toEqual({ time: 7, values: [{ expression: 'a', error: 'no value in the response' }] });
     expect(normalize({ time: 3, values: [{ expression: 'a', value: 1 }, null, { nope: 1 }] }, ['a', 'b'], () => 7)).toEqual({
       time: 3,
-      values: [{ expression: 'a', value: 1 }, { expression: 'b', error: 'no value in the response' }],
+      values: [
+        { expression: 'a', value: 1 },
+        { expression: 'b', error: 'no value in the response' },
+      ],
     });
   });
 });

@@ -36,7 +36,11 @@ describe('axis arithmetic', () => {
 
 describe('decimate', () => {
   it('keeps small series as they are', () => {
-    expect(decimate([1, 2, 3], [1, null, 3], 0, 10, 100)).toEqual([[1, 1], [2, null], [3, 3]]);
+    expect(decimate([1, 2, 3], [1, null, 3], 0, 10, 100)).toEqual([
+      [1, 1],
+      [2, null],
+      [3, 3],
+    ]);
   });
 
   it('keeps the min and the max of each pixel column, spikes included, in time order', () => {

@@ -36,7 +36,27 @@ _Atomic unsigned long long atom;
 int *restrict rp;
 int main(void) { return 0; }
 `;
-const NAMES = ['cvp', 'cf', 'cfa', 'cul', 'ca', 'vvp', 'cv', 'ss', 'ppp', 'fpa', 'sig', 'arr_of_fp', 'anon', 'anon_union', 'anon_enum', 'bits', 'ld', 'atom', 'rp'];
+const NAMES = [
+  'cvp',
+  'cf',
+  'cfa',
+  'cul',
+  'ca',
+  'vvp',
+  'cv',
+  'ss',
+  'ppp',
+  'fpa',
+  'sig',
+  'arr_of_fp',
+  'anon',
+  'anon_union',
+  'anon_enum',
+  'bits',
+  'ld',
+  'atom',
+  'rp',
+];
 
 let dir: string;
 let bin: string;
@@ -49,8 +69,13 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function gdb(cmds: string[]): string[] {
-  const out = execFileSync('gdb', ['-nx', '-batch', '-iex', 'set width 0', ...cmds.flatMap((c) => ['-ex', `echo @@@\\n`, '-ex', c]), bin], { encoding: 'utf8' });
-  return out.split('@@@\n').slice(1).map((s) => s.replace(/^type = /, '').replace(/\n$/, ''));
+  const out = execFileSync('gdb', ['-nx', '-batch', '-iex', 'set width 0', ...cmds.flatMap((c) => ['-ex', `echo @@@\\n`, '-ex', c]), bin], {
+    encoding: 'utf8',
+  });
+  return out
+    .split('@@@\n')
+    .slice(1)
+    .map((s) => s.replace(/^type = /, '').replace(/\n$/, ''));
 }
 
 describe('typeName / ptypeText equal gdb', () => {

@@ -15,7 +15,10 @@ const CASES: Array<[string, string]> = [
     '_ZStlsIdcSt11char_traitsIcEERSt13basic_ostreamIT0_T1_ES6_RKSt7complexIT_E',
     'std::basic_ostream<char, std::char_traits<char> >& std::operator<< <double, char, std::char_traits<char> >(std::basic_ostream<char, std::char_traits<char> >&, std::complex<double> const&)',
   ],
-  ['_ZNSt6locale5_Impl19_M_replace_categoryEPKS0_PKPKNS_2idE', 'std::locale::_Impl::_M_replace_category(std::locale::_Impl const*, std::locale::id const* const*)'],
+  [
+    '_ZNSt6locale5_Impl19_M_replace_categoryEPKS0_PKPKNS_2idE',
+    'std::locale::_Impl::_M_replace_category(std::locale::_Impl const*, std::locale::id const* const*)',
+  ],
   ['_ZN3BoxIiLi3EE3getEv', 'Box<int, 3>::get()'],
   ['_ZZ4mainENKUliE_clEi', 'main::{lambda(int)#1}::operator()(int) const'],
   ['_ZGVZ4mainE1x', 'guard variable for main::x'],

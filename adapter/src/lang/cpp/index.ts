@@ -22,5 +22,6 @@ export const CPP: Language = {
     return name === 'bool' ? BOOL : C.builtinNamed(name);
   },
   truthType: BOOL,
-  typeLookupNames: (name) => (/^(struct|union|enum|class) /.test(name) ? [name.replace(/^class /, 'struct ')] : [name, `struct ${name}`, `union ${name}`, `enum ${name}`]),
+  typeLookupNames: (name) =>
+    /^(struct|union|enum|class) /.test(name) ? [name.replace(/^class /, 'struct ')] : [name, `struct ${name}`, `union ${name}`, `enum ${name}`],
 };

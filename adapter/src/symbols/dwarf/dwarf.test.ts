@@ -197,10 +197,18 @@ describe.skipIf(!CLANG)(`DWARF from clang (${CLANG ?? 'not installed: apt-get in
       expect(vars.length).toBeGreaterThan(15);
       const names = vars.map((v) => `'${(v.compileUnit ?? '').replace(/.*\//, '')}'::${v.name}`);
       const cmds = names.flatMap((n) => ['whatis ' + n, 'ptype ' + n, 'print &' + n]);
-      const out = execFileSync('gdb', ['-nx', '-batch', '-iex', 'set width 0', ...cmds.flatMap((c) => ['-ex', 'echo @@@\\n', '-ex', c]), bin], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      const out = execFileSync('gdb', ['-nx', '-batch', '-iex', 'set width 0', ...cmds.flatMap((c) => ['-ex', 'echo @@@\\n', '-ex', c]), bin], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
         .split('@@@\n')
         .slice(1)
-        .map((x) => x.replace(/^type = /, '').replace(/^\$\d+ = /, '').replace(/\n$/, ''));
+        .map((x) =>
+          x
+            .replace(/^type = /, '')
+            .replace(/^\$\d+ = /, '')
+            .replace(/\n$/, ''),
+        );
       const diffs: string[] = [];
       vars.forEach((v, i) => {
         const [w, p, a] = [out[3 * i], out[3 * i + 1], out[3 * i + 2]];
@@ -219,7 +227,10 @@ describe.skipIf(!CLANG)(`DWARF from clang (${CLANG ?? 'not installed: apt-get in
         if (!m) continue;
         const addr = BigInt(m[3]);
         // The last row at an address wins; rows at one address are consecutive in readelf's dump.
-        const want = lines.split('\n').filter((x) => x.includes(` ${m[3]} `) || x.endsWith(` ${m[3]}`)).pop();
+        const want = lines
+          .split('\n')
+          .filter((x) => x.includes(` ${m[3]} `) || x.endsWith(` ${m[3]}`))
+          .pop();
         const wantLine = Number(/\s(\d+)\s+0x/.exec(want ?? '')?.[1]);
         expect(info.sourceLocation(addr)?.line, `0x${addr.toString(16)}`).toBe(wantLine);
         checked++;
@@ -390,7 +401,9 @@ describe('bad DWARF', () => {
         exercise();
       } catch (e) {
         // Anything that escapes must be a clean, described error: never a TypeError/RangeError.
-        expect(e instanceof FormatError || (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)), String((e as Error).stack)).toBe(true);
+        expect(e instanceof FormatError || (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)), String((e as Error).stack)).toBe(
+          true,
+        );
       }
     }
   }, 120_000);
@@ -399,10 +412,34 @@ describe('bad DWARF', () => {
     // Abbrevs: 1 compile_unit (children); 2 typedef (name string, type ref4); 3 array_type (type ref4);
     // 4 const_type (type ref4).
     const abbrev = Buffer.from([
-      1, DW_TAG.compile_unit, 1, 0, 0,
-      2, DW_TAG.typedef, 0, DW_AT.name, DW_FORM.string, DW_AT.type, DW_FORM.ref4, 0, 0,
-      3, DW_TAG.array_type, 0, DW_AT.type, DW_FORM.ref4, 0, 0,
-      4, DW_TAG.const_type, 0, DW_AT.type, DW_FORM.ref4, 0, 0,
+      1,
+      DW_TAG.compile_unit,
+      1,
+      0,
+      0,
+      2,
+      DW_TAG.typedef,
+      0,
+      DW_AT.name,
+      DW_FORM.string,
+      DW_AT.type,
+      DW_FORM.ref4,
+      0,
+      0,
+      3,
+      DW_TAG.array_type,
+      0,
+      DW_AT.type,
+      DW_FORM.ref4,
+      0,
+      0,
+      4,
+      DW_TAG.const_type,
+      0,
+      DW_AT.type,
+      DW_FORM.ref4,
+      0,
+      0,
       0,
     ]);
     const u32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];

@@ -75,7 +75,14 @@ export interface IndexParts {
   errors: string[];
 }
 
-const INDEXED_TYPE_TAGS = new Set<number>([DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.enumeration_type, DW_TAG.typedef, DW_TAG.base_type, DW_TAG.class_type]);
+const INDEXED_TYPE_TAGS = new Set<number>([
+  DW_TAG.structure_type,
+  DW_TAG.union_type,
+  DW_TAG.enumeration_type,
+  DW_TAG.typedef,
+  DW_TAG.base_type,
+  DW_TAG.class_type,
+]);
 
 export class DwarfInfo {
   readonly reader: DwarfReader;
@@ -314,7 +321,7 @@ export class DwarfInfo {
         // Storage-less function-scope variables (optimized locals, folded statics, locals whose
         // value is a constant address: `DW_OP_addr X; DW_OP_stack_value`) are found on demand
         // by functionLocals(), not indexed: -O2 code has thousands of them.
-        const isValue = sc.locLast === 0x9f /* stack_value */ || op === 0x9e /* implicit_value */;
+        const isValue = sc.locLast === 0x9f /* stack_value */ || op === 0x9e; /* implicit_value */
         if (atTop || nsPrefix !== undefined || (!isValue && (op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10))) {
           this.indexVariable(off, u, atTop || nsPrefix !== undefined, fnNames, fnOrigins, pending, nsPrefix ?? '');
         }

@@ -90,7 +90,12 @@ export function parseLineTable(reader: DwarfReader, u: Unit, offset: number, hea
         for (const [ct, form] of fmt) {
           const v = reader.readForm(c, { ...u, offsetSize: offsetSize as 4 | 8 }, form);
           if (ct === DW_LNCT_path) {
-            e[ct] = typeof v === 'string' ? v : form === DW_FORM.line_strp || form === DW_FORM.strp || (form >= DW_FORM.strx1 && form <= DW_FORM.strx4) || form === DW_FORM.strx ? reader.str(u, { at: 0, form, value: v }) : '';
+            e[ct] =
+              typeof v === 'string'
+                ? v
+                : form === DW_FORM.line_strp || form === DW_FORM.strp || (form >= DW_FORM.strx1 && form <= DW_FORM.strx4) || form === DW_FORM.strx
+                  ? reader.str(u, { at: 0, form, value: v })
+                  : '';
           } else e[ct] = v;
         }
         out.push(e);

@@ -154,5 +154,13 @@ export { leBytes };
 export function isStaticExpr(expr: Buffer): boolean {
   if (expr.length === 0) return false;
   const op = expr[0];
-  return op === DW_OP.addr || op === DW_OP.addrx || op === DW_OP.GNU_addr_index || op === DW_OP.const8u || op === DW_OP.const4u || op === DW_OP.constu || op === DW_OP.addrx;
+  return (
+    op === DW_OP.addr ||
+    op === DW_OP.addrx ||
+    op === DW_OP.GNU_addr_index ||
+    op === DW_OP.const8u ||
+    op === DW_OP.const4u ||
+    op === DW_OP.constu ||
+    op === DW_OP.addrx
+  );
 }

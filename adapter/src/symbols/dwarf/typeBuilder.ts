@@ -507,7 +507,16 @@ export class TypeBuilder {
     const count = attr(k, DW_AT.count);
     const upper = attr(k, DW_AT.upper_bound);
     const lower = attr(k, DW_AT.lower_bound);
-    const isConst = (a: Attr) => a.form !== DW_FORM.exprloc && a.form !== DW_FORM.ref4 && a.form !== DW_FORM.ref_udata && a.form !== DW_FORM.ref1 && a.form !== DW_FORM.ref2 && a.form !== DW_FORM.ref8 && a.form !== DW_FORM.ref_addr && a.form !== DW_FORM.sec_offset && !Buffer.isBuffer(a.value);
+    const isConst = (a: Attr) =>
+      a.form !== DW_FORM.exprloc &&
+      a.form !== DW_FORM.ref4 &&
+      a.form !== DW_FORM.ref_udata &&
+      a.form !== DW_FORM.ref1 &&
+      a.form !== DW_FORM.ref2 &&
+      a.form !== DW_FORM.ref8 &&
+      a.form !== DW_FORM.ref_addr &&
+      a.form !== DW_FORM.sec_offset &&
+      !Buffer.isBuffer(a.value);
     const lo = lower && isConst(lower) ? Number(BigInt.asIntN(64, toBig(lower.value))) : 0;
     if (count) {
       if (!isConst(count)) return { vla: true };
@@ -539,10 +548,10 @@ export class TypeBuilder {
         if (k.tag === DW_TAG.formal_parameter) {
           let pt = self.typeOf(k);
           // gdb makes C++'s artificial `this` a const pointer (`const ns::Widget * const`).
-          if (attr(k, 0x34 /* DW_AT_artificial */) && pt.kind === 'pointer' && CXX_LANGS.has(die.unit.language ?? -1)) pt = { kind: 'qualified', qualifiers: { const: true }, type: pt };
+          if (attr(k, 0x34 /* DW_AT_artificial */) && pt.kind === 'pointer' && CXX_LANGS.has(die.unit.language ?? -1))
+            pt = { kind: 'qualified', qualifiers: { const: true }, type: pt };
           params.push(pt);
-        }
-        else if (k.tag === DW_TAG.unspecified_parameters) variadic = true;
+        } else if (k.tag === DW_TAG.unspecified_parameters) variadic = true;
       }
     };
     const f: FunctionType = {

@@ -28,7 +28,16 @@ function readelfSymbols(file: string, table: '.symtab' | '.dynsym') {
   return rows;
 }
 
-const TYPE_NAMES: Record<string, string> = { notype: 'NOTYPE', object: 'OBJECT', func: 'FUNC', section: 'SECTION', file: 'FILE', common: 'COMMON', tls: 'TLS', ifunc: 'IFUNC' };
+const TYPE_NAMES: Record<string, string> = {
+  notype: 'NOTYPE',
+  object: 'OBJECT',
+  func: 'FUNC',
+  section: 'SECTION',
+  file: 'FILE',
+  common: 'COMMON',
+  tls: 'TLS',
+  ifunc: 'IFUNC',
+};
 const BIND_NAMES: Record<string, string> = { local: 'LOCAL', global: 'GLOBAL', weak: 'WEAK', unique: 'UNIQUE' };
 const ndx = (n: number) => (n === 0 ? 'UND' : n === 0xfff1 ? 'ABS' : n === 0xfff2 ? 'COM' : String(n));
 
@@ -44,12 +53,17 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ElfFile against readelf', () => {
-  for (const [label, file] of [['libc.so.6', LIBC], ['a gcc -g program', '']] as const) {
+  for (const [label, file] of [
+    ['libc.so.6', LIBC],
+    ['a gcc -g program', ''],
+  ] as const) {
     it(`sections of ${label} equal readelf -SW`, () => {
       const path = file || prog;
       const elf = ElfFile.open(path);
       const out = readelf('-S', path);
-      const rows = [...out.matchAll(/^\s*\[\s*(\d+)\]\s+(\S*)\s+(\S+)\s+([0-9a-f]{16})\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+(\S*)\s+(\d+)\s+(\d+)\s+(\d+)$/gm)];
+      const rows = [
+        ...out.matchAll(/^\s*\[\s*(\d+)\]\s+(\S*)\s+(\S+)\s+([0-9a-f]{16})\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+(\S*)\s+(\d+)\s+(\d+)\s+(\d+)$/gm),
+      ];
       expect(rows.length).toBe(elf.sections.length);
       for (const r of rows) {
         const s = elf.sections[Number(r[1])];
@@ -91,7 +105,9 @@ describe('ElfFile against readelf', () => {
     expect(elf.osabi).toBe(/UNIX - System V/.test(h) ? 0 : /GNU/.test(h) ? 3 : -1);
     expect(elf.entry).toBe(BigInt(/Entry point address:\s+(0x[0-9a-f]+)/.exec(h)![1]));
     const loads = [...readelf('-l', LIBC).matchAll(/^\s+LOAD\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+)/gm)];
-    expect(elf.loadSegments().map((p) => [p.offset, p.vaddr, p.filesz, p.memsz])).toEqual(loads.map((m) => [parseInt(m[1], 16), BigInt(m[2]), parseInt(m[4], 16), BigInt(m[5])]));
+    expect(elf.loadSegments().map((p) => [p.offset, p.vaddr, p.filesz, p.memsz])).toEqual(
+      loads.map((m) => [parseInt(m[1], 16), BigInt(m[2]), parseInt(m[4], 16), BigInt(m[5])]),
+    );
   }, 120_000);
 
   it('.bss has no file bytes (elfy returns unrelated ones)', () => {

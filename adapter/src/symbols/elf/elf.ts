@@ -11,7 +11,6 @@ import { inflateSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
 import { Cursor, FormatError, stringAt } from '../binary/cursor';
 
-
 export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
 export const SHT_SYMTAB = 2;
@@ -228,7 +227,11 @@ export class ElfFile {
     if (sec.type === SHT_NOBITS || sec.type === SHT_NULL) data = Buffer.alloc(0);
     else {
       if (sec.offset + sec.size > this.buf.length) {
-        throw new FormatError(`section ${sec.name} [0x${sec.offset.toString(16)}+0x${sec.size.toString(16)}] runs past the end of the file (${this.buf.length} bytes)`, sec.offset, this.path);
+        throw new FormatError(
+          `section ${sec.name} [0x${sec.offset.toString(16)}+0x${sec.size.toString(16)}] runs past the end of the file (${this.buf.length} bytes)`,
+          sec.offset,
+          this.path,
+        );
       }
       data = this.buf.subarray(sec.offset, sec.offset + sec.size);
       if (sec.flags & SHF_COMPRESSED) data = this.decompress(sec, data);

@@ -28,7 +28,15 @@ let codeStamp: string | undefined;
 function codeVersion(): string {
   if (codeStamp !== undefined) return codeStamp;
   const parts: string[] = [];
-  for (const f of [__filename, join(__dirname, 'codec.js'), join(__dirname, 'codec.ts'), join(__dirname, '..', 'dwarf', 'info.js'), join(__dirname, '..', 'dwarf', 'info.ts'), join(__dirname, '..', 'dwarf', 'reader.js'), join(__dirname, '..', 'dwarf', 'reader.ts')]) {
+  for (const f of [
+    __filename,
+    join(__dirname, 'codec.js'),
+    join(__dirname, 'codec.ts'),
+    join(__dirname, '..', 'dwarf', 'info.js'),
+    join(__dirname, '..', 'dwarf', 'info.ts'),
+    join(__dirname, '..', 'dwarf', 'reader.js'),
+    join(__dirname, '..', 'dwarf', 'reader.ts'),
+  ]) {
     try {
       const st = statSync(f);
       parts.push(`${st.size}:${Math.round(st.mtimeMs)}`);

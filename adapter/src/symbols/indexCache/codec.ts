@@ -204,7 +204,10 @@ function open(buf: Buffer, identity: string, reader: DwarfReader, infoLength: nu
   p += 4;
   need(p + count * 4 + 20 === buf.length);
   // A Buffer from readFileSync may sit at any byte offset of its ArrayBuffer.
-  const nums = (buf.byteOffset + p) % 4 === 0 ? new Uint32Array(buf.buffer, buf.byteOffset + p, count) : new Uint32Array(buf.buffer.slice(buf.byteOffset + p, buf.byteOffset + p + count * 4));
+  const nums =
+    (buf.byteOffset + p) % 4 === 0
+      ? new Uint32Array(buf.buffer, buf.byteOffset + p, count)
+      : new Uint32Array(buf.buffer.slice(buf.byteOffset + p, buf.byteOffset + p + count * 4));
   need(wordSum(nums) === buf.readUInt32LE(buf.length - 20) && hash64(buf.subarray(0, p)) === buf.toString('latin1', buf.length - 16));
   let strsCache: string[] | undefined;
   const strs = (): string[] => (strsCache ??= blobLen ? buf.toString('utf8', blobAt, blobAt + blobLen).split('\0') : []);
@@ -278,7 +281,16 @@ function open(buf: Buffer, identity: string, reader: DwarfReader, infoLength: nu
           need(fnIdx === NONE || fnIdx < t.length);
           const flags = nums[j + 4];
           need((flags & 3) < 3);
-          const e = new CachedVar(name, off(nums[j + 1]), off(nums[j + 2]), reader, SCOPES[flags & 3], fnIdx === NONE ? undefined : t[fnIdx], (flags & 4) !== 0, (flags & 8) !== 0);
+          const e = new CachedVar(
+            name,
+            off(nums[j + 1]),
+            off(nums[j + 2]),
+            reader,
+            SCOPES[flags & 3],
+            fnIdx === NONE ? undefined : t[fnIdx],
+            (flags & 4) !== 0,
+            (flags & 8) !== 0,
+          );
           const l = out.get(name);
           if (l) l.push(e);
           else out.set(name, [e]);
