@@ -1,9 +1,10 @@
 /**
  * `pidscope watch` end to end: the CLI from sources against the threads fixture.
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { pidscopeLive, type LiveRun } from '../cli/run';
 import { afterAll, describe, expect, it } from 'vitest';
-import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
 import { itHw, itPerf } from '../support/hwGate';
@@ -13,49 +14,20 @@ afterAll(async () => {
   for (const fx of started) await fx.stop();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI; `whileRunning` may act on it (send a signal) once it printed `readyWhen`. */
 function pidscope(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; readyWhen?: RegExp; whileRunning?: (p: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'adapter/src/main.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let acted = false;
-    const check = () => {
-      if (!acted && opts.readyWhen && opts.readyWhen.test(stdout + stderr)) {
-        acted = true;
-        opts.whileRunning?.(p);
-      }
-    };
-    p.stdout.on('data', (d) => {
-      stdout += d;
-      check();
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-      check();
-    });
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`pidscope ${args.join(' ')} did not end; stdout: ${stdout.slice(-500)} stderr: ${stderr.slice(-500)}`));
-    }, opts.timeoutMs ?? 60_000);
-    // 'close', not 'exit': stdout may still hold the last lines when the process has exited.
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  opts: { env?: NodeJS.ProcessEnv; readyWhen?: RegExp; whileRunning?: (p: ChildProcess) => void; timeoutMs?: number } = {},
+): Promise<LiveRun> {
+  let acted = false;
+  return pidscopeLive(args, {
+    env: opts.env,
+    timeoutMs: opts.timeoutMs,
+    onOutput: (text, p) => {
+      if (acted || !opts.readyWhen?.test(text)) return;
+      acted = true;
+      opts.whileRunning?.(p);
+    },
   });
 }
 

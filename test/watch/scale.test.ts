@@ -5,10 +5,10 @@
  * refused up front (auto polls instead) rather than failing mid-way or hanging. Behaviour only:
  * no timing is asserted (bench:watch measures it).
  */
-import { spawn } from 'node:child_process';
+import { pidscopeLive } from '../cli/run';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markerLine, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
+import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { itHw } from '../support/hwGate';
 import { tracerPid } from '../support/proc';
 
@@ -31,44 +31,9 @@ function onlineCpus(): number {
   return n;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The CLI from sources; `shell` prefixes it (e.g. `ulimit -n 600;`); `onOutput` may act on it. */
-function pidscope(
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; shell?: string; onOutput?: (text: string, p: ReturnType<typeof spawn>) => void } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const cmd = [process.execPath, '--import', 'tsx', 'adapter/src/main.ts', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const p = spawn('sh', ['-c', `${opts.shell ?? ''} exec ${cmd}`], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-      opts.onOutput?.(stdout + stderr, p);
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-      opts.onOutput?.(stdout + stderr, p);
-    });
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`pidscope ${args.join(' ')} did not end (a hang); stdout: ${stdout.slice(-500)} stderr: ${stderr.slice(-800)}`));
-    }, 90_000);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const pidscope = (args: string[], opts: Omit<Parameters<typeof pidscopeLive>[1] & object, 'timeoutMs'> = {}) =>
+  pidscopeLive(args, { ...opts, timeoutMs: 90_000 });
 
 describe(`watch on a process with ${THREADS} threads`, () => {
   itHw('arms every thread (more than one chunk), reports the writes with their writers, and --duration ends it', async () => {
