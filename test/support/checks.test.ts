@@ -3,7 +3,7 @@
  * on a small tree that breaks its rule on purpose, and must fail naming the rule.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -119,4 +119,23 @@ describe('npm run typecheck', () => {
     expect(r.stdout).toMatch(/bad\.test\.ts\(2,14\): error TS2322: Type 'string' is not assignable to type 'number'/);
     expect(r.stdout).toMatch(/bad\.test\.ts\(1,7\): error TS6133: 'unused' is declared but its value is never read/);
   }, 60_000);
+});
+
+describe('npm run format:check (part of npm run lint)', () => {
+  const PRETTIER = join(REPO, 'node_modules', 'prettier', 'bin', 'prettier.cjs');
+  it('is run by npm run lint', () => {
+    const scripts = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.lint).toContain('format:check');
+  });
+
+  it("fails on a file not in the repository's format, naming it", () => {
+    const root = tree({ 'adapter/src/x.ts': 'export const x = {a: "1"}\n', 'adapter/src/ok.ts': "export const y = { a: '1' };\n" });
+    const r = spawnSync(process.execPath, [PRETTIER, '--config', join(REPO, '.prettierrc.json'), '--check', 'adapter/src/x.ts', 'adapter/src/ok.ts'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/\[warn\] adapter\/src\/x\.ts/);
+    expect(r.stdout + r.stderr).not.toMatch(/ok\.ts/);
+  });
 });
