@@ -6,6 +6,7 @@
  * The path is everything after the padding and may contain spaces; the kernel appends
  * " (deleted)" when the file was unlinked and escapes a newline in a name as "\012".
  */
+import { findContaining } from '../util/search';
 
 export type RegionKind = 'file' | 'anonymous' | 'heap' | 'stack' | 'vdso' | 'vvar' | 'vsyscall' | 'special';
 
@@ -88,16 +89,7 @@ export function parseMaps(text: string): MapRegion[] {
 
 /** The region containing `address` (regions sorted by start, as the kernel prints them). */
 export function findRegion(regions: readonly MapRegion[], address: bigint): MapRegion | undefined {
-  let lo = 0;
-  let hi = regions.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const r = regions[mid];
-    if (address < r.start) hi = mid - 1;
-    else if (address >= r.end) lo = mid + 1;
-    else return r;
-  }
-  return undefined;
+  return findContaining(regions, address, 'start', 'end');
 }
 
 /** One mapped file: every region that maps it, in address order. */

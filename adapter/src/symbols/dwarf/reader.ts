@@ -7,7 +7,7 @@
  */
 import { Cursor, FormatError, stringAt } from '../binary/cursor';
 import * as C from './constants';
-import { lastAtOrBefore } from '../../util/search';
+import { findContaining, lastAtOrBefore } from '../../util/search';
 // Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
 const DW_AT = C.DW_AT;
 const DW_FORM = C.DW_FORM;
@@ -699,16 +699,7 @@ export class DwarfReader {
       return u && off < u.end ? u : undefined;
     }
     const us = this.units();
-    let lo = 0;
-    let hi = us.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const u = us[mid];
-      if (off < u.offset) hi = mid - 1;
-      else if (off >= u.end) lo = mid + 1;
-      else return u;
-    }
-    return undefined;
+    return findContaining(us, off, 'offset', 'end');
   }
 
   /** Reads the DIE at an absolute offset (finding its unit). */
