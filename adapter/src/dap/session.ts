@@ -893,15 +893,7 @@ export class PidscopeSession extends DebugSession {
     evaluateName = row.evaluateName;
     if (!evaluateName) throw badArgs(`${args.name} has no expression pidscope could assign to`, 'Use setExpression with a C lvalue');
     const obj = this.assign(evaluateName, args.value);
-    const described = this.vars.describe(obj, evaluateName, true);
-    response.body = {
-      value: described.result,
-      type: described.type,
-      variablesReference: described.variablesReference,
-      indexedVariables: described.indexedVariables,
-      namedVariables: described.namedVariables,
-      memoryReference: described.memoryReference,
-    };
+    response.body = this.written(obj, evaluateName);
     this.afterWrite();
   }
 
@@ -910,8 +902,14 @@ export class PidscopeSession extends DebugSession {
     if (typeof args.expression !== 'string' || typeof args.value !== 'string') throw badArgs('setExpression needs "expression" and "value" strings');
     this.assertWritable(`Setting ${args.expression}`);
     const obj = this.assign(args.expression, args.value);
-    const described = this.vars.describe(obj, args.expression, true);
-    response.body = {
+    response.body = this.written(obj, args.expression);
+    this.afterWrite();
+  }
+
+  /** The answer to setVariable and setExpression: the assigned object as it reads now. */
+  private written(obj: TargetObject, evaluateName: string): DebugProtocol.SetVariableResponse['body'] & DebugProtocol.SetExpressionResponse['body'] {
+    const described = this.vars.describe(obj, evaluateName, true);
+    return {
       value: described.result,
       type: described.type,
       variablesReference: described.variablesReference,
@@ -919,7 +917,6 @@ export class PidscopeSession extends DebugSession {
       namedVariables: described.namedVariables,
       memoryReference: described.memoryReference,
     };
-    this.afterWrite();
   }
 
   // ---------------------------------------------------------------- memory
