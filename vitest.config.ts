@@ -26,9 +26,10 @@ export default defineConfig({
       {
         // Runs inside QEMU on the pidfd_mem kernel (test/kernel/pidscope-guest.test.ts): one
         // worker, no fixture build (the guest sees the repo read-only; the host built them).
+        // poll.test.ts runs there too: it covers every backend, pidfd-mem's fast copier included.
         test: {
           name: 'guest',
-          include: ['test/pidfdmem/**/*.test.ts'],
+          include: ['test/pidfdmem/**/*.test.ts', 'test/memory/poll.test.ts'],
           testTimeout: 600_000,
           hookTimeout: 600_000,
           pool: 'forks',

@@ -88,6 +88,41 @@ describe.each(['pidfd-mem', 'vm-readv', 'proc-mem'] as const)('pollInto through 
     expect(Array.from(other)).toEqual(Array.from(want));
   });
 
+  it('ranges of every size and alignment, across a 2 MiB boundary, land exactly in aligned and unaligned arrays', (ctx) => {
+    if (!reader) return ctx.skip();
+    // pidfd-mem mirrors memory in 2 MiB windows and copies words where it can: a range that
+    // crosses a window, and every mix of alignments, must still give the plain bytes.
+    const big = mmap(4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+    try {
+      const W = 2n << 20n;
+      const boundary = ((big.address + 8192n + W - 1n) / W) * W;
+      const at = Number(boundary - big.address);
+      const local = viewOf(big, at - 8192, 16384);
+      for (let i = 0; i < local.length; i++) local[i] = (i * 31 + 7) & 0xff;
+      const requests = [];
+      for (const len of [1, 3, 4, 8, 12, 16, 17, 40, 5000]) {
+        for (const off of [-5000, -17, -8, -4, -3, 0, 1, 4, 8]) requests.push({ address: boundary + BigInt(off), length: len });
+      }
+      const set = createPollSet(requests);
+      const want = new Uint8Array(set.totalLength);
+      requests.forEach((r, i) => {
+        const from = 8192 + Number(r.address - boundary);
+        want.set(local.subarray(from, from + r.length), set.offsets[i]);
+      });
+      for (const shift of [0, 1, 2, 4]) {
+        const bytes = new Uint8Array(new ArrayBuffer(set.totalLength + 8), shift, set.totalLength);
+        const bad = new Uint8Array(set.count);
+        expect(pollInto(reader, set, bytes, bad)).toBe(0);
+        expect(Buffer.compare(Buffer.from(bytes), Buffer.from(want)), `array at byte offset ${shift}`).toBe(0);
+      }
+      const many = reader.readMany(requests);
+      requests.forEach((r, i) => expect(Buffer.compare(many[i].data, Buffer.from(want.subarray(set.offsets[i], set.offsets[i] + r.length)))).toBe(0));
+      for (const r of requests.slice(0, 20)) expect(reader.read(r.address, r.length).unreadable).toEqual([]);
+    } finally {
+      munmap(big.address, big.length);
+    }
+  });
+
   it('refuses arrays too small for the set', (ctx) => {
     if (!reader) return ctx.skip();
     const set = createPollSet([{ address: base, length: 16 }]);

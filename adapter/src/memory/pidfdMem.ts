@@ -19,8 +19,8 @@
  * that as its own error, like the proc-mem backend.
  */
 import { PidscopeError } from '../errors';
-import { EFAULT, EIO, EINVAL, ENOMEM, EPERM, EACCES, ESRCH, errnoError, permissionError, processGoneError } from '../linux/errno';
-import { preadRaw, pwriteRaw } from '../linux/file';
+import { EIO, EPERM, EACCES, ESRCH, errnoError, permissionError, processGoneError } from '../linux/errno';
+import { pwriteRaw } from '../linux/file';
 import { PAGE_SIZE } from '../linux/libc';
 import { munmap, type Mapping } from '../linux/mmap';
 import {
@@ -42,6 +42,7 @@ import { pollViaReadMany, type PollSet } from './poll';
 import { checkRequest, checkRequests, scatter, type Piece, type ScatterHooks } from './scatter';
 import type { BackendCandidate } from './select';
 import { addressSpaceGone } from './gone';
+import { preadPiece, readStop } from './fdRead';
 import { writeDisabledError, writeFailedError } from './writeErrors';
 
 const WINDOW_SHIFT = 21n;
@@ -49,22 +50,82 @@ const WINDOW = 1 << 21;
 const WINDOW_BIG = BigInt(WINDOW);
 /** x86-64 user space ends below 2^47 (4-level paging); nothing above is mirrorable. */
 const USER_LIMIT = 1n << 47n;
-const USER_LIMIT_NUMBER = 2 ** 47;
 
 interface Window {
   fileOffset: bigint;
   mapping: Mapping;
   view: Buffer;
+  /** The same bytes as 32-bit words (a mapping is page aligned), for word-sized copies. */
+  words: Int32Array;
 }
 
-/** One stretch of a request that lies inside a single window. */
-interface Segment {
-  window: Window | undefined;
-  remote: bigint;
-  length: number;
-  buf: Buffer;
-  offset: number;
-  owner: number;
+/**
+ * Ranges turned into plain loads, once: piece i copies len[i] bytes from offset from[i] of window
+ * win[i] to offset dst[i] of the destination. A range that crosses a window boundary is two
+ * pieces. Typed arrays, no object per range: a poll set keeps its plan for good, read/readMany
+ * plan into one scratch plan that grows as needed.
+ */
+interface Plan {
+  count: number;
+  win: Int32Array;
+  from: Int32Array;
+  len: Int32Array;
+  dst: Int32Array;
+}
+
+function newPlan(capacity: number): Plan {
+  return { count: 0, win: new Int32Array(capacity), from: new Int32Array(capacity), len: new Int32Array(capacity), dst: new Int32Array(capacity) };
+}
+
+/** Adds one piece, growing the arrays when full. */
+function addPiece(plan: Plan, win: number, from: number, len: number, dst: number): void {
+  if (plan.count === plan.win.length) {
+    const bigger = newPlan(plan.count * 2 + 8);
+    bigger.win.set(plan.win);
+    bigger.from.set(plan.from);
+    bigger.len.set(plan.len);
+    bigger.dst.set(plan.dst);
+    plan.win = bigger.win;
+    plan.from = bigger.from;
+    plan.len = bigger.len;
+    plan.dst = bigger.dst;
+  }
+  const i = plan.count++;
+  plan.win[i] = win;
+  plan.from[i] = from;
+  plan.len[i] = len;
+  plan.dst[i] = dst;
+}
+
+/**
+ * Plans the ranges (range i's bytes go to dst offset `dstAt[i]`). Returns false when a range
+ * reaches beyond user space (only the general path, with its holes, can answer for those).
+ */
+function planRanges(plan: Plan, requests: readonly ReadRequest[], dstAt: ArrayLike<number>): boolean {
+  plan.count = 0;
+  for (let i = 0; i < requests.length; i++) {
+    let left = requests[i].length;
+    if (left === 0) continue;
+    const start = requests[i].address;
+    if (start >= USER_LIMIT || start + BigInt(left) > USER_LIMIT) return false;
+    let a = Number(start); // exact: below 2^47
+    let d = dstAt[i];
+    while (left > 0) {
+      const win = Math.floor(a / WINDOW);
+      const from = a - win * WINDOW;
+      const len = Math.min(left, WINDOW - from);
+      addPiece(plan, win, from, len, d);
+      a += len;
+      d += len;
+      left -= len;
+    }
+  }
+  return true;
+}
+
+/** A 32-bit view of `bytes` when it starts on a 4-byte boundary (else word copies are off). */
+function wordsOf(bytes: Uint8Array): Int32Array | undefined {
+  return bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : undefined;
 }
 
 export class PidfdMemReader implements MemoryReader {
@@ -76,6 +137,12 @@ export class PidfdMemReader implements MemoryReader {
   private readonly windows = new Map<number, Window>();
   private nextFileOffset = 0n;
   private readonly slowHooks: ScatterHooks;
+  /** read/readMany plan here (one call at a time: reads are synchronous). */
+  private readonly scratch = newPlan(64);
+  /** Per poll set: its plan (null: a range lies beyond user space, the general path serves it). */
+  private readonly pollPlans = new WeakMap<PollSet, Plan | null>();
+  /** The last pollInto destination and its word view (a poller passes the same array every time). */
+  private pollInto32: { bytes: Uint8Array; words: Int32Array | undefined } | undefined;
   /** Reads served by the fast path and by pread, for `pidscope info` and the benchmarks. */
   readonly stats = { fast: 0, slow: 0, windows: 0 };
 
@@ -95,7 +162,7 @@ export class PidfdMemReader implements MemoryReader {
       maxPerCall: 1,
       pageSize: PAGE_SIZE,
       transfer: (pieces: Piece[], start: number) => this.preadPiece(pieces[start]),
-      onStop: (errno: number) => this.onStop(errno),
+      onStop: (errno: number) => readStop(this.target, errno, 'pread on the pidfd_mem access fd', () => this.dead()),
     };
   }
 
@@ -128,137 +195,90 @@ export class PidfdMemReader implements MemoryReader {
     }
     this.nextFileOffset += WINDOW_BIG;
     const mapping = mapAccess(fds.accessFd, fileOffset, WINDOW);
-    const w: Window = { fileOffset, mapping, view: viewBuffer(mapping) };
+    const view = viewBuffer(mapping);
+    const w: Window = { fileOffset, mapping, view, words: new Int32Array(view.buffer, view.byteOffset, WINDOW >>> 2) };
     this.windows.set(index, w);
     this.stats.windows++;
     return w;
   }
 
   /**
-   * The fast path without intermediate objects, for batches whose every range lies inside one
-   * window (a poll of scalars): addresses as numbers, the last window remembered. Returns false
-   * when a range needs the general path or the status page says the copies cannot be trusted.
+   * The one fast copier: the plan's pieces as plain loads from the mapped windows into `dst`
+   * between two samples of the status page's `seq` (the uapi header's reader protocol). Word
+   * copies where source, destination and length allow (polls are mostly aligned scalars), a byte
+   * loop for other short pieces (cheaper than a call), a block copy for the rest. Returns false
+   * when the status page says the copies cannot be trusted; the caller then takes the exact path.
    */
-  private copyBatchFast(requests: readonly ReadRequest[], bufs: Buffer[], offsets: number[]): boolean {
+  private copyPlanned(plan: Plan, dst: Uint8Array, dstWords: Int32Array | undefined): boolean {
     const words = this.status.words;
     const seq = words[0];
     const seqHi = words[1];
     if (words[2] !== 0 || words[3] !== 0) return false; // zero pages may stand in for holes
+    const { count, win, from, len, dst: at } = plan;
     let lastIndex = -1;
-    let view: Buffer | undefined;
-    for (let i = 0; i < requests.length; i++) {
-      const len = requests[i].length;
-      if (len === 0) continue;
-      const a = Number(requests[i].address);
-      if (a >= USER_LIMIT_NUMBER) return false;
-      const index = Math.floor(a / WINDOW);
-      const from = a - index * WINDOW;
-      if (from + len > WINDOW) return false;
+    let w: Window | undefined;
+    for (let i = 0; i < count; i++) {
+      const index = win[i];
       if (index !== lastIndex) {
-        view = this.windowByIndex(index).view;
+        w = this.windowByIndex(index);
         lastIndex = index;
       }
-      const dst = bufs[i];
-      const at = offsets[i];
-      if (len <= 16) {
-        for (let k = 0; k < len; k++) dst[at + k] = view![from + k];
+      const f = from[i];
+      const d = at[i];
+      const n = len[i];
+      if (n <= 16) {
+        if (dstWords !== undefined && ((f | d | n) & 3) === 0) {
+          const src = w!.words;
+          for (let k = 0; k < n >>> 2; k++) dstWords[(d >>> 2) + k] = src[(f >>> 2) + k];
+        } else {
+          const src = w!.view;
+          for (let k = 0; k < n; k++) dst[d + k] = src[f + k];
+        }
       } else {
-        view!.copy(dst, at, from, from + len);
+        dst.set(w!.view.subarray(f, f + n), d);
       }
     }
     return words[0] === seq && words[1] === seqHi;
   }
 
-  /** Splits requests at window boundaries, mapping windows as needed. */
-  private segments(requests: readonly ReadRequest[], bufs: Buffer[], offsets: number[]): Segment[] {
-    const out: Segment[] = [];
+  /** The exact path: every request's pieces through pread on the access fd, holes recorded. */
+  private readExact(requests: readonly ReadRequest[], buf: Buffer, offsets: readonly number[], holes: AddressRange[][]): void {
+    this.stats.slow++;
+    const pieces: Piece[] = [];
     for (let i = 0; i < requests.length; i++) {
       let remote = requests[i].address;
       let left = requests[i].length;
       let offset = offsets[i];
       while (left > 0) {
-        const inWindow = Number(WINDOW_BIG - (remote & (WINDOW_BIG - 1n)));
-        const length = Math.min(left, inWindow);
-        out.push({ window: this.window(remote), remote, length, buf: bufs[i], offset, owner: i });
+        const length = Math.min(left, Number(WINDOW_BIG - (remote & (WINDOW_BIG - 1n))));
+        this.window(remote); // mapped, so that preadPiece finds its file offset
+        pieces.push({ remote, length, buf, offset, owner: i });
         remote += BigInt(length);
         offset += length;
         left -= length;
       }
     }
-    return out;
+    scatter(pieces, this.slowHooks, holes);
+    if (this.dead()) addressSpaceGone(this.target, 'a memory read');
   }
 
   /** pread through the access fd for one piece inside one window; bytes copied or -errno. */
   private preadPiece(p: Piece): number {
     const w = p.remote < USER_LIMIT ? this.windows.get(Number(p.remote >> WINDOW_SHIFT)) : undefined;
     if (!w) return -EIO;
-    const position = w.fileOffset + (p.remote & (WINDOW_BIG - 1n));
-    let done = 0;
-    while (done < p.length) {
-      const n = preadRaw(this.open.accessFd, p.buf, p.offset + done, p.length - done, position + BigInt(done));
-      if (n < 0) return done > 0 ? done : n;
-      if (n === 0) return done > 0 ? done : -EIO;
-      done += n;
-    }
-    return done;
+    return preadPiece(this.open.accessFd, p, w.fileOffset + (p.remote & (WINDOW_BIG - 1n)), EIO);
   }
 
-  private onStop(errno: number): void {
-    if (this.dead()) this.throwDead();
-    if (errno === 0 || errno === EIO || errno === EFAULT || errno === EINVAL || errno === ENOMEM) {
-      this.target.assertAlive('a memory read');
-      return;
-    }
-    this.target.isAlive();
-    if (errno === ESRCH) throw processGoneError(this.target.pid, 'a memory read');
-    if (errno === EPERM || errno === EACCES) throw permissionError(this.target.pid, 'read memory');
-    throw errnoError(errno, this.target.pid, 'pread on the pidfd_mem access fd');
-  }
-
-  private throwDead(): never {
-    addressSpaceGone(this.target, 'a memory read');
-  }
-
-  /**
-   * The fast path for a batch: plain copies out of the windows between two samples of `seq`.
-   * Returns false when the status page says the copies cannot be trusted.
-   */
-  private copyFast(segs: Segment[]): boolean {
-    const words = this.status.words;
-    const seq = words[0];
-    const seqHi = words[1];
-    if (words[2] !== 0 || words[3] !== 0) return false; // zero pages may stand in for holes
-    for (const s of segs) {
-      if (!s.window) return false;
-      const from = Number(s.remote & (WINDOW_BIG - 1n));
-      if (s.length <= 16) {
-        // Short values dominate polls; a byte loop beats Buffer.copy's call overhead here.
-        const v = s.window.view;
-        for (let k = 0; k < s.length; k++) s.buf[s.offset + k] = v[from + k];
-      } else {
-        s.window.view.copy(s.buf, s.offset, from, from + s.length);
-      }
-    }
-    return words[0] === seq && words[1] === seqHi;
-  }
-
-  private readSegments(requests: readonly ReadRequest[], bufs: Buffer[], offsets: number[]): AddressRange[][] {
+  /** Fast path if it can, else the exact one; `buf` holds the requests back to back at `offsets`. */
+  private readInto(requests: readonly ReadRequest[], buf: Buffer, offsets: readonly number[]): AddressRange[][] {
+    if (this.dead()) addressSpaceGone(this.target, 'a memory read');
     const holes: AddressRange[][] = requests.map(() => []);
-    if (this.dead()) this.throwDead();
-    if (!this.preadOnly && this.copyBatchFast(requests, bufs, offsets)) {
+    const plan = this.scratch;
+    if (!this.preadOnly && planRanges(plan, requests, offsets) && this.copyPlanned(plan, buf, buf.length >= 16 ? wordsOf(buf) : undefined)) {
       this.stats.fast++;
       return holes;
     }
-    const segs = this.segments(requests, bufs, offsets);
-    if (this.dead()) this.throwDead();
-    if (!this.preadOnly && this.copyFast(segs)) {
-      this.stats.fast++;
-      return holes;
-    }
-    this.stats.slow++;
-    const pieces: Piece[] = segs.map((s) => ({ remote: s.remote, length: s.length, buf: s.buf, offset: s.offset, owner: s.owner }));
-    scatter(pieces, this.slowHooks, holes);
-    if (this.dead()) this.throwDead();
+    this.readExact(requests, buf, offsets, holes);
     return holes;
   }
 
@@ -267,7 +287,7 @@ export class PidfdMemReader implements MemoryReader {
     checkRequest(address, length);
     if (length === 0) return { address, data: Buffer.alloc(0), unreadable: [] };
     const data = Buffer.allocUnsafe(length);
-    const [unreadable] = this.readSegments([{ address, length }], [data], [0]);
+    const [unreadable] = this.readInto([{ address, length }], data, [0]);
     return { address, data, unreadable };
   }
 
@@ -276,74 +296,36 @@ export class PidfdMemReader implements MemoryReader {
     const total = checkRequests(requests);
     const arena = Buffer.allocUnsafe(total);
     const offsets: number[] = new Array(requests.length);
-    const bufs: Buffer[] = new Array(requests.length);
     let off = 0;
     for (let i = 0; i < requests.length; i++) {
       offsets[i] = off;
-      bufs[i] = arena;
       off += requests[i].length;
     }
-    const holes = this.readSegments(requests, bufs, offsets);
+    const holes = this.readInto(requests, arena, offsets);
     return requests.map((r, i) => ({ address: r.address, data: arena.subarray(offsets[i], offsets[i] + r.length), unreadable: holes[i] }));
   }
 
-  /** Per poll set: each range's window index and offset in it (undefined: some range needs the general path). */
-  private readonly pollPlans = new WeakMap<PollSet, { window: Float64Array; from: Uint32Array } | null>();
-
-  private planPoll(set: PollSet): { window: Float64Array; from: Uint32Array } | null {
-    const window = new Float64Array(set.count);
-    const from = new Uint32Array(set.count);
-    for (let i = 0; i < set.count; i++) {
-      const a = Number(set.requests[i].address);
-      if (a >= USER_LIMIT_NUMBER) return null;
-      const index = Math.floor(a / WINDOW);
-      const f = a - index * WINDOW;
-      if (f + set.lengths[i] > WINDOW) return null;
-      window[i] = index;
-      from[i] = f;
-    }
-    return { window, from };
-  }
-
   /**
-   * memory/poll.ts's fast path: plain loads from the mapped windows straight into the caller's
-   * array between two samples of the status page's `seq`, with the addresses turned into
-   * windows and offsets once per set. Falls back to readMany when the status page says the
-   * copies cannot be trusted or a range crosses a window.
+   * memory/poll.ts's fast path: the set is planned once (windows and offsets as numbers), then
+   * every poll is copyPlanned straight into the caller's array. Falls back to readMany when the
+   * status page says the copies cannot be trusted or a range lies beyond user space.
    */
   pollInto(set: PollSet, into: Uint8Array, bad: Uint8Array): number {
     void this.open;
-    if (this.dead()) this.throwDead();
+    if (this.dead()) addressSpaceGone(this.target, 'a memory read');
     let plan = this.pollPlans.get(set);
-    if (plan === undefined) this.pollPlans.set(set, (plan = this.planPoll(set)));
+    if (plan === undefined) {
+      const p = newPlan(set.count);
+      plan = planRanges(p, set.requests, set.offsets) ? p : null;
+      this.pollPlans.set(set, plan);
+    }
     if (plan && !this.preadOnly) {
-      const words = this.status.words;
-      const seq = words[0];
-      const seqHi = words[1];
-      if (words[2] === 0 && words[3] === 0) {
-        const { window, from } = plan;
-        const { lengths, offsets } = set;
-        let lastIndex = -1;
-        let view: Buffer | undefined;
-        for (let i = 0; i < set.count; i++) {
-          const len = lengths[i];
-          if (len === 0) continue;
-          const index = window[i];
-          if (index !== lastIndex) {
-            view = this.windowByIndex(index).view;
-            lastIndex = index;
-          }
-          const f = from[i];
-          const at = offsets[i];
-          if (len <= 16) {
-            for (let k = 0; k < len; k++) into[at + k] = view![f + k];
-          } else into.set(view!.subarray(f, f + len), at);
-        }
-        if (words[0] === seq && words[1] === seqHi) {
-          bad.fill(0, 0, set.count);
-          this.stats.fast++;
-          return 0;
-        }
+      let cached = this.pollInto32;
+      if (cached?.bytes !== into) this.pollInto32 = cached = { bytes: into, words: wordsOf(into) };
+      if (this.copyPlanned(plan, into, cached.words)) {
+        bad.fill(0, 0, set.count);
+        this.stats.fast++;
+        return 0;
       }
     }
     return pollViaReadMany(this, set, into, bad);
@@ -364,7 +346,7 @@ export class PidfdMemReader implements MemoryReader {
         done += n;
         continue;
       }
-      if (this.dead()) this.throwDead();
+      if (this.dead()) addressSpaceGone(this.target, 'a memory write');
       this.target.assertAlive('a memory write');
       if (-n === EPERM || -n === EACCES) throw permissionError(this.target.pid, 'write memory');
       throw writeFailedError(address, data.length, done);

@@ -14,13 +14,13 @@
  * unreadable.
  */
 import { PidscopeError } from '../errors';
-import { EAGAIN, EFAULT, EINTR, EINVAL, EIO, ENOENT, ESRCH, EPERM, EACCES, errnoError, permissionError, processGoneError } from '../linux/errno';
+import { EIO, ENOENT, ESRCH, EPERM, EACCES, errnoError, permissionError, processGoneError } from '../linux/errno';
 import { closeRaw, openRaw, O_RDONLY, O_RDWR, preadRaw, pwriteRaw } from '../linux/file';
 import { PAGE_SIZE } from '../linux/libc';
 import type { TargetHandle } from './handle';
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from './reader';
 import { checkRequest, readManyVia, scatter, type Piece, type ScatterHooks } from './scatter';
-import { addressSpaceGone } from './gone';
+import { ADDRESS_SPACE_GONE, preadPiece, readStop } from './fdRead';
 import { writeDisabledError, writeFailedError } from './writeErrors';
 
 /** pread's offset is a signed 64-bit off_t: addresses from 2^63 up are kernel space anyway. */
@@ -55,35 +55,11 @@ export class ProcMemReader implements MemoryReader {
     this.hooks = {
       maxPerCall: 1,
       pageSize: PAGE_SIZE,
-      transfer: (pieces: Piece[], start: number) => this.preadPiece(pieces[start]),
-      onStop: (errno: number) => this.onStop(errno),
+      // pread's offset is the address; EOF means the address space is gone (see top).
+      transfer: (pieces: Piece[], start: number) =>
+        pieces[start].remote >= OFF_T_LIMIT ? -EIO : preadPiece(this.fd, pieces[start], pieces[start].remote, ADDRESS_SPACE_GONE),
+      onStop: (errno: number) => readStop(this.target, errno, 'pread /proc/PID/mem', () => false),
     };
-  }
-
-  /** pread until the piece is done or a call comes up short; returns bytes copied or -errno. */
-  private preadPiece(p: Piece): number {
-    if (p.remote >= OFF_T_LIMIT) return -EIO;
-    let done = 0;
-    while (done < p.length) {
-      const n = preadRaw(this.fd, p.buf, p.offset + done, p.length - done, p.remote + BigInt(done));
-      if (n === -EINTR || n === -EAGAIN) continue;
-      if (n < 0) return done > 0 ? done : n;
-      if (n === 0) return done > 0 ? done : -0x10000; // EOF: the address space is gone (see top)
-      done += n;
-    }
-    return done;
-  }
-
-  private onStop(errno: number): void {
-    if (errno === 0x10000) addressSpaceGone(this.target, 'a memory read');
-    if (errno === 0 || errno === EIO || errno === EFAULT || errno === EINVAL) {
-      this.target.assertAlive('a memory read');
-      return;
-    }
-    this.target.isAlive();
-    if (errno === ESRCH) throw processGoneError(this.target.pid, 'a memory read');
-    if (errno === EPERM || errno === EACCES) throw permissionError(this.target.pid, 'read memory');
-    throw errnoError(errno, this.target.pid, 'pread /proc/PID/mem');
   }
 
   private checkOpen(): void {
