@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pollViaReadMany, type PollSet } from '../memory/poll';
 import type { MemoryReader, ReadRequest, ReadResult } from '../memory/reader';
 import { LiveView } from './liveView';
 import { BLOCK, ViewMemory } from './viewMemory';
@@ -31,6 +32,12 @@ class BufferMemory implements MemoryReader {
   readMany(requests: ReadRequest[]): ReadResult[] {
     this.calls++;
     return requests.map((r) => this.read(r.address, r.length));
+  }
+  /** Every pollInto call: the set and the array it filled. */
+  polls: Array<{ set: PollSet; into: Uint8Array }> = [];
+  pollInto(set: PollSet, into: Uint8Array, bad: Uint8Array): number {
+    this.polls.push({ set, into });
+    return pollViaReadMany(this, set, into, bad);
   }
   write(address: bigint, data: Uint8Array): number {
     Buffer.from(data).copy(this.bytes, Number(address - this.base));
@@ -69,6 +76,27 @@ describe('ViewMemory', () => {
     expect(view.refill()).toBe(2);
     expect(mem.calls).toBe(calls + 1);
     expect(view.read(BASE, 1).data[0]).toBe(0xaa);
+  });
+
+  it('refill polls every shown block into one array, kept while the same blocks are shown; holes stay exact', () => {
+    const { mem, bytes, view } = setup();
+    view.read(BASE + 10n, 4);
+    view.read(BASE + 3n * BigInt(BLOCK) - 2n, 4); // ends in the unreadable block: blocks 0, 2, 3
+    expect(view.refill()).toBe(3);
+    bytes[10] = 0x5a;
+    expect(view.refill()).toBe(3);
+    expect(mem.polls).toHaveLength(2);
+    expect(mem.polls[1].set).toBe(mem.polls[0].set);
+    expect(mem.polls[1].into).toBe(mem.polls[0].into);
+    expect(mem.polls[0].set.count).toBe(3);
+    expect(view.read(BASE + 10n, 1).data[0]).toBe(0x5a);
+    const r = view.read(BASE + 3n * BigInt(BLOCK) - 2n, 4);
+    expect([...r.data]).toEqual([bytes[3 * BLOCK - 2], bytes[3 * BLOCK - 1], 0, 0]);
+    expect(r.unreadable).toEqual([{ start: BASE + 3n * BigInt(BLOCK), end: BASE + 3n * BigInt(BLOCK) + 2n }]);
+    view.read(BASE + BigInt(BLOCK), 1); // one more block shown: a new set
+    view.refill();
+    expect(mem.polls[2].set).not.toBe(mem.polls[0].set);
+    expect(mem.polls[2].set.count).toBe(4);
   });
 
   it('drops written blocks so the next read shows the new bytes', () => {

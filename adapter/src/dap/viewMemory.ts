@@ -4,12 +4,15 @@
  *
  * Every read is served from 4 KiB blocks. The blocks touched since the last refresh are what the
  * client shows (variables, watches, open memory views). `refill()` re-reads all of them with a
- * single `readMany` — one consistent snapshot per refresh tick, which is also what a frozen view
- * keeps. Blocks first touched while frozen are read once and then stay frozen too.
+ * single `pollInto` (memory/poll.ts) into one array this class owns — one consistent snapshot per
+ * refresh tick, which is also what a frozen view keeps; while the client shows the same blocks,
+ * a tick allocates nothing per block and pidfd-mem serves it as plain loads from its mapping.
+ * Blocks first touched while frozen are read once and then stay frozen too.
  *
  * Only memory layout logic lives here (no syscalls): the backend underneath decides how bytes are
  * fetched (pidfd-mem, process_vm_readv or /proc/PID/mem).
  */
+import { createPollSet, pollInto, type PollSet } from '../memory/poll';
 import type { AddressRange, BackendKind, MemoryReader, ReadRequest, ReadResult } from '../memory/reader';
 
 export const BLOCK = 4096;
@@ -25,9 +28,20 @@ interface Block {
   unreadable: AddressRange[];
 }
 
+/** What refill() polls: the touched blocks at the time, their bytes, and a Block per base viewing them. */
+interface Poll {
+  bases: bigint[];
+  set: PollSet;
+  bytes: Uint8Array;
+  bad: Uint8Array;
+  blocks: Block[];
+}
+
 export class ViewMemory implements MemoryReader {
   private readonly cache = new Map<bigint, Block>();
   private readonly touched = new Set<bigint>();
+  /** Kept from one refill to the next while the touched blocks stay the same (the usual tick). */
+  private poll: Poll | undefined;
   /** Calls into the underlying reader (reads and readMany each count one), for tests and benches. */
   backendCalls = 0;
 
@@ -60,10 +74,38 @@ export class ViewMemory implements MemoryReader {
    * Returns the number of blocks read.
    */
   refill(): number {
-    const bases = [...this.touched];
     this.cache.clear();
-    if (bases.length) this.fetch(bases);
-    return bases.length;
+    if (this.touched.size === 0) return 0;
+    const p = this.pollFor();
+    this.backendCalls++;
+    pollInto(this.base, p.set, p.bytes, p.bad);
+    for (let i = 0; i < p.bases.length; i++) {
+      // A block lies inside one page, so a mark usually means the whole block is a hole; the
+      // exact read says which bytes (rare: guard pages, unmapped neighbours).
+      this.cache.set(p.bases[i], p.bad[i] ? this.exact(p.bases[i]) : p.blocks[i]);
+    }
+    return p.bases.length;
+  }
+
+  /** The poll of the touched blocks: the previous one if they are the same blocks, else a new one. */
+  private pollFor(): Poll {
+    const prev = this.poll;
+    if (prev && sameOrder(prev.bases, this.touched)) return prev;
+    const bases = [...this.touched];
+    const set = createPollSet(bases.map((address) => ({ address, length: blockLength(address) })));
+    const bytes = new Uint8Array(set.totalLength);
+    const blocks = bases.map((_, i) => ({
+      data: Buffer.from(bytes.buffer, bytes.byteOffset + set.offsets[i], set.lengths[i]),
+      unreadable: [] as AddressRange[],
+    }));
+    this.poll = { bases, set, bytes, bad: new Uint8Array(set.count), blocks };
+    return this.poll;
+  }
+
+  private exact(base: bigint): Block {
+    this.backendCalls++;
+    const r = this.base.read(base, blockLength(base));
+    return { data: r.data, unreadable: r.unreadable };
   }
 
   read(address: bigint, length: number): ReadResult {
@@ -137,6 +179,13 @@ export class ViewMemory implements MemoryReader {
     }
     return { address: r.address, data: out, unreadable };
   }
+}
+
+function sameOrder(list: readonly bigint[], set: ReadonlySet<bigint>): boolean {
+  if (list.length !== set.size) return false;
+  let i = 0;
+  for (const b of set) if (list[i++] !== b) return false;
+  return true;
 }
 
 function blockLength(base: bigint): number {
