@@ -12,7 +12,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { mmap, munmap, MAP_PRIVATE, PROT_READ, PROT_WRITE, viewOf } from './mmap';
 
 /** Files smaller than this are read: a copy is cheaper than a mapping and a finalizer. */
-const MAP_THRESHOLD = 4 << 20;
+const MAP_THRESHOLD = 1 << 20;
 
 const unmapper = new FinalizationRegistry<{ address: bigint; length: number }>((m) => {
   try {
