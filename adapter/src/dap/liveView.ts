@@ -5,7 +5,8 @@
  * What the client shows = the variables pages, watch results and memory ranges it requested
  * since the last `invalidated` event (a client re-requests what is still on screen after one).
  * Each tick:
- *   1. one batched read of every memory block behind those (ViewMemory.refill),
+ *   1. one batched read of every memory block behind those (ViewMemory.refill: one pollInto
+ *      into an array kept from tick to tick),
  *   2. the tracked variables pages and watch results are re-rendered from that snapshot and
  *      compared with what the client got; the first difference stops the comparison,
  *   3. tracked memory ranges are compared byte for byte.

@@ -98,28 +98,31 @@ function addPiece(plan: Plan, win: number, from: number, len: number, dst: numbe
 }
 
 /**
- * Plans the ranges (range i's bytes go to dst offset `dstAt[i]`). Returns false when a range
- * reaches beyond user space (only the general path, with its holes, can answer for those).
+ * Adds the pieces of one range (its bytes to dst offset `dst`). Returns false when it reaches
+ * beyond user space (only the exact path, with its holes, can answer for that).
  */
+function planRange(plan: Plan, address: bigint, length: number, dst: number): boolean {
+  if (length === 0) return true;
+  if (address >= USER_LIMIT || address + BigInt(length) > USER_LIMIT) return false;
+  let a = Number(address); // exact: below 2^47
+  let left = length;
+  let d = dst;
+  while (left > 0) {
+    const win = Math.floor(a / WINDOW);
+    const from = a - win * WINDOW;
+    const len = Math.min(left, WINDOW - from);
+    addPiece(plan, win, from, len, d);
+    a += len;
+    d += len;
+    left -= len;
+  }
+  return true;
+}
+
+/** Plans the ranges anew (range i's bytes to dst offset `dstAt[i]`); false as planRange. */
 function planRanges(plan: Plan, requests: readonly ReadRequest[], dstAt: ArrayLike<number>): boolean {
   plan.count = 0;
-  for (let i = 0; i < requests.length; i++) {
-    let left = requests[i].length;
-    if (left === 0) continue;
-    const start = requests[i].address;
-    if (start >= USER_LIMIT || start + BigInt(left) > USER_LIMIT) return false;
-    let a = Number(start); // exact: below 2^47
-    let d = dstAt[i];
-    while (left > 0) {
-      const win = Math.floor(a / WINDOW);
-      const from = a - win * WINDOW;
-      const len = Math.min(left, WINDOW - from);
-      addPiece(plan, win, from, len, d);
-      a += len;
-      d += len;
-      left -= len;
-    }
-  }
+  for (let i = 0; i < requests.length; i++) if (!planRange(plan, requests[i].address, requests[i].length, dstAt[i])) return false;
   return true;
 }
 
@@ -141,6 +144,8 @@ export class PidfdMemReader implements MemoryReader {
   private readonly scratch = newPlan(64);
   /** Per poll set: its plan (null: a range lies beyond user space, the general path serves it). */
   private readonly pollPlans = new WeakMap<PollSet, Plan | null>();
+  /** The last poll set and its plan: a poller passes the same set every tick (no WeakMap lookup then). */
+  private lastPoll: { set: PollSet; plan: Plan | null } | undefined;
   /** The last pollInto destination and its word view (a poller passes the same array every time). */
   private pollInto32: { bytes: Uint8Array; words: Int32Array | undefined } | undefined;
   /** Reads served by the fast path and by pread, for `pidscope info` and the benchmarks. */
@@ -287,8 +292,17 @@ export class PidfdMemReader implements MemoryReader {
     checkRequest(address, length);
     if (length === 0) return { address, data: Buffer.alloc(0), unreadable: [] };
     const data = Buffer.allocUnsafe(length);
-    const [unreadable] = this.readInto([{ address, length }], data, [0]);
-    return { address, data, unreadable };
+    if (this.dead()) addressSpaceGone(this.target, 'a memory read');
+    // The fast path without the arrays readMany needs: the evaluator reads one value at a time.
+    const plan = this.scratch;
+    plan.count = 0;
+    if (!this.preadOnly && planRange(plan, address, length, 0) && this.copyPlanned(plan, data, length >= 16 ? wordsOf(data) : undefined)) {
+      this.stats.fast++;
+      return { address, data, unreadable: [] };
+    }
+    const holes: AddressRange[][] = [[]];
+    this.readExact([{ address, length }], data, [0], holes);
+    return { address, data, unreadable: holes[0] };
   }
 
   readMany(requests: ReadRequest[]): ReadResult[] {
@@ -313,12 +327,13 @@ export class PidfdMemReader implements MemoryReader {
   pollInto(set: PollSet, into: Uint8Array, bad: Uint8Array): number {
     void this.open;
     if (this.dead()) addressSpaceGone(this.target, 'a memory read');
-    let plan = this.pollPlans.get(set);
+    let plan = this.lastPoll?.set === set ? this.lastPoll.plan : this.pollPlans.get(set);
     if (plan === undefined) {
       const p = newPlan(set.count);
       plan = planRanges(p, set.requests, set.offsets) ? p : null;
       this.pollPlans.set(set, plan);
     }
+    if (this.lastPoll?.set !== set) this.lastPoll = { set, plan };
     if (plan && !this.preadOnly) {
       let cached = this.pollInto32;
       if (cached?.bytes !== into) this.pollInto32 = cached = { bytes: into, words: wordsOf(into) };
