@@ -8,7 +8,7 @@
  *      (cold index) and kept (warm index), and warm (adapter already listening), against gdb
  *      (`gdb -batch -p PID` printing the same 1,000 globals) and drgn (`drgn -p PID` doing the
  *      same).
- *   2. a full refresh of 1,000 globals: pidscope's refresh tick (one batched read of everything
+ *   2. a full refresh of 1,000 globals: pidscope's refresh tick (one pollInto of everything
  *      shown, every value re-formatted and compared; measured inside the adapter, reported by
  *      `pidscope/info`), the client's re-fetch of the 1,000 variables after an `invalidated`,
  *      and the peers re-printing the 1,000 globals while already attached (gdb: while the target
@@ -326,7 +326,7 @@ async function main(): Promise<void> {
     const drgnRe = reprints(timed(DRGN, ['-q', '-p', String(target.pid), drgnScript(dir, ROUNDS + 1)]).out).slice(1);
     console.log('');
     console.log(`full refresh of ${N} globals (already attached)`);
-    row(`pidscope refresh tick (${info.refresh.lastBlocksRead} blocks in 1 read, ${N}+ compared)`, tick, tick);
+    row(`pidscope refresh tick (${info.refresh.lastBlocksRead} blocks in 1 pollInto, ${N}+ compared)`, tick, tick);
     row('pidscope client re-fetch after invalidated (4 requests)', median(refetch), tick);
     row(`gdb re-print ×${N} (target stopped meanwhile)`, median(gdbRe), tick);
     row(`drgn re-print ×${N}`, median(drgnRe), tick);
