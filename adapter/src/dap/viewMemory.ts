@@ -109,6 +109,17 @@ export class ViewMemory implements MemoryReader {
   }
 
   read(address: bigint, length: number): ReadResult {
+    // Most reads are one value inside one block (a variables page reads 1,000 of them, a
+    // refresh tick re-renders them all): no request arrays, block sets or generators for those.
+    const b = address - (address % B);
+    if (length > 0 && address + BigInt(length) <= b + B) {
+      this.touch(b);
+      if (!this.cache.has(b)) this.fetch([b]);
+      const out = Buffer.alloc(length);
+      const unreadable: AddressRange[] = [];
+      this.copyBlock(b, address, address + BigInt(length), out, unreadable);
+      return { address, data: out, unreadable };
+    }
     return this.readMany([{ address, length }])[0];
   }
 
@@ -161,23 +172,26 @@ export class ViewMemory implements MemoryReader {
     const out = Buffer.alloc(r.length);
     const unreadable: AddressRange[] = [];
     const end = r.address + BigInt(r.length);
-    for (const b of blocksOf(r.address, r.length)) {
-      const blk = this.cache.get(b);
-      if (!blk) continue; // cannot happen: fetched above
-      const from = r.address > b ? r.address : b;
-      const blkEnd = b + BigInt(blk.data.length);
-      const to = end < blkEnd ? end : blkEnd;
-      blk.data.copy(out, Number(from - r.address), Number(from - b), Number(to - b));
-      for (const u of blk.unreadable) {
-        const s = u.start > from ? u.start : from;
-        const e = u.end < to ? u.end : to;
-        if (s >= e) continue;
-        const last = unreadable[unreadable.length - 1];
-        if (last && last.end === s) last.end = e;
-        else unreadable.push({ start: s, end: e });
-      }
-    }
+    for (const b of blocksOf(r.address, r.length)) this.copyBlock(b, r.address, end, out, unreadable);
     return { address: r.address, data: out, unreadable };
+  }
+
+  /** Copies the part of [address, end) inside cached block `b` into `out` (out[0] is `address`), adding its holes. */
+  private copyBlock(b: bigint, address: bigint, end: bigint, out: Buffer, unreadable: AddressRange[]): void {
+    const blk = this.cache.get(b);
+    if (!blk) return; // cannot happen: fetched before
+    const from = address > b ? address : b;
+    const blkEnd = b + BigInt(blk.data.length);
+    const to = end < blkEnd ? end : blkEnd;
+    blk.data.copy(out, Number(from - address), Number(from - b), Number(to - b));
+    for (const u of blk.unreadable) {
+      const s = u.start > from ? u.start : from;
+      const e = u.end < to ? u.end : to;
+      if (s >= e) continue;
+      const last = unreadable[unreadable.length - 1];
+      if (last && last.end === s) last.end = e;
+      else unreadable.push({ start: s, end: e });
+    }
   }
 }
 
