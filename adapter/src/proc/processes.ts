@@ -103,6 +103,16 @@ export function readUids(pid: number): { real: number; effective: number } | und
   }
 }
 
+/** The process a thread id belongs to (Tgid of /proc/TID/status); undefined when it is gone. */
+export function readTgid(tid: number): number | undefined {
+  try {
+    const m = /^Tgid:\s+(\d+)/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ProcessSummary {
   pid: number;
   name: string;
