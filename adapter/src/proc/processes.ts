@@ -110,6 +110,29 @@ export function readTgid(tid: number): number | undefined {
   }
 }
 
+/** From /proc/PID/status: what a live view shows of a process we never stop. */
+export interface ProcStatus {
+  /** State line as written, e.g. "S (sleeping)". */
+  state: string;
+  /** The pid of a ptrace tracer; 0 when nothing traces it (pidscope never does). */
+  tracerPid: number;
+  threads: number;
+}
+
+/** State, TracerPid and thread count from /proc/PID/status; undefined once the process is gone. */
+export function readStatus(pid: number): ProcStatus | undefined {
+  try {
+    const text = readFileSync(`${PROC}/${pid}/status`, 'utf8');
+    return {
+      tracerPid: Number(/^TracerPid:\s*(\d+)/m.exec(text)?.[1] ?? -1),
+      state: /^State:\s*(.*)$/m.exec(text)?.[1]?.trim() ?? '?',
+      threads: Number(/^Threads:\s*(\d+)/m.exec(text)?.[1] ?? 0),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ProcessSummary {
   pid: number;
   ppid: number;
