@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
 import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { withUsage } from './options';
+import { numberOption, withUsage } from './options';
 import { watchExpressions, type SimpleWatch } from '../watch/program';
 import type { WatchInfo } from '../watch/types';
 import { readStatus, type ProcStatus } from '../proc/processes';
@@ -304,13 +304,8 @@ function parseDemoOptions(argv: string[], tty: boolean): DemoOptions | number {
         variant: { type: 'string' },
       },
     });
-    const num = (name: string, text: string | undefined, def: number, min: number): number => {
-      if (text === undefined) return def;
-      const n = Number(text);
-      if (!Number.isFinite(n) || n < min)
-        throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, `See pidscope demo --help`, 'user');
-      return n;
-    };
+    const num = (name: string, text: string | undefined, fallback: number, min: number): number =>
+      numberOption(name, text, fallback, min, 'See pidscope demo --help');
     return {
       duration: values.duration,
       durationMs: values.duration !== undefined ? num('duration', values.duration, 0, 0.1) * 1000 : Infinity,
