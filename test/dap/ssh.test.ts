@@ -6,13 +6,12 @@
  */
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { tracerPid } from '../support/proc';
 import { remoteUserBlocked, sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
 import { listRemoteProcesses } from '../../extension/src/remote';
-import { CLIENT_CAPS, waitFor } from './harness';
+import { adapterClient, CLIENT_CAPS, stopAdapter, waitFor } from './harness';
 
 const missingPackage = sshdUnavailable();
 if (missingPackage && process.env.PIDSCOPE_CI === '1') throw new Error(`ssh remote-attach tests need a local sshd, and: ${missingPackage}`);
@@ -46,18 +45,7 @@ function sshClient(firstOptions: string[] = []): DebugClient {
     '--remote-pidscope',
     REMOTE_PIDSCOPE,
   ];
-  const dc = new DebugClient(
-    process.execPath,
-    join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
-    'pidscope',
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(args) },
-    },
-    true,
-  );
-  dc.defaultTimeout = 60_000;
-  return dc;
+  return adapterClient(args);
 }
 
 function failure(p: Promise<unknown>): Promise<string | undefined> {
@@ -89,7 +77,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
       expect(tracerPid(theirs.pid)).toBe(0);
       await dc.disconnectRequest({});
     } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+      stopAdapter(dc);
     }
   });
 
@@ -101,7 +89,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
       const msg = await failure(dc.attachRequest({ pid: ours.pid } as DebugProtocol.AttachRequestArguments));
       expect(msg).toMatch(/permission|EPERM|EACCES/i);
     } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+      stopAdapter(dc);
     }
   });
 
@@ -120,7 +108,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
       const msg = await failure(dc.initializeRequest(CLIENT_CAPS));
       expect(msg).toMatch(/ssh pidscope-ssh@127\.0\.0\.1 failed before the adapter answered: ssh .* exited with code 255.*(refused|Connection)/);
     } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+      stopAdapter(dc);
     }
   });
 });
