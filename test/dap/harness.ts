@@ -94,6 +94,16 @@ export async function startClient(): Promise<Client> {
   return { dc, transcript, events, request, stop };
 }
 
+/** On a DebugClient that has sent initialize: attach → (initialized) → configurationDone → the live view's first stopped. */
+export async function attachLive(dc: DebugClient, args: Record<string, unknown>): Promise<void> {
+  const initialized = dc.waitForEvent('initialized', 60_000);
+  const stopped = dc.waitForEvent('stopped', 60_000);
+  await dc.attachRequest(args as DebugProtocol.AttachRequestArguments);
+  await initialized;
+  await dc.configurationDoneRequest();
+  await stopped;
+}
+
 /** initialize → attach → (initialized) → configurationDone → stopped on the live thread. */
 export async function attach(c: Client, args: Record<string, unknown>): Promise<DebugProtocol.Response> {
   await c.dc.initializeRequest(CLIENT_CAPS);

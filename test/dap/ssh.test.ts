@@ -11,7 +11,7 @@ import { fixturePath, REPO_ROOT, startFixture, type RunningFixture } from '../su
 import { tracerPid } from '../support/proc';
 import { remoteUserBlocked, sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
 import { listRemoteProcesses } from '../../extension/src/remote';
-import { adapterClient, CLIENT_CAPS, stopAdapter, waitFor } from './harness';
+import { adapterClient, attachLive, CLIENT_CAPS, stopAdapter, waitFor } from './harness';
 
 const missingPackage = sshdUnavailable();
 if (missingPackage && process.env.PIDSCOPE_CI === '1') throw new Error(`ssh remote-attach tests need a local sshd, and: ${missingPackage}`);
@@ -61,12 +61,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
     await dc.start();
     try {
       await dc.initializeRequest(CLIENT_CAPS);
-      const initialized = dc.waitForEvent('initialized', 60_000);
-      const stopped = dc.waitForEvent('stopped', 60_000);
-      await dc.attachRequest({ pid: theirs.pid, refreshIntervalMs: 100 } as DebugProtocol.AttachRequestArguments);
-      await initialized;
-      await dc.configurationDoneRequest();
-      await stopped;
+      await attachLive(dc, { pid: theirs.pid, refreshIntervalMs: 100 });
       expect((await dc.evaluateRequest({ expression: 'g_int', context: 'repl' })).body.result).toBe('123456789');
       const first = (await dc.evaluateRequest({ expression: 'g_live_counter', context: 'repl' })).body.result;
       const later = await waitFor('g_live_counter to move', async () => {

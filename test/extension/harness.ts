@@ -359,6 +359,28 @@ export async function focusLiveFrame(page: Page, callStack: Locator, variables: 
   );
 }
 
+/** Expands a compile unit's row (e.g. globals.c) in the Variables view, once it is shown. */
+export async function expandUnit(variables: Locator, name: string): Promise<void> {
+  const unit = variables.locator('.monaco-list-row', { hasText: name }).first();
+  await unit.waitFor({ state: 'visible', timeout: 60_000 });
+  if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
+}
+
+/**
+ * The integer a Variables row shows, once it differs from `previous` (the first one shown when
+ * there is none): a live value changes in place, with no stop and no user action.
+ */
+export function nextIntegerValue(row: Locator, name: string, previous?: string): Promise<string> {
+  return until(
+    previous === undefined ? `a value for ${name}` : `${name} to change in the Variables view (was ${previous})`,
+    async () => {
+      const value = ((await row.locator('.value').textContent()) ?? '').trim();
+      return /^\d+$/.test(value) && value !== previous ? value : undefined;
+    },
+    60_000,
+  );
+}
+
 /**
  * Pages the (virtualised) Variables tree down from a focused leaf row until the row of `name`
  * ("name =value", VS Code's variables renderer) is rendered: keyboard paging, because wheel

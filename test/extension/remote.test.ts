@@ -10,10 +10,12 @@ import { fixturePath, REPO_ROOT, startFixture, type RunningFixture } from '../su
 import { tracerPid } from '../support/proc';
 import { remoteUserBlocked, sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
 import {
+  expandUnit,
   failOnToast,
   findVariableRow,
   focusLiveFrame,
   missingPrerequisites,
+  nextIntegerValue,
   openWorkbench,
   runCommand,
   screenshot,
@@ -104,27 +106,10 @@ describe.skipIf(skip || !!blocked)('remote attach over ssh in real VS Code', () 
 
       const variables = page.locator('.debug-variables');
       await focusLiveFrame(page, callStack, variables);
-      const unit = variables.locator('.monaco-list-row', { hasText: 'globals.c' }).first();
-      await unit.waitFor({ state: 'visible', timeout: 60_000 });
-      if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
+      await expandUnit(variables, 'globals.c');
       const liveRow = await findVariableRow(page, variables, LIVE);
-      const valueOf = async () => ((await liveRow.locator('.value').textContent()) ?? '').trim();
-      const first = await until(
-        `a value for ${LIVE}`,
-        async () => {
-          const v = await valueOf();
-          return /^\d+$/.test(v) ? v : undefined;
-        },
-        60_000,
-      );
-      const second = await until(
-        `${LIVE} to change in the Variables view (was ${first})`,
-        async () => {
-          const v = await valueOf();
-          return /^\d+$/.test(v) && v !== first ? v : undefined;
-        },
-        60_000,
-      );
+      const first = await nextIntegerValue(liveRow, LIVE);
+      const second = await nextIntegerValue(liveRow, LIVE, first);
       expect(BigInt(second)).toBeGreaterThan(BigInt(first));
       expect(tracerPid(pid)).toBe(0);
       await screenshot(page, 'vscode-remote-variables.png');

@@ -15,10 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid, type NeverStoppedMonitor } from '../support/proc';
 import {
+  expandUnit,
   failOnToast,
   findVariableRow,
   focusLiveFrame,
   missingPrerequisites,
+  nextIntegerValue,
   openWorkbench,
   plotFrame,
   publishScreenshot,
@@ -113,38 +115,14 @@ describe.skipIf(skip)('pidscope extension in real VS Code (code-server + Chromiu
       const variables = page.locator('.debug-variables');
       await focusLiveFrame(page, callStack, variables);
       await variables.locator('.monaco-list-row', { hasText: 'Globals: globals' }).first().waitFor({ state: 'visible', timeout: 60_000 });
-      const unit = variables.locator('.monaco-list-row', { hasText: 'globals.c' }).first();
-      await unit.waitFor({ state: 'visible', timeout: 60_000 });
-      if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
+      await expandUnit(variables, 'globals.c');
 
       const liveRow = await findVariableRow(page, variables, LIVE);
-      const valueOf = async () => ((await liveRow.locator('.value').textContent()) ?? '').trim();
-      const first = await until(
-        `a value for ${LIVE}`,
-        async () => {
-          const v = await valueOf();
-          return /^\d+$/.test(v) ? v : undefined;
-        },
-        60_000,
-      );
+      const first = await nextIntegerValue(liveRow, LIVE);
       // The value changes in place (live refresh), with no stop and no user action.
-      const second = await until(
-        `${LIVE} to change in the Variables view (was ${first})`,
-        async () => {
-          const v = await valueOf();
-          return /^\d+$/.test(v) && v !== first ? v : undefined;
-        },
-        60_000,
-      );
+      const second = await nextIntegerValue(liveRow, LIVE, first);
       expect(BigInt(second)).toBeGreaterThan(BigInt(first));
-      const third = await until(
-        `${LIVE} to change again (was ${second})`,
-        async () => {
-          const v = await valueOf();
-          return /^\d+$/.test(v) && v !== second ? v : undefined;
-        },
-        60_000,
-      );
+      const third = await nextIntegerValue(liveRow, LIVE, second);
       expect(BigInt(third)).toBeGreaterThan(BigInt(second));
       expect(tracerPid(pid)).toBe(0);
 
