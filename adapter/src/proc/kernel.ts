@@ -13,9 +13,9 @@ function readSetting(path: string): string | undefined {
   }
 }
 
-/** kernel.yama.ptrace_scope: 0 classic, 1 descendants only, 2 CAP_SYS_PTRACE only, 3 nobody. */
-export function readPtraceScope(): string | undefined {
-  return readSetting('/proc/sys/kernel/yama/ptrace_scope');
+/** kernel.yama.ptrace_scope: 0 classic, 1 descendants only, 2 CAP_SYS_PTRACE only, 3 nobody. `procRoot`: for tests on a made-up /proc. */
+export function readPtraceScope(procRoot = '/proc'): string | undefined {
+  return readSetting(`${procRoot}/sys/kernel/yama/ptrace_scope`);
 }
 
 /** kernel.perf_event_paranoid: who may open which perf events (2: user space of own processes). */
