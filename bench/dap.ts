@@ -20,6 +20,7 @@
  */
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { childrenCpuMs, loadAverage, median, sleep } from './common';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,15 +89,6 @@ async function startTarget(bin: string): Promise<{ pid: number; proc: ChildProce
     proc.on('exit', () => rej(new Error('target exited early')));
   });
   return { pid, proc };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 const CAPS: DebugProtocol.InitializeRequestArguments = {
@@ -201,13 +193,6 @@ for r in range(${rounds}):
   return file;
 }
 
-/** CPU time (user + system, ms; 10 ms resolution) of this process's reaped children. */
-function childrenCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) * 10;
-}
-
 /** CPU time (user + system, ms) a live process has used so far. */
 function processCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -285,7 +270,7 @@ async function main(): Promise<void> {
       drgnAttach.push(d.ms);
       cpu.get(drgnAttach)!.push(d.cpu);
     }
-    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const load = loadAverage();
     console.log(`attach → first ${N} variables on screen (median of ${ROUNDS}; ratio: time / drgn's; load average ${load})`);
     const base = median(drgnAttach);
     row('pidscope dap, warm (adapter listening)', median(warm), base);

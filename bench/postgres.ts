@@ -6,11 +6,10 @@
  * tarball and the configure line. The server refuses to run as root, so it runs as `nobody`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CACHE } from '../test/eval/realProgram';
+import { buildKey, CACHE, debianSource, stopper, waitForOutput } from '../test/support/debianBuild';
 
 const CONFIGURE = ['--without-readline', '--without-zlib', '--without-icu', '--without-llvm', 'CFLAGS=-g -O2'];
 const NOBODY = 65534;
@@ -18,25 +17,8 @@ const NOBODY = 65534;
 /** The install prefix (bin/postgres, bin/initdb, …), building it if missing. */
 export function buildPostgres(): string {
   const dir = join(CACHE, 'postgres');
-  mkdirSync(dir, { recursive: true });
-  const find = () => readdirSync(dir).find((f) => /^postgresql-\d+_.*\.orig\.tar\.(bz2|gz|xz)$/.test(f));
-  let tar = find();
-  if (!tar) {
-    let why = '';
-    try {
-      execFileSync('apt-get', ['source', '--download-only', 'postgresql-15'], { cwd: dir, stdio: 'pipe', timeout: 600_000 });
-    } catch (e) {
-      // A stale apt list can miss some files and still have fetched the orig tarball.
-      why = (e as Error).message.split('\n').slice(0, 3).join(' ');
-    }
-    tar = find();
-    if (!tar) throw new Error(`apt-get source postgresql-15 failed (deb-src configured? apt-get update?): ${why}`);
-  }
-  const key = createHash('sha256')
-    .update(readFileSync(join(dir, tar)))
-    .update(CONFIGURE.join(' '))
-    .digest('hex')
-    .slice(0, 16);
+  const tar = debianSource(dir, 'postgresql-15', /^postgresql-\d+_.*\.orig\.tar\.(bz2|gz|xz)$/);
+  const key = buildKey(tar, CONFIGURE.join(' '));
   const prefix = join(dir, key);
   const done = join(prefix, '.complete');
   if (existsSync(done)) return prefix;
@@ -44,7 +26,7 @@ export function buildPostgres(): string {
   rmSync(tmp, { recursive: true, force: true });
   rmSync(prefix, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  execFileSync('tar', ['xf', join(dir, tar), '-C', tmp, '--strip-components=1'], { stdio: 'pipe' });
+  execFileSync('tar', ['xf', tar, '-C', tmp, '--strip-components=1'], { stdio: 'pipe' });
   execFileSync('./configure', [`--prefix=${prefix}`, ...CONFIGURE], { cwd: tmp, stdio: 'pipe', timeout: 900_000 });
   execFileSync('make', ['-j2'], { cwd: tmp, stdio: 'pipe', timeout: 3_600_000 });
   execFileSync('make', ['install'], { cwd: tmp, stdio: 'pipe', timeout: 900_000 });
@@ -75,29 +57,13 @@ export async function startPostgres(prefix: string): Promise<{ pid: number; bina
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: base,
   });
-  await new Promise<void>((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`postgres did not start: ${out}`)), 60_000);
-    const on = (d: Buffer) => {
-      out += d.toString();
-      if (/ready to accept connections/.test(out)) {
-        clearTimeout(timer);
-        res();
-      }
-    };
-    child.stdout!.on('data', on);
-    child.stderr!.on('data', on);
-    child.on('exit', (c) => rej(new Error(`postgres exited (${c}): ${out}`)));
-  });
+  await waitForOutput(child, /ready to accept connections/, 'postgres', 60_000);
+  const stop = stopper(child, 'SIGQUIT');
   return {
     pid: child.pid!, // setpriv execs postgres: same pid, the postmaster
     binary,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise<void>((r) => child.on('exit', () => r()));
-        child.kill('SIGQUIT');
-        await gone;
-      }
+      await stop();
       rmSync(base, { recursive: true, force: true });
     },
   };

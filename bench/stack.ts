@@ -10,28 +10,16 @@
  *
  * Environment: PIDSCOPE_BENCH_RUNS (default 5), PIDSCOPE_BENCH_WINDOWS (default 6).
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Program } from '../adapter/src/engine/program';
 import { formatThread } from '../adapter/src/stack/format';
 import { takeStacks } from '../adapter/src/stack/stacks';
+import { startFixture } from '../test/support/fixtures';
+import { median, sleep } from './common';
 
 const RUNS = Math.max(1, Number(process.env.PIDSCOPE_BENCH_RUNS ?? 5));
 const WINDOWS = Math.max(2, Number(process.env.PIDSCOPE_BENCH_WINDOWS ?? 6));
-
-function repoRoot(): string {
-  let d = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(d, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'pidscope') return d;
-    d = dirname(d);
-  }
-  throw new Error('cannot find the pidscope repository root');
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function run(cmd: string, args: string[]): Promise<{ ms: number; out: string; ok: boolean }> {
   const t0 = performance.now();
@@ -45,16 +33,9 @@ function tracerPid(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const bin = join(repoRoot(), 'fixtures', 'build', 'O0-dwarf5-pie', 'stacks');
-  if (!existsSync(bin)) throw new Error(`${bin} is not built: run npm run fixtures`);
-  const proc = spawn(bin, ['--idle', '93'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const pid = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      const m = /ready (\d+)/.exec(String(d));
-      if (m) resolve(Number(m[1]));
-    });
-    proc.on('exit', (c) => reject(new Error(`stacks exited with ${c}`)));
-  });
+  const fixture = await startFixture('stacks', { args: ['--idle', '93'] });
+  const bin = fixture.binary;
+  const pid = fixture.pid;
   try {
     const threads = readFileSync(`/proc/${pid}/status`, 'utf8').match(/Threads:\s*(\d+)/)?.[1];
     console.log(`target: ${bin} --idle 93 (pid ${pid}, ${threads} threads)\n`);
@@ -117,7 +98,7 @@ async function main(): Promise<void> {
     console.log(`TracerPid after pidscope: ${tracerPid(pid)}`);
     program.close();
   } finally {
-    proc.kill('SIGTERM');
+    await fixture.stop();
   }
 }
 

@@ -13,12 +13,14 @@
  * Also checks that pidscope printed exactly what gdb printed (the bench is not allowed to be fast
  * by being wrong).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildRedis, tryBuildLua, startLua } from '../test/eval/realProgram';
+import { stopper, waitForOutput } from '../test/support/debianBuild';
+import { childrenCpuMs, loadAverage, median } from './common';
 import { buildCPython, startCPython } from './cpython';
 import { buildPostgres, startPostgres } from './postgres';
 
@@ -52,39 +54,6 @@ function debugBytes(binary: string): number {
   return total;
 }
 
-async function waitForLine(child: ChildProcess, re: RegExp, what: string): Promise<void> {
-  await new Promise<void>((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`${what}: no ${re} within 30 s: ${out}`)), 30_000);
-    const on = (d: Buffer) => {
-      out += d.toString();
-      if (re.test(out)) {
-        clearTimeout(timer);
-        res();
-      }
-    };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.on('exit', (c) => rej(new Error(`${what} exited (${c}): ${out}`)));
-  });
-}
-
-function stopper(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((r) => child.on('exit', () => r()));
-    child.kill('SIGKILL');
-    await gone;
-  };
-}
-
-/** CPU time (user + system, ms) of this process's reaped children: /proc/self/stat cutime + cstime. */
-function childrenCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) * 10; // fields 16 and 17, in 100 Hz ticks
-}
-
 /**
  * One run: wall time, and the CPU time it used (10 ms resolution; on a loaded machine wall time
  * mostly measures waiting for a core, CPU time what the work costs).
@@ -97,10 +66,16 @@ function timeRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { ms
   return { ms, cpu: childrenCpuMs() - c0, stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.status ?? -1 };
 }
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+/** A big program built from Debian source when BENCH_ONLY wants it; undefined (said once) when it cannot be built here. */
+function buildWanted<T>(wanted: boolean, label: string, build: () => T): T | undefined {
+  if (!wanted) return undefined;
+  try {
+    process.stdout.write(`building ${label} from Debian source (cached after the first run)…\n`);
+    return build();
+  } catch (e) {
+    console.log(`(${label.split(' ')[0]} skipped: ${(e as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -117,7 +92,7 @@ async function main(): Promise<void> {
     drgn: "prog['g_nested']",
     start: async () => {
       const child = spawn(fixture, [], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await waitForLine(child, /^ready \d+/m, 'globals');
+      await waitForOutput(child, /^ready \d+/m, 'globals');
       return { pid: child.pid!, stop: stopper(child) };
     },
   });
@@ -134,14 +109,7 @@ async function main(): Promise<void> {
       },
     });
   } else console.log(`(lua skipped: ${lua.reason})`);
-  let redis: string | undefined;
-  if (want('redis'))
-    try {
-      process.stdout.write('building redis-server from Debian source (cached after the first run)…\n');
-      redis = buildRedis();
-    } catch (e) {
-      console.log(`(redis skipped: ${(e as Error).message.split('\n')[0]})`);
-    }
+  const redis = buildWanted(want('redis'), 'redis-server', buildRedis);
   if (redis) {
     const bin = redis;
     targets.push({
@@ -154,20 +122,13 @@ async function main(): Promise<void> {
         const child = spawn(bin, ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
-        await waitForLine(child, /ready to accept connections/i, 'redis-server');
+        await waitForOutput(child, /ready to accept connections/i, 'redis-server');
         return { pid: child.pid!, stop: stopper(child) };
       },
     });
   }
 
-  let cpython: string | undefined;
-  if (want('cpython'))
-    try {
-      process.stdout.write('building CPython 3.11 from Debian source (cached after the first run)…\n');
-      cpython = buildCPython();
-    } catch (e) {
-      console.log(`(CPython skipped: ${(e as Error).message.split('\n')[0]})`);
-    }
+  const cpython = buildWanted(want('cpython'), 'CPython 3.11', buildCPython);
   if (cpython) {
     const bin = cpython;
     targets.push({
@@ -179,14 +140,7 @@ async function main(): Promise<void> {
       start: () => startCPython(bin),
     });
   }
-  let pg: string | undefined;
-  if (want('postgres'))
-    try {
-      process.stdout.write('building PostgreSQL 15 from Debian source (cached after the first run)…\n');
-      pg = buildPostgres();
-    } catch (e) {
-      console.log(`(PostgreSQL skipped: ${(e as Error).message.split('\n')[0]})`);
-    }
+  const pg = buildWanted(want('postgres'), 'PostgreSQL 15', buildPostgres);
   if (pg) {
     const prefix = pg;
     targets.push({
@@ -210,9 +164,8 @@ async function main(): Promise<void> {
   const script = join(dir, 'print.py');
   writeFileSync(script, ['import sys', 'print(eval(sys.argv[1]))'].join('\n'));
 
-  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(
-    `\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, load average ${load()})\n`,
+    `\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, load average ${loadAverage()})\n`,
   );
   const rows: string[] = [];
   const globalsRows: string[] = [];
@@ -294,7 +247,7 @@ async function main(): Promise<void> {
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  console.log(`load average at the end: ${load()}\n`);
+  console.log(`load average at the end: ${loadAverage()}\n`);
   console.log('| program | DWARF | expression | pidscope cold | pidscope warm | gdb | drgn | cold / gdb | warm / gdb | warm / drgn | same as gdb |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);

@@ -24,10 +24,12 @@
  * PIDSCOPE_BENCH_ONLY=hot|arm (one part only), PIDSCOPE_BENCH_THREADS (default 2001).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Program } from '../adapter/src/engine/program';
+import { startFixture, type RunningFixture } from '../test/support/fixtures';
+import { sleep } from './common';
 import { WatchEngine } from '../adapter/src/watch/engine';
 import { fdUsage } from '../adapter/src/watch/hardware';
 import { hardwareBreakpoints } from '../adapter/src/engine/capabilities';
@@ -41,49 +43,9 @@ const VERBOSE = !!process.env.PIDSCOPE_BENCH_VERBOSE;
 const ONLY = process.env.PIDSCOPE_BENCH_ONLY;
 const BIG_THREADS = Math.max(6, Number(process.env.PIDSCOPE_BENCH_THREADS ?? 2001));
 
-function repoRoot(): string {
-  let d = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(d, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'pidscope') return d;
-    d = dirname(d);
-  }
-  throw new Error('cannot find the pidscope repository root');
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Fixture {
-  pid: number;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startHot(args = ['0', '--hot']): Promise<Fixture> {
-  const bin = join(repoRoot(), 'fixtures', 'build', 'O0-dwarf5-pie', 'threads');
-  if (!existsSync(bin)) throw new Error(`${bin} is not built: run npm run fixtures`);
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const pid = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += String(d);
-      const m = /ready (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`threads exited early (${code})`)));
-  });
-  return {
-    pid,
-    proc,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+/** The threads fixture (`threads N [--hot | --idle S]`), started and stopped as the tests do. */
+function startHot(args = ['0', '--hot']): Promise<RunningFixture> {
+  return startFixture('threads', { args });
 }
 
 function state(pid: number): string {

@@ -4,6 +4,7 @@
  * here we only fill defaults and catch what the user can fix before a process is started.
  */
 import { readFileSync } from 'node:fs';
+import { readPtraceScope } from '../../adapter/src/proc/kernel';
 
 export const PICK_PROCESS = '${command:pickProcess}';
 export const BACKENDS = ['auto', 'pidfd-mem', 'vm-readv', 'proc-mem'] as const;
@@ -86,12 +87,8 @@ export interface ProcFacts {
 }
 
 export function readProcFacts(procRoot = '/proc'): ProcFacts {
-  let ptraceScope: number | undefined;
-  try {
-    ptraceScope = Number(readFileSync(`${procRoot}/sys/kernel/yama/ptrace_scope`, 'utf8').trim());
-  } catch {
-    ptraceScope = undefined;
-  }
+  const scope = readPtraceScope(procRoot);
+  const ptraceScope = scope === undefined ? undefined : Number(scope);
   return { uid: typeof process.getuid === 'function' ? process.getuid() : 0, ptraceScope, procRoot };
 }
 

@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import { adapterCommand } from './adapterLaunch';
 import { ACTION_LABELS, checkTarget, classifyAttachError, ConfigProblem, defaultConfig, readProcFacts, resolveConfig, type ProblemAction } from './config';
-import { ancestry, listProcesses, toPickItem, type ProcessInfo } from './processes';
+import { ancestry, listAttachable } from '../../adapter/src/proc/attachable';
+import { toPickItem, type ProcessInfo } from './processes';
 import { describeRemote, listRemoteProcesses, remoteAdapterCommand, remoteOf } from './remote';
 import { PlotPanel } from './plotPanel';
 import { markerFromOutput } from './watchHits';
@@ -180,7 +181,7 @@ async function pickProcess(config?: Record<string, unknown>): Promise<string | u
       return undefined;
     }
   } else {
-    list = listProcesses({ excludePids: ancestry(process.pid) });
+    list = listAttachable({ excludePids: ancestry(process.pid) });
   }
   const items = list.map(toPickItem);
   if (items.length === 0) {

@@ -41,18 +41,30 @@ export const CLIENT_CAPS: DebugProtocol.InitializeRequestArguments = {
   supportsMemoryEvent: true,
 };
 
-export async function startClient(): Promise<Client> {
+/**
+ * A DebugClient whose adapter is `pidscope dap DAP_ARGS…` run from the sources (adapter-entry.ts
+ * with tsx), with `env` added to ours. Not started yet.
+ */
+export function adapterClient(dapArgs: string[] = [], env: Record<string, string> = {}): DebugClient {
+  const extra = dapArgs.length ? { PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(dapArgs) } : {};
   const dc = new DebugClient(
     process.execPath,
     join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
     'pidscope',
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '--import tsx' },
-    },
+    { cwd: REPO_ROOT, env: { ...process.env, NODE_OPTIONS: '--import tsx', ...env, ...extra } },
     true,
   );
   dc.defaultTimeout = 60_000;
+  return dc;
+}
+
+/** Kills the adapter process a DebugClient spawned (the library's method for it is not public). */
+export function stopAdapter(dc: DebugClient): void {
+  (dc as unknown as { stopAdapter(): void }).stopAdapter();
+}
+
+export async function startClient(): Promise<Client> {
+  const dc = adapterClient();
   const transcript: Message[] = [];
   const events: DebugProtocol.Event[] = [];
   const anyDc = dc as unknown as { dispatch(body: string): void; doSend(command: string, args: unknown, clb: (r: DebugProtocol.Response) => void): void };
@@ -77,9 +89,19 @@ export async function startClient(): Promise<Client> {
   const stop = async () => {
     // The adapter may be gone already (it exits after a disconnect): never wait for ever.
     await Promise.race([dc.disconnectRequest({}).catch(() => undefined), new Promise((r) => setTimeout(r, 3000))]);
-    (dc as unknown as { stopAdapter(): void }).stopAdapter();
+    stopAdapter(dc);
   };
   return { dc, transcript, events, request, stop };
+}
+
+/** On a DebugClient that has sent initialize: attach → (initialized) → configurationDone → the live view's first stopped. */
+export async function attachLive(dc: DebugClient, args: Record<string, unknown>): Promise<void> {
+  const initialized = dc.waitForEvent('initialized', 60_000);
+  const stopped = dc.waitForEvent('stopped', 60_000);
+  await dc.attachRequest(args as DebugProtocol.AttachRequestArguments);
+  await initialized;
+  await dc.configurationDoneRequest();
+  await stopped;
 }
 
 /** initialize → attach → (initialized) → configurationDone → stopped on the live thread. */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { pidscope } from '../cli/run';
-import { CLIENT_CAPS, waitFor } from './harness';
+import { adapterClient, CLIENT_CAPS, stopAdapter, waitFor } from './harness';
 
 const MAIN = join(REPO_ROOT, 'adapter', 'src', 'main.ts');
 /** Copied next to the test's temp files: user nobody may not be able to read the checkout. */
@@ -120,6 +120,18 @@ async function attachRW(dc: DebugClient, extra: Record<string, unknown> = {}): P
   return r;
 }
 
+/** A stdio client relayed by `pidscope dap DAP_ARGS` (--connect …) attaches read-only and reads g_int. */
+async function expectRelayedValue(dapArgs: string[], env: Record<string, string> = {}): Promise<void> {
+  const dc = adapterClient(dapArgs, env);
+  await dc.start();
+  try {
+    await attachRW(dc, { allowWrites: false });
+    expect((await dc.evaluateRequest({ expression: 'g_int', context: 'repl' })).body.result).toBe('123456789');
+  } finally {
+    stopAdapter(dc);
+  }
+}
+
 function endClient(dc: DebugClient): void {
   (dc as unknown as { _socket?: { destroy(): void } })._socket?.destroy();
 }
@@ -195,29 +207,7 @@ describe('TCP listener (no --allow-writes)', () => {
   });
 
   it('`pidscope dap --connect` relays a stdio client to the server with the secret', async () => {
-    const dc = new DebugClient(
-      process.execPath,
-      join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
-      'pidscope',
-      {
-        cwd: REPO_ROOT,
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '--import tsx',
-          PIDSCOPE_DAP_SECRET: SECRET,
-          PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', `127.0.0.1:${srv.port}`]),
-        },
-      },
-      true,
-    );
-    dc.defaultTimeout = 60_000;
-    await dc.start();
-    try {
-      await attachRW(dc, { allowWrites: false });
-      expect((await dc.evaluateRequest({ expression: 'g_int', context: 'repl' })).body.result).toBe('123456789');
-    } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
-    }
+    await expectRelayedValue(['--connect', `127.0.0.1:${srv.port}`], { PIDSCOPE_DAP_SECRET: SECRET });
   });
 });
 
@@ -259,45 +249,13 @@ describe('Unix socket listener', () => {
     expect(msgs[0]).toMatchObject({ type: 'response', command: 'initialize', success: true });
 
     // A stdio client reaches it through `pidscope dap --connect unix:PATH` (no secret needed).
-    const dc = new DebugClient(
-      process.execPath,
-      join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
-      'pidscope',
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', `unix:${path}`]) },
-      },
-      true,
-    );
-    dc.defaultTimeout = 60_000;
-    await dc.start();
-    try {
-      await attachRW(dc, { allowWrites: false });
-      expect((await dc.evaluateRequest({ expression: 'g_int', context: 'repl' })).body.result).toBe('123456789');
-    } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
-    }
+    await expectRelayedValue(['--connect', `unix:${path}`]);
   });
 });
 
 describe('command line', () => {
   it('`--connect` to a server that is not there answers the first request with the reason', async () => {
-    const dc = new DebugClient(
-      process.execPath,
-      join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
-      'pidscope',
-      {
-        cwd: REPO_ROOT,
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '--import tsx',
-          PIDSCOPE_DAP_SECRET: SECRET,
-          PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(['--connect', '127.0.0.1:1']),
-        },
-      },
-      true,
-    );
-    dc.defaultTimeout = 60_000;
+    const dc = adapterClient(['--connect', '127.0.0.1:1'], { PIDSCOPE_DAP_SECRET: SECRET });
     await dc.start();
     try {
       const msg = await dc.initializeRequest(CLIENT_CAPS).then(
@@ -306,7 +264,7 @@ describe('command line', () => {
       );
       expect(msg).toMatch(/connecting to 127\.0\.0\.1:1 failed before the adapter answered: cannot connect to 127\.0\.0\.1:1 \(connect ECONNREFUSED/);
     } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+      stopAdapter(dc);
     }
   });
 

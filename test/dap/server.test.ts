@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid } from '../support/proc';
-import { attach, CLIENT_CAPS, LIVE_FRAME_ID, LIVE_THREAD_ID, mainGlobals, retryStale, startClient, waitFor, type Client } from './harness';
+import { attach, attachLive, CLIENT_CAPS, LIVE_FRAME_ID, LIVE_THREAD_ID, mainGlobals, retryStale, startClient, waitFor, type Client } from './harness';
 
 const SECRET = 'server-test-secret-0123456789';
 /** Connects a DebugClient to the listener and sends the auth line before any DAP. */
@@ -57,12 +57,7 @@ describe('pidscope dap --listen', () => {
     try {
       const init = await dc.initializeRequest(CLIENT_CAPS);
       expect(init.body?.supportsReadMemoryRequest).toBe(true);
-      const stopped = dc.waitForEvent('stopped', 60_000);
-      const initialized = dc.waitForEvent('initialized', 60_000);
-      await dc.attachRequest({ pid: fx.pid, refreshIntervalMs: 0 } as DebugProtocol.AttachRequestArguments);
-      await initialized;
-      await dc.configurationDoneRequest();
-      await stopped;
+      await attachLive(dc, { pid: fx.pid, refreshIntervalMs: 0 });
       const r = await dc.evaluateRequest({ expression: 'g_other_config.port', context: 'repl' });
       expect(r.body.result).toBe('8080');
       await dc.disconnectRequest({});

@@ -6,13 +6,12 @@
  */
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, REPO_ROOT, startFixture, type RunningFixture } from '../support/fixtures';
 import { tracerPid } from '../support/proc';
 import { remoteUserBlocked, sshdUnavailable, startSshd, type Sshd } from '../support/sshd';
 import { listRemoteProcesses } from '../../extension/src/remote';
-import { CLIENT_CAPS, waitFor } from './harness';
+import { adapterClient, attachLive, CLIENT_CAPS, stopAdapter, waitFor } from './harness';
 
 const missingPackage = sshdUnavailable();
 if (missingPackage && process.env.PIDSCOPE_CI === '1') throw new Error(`ssh remote-attach tests need a local sshd, and: ${missingPackage}`);
@@ -46,18 +45,7 @@ function sshClient(firstOptions: string[] = []): DebugClient {
     '--remote-pidscope',
     REMOTE_PIDSCOPE,
   ];
-  const dc = new DebugClient(
-    process.execPath,
-    join(REPO_ROOT, 'test', 'dap', 'adapter-entry.ts'),
-    'pidscope',
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '--import tsx', PIDSCOPE_TEST_DAP_ARGS: JSON.stringify(args) },
-    },
-    true,
-  );
-  dc.defaultTimeout = 60_000;
-  return dc;
+  return adapterClient(args);
 }
 
 function failure(p: Promise<unknown>): Promise<string | undefined> {
@@ -73,12 +61,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
     await dc.start();
     try {
       await dc.initializeRequest(CLIENT_CAPS);
-      const initialized = dc.waitForEvent('initialized', 60_000);
-      const stopped = dc.waitForEvent('stopped', 60_000);
-      await dc.attachRequest({ pid: theirs.pid, refreshIntervalMs: 100 } as DebugProtocol.AttachRequestArguments);
-      await initialized;
-      await dc.configurationDoneRequest();
-      await stopped;
+      await attachLive(dc, { pid: theirs.pid, refreshIntervalMs: 100 });
       expect((await dc.evaluateRequest({ expression: 'g_int', context: 'repl' })).body.result).toBe('123456789');
       const first = (await dc.evaluateRequest({ expression: 'g_live_counter', context: 'repl' })).body.result;
       const later = await waitFor('g_live_counter to move', async () => {
@@ -89,7 +72,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
       expect(tracerPid(theirs.pid)).toBe(0);
       await dc.disconnectRequest({});
     } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+      stopAdapter(dc);
     }
   });
 
@@ -101,7 +84,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
       const msg = await failure(dc.attachRequest({ pid: ours.pid } as DebugProtocol.AttachRequestArguments));
       expect(msg).toMatch(/permission|EPERM|EACCES/i);
     } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+      stopAdapter(dc);
     }
   });
 
@@ -120,7 +103,7 @@ describe.skipIf(!!unavailable)('pidscope dap --ssh', () => {
       const msg = await failure(dc.initializeRequest(CLIENT_CAPS));
       expect(msg).toMatch(/ssh pidscope-ssh@127\.0\.0\.1 failed before the adapter answered: ssh .* exited with code 255.*(refused|Connection)/);
     } finally {
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+      stopAdapter(dc);
     }
   });
 });

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Frame, Locator, Page } from 'playwright-core';
 
 export const REPO = join(__dirname, '..', '..');
 export const ARTIFACTS = join(REPO, 'test', 'artifacts');
@@ -259,11 +259,145 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return p;
 }
 
-/** extension/media/screenshot.png is refreshed when asked (PIDSCOPE_UPDATE_SCREENSHOT=1) or missing. */
-export function publishScreenshot(from: string): void {
-  const to = join(REPO, 'extension', 'media', 'screenshot.png');
+/** extension/media/NAME (default screenshot.png) is refreshed when asked (PIDSCOPE_UPDATE_SCREENSHOT=1) or missing. */
+export function publishScreenshot(from: string, name = 'screenshot.png'): void {
+  const to = join(REPO, 'extension', 'media', name);
   if (process.env.PIDSCOPE_UPDATE_SCREENSHOT === '1' || !existsSync(to)) {
     mkdirSync(join(to, '..'), { recursive: true });
     copyFileSync(from, to);
   }
+}
+
+// ------------------------------------------------------------------ the shared test preamble
+
+/**
+ * Whether a code-server test must skip: with prerequisites missing it says so in one loud block
+ * (and does not skip under CI=true / PIDSCOPE_CI=1, where its beforeAll then fails naming them).
+ */
+export function skipForMissing(what: string, missing: string[]): boolean {
+  if (missing.length && !STRICT) {
+    console.warn(
+      `\n*** SKIPPING ${what}: missing on this machine:\n***   ${missing.join('\n***   ')}\n*** (With CI=true or PIDSCOPE_CI=1 this is a failure.)\n`,
+    );
+  }
+  return missing.length > 0 && !STRICT;
+}
+
+/** User settings every test workbench starts with: a quiet VS Code (no tips, updates, trust prompts, telemetry). */
+export const QUIET_SETTINGS: Record<string, unknown> = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.colorTheme': 'Default Dark Modern',
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.ignoreRecommendations': true,
+  'extensions.autoCheckUpdates': false,
+  'update.mode': 'none',
+  'debug.internalConsoleOptions': 'neverOpen',
+  'git.openRepositoryInParentFolders': 'never',
+};
+
+export interface Workbench {
+  server: CodeServer;
+  browser: Browser;
+  page: Page;
+  /** Takes a last screenshot (`finalShot`), closes the browser and code-server, removes the .vsix. */
+  close(finalShot: string): Promise<void>;
+}
+
+/**
+ * The extension freshly packaged and installed into code-server with a workspace of `files`, and
+ * Chromium showing its workbench. Settings are QUIET_SETTINGS plus `settings`.
+ */
+export async function openWorkbench(opts: { files: Record<string, string>; settings?: Record<string, unknown> }): Promise<Workbench> {
+  const launcher = ensureCodeServer();
+  const vsix = packageVsix();
+  const server = await startCodeServer({ launcher, vsix, files: opts.files, userSettings: { ...QUIET_SETTINGS, ...opts.settings } });
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.setDefaultTimeout(30_000);
+  await page.goto(server.url);
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 120_000 });
+  return {
+    server,
+    browser,
+    page,
+    async close(finalShot: string) {
+      await screenshot(page, finalShot).catch(() => undefined); // the browser may be gone
+      await browser.close().catch(() => undefined);
+      await server.stop();
+      rmSync(join(vsix, '..'), { recursive: true, force: true });
+    },
+  };
+}
+
+/** Throws Fatal when a pidscope notification matching `failure` is showing (the awaited thing will not come). */
+export async function failOnToast(page: Page, failure: RegExp): Promise<void> {
+  const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
+  if (toast.some((t) => failure.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
+}
+
+/** Selects the live view's frame (expanding its thread first) until the Variables view has rows. */
+export async function focusLiveFrame(page: Page, callStack: Locator, variables: Locator): Promise<void> {
+  await until(
+    'the live frame focused (Variables view filled)',
+    async () => {
+      if ((await variables.locator('.monaco-list-row').count()) > 0) return true;
+      const frame = callStack.locator('.monaco-list-row', { hasText: 'live:' }).first();
+      if (await frame.isVisible()) {
+        await frame.click({ position: { x: 60, y: 8 }, timeout: 5000 });
+        return undefined;
+      }
+      const thread = callStack.locator('.monaco-list-row', { hasText: 'Live view' }).first();
+      await thread.click({ position: { x: 60, y: 8 }, timeout: 5000 });
+      await page.keyboard.press('ArrowRight'); // expand the thread
+      return undefined;
+    },
+    60_000,
+    1000,
+  );
+}
+
+/** Expands a compile unit's row (e.g. globals.c) in the Variables view, once it is shown. */
+export async function expandUnit(variables: Locator, name: string): Promise<void> {
+  const unit = variables.locator('.monaco-list-row', { hasText: name }).first();
+  await unit.waitFor({ state: 'visible', timeout: 60_000 });
+  if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
+}
+
+/**
+ * The integer a Variables row shows, once it differs from `previous` (the first one shown when
+ * there is none): a live value changes in place, with no stop and no user action.
+ */
+export function nextIntegerValue(row: Locator, name: string, previous?: string): Promise<string> {
+  return until(
+    previous === undefined ? `a value for ${name}` : `${name} to change in the Variables view (was ${previous})`,
+    async () => {
+      const value = ((await row.locator('.value').textContent()) ?? '').trim();
+      return /^\d+$/.test(value) && value !== previous ? value : undefined;
+    },
+    60_000,
+  );
+}
+
+/**
+ * Pages the (virtualised) Variables tree down from a focused leaf row until the row of `name`
+ * ("name =value", VS Code's variables renderer) is rendered: keyboard paging, because wheel
+ * events over a value hover go to the hover.
+ */
+export async function findVariableRow(page: Page, tree: Locator, name: string): Promise<Locator> {
+  const row = tree.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${name}\\s*=`) }).first();
+  const leaf = tree.locator('.monaco-list-row:not([aria-expanded])').first();
+  await leaf.click({ position: { x: 60, y: 8 } });
+  return until(
+    `the row of ${name} in the Variables view`,
+    async () => {
+      if (await row.isVisible()) return row;
+      await page.keyboard.press('PageDown');
+      return undefined;
+    },
+    90_000,
+    300,
+  );
 }

@@ -7,54 +7,29 @@
  * counter keeps advancing throughout. Skipped (loudly) like vscode.test.ts when code-server's
  * prerequisites are missing.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid, type NeverStoppedMonitor } from '../support/proc';
-import {
-  ensureCodeServer,
-  launchBrowser,
-  missingPrerequisites,
-  packageVsix,
-  REPO,
-  runCommand,
-  screenshot,
-  startCodeServer,
-  STRICT,
-  until,
-  Fatal,
-  type CodeServer,
-} from './harness';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { failOnToast, missingPrerequisites, openWorkbench, publishScreenshot, runCommand, screenshot, skipForMissing, until, type Workbench } from './harness';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const missing = missingPrerequisites();
-if (missing.length && !STRICT) {
-  console.warn(
-    `\n*** SKIPPING the VS Code call-stack test: missing on this machine:\n***   ${missing.join('\n***   ')}\n*** (With CI=true or PIDSCOPE_CI=1 this is a failure.)\n`,
-  );
-}
+const skip = skipForMissing('the VS Code call-stack test', missing);
 
-describe.skipIf(missing.length > 0 && !STRICT)('call stacks of running threads in real VS Code', () => {
+describe.skipIf(skip)('call stacks of running threads in real VS Code', () => {
   let fixture: RunningFixture | undefined;
-  let server: CodeServer | undefined;
-  let browser: Browser | undefined;
+  let workbench: Workbench | undefined;
   let page: Page;
   let monitor: NeverStoppedMonitor | undefined;
-  let vsix: string | undefined;
   const tids: Record<string, number> = {};
 
   beforeAll(async () => {
     if (missing.length) throw new Error(`the VS Code e2e test needs: ${missing.join('; ')}`);
-    const launcher = ensureCodeServer();
-    vsix = packageVsix();
     fixture = await startFixture('stacks');
     for (const t of readdirSync(`/proc/${fixture.pid}/task`)) tids[readFileSync(`/proc/${fixture.pid}/task/${t}/comm`, 'utf8').trim()] = Number(t);
     monitor = monitorNeverStopped(fixture.pid, { intervalMs: 50, maxStallMs: 10_000 });
-    server = await startCodeServer({
-      launcher,
-      vsix,
+    workbench = await openWorkbench({
       files: {
         '.vscode/launch.json': JSON.stringify(
           { version: '0.2.0', configurations: [{ type: 'pidscope', request: 'attach', name: 'pidscope: stacks', pid: fixture.pid, refreshIntervalMs: 0 }] },
@@ -62,33 +37,14 @@ describe.skipIf(missing.length > 0 && !STRICT)('call stacks of running threads i
           2,
         ),
       },
-      userSettings: {
-        'workbench.startupEditor': 'none',
-        'workbench.tips.enabled': false,
-        'workbench.colorTheme': 'Default Dark Modern',
-        'security.workspace.trust.enabled': false,
-        'telemetry.telemetryLevel': 'off',
-        'extensions.ignoreRecommendations': true,
-        'extensions.autoCheckUpdates': false,
-        'update.mode': 'none',
-        'debug.internalConsoleOptions': 'neverOpen',
-        'git.openRepositoryInParentFolders': 'never',
-      },
     });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    page.setDefaultTimeout(30_000);
-    await page.goto(server.url);
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 120_000 });
+    page = workbench.page;
   }, 10 * 60_000);
 
   afterAll(async () => {
-    if (page) await screenshot(page, 'vscode-stacks-final.png').catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
+    await workbench?.close('vscode-stacks-final.png');
     await monitor?.stopAndReport();
     await fixture?.stop();
-    if (vsix) rmSync(join(vsix, '..'), { recursive: true, force: true });
   }, 60_000);
 
   it(
@@ -102,8 +58,7 @@ describe.skipIf(missing.length > 0 && !STRICT)('call stacks of running threads i
       await until(
         'the real threads in the Call Stack',
         async () => {
-          const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
-          if (toast.some((t) => /could not|cannot|stopped unexpectedly|found no/i.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
+          await failOnToast(page, /could not|cannot|stopped unexpectedly|found no/i);
           return (await threadRow('nested').isVisible()) || undefined;
         },
         90_000,
@@ -155,12 +110,7 @@ describe.skipIf(missing.length > 0 && !STRICT)('call stacks of running threads i
         const row = variables.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${name}\\b`) }).first();
         await until(`${name} = ${value} in Locals`, async () => ((await row.locator('.value').textContent()) ?? '').trim() === value || undefined, 30_000);
       }
-      await screenshot(page, 'vscode-stacks.png');
-      const shot = join(REPO, 'test', 'artifacts', 'vscode-stacks.png');
-      if (process.env.PIDSCOPE_UPDATE_SCREENSHOT === '1' || !existsSync(join(REPO, 'extension', 'media', 'call-stack.png'))) {
-        mkdirSync(join(REPO, 'extension', 'media'), { recursive: true });
-        copyFileSync(shot, join(REPO, 'extension', 'media', 'call-stack.png'));
-      }
+      publishScreenshot(await screenshot(page, 'vscode-stacks.png'), 'call-stack.png');
 
       // A second thread paused the same way: every real thread can show its stack.
       await pauseThread(threadRow('recurse'));

@@ -8,56 +8,47 @@
  * Debian's chromium. Missing on a laptop: skipped with the packages named. CI=true or
  * PIDSCOPE_CI=1: missing is a failure.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixture, type RunningFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid, type NeverStoppedMonitor } from '../support/proc';
 import {
-  ensureCodeServer,
-  launchBrowser,
+  expandUnit,
+  failOnToast,
+  findVariableRow,
+  focusLiveFrame,
   missingPrerequisites,
-  packageVsix,
+  nextIntegerValue,
+  openWorkbench,
   plotFrame,
   publishScreenshot,
   runCommand,
   screenshot,
-  startCodeServer,
-  STRICT,
+  skipForMissing,
   until,
-  type CodeServer,
-  Fatal,
+  type Workbench,
 } from './harness';
 
 const missing = missingPrerequisites();
-if (missing.length && !STRICT) {
-  console.warn(
-    `\n*** SKIPPING the VS Code end-to-end test: missing on this machine:\n***   ${missing.join('\n***   ')}\n*** (With CI=true or PIDSCOPE_CI=1 this is a failure.)\n`,
-  );
-}
+const skip = skipForMissing('the VS Code end-to-end test', missing);
 
 const LIVE = 'g_live_counter';
 /** No process has this pid (the kernel's pid_max is far lower). */
 const GONE_PID = 1_073_741_000;
 
-describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Code (code-server + Chromium)', () => {
+describe.skipIf(skip)('pidscope extension in real VS Code (code-server + Chromium)', () => {
   let fixture: RunningFixture | undefined;
-  let server: CodeServer | undefined;
-  let browser: Browser | undefined;
+  let workbench: Workbench | undefined;
   let page: Page;
   let monitor: NeverStoppedMonitor | undefined;
-  let vsix: string | undefined;
 
   beforeAll(async () => {
     if (missing.length) throw new Error(`the VS Code e2e test needs: ${missing.join('; ')}`);
-    const launcher = ensureCodeServer();
-    vsix = packageVsix();
     fixture = await startFixture('globals');
     monitor = monitorNeverStopped(fixture.pid, { intervalMs: 50, maxStallMs: 10_000 });
-    server = await startCodeServer({
-      launcher,
-      vsix,
+    workbench = await openWorkbench({
       files: {
         '.vscode/launch.json': JSON.stringify(
           {
@@ -72,43 +63,19 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
         ),
         'README.md': '# pidscope e2e workspace\n',
       },
-      userSettings: {
-        'workbench.startupEditor': 'none',
-        'workbench.tips.enabled': false,
-        'workbench.colorTheme': 'Default Dark Modern',
-        'workbench.welcomePage.walkthroughs.openOnInstall': false,
-        'security.workspace.trust.enabled': false,
-        'telemetry.telemetryLevel': 'off',
-        'extensions.ignoreRecommendations': true,
-        'extensions.autoCheckUpdates': false,
-        'update.mode': 'none',
+      settings: {
         'debug.openDebug': 'openOnDebugBreak',
-        'debug.internalConsoleOptions': 'neverOpen',
         'pidscope.plot.sampleIntervalMs': 100,
         'pidscope.plot.windowSeconds': 10,
       },
     });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    page.setDefaultTimeout(30_000);
-    await page.goto(server.url);
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 120_000 });
+    page = workbench.page;
   }, 25 * 60_000);
 
   afterAll(async () => {
-    const shots = async (name: string) => {
-      try {
-        if (page) await screenshot(page, name);
-      } catch {
-        /* the browser may be gone */
-      }
-    };
-    await shots('vscode-final.png');
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
+    await workbench?.close('vscode-final.png');
     await monitor?.stopAndReport();
     await fixture?.stop();
-    if (vsix) rmSync(join(vsix, '..'), { recursive: true, force: true });
   }, 60_000);
 
   it(
@@ -136,8 +103,7 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
       await until(
         'the live view thread in the Call Stack',
         async () => {
-          const toast = await page.locator('.notification-toast', { hasText: 'pidscope' }).allTextContents();
-          if (toast.some((t) => /could not|cannot|stopped unexpectedly|found no/i.test(t))) throw new Fatal(`pidscope reported: ${toast.join(' | ')}`);
+          await failOnToast(page, /could not|cannot|stopped unexpectedly|found no/i);
           return (await callStack.textContent())?.includes('Live view') || undefined;
         },
         120_000,
@@ -149,38 +115,14 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
       const variables = page.locator('.debug-variables');
       await focusLiveFrame(page, callStack, variables);
       await variables.locator('.monaco-list-row', { hasText: 'Globals: globals' }).first().waitFor({ state: 'visible', timeout: 60_000 });
-      const unit = variables.locator('.monaco-list-row', { hasText: 'globals.c' }).first();
-      await unit.waitFor({ state: 'visible', timeout: 60_000 });
-      if ((await unit.getAttribute('aria-expanded')) !== 'true') await unit.click();
+      await expandUnit(variables, 'globals.c');
 
       const liveRow = await findVariableRow(page, variables, LIVE);
-      const valueOf = async () => ((await liveRow.locator('.value').textContent()) ?? '').trim();
-      const first = await until(
-        `a value for ${LIVE}`,
-        async () => {
-          const v = await valueOf();
-          return /^\d+$/.test(v) ? v : undefined;
-        },
-        60_000,
-      );
+      const first = await nextIntegerValue(liveRow, LIVE);
       // The value changes in place (live refresh), with no stop and no user action.
-      const second = await until(
-        `${LIVE} to change in the Variables view (was ${first})`,
-        async () => {
-          const v = await valueOf();
-          return /^\d+$/.test(v) && v !== first ? v : undefined;
-        },
-        60_000,
-      );
+      const second = await nextIntegerValue(liveRow, LIVE, first);
       expect(BigInt(second)).toBeGreaterThan(BigInt(first));
-      const third = await until(
-        `${LIVE} to change again (was ${second})`,
-        async () => {
-          const v = await valueOf();
-          return /^\d+$/.test(v) && v !== second ? v : undefined;
-        },
-        60_000,
-      );
+      const third = await nextIntegerValue(liveRow, LIVE, second);
       expect(BigInt(third)).toBeGreaterThan(BigInt(second));
       expect(tracerPid(pid)).toBe(0);
 
@@ -284,7 +226,7 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
       publishScreenshot(shot);
 
       // CSV export: the Export button and VS Code's save dialog.
-      const csvPath = join(server!.workspace, 'plot.csv');
+      const csvPath = join(workbench!.server.workspace, 'plot.csv');
       await exportCsvTo(page, csvPath);
       const csv = await until(
         'the whole CSV',
@@ -324,43 +266,6 @@ describe.skipIf(missing.length > 0 && !STRICT)('pidscope extension in real VS Co
     5 * 60_000,
   );
 });
-
-async function focusLiveFrame(page: Page, callStack: Locator, variables: Locator): Promise<void> {
-  await until(
-    'the live frame focused (Variables view filled)',
-    async () => {
-      if ((await variables.locator('.monaco-list-row').count()) > 0) return true;
-      const frame = callStack.locator('.monaco-list-row', { hasText: 'live:' }).first();
-      if (await frame.isVisible()) {
-        await frame.click({ position: { x: 60, y: 8 }, timeout: 5000 });
-        return undefined;
-      }
-      const thread = callStack.locator('.monaco-list-row', { hasText: 'Live view' }).first();
-      await thread.click({ position: { x: 60, y: 8 }, timeout: 5000 });
-      await page.keyboard.press('ArrowRight'); // expand the thread
-      return undefined;
-    },
-    60_000,
-    1000,
-  );
-}
-
-/** Scrolls the (virtualised) Variables tree until the row of `name` is rendered. */
-async function findVariableRow(page: Page, tree: Locator, name: string): Promise<Locator> {
-  // A row reads "name =value" (VS Code's variables renderer).
-  const row = tree.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${name}\\s*=`) }).first();
-  await tree.locator('.monaco-list-rows').first().hover();
-  return until(
-    `the row of ${name} in the Variables view`,
-    async () => {
-      if (await row.isVisible()) return row;
-      await page.mouse.wheel(0, 240);
-      return undefined;
-    },
-    90_000,
-    150,
-  );
-}
 
 /** The plot's Export CSV button, then VS Code's (web) save dialog: a path box and OK. Retried. */
 async function exportCsvTo(page: Page, csvPath: string): Promise<void> {

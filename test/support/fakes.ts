@@ -4,7 +4,19 @@
  */
 import type { AddressRange, MemoryReader, ReadRequest, ReadResult } from '../../adapter/src/memory/reader';
 import type { FunctionSymbol, LookupScope, SymbolizedAddress, SymbolLookup, VariableSymbol } from '../../adapter/src/symbols/provider';
-import { sizeOf, type Type } from '../../adapter/src/symbols/types';
+import { BUILTIN } from '../../adapter/src/lang/c/builtins';
+import { sizeOf, type CompoundType, type Type } from '../../adapter/src/symbols/types';
+
+/** `struct point { int x, y; }`: the small struct the value, eval and watch unit tests share. */
+export const POINT: CompoundType = {
+  kind: 'struct',
+  name: 'point',
+  size: 8,
+  members: [
+    { name: 'x', type: BUILTIN.int, bitOffset: 0 },
+    { name: 'y', type: BUILTIN.int, bitOffset: 32 },
+  ],
+};
 
 export class FakeMemory implements MemoryReader {
   readonly kind = 'proc-mem' as const;

@@ -9,9 +9,21 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+/**
+ * The repository, found upwards from here: right from the sources (test/support) and from the
+ * build the benches run (out/test/support).
+ */
+function findRepoRoot(): string {
+  for (let dir = __dirname, i = 0; i < 6; i++, dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'pidscope') return dir;
+  }
+  return resolve(__dirname, '..', '..');
+}
+
+export const REPO_ROOT = findRepoRoot();
 export const FIXTURES_DIR = join(REPO_ROOT, 'fixtures');
 export const FIXTURES_BUILD_DIR = join(FIXTURES_DIR, 'build');
 

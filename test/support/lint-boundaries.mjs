@@ -48,9 +48,11 @@ const TABLE = {
   lang: ['symbols', 'memory', ...PARTS_LOW],
   symbols: ['memory', ...PARTS_LOW],
   memory: PARTS_LOW,
-  // below the engine: /proc parsing (fs only; the pidfd check imports linux/), then koffi bindings
-  proc: ['linux', 'errors'],
-  linux: ['errors'],
+  // below the engine: koffi bindings, which word their errors from /proc facts (zombie, owner uid,
+  // Yama, perf_event_paranoid); then /proc parsing at the bottom: fs only, no koffi, so the
+  // extension can bundle it
+  linux: ['proc', 'errors'],
+  proc: ['errors'],
   errors: [],
   util: [],
 };

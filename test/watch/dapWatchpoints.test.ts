@@ -3,22 +3,16 @@
  * real Program on the threads fixture; events are collected as the session would send them.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Program } from '../../adapter/src/engine/program';
 import { DataBreakpoints, decodeDataId } from '../../adapter/src/dap/watchpoints';
-import { markerLine, startFixture, type RunningFixture } from '../support/fixtures';
+import { markerLine, startFixture } from '../support/fixtures';
 import { monitorNeverStopped, tracerPid } from '../support/proc';
 import { hasHardwareWatchpoints, itHw, itPerf } from '../support/hwGate';
+import { testFileLifecycle } from '../support/lifecycle';
 import { until } from '../support/wait';
 
-const started: RunningFixture[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-afterAll(async () => {
-  for (const fx of started) await fx.stop();
-});
+const { started, cleanups } = testFileLifecycle();
 
 async function setup(args: string[]) {
   const fx = await startFixture('threads', { args });

@@ -3,7 +3,7 @@
  * the writing thread, values in order per thread; polling sees the final values; the target is
  * never stopped; the target exiting ends the watch.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Target } from '../../adapter/src/engine/target';
 import { openMemory } from '../../adapter/src/memory/select';
 import type { MemoryReader } from '../../adapter/src/memory/reader';
@@ -18,17 +18,10 @@ import { DEFAULT_VARIANT, markerLine, startFixture, type RunningFixture, type Va
 import { monitorNeverStopped, readU64, tracerPid } from '../support/proc';
 import { symbolAddress } from '../support/symbols';
 import { hasHardwareWatchpoints, itHw, itPerf } from '../support/hwGate';
+import { testFileLifecycle } from '../support/lifecycle';
 import { until } from '../support/wait';
 
-const started: RunningFixture[] = [];
-const cleanups: (() => void)[] = [];
-
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-afterAll(async () => {
-  for (const fx of started) await fx.stop();
-});
+const { started, cleanups } = testFileLifecycle();
 
 async function setup(
   args: string[],

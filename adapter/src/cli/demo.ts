@@ -10,14 +10,16 @@
  * tour of what the other commands do, not a separate implementation.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isPidscopeError, PidscopeError } from '../errors';
 import { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { withUsage } from './options';
+import { numberOption, withUsage } from './options';
 import { watchExpressions, type SimpleWatch } from '../watch/program';
+import type { WatchInfo } from '../watch/types';
+import { readStatus, type ProcStatus } from '../proc/processes';
 
 const usage = `Usage: pidscope demo [--duration S] [--interval MS] [--snapshots N] [--no-watch] [--tick-ms MS] [--variant V]
 
@@ -159,20 +161,6 @@ function startDemo(binary: string, tickMs: number): Promise<{ child: ChildProces
   });
 }
 
-/** TracerPid and state letter from /proc/PID/status; undefined once the process is gone. */
-function procStatus(pid: number): { tracerPid: number; state: string; threads: number } | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return {
-      tracerPid: Number(/^TracerPid:\s*(\d+)/m.exec(s)?.[1] ?? -1),
-      state: /^State:\s*(.*)$/m.exec(s)?.[1]?.trim() ?? '?',
-      threads: Number(/^Threads:\s*(\d+)/m.exec(s)?.[1] ?? 0),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `exit code ${code}`;
 }
@@ -214,7 +202,7 @@ const bold = (s: string, on: boolean): string => (on ? `${ESC}1m${s}${ESC}22m` :
 interface Snapshot {
   elapsedMs: number;
   progress?: string;
-  status?: { tracerPid: number; state: string; threads: number };
+  status?: ProcStatus;
   values: { expression: string; text: string; error: boolean }[];
 }
 
@@ -242,7 +230,7 @@ function takeSnapshot(program: Program, pid: number, startedAt: number): Snapsho
   } catch {
     progress = undefined;
   }
-  return { elapsedMs: Date.now() - startedAt, progress, status: procStatus(pid), values };
+  return { elapsedMs: Date.now() - startedAt, progress, status: readStatus(pid), values };
 }
 
 function tracerText(status: Snapshot['status']): string {
@@ -255,14 +243,9 @@ function tracerText(status: Snapshot['status']): string {
  * pushed out by the busy counter; '' for status lines), hit totals in `lastSeq`, and the note that
  * says how each is watched.
  */
-function startDemoWatches(
-  program: Program,
-  startedAt: number,
-  tty: boolean,
-  out: (s: string) => void,
-  hitLines: Map<string, string[]>,
-  lastSeq: Map<string, number>,
-): { watch: SimpleWatch; note: string } {
+function startDemoWatches(program: Program, startedAt: number, tty: boolean, out: (s: string) => void): DemoWatch {
+  const hitLines = new Map<string, string[]>();
+  const lastSeq = new Map<string, number>();
   const watch = watchExpressions(
     program,
     DEMO_WATCHES,
@@ -292,7 +275,7 @@ function startDemoWatches(
     const reason = poll.find((w) => w.fallbackReason)?.fallbackReason;
     parts.push(`polling ${poll.map((w) => w.spec.expression).join(', ')} every 50 ms${reason ? ` because ${reason}` : ''} (changes only, no writer)`);
   }
-  return { watch, note: parts.join('; ') };
+  return { watch, note: parts.join('; '), hitLines, lastSeq };
 }
 
 interface DemoOptions {
@@ -321,13 +304,8 @@ function parseDemoOptions(argv: string[], tty: boolean): DemoOptions | number {
         variant: { type: 'string' },
       },
     });
-    const num = (name: string, text: string | undefined, def: number, min: number): number => {
-      if (text === undefined) return def;
-      const n = Number(text);
-      if (!Number.isFinite(n) || n < min)
-        throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, `See pidscope demo --help`, 'user');
-      return n;
-    };
+    const num = (name: string, text: string | undefined, fallback: number, min: number): number =>
+      numberOption(name, text, fallback, min, 'See pidscope demo --help');
     return {
       duration: values.duration,
       durationMs: values.duration !== undefined ? num('duration', values.duration, 0, 0.1) * 1000 : Infinity,
@@ -340,28 +318,218 @@ function parseDemoOptions(argv: string[], tty: boolean): DemoOptions | number {
   });
 }
 
-async function run(argv: string[]): Promise<number> {
-  const tty = process.stdout.isTTY === true;
-  const opts = parseDemoOptions(argv, tty);
-  if (typeof opts === 'number') return opts;
-  const { durationMs, intervalMs, maxSnapshots, tickMs } = opts;
+/**
+ * What ends the live loop: a signal, the output closing, --duration or --snapshots (stop, with a
+ * reason for the summary), or the demo program's exit (wake only: the loop looks and sees it).
+ */
+class StopSignal {
+  reason: string | undefined;
+  private wakeUp: () => void = () => undefined;
 
-  let stopReason: string | undefined;
-  let wake: () => void = () => undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    stopReason ??= sig === 'SIGINT' ? 'stopped by Ctrl-C' : `stopped by ${sig}`;
-    wake();
+  stop(reason: string): void {
+    this.reason ??= reason;
+    this.wakeUp();
+  }
+
+  wake(): void {
+    this.wakeUp();
+  }
+
+  /** Waits ms, or less when stop() or wake() comes first. */
+  async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeUp = () => undefined;
+  }
+
+  /** Ctrl-C and SIGTERM stop the demo (which then stops its program); returns the remover. */
+  listenForSignals(): () => void {
+    const onSignal = (sig: NodeJS.Signals): void => this.stop(sig === 'SIGINT' ? 'stopped by Ctrl-C' : `stopped by ${sig}`);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+  }
+}
+
+/** stdout by lines; a closed pipe (`| head`) stops the demo rather than failing it. */
+class Lines {
+  closed = false;
+
+  constructor(stop: StopSignal) {
+    // Stays installed to the end: the summary line may be what meets the closed pipe.
+    process.stdout.on('error', () => {
+      this.closed = true;
+      stop.stop('output closed');
+    });
+  }
+
+  readonly write = (s: string): void => {
+    if (this.closed) return;
+    try {
+      process.stdout.write(s + '\n');
+    } catch {
+      /* EPIPE: handled by the 'error' listener */
+    }
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const offSignals = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+}
+
+/** Counts across snapshots: for the header's g_progress rate and the summary. */
+class Tally {
+  snapshots = 0;
+  private firstProgress: bigint | undefined;
+  private lastProgress: bigint | undefined;
+  tracerEverNonZero = false;
+
+  add(s: Snapshot): void {
+    this.snapshots++;
+    if (s.progress !== undefined && /^\d+$/.test(s.progress)) {
+      const progress = BigInt(s.progress);
+      this.firstProgress ??= progress;
+      this.lastProgress = progress;
+    }
+    if (s.status && s.status.tracerPid !== 0) this.tracerEverNonZero = true;
+  }
+
+  progressRate(s: Snapshot): string {
+    if (this.firstProgress === undefined || this.lastProgress === undefined || this.snapshots < 2) return '';
+    return ` (+${Math.round(Number(this.lastProgress - this.firstProgress) / (s.elapsedMs / 1000))}/s)`;
+  }
+}
+
+/** The demo's watchpoints and what the screen shows of them. */
+interface DemoWatch {
+  watch: SimpleWatch;
+  note: string;
+  /** Hit lines per watched expression ('' for status lines). */
+  hitLines: Map<string, string[]>;
+  /** Hit totals from the events (they outlive the engine's counters at stop()). */
+  lastSeq: Map<string, number>;
+}
+
+/** Render: the view redrawn in place on a terminal, or plain snapshots on a pipe. */
+class DemoScreen {
+  private drawnLines = 0;
+  private readonly restoreTerminal = (): void => {
+    if (this.tty) process.stdout.write(`${ESC}?25h`);
+  };
+  // A narrower terminal re-wraps the old frame, so moving up by its line count would miss: start over.
+  private readonly onResize = (): void => {
+    if (this.drawnLines > 0) process.stdout.write(`${ESC}2J${ESC}H`);
+    this.drawnLines = 0;
   };
 
+  constructor(
+    private readonly tty: boolean,
+    private readonly out: Lines,
+    private readonly head: { pid: number; shownBinary: string; intervalMs: number },
+  ) {
+    process.on('exit', this.restoreTerminal);
+    if (tty) process.stdout.on('resize', this.onResize);
+  }
+
+  draw(program: Program, s: Snapshot, tally: Tally, watch: DemoWatch | undefined): void {
+    if (this.tty) this.drawTerminal(program, s, tally, watch);
+    else this.printSnapshot(program, s, tally, watch);
+  }
+
+  /** Puts the terminal back (cursor shown, the ^C echo cleared). */
+  close(): void {
+    if (this.tty && !this.out.closed) process.stdout.write('\r' + ESC + 'K');
+    this.restoreTerminal();
+    process.off('exit', this.restoreTerminal);
+    process.stdout.off('resize', this.onResize);
+  }
+
+  private header(program: Program, s: Snapshot, tally: Tally): string[] {
+    return [
+      `pidscope demo · pid ${this.head.pid} · ${this.head.shownBinary} (started in its own process group; only read, never stopped)`,
+      `memory backend: ${backendLine(program)}`,
+      `${tracerText(s.status)} · g_progress = ${s.progress ?? '?'}${tally.progressRate(s)} · ${s.status?.threads ?? '?'} threads · state ${s.status?.state ?? '?'}`,
+    ];
+  }
+
+  private valueLines(s: Snapshot, width: number): string[] {
+    const pad = Math.max(...DEMO_EXPRESSIONS.map((e) => e.length));
+    return s.values.map((v) => {
+      const text = `  ${v.expression.padEnd(pad)} = ${v.text}`;
+      const cut = truncate(text, width);
+      return v.error ? dim(cut, this.tty) : cut;
+    });
+  }
+
+  private drawTerminal(program: Program, s: Snapshot, tally: Tally, watch: DemoWatch | undefined): void {
+    const tty = this.tty;
+    const width = process.stdout.columns ?? 100;
+    const rows = process.stdout.rows ?? 40;
+    const lines = [
+      ...this.header(program, s, tally).map((l, i) =>
+        i === 0 ? bold('pidscope demo', tty) + truncate(l, width).slice('pidscope demo'.length) : truncate(l, width),
+      ),
+      '',
+      bold('globals', tty) + dim(` (as gdb's print shows them; refreshed every ${this.head.intervalMs} ms, ${(s.elapsedMs / 1000).toFixed(1)} s so far)`, tty),
+      ...this.valueLines(s, width),
+    ];
+    if (watch) {
+      lines.push('', bold('watch hits', tty) + dim(truncate(` — ${watch.note}`, width - 10), tty));
+      const room = Math.max(1, Math.floor((rows - lines.length - 3 - DEMO_WATCHES.length) / DEMO_WATCHES.length));
+      for (const key of [...DEMO_WATCHES, '']) {
+        const list = watch.hitLines.get(key) ?? [];
+        if (key === '' && list.length === 0) continue;
+        const shown = list.slice(-Math.min(HIT_LINES_SHOWN, key === '' ? 2 : room));
+        lines.push(dim(`  ${key || 'status'}${key ? ` (${watchCount(watch, key)})` : ''}:`, tty));
+        if (shown.length === 0) lines.push(dim('    (no write yet)', tty));
+        for (const l of shown) lines.push(truncate(`    ${l}`, width));
+      }
+    }
+    lines.push('', dim('Ctrl-C stops the demo program and exits.', tty));
+    const fitted = lines.slice(0, Math.max(1, rows - 1));
+    let frame = `${ESC}?25l`;
+    if (this.drawnLines > 0) frame += `${ESC}${this.drawnLines}F`;
+    frame += fitted.map((l) => `${l}${ESC}K`).join('\n') + `\n${ESC}J`;
+    process.stdout.write(frame);
+    this.drawnLines = fitted.length;
+  }
+
+  private printSnapshot(program: Program, s: Snapshot, tally: Tally, watch: DemoWatch | undefined): void {
+    const out = this.out.write;
+    if (tally.snapshots === 1) {
+      for (const l of this.header(program, s, tally)) out(l);
+      if (watch) out(`watch: ${watch.note}`);
+    }
+    out('');
+    out(`--- snapshot ${tally.snapshots} at ${(s.elapsedMs / 1000).toFixed(1)} s · ${tracerText(s.status)} · g_progress = ${s.progress ?? '?'}`);
+    for (const l of this.valueLines(s, 0)) out(l);
+    out('');
+  }
+}
+
+function watchCount(watch: DemoWatch, expression: string): string {
+  const info = watch.watch.engine.list().find((i) => i.spec.expression === expression);
+  return info ? `${info.hits} ${info.mode === 'hw' ? 'writes' : 'changes'} so far` : '';
+}
+
+/** The running demo program: its exit is recorded (and wakes the loop) whenever it comes. */
+interface DemoProcess {
+  child: ChildProcess;
+  pid: number;
+  binary: string;
+  /** How it exited, once it has. */
+  exit?: string;
+  exited: Promise<void>;
+}
+
+/** Setup: builds the fixtures and starts the demo program; the exit status 130 when Ctrl-C came first. */
+async function setup(opts: DemoOptions, tty: boolean, stop: StopSignal): Promise<DemoProcess | number> {
   const root = repoRoot();
-  const variant = opts.variant;
-  const binary = join(root, 'fixtures', 'build', variant, 'demo');
+  const binary = join(root, 'fixtures', 'build', opts.variant, 'demo');
   let started: { child: ChildProcess; pid: number };
   try {
     if (!tty) process.stdout.write('building the fixtures (make -C fixtures)…\n');
@@ -373,209 +541,135 @@ async function run(argv: string[]): Promise<number> {
         `Check --variant (default O0-dwarf5-pie; see fixtures/README.md) and run make -C fixtures`,
         'user',
       );
-    started = await startDemo(binary, tickMs);
+    started = await startDemo(binary, opts.tickMs);
   } catch (e) {
-    offSignals();
-    if (stopReason || (isPidscopeError(e) && e.code === 'INTERRUPTED')) {
+    if (stop.reason || (isPidscopeError(e) && e.code === 'INTERRUPTED')) {
       process.stderr.write('pidscope demo: stopped by Ctrl-C before the demo program started\n');
       return 130;
     }
     throw e;
   }
-  const { child, pid } = started;
-  let demoExit: string | undefined;
-  const childExit = new Promise<void>((r) =>
-    child.on('exit', (code, signal) => {
-      demoExit = describeExit(code, signal);
-      wake();
-      r();
+  const demo: DemoProcess = { ...started, binary, exited: Promise.resolve() };
+  demo.exited = new Promise<void>((resolve) =>
+    started.child.on('exit', (code, signal) => {
+      demo.exit = describeExit(code, signal);
+      stop.wake();
+      resolve();
     }),
   );
+  return demo;
+}
 
-  let outputClosed = false;
-  const out = (s: string): void => {
-    if (outputClosed) return;
-    try {
-      process.stdout.write(s + '\n');
-    } catch {
-      /* EPIPE: handled by the 'error' listener */
+/** Loop: snapshot, draw, wait; until stopped, the demo program exits, or --snapshots / --duration is reached. */
+async function liveLoop(
+  program: Program,
+  demo: DemoProcess,
+  opts: DemoOptions,
+  screen: DemoScreen,
+  tally: Tally,
+  watch: DemoWatch | undefined,
+  stop: StopSignal,
+  startedAt: number,
+): Promise<void> {
+  while (!stop.reason && !demo.exit) {
+    const s = takeSnapshot(program, demo.pid, startedAt);
+    if (demo.exit) break;
+    tally.add(s);
+    screen.draw(program, s, tally, watch);
+    if (tally.snapshots >= opts.maxSnapshots) {
+      stop.stop('done');
+      break;
     }
-  };
-  // Stays installed to the end: the summary line may be what meets the closed pipe.
-  const onOutputError = (): void => {
-    outputClosed = true;
-    stopReason ??= 'output closed';
-    wake();
-  };
-  process.stdout.on('error', onOutputError);
+    const left = opts.durationMs - (Date.now() - startedAt);
+    if (left <= 0) {
+      stop.stop(`--duration ${opts.duration} s elapsed`);
+      break;
+    }
+    await stop.sleep(Math.min(opts.intervalMs, left));
+  }
+}
 
+/** Stops the demo program if it still runs (SIGTERM, then SIGKILL after 3 s). */
+async function stopDemo(demo: DemoProcess): Promise<void> {
+  if (demo.exit) return;
+  demo.child.kill('SIGTERM');
+  const kill = setTimeout(() => demo.child.kill('SIGKILL'), 3000);
+  await demo.exited;
+  clearTimeout(kill);
+}
+
+/** Summary: one line on how it ended; the exit status (1 when the demo program died on its own). */
+function summary(demo: DemoProcess, stop: StopSignal, tally: Tally, watch: DemoWatch | undefined, infos: WatchInfo[], opened: boolean, out: Lines): number {
+  const watchSummary = infos
+    .map((w) => `${w.spec.expression}: ${Math.max(w.hits, watch?.lastSeq.get(w.spec.expression) ?? 0)} ${w.mode === 'hw' ? 'writes' : 'changes'}`)
+    .join(', ');
+  const snapshots = `${tally.snapshots} snapshot${tally.snapshots === 1 ? '' : 's'}`;
+  if (demo.exit !== undefined && !stop.reason) {
+    process.stderr.write(
+      `pidscope demo: the demo program (pid ${demo.pid}) died on its own (${demo.exit}) after ${snapshots}${watchSummary ? `; ${watchSummary}` : ''}. Run \`npm start\` again.\n`,
+    );
+    return 1;
+  }
+  if (opened) {
+    out.write(
+      `pidscope demo: ${stop.reason ?? 'stopped'}; ${snapshots}${watchSummary ? `, ${watchSummary}` : ''}; ` +
+        `TracerPid ${tally.tracerEverNonZero ? 'was non-zero at times (another debugger attached)' : 'stayed 0'}; demo program (pid ${demo.pid}) stopped.`,
+    );
+  }
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const tty = process.stdout.isTTY === true;
+  const opts = parseDemoOptions(argv, tty);
+  if (typeof opts === 'number') return opts;
+
+  const stop = new StopSignal();
+  const offSignals = stop.listenForSignals();
+  let demo: DemoProcess | number;
+  try {
+    demo = await setup(opts, tty, stop);
+  } catch (e) {
+    offSignals();
+    throw e;
+  }
+  if (typeof demo === 'number') {
+    offSignals();
+    return demo;
+  }
+
+  const out = new Lines(stop);
+  const screen = new DemoScreen(tty, out, { pid: demo.pid, shownBinary: relative(process.cwd(), demo.binary) || demo.binary, intervalMs: opts.intervalMs });
+  const tally = new Tally();
   let program: Program | undefined;
-  let watch: SimpleWatch | undefined;
-  let watchNote = '';
-  const lastSeq = new Map<string, number>();
-  // Per watched expression (so the rare state changes are not pushed out by the busy counter),
-  // plus '' for status lines (fallbacks, lost samples).
-  const hitLines = new Map<string, string[]>();
-  let snapshots = 0;
-  let firstProgress: bigint | undefined;
-  let lastProgress: bigint | undefined;
-  let tracerEverNonZero = false;
-  let drawnLines = 0;
-  const restoreTerminal = (): void => {
-    if (tty) process.stdout.write(`${ESC}?25h`);
-  };
-  process.on('exit', restoreTerminal);
-  // A narrower terminal re-wraps the old frame, so moving up by its line count would miss: start over.
-  const onResize = (): void => {
-    if (drawnLines > 0) process.stdout.write(`${ESC}2J${ESC}H`);
-    drawnLines = 0;
-  };
-  if (tty) process.stdout.on('resize', onResize);
-  const shownBinary = relative(process.cwd(), binary) || binary;
-  let exitCode = 0;
-
+  let watch: DemoWatch | undefined;
+  let status = 0;
   try {
     try {
-      program = await Program.open(pid);
+      program = await Program.open(demo.pid);
     } catch (e) {
-      if (!demoExit) throw e;
+      if (!demo.exit) throw e;
       return 1; // the summary below says that the demo program died, and how
     }
     const startedAt = Date.now();
-
-    if (!opts.noWatch) ({ watch, note: watchNote } = startDemoWatches(program, startedAt, tty, out, hitLines, lastSeq));
-
-    const header = (s: Snapshot): string[] => [
-      `pidscope demo · pid ${pid} · ${shownBinary} (started in its own process group; only read, never stopped)`,
-      `memory backend: ${backendLine(program!)}`,
-      `${tracerText(s.status)} · g_progress = ${s.progress ?? '?'}${progressRate(s)} · ${s.status?.threads ?? '?'} threads · state ${s.status?.state ?? '?'}`,
-    ];
-    const progressRate = (s: Snapshot): string => {
-      if (firstProgress === undefined || lastProgress === undefined || snapshots < 2) return '';
-      return ` (+${Math.round(Number(lastProgress - firstProgress) / (s.elapsedMs / 1000))}/s)`;
-    };
-    const valueLines = (s: Snapshot, width: number): string[] => {
-      const pad = Math.max(...DEMO_EXPRESSIONS.map((e) => e.length));
-      return s.values.map((v) => {
-        const text = `  ${v.expression.padEnd(pad)} = ${v.text}`;
-        const cut = truncate(text, width);
-        return v.error ? dim(cut, tty) : cut;
-      });
-    };
-
-    const watchCount = (expression: string): string => {
-      const w = watch?.engine.list().find((i) => i.spec.expression === expression);
-      return w ? `${w.hits} ${w.mode === 'hw' ? 'writes' : 'changes'} so far` : '';
-    };
-    const draw = (s: Snapshot): void => {
-      if (tty) {
-        const width = process.stdout.columns ?? 100;
-        const rows = process.stdout.rows ?? 40;
-        const lines = [
-          ...header(s).map((l, i) => (i === 0 ? bold('pidscope demo', tty) + truncate(l, width).slice('pidscope demo'.length) : truncate(l, width))),
-          '',
-          bold('globals', tty) + dim(` (as gdb's print shows them; refreshed every ${intervalMs} ms, ${(s.elapsedMs / 1000).toFixed(1)} s so far)`, tty),
-          ...valueLines(s, width),
-        ];
-        if (watch) {
-          lines.push('', bold('watch hits', tty) + dim(truncate(` — ${watchNote}`, width - 10), tty));
-          const keys = [...DEMO_WATCHES, ''];
-          const room = Math.max(1, Math.floor((rows - lines.length - 3 - DEMO_WATCHES.length) / DEMO_WATCHES.length));
-          for (const key of keys) {
-            const list = hitLines.get(key) ?? [];
-            if (key === '' && list.length === 0) continue;
-            const shown = list.slice(-Math.min(HIT_LINES_SHOWN, key === '' ? 2 : room));
-            lines.push(dim(`  ${key || 'status'}${key ? ` (${watchCount(key)})` : ''}:`, tty));
-            if (shown.length === 0) lines.push(dim('    (no write yet)', tty));
-            for (const l of shown) lines.push(truncate(`    ${l}`, width));
-          }
-        }
-        lines.push('', dim('Ctrl-C stops the demo program and exits.', tty));
-        const fitted = lines.slice(0, Math.max(1, rows - 1));
-        let frame = `${ESC}?25l`;
-        if (drawnLines > 0) frame += `${ESC}${drawnLines}F`;
-        frame += fitted.map((l) => `${l}${ESC}K`).join('\n') + `\n${ESC}J`;
-        process.stdout.write(frame);
-        drawnLines = fitted.length;
-      } else {
-        if (snapshots === 1) {
-          for (const l of header(s)) out(l);
-          if (watch) out(`watch: ${watchNote}`);
-        }
-        out('');
-        out(`--- snapshot ${snapshots} at ${(s.elapsedMs / 1000).toFixed(1)} s · ${tracerText(s.status)} · g_progress = ${s.progress ?? '?'}`);
-        for (const l of valueLines(s, 0)) out(l);
-        out('');
-      }
-    };
-
-    while (!stopReason && !demoExit) {
-      const s = takeSnapshot(program, pid, startedAt);
-      if (demoExit) break;
-      snapshots++;
-      if (s.progress !== undefined && /^\d+$/.test(s.progress)) {
-        const p = BigInt(s.progress);
-        firstProgress ??= p;
-        lastProgress = p;
-      }
-      if (s.status && s.status.tracerPid !== 0) tracerEverNonZero = true;
-      draw(s);
-      if (snapshots >= maxSnapshots) {
-        stopReason = 'done';
-        break;
-      }
-      const left = durationMs - (Date.now() - startedAt);
-      if (left <= 0) {
-        stopReason = `--duration ${opts.duration} s elapsed`;
-        break;
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.min(intervalMs, left));
-        wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      wake = () => undefined;
-    }
+    if (!opts.noWatch) watch = startDemoWatches(program, startedAt, tty, out.write);
+    await liveLoop(program, demo, opts, screen, tally, watch, stop, startedAt);
   } catch (e) {
     // A vanished target surfaces as some read or symbol error; the exit itself is the news.
-    if (!demoExit && !stopReason) {
-      if (program?.target?.isAlive() !== false && procStatus(pid)?.state[0] !== 'Z') throw e;
-      await childExit;
+    if (!demo.exit && !stop.reason) {
+      if (program?.target?.isAlive() !== false && readStatus(demo.pid)?.state[0] !== 'Z') throw e;
+      await demo.exited;
     }
   } finally {
     offSignals();
-    const infos = watch?.engine.list() ?? [];
-    watch?.stop();
+    const infos = watch?.watch.engine.list() ?? [];
+    watch?.watch.stop();
     program?.close();
-    if (!demoExit) {
-      child.kill('SIGTERM');
-      const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await childExit;
-      clearTimeout(kill);
-    }
-    if (tty && !outputClosed) process.stdout.write('\r' + ESC + 'K'); // the terminal's ^C echo
-    restoreTerminal();
-    process.off('exit', restoreTerminal);
-    process.stdout.off('resize', onResize);
-    const watchSummary = infos
-      .map((w) => `${w.spec.expression}: ${Math.max(w.hits, lastSeq.get(w.spec.expression) ?? 0)} ${w.mode === 'hw' ? 'writes' : 'changes'}`)
-      .join(', ');
-    const diedOnItsOwn = demoExit !== undefined && !stopReason;
-    if (diedOnItsOwn) {
-      exitCode = 1;
-      process.stderr.write(
-        `pidscope demo: the demo program (pid ${pid}) died on its own (${demoExit}) after ${snapshots} snapshot${snapshots === 1 ? '' : 's'}${watchSummary ? `; ${watchSummary}` : ''}. Run \`npm start\` again.\n`,
-      );
-    } else if (program) {
-      out(
-        `pidscope demo: ${stopReason ?? 'stopped'}; ${snapshots} snapshot${snapshots === 1 ? '' : 's'}${watchSummary ? `, ${watchSummary}` : ''}; ` +
-          `TracerPid ${tracerEverNonZero ? 'was non-zero at times (another debugger attached)' : 'stayed 0'}; demo program (pid ${pid}) stopped.`,
-      );
-    }
+    await stopDemo(demo);
+    screen.close();
+    status = summary(demo, stop, tally, watch, infos, program !== undefined, out);
   }
-  return exitCode;
+  return status;
 }
 
 export const command: CliCommand = {

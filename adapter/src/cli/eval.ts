@@ -3,10 +3,10 @@
  * value exactly as gdb's `print` would (without the `$1 = `), one per line. Never stops the target.
  */
 import { parseArgs } from 'node:util';
-import { describeError, isPidscopeError, PidscopeError } from '../errors';
+import { isPidscopeError, PidscopeError } from '../errors';
 import type { CliCommand } from '../main';
 import type { Program } from '../engine/program';
-import { LANGUAGE_NAMES, languageNamed } from '../lang';
+import { LANGUAGE_NAMES, languageNamed, type Language } from '../lang';
 import { exitOnEpipe, openProgram, TARGET_OPTIONS, targetArgs, withUsage } from './options';
 
 const usage = `Usage: pidscope eval --pid N [--tid T --frame K] EXPR... [--json] [--language L] [--backend B] [--debug-dir DIR]
@@ -64,8 +64,21 @@ export function expressionsAfterDashes(argv: string[]): string[] {
   return [...opts, '--', ...exprs];
 }
 
-async function run(argv: string[]): Promise<number> {
-  const args = withUsage({ name: 'eval', usage }, () => {
+interface EvalArgs {
+  pid: number;
+  backend: ReturnType<typeof targetArgs>['backend'];
+  expressions: string[];
+  json: boolean;
+  format?: string;
+  debugDirs?: string[];
+  language?: Language;
+  /** --frame (and --tid): evaluate in that frame of that thread's stack snapshot. */
+  frame?: { tid: number; frameNo: number };
+}
+
+/** The checked arguments, or the exit status 2 after a usage error. */
+function parseEvalArgs(argv: string[]): EvalArgs | number {
+  return withUsage({ name: 'eval', usage }, () => {
     const { values, positionals } = parseArgs({
       args: expressionsAfterDashes(argv),
       allowPositionals: true,
@@ -89,55 +102,88 @@ async function run(argv: string[]): Promise<number> {
     if (values.language !== undefined && !language) {
       throw new PidscopeError('USAGE', `unknown language '${values.language}'`, `Use one of ${LANGUAGE_NAMES.join(', ')}`, 'user');
     }
-    let frameNo: number | undefined;
-    let tid: number | undefined;
+    let frame: EvalArgs['frame'];
     if (values.frame !== undefined || values.tid !== undefined) {
-      frameNo = Number(values.frame ?? '0');
-      tid = values.tid !== undefined ? Number(values.tid) : target.pid;
+      const frameNo = Number(values.frame ?? '0');
+      const tid = values.tid !== undefined ? Number(values.tid) : target.pid;
       if (!Number.isInteger(frameNo) || frameNo < 0)
         throw new PidscopeError('USAGE', `bad frame number '${values.frame}'`, 'Give --frame a frame number from `pidscope stack`', 'user');
       if (!Number.isInteger(tid) || tid <= 0)
         throw new PidscopeError('USAGE', `bad thread id '${values.tid}'`, 'Give --tid a thread id from `pidscope stack`', 'user');
+      frame = { tid, frameNo };
     }
-    return { values, positionals, language, frameNo, tid, ...target };
+    return {
+      ...target,
+      expressions: positionals,
+      json: values.json === true,
+      format: values.format,
+      debugDirs: values['debug-dir'],
+      language,
+      frame,
+    };
   });
+}
+
+/** gdb's print/FMT letter as the formatter takes it (`s` and `r` are not value formats), and `r`'s raw switch. */
+interface PrintOptions {
+  format?: Exclude<FormatLetter, 's' | 'r'>;
+  raw: boolean;
+}
+
+/** One expression's value, as text (gdb's print) or as the JSON object of --json. */
+interface Evaluator {
+  text(expr: string, opts: PrintOptions): string;
+  json(expr: string, opts: PrintOptions): object;
+}
+
+function globalEvaluator(program: Program): Evaluator {
+  return {
+    text: (expr, opts) => program.formatValue(program.evaluate(expr), opts),
+    json: (expr, opts) => program.toJson(program.evaluate(expr), opts) as object,
+  };
+}
+
+/** Evaluates in frame `frameNo` of a snapshot of thread `tid` (locals and arguments first, then globals). */
+async function frameEvaluator(program: Program, pid: number, tid: number, frameNo: number): Promise<Evaluator> {
+  const { takeStacks } = await import('../stack/stacks');
+  const { evaluateInFrame } = await import('../stack/frameScope');
+  const { formatTop } = await import('../value/format');
+  const { toJson } = await import('../value/json');
+  const res = takeStacks(program, { tids: [tid] });
+  const thread = res.threads[0];
+  if (!thread)
+    throw new PidscopeError('NO_STACK', res.failures[0]?.reason ?? `no stack for thread ${tid}`, 'See `pidscope stack --help` for what can be shown', 'target');
+  const frame = thread.frames[frameNo];
+  if (!frame)
+    throw new PidscopeError(
+      'NO_FRAME',
+      `Thread ${tid} has no frame ${frameNo} (it has ${thread.frames.length})`,
+      `Pick one of 0..${thread.frames.length - 1} (pidscope stack --pid ${pid} --tid ${tid})`,
+      'user',
+    );
+  if (frame.signalTrampoline || !frame.frame) process.stderr.write(`pidscope eval: frame ${frameNo} has no debug info; only globals are visible\n`);
+  return {
+    text: (expr, opts) => {
+      const { obj, ctx } = evaluateInFrame(frame, expr);
+      return formatTop(ctx, obj, opts.format ? { format: opts.format } : {});
+    },
+    json: (expr) => {
+      const { obj, ctx } = evaluateInFrame(frame, expr);
+      return toJson(ctx, obj) as object;
+    },
+  };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = parseEvalArgs(argv);
   if (typeof args === 'number') return args;
-  const { values, positionals, pid, backend, language, frameNo, tid } = args;
   let failed = 0;
   exitOnEpipe(() => (failed ? 1 : 0));
-  const program = await openProgram(pid, backend, { debugDirs: values['debug-dir'], language });
+  const program = await openProgram(args.pid, args.backend, { debugDirs: args.debugDirs, language: args.language });
   try {
-    let inFrame: ((expr: string) => { obj: ReturnType<Program['evaluate']>; text: (o: { format?: FormatLetter }) => string; json: () => unknown }) | undefined;
-    if (frameNo !== undefined && tid !== undefined) {
-      const { takeStacks } = await import('../stack/stacks');
-      const { evaluateInFrame } = await import('../stack/frameScope');
-      const { formatTop } = await import('../value/format');
-      const { toJson } = await import('../value/json');
-      const res = takeStacks(program, { tids: [tid] });
-      const t = res.threads[0];
-      if (!t)
-        throw new PidscopeError(
-          'NO_STACK',
-          res.failures[0]?.reason ?? `no stack for thread ${tid}`,
-          'See `pidscope stack --help` for what can be shown',
-          'target',
-        );
-      const frame = t.frames[frameNo];
-      if (!frame)
-        throw new PidscopeError(
-          'NO_FRAME',
-          `Thread ${tid} has no frame ${frameNo} (it has ${t.frames.length})`,
-          `Pick one of 0..${t.frames.length - 1} (pidscope stack --pid ${pid} --tid ${tid})`,
-          'user',
-        );
-      if (frame.signalTrampoline || !frame.frame) process.stderr.write(`pidscope eval: frame ${frameNo} has no debug info; only globals are visible\n`);
-      inFrame = (expr) => {
-        const { obj, ctx } = evaluateInFrame(frame, expr);
-        return { obj, text: (o) => formatTop(ctx, obj, o.format ? { format: o.format as never } : {}), json: () => toJson(ctx, obj) };
-      };
-    }
+    const evaluator = args.frame ? await frameEvaluator(program, args.pid, args.frame.tid, args.frame.frameNo) : globalEvaluator(program);
     const json: unknown[] = [];
-    for (const arg of positionals) {
+    for (const arg of args.expressions) {
       // gdb's `print/x EXPR` spelling: `/x EXPR`.
       const m = /^\/([a-z])\s+(.*)$/s.exec(arg);
       if (m && !FORMATS.includes(m[1])) {
@@ -146,31 +192,20 @@ async function run(argv: string[]): Promise<number> {
         continue;
       }
       const expr = m ? m[2] : arg;
-      const letter = (m ? m[1] : values.format) as FormatLetter | undefined;
+      const letter = (m ? m[1] : args.format) as FormatLetter | undefined;
       // `r` is gdb's raw switch: the structure without the standard library's views.
-      const raw = letter === 'r';
-      const format = letter === 's' || letter === 'r' ? undefined : letter;
+      const opts: PrintOptions = { format: letter === 's' || letter === 'r' ? undefined : letter, raw: letter === 'r' };
       try {
-        if (inFrame) {
-          const r = inFrame(expr);
-          if (values.json) json.push({ expression: arg, ...(r.json() as object) });
-          else process.stdout.write(`${r.text({ format })}\n`);
-          continue;
-        }
-        const obj = program.evaluate(expr);
-        if (values.json) {
-          json.push({ expression: arg, ...(program.toJson(obj, { format, raw }) as object) });
-        } else {
-          process.stdout.write(`${program.formatValue(obj, { format, raw })}\n`);
-        }
+        if (args.json) json.push({ expression: arg, ...evaluator.json(expr, opts) });
+        else process.stdout.write(`${evaluator.text(expr, opts)}\n`);
       } catch (e) {
         failed++;
         if (!isPidscopeError(e) || e.blame === 'internal') throw e;
-        if (values.json) json.push({ expression: expr, error: e.causeText, code: e.code, column: (e as { column?: number }).column });
+        if (args.json) json.push({ expression: expr, error: e.causeText, code: e.code, column: (e as { column?: number }).column });
         else process.stderr.write(`${e.causeText}${e.code === 'EFAULT' ? '' : e.fix ? ` ${e.fix}` : ''}\n`);
       }
     }
-    if (values.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } finally {
     program.close();
   }
@@ -183,5 +218,3 @@ export const command: CliCommand = {
   usage,
   run,
 };
-
-void describeError;

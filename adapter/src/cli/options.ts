@@ -60,6 +60,14 @@ export function parsePid(text: string | undefined): number {
   return Number(text);
 }
 
+/** A numeric option (`--interval 100`): `fallback` when absent; a usage error below `min` or not a number. */
+export function numberOption(name: string, text: string | undefined, fallback: number, min: number, fix = ''): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min) throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, fix, 'user');
+  return n;
+}
+
 /** The checked values of TARGET_OPTIONS. Throws PidscopeError USAGE. */
 export function targetArgs(values: { pid?: string; backend?: string }): { pid: number; backend: 'auto' | BackendKind } {
   return { pid: parsePid(values.pid), backend: parseBackend(values.backend ?? 'auto') };

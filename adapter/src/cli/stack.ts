@@ -3,10 +3,9 @@
  * `thread apply all bt` (`bt full` with --full) prints it, without stopping the process.
  */
 import { parseArgs } from 'node:util';
-import { isPidscopeError, PidscopeError } from '../errors';
-import { Program } from '../engine/program';
+import { PidscopeError } from '../errors';
 import type { CliCommand } from '../main';
-import { parsePid } from './options';
+import { openProgram, parsePid, withUsage } from './options';
 import { formatThread } from '../stack/format';
 import { takeStacks, type ThreadStack } from '../stack/stacks';
 import { formatTop } from '../value/format';
@@ -30,11 +29,6 @@ again, and marked when it keeps moving.
 
 Exit status: 0 when every thread was shown, 1 if some could not be (reason on stderr), 2 for usage.
 `;
-
-function usageError(msg: string): number {
-  process.stderr.write(`pidscope stack: ${msg}\n\n${usage}`);
-  return 2;
-}
 
 export function threadJson(t: ThreadStack, full: boolean): unknown {
   return {
@@ -70,10 +64,10 @@ function safeText(f: ThreadStack['frames'][number], obj: TargetObject): string {
   }
 }
 
-async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+/** The checked arguments, or the exit status 2 after a usage error. */
+function parseStackArgs(argv: string[]) {
+  return withUsage({ name: 'stack', usage }, () => {
+    const { values } = parseArgs({
       args: argv,
       allowPositionals: false,
       strict: true,
@@ -86,30 +80,27 @@ async function run(argv: string[]): Promise<number> {
         'debug-dir': { type: 'string', multiple: true },
       },
     });
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-  const { values } = parsed;
-  let pid: number;
-  let tids: number[] | undefined;
-  let depth: number | undefined;
-  try {
-    pid = parsePid(values.pid);
-    tids = values.tid?.map((t) => {
+    const pid = parsePid(values.pid);
+    const tids = values.tid?.map((t) => {
       const n = Number(t);
       if (!Number.isInteger(n) || n <= 0) throw new PidscopeError('USAGE', `bad thread id '${t}'`, 'Give a positive integer (ls /proc/PID/task)', 'user');
       return n;
     });
+    let depth: number | undefined;
     if (values.depth !== undefined) {
       depth = Number(values.depth);
       if (!Number.isInteger(depth) || depth <= 0) throw new PidscopeError('USAGE', `bad depth '${values.depth}'`, 'Give a positive integer', 'user');
     }
-  } catch (e) {
-    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
-    throw e;
-  }
+    return { values, pid, tids, depth };
+  });
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = parseStackArgs(argv);
+  if (typeof args === 'number') return args;
+  const { values, pid, tids, depth } = args;
   const full = values.full === true;
-  const program = await Program.open(pid, { debugDirs: values['debug-dir'] });
+  const program = await openProgram(pid, 'auto', { debugDirs: values['debug-dir'] });
   try {
     const texts = new Map<number, string[]>();
     const res = takeStacks(program, {

@@ -3,11 +3,13 @@
  * while the process runs at full speed (hardware watchpoints through perf, or polling).
  */
 import { parseArgs } from 'node:util';
-import { isPidscopeError, PidscopeError } from '../errors';
+import { PidscopeError } from '../errors';
+import type { Program } from '../engine/program';
 import type { CliCommand } from '../main';
-import { openProgram, TARGET_OPTIONS, targetArgs, usageError as cliUsageError } from './options';
+import { numberOption, openProgram, TARGET_OPTIONS, targetArgs, withUsage } from './options';
 import { Coalescer, type CoalescedOutput } from '../watch/coalesce';
 import { basename } from '../watch/format';
+import type { WatchEngine } from '../watch/engine';
 import { createWatchEngine, hitLine, resolveWatchTarget, summaryLine } from '../watch/program';
 import type { WatchAccess, WatchEvent, WatchHit, WatchInfo, WatchMode } from '../watch/types';
 import { hex } from '../util/hex';
@@ -50,8 +52,6 @@ Exit status: 0 when the watch ended (Ctrl-C, SIGTERM, --duration, the process ex
 1 for errors (no address, no such process, hardware watchpoints unavailable with --mode hw),
 2 for usage errors.
 `;
-
-const usageError = (message: string): number => cliUsageError({ name: 'watch', usage }, message);
 
 function hitJson(hit: WatchHit): Record<string, unknown> {
   const o: Record<string, unknown> = {
@@ -100,10 +100,27 @@ function watchJson(w: WatchInfo): Record<string, unknown> {
   };
 }
 
-async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+interface WatchArgs {
+  pid: number;
+  backend: ReturnType<typeof targetArgs>['backend'];
+  expressions: string[];
+  mode: WatchMode;
+  access: WatchAccess;
+  intervalMs: number;
+  /** Seconds; 0: until stopped. */
+  duration: number;
+  /** Lines per second per watch before hits are summarised; 0: no limit. */
+  maxRate: number;
+  condition?: string;
+  hitCondition?: string;
+  logMessage?: string;
+  json: boolean;
+}
+
+/** The checked arguments, or the exit status 2 after a usage error. */
+function parseWatchArgs(argv: string[]): WatchArgs | number {
+  return withUsage({ name: 'watch', usage }, () => {
+    const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -120,69 +137,58 @@ async function run(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
       },
     });
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  let pid: number;
-  let backend;
-  try {
-    ({ pid, backend } = targetArgs(values));
-  } catch (e) {
-    if (isPidscopeError(e) && e.code === 'USAGE') return usageError(e.message);
-    throw e;
-  }
-  if (positionals.length === 0) return usageError('give at least one expression to watch, e.g. g_counter');
-  const mode = (values.mode ?? 'auto') as WatchMode;
-  if (!['hw', 'poll', 'auto'].includes(mode)) return usageError(`--mode must be hw, poll or auto (got '${values.mode}')`);
-  const access = (values.access ?? 'write') as WatchAccess;
-  if (!['write', 'readwrite', 'read'].includes(access)) return usageError(`--access must be write or readwrite (got '${values.access}')`);
-  const num = (name: string, text: string | undefined, def: number, min: number): number => {
-    if (text === undefined) return def;
-    const n = Number(text);
-    if (!Number.isFinite(n) || n < min) throw new PidscopeError('USAGE', `--${name} must be a number >= ${min} (got '${text}')`, '', 'user');
-    return n;
-  };
-  let interval: number, duration: number, maxRate: number;
-  try {
-    interval = num('interval', values.interval, 100, 1);
-    duration = num('duration', values.duration, 0, 0);
-    maxRate = num('max-rate', values['max-rate'], 20, 0);
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-  const json = values.json === true;
-  let outputClosed = false;
-  const out = (line: string) => {
-    if (outputClosed) return;
+    const target = targetArgs(values);
+    if (positionals.length === 0) throw usageProblem('give at least one expression to watch, e.g. g_counter');
+    const mode = (values.mode ?? 'auto') as WatchMode;
+    if (!['hw', 'poll', 'auto'].includes(mode)) throw usageProblem(`--mode must be hw, poll or auto (got '${values.mode}')`);
+    const access = (values.access ?? 'write') as WatchAccess;
+    if (!['write', 'readwrite', 'read'].includes(access)) throw usageProblem(`--access must be write or readwrite (got '${values.access}')`);
+    return {
+      ...target,
+      expressions: positionals,
+      mode,
+      access,
+      intervalMs: numberOption('interval', values.interval, 100, 1),
+      duration: numberOption('duration', values.duration, 0, 0),
+      maxRate: numberOption('max-rate', values['max-rate'], 20, 0),
+      condition: values.condition,
+      hitCondition: values['hit-condition'],
+      logMessage: values.log,
+      json: values.json === true,
+    };
+  });
+}
+
+function usageProblem(message: string): PidscopeError {
+  return new PidscopeError('USAGE', message, '', 'user');
+}
+
+/** Lines on stdout (text or one JSON object each); a reader that went away ends the watch, not the process. */
+class WatchOutput {
+  closed = false;
+  constructor(readonly json: boolean) {}
+
+  readonly line = (text: string): void => {
+    if (this.closed) return;
     try {
-      process.stdout.write(line + '\n');
+      process.stdout.write(text + '\n');
     } catch {
-      /* EPIPE: the reader went away; the 'error' handler below ends the watch */
+      /* EPIPE: the reader went away; the 'error' handler ends the watch */
     }
   };
-  const emitJson = (o: Record<string, unknown>) => out(JSON.stringify(o));
 
-  const program = await openProgram(pid, backend);
-  let engine: ReturnType<typeof createWatchEngine>;
-  try {
-    engine = createWatchEngine(program, { pollIntervalMs: interval });
-  } catch (e) {
-    // (The target exited during start-up.) An open Target keeps a pidfd poll handle that fires
-    // during Node's teardown: a native napi_throw abort (exit 134) instead of this message.
-    program.close();
-    throw e;
-  }
-  let finished: (reason: string) => void = () => undefined;
-  const done = new Promise<string>((res) => (finished = res));
+  readonly object = (o: Record<string, unknown>): void => this.line(JSON.stringify(o));
+}
 
-  const coalescer = new Coalescer(
+/** Render: hits as lines or JSON; beyond --max-rate per watch, a summary of what was left out. */
+function hitPrinter(out: WatchOutput, args: WatchArgs): Coalescer {
+  return new Coalescer(
     (o: CoalescedOutput) => {
       if (o.kind === 'hit') {
-        if (json) emitJson(hitJson(o.hit));
-        else out(hitLine(o.hit));
-      } else if (json) {
-        emitJson({
+        if (out.json) out.object(hitJson(o.hit));
+        else out.line(hitLine(o.hit));
+      } else if (out.json) {
+        out.object({
           type: 'summary',
           watch: o.watchId,
           expression: o.expression,
@@ -192,15 +198,74 @@ async function run(argv: string[]): Promise<number> {
           last: hitJson(o.last),
         });
       } else {
-        out(summaryLine(o, access));
+        out.line(summaryLine(o, args.access));
       }
     },
-    maxRate === 0 ? Infinity : maxRate,
+    args.maxRate === 0 ? Infinity : args.maxRate,
   );
+}
+
+/** Setup: one watch per expression, each announced (how it is watched: hardware or polling and why). */
+function armWatches(program: Program, engine: WatchEngine, args: WatchArgs, out: WatchOutput): void {
+  for (const expression of args.expressions) {
+    const target = resolveWatchTarget(program, expression);
+    const info = engine.add({
+      ...target,
+      mode: args.mode,
+      access: args.access,
+      condition: args.condition,
+      hitCondition: args.hitCondition,
+      logMessage: args.logMessage,
+    });
+    if (out.json) out.object(watchJson(info));
+    else {
+      const how =
+        info.mode === 'hw' ? `hardware, ${info.status}` : `polling every ${args.intervalMs} ms${info.fallbackReason ? ` (${info.fallbackReason})` : ''}`;
+      process.stderr.write(`watching ${expression} (${info.spec.size} bytes at ${hex(info.spec.address)}): ${how}\n`);
+    }
+  }
+}
+
+/** Summary: why the watch ended and each watch's totals. */
+function printSummary(reason: string, totals: WatchInfo[], out: WatchOutput): void {
+  if (out.json) {
+    out.object({
+      type: 'ended',
+      reason,
+      watches: totals.map((w) => ({ watch: w.id, expression: w.spec.expression, hits: w.hits, reported: w.reported, lost: w.lost })),
+    });
+    return;
+  }
+  const summary = totals.map(
+    (w) =>
+      `${w.spec.expression}: ${w.hits} ${w.mode === 'hw' ? (w.spec.access === 'readwrite' ? 'accesses' : 'writes') : 'changes'}${w.reported !== w.hits ? ` (${w.reported} reported)` : ''}${w.lost ? `, ${w.lost} not recorded by the kernel` : ''}`,
+  );
+  process.stderr.write(`pidscope watch: ${reason}; ${summary.join('; ')}\n`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = parseWatchArgs(argv);
+  if (typeof args === 'number') return args;
+  const out = new WatchOutput(args.json);
+
+  const program = await openProgram(args.pid, args.backend);
+  let engine: WatchEngine;
+  try {
+    engine = createWatchEngine(program, { pollIntervalMs: args.intervalMs });
+  } catch (e) {
+    // (The target exited during start-up.) An open Target keeps a pidfd poll handle that fires
+    // during Node's teardown: a native napi_throw abort (exit 134) instead of this message.
+    program.close();
+    throw e;
+  }
+  let finished: (reason: string) => void = () => undefined;
+  const done = new Promise<string>((res) => (finished = res));
+
+  const coalescer = hitPrinter(out, args);
   engine.on('event', (e: WatchEvent) => {
     if (e.kind === 'hit') coalescer.push(e.hit);
     else if (e.kind === 'status') {
-      if (json) emitJson({ type: 'status', watch: e.watchId, level: e.level, message: e.message });
+      if (out.json) out.object({ type: 'status', watch: e.watchId, level: e.level, message: e.message });
       else process.stderr.write(`pidscope watch: ${e.message}\n`);
     } else {
       finished(e.reason);
@@ -212,65 +277,37 @@ async function run(argv: string[]): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => finished(`stopped by ${sig}`);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const timer = duration > 0 ? setTimeout(() => finished(`--duration ${duration} s elapsed`), duration * 1000) : undefined;
-
-  try {
-    for (const expression of positionals) {
-      const target = resolveWatchTarget(program, expression);
-      const info = engine.add({
-        ...target,
-        mode,
-        access,
-        condition: values.condition,
-        hitCondition: values['hit-condition'],
-        logMessage: values.log,
-      });
-      if (json) emitJson(watchJson(info));
-      else {
-        const how = info.mode === 'hw' ? `hardware, ${info.status}` : `polling every ${interval} ms${info.fallbackReason ? ` (${info.fallbackReason})` : ''}`;
-        process.stderr.write(`watching ${expression} (${info.spec.size} bytes at ${hex(info.spec.address)}): ${how}\n`);
-      }
-    }
-  } catch (e) {
+  const timer = args.duration > 0 ? setTimeout(() => finished(`--duration ${args.duration} s elapsed`), args.duration * 1000) : undefined;
+  const stopListening = (): void => {
     if (timer) clearTimeout(timer);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+  };
+
+  try {
+    armWatches(program, engine, args, out);
+  } catch (e) {
+    stopListening();
     coalescer.close();
     engine.close();
     program.close();
     throw e;
   }
 
-  const onOutputError = () => {
-    outputClosed = true;
+  process.stdout.on('error', () => {
+    out.closed = true;
     finished('output closed');
-  };
-  process.stdout.on('error', onOutputError);
+  });
   // A referenced timer keeps Node alive (the engine's own timers and fd polls are unref'd).
   const keepAlive = setInterval(() => undefined, 1000);
 
   const reason = await done;
   clearInterval(keepAlive);
-  if (timer) clearTimeout(timer);
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
-  const infos = engine.list();
+  stopListening();
+  const totals = engine.list();
   engine.close(); // delivers what the rings still hold
   coalescer.close();
-  const totals = infos;
-  if (json) {
-    emitJson({
-      type: 'ended',
-      reason,
-      watches: totals.map((w) => ({ watch: w.id, expression: w.spec.expression, hits: w.hits, reported: w.reported, lost: w.lost })),
-    });
-  } else {
-    const summary = totals.map(
-      (w) =>
-        `${w.spec.expression}: ${w.hits} ${w.mode === 'hw' ? (w.spec.access === 'readwrite' ? 'accesses' : 'writes') : 'changes'}${w.reported !== w.hits ? ` (${w.reported} reported)` : ''}${w.lost ? `, ${w.lost} not recorded by the kernel` : ''}`,
-    );
-    process.stderr.write(`pidscope watch: ${reason}; ${summary.join('; ')}\n`);
-  }
+  printSummary(reason, totals, out);
   program.close();
   return 0;
 }

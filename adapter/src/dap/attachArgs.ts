@@ -11,6 +11,7 @@
  *
  * Clients add their own keys (type, request, name, __sessionId, ...): they are ignored.
  */
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import { PidscopeError } from '../errors';
 import type { BackendKind } from '../memory/reader';
 import { basename } from 'node:path';
@@ -39,6 +40,16 @@ export function findProcessesByName(name: string): ProcessEntry[] {
 
 export type BackendChoice = 'auto' | BackendKind;
 
+/** The attach request's arguments as launch.json writes them (the fields above), before parseAttachArgs checks them. */
+export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
+  pid?: number | string;
+  processName?: string;
+  backend?: BackendChoice;
+  allowWrites?: boolean;
+  refreshIntervalMs?: number;
+  debugSearchPaths?: string[];
+}
+
 export interface AttachConfig {
   pid: number;
   /** How the pid was found, for messages: 'pid' or the processName asked for. */
@@ -63,14 +74,14 @@ export function parseAttachArgs(raw: unknown, lookup: (name: string) => ProcessE
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw bad('the attach arguments are not an object', 'Send an attach request whose arguments hold "pid" or "processName"');
   }
-  const a = raw as Record<string, unknown>;
+  const args = raw as { [K in keyof AttachArguments]?: unknown };
 
-  const backend = a.backend ?? 'auto';
+  const backend = args.backend ?? 'auto';
   if (typeof backend !== 'string' || !BACKENDS.includes(backend as BackendChoice)) {
     throw bad(`"backend" is ${JSON.stringify(backend)}`, `Use one of ${BACKENDS.map((b) => `"${b}"`).join(', ')} (or leave it out for "auto")`);
   }
 
-  const allowWrites = a.allowWrites ?? false;
+  const allowWrites = args.allowWrites ?? false;
   if (typeof allowWrites !== 'boolean') {
     throw bad(
       `"allowWrites" is ${JSON.stringify(allowWrites)}, not true or false`,
@@ -78,7 +89,7 @@ export function parseAttachArgs(raw: unknown, lookup: (name: string) => ProcessE
     );
   }
 
-  const refresh = a.refreshIntervalMs ?? DEFAULT_REFRESH_MS;
+  const refresh = args.refreshIntervalMs ?? DEFAULT_REFRESH_MS;
   if (typeof refresh !== 'number' || !Number.isFinite(refresh) || (refresh !== 0 && (refresh < MIN_REFRESH_MS || refresh > MAX_REFRESH_MS))) {
     throw bad(
       `"refreshIntervalMs" is ${JSON.stringify(refresh)}`,
@@ -86,24 +97,24 @@ export function parseAttachArgs(raw: unknown, lookup: (name: string) => ProcessE
     );
   }
 
-  const paths = a.debugSearchPaths ?? [];
+  const paths = args.debugSearchPaths ?? [];
   if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || p === '')) {
     throw bad(`"debugSearchPaths" is ${JSON.stringify(paths)}`, 'Give a list of directory paths, e.g. ["/opt/app/debug"]');
   }
 
   const common = { backend: backend as BackendChoice, allowWrites, refreshIntervalMs: Math.round(refresh), debugSearchPaths: paths as string[] };
 
-  const hasPid = a.pid !== undefined && a.pid !== null && a.pid !== '';
-  const hasName = a.processName !== undefined && a.processName !== null && a.processName !== '';
+  const hasPid = args.pid !== undefined && args.pid !== null && args.pid !== '';
+  const hasName = args.processName !== undefined && args.processName !== null && args.processName !== '';
   if (hasPid && hasName) {
     throw bad('the attach arguments give both "pid" and "processName"', 'Keep one of them');
   }
-  if (hasPid) return { pid: parsePid(a.pid), resolvedFrom: 'pid', ...common };
+  if (hasPid) return { pid: parsePid(args.pid), resolvedFrom: 'pid', ...common };
   if (hasName) {
-    if (typeof a.processName !== 'string') {
-      throw bad(`"processName" is ${JSON.stringify(a.processName)}, not a string`, 'Give the process name as a string, e.g. "nginx"');
+    if (typeof args.processName !== 'string') {
+      throw bad(`"processName" is ${JSON.stringify(args.processName)}, not a string`, 'Give the process name as a string, e.g. "nginx"');
     }
-    return { pid: resolveProcessName(a.processName, lookup), resolvedFrom: { processName: a.processName }, ...common };
+    return { pid: resolveProcessName(args.processName, lookup), resolvedFrom: { processName: args.processName }, ...common };
   }
   throw bad(
     'the attach arguments name no process',

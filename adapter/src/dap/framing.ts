@@ -354,16 +354,16 @@ export function jsonObjectEnd(buf: Buffer): number | undefined {
 function checkMessage(msg: unknown): string | undefined {
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg))
     return `the message is ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}, not a JSON object`;
-  const m = msg as Record<string, unknown>;
-  if (m.type === 'request') {
-    if (typeof m.command !== 'string') return 'the request has no "command" string';
-    if (typeof m.seq !== 'number' || !Number.isSafeInteger(m.seq) || m.seq < 0)
-      return `the request's "seq" is ${JSON.stringify(m.seq) ?? 'missing'}, not a non-negative integer`;
+  const message = msg as Record<string, unknown>;
+  if (message.type === 'request') {
+    if (typeof message.command !== 'string') return 'the request has no "command" string';
+    if (typeof message.seq !== 'number' || !Number.isSafeInteger(message.seq) || message.seq < 0)
+      return `the request's "seq" is ${JSON.stringify(message.seq) ?? 'missing'}, not a non-negative integer`;
     return undefined;
   }
-  if (m.type === 'response') return undefined;
-  if (m.type === 'event') return 'a client sends requests and responses, not events';
-  return `the message's "type" is ${JSON.stringify(m.type) ?? 'missing'} (expected "request")`;
+  if (message.type === 'response') return undefined;
+  if (message.type === 'event') return 'a client sends requests and responses, not events';
+  return `the message's "type" is ${JSON.stringify(message.type) ?? 'missing'} (expected "request")`;
 }
 
 /** seq and command of a (possibly broken) request, when they can be read. */
@@ -385,10 +385,10 @@ function requestIdentity(text: string, parsed?: unknown): { seq?: number; comman
   }
   const out: { seq?: number; command?: string } = {};
   if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
-    const o = obj as Record<string, unknown>;
-    if (typeof o.seq === 'number' && Number.isSafeInteger(o.seq) && o.seq >= 0) out.seq = o.seq;
-    if (typeof o.command === 'string') out.command = o.command.slice(0, 100);
-    if (o.type === 'request' && out.seq === undefined) out.seq = 0;
+    const fields = obj as Record<string, unknown>;
+    if (typeof fields.seq === 'number' && Number.isSafeInteger(fields.seq) && fields.seq >= 0) out.seq = fields.seq;
+    if (typeof fields.command === 'string') out.command = fields.command.slice(0, 100);
+    if (fields.type === 'request' && out.seq === undefined) out.seq = 0;
     return out;
   }
   const seq = /"seq"\s*:\s*(\d{1,15})\b/.exec(text);

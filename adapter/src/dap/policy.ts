@@ -34,9 +34,9 @@ export interface PolicyOutcome {
 }
 
 function within(path: string, dir: string): boolean {
-  const p = normalize(path);
-  const d = normalize(dir).replace(/\/+$/, '');
-  return p === d || p.startsWith(d + sep);
+  const normalPath = normalize(path);
+  const normalDir = normalize(dir).replace(/\/+$/, '');
+  return normalPath === normalDir || normalPath.startsWith(normalDir + sep);
 }
 
 /** Narrows the client's attach configuration to the server's authority. Throws for paths outside it. */

@@ -57,8 +57,8 @@ export function serveTcp(addr: ListenAddress, opts: SessionOptions, gate: Gate, 
     const server = createServer((socket) => onConnection(socket, opts, gate));
     server.once('error', reject);
     server.listen(addr.port, addr.host, () => {
-      const a = server.address();
-      const port = typeof a === 'object' && a ? a.port : addr.port;
+      const bound = server.address();
+      const port = typeof bound === 'object' && bound ? bound.port : addr.port;
       onListening?.(port);
       resolve(server);
     });
@@ -109,12 +109,12 @@ async function removeStaleSocket(path: string): Promise<void> {
     throw new PidscopeError('BAD_ARGS', `${path} exists and is not a socket`, 'Give a path that does not exist yet (pidscope creates the socket)', 'user');
   }
   const live = await new Promise<boolean>((resolve) => {
-    const c = connect(path);
-    c.once('connect', () => {
-      c.destroy();
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
       resolve(true);
     });
-    c.once('error', () => resolve(false));
+    probe.once('error', () => resolve(false));
   });
   if (live) throw new PidscopeError('BAD_ARGS', `another server is listening on ${path}`, 'Stop it, or choose another path', 'user');
   unlinkSync(path);

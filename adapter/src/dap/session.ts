@@ -36,7 +36,7 @@ import { PidscopeError } from '../errors';
 import { Program } from '../engine/program';
 import type { VariableSymbol } from '../symbols/provider';
 import type { TargetObject } from '../value/object';
-import { parseAttachArgs, type AttachConfig } from './attachArgs';
+import { parseAttachArgs, type AttachArguments, type AttachConfig } from './attachArgs';
 import type { AttachedProcess, GoneInfo, Opener } from './attached';
 import { completionItems } from './completions';
 import { badArgs, fillErrorResponse, notAttached, notSupported, writesDisabled } from './errors';
@@ -72,10 +72,21 @@ const IDLE_INDEX_QUIET_MS = 300;
 /** How often exit/exec is checked, whatever the refresh interval (even when refresh is off). */
 const GONE_CHECK_MS = 250;
 
-type Args = Record<string, unknown>;
-/** A request's arguments as the client sent them: the protocol's field names, values not yet checked (intArg, strArg…). */
+/** What the dispatcher knows of any request's arguments: an object. Each handler reads it as Untrusted<its own arguments>. */
+type RequestArguments = Record<string, unknown>;
+/** A request's arguments as the client sent them: the protocol's field names, values not yet checked (intArg, frameArg…). */
 type Untrusted<T> = { [K in keyof T]?: unknown };
-type Handler = (response: DebugProtocol.Response, args: Args, request: DebugProtocol.Request) => void | Promise<void>;
+type Handler = (response: DebugProtocol.Response, args: RequestArguments, request: DebugProtocol.Request) => void | Promise<void>;
+
+/** Arguments of our custom request `pidscope/view`: freeze the live view on a snapshot, or make it live again. */
+export interface ViewArguments {
+  frozen: boolean;
+}
+
+/** Arguments of our custom request `pidscope/sample` (the extension's live plot): C expressions to read at one instant. */
+export interface SampleArguments {
+  expressions: string[];
+}
 
 export interface SessionOptions {
   /** Opens the target (tests and benches may pass another wiring of the real engine). */
@@ -152,8 +163,8 @@ export class PidscopeSession extends DebugSession {
       pause: h(this.onPause, true),
       continue: h(this.onContinue, true),
       setBreakpoints: h(this.onSetBreakpoints),
-      setExceptionBreakpoints: h((r) => {
-        r.body = { breakpoints: [] };
+      setExceptionBreakpoints: h((response) => {
+        response.body = { breakpoints: [] };
       }),
       setFunctionBreakpoints: h(this.onSetFunctionBreakpoints),
       next: h(this.refuseStep),
@@ -264,7 +275,7 @@ export class PidscopeSession extends DebugSession {
       }
       if (entry.attached && !this.att) throw notAttached(request.command);
       // Synchronous handlers answer synchronously, so responses keep the order of requests.
-      const pending = entry.fn(response, args as Args, request);
+      const pending = entry.fn(response, args as RequestArguments, request);
       if (pending) {
         const p = pending.then(
           () => undefined,
@@ -360,7 +371,7 @@ export class PidscopeSession extends DebugSession {
     );
   }
 
-  private async onAttach(response: DebugProtocol.Response, args: Args): Promise<void> {
+  private async onAttach(response: DebugProtocol.Response, args: Untrusted<AttachArguments>): Promise<void> {
     if (this.state === 'attaching' || this.state === 'attached') {
       throw new PidscopeError(
         'ALREADY_ATTACHED',
@@ -665,9 +676,9 @@ export class PidscopeSession extends DebugSession {
     this.goneTimer.unref?.();
   }
 
-  private targetGone(g: GoneInfo): void {
-    this.output(`pidscope: ${g.detail}`, 'important');
-    if (g.reason === 'exited' && g.exitCode !== undefined) this.sendEvent(new ExitedEvent(g.exitCode));
+  private targetGone(gone: GoneInfo): void {
+    this.output(`pidscope: ${gone.detail}`, 'important');
+    if (gone.reason === 'exited' && gone.exitCode !== undefined) this.sendEvent(new ExitedEvent(gone.exitCode));
     this.end();
     this.sendEvent(new TerminatedEvent());
   }
@@ -760,8 +771,11 @@ export class PidscopeSession extends DebugSession {
         variablesReference: this.refs.add({ kind: 'module', module: main }, `module:${main}`),
         expensive: false,
       };
-      const g = attachment.globals.get(main);
-      if (g) scope.namedVariables = g.module.units.length > 1 ? g.module.units.length : g.module.units.reduce((n, u) => n + u.variables.length, 0);
+      const mainGlobals = attachment.globals.get(main);
+      if (mainGlobals) {
+        const units = mainGlobals.module.units;
+        scope.namedVariables = units.length > 1 ? units.length : units.reduce((n, u) => n + u.variables.length, 0);
+      }
       scopes.push(scope);
     }
     if (libraries.length > 0) {
@@ -931,17 +945,17 @@ export class PidscopeSession extends DebugSession {
       return;
     }
     // Live: read through the view so open memory views share the refresh's batched read.
-    const r = attachment.viewMemory.read(address, count);
-    const firstBad = r.unreadable[0];
+    const read = attachment.viewMemory.read(address, count);
+    const firstBad = read.unreadable[0];
     let good = count;
     let unreadable = 0;
     if (firstBad) {
       good = Number(firstBad.start - address);
       unreadable = Number(firstBad.end - firstBad.start);
     }
-    response.body = { address: hex(address), data: r.data.subarray(0, good).toString('base64') };
+    response.body = { address: hex(address), data: read.data.subarray(0, good).toString('base64') };
     if (unreadable > 0) (response.body as DebugProtocol.ReadMemoryResponse['body'] & object).unreadableBytes = unreadable;
-    if (good > 0) attachment.live.trackMemory(address, good, r.data.subarray(0, good));
+    if (good > 0) attachment.live.trackMemory(address, good, read.data.subarray(0, good));
   }
 
   private onWriteMemory(response: DebugProtocol.Response, args: Untrusted<DebugProtocol.WriteMemoryArguments>): void {
@@ -951,9 +965,9 @@ export class PidscopeSession extends DebugSession {
     this.assertWritable(`Writing ${Buffer.from(args.data, 'base64').length} bytes at ${hex(address)}`);
     const data = Buffer.from(args.data, 'base64');
     if (data.length > MAX_WRITE) throw badArgs(`writeMemory of ${data.length} bytes is too large (at most ${MAX_WRITE})`, 'Write in pieces');
-    const n = data.length ? attachment.viewMemory.write(address, data) : 0;
-    response.body = { bytesWritten: n };
-    if (this.client?.supportsMemoryEvent && n > 0) this.sendEvent(new MemoryEvent(encodeMemoryReference(address), 0, n));
+    const written = data.length ? attachment.viewMemory.write(address, data) : 0;
+    response.body = { bytesWritten: written };
+    if (this.client?.supportsMemoryEvent && written > 0) this.sendEvent(new MemoryEvent(encodeMemoryReference(address), 0, written));
     this.afterWrite();
   }
 
@@ -1012,7 +1026,7 @@ export class PidscopeSession extends DebugSession {
    * Freeze or resume the view without the client ever seeing the live thread run (VS Code closes
    * hex views when a session runs, which `continue` briefly makes it do).
    */
-  private onView(response: DebugProtocol.Response, args: Args): void {
+  private onView(response: DebugProtocol.Response, args: Untrusted<ViewArguments>): void {
     const attachment = this.attachment;
     if (typeof args.frozen !== 'boolean') throw badArgs('pidscope/view needs {"frozen": true|false}');
     if (args.frozen !== attachment.live.frozen) {
@@ -1044,7 +1058,7 @@ export class PidscopeSession extends DebugSession {
     }
   }
 
-  private refuseStep(_r: DebugProtocol.Response, _a: Args, request: DebugProtocol.Request): void {
+  private refuseStep(_response: DebugProtocol.Response, _args: RequestArguments, request: DebugProtocol.Request): void {
     // Clients such as dap-mode and nvim-dap mark the thread running when they send a step, before
     // the answer: tell them again that the live thread is where it was.
     if (this.liveStarted && this.att) {
@@ -1086,8 +1100,8 @@ export class PidscopeSession extends DebugSession {
         sendEvent: (e) => this.forwardWatchEvent(e),
         resolveVariable: (ref, name) => {
           try {
-            const c = this.refs.get(ref);
-            return this.vars.page(c, 0, 0, undefined, false).find((v) => v.name === name)?.evaluateName;
+            const container = this.refs.get(ref);
+            return this.vars.page(container, 0, 0, undefined, false).find((v) => v.name === name)?.evaluateName;
           } catch {
             return undefined;
           }
@@ -1171,7 +1185,7 @@ export class PidscopeSession extends DebugSession {
     response.body = this.infoBody();
   }
 
-  private onSample(response: DebugProtocol.Response, args: Args): void {
+  private onSample(response: DebugProtocol.Response, args: Untrusted<SampleArguments>): void {
     const attachment = this.attachment;
     const exprs = args.expressions;
     if (!Array.isArray(exprs) || exprs.some((e) => typeof e !== 'string')) {
@@ -1210,10 +1224,11 @@ export class PidscopeSession extends DebugSession {
 
 // ------------------------------------------------------------------ helpers
 
-function intArg(args: Args, name: string, opts: { required: true; min?: number }): number;
-function intArg(args: Args, name: string, opts?: { required?: boolean; min?: number }): number | undefined;
-function intArg(args: Args, name: string, opts: { required?: boolean; min?: number } = {}): number | undefined {
-  const v = args[name];
+/** An integer argument; `name` is one of the request's own fields (checked by the compiler). */
+function intArg<A extends object>(args: A, name: keyof A & string, opts: { required: true; min?: number }): number;
+function intArg<A extends object>(args: A, name: keyof A & string, opts?: { required?: boolean; min?: number }): number | undefined;
+function intArg<A extends object>(args: A, name: keyof A & string, opts: { required?: boolean; min?: number } = {}): number | undefined {
+  const v: unknown = args[name];
   if (v === undefined || v === null) {
     if (opts.required) throw badArgs(`"${name}" is missing`, `Pass "${name}" as an integer`);
     return undefined;
@@ -1224,7 +1239,7 @@ function intArg(args: Args, name: string, opts: { required?: boolean; min?: numb
 }
 
 /** Checks a frameId: required for scopes, optional for evaluate; only the live frame exists. */
-function frameArg(args: Args, required: boolean): void {
+function frameArg(args: { frameId?: unknown }, required: boolean): void {
   const id = intArg(args, 'frameId', { required });
   if (id !== undefined && id !== LIVE_FRAME_ID) {
     throw new PidscopeError(

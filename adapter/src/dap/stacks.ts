@@ -52,8 +52,8 @@ export class ThreadSnapshots {
    */
   pause(tid: number): { description: string; text: string } {
     const res = takeStacks(this.program, { tids: [tid] });
-    const t = res.threads[0];
-    if (!t) {
+    const thread = res.threads[0];
+    if (!thread) {
       throw new PidscopeError(
         'NO_STACK',
         res.failures[0]?.reason ?? `thread ${tid} could not be captured`,
@@ -62,12 +62,13 @@ export class ThreadSnapshots {
       );
     }
     this.drop(tid);
-    this.stacks.set(tid, t);
-    const when = new Date(t.takenAt).toISOString().slice(11, 23);
-    const how = t.source === 'perf-sample' ? 'sampled on its CPU' : t.source === 'switch-sample' ? 'sampled when it blocked' : 'blocked in a system call';
+    this.stacks.set(tid, thread);
+    const when = new Date(thread.takenAt).toISOString().slice(11, 23);
+    const how =
+      thread.source === 'perf-sample' ? 'sampled on its CPU' : thread.source === 'switch-sample' ? 'sampled when it blocked' : 'blocked in a system call';
     return {
       description: `snapshot ${when}`,
-      text: `snapshot of ${when} (${how}) — the thread keeps running${t.moved ? '; it moved while being read, frames may mix two moments' : ''}`,
+      text: `snapshot of ${when} (${how}) — the thread keeps running${thread.moved ? '; it moved while being read, frames may mix two moments' : ''}`,
     };
   }
 
@@ -85,21 +86,27 @@ export class ThreadSnapshots {
   }
 
   stackTrace(tid: number, startFrame: number, levels: number): DebugProtocol.StackTraceResponse['body'] {
-    const t = this.stacks.get(tid);
-    if (!t) return { stackFrames: [], totalFrames: 0 };
+    const thread = this.stacks.get(tid);
+    if (!thread) return { stackFrames: [], totalFrames: 0 };
     const end = levels > 0 ? startFrame + levels : undefined;
-    const stackFrames = t.frames.slice(startFrame, end).map((f) => {
+    const stackFrames = thread.frames.slice(startFrame, end).map((frame) => {
       const id = this.next++;
-      this.frames.set(id, { tid, frame: f });
-      const name = f.signalTrampoline ? '<signal handler called>' : `${f.function ?? '??'}${f.inline ? ' [inlined]' : ''}`;
-      const sf: DebugProtocol.StackFrame = { id, name, line: f.line ?? 0, column: f.line ? 1 : 0, instructionPointerReference: `0x${f.pc.toString(16)}` };
-      const path = f.file ? sourcePath(f) : undefined;
+      this.frames.set(id, { tid, frame });
+      const name = frame.signalTrampoline ? '<signal handler called>' : `${frame.function ?? '??'}${frame.inline ? ' [inlined]' : ''}`;
+      const sf: DebugProtocol.StackFrame = {
+        id,
+        name,
+        line: frame.line ?? 0,
+        column: frame.line ? 1 : 0,
+        instructionPointerReference: `0x${frame.pc.toString(16)}`,
+      };
+      const path = frame.file ? sourcePath(frame) : undefined;
       if (path) sf.source = { name: path.split('/').pop(), path };
-      else if (f.module) sf.source = { name: f.module.split('/').pop(), presentationHint: 'deemphasize' };
-      if (f.signalTrampoline || !f.frame) sf.presentationHint = 'subtle';
+      else if (frame.module) sf.source = { name: frame.module.split('/').pop(), presentationHint: 'deemphasize' };
+      if (frame.signalTrampoline || !frame.frame) sf.presentationHint = 'subtle';
       return sf;
     });
-    return { stackFrames, totalFrames: t.frames.length };
+    return { stackFrames, totalFrames: thread.frames.length };
   }
 
   frame(id: unknown): StackFrame | undefined {
@@ -107,41 +114,41 @@ export class ThreadSnapshots {
   }
 
   scopes(frameId: number): DebugProtocol.Scope[] {
-    const f = this.frame(frameId);
-    if (!f) throw new PidscopeError('UNKNOWN_FRAME', `frame ${frameId} is not in a thread snapshot`, 'Pause the thread again', 'user');
-    const add = (r: Ref) => {
+    const frame = this.frame(frameId);
+    if (!frame) throw new PidscopeError('UNKNOWN_FRAME', `frame ${frameId} is not in a thread snapshot`, 'Pause the thread again', 'user');
+    const add = (ref: Ref) => {
       const id = this.next++;
-      this.refs.set(id, r);
+      this.refs.set(id, ref);
       return id;
     };
     return [
       {
         name: 'Locals',
         presentationHint: 'locals',
-        variablesReference: add({ kind: 'list', frame: f, items: f.locals ?? [] }),
-        namedVariables: f.locals?.length ?? 0,
+        variablesReference: add({ kind: 'list', frame, items: frame.locals ?? [] }),
+        namedVariables: frame.locals?.length ?? 0,
         expensive: false,
       },
       {
         name: 'Arguments',
         presentationHint: 'arguments',
-        variablesReference: add({ kind: 'list', frame: f, items: f.args ?? [] }),
-        namedVariables: f.args?.length ?? 0,
+        variablesReference: add({ kind: 'list', frame, items: frame.args ?? [] }),
+        namedVariables: frame.args?.length ?? 0,
         expensive: false,
       },
-      { name: 'Registers', presentationHint: 'registers', variablesReference: add({ kind: 'registers', frame: f }), expensive: false },
+      { name: 'Registers', presentationHint: 'registers', variablesReference: add({ kind: 'registers', frame }), expensive: false },
     ];
   }
 
   variables(ref: number): DebugProtocol.Variable[] {
-    const r = this.refs.get(ref);
-    if (!r) throw new PidscopeError('UNKNOWN_REFERENCE', `variablesReference ${ref} is not known`, 'Pause the thread again', 'user');
-    const ctx = frameValueContext(r.frame);
-    switch (r.kind) {
+    const node = this.refs.get(ref);
+    if (!node) throw new PidscopeError('UNKNOWN_REFERENCE', `variablesReference ${ref} is not known`, 'Pause the thread again', 'user');
+    const ctx = frameValueContext(node.frame);
+    switch (node.kind) {
       case 'list':
-        return r.items.map((v) => this.variable(r.frame, ctx, v.name, v.obj, v.name));
+        return node.items.map((v) => this.variable(node.frame, ctx, v.name, v.obj, v.name));
       case 'registers': {
-        const regs = r.frame.frame?.regs ?? [];
+        const regs = node.frame.frame?.regs ?? [];
         return REG_NAMES.map((name, i) => ({
           name,
           value: regs[i] === undefined ? '<unavailable>' : `0x${regs[i]!.toString(16)}`,
@@ -150,7 +157,7 @@ export class ThreadSnapshots {
         }));
       }
       case 'object':
-        return children(ctx, r.obj, 0, 1000, r.evaluateName).map((k) => this.variable(r.frame, ctx, k.name, k.object, k.evaluateName));
+        return children(ctx, node.obj, 0, 1000, node.evaluateName).map((k) => this.variable(node.frame, ctx, k.name, k.object, k.evaluateName));
     }
   }
 
@@ -176,17 +183,17 @@ export class ThreadSnapshots {
   }
 
   evaluate(frameId: number, expression: string): { result: string; type?: string; variablesReference: number } {
-    const f = this.frame(frameId)!;
-    const { obj, ctx } = evaluateInFrame(f, expression);
-    const v = this.variable(f, ctx, expression, obj, expression);
+    const frame = this.frame(frameId)!;
+    const { obj, ctx } = evaluateInFrame(frame, expression);
+    const v = this.variable(frame, ctx, expression, obj, expression);
     return { result: formatTop(ctx, obj), type: v.type, variablesReference: v.variablesReference };
   }
 }
 
 /** An absolute path for a frame's source file (the compile directory joins relative names). */
-function sourcePath(f: StackFrame): string | undefined {
-  if (!f.file) return undefined;
-  if (isAbsolute(f.file)) return f.file;
-  const dir = f.compDir;
-  return dir ? join(dir, f.file) : f.file;
+function sourcePath(frame: StackFrame): string | undefined {
+  if (!frame.file) return undefined;
+  if (isAbsolute(frame.file)) return frame.file;
+  const dir = frame.compDir;
+  return dir ? join(dir, frame.file) : frame.file;
 }

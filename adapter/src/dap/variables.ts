@@ -59,16 +59,16 @@ export interface VariablesContext {
 }
 
 export class Variables {
-  constructor(private readonly s: VariablesContext) {}
+  constructor(private readonly session: VariablesContext) {}
 
-  page(c: Container, start: number, count: number, filter: 'indexed' | 'named' | undefined, alloc: boolean): DebugProtocol.Variable[] {
-    const a = this.s.attachment();
+  page(container: Container, start: number, count: number, filter: 'indexed' | 'named' | undefined, alloc: boolean): DebugProtocol.Variable[] {
+    const attachment = this.session.attachment();
     const slice = <T>(items: T[]) => items.slice(start, count > 0 ? start + count : undefined);
-    switch (c.kind) {
+    switch (container.kind) {
       case 'module': {
         if (filter === 'indexed') return [];
-        const g = this.s.globalsOf(c.module);
-        const units = g.module.units;
+        const globals = this.session.globalsOf(container.module);
+        const units = globals.module.units;
         if (units.length === 0) {
           return [
             {
@@ -79,62 +79,62 @@ export class Variables {
             },
           ];
         }
-        if (units.length === 1) return slice(units[0].variables).map((v) => this.globalVariable(v, g, alloc));
+        if (units.length === 1) return slice(units[0].variables).map((v) => this.globalVariable(v, globals, alloc));
         return slice(units).map((u) => ({
           name: u.name ? basename(u.name) : '(no compile unit)',
           value: `${u.variables.length} global${u.variables.length === 1 ? '' : 's'}`,
-          variablesReference: alloc ? this.s.refs.add({ kind: 'unit', module: g.module, unit: u }, `unit:${g.module.module}:${u.name}`) : 0,
+          variablesReference: alloc ? this.session.refs.add({ kind: 'unit', module: globals.module, unit: u }, `unit:${globals.module.module}:${u.name}`) : 0,
           namedVariables: u.variables.length,
           presentationHint: { kind: 'virtual' as const },
         }));
       }
       case 'libraries':
         if (filter === 'indexed') return [];
-        return slice(a.proc.modules.slice(1)).map((m) => {
-          const g = a.globals.get(m);
-          const n = g?.module.units.reduce((k, u) => k + u.variables.length, 0);
+        return slice(attachment.proc.modules.slice(1)).map((m) => {
+          const globals = attachment.globals.get(m);
+          const n = globals?.module.units.reduce((k, u) => k + u.variables.length, 0);
           return {
             name: basename(m),
             value: n === undefined ? `${m} (globals read when expanded)` : `${n} global${n === 1 ? '' : 's'}`,
-            variablesReference: alloc ? this.s.refs.add({ kind: 'module', module: m }, `module:${m}`) : 0,
+            variablesReference: alloc ? this.session.refs.add({ kind: 'module', module: m }, `module:${m}`) : 0,
             presentationHint: { kind: 'virtual' as const, attributes: ['readOnly'] },
           };
         });
       case 'unit':
         if (filter === 'indexed') return [];
-        return slice(c.unit.variables).map((v) => this.globalVariable(v, this.s.globalsOf(c.module.module), alloc));
+        return slice(container.unit.variables).map((v) => this.globalVariable(v, this.session.globalsOf(container.module.module), alloc));
       case 'object': {
-        const isArray = c.object.type !== undefined && resolve(c.object.type).kind === 'array';
+        const isArray = container.object.type !== undefined && resolve(container.object.type).kind === 'array';
         if ((filter === 'indexed' && !isArray) || (filter === 'named' && isArray)) return [];
-        const kids = a.view.children(c.object, start, count > 0 ? count : undefined, c.evaluateName);
+        const kids = attachment.view.children(container.object, start, count > 0 ? count : undefined, container.evaluateName);
         return kids.map((k) => this.objectVariable(k.name, k.object, k.evaluateName, alloc));
       }
       case 'threads':
         if (filter === 'indexed') return [];
-        return slice(safe(() => a.proc.threads(), [])).map((t) => ({
+        return slice(safe(() => attachment.proc.threads(), [])).map((t) => ({
           name: String(t.tid),
-          value: `${t.name}${t.state ? ` — ${t.state}` : ''}${t.tid === a.proc.pid ? ' (main thread)' : ''}`,
+          value: `${t.name}${t.state ? ` — ${t.state}` : ''}${t.tid === attachment.proc.pid ? ' (main thread)' : ''}`,
           variablesReference: 0,
           presentationHint: { attributes: ['readOnly'] },
         }));
       case 'recent-writes':
         if (filter === 'indexed') return [];
-        return slice(a.watch?.recentVariables() ?? []);
+        return slice(attachment.watch?.recentVariables() ?? []);
       case 'maps':
         if (filter === 'indexed') return [];
-        return slice(safe(() => a.proc.mappings(), [])).map((m) => ({
+        return slice(safe(() => attachment.proc.mappings(), [])).map((m) => ({
           name: `${hex(m.start)}-${hex(m.end)}`,
           value: `${m.perms} ${m.path ?? '[anonymous]'} (${humanSize(m.end - m.start)})`,
           variablesReference: 0,
-          ...(this.s.memoryReferences() ? { memoryReference: encodeMemoryReference(m.start) } : {}),
+          ...(this.session.memoryReferences() ? { memoryReference: encodeMemoryReference(m.start) } : {}),
           presentationHint: { attributes: ['readOnly'] },
         }));
     }
   }
 
-  private globalVariable(v: VariableSymbol, g: ModuleGlobals, alloc: boolean): DebugProtocol.Variable {
-    const a = this.s.attachment();
-    const qualified = (g.nameCounts.get(v.name) ?? 0) > 1;
+  private globalVariable(v: VariableSymbol, globals: ModuleGlobals, alloc: boolean): DebugProtocol.Variable {
+    const attachment = this.session.attachment();
+    const qualified = (globals.nameCounts.get(v.name) ?? 0) > 1;
     let name = v.name;
     let evaluateName = v.name;
     if (v.scope === 'function-static' && v.function) {
@@ -146,7 +146,7 @@ export class Variables {
     }
     let obj: TargetObject;
     try {
-      obj = a.view.objectFor(v);
+      obj = attachment.view.objectFor(v);
     } catch (e) {
       return { name, value: `<error: ${errorText(asPidscopeError(e))}>`, variablesReference: 0, evaluateName };
     }
@@ -171,25 +171,25 @@ export class Variables {
     alloc: boolean,
     elements?: number,
   ): { result: string; type?: string; variablesReference: number; memoryReference?: string; indexedVariables?: number; namedVariables?: number } {
-    const p = this.s.attachment().view;
+    const view = this.session.attachment().view;
     let result: string;
     try {
       // DAP clients show Unicode whatever the adapter's locale: strings print as gdb does under a UTF-8 locale.
-      result = p.formatValue(obj, elements !== undefined ? { elements, charset: 'utf-8' } : { charset: 'utf-8' });
+      result = view.formatValue(obj, elements !== undefined ? { elements, charset: 'utf-8' } : { charset: 'utf-8' });
     } catch (e) {
       result = `<error: ${errorText(asPidscopeError(e))}>`;
     }
     const out: ReturnType<Variables['describe']> = { result, variablesReference: 0 };
-    const type = safe(() => p.typeName(obj), undefined);
+    const type = safe(() => view.typeName(obj), undefined);
     if (type !== undefined) out.type = type;
-    const addr = safe(() => p.address(obj), undefined);
-    if (addr !== undefined && this.s.memoryReferences()) out.memoryReference = encodeMemoryReference(addr);
-    const n = safe(() => p.childCount(obj), 0);
+    const addr = safe(() => view.address(obj), undefined);
+    if (addr !== undefined && this.session.memoryReferences()) out.memoryReference = encodeMemoryReference(addr);
+    const n = safe(() => view.childCount(obj), 0);
     if (n > 0) {
       // The same expression at the same address is the same object for this generation: one
       // reference, however often the client asks (watches re-evaluate on every view update).
       const key = evaluateName !== undefined && addr !== undefined ? `o|${evaluateName}|${addr}|${type ?? ''}` : undefined;
-      out.variablesReference = alloc ? this.s.refs.add({ kind: 'object', object: obj, evaluateName }, key) : 0;
+      out.variablesReference = alloc ? this.session.refs.add({ kind: 'object', object: obj, evaluateName }, key) : 0;
       if (obj.type !== undefined && resolve(obj.type).kind === 'array') out.indexedVariables = n;
       else out.namedVariables = n;
     }

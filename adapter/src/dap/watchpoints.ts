@@ -154,10 +154,10 @@ export class DataBreakpoints {
     const text = name.trim();
     if (/^(0x[0-9a-f]+|\d+)$/i.test(text)) return BigInt(text);
     // An expression: its value is the address (a pointer or an integer), e.g. `g_ptr` or `&g_x`.
-    const p = this.deps.program;
-    const obj = p.evaluate(text);
-    const s = p.formatValue(obj);
-    const m = /0x[0-9a-f]+/i.exec(s) ?? /^-?\d+$/.exec(s);
+    const program = this.deps.program;
+    const obj = program.evaluate(text);
+    const valueText = program.formatValue(obj);
+    const m = /0x[0-9a-f]+/i.exec(valueText) ?? /^-?\d+$/.exec(valueText);
     if (!m) throw new PidscopeError('NOT_ADDRESS', `'${name}' is not an address`, 'Give a number like 0x7f12… or a pointer expression');
     return BigInt(m[0]);
   }
@@ -168,7 +168,7 @@ export class DataBreakpoints {
     const keyOf = (b: PidscopeDataBreakpoint) =>
       JSON.stringify([b.dataId, b.accessType ?? 'write', b.condition ?? '', b.hitCondition ?? '', b.logMessage ?? '']);
     const keep = new Map<string, Active>();
-    for (const a of this.active.values()) keep.set(a.key, a);
+    for (const active of this.active.values()) keep.set(active.key, active);
     const kept = new Set<Active>();
     const results: DebugProtocol.Breakpoint[] = [];
     for (const b of wanted) {
@@ -181,11 +181,11 @@ export class DataBreakpoints {
       }
       results.push(this.add(b, key));
     }
-    for (const a of [...this.active.values()]) {
-      if (kept.has(a) || results.some((r) => r.id === a.bpId)) continue;
-      this.engine?.remove(a.watchId);
-      if (a.pendingChanged) clearTimeout(a.pendingChanged);
-      this.active.delete(a.watchId);
+    for (const active of [...this.active.values()]) {
+      if (kept.has(active) || results.some((r) => r.id === active.bpId)) continue;
+      this.engine?.remove(active.watchId);
+      if (active.pendingChanged) clearTimeout(active.pendingChanged);
+      this.active.delete(active.watchId);
     }
     return { breakpoints: results };
   }
@@ -199,8 +199,8 @@ export class DataBreakpoints {
       let type;
       try {
         // The type (for gdb formatting and `value` in conditions), when the expression still names the same object.
-        const t = resolveWatchTarget(this.deps.program, decoded.expression);
-        if (t.address === decoded.address && t.size === decoded.size) type = t.type;
+        const target = resolveWatchTarget(this.deps.program, decoded.expression);
+        if (target.address === decoded.address && target.size === decoded.size) type = target.type;
       } catch {
         /* raw memory, or the expression no longer resolves: bytes are shown */
       }
@@ -214,8 +214,8 @@ export class DataBreakpoints {
         hitCondition: b.hitCondition,
         logMessage: b.logMessage,
       });
-      const a: Active = { bpId: id, key, watchId: info.id, lastChangedSent: 0 };
-      this.active.set(info.id, a);
+      const active: Active = { bpId: id, key, watchId: info.id, lastChangedSent: 0 };
+      this.active.set(info.id, active);
       if (info.fallbackReason && info.mode === 'poll') {
         // Said where a user looks (the console), not only in the breakpoint's hover message.
         this.deps.sendEvent(
@@ -225,15 +225,15 @@ export class DataBreakpoints {
           ),
         );
       }
-      return this.breakpointOf(a, info);
+      return this.breakpointOf(active, info);
     } catch (e) {
       return { id, verified: false, message: isPidscopeError(e) ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}` };
     }
   }
 
-  private breakpointOf(a: Active, info = this.engine?.get(a.watchId)): DebugProtocol.Breakpoint {
-    if (!info) return { id: a.bpId, verified: false, message: this.ended ?? 'removed' };
-    return { id: a.bpId, verified: info.active, message: this.messageOf(info) };
+  private breakpointOf(active: Active, info = this.engine?.get(active.watchId)): DebugProtocol.Breakpoint {
+    if (!info) return { id: active.bpId, verified: false, message: this.ended ?? 'removed' };
+    return { id: active.bpId, verified: info.active, message: this.messageOf(info) };
   }
 
   private messageOf(info: WatchInfo): string {
@@ -289,18 +289,18 @@ export class DataBreakpoints {
           if (w) this.dirty.set(`${w.spec.address}`, { address: w.spec.address, size: w.spec.size });
         }
         this.invalidate();
-        const a = this.active.get(e.hit.watchId);
-        if (a) this.changed(a);
+        const active = this.active.get(e.hit.watchId);
+        if (active) this.changed(active);
       } else if (e.kind === 'status') {
         this.deps.sendEvent(new OutputEvent(`pidscope watch: ${e.message}\n`, e.level === 'info' ? 'console' : 'important'));
         // A watch that changed state (armed, fell back to polling) shows it in its message too.
-        const a = this.active.get(e.watchId);
-        if (a) this.changed(a);
+        const active = this.active.get(e.watchId);
+        if (active) this.changed(active);
       } else {
         this.ended = e.reason;
         this.coalescer!.flush();
         this.deps.sendEvent(new OutputEvent(`pidscope watch: watchpoints ended: ${e.reason}\n`, 'important'));
-        for (const a of this.active.values()) this.sendChanged(a);
+        for (const active of this.active.values()) this.sendChanged(active);
       }
     });
     this.engine = engine;
@@ -322,19 +322,19 @@ export class DataBreakpoints {
     this.invalidateTimer.unref();
   }
 
-  private changed(a: Active): void {
-    if (a.pendingChanged) return;
-    const wait = Math.max(0, 500 - (Date.now() - a.lastChangedSent));
-    a.pendingChanged = setTimeout(() => {
-      a.pendingChanged = undefined;
-      if (!this.disposed) this.sendChanged(a);
+  private changed(active: Active): void {
+    if (active.pendingChanged) return;
+    const wait = Math.max(0, 500 - (Date.now() - active.lastChangedSent));
+    active.pendingChanged = setTimeout(() => {
+      active.pendingChanged = undefined;
+      if (!this.disposed) this.sendChanged(active);
     }, wait);
-    a.pendingChanged.unref();
+    active.pendingChanged.unref();
   }
 
-  private sendChanged(a: Active): void {
-    a.lastChangedSent = Date.now();
-    const bp = this.breakpointOf(a);
+  private sendChanged(active: Active): void {
+    active.lastChangedSent = Date.now();
+    const bp = this.breakpointOf(active);
     this.deps.sendEvent(new BreakpointEvent('changed', bp as DebugProtocol.Breakpoint) as DebugProtocol.BreakpointEvent);
   }
 
@@ -342,7 +342,7 @@ export class DataBreakpoints {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const a of this.active.values()) if (a.pendingChanged) clearTimeout(a.pendingChanged);
+    for (const active of this.active.values()) if (active.pendingChanged) clearTimeout(active.pendingChanged);
     if (this.invalidateTimer) clearTimeout(this.invalidateTimer);
     this.engine?.close();
     this.coalescer?.close();
@@ -351,7 +351,7 @@ export class DataBreakpoints {
 }
 
 function clock(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+  const date = new Date(ms);
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
 }

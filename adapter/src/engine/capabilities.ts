@@ -11,6 +11,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { probeBreakpointFires, type BreakpointProbe } from '../linux/perf';
 import { detectPidfdMem } from '../linux/pidfdMem';
+import { readPerfEventParanoid } from '../proc/kernel';
 
 export interface Capability {
   /** Stable key: proc, perf, hw-breakpoints, pidfd-mem. */
@@ -61,7 +62,7 @@ const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 
 function perfCapability(hw: BreakpointProbe): Capability {
-  const paranoid = readSmall('/proc/sys/kernel/perf_event_paranoid')?.trim() ?? '?';
+  const paranoid = readPerfEventParanoid() ?? '?';
   const caps = effectiveCaps();
   const privileged = ((caps >> CAP_PERFMON) & 1n) === 1n || ((caps >> CAP_SYS_ADMIN) & 1n) === 1n;
   const who = privileged

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ArrayType, CompoundType, Type } from '../symbols/types';
-import { FakeMemory, FakeSymbols } from '../../../test/support/fakes';
+import type { ArrayType, Type } from '../symbols/types';
+import { FakeMemory, FakeSymbols, POINT } from '../../../test/support/fakes';
 import { formatTop } from '../value/format';
 import type { ValueContext } from '../value/object';
 import { BUILTIN, pointerTo } from '../lang/c/builtins';
@@ -13,15 +13,7 @@ const arr = (element: Type, length?: number): ArrayType => ({ kind: 'array', ele
 function world(): { ctx: ValueContext; p: (e: string) => string; err: (e: string) => string } {
   const mem = new FakeMemory();
   const syms = new FakeSymbols();
-  const point: CompoundType = {
-    kind: 'struct',
-    name: 'point',
-    size: 8,
-    members: [
-      { name: 'x', type: INT, bitOffset: 0 },
-      { name: 'y', type: INT, bitOffset: 32 },
-    ],
-  };
+  const point = POINT;
   syms.types.set('struct point', point);
   syms.types.set('myint_t', { kind: 'typedef', name: 'myint_t', type: INT });
   const b = Buffer.alloc(0x100);

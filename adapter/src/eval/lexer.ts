@@ -185,6 +185,13 @@ function findClose(expr: string, from: number, q: string): number {
   return -1;
 }
 
+/** A floating literal's suffix: f (float), l (long double) or none (double). */
+function floatSuffix(ch: string | undefined): '' | 'f' | 'l' {
+  if (ch === 'f' || ch === 'F') return 'f';
+  if (ch === 'l' || ch === 'L') return 'l';
+  return '';
+}
+
 function readNumber(expr: string, start: number): Token {
   let i = start;
   const n = expr.length;
@@ -192,14 +199,8 @@ function readNumber(expr: string, start: number): Token {
   const hf = /^0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)[pP]([+-]?\d+)/.exec(expr.slice(i));
   if (hf && (hf[1] || hf[2])) {
     i += hf[0].length;
-    let suffix: '' | 'f' | 'l' = '';
-    if (/[fF]/.test(expr[i] ?? '')) {
-      suffix = 'f';
-      i++;
-    } else if (/[lL]/.test(expr[i] ?? '')) {
-      suffix = 'l';
-      i++;
-    }
+    const suffix = floatSuffix(expr[i]);
+    if (suffix) i++;
     const mant = parseInt((hf[1] || '0') + hf[2], 16) / Math.pow(16, hf[2].length);
     return { k: 'float', text: expr.slice(start, i), value: mant * Math.pow(2, Number(hf[3])), suffix, pos: start };
   }
@@ -219,14 +220,8 @@ function readNumber(expr: string, start: number): Token {
     const text = m[0];
     if (/[.eE]/.test(text)) {
       i += text.length;
-      let suffix: '' | 'f' | 'l' = '';
-      if (/[fF]/.test(expr[i] ?? '')) {
-        suffix = 'f';
-        i++;
-      } else if (/[lL]/.test(expr[i] ?? '')) {
-        suffix = 'l';
-        i++;
-      }
+      const suffix = floatSuffix(expr[i]);
+      if (suffix) i++;
       if (/[A-Za-z0-9_]/.test(expr[i] ?? '')) throw syntaxError(expr, start, 'Invalid number "' + expr.slice(start, i + 1) + '".');
       return { k: 'float', text: expr.slice(start, i), value: Number(text), suffix, pos: start };
     }

@@ -2,8 +2,9 @@
  * errno values (x86_64/generic Linux) and their translation into PidscopeError with a cause and
  * a fix a user can act on.
  */
-import { readFileSync } from 'node:fs';
 import { PidscopeError } from '../errors';
+import { readPtraceScope } from '../proc/kernel';
+import { readUids, tryReadStat } from '../proc/processes';
 import { sys } from './libc';
 
 export const EPERM = 1;
@@ -61,7 +62,7 @@ export function strerror(errno: number): string {
  * the error for logs; users only need the fact and the way out.
  */
 export function processGoneError(pid: number, during?: string): PidscopeError {
-  const zombie = isZombie(pid);
+  const zombie = tryReadStat(pid)?.state === 'Z';
   const e = new PidscopeError(
     'ESRCH',
     `process ${pid} has exited${zombie ? ' (it is a zombie: its parent has not collected its exit status yet)' : ''}`,
@@ -72,34 +73,8 @@ export function processGoneError(pid: number, during?: string): PidscopeError {
   return e;
 }
 
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat[stat.lastIndexOf(')') + 2] === 'Z';
-  } catch {
-    return false;
-  }
-}
-
 export function noSuchProcessError(pid: number): PidscopeError {
   return new PidscopeError('ESRCH', `no process with pid ${pid}`, 'Check the pid (e.g. `pgrep NAME` or `ps -e`)', 'user');
-}
-
-function ownerUid(pid: number): number | undefined {
-  try {
-    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function ptraceScope(): string | undefined {
-  try {
-    return readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -107,10 +82,10 @@ function ptraceScope(): string | undefined {
  * ptrace access mode check, Yama's ptrace_scope when present) and what grants access.
  */
 export function permissionError(pid: number, what: string): PidscopeError {
-  const uid = ownerUid(pid);
+  const uid = readUids(pid)?.real;
   const me = process.getuid?.();
   const owner = uid === undefined ? '' : `, owned by uid ${uid}`;
-  const scope = ptraceScope();
+  const scope = readPtraceScope();
   const yama =
     scope === undefined
       ? ''

@@ -7,6 +7,7 @@
  * x86_64 only (syscall number, ioctl numbers, debug register rules).
  */
 import { readFileSync } from 'node:fs';
+import { readPerfEventParanoid } from '../proc/kernel';
 import { PidscopeError } from '../errors';
 import { EACCES, EMFILE, ENODEV, ENOENT, ENOSPC, EOPNOTSUPP, EPERM, ESRCH, strerror } from './errno';
 import { koffi, lastErrno, libc, PAGE_SIZE, sys } from './libc';
@@ -597,12 +598,7 @@ export function openSoftwareSampler(o: SoftwareSamplerOptions): number {
 
 /** One sentence: why perf_event_open failed and what to do about it. */
 export function describePerfErrno(errno: number): string {
-  let paranoid = '?';
-  try {
-    paranoid = readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8').trim();
-  } catch {
-    /* no perf support at all */
-  }
+  const paranoid = readPerfEventParanoid() ?? '?'; // absent: no perf support at all
   switch (errno) {
     case EACCES:
     case EPERM:

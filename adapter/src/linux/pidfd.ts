@@ -5,7 +5,7 @@
  * synchronous liveness check (poll with timeout 0) and an exit notification on the event loop.
  */
 import { PidscopeError } from '../errors';
-import { readFileSync } from 'node:fs';
+import { readTgid } from '../proc/processes';
 import { EINVAL, ENOENT, ENOSYS, ESRCH, errnoError, noSuchProcessError } from './errno';
 import { koffi, lastErrno, sys } from './libc';
 
@@ -25,7 +25,7 @@ export function pidfdOpen(pid: number): number {
   }
   // A thread that is not a thread-group leader: EINVAL before Linux 6.9, ENOENT since.
   if (errno === EINVAL || errno === ENOENT) {
-    const tgid = threadGroupOf(pid);
+    const tgid = readTgid(pid);
     throw new PidscopeError(
       'NOT_A_PROCESS',
       tgid !== undefined && tgid !== pid ? `pid ${pid} is a thread of process ${tgid}, not a process` : `pid ${pid} is not a process (it may be a thread id)`,
@@ -34,15 +34,6 @@ export function pidfdOpen(pid: number): number {
     );
   }
   throw errnoError(errno, pid, 'pidfd_open');
-}
-
-function threadGroupOf(tid: number): number | undefined {
-  try {
-    const m = /^Tgid:\s+(\d+)/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -8,6 +8,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 /** PF_KTHREAD from include/linux/sched.h: the task is a kernel thread (no user address space). */
 const PF_KTHREAD = 0x00200000;
 
+/** Where procfs is mounted; listProcesses takes another root so pickers can be tested on a made-up one. */
+export const PROC = '/proc';
+
 export interface ProcStat {
   pid: number;
   /** comm: at most 15 bytes of the executable name (or what prctl(PR_SET_NAME) set). */
@@ -57,14 +60,8 @@ export function tryReadStat(pid: number): ProcStat | undefined {
 }
 
 export function readStat(pid: number, tid?: number): ProcStat {
-  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const path = tid === undefined ? `${PROC}/${pid}/stat` : `${PROC}/${pid}/task/${tid}/stat`;
   return parseStat(readFileSync(path, 'latin1'));
-}
-
-/** starttime (field 22 of /proc/PID/stat): clock ticks after boot; bigger is newer. */
-export function readStartTicks(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
 export function isKernelThreadStat(s: ProcStat): boolean {
@@ -72,8 +69,8 @@ export function isKernelThreadStat(s: ProcStat): boolean {
 }
 
 /** argv of the process ([] for kernel threads and zombies). */
-export function readCmdline(pid: number): string[] {
-  const raw = readFileSync(`/proc/${pid}/cmdline`);
+export function readCmdline(pid: number, procRoot = PROC): string[] {
+  const raw = readFileSync(`${procRoot}/${pid}/cmdline`);
   if (raw.length === 0) return [];
   const parts = raw.toString('utf8').split('\0');
   if (parts[parts.length - 1] === '') parts.pop();
@@ -94,10 +91,43 @@ export function readExePath(pid: number): string | undefined {
   return readExe(pid)?.replace(/ \(deleted\)$/, '');
 }
 
-export function readUids(pid: number): { real: number; effective: number } | undefined {
+export function readUids(pid: number, procRoot = PROC): { real: number; effective: number } | undefined {
   try {
-    const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`${procRoot}/${pid}/status`, 'utf8'));
     return m ? { real: Number(m[1]), effective: Number(m[2]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process a thread id belongs to (Tgid of /proc/TID/status); undefined when it is gone. */
+export function readTgid(tid: number): number | undefined {
+  try {
+    const m = /^Tgid:\s+(\d+)/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** From /proc/PID/status: what a live view shows of a process we never stop. */
+export interface ProcStatus {
+  /** State line as written, e.g. "S (sleeping)". */
+  state: string;
+  /** The pid of a ptrace tracer; 0 when nothing traces it (pidscope never does). */
+  tracerPid: number;
+  threads: number;
+}
+
+/** State, TracerPid and thread count from /proc/PID/status; undefined once the process is gone. */
+export function readStatus(pid: number): ProcStatus | undefined {
+  try {
+    const text = readFileSync(`${PROC}/${pid}/status`, 'utf8');
+    return {
+      tracerPid: Number(/^TracerPid:\s*(\d+)/m.exec(text)?.[1] ?? -1),
+      state: /^State:\s*(.*)$/m.exec(text)?.[1]?.trim() ?? '?',
+      threads: Number(/^Threads:\s*(\d+)/m.exec(text)?.[1] ?? 0),
+    };
   } catch {
     return undefined;
   }
@@ -105,21 +135,37 @@ export function readUids(pid: number): { real: number; effective: number } | und
 
 export interface ProcessSummary {
   pid: number;
+  ppid: number;
   name: string;
   cmdline: string[];
   uid?: number;
+  /** starttime (field 22 of stat): clock ticks after boot; bigger is newer. */
+  startTicks: number;
 }
 
-/** User processes visible in /proc (kernel threads left out), for pickers such as the DAP attach list. */
-export function listProcesses(): ProcessSummary[] {
+/** User processes visible in /proc (kernel threads left out), by pid, for pickers such as the DAP attach list and attachable.ts. */
+export function listProcesses(procRoot = PROC): ProcessSummary[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot);
+  } catch {
+    return [];
+  }
   const out: ProcessSummary[] = [];
-  for (const name of readdirSync('/proc')) {
+  for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     try {
-      const st = readStat(pid);
+      const st = parseStat(readFileSync(`${procRoot}/${pid}/stat`, 'latin1'));
       if (isKernelThreadStat(st)) continue;
-      out.push({ pid, name: st.comm, cmdline: readCmdline(pid), uid: readUids(pid)?.real });
+      out.push({
+        pid,
+        ppid: st.ppid,
+        name: st.comm,
+        cmdline: readCmdline(pid, procRoot),
+        uid: readUids(pid, procRoot)?.real,
+        startTicks: Number(st.startTime),
+      });
     } catch {
       /* exited while we looked */
     }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN, pointerTo } from '../lang/c/builtins';
 import type { ReadResult } from '../memory/reader';
-import type { ArrayType, CompoundType } from '../symbols/types';
+import type { ArrayType } from '../symbols/types';
 import { childCount, children, wrapExpression } from './children';
-import { FakeMemory, FakeSymbols } from '../../../test/support/fakes';
+import { FakeMemory, FakeSymbols, POINT } from '../../../test/support/fakes';
 import { formatTop, printString, DEFAULT_FORMAT, defaultCharset, charLiteral } from './format';
 import { toJson } from './json';
 import { makeReference, makeValue, type ValueContext } from './object';
@@ -17,15 +17,7 @@ class CountingMemory extends FakeMemory {
 }
 
 const INT = BUILTIN.int;
-const point: CompoundType = {
-  kind: 'struct',
-  name: 'point',
-  size: 8,
-  members: [
-    { name: 'x', type: INT, bitOffset: 0 },
-    { name: 'y', type: INT, bitOffset: 32 },
-  ],
-};
+const point = POINT;
 
 describe('children (DAP expansion)', () => {
   const mem = new CountingMemory();

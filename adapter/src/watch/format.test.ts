@@ -2,18 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Type } from '../symbols/types';
 import { changedRange } from './engine';
 import { formatBytes, formatWriter, narrowChange } from './format';
+import { POINT } from '../../../test/support/fakes';
 
 const int: Type = { kind: 'int', name: 'int', size: 4, signed: true, isChar: false };
 const dbl: Type = { kind: 'float', name: 'double', size: 8, format: 'ieee' };
-const point: Type = {
-  kind: 'struct',
-  name: 'point',
-  size: 8,
-  members: [
-    { name: 'x', type: int, bitOffset: 0 },
-    { name: 'y', type: int, bitOffset: 32 },
-  ],
-};
+const point: Type = POINT;
 const cfg: Type = {
   kind: 'struct',
   name: 'cfg',

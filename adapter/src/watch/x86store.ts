@@ -200,18 +200,22 @@ function fromBytes(b: Uint8Array): bigint {
   return v;
 }
 
+/** The store's source operand: its immediate, its register (from the sample), or 0 (INC/DEC/NEG/NOT have none); undefined when the register is unknown. */
+function operandOf(f: StoreForm, regs: RegisterFile): bigint | undefined {
+  if ('imm' in f.source) return f.source.imm;
+  if (!('reg' in f.source)) return 0n;
+  const r = regs(PERF_REG_OF[f.source.reg]!);
+  if (r === undefined) return undefined;
+  return f.source.high8 ? (r >> 8n) & 0xffn : r;
+}
+
 /**
  * The bytes the instruction wrote, given the bytes that were at its address before (needed for
  * everything but MOV; undefined when unknown).
  */
 export function storedBytes(f: StoreForm, regs: RegisterFile, old: Uint8Array | undefined): Buffer | undefined {
-  let operand = 0n;
-  if ('imm' in f.source) operand = f.source.imm;
-  else if ('reg' in f.source) {
-    const r = regs(PERF_REG_OF[f.source.reg]!);
-    if (r === undefined) return undefined;
-    operand = f.source.high8 ? (r >> 8n) & 0xffn : r;
-  }
+  const operand = operandOf(f, regs);
+  if (operand === undefined) return undefined;
   if (f.op === 'mov') return toBytes(operand, f.size);
   if (!old || old.length !== f.size) return undefined;
   const before = fromBytes(old);
@@ -295,13 +299,8 @@ export function applyStores(
 
 /** The bytes at the store's address before an invertible update (ADD/SUB/XOR/INC/DEC), from after. */
 function undoBytes(f: StoreForm, regs: RegisterFile, after: Uint8Array): Buffer | undefined {
-  let operand = 0n;
-  if ('imm' in f.source) operand = f.source.imm;
-  else if ('reg' in f.source) {
-    const r = regs(PERF_REG_OF[f.source.reg]!);
-    if (r === undefined) return undefined;
-    operand = f.source.high8 ? (r >> 8n) & 0xffn : r;
-  }
+  const operand = operandOf(f, regs);
+  if (operand === undefined) return undefined;
   const v = fromBytes(after);
   switch (f.op) {
     case 'add':

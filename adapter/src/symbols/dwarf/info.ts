@@ -9,16 +9,13 @@
 import { Cursor } from '../binary/cursor';
 import type { FunctionType, Type } from '../types';
 import * as C from './constants';
-// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
-const DW_AT = C.DW_AT;
-const DW_FORM = C.DW_FORM;
-const DW_TAG = C.DW_TAG;
-const DW_UT = C.DW_UT;
 import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
 import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
 import { attr, DwarfReader, toBig, type Abbrev, type AttrValue, type Die, type DwarfSections, type Unit } from './reader';
 import { canonicalBaseName, TypeBuilder } from './typeBuilder';
 import { lastAtOrBefore } from '../../util/search';
+// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
+const { DW_AT, DW_FORM, DW_TAG, DW_UT } = C;
 
 export interface VarEntry {
   name: string;
@@ -290,12 +287,10 @@ export class DwarfInfo {
     const sc = this.scratch;
     let depth = 1;
     let fnDepth = 0;
-    let guard = 0;
-    const maxSteps = u.end - u.offset + 10;
+    const walk = { steps: 0 };
     while (depth > 0 && c.pos < u.end) {
-      if (++guard > maxSteps) c.fail('DIE tree does not terminate');
       const off = c.pos;
-      const ab = this.readAbbrev(c, u);
+      const ab = this.stepDie(c, u, walk);
       if (!ab) {
         depth--;
         if (tags.pop() === DW_TAG.subprogram) fnDepth--;
@@ -472,14 +467,12 @@ export class DwarfInfo {
         if (!top || !top.hasChildren) continue;
         r.skipAttrs(c, u, top);
         let depth = 1;
-        let guard = 0;
-        const maxSteps = u.end - u.offset + 10;
+        const walk = { steps: 0 };
         // C++ namespaces open here: types inside are also indexed by qualified name (`ns::Widget`).
         const namespaces: Array<{ depth: number; prefix: string }> = [];
         while (depth > 0 && c.pos < u.end) {
-          if (++guard > maxSteps) c.fail('DIE tree does not terminate');
           const off = c.pos;
-          const ab = this.readAbbrev(c, u);
+          const ab = this.stepDie(c, u, walk);
           if (!ab) {
             depth--;
             while (namespaces.length && namespaces[namespaces.length - 1].depth > depth) namespaces.pop();
@@ -522,6 +515,15 @@ export class DwarfInfo {
       const n = attr(k, DW_AT.name);
       if (n) this.indexType(k.tag, r.str(u, n), k.offset, !!attr(k, DW_AT.declaration));
     }
+  }
+
+  /**
+   * The next DIE's abbreviation in a walk of a unit's DIE tree (undefined: end of siblings). Each
+   * step is counted: a corrupt tree that never closes fails instead of looping.
+   */
+  private stepDie(c: Cursor, u: Unit, walk: { steps: number }): Abbrev | undefined {
+    if (++walk.steps > u.end - u.offset + 10) c.fail('DIE tree does not terminate');
+    return this.readAbbrev(c, u);
   }
 
   private readAbbrev(c: Cursor, u: Unit): Abbrev | undefined {

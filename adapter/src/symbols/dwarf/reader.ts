@@ -9,10 +9,23 @@ import { Cursor, FormatError, stringAt } from '../binary/cursor';
 import * as C from './constants';
 import { findContaining, lastAtOrBefore } from '../../util/search';
 // Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
-const DW_AT = C.DW_AT;
-const DW_FORM = C.DW_FORM;
-const DW_TAG = C.DW_TAG;
-const DW_UT = C.DW_UT;
+const { DW_AT, DW_FORM, DW_TAG, DW_UT } = C;
+
+const DW_AT_producer = 0x25;
+/** Unit DIE attributes that are plain numbers, by the Unit field they set: the section bases… */
+const UNIT_BASES = new Map<number, 'strOffsetsBase' | 'addrBase' | 'rnglistsBase' | 'loclistsBase'>([
+  [DW_AT.str_offsets_base, 'strOffsetsBase'],
+  [DW_AT.addr_base, 'addrBase'],
+  [DW_AT.GNU_addr_base, 'addrBase'],
+  [DW_AT.rnglists_base, 'rnglistsBase'],
+  [DW_AT.loclists_base, 'loclistsBase'],
+]);
+/** …and the rest. */
+const UNIT_NUMBERS = new Map<number, 'language' | 'stmtList' | 'rangesOffset'>([
+  [DW_AT.language, 'language'],
+  [DW_AT.stmt_list, 'stmtList'],
+  [DW_AT.ranges, 'rangesOffset'],
+]);
 
 export interface DwarfSections {
   info: Buffer;
@@ -302,46 +315,16 @@ export class DwarfReader {
     if (!die) return;
     // Bases first: other attributes of the unit DIE (strx names) depend on them.
     for (const a of die.attrs) {
-      switch (a.at) {
-        case DW_AT.str_offsets_base:
-          u.strOffsetsBase = Number(a.value);
-          break;
-        case DW_AT.addr_base:
-        case DW_AT.GNU_addr_base:
-          u.addrBase = Number(a.value);
-          break;
-        case DW_AT.rnglists_base:
-          u.rnglistsBase = Number(a.value);
-          break;
-        case DW_AT.loclists_base:
-          u.loclistsBase = Number(a.value);
-          break;
-      }
+      const base = UNIT_BASES.get(a.at);
+      if (base) u[base] = Number(a.value);
     }
     for (const a of die.attrs) {
-      switch (a.at) {
-        case DW_AT.name:
-          u.name = this.str(u, a);
-          break;
-        case DW_AT.comp_dir:
-          u.compDir = this.str(u, a);
-          break;
-        case 0x25: // DW_AT_producer
-          u.producer = this.str(u, a);
-          break;
-        case DW_AT.language:
-          u.language = Number(a.value);
-          break;
-        case DW_AT.low_pc:
-          u.lowPc = this.address(u, a);
-          break;
-        case DW_AT.stmt_list:
-          u.stmtList = Number(a.value);
-          break;
-        case DW_AT.ranges:
-          u.rangesOffset = Number(a.value);
-          break;
-      }
+      const number = UNIT_NUMBERS.get(a.at);
+      if (number) u[number] = Number(a.value);
+      else if (a.at === DW_AT.name) u.name = this.str(u, a);
+      else if (a.at === DW_AT.comp_dir) u.compDir = this.str(u, a);
+      else if (a.at === DW_AT_producer) u.producer = this.str(u, a);
+      else if (a.at === DW_AT.low_pc) u.lowPc = this.address(u, a);
     }
   }
 

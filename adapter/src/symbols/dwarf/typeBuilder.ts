@@ -21,13 +21,9 @@ import type {
 } from '../types';
 import { VOID, resolve } from '../types';
 import * as C from './constants';
-// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
-const DW_AT = C.DW_AT;
-const DW_ATE = C.DW_ATE;
-const DW_FORM = C.DW_FORM;
-const DW_OP = C.DW_OP;
-const DW_TAG = C.DW_TAG;
 import { attr, DwarfReader, toBig, type Attr, type Die } from './reader';
+// Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
+const { DW_AT, DW_ATE, DW_FORM, DW_OP, DW_TAG } = C;
 
 /** Finds the definition of an incomplete struct/union/enum by tag and name (other units or modules). */
 export type CompleteType = (kind: 'struct' | 'union' | 'enum', name: string) => Type | undefined;
