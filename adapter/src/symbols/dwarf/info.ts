@@ -72,6 +72,10 @@ export interface IndexParts {
   functions(): Map<string, FnEntry[]>;
   /** Absent when the type names were not indexed. */
   types?: () => { defs: Map<string, number[]>; decls: Map<string, number> };
+  /** One name's entries without decoding the whole map (optional: the maps always work). */
+  variablesNamed?(name: string): VarEntry[];
+  functionsNamed?(name: string): FnEntry[];
+  typeNamed?(name: string): { defs?: number[]; decl?: number };
   errors: string[];
 }
 
@@ -104,6 +108,37 @@ export class DwarfInfo {
   /** Functions by name (top level and in namespaces). */
   get functions(): Map<string, FnEntry[]> {
     return (this.fnMap ??= this.adopted?.functions() ?? new Map());
+  }
+
+  private readonly varsByName = new Map<string, VarEntry[]>();
+  private readonly fnsByName = new Map<string, FnEntry[]>();
+  private readonly typesByName = new Map<string, { defs?: number[]; decl?: number }>();
+
+  /**
+   * The variables named `name`: from the map once it exists, else (an adopted index) looked up
+   * alone, so a one-shot lookup never decodes every name of a big program.
+   */
+  variablesNamed(name: string): VarEntry[] {
+    if (this.varMap || !this.adopted?.variablesNamed) return this.variables.get(name) ?? [];
+    let l = this.varsByName.get(name);
+    if (!l) this.varsByName.set(name, (l = this.adopted.variablesNamed(name)));
+    return l;
+  }
+
+  /** The functions named `name` (see variablesNamed). */
+  functionsNamed(name: string): FnEntry[] {
+    if (this.fnMap || !this.adopted?.functionsNamed) return this.functions.get(name) ?? [];
+    let l = this.fnsByName.get(name);
+    if (!l) this.fnsByName.set(name, (l = this.adopted.functionsNamed(name)));
+    return l;
+  }
+
+  /** Defining DIEs and the first declaration of a named type (see variablesNamed). */
+  private typeNamed(name: string): { defs?: number[]; decl?: number } {
+    if (this.typeMaps || !this.adopted?.types || !this.adopted.typeNamed) return { defs: this.typeDefs.get(name), decl: this.typeDecls.get(name) };
+    let t = this.typesByName.get(name);
+    if (!t) this.typesByName.set(name, (t = this.adopted.typeNamed(name)));
+    return t;
   }
 
   private get typeIndex(): { defs: Map<string, number[]>; decls: Map<string, number> } {
@@ -631,7 +666,7 @@ export class DwarfInfo {
   /** A named type: a definition (from a unit `preferUnit` accepts, if any), else a declaration. */
   findType(name: string, preferUnit?: (u: Unit) => boolean): Type | undefined {
     this.indexTypes();
-    const defs = this.typeDefs.get(name);
+    const { defs, decl } = this.typeNamed(name);
     if (defs && defs.length) {
       let pick = defs[0];
       if (preferUnit) {
@@ -645,7 +680,6 @@ export class DwarfInfo {
       }
       return this.types.typeAt(pick);
     }
-    const decl = this.typeDecls.get(name);
     return decl !== undefined ? this.types.typeAt(decl) : undefined;
   }
 
@@ -678,7 +712,7 @@ export class DwarfInfo {
         out.push({ name, die: k.offset, unit: k.unit, scope: 'function-static', fn, declaration: false, constOnly: true });
       }
     };
-    for (const e of this.functions.get(fn) ?? []) {
+    for (const e of this.functionsNamed(fn)) {
       try {
         const d = r.dieAt(e.die);
         if (!d) continue;
@@ -698,7 +732,7 @@ export class DwarfInfo {
   /** The defining DIE of a named type, if any unit defines it. */
   typeDefinition(name: string): number | undefined {
     this.indexTypes();
-    return this.typeDefs.get(name)?.[0];
+    return this.typeNamed(name).defs?.[0];
   }
 
   variable(e: VarEntry): DwarfVariable {
