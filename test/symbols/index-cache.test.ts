@@ -117,7 +117,7 @@ describe('persistent symbol index', () => {
     });
   }
 
-  for (const damage of ['truncated', 'garbage', 'empty'] as const) {
+  for (const damage of ['truncated', 'garbage', 'empty', 'one bit flipped'] as const) {
     it(`ignores a ${damage} cache file and rewrites it`, () => {
       const bin = join(work, `damaged-${damage}`);
       compile(bin, ['g_kept']);
@@ -127,7 +127,12 @@ describe('persistent symbol index', () => {
       const good = readFileSync(path);
       if (damage === 'truncated') writeFileSync(path, good.subarray(0, good.length >> 1));
       else if (damage === 'empty') writeFileSync(path, '');
-      else {
+      else if (damage === 'one bit flipped') {
+        // In the numbers (a DIE offset, a string offset): only the checksum can tell.
+        const flipped = Buffer.from(good);
+        flipped[good.length - 12] ^= 0x01;
+        writeFileSync(path, flipped);
+      } else {
         const junk = Buffer.from(good);
         for (let i = 64; i < junk.length; i += 7) junk[i] ^= 0x5a;
         writeFileSync(path, junk);

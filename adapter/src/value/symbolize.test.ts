@@ -37,8 +37,10 @@ function expectSameAnswers(file: string, limit = Infinity): number {
     const a = all[i];
     n++;
     const sorted = symbolSuffixIn(m, a, 'sorted');
-    const scan = symbolSuffixIn(m, a, 'scan');
-    if (scan !== sorted) expect({ file, address: `0x${a.toString(16)}`, scan }).toEqual({ file, address: `0x${a.toString(16)}`, scan: sorted });
+    for (const how of ['scan', 'scan-unaligned', 'scan-exact'] as const) {
+      const scan = symbolSuffixIn(m, a, how);
+      if (scan !== sorted) expect({ file, how, address: `0x${a.toString(16)}`, scan }).toEqual({ file, how, address: `0x${a.toString(16)}`, scan: sorted });
+    }
   }
   return n;
 }

@@ -170,11 +170,18 @@ function nearest(
 }
 
 /** The `<sym+off>` text for `address` in module `m`, by one way or the other (tests compare them). */
-export function symbolSuffixIn(m: ModuleLike, address: bigint, how: 'scan' | 'sorted'): string {
+export function symbolSuffixIn(m: ModuleLike, address: bigint, how: 'scan' | 'scan-unaligned' | 'scan-exact' | 'sorted'): string {
   const a = address - m.bias;
-  const t = how === 'scan' ? rawSymtab(m) : null;
-  if (how === 'scan' && !t) throw new Error('no raw .symtab to scan');
-  return suffixOf(t ? nearestInRawSymtab(t.data, t.strs, t.entsize, a) : nearestSymbol(sorted(m), a), a, false);
+  if (how === 'sorted') return suffixOf(nearestSymbol(sorted(m), a), a, false);
+  const t = rawSymtab(m);
+  if (!t) throw new Error('no raw .symtab to scan');
+  let data = t.data;
+  if (how === 'scan-unaligned') {
+    const copy = Buffer.alloc(data.length + 1);
+    data.copy(copy, 1);
+    data = copy.subarray(1);
+  }
+  return suffixOf(nearestInRawSymtab(data, t.strs, t.entsize, a, how === 'scan-exact'), a, false);
 }
 
 function lookup(m: ModuleLike, address: bigint, coveringOnly: boolean): string {

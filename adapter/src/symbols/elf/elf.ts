@@ -431,8 +431,11 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** The CRC32 used by .gnu_debuglink (same as zlib's crc32). */
+const nativeCrc32 = (zlib as unknown as { crc32?: (b: Uint8Array, crc?: number) => number }).crc32;
+
+/** The CRC32 used by .gnu_debuglink (zlib's: native from Node 20.15, a JS loop before). */
 export function crc32(buf: Uint8Array, crc = 0): number {
+  if (nativeCrc32) return nativeCrc32(buf, crc) >>> 0;
   let c = ~crc >>> 0;
   for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

@@ -5,8 +5,8 @@
  *
  *   'PSIX' u32 version, u32 total length, u32 identity length, identity (UTF-8),
  *   u32 string-blob length, a NUL then each distinct string followed by a NUL, padding to 4,
- *   u32 count, u32[count] numbers (layout in encodeIndex), then a checksum: u32 over the numbers
- *   and a 64-bit hash (16 hex digits) of everything before them.
+ *   u32 count, u32[count] numbers (layout in encodeIndex), then the CRC-32 of everything before
+ *   it (zlib's, native: a JS hash over a big program's ~1 MB index cost 5-10 ms of a warm start).
  *
  * `identity` names the DWARF file the index was built from (build-id or path/size/mtime plus
  * section sizes and edge hashes, see attach.ts); decodeIndex refuses a file whose identity,
@@ -20,7 +20,7 @@
  */
 import type { FnEntry, IndexParts, VarEntry } from '../dwarf/info';
 import type { DwarfReader, Unit } from '../dwarf/reader';
-import { hash64, wordSum } from './hash';
+import { crc32 } from '../elf/elf';
 
 const MAGIC = 0x58495350; // 'PSIX' little-endian
 export const FORMAT_VERSION = 2;
@@ -87,7 +87,7 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
   if (blob.length !== blobLength) throw new Error('index string blob: length mismatch');
   const head = 16 + id.length + 4 + blob.length;
   const pad = (4 - (head % 4)) % 4;
-  const total = head + pad + 4 + nums.length * 4 + 20;
+  const total = head + pad + 4 + nums.length * 4 + 4;
   const out = Buffer.alloc(total);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(FORMAT_VERSION, 4);
@@ -102,10 +102,8 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
   p += 4;
   const words = new Uint32Array(out.buffer, out.byteOffset + p, nums.length);
   words.set(nums);
-  const headEnd = p;
   p += nums.length * 4;
-  out.writeUInt32LE(wordSum(words), p);
-  out.write(hash64(out.subarray(0, headEnd)), p + 4, 'latin1');
+  out.writeUInt32LE(crc32(out.subarray(0, p)), p);
   return out;
 }
 
@@ -214,13 +212,13 @@ function open(buf: Buffer, identity: string, reader: DwarfReader, infoLength: nu
   p += (4 - (p % 4)) % 4;
   const count = buf.readUInt32LE(p);
   p += 4;
-  need(p + count * 4 + 20 === buf.length);
+  need(p + count * 4 + 4 === buf.length);
   // A Buffer from readFileSync may sit at any byte offset of its ArrayBuffer.
   const nums =
     (buf.byteOffset + p) % 4 === 0
       ? new Uint32Array(buf.buffer, buf.byteOffset + p, count)
       : new Uint32Array(buf.buffer.slice(buf.byteOffset + p, buf.byteOffset + p + count * 4));
-  need(wordSum(nums) === buf.readUInt32LE(buf.length - 20) && hash64(buf.subarray(0, p)) === buf.toString('latin1', buf.length - 16));
+  need(crc32(buf.subarray(0, buf.length - 4)) === buf.readUInt32LE(buf.length - 4));
   const strCache = new Map<number, string>();
   /** The string at blob offset `k` (it starts right after a NUL and ends at the next one). */
   const str = (k: number): string => {

@@ -17,14 +17,3 @@ export function hash64(...parts: Array<Uint8Array | string>): string {
   }
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
-
-/** Checksum of 32-bit words (the index's numbers): cheap enough for megabytes at every start. */
-export function wordSum(words: Uint32Array): number {
-  let a = 0x9e3779b9;
-  let b = words.length;
-  for (let i = 0; i < words.length; i++) {
-    a = (Math.imul(a ^ words[i], 0x85ebca6b) + b) | 0;
-    b = (b + (a >>> 13)) | 0;
-  }
-  return (a ^ b) >>> 0;
-}
