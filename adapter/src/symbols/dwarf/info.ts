@@ -79,6 +79,9 @@ export interface IndexParts {
   errors: string[];
 }
 
+/** DW_LANG codes of C units (C89, C, C99, C11, C17). */
+const C_LANGS = new Set([0x01, 0x02, 0x0c, 0x1d, 0x2c]);
+
 const INDEXED_TYPE_TAGS = new Set<number>([
   DW_TAG.structure_type,
   DW_TAG.union_type,
@@ -239,6 +242,9 @@ export class DwarfInfo {
   scopePrefixOf(off: number): string {
     const u = this.reader.unitAt(off);
     if (!u) return '';
+    // C has no namespaces and no static members: the walk (which reads every struct's members)
+    // was a third of a cold index of a big C program, for an answer that is always ''.
+    if (u.language !== undefined && C_LANGS.has(u.language)) return '';
     if (!this.prefixedUnits.has(u.offset)) {
       this.prefixedUnits.add(u.offset);
       const walk = (die: Die, prefix: string, depth: number): void => {
