@@ -331,6 +331,8 @@ export class DwarfInfo {
     const sc = this.scratch;
     let depth = 1;
     let fnDepth = 0;
+    /** Enclosing DIEs that are not namespaces (none: namespace scope, a closure per DIE before). */
+    let notNamespace = 0;
     let guard = 0;
     const maxSteps = u.end - u.offset + 10;
     while (depth > 0 && c.pos < u.end) {
@@ -339,7 +341,9 @@ export class DwarfInfo {
       const ab = this.readAbbrev(c, u);
       if (!ab) {
         depth--;
-        if (tags.pop() === DW_TAG.subprogram) fnDepth--;
+        const popped = tags.pop();
+        if (popped === DW_TAG.subprogram) fnDepth--;
+        if (popped !== DW_TAG.namespace) notNamespace--;
         nsPrefixes.pop();
         fnNames.pop();
         fnOrigins.pop();
@@ -353,7 +357,7 @@ export class DwarfInfo {
       let fnOrigin: number | undefined;
       let nsName: string | undefined;
       // Inside namespaces only (no class, no function): a namespace-scope variable, top level for C++.
-      const nsPrefix = fnDepth === 0 && tags.every((t) => t === DW_TAG.namespace) ? (nsPrefixes[nsPrefixes.length - 1] ?? '') : undefined;
+      const nsPrefix = fnDepth === 0 && notNamespace === 0 ? (nsPrefixes[nsPrefixes.length - 1] ?? '') : undefined;
       if (tag === DW_TAG.variable && (atTop || nsPrefix !== undefined || fnDepth > 0)) {
         // Attributes are scanned without materializing the DIE; most function-scope variables
         // are stack locals and are dropped here. Statics and storage-less ones get decoded.
@@ -392,6 +396,7 @@ export class DwarfInfo {
       if (descend) {
         depth++;
         if (tag === DW_TAG.subprogram) fnDepth++;
+        if (tag !== DW_TAG.namespace) notNamespace++;
         tags.push(tag);
         nsPrefixes.push(nsName !== undefined ? `${nsPrefixes[nsPrefixes.length - 1] ?? ''}${nsName}::` : '');
         fnNames.push(tag === DW_TAG.subprogram ? fnName : undefined);
