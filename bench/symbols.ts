@@ -16,7 +16,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildRedis, tryBuildLua, startLua } from '../test/eval/realProgram';
 import { buildCPython, startCPython } from './cpython';
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
 
   const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(
-    `\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, load average ${load()})\n`,
+    `\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}, load average ${load()})\n`,
   );
   const rows: string[] = [];
   const globalsRows: string[] = [];
