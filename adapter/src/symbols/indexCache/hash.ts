@@ -1,5 +1,6 @@
 /**
- * A fast non-cryptographic 64-bit hash (two FNV-1a lanes) for cache keys and checksums.
+ * A fast non-cryptographic 64-bit hash (two FNV-1a lanes) for cache keys (the index file itself
+ * is checked with zlib's native CRC-32, codec.ts).
  * node:crypto would cost more to load (~20 ms at start-up) than the whole warm lookup it
  * serves; nothing here defends against a forger, only against stale, truncated or garbage files.
  */
