@@ -16,7 +16,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildRedis, tryBuildLua, startLua } from '../test/eval/realProgram';
 import { stopper, waitForOutput } from '../test/support/debianBuild';
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   writeFileSync(script, ['import sys', 'print(eval(sys.argv[1]))'].join('\n'));
 
   console.log(
-    `\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, load average ${loadAverage()})\n`,
+    `\nbench:symbols — start to printed value, median of ${ROUNDS} interleaved rounds (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}, load average ${loadAverage()})\n`,
   );
   const rows: string[] = [];
   const globalsRows: string[] = [];

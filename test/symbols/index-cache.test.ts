@@ -63,6 +63,47 @@ describe('persistent symbol index', () => {
     expect(lookup(bin, 'g_one')).toEqual({ found: true, adopted: true });
   });
 
+  // A warm run looks one name up without decoding the maps: it must see exactly what they hold.
+  it('looks single names up in an adopted index exactly as the decoded maps hold them', () => {
+    const fixture = join(__dirname, '..', '..', 'fixtures', 'build');
+    for (const bin of [join(fixture, 'O2-dwarf5-pie', 'globals'), join(fixture, 'cxx', 'gcc-O0-dwarf5', 'cxx')]) {
+      const first = loadSymbolsFromFiles([bin]).modules[0].dwarf!;
+      first.index();
+      first.indexTypes(); // written with the type names too
+      const d = loadSymbolsFromFiles([bin]).modules[0].dwarf!;
+      expect(d.indexAdopted).toBe(true);
+      const shape = (e: { name: string; die: number; unit: { offset: number }; declaration: boolean }) => {
+        const x = e as unknown as Record<string, unknown>;
+        return {
+          name: e.name,
+          die: e.die,
+          unit: e.unit.offset,
+          declaration: e.declaration,
+          scope: x.scope,
+          fn: x.fn,
+          external: x.external,
+          constOnly: x.constOnly,
+        };
+      };
+      // One-name answers first (nothing decoded yet), then the maps, decoded by another open.
+      const names = [...first.variables.keys()];
+      const fnNames = [...first.functions.keys()];
+      const typeNames = [...first.typeDefs.keys(), ...first.typeDecls.keys()];
+      expect(names.length).toBeGreaterThan(10);
+      const one = names.map((n) => d.variablesNamed(n).map(shape));
+      const oneFn = fnNames.map((n) => d.functionsNamed(n).map(shape));
+      const typeShape = (t: { kind: string } | undefined) => (t ? `${t.kind} ${(t as { name?: string }).name ?? ''}` : undefined);
+      const oneType = typeNames.map((n) => typeShape(d.findType(n)));
+      expect(d.variablesNamed('no_such_name_here')).toEqual([]);
+      expect(d.functionsNamed('g_int')).toEqual([]); // a string of the index, but not a function
+      const full = loadSymbolsFromFiles([bin]).modules[0].dwarf!;
+      expect(one).toEqual(names.map((n) => (full.variables.get(n) ?? []).map(shape)));
+      expect(oneFn).toEqual(fnNames.map((n) => (full.functions.get(n) ?? []).map(shape)));
+      expect(full.typeDefs.size + full.typeDecls.size).toBeGreaterThan(5);
+      expect(oneType).toEqual(typeNames.map((n) => typeShape(full.findType(n))));
+    }
+  });
+
   for (const buildId of [true, false]) {
     it(`sees a rebuilt binary with another global (${buildId ? 'build-id' : 'no build-id: path, size, mtime'})`, () => {
       const bin = join(work, `rebuilt-${buildId}`);
@@ -76,7 +117,7 @@ describe('persistent symbol index', () => {
     });
   }
 
-  for (const damage of ['truncated', 'garbage', 'empty'] as const) {
+  for (const damage of ['truncated', 'garbage', 'empty', 'one bit flipped'] as const) {
     it(`ignores a ${damage} cache file and rewrites it`, () => {
       const bin = join(work, `damaged-${damage}`);
       compile(bin, ['g_kept']);
@@ -86,7 +127,12 @@ describe('persistent symbol index', () => {
       const good = readFileSync(path);
       if (damage === 'truncated') writeFileSync(path, good.subarray(0, good.length >> 1));
       else if (damage === 'empty') writeFileSync(path, '');
-      else {
+      else if (damage === 'one bit flipped') {
+        // In the numbers (a DIE offset, a string offset): only the checksum can tell.
+        const flipped = Buffer.from(good);
+        flipped[good.length - 12] ^= 0x01;
+        writeFileSync(path, flipped);
+      } else {
         const junk = Buffer.from(good);
         for (let i = 64; i < junk.length; i += 7) junk[i] ^= 0x5a;
         writeFileSync(path, junk);

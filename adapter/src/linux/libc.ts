@@ -4,9 +4,38 @@
  * cheaper, and the reads are on every hot path. Pointers we build ourselves (iovec arrays, buffer
  * addresses) travel as `uintptr_t` bigints or as Buffers, so no per-call koffi objects are made.
  */
-import koffi = require('koffi');
+import { join } from 'node:path';
+import type * as KoffiModule from 'koffi';
 
-export { koffi };
+/**
+ * koffi itself. `require('koffi')` resolves two packages through node_modules and their
+ * package.json exports, compiles two JavaScript loaders and reads node's own ELF headers to tell
+ * glibc from musl before it loads the native module (~8 ms of every start). On glibc x86-64 and
+ * arm64 the native module is required straight from its prebuilt package (what koffi's loader
+ * ends up loading; koffi's own JS only adds deprecation shims we do not use); anything else, or
+ * PIDSCOPE_KOFFI_LOADER=1, goes through koffi's loader.
+ */
+function loadKoffi(): { koffi: typeof KoffiModule; from: 'prebuilt' | 'loader' } {
+  if (process.env.PIDSCOPE_KOFFI_LOADER !== '1' && process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
+    const rel = join('node_modules', '@koromix', `koffi-linux-${process.arch}`, `linux_${process.arch}`, 'koffi.node');
+    // From the bundle (out/bundle), the build (out/adapter/src/linux) or the sources (adapter/src/linux).
+    for (const up of ['../..', '../../../..', '../../..']) {
+      let native: (typeof KoffiModule & { version?: unknown }) | undefined;
+      try {
+        native = require(join(__dirname, up, rel)) as typeof KoffiModule & { version?: unknown };
+      } catch {
+        continue;
+      }
+      if (native && typeof native.load === 'function' && typeof native.version === 'string') return { koffi: native, from: 'prebuilt' };
+    }
+  }
+  return { koffi: require('koffi') as typeof KoffiModule, from: 'loader' };
+}
+
+const loaded = loadKoffi();
+export const koffi = loaded.koffi;
+/** How koffi was loaded (tests). */
+export const koffiLoadedFrom = loaded.from;
 
 export const libc = koffi.load('libc.so.6');
 

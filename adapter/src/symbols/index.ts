@@ -413,7 +413,7 @@ class SymbolsImpl implements ProcessSymbols {
       let found = false;
       if (d) {
         d.index();
-        let entries = (d.variables.get(name) ?? []).filter((e) => this.matchesScope(e, scope));
+        let entries = d.variablesNamed(name).filter((e) => this.matchesScope(e, scope));
         if (entries.length === 0 && scope?.function) entries = d.functionLocals(scope.function, name).filter((e) => this.matchesScope(e, scope));
         const defs = entries.filter((e) => !e.declaration);
         const seen = new Set<string>();
@@ -519,7 +519,7 @@ class SymbolsImpl implements ProcessSymbols {
       let found = false;
       if (d) {
         d.index();
-        for (const e of d.functions.get(name) ?? []) {
+        for (const e of d.functionsNamed(name)) {
           if (e.declaration) continue;
           if (scope?.file) {
             const cu = e.unit.name ?? '';
@@ -544,7 +544,7 @@ class SymbolsImpl implements ProcessSymbols {
           if (d) {
             try {
               const real = d.functionAt(s.value);
-              const e = real !== undefined ? d.functions.get(real)?.find((x) => !x.declaration) : undefined;
+              const e = real !== undefined ? d.functionsNamed(real).find((x) => !x.declaration) : undefined;
               if (e) f.type = d.functionInfo(e).type;
             } catch {
               /* no type then */
@@ -581,7 +581,7 @@ class SymbolsImpl implements ProcessSymbols {
     if (!d) return undefined;
     try {
       d.index();
-      const main = d.functions.get('main')?.find((e) => !e.declaration);
+      const main = d.functionsNamed('main').find((e) => !e.declaration);
       if (main?.unit.language !== undefined) return main.unit.language;
       return d.reader.units().find((u) => u.language !== undefined)?.language;
     } catch {

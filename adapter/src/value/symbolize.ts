@@ -8,7 +8,7 @@
  * to SymbolLookup.symbolize.
  */
 import { demangle } from '../lang/cpp/demangle';
-import { isAddressSymbol, nearestSymbol } from '../symbols/minsym';
+import { isAddressSymbol, nearestInRawSymtab, nearestSymbol } from '../symbols/minsym';
 import type { SymbolLookup } from '../symbols/provider';
 
 interface ElfSymbolLike {
@@ -80,7 +80,7 @@ function extent(m: ModuleLike): { lo: bigint; hi: bigint } | undefined {
   return e ?? undefined;
 }
 
-const isText = (s: ElfSymbolLike) => s.type === 'func' || s.type === 'ifunc';
+const isText = (s: { type: string }) => s.type === 'func' || s.type === 'ifunc';
 
 /**
  * gdb's natural name of a minimal symbol. gdb sniffs every ELF symbol with each language's
@@ -116,9 +116,87 @@ export function symbolSuffix(symbols: SymbolLookup | undefined, address: bigint)
   return r.offset === 0n ? ` <${displayName(r.symbol)}>` : ` <${displayName(r.symbol)}+${r.offset}>`;
 }
 
+interface RawTable {
+  data: Buffer;
+  strs: Buffer;
+  entsize: number;
+}
+
+interface ElfLike {
+  is64?: boolean;
+  littleEndian?: boolean;
+  sections?: Array<{ type: number; link: number; entsize: number; size: number }>;
+  sectionData?(s: unknown): Buffer;
+}
+
+/** Lookups per module answered by scanning the raw table before it is sorted once for all. */
+const SCANS_BEFORE_SORT = 16;
+const scans = new WeakMap<ModuleLike, { table: RawTable | null; count: number }>();
+
+/**
+ * The module's own .symtab as raw bytes when the fast scan gives sorted()'s answer: a 64-bit
+ * little-endian file whose .symtab has symbols (then sorted() keeps .symtab alone).
+ */
+function rawSymtab(m: ModuleLike): RawTable | null {
+  const elf = (m as unknown as { elf?: ElfLike }).elf;
+  if (!elf?.is64 || !elf.littleEndian || !elf.sections || !elf.sectionData) return null;
+  const sec = elf.sections.find((s) => s.type === 2 /* SHT_SYMTAB */);
+  if (!sec || (sec.entsize !== 0 && sec.entsize < 24)) return null;
+  try {
+    const data = elf.sectionData(sec);
+    const strTab = elf.sections[sec.link];
+    if (!strTab || data.length < 48) return null;
+    return { data, strs: elf.sectionData(strTab), entsize: sec.entsize || 24 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The nearest symbol for `a` (link-time): a one-pass scan of the raw .symtab for the first
+ * few lookups (a one-shot `eval` prints a pointer or two: decoding and sorting a big program's
+ * 100,000 symbols cost it 30–50 ms), the sorted table after that (`globals` prints thousands).
+ */
+function nearest(
+  m: ModuleLike,
+  a: bigint,
+): { covering?: { name: string; value: bigint; size: number; type: string }; zeroSized?: { name: string; value: bigint; size: number; type: string } } {
+  if (!sortedCache.has(m)) {
+    let st = scans.get(m);
+    if (!st) scans.set(m, (st = { table: rawSymtab(m), count: 0 }));
+    if (st.table && st.count++ < SCANS_BEFORE_SORT) return nearestInRawSymtab(st.table.data, st.table.strs, st.table.entsize, a);
+  }
+  return nearestSymbol(sorted(m), a);
+}
+
+/** The `<sym+off>` text for `address` in module `m`, by one way or the other (tests compare them). */
+export function symbolSuffixIn(m: ModuleLike, address: bigint, how: 'scan' | 'scan-unaligned' | 'scan-exact' | 'sorted'): string {
+  const a = address - m.bias;
+  if (how === 'sorted') return suffixOf(nearestSymbol(sorted(m), a), a, false);
+  const t = rawSymtab(m);
+  if (!t) throw new Error('no raw .symtab to scan');
+  let data = t.data;
+  if (how === 'scan-unaligned') {
+    const copy = Buffer.alloc(data.length + 1);
+    data.copy(copy, 1);
+    data = copy.subarray(1);
+  }
+  return suffixOf(nearestInRawSymtab(data, t.strs, t.entsize, a, how === 'scan-exact'), a, false);
+}
+
 function lookup(m: ModuleLike, address: bigint, coveringOnly: boolean): string {
   const a = address - m.bias;
-  const { covering, zeroSized } = nearestSymbol(sorted(m), a);
+  return suffixOf(nearest(m, a), a, coveringOnly);
+}
+
+function suffixOf(
+  {
+    covering,
+    zeroSized,
+  }: { covering?: { name: string; value: bigint; size: number; type: string }; zeroSized?: { name: string; value: bigint; size: number; type: string } },
+  a: bigint,
+  coveringOnly: boolean,
+): string {
   if (coveringOnly && !covering) return '';
   const s = covering ?? zeroSized;
   if (!s) return '';

@@ -69,8 +69,15 @@ export interface IndexParts {
   functions(): Map<string, FnEntry[]>;
   /** Absent when the type names were not indexed. */
   types?: () => { defs: Map<string, number[]>; decls: Map<string, number> };
+  /** One name's entries without decoding the whole map (optional: the maps always work). */
+  variablesNamed?(name: string): VarEntry[];
+  functionsNamed?(name: string): FnEntry[];
+  typeNamed?(name: string): { defs?: number[]; decl?: number };
   errors: string[];
 }
+
+/** DW_LANG codes of C units (C89, C, C99, C11, C17). */
+const C_LANGS = new Set([0x01, 0x02, 0x0c, 0x1d, 0x2c]);
 
 const INDEXED_TYPE_TAGS = new Set<number>([
   DW_TAG.structure_type,
@@ -101,6 +108,37 @@ export class DwarfInfo {
   /** Functions by name (top level and in namespaces). */
   get functions(): Map<string, FnEntry[]> {
     return (this.fnMap ??= this.adopted?.functions() ?? new Map());
+  }
+
+  private readonly varsByName = new Map<string, VarEntry[]>();
+  private readonly fnsByName = new Map<string, FnEntry[]>();
+  private readonly typesByName = new Map<string, { defs?: number[]; decl?: number }>();
+
+  /**
+   * The variables named `name`: from the map once it exists, else (an adopted index) looked up
+   * alone, so a one-shot lookup never decodes every name of a big program.
+   */
+  variablesNamed(name: string): VarEntry[] {
+    if (this.varMap || !this.adopted?.variablesNamed) return this.variables.get(name) ?? [];
+    let l = this.varsByName.get(name);
+    if (!l) this.varsByName.set(name, (l = this.adopted.variablesNamed(name)));
+    return l;
+  }
+
+  /** The functions named `name` (see variablesNamed). */
+  functionsNamed(name: string): FnEntry[] {
+    if (this.fnMap || !this.adopted?.functionsNamed) return this.functions.get(name) ?? [];
+    let l = this.fnsByName.get(name);
+    if (!l) this.fnsByName.set(name, (l = this.adopted.functionsNamed(name)));
+    return l;
+  }
+
+  /** Defining DIEs and the first declaration of a named type (see variablesNamed). */
+  private typeNamed(name: string): { defs?: number[]; decl?: number } {
+    if (this.typeMaps || !this.adopted?.types || !this.adopted.typeNamed) return { defs: this.typeDefs.get(name), decl: this.typeDecls.get(name) };
+    let t = this.typesByName.get(name);
+    if (!t) this.typesByName.set(name, (t = this.adopted.typeNamed(name)));
+    return t;
   }
 
   private get typeIndex(): { defs: Map<string, number[]>; decls: Map<string, number> } {
@@ -201,6 +239,9 @@ export class DwarfInfo {
   scopePrefixOf(off: number): string {
     const u = this.reader.unitAt(off);
     if (!u) return '';
+    // C has no namespaces and no static members: the walk (which reads every struct's members)
+    // was a third of a cold index of a big C program, for an answer that is always ''.
+    if (u.language !== undefined && C_LANGS.has(u.language)) return '';
     if (!this.prefixedUnits.has(u.offset)) {
       this.prefixedUnits.add(u.offset);
       const walk = (die: Die, prefix: string, depth: number): void => {
@@ -288,12 +329,16 @@ export class DwarfInfo {
     let depth = 1;
     let fnDepth = 0;
     const walk = { steps: 0 };
+    /** Enclosing DIEs that are not namespaces (none: namespace scope, a closure per DIE before). */
+    let notNamespace = 0;
     while (depth > 0 && c.pos < u.end) {
       const off = c.pos;
       const ab = this.stepDie(c, u, walk);
       if (!ab) {
         depth--;
-        if (tags.pop() === DW_TAG.subprogram) fnDepth--;
+        const popped = tags.pop();
+        if (popped === DW_TAG.subprogram) fnDepth--;
+        if (popped !== DW_TAG.namespace) notNamespace--;
         nsPrefixes.pop();
         fnNames.pop();
         fnOrigins.pop();
@@ -307,7 +352,7 @@ export class DwarfInfo {
       let fnOrigin: number | undefined;
       let nsName: string | undefined;
       // Inside namespaces only (no class, no function): a namespace-scope variable, top level for C++.
-      const nsPrefix = fnDepth === 0 && tags.every((t) => t === DW_TAG.namespace) ? (nsPrefixes[nsPrefixes.length - 1] ?? '') : undefined;
+      const nsPrefix = fnDepth === 0 && notNamespace === 0 ? (nsPrefixes[nsPrefixes.length - 1] ?? '') : undefined;
       if (tag === DW_TAG.variable && (atTop || nsPrefix !== undefined || fnDepth > 0)) {
         // Attributes are scanned without materializing the DIE; most function-scope variables
         // are stack locals and are dropped here. Statics and storage-less ones get decoded.
@@ -346,6 +391,7 @@ export class DwarfInfo {
       if (descend) {
         depth++;
         if (tag === DW_TAG.subprogram) fnDepth++;
+        if (tag !== DW_TAG.namespace) notNamespace++;
         tags.push(tag);
         nsPrefixes.push(nsName !== undefined ? `${nsPrefixes[nsPrefixes.length - 1] ?? ''}${nsName}::` : '');
         fnNames.push(tag === DW_TAG.subprogram ? fnName : undefined);
@@ -633,7 +679,7 @@ export class DwarfInfo {
   /** A named type: a definition (from a unit `preferUnit` accepts, if any), else a declaration. */
   findType(name: string, preferUnit?: (u: Unit) => boolean): Type | undefined {
     this.indexTypes();
-    const defs = this.typeDefs.get(name);
+    const { defs, decl } = this.typeNamed(name);
     if (defs && defs.length) {
       let pick = defs[0];
       if (preferUnit) {
@@ -647,7 +693,6 @@ export class DwarfInfo {
       }
       return this.types.typeAt(pick);
     }
-    const decl = this.typeDecls.get(name);
     return decl !== undefined ? this.types.typeAt(decl) : undefined;
   }
 
@@ -680,7 +725,7 @@ export class DwarfInfo {
         out.push({ name, die: k.offset, unit: k.unit, scope: 'function-static', fn, declaration: false, constOnly: true });
       }
     };
-    for (const e of this.functions.get(fn) ?? []) {
+    for (const e of this.functionsNamed(fn)) {
       try {
         const d = r.dieAt(e.die);
         if (!d) continue;
@@ -700,7 +745,7 @@ export class DwarfInfo {
   /** The defining DIE of a named type, if any unit defines it. */
   typeDefinition(name: string): number | undefined {
     this.indexTypes();
-    return this.typeDefs.get(name)?.[0];
+    return this.typeNamed(name).defs?.[0];
   }
 
   variable(e: VarEntry): DwarfVariable {

@@ -172,6 +172,33 @@ export class ElfFile {
       }
     }
     const strtab = shnum > 0 ? this.rawSectionHeaderStrings(c, shoff, shentsize, shstrndx, w) : undefined;
+    // 64-bit little-endian (every x86-64 file): direct reads, no cursor per header. Every start
+    // parses the section headers of each mapped file and debug file (hundreds of headers).
+    if (this.is64 && this.littleEndian && shentsize >= 64 && shnum > 0 && shoff + shnum * shentsize <= buf.length) {
+      for (let i = 0; i < shnum; i++) {
+        const o = shoff + i * shentsize;
+        const big = (at: number): number => {
+          const hi = buf.readUInt32LE(at + 4);
+          if (hi > 0x1fffff) c.fail(`64-bit value 0x${buf.readBigUInt64LE(at).toString(16)} too large for an offset`, at);
+          return hi * 0x100000000 + buf.readUInt32LE(at);
+        };
+        const nameOff = buf.readUInt32LE(o);
+        this.sections.push({
+          index: i,
+          name: strtab ? safeString(strtab, nameOff) : '',
+          type: buf.readUInt32LE(o + 4),
+          flags: buf.readBigUInt64LE(o + 8),
+          addr: buf.readBigUInt64LE(o + 16),
+          offset: big(o + 24),
+          size: big(o + 32),
+          link: buf.readUInt32LE(o + 40),
+          info: buf.readUInt32LE(o + 44),
+          addralign: buf.readBigUInt64LE(o + 48),
+          entsize: big(o + 56),
+        });
+      }
+      return;
+    }
     for (let i = 0; i < shnum; i++) {
       const s = c.sub(shoff + i * shentsize, shoff + (i + 1) * shentsize, path);
       const nameOff = s.u32();
@@ -431,8 +458,11 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** The CRC32 used by .gnu_debuglink (same as zlib's crc32). */
+const nativeCrc32 = (zlib as unknown as { crc32?: (b: Uint8Array, crc?: number) => number }).crc32;
+
+/** The CRC32 used by .gnu_debuglink (zlib's: native from Node 20.15, a JS loop before). */
 export function crc32(buf: Uint8Array, crc = 0): number {
+  if (nativeCrc32) return nativeCrc32(buf, crc) >>> 0;
   let c = ~crc >>> 0;
   for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

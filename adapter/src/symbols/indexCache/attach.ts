@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DwarfInfo } from '../dwarf/info';
 import { decodeIndex, encodeIndex } from './codec';
+import { crc32 } from '../elf/elf';
 import { hash64 } from './hash';
 import { indexCacheEnabled, readEntry, writeEntry } from './store';
 
@@ -63,7 +64,8 @@ function identityOf(file: DwarfFileId, d: DwarfInfo): string | undefined {
       return undefined;
     }
   }
-  const edges = hash64(info.subarray(0, 4096), info.subarray(Math.max(0, info.length - 4096)));
+  // CRC-32 (native) of the edges: a JS byte loop over 8 KiB ran interpreted at every start.
+  const edges = `${crc32(info.subarray(0, 4096)).toString(16)}-${crc32(info.subarray(Math.max(0, info.length - 4096))).toString(16)}`;
   const str = s.str;
   return `${who} | info ${info.length} abbrev ${s.abbrev.length} str ${str ? str.length : -1} edges ${edges} | code ${codeVersion()}`;
 }

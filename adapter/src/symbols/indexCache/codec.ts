@@ -4,20 +4,26 @@
  * 32-bit numbers, so a warm start decodes it with a single UTF-8 decode and a typed-array walk.
  *
  *   'PSIX' u32 version, u32 total length, u32 identity length, identity (UTF-8),
- *   u32 string-blob length, strings joined by NUL, padding to 4,
- *   u32 count, u32[count] numbers (layout in encodeIndex), then a checksum: u32 over the numbers
- *   and a 64-bit hash (16 hex digits) of everything before them.
+ *   u32 string-blob length, a NUL then each distinct string followed by a NUL, padding to 4,
+ *   u32 count, u32[count] numbers (layout in encodeIndex), then the CRC-32 of everything before
+ *   it (zlib's, native: a JS hash over a big program's ~1 MB index cost 5-10 ms of a warm start).
  *
  * `identity` names the DWARF file the index was built from (build-id or path/size/mtime plus
  * section sizes and edge hashes, see attach.ts); decodeIndex refuses a file whose identity,
  * length, checksum or any index is wrong, so a stale, truncated or garbage file is never used.
+ *
+ * Strings are named by their byte offset in the blob, and each appears once, so one name is
+ * looked up without decoding the rest: find `\0name\0` in the blob (a native search), then
+ * the records that carry that offset (a typed-array scan). A one-shot `eval` on a big program
+ * decodes a handful of entries instead of every name of the program (tens of ms and as much
+ * again in garbage collection).
  */
 import type { FnEntry, IndexParts, VarEntry } from '../dwarf/info';
 import type { DwarfReader, Unit } from '../dwarf/reader';
-import { hash64, wordSum } from './hash';
+import { crc32 } from '../elf/elf';
 
 const MAGIC = 0x58495350; // 'PSIX' little-endian
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 const NONE = 0xffffffff;
 const SCOPES: VarEntry['scope'][] = ['global', 'file-static', 'function-static'];
 
@@ -33,13 +39,15 @@ export interface IndexContent {
 
 export function encodeIndex(identity: string, c: IndexContent): Buffer {
   const strings = new Map<string, number>();
-  const list: string[] = [];
+  const list: string[] = [''];
+  let blobLength = 1;
   const sid = (s: string): number => {
     let i = strings.get(s);
     if (i === undefined) {
-      i = list.length;
+      i = blobLength;
       strings.set(s, i);
       list.push(s);
+      blobLength += Buffer.byteLength(s, 'utf8') + 1;
     }
     return i;
   };
@@ -74,10 +82,12 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
   for (const e of c.errors) nums.push(sid(e));
 
   const id = Buffer.from(identity, 'utf8');
-  const blob = Buffer.from(list.join('\0'), 'utf8');
+  // NUL-terminated strings after a leading NUL: every string sits between two NULs.
+  const blob = Buffer.from(list.join('\0') + '\0', 'utf8');
+  if (blob.length !== blobLength) throw new Error('index string blob: length mismatch');
   const head = 16 + id.length + 4 + blob.length;
   const pad = (4 - (head % 4)) % 4;
-  const total = head + pad + 4 + nums.length * 4 + 20;
+  const total = head + pad + 4 + nums.length * 4 + 4;
   const out = Buffer.alloc(total);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(FORMAT_VERSION, 4);
@@ -92,10 +102,8 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
   p += 4;
   const words = new Uint32Array(out.buffer, out.byteOffset + p, nums.length);
   words.set(nums);
-  const headEnd = p;
   p += nums.length * 4;
-  out.writeUInt32LE(wordSum(words), p);
-  out.write(hash64(out.subarray(0, headEnd)), p + 4, 'latin1');
+  out.writeUInt32LE(crc32(out.subarray(0, p)), p);
   return out;
 }
 
@@ -196,21 +204,37 @@ function open(buf: Buffer, identity: string, reader: DwarfReader, infoLength: nu
   need(16 + idLen + 4 <= buf.length && buf.toString('utf8', 16, 16 + idLen) === identity);
   let p = 16 + idLen;
   const blobLen = buf.readUInt32LE(p);
-  need(p + 4 + blobLen <= buf.length);
+  need(p + 4 + blobLen <= buf.length && blobLen >= 1);
   const blobAt = p + 4;
+  const blob = buf.subarray(blobAt, blobAt + blobLen);
+  need(blob[0] === 0 && blob[blobLen - 1] === 0);
   p += 4 + blobLen;
   p += (4 - (p % 4)) % 4;
   const count = buf.readUInt32LE(p);
   p += 4;
-  need(p + count * 4 + 20 === buf.length);
+  need(p + count * 4 + 4 === buf.length);
   // A Buffer from readFileSync may sit at any byte offset of its ArrayBuffer.
   const nums =
     (buf.byteOffset + p) % 4 === 0
       ? new Uint32Array(buf.buffer, buf.byteOffset + p, count)
       : new Uint32Array(buf.buffer.slice(buf.byteOffset + p, buf.byteOffset + p + count * 4));
-  need(wordSum(nums) === buf.readUInt32LE(buf.length - 20) && hash64(buf.subarray(0, p)) === buf.toString('latin1', buf.length - 16));
-  let strsCache: string[] | undefined;
-  const strs = (): string[] => (strsCache ??= blobLen ? buf.toString('utf8', blobAt, blobAt + blobLen).split('\0') : []);
+  need(crc32(buf.subarray(0, buf.length - 4)) === buf.readUInt32LE(buf.length - 4));
+  const strCache = new Map<number, string>();
+  /** The string at blob offset `k` (it starts right after a NUL and ends at the next one). */
+  const str = (k: number): string => {
+    let t = strCache.get(k);
+    if (t === undefined) {
+      need(k > 0 && k < blobLen && blob[k - 1] === 0);
+      t = blob.toString('utf8', k, blob.indexOf(0, k));
+      strCache.set(k, t);
+    }
+    return t;
+  };
+  /** The blob offset of `name`, or -1 when no record can carry it. */
+  const offsetOf = (name: string): number => {
+    const at = blob.indexOf(`\0${name}\0`, 0, 'utf8');
+    return at < 0 ? -1 : at + 1;
+  };
   // Section layout: validated now by counts alone (no objects made).
   let i = 0;
   const at = (k: number): number => {
@@ -242,17 +266,8 @@ function open(buf: Buffer, identity: string, reader: DwarfReader, infoLength: nu
   const nErr = at(i++);
   need(i + nErr === count);
   const errors: string[] = [];
-  for (let k = 0; k < nErr; k++) {
-    const s = nums[i + k];
-    need(s < strs().length);
-    errors.push(strs()[s]);
-  }
+  for (let k = 0; k < nErr; k++) errors.push(str(nums[i + k]));
 
-  const str = (k: number): string => {
-    const t = strs();
-    need(k < t.length);
-    return t[k];
-  };
   const off = (o: number): number => {
     need(o < infoLength);
     return o;
@@ -268,32 +283,58 @@ function open(buf: Buffer, identity: string, reader: DwarfReader, infoLength: nu
       return empty;
     }
   };
+  const varAt = (j: number): VarEntry => {
+    const fnIdx = nums[j + 3];
+    const flags = nums[j + 4];
+    need((flags & 3) < 3);
+    return new CachedVar(
+      str(nums[j]),
+      off(nums[j + 1]),
+      off(nums[j + 2]),
+      reader,
+      SCOPES[flags & 3],
+      fnIdx === NONE ? undefined : str(fnIdx),
+      (flags & 4) !== 0,
+      (flags & 8) !== 0,
+    );
+  };
+  const fnAt = (j: number): FnEntry => {
+    const flags = nums[j + 3];
+    return new CachedFn(str(nums[j]), off(nums[j + 1]), off(nums[j + 2]), reader, (flags & 1) !== 0, (flags & 2) !== 0);
+  };
+  /** Records of `n` words from `first` whose first word is the offset of `name`. */
+  const named = <E>(what: string, name: string, first: number, n: number, words: number, make: (j: number) => E): E[] =>
+    guarded(what, [], () => {
+      const k = offsetOf(name);
+      const out: E[] = [];
+      if (k < 0) return out;
+      for (let q = 0, j = first; q < n; q++, j += words) if (nums[j] === k) out.push(make(j));
+      return out;
+    });
+  const typeWalk = (visitDef: (name: number, j: number, n: number) => void, visitDecl: (name: number, die: number) => void): void => {
+    let j = typesAt;
+    const nNames = nums[j++];
+    for (let k = 0; k < nNames; k++) {
+      const n = nums[j + 1];
+      visitDef(nums[j], j + 2, n);
+      j += 2 + n;
+    }
+    const nDecls = nums[j++];
+    for (let k = 0; k < nDecls; k++, j += 2) visitDecl(nums[j], nums[j + 1]);
+  };
   return {
     unitStarts,
     errors,
+    variablesNamed: (name) => named('variables', name, varsAt, nVars, 5, varAt),
+    functionsNamed: (name) => named('functions', name, fnsAt, nFns, 4, fnAt),
     variables: () =>
       guarded('variables', new Map(), () => {
         const out = new Map<string, VarEntry[]>();
-        const t = strs();
         for (let k = 0, j = varsAt; k < nVars; k++, j += 5) {
-          const name = str(nums[j]);
-          const fnIdx = nums[j + 3];
-          need(fnIdx === NONE || fnIdx < t.length);
-          const flags = nums[j + 4];
-          need((flags & 3) < 3);
-          const e = new CachedVar(
-            name,
-            off(nums[j + 1]),
-            off(nums[j + 2]),
-            reader,
-            SCOPES[flags & 3],
-            fnIdx === NONE ? undefined : t[fnIdx],
-            (flags & 4) !== 0,
-            (flags & 8) !== 0,
-          );
-          const l = out.get(name);
+          const e = varAt(j);
+          const l = out.get(e.name);
           if (l) l.push(e);
-          else out.set(name, [e]);
+          else out.set(e.name, [e]);
         }
         return out;
       }),
@@ -301,33 +342,48 @@ function open(buf: Buffer, identity: string, reader: DwarfReader, infoLength: nu
       guarded('functions', new Map(), () => {
         const out = new Map<string, FnEntry[]>();
         for (let k = 0, j = fnsAt; k < nFns; k++, j += 4) {
-          const name = str(nums[j]);
-          const flags = nums[j + 3];
-          const e = new CachedFn(name, off(nums[j + 1]), off(nums[j + 2]), reader, (flags & 1) !== 0, (flags & 2) !== 0);
-          const l = out.get(name);
+          const e = fnAt(j);
+          const l = out.get(e.name);
           if (l) l.push(e);
-          else out.set(name, [e]);
+          else out.set(e.name, [e]);
         }
         return out;
       }),
+    typeNamed: hasTypes
+      ? (name) =>
+          guarded('type names', {}, () => {
+            const k = offsetOf(name);
+            const r: { defs?: number[]; decl?: number } = {};
+            if (k < 0) return r;
+            typeWalk(
+              (nm, j, n) => {
+                if (nm !== k) return;
+                const offs: number[] = new Array(n);
+                for (let q = 0; q < n; q++) offs[q] = off(nums[j + q]);
+                r.defs = offs;
+              },
+              (nm, die) => {
+                if (nm === k && r.decl === undefined) r.decl = off(die);
+              },
+            );
+            return r;
+          })
+      : undefined,
     types: hasTypes
       ? () =>
           guarded('type names', { defs: new Map(), decls: new Map() }, () => {
             const defs = new Map<string, number[]>();
-            let j = typesAt;
-            const nNames = nums[j++];
-            for (let k = 0; k < nNames; k++) {
-              const name = str(nums[j]);
-              const n = nums[j + 1];
-              j += 2;
-              const offs: number[] = new Array(n);
-              for (let q = 0; q < n; q++) offs[q] = off(nums[j + q]);
-              j += n;
-              defs.set(name, offs);
-            }
             const decls = new Map<string, number>();
-            const nDecls = nums[j++];
-            for (let k = 0; k < nDecls; k++, j += 2) decls.set(str(nums[j]), off(nums[j + 1]));
+            typeWalk(
+              (nm, j, n) => {
+                const offs: number[] = new Array(n);
+                for (let q = 0; q < n; q++) offs[q] = off(nums[j + q]);
+                defs.set(str(nm), offs);
+              },
+              (nm, die) => {
+                decls.set(str(nm), off(die));
+              },
+            );
             return { defs, decls };
           })
       : undefined,

@@ -1,5 +1,6 @@
 /**
- * A fast non-cryptographic 64-bit hash (two FNV-1a lanes) for cache keys and checksums.
+ * A fast non-cryptographic 64-bit hash (two FNV-1a lanes) for cache keys (the index file itself
+ * is checked with zlib's native CRC-32, codec.ts).
  * node:crypto would cost more to load (~20 ms at start-up) than the whole warm lookup it
  * serves; nothing here defends against a forger, only against stale, truncated or garbage files.
  */
@@ -16,15 +17,4 @@ export function hash64(...parts: Array<Uint8Array | string>): string {
     a = Math.imul(a ^ 0xff, 0x01000193);
   }
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
-}
-
-/** Checksum of 32-bit words (the index's numbers): cheap enough for megabytes at every start. */
-export function wordSum(words: Uint32Array): number {
-  let a = 0x9e3779b9;
-  let b = words.length;
-  for (let i = 0; i < words.length; i++) {
-    a = (Math.imul(a ^ words[i], 0x85ebca6b) + b) | 0;
-    b = (b + (a >>> 13)) | 0;
-  }
-  return (a ^ b) >>> 0;
 }
