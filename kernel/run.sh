@@ -201,7 +201,7 @@ if [ "$cpus" != "$smp" ]; then
 fi
 
 # splats: in the saved log and on the console (a crash may not reach dmesg)
-pattern='WARNING:|BUG:|UBSAN:|Oops|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|kmemleak|Call Trace:|INFO: task .* blocked'
+pattern='WARNING:|BUG:|UBSAN:|Oops|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|kmemleak|Call [Tt]race:|INFO: task .* blocked'
 # (the console ends with the expected "Attempted to kill init" panic: cut it)
 sed '/Attempted to kill init/,$d' "$out/console.log" >"$out/console-before-exit.log"
 if grep -Eq "$pattern" "$out/dmesg" "$out/console-before-exit.log"; then

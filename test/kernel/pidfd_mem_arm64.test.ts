@@ -6,10 +6,11 @@
 // the __NR_pidfd_mem of the generic syscall table (scripts/syscall.tbl) arm64 builds from.
 //
 // The arm64 guest brings up secondary CPUs through PSCI (no ACPI needed), so the selftests also
-// run on 2 vCPUs, in parallel on a weakly ordered CPU. The stress tests are bounded in wall time
-// (2-3 s each), so a slow TCG run does fewer iterations, not a longer one.
+// run on 2 and 4 vCPUs (multi-threaded TCG), in parallel on a weakly ordered CPU. The stress
+// tests are bounded in wall time (2-3 s each), so a slow TCG run does fewer iterations, not a
+// longer one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -118,7 +119,7 @@ suite('pidfd_mem on the arm64 kernel (qemu-system-aarch64 -M virt)', () => {
     expect(elf).toMatch(/Machine:\s+AArch64/);
   });
 
-  it.each([1, 2])('passes every selftest as root on %i vCPU(s) with a clean kernel log', (smp) => {
+  it.each([1, 2, 4])('passes every selftest as root on %i vCPU(s) with a clean kernel log', (smp) => {
     const r = run(['--kernel', built.image, '--smp', String(smp), '--', built.test]);
     const s = summary(r.stdout);
     expect({ status: r.status, fail: s.fail, unexpectedSkips: unexpectedSkips(r.stdout) }, `${r.stdout}\n${r.stderr}`).toEqual({
@@ -133,11 +134,23 @@ suite('pidfd_mem on the arm64 kernel (qemu-system-aarch64 -M virt)', () => {
   });
 
   it('lets an unprivileged user inspect its own processes', () => {
-    const r = run([
-      '--kernel', built.image, '--user', '1000', '--',
-      built.test, '-t', 'discovery', '-t', 'map_read_matches', '-t', 'write_access', '-t', 'nosigbus',
-      '-t', 'exec_no_new_image',
-    ]);
+    // uid 1000 cannot reach the cache under a 0700 $HOME (/root): run a copy from /var/tmp,
+    // which the guest sees (its /tmp is a tmpfs of its own)
+    const dir = mkdtempSync('/var/tmp/pidscope-arm64-');
+    chmodSync(dir, 0o755);
+    const test = join(dir, 'pidfd_mem_test');
+    copyFileSync(built.test, test);
+    chmodSync(test, 0o755);
+    let r: Run;
+    try {
+      r = run([
+        '--kernel', built.image, '--user', '1000', '--',
+        test, '-t', 'discovery', '-t', 'map_read_matches', '-t', 'write_access', '-t', 'nosigbus',
+        '-t', 'exec_no_new_image',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const s = summary(r.stdout);
     expect({ status: r.status, fail: s.fail, pass: s.pass }, `${r.stdout}\n${r.stderr}`).toEqual({
       status: 0,
