@@ -1,6 +1,7 @@
-// The series on arm64: cross-builds the kernel (kernel/build.sh --arch arm64, Debian's
-// gcc-aarch64-linux-gnu), boots it on qemu-system-aarch64 -M virt (TCG, -cpu max) and runs the
-// selftests, cross-compiled statically for aarch64, inside; fails on any failed selftest, on any
+// The series on arm64: cross-builds the normal and the debug kernel (KASAN, lockdep, DEBUG_VM;
+// kernel/build.sh --arch arm64 [--debug], Debian's gcc-aarch64-linux-gnu), boots each on
+// qemu-system-aarch64 -M virt (TCG, -cpu max) and runs the selftests, cross-compiled statically
+// for aarch64, inside; fails on any failed selftest, on any
 // warning, BUG or lockdep report in the guest's kernel log (run.sh exits 86), or when fewer vCPUs
 // came up than asked for (87). `discovery` checks that /sys/kernel/pidfd_mem/syscall_nr equals
 // the __NR_pidfd_mem of the generic syscall table (scripts/syscall.tbl) arm64 builds from.
@@ -63,11 +64,12 @@ function run(args: string[], timeoutMs = 3_000_000): Run {
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-function build(): { image: string; test: string } {
+function build(variant: 'normal' | 'debug'): { image: string; test: string } {
+  const flags = ['--arch', 'arm64', ...(variant === 'debug' ? ['--debug'] : [])];
   const opts = { encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'inherit'] as ('ignore' | 'pipe' | 'inherit')[], timeout: 3_300_000 };
-  const image = execFileSync(join(kernelDir, 'build.sh'), ['--arch', 'arm64'], opts).trim();
-  const headers = execFileSync(join(kernelDir, 'build.sh'), ['--arch', 'arm64', '--headers'], opts).trim();
-  const outDir = join(cache, 'selftests', 'arm64-normal');
+  const image = execFileSync(join(kernelDir, 'build.sh'), flags, opts).trim();
+  const headers = execFileSync(join(kernelDir, 'build.sh'), [...flags, '--headers'], opts).trim();
+  const outDir = join(cache, 'selftests', `arm64-${variant}`);
   mkdirSync(outDir, { recursive: true });
   // static: the guest's root is the x86_64 host's, which has no aarch64 libc to load
   execFileSync(
@@ -103,7 +105,10 @@ function summary(out: string): { pass: number; fail: number; skip: number } {
 
 const suite = missing && !strict ? describe.skip : describe;
 
-suite('pidfd_mem on the arm64 kernel (qemu-system-aarch64 -M virt)', () => {
+/** vCPU counts per kernel: the debug kernel (KASAN, lockdep) is slower under TCG. */
+const matrix = { normal: [1, 2, 4], debug: [1, 4] } as const;
+
+suite.each(['normal', 'debug'] as const)('pidfd_mem on the arm64 %s kernel (qemu-system-aarch64 -M virt)', (variant) => {
   let built: { image: string; test: string };
 
   it('has the toolchain', () => {
@@ -111,7 +116,7 @@ suite('pidfd_mem on the arm64 kernel (qemu-system-aarch64 -M virt)', () => {
   });
 
   it('cross-builds the kernel and the static aarch64 selftests', () => {
-    built = build();
+    built = build(variant);
     expect(existsSync(built.image)).toBe(true);
     expect(existsSync(built.test)).toBe(true);
     // an aarch64 executable, not the host's
@@ -119,7 +124,7 @@ suite('pidfd_mem on the arm64 kernel (qemu-system-aarch64 -M virt)', () => {
     expect(elf).toMatch(/Machine:\s+AArch64/);
   });
 
-  it.each([1, 2, 4])('passes every selftest as root on %i vCPU(s) with a clean kernel log', (smp) => {
+  it.each([...matrix[variant]])('passes every selftest as root on %i vCPU(s) with a clean kernel log', (smp) => {
     const r = run(['--kernel', built.image, '--smp', String(smp), '--', built.test]);
     const s = summary(r.stdout);
     expect({ status: r.status, fail: s.fail, unexpectedSkips: unexpectedSkips(r.stdout) }, `${r.stdout}\n${r.stderr}`).toEqual({
