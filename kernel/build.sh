@@ -1,9 +1,9 @@
 #!/bin/bash
 # Build a Linux 6.12 bzImage with the pidfd_mem series for QEMU.
 #
-#   kernel/build.sh [--debug] [--key] [--headers]
+#   kernel/build.sh [--debug] [--arch arm64] [--key] [--headers]
 #
-# Prints the bzImage path on stdout (build chatter goes to stderr and to a
+# Prints the bzImage (arm64: Image) path on stdout (build chatter goes to stderr and to a
 # log). Installs nothing: when a package is missing it prints the apt-get
 # command and exits 2. Results live outside the repo, in
 # ${PIDSCOPE_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidscope/kernel},
@@ -16,20 +16,37 @@
 #   --debug    add config/debug.config (KASAN, PROVE_LOCKING, DEBUG_VM, ...)
 #   --key      print the cache key and exit
 #   --headers  print the installed uapi header dir instead of the bzImage
+#   --arch arm64  cross-build for QEMU's arm64 `virt` machine with Debian's
+#              gcc-aarch64-linux-gnu: + config/arm64.config, variants
+#              arm64-normal/arm64-debug (own object dirs and outputs)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 variant=normal
 print=image
-for arg in "$@"; do
+arch=x86_64
+while [ $# -gt 0 ]; do
+	arg=$1
+	shift
 	case "$arg" in
 	--debug) variant=debug ;;
 	--key) print=key ;;
 	--headers) print=headers ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	--arch) arch=${1:-}; shift || true ;;
+	--arch=*) arch=${arg#--arch=} ;;
+	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "build.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
 	esac
 done
+case "$arch" in
+x86_64|x86) arch=x86_64; image_name=bzImage; image_src=arch/x86/boot/bzImage ;;
+arm64|aarch64)
+	# cross build: make reads ARCH and CROSS_COMPILE from the environment
+	arch=arm64; image_name=Image; image_src=arch/arm64/boot/Image
+	variant=arm64-$variant
+	export ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- ;;
+*) echo "build.sh: unknown --arch '$arch' (x86_64 or arm64)" >&2; exit 2 ;;
+esac
 
 tarball=${PIDSCOPE_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 cache=${PIDSCOPE_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidscope/kernel}
@@ -51,6 +68,7 @@ need_cmd perl perl
 need_file /usr/include/libelf.h libelf-dev
 need_file /usr/include/openssl/ssl.h libssl-dev
 need_file "$tarball" linux-source-6.12
+[ "$arch" = arm64 ] && need_cmd aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "build.sh: missing packages: ${missing[*]}" >&2
 	echo "build.sh: install them with:" >&2
@@ -60,7 +78,8 @@ fi
 
 # --- cache key ---------------------------------------------------------------
 fragments=("$here/config/base.config")
-[ "$variant" = debug ] && fragments+=("$here/config/debug.config")
+case "$variant" in *debug) fragments+=("$here/config/debug.config") ;; esac
+[ "$arch" = arm64 ] && fragments+=("$here/config/arm64.config")
 patches=()
 while IFS= read -r p; do patches+=("$p"); done < <(ls "$here"/patches/0*.patch 2>/dev/null | grep -v /0000-cover-letter.patch | sort)
 [ ${#patches[@]} -gt 0 ] || { echo "build.sh: no patches in $here/patches" >&2; exit 2; }
@@ -73,9 +92,9 @@ if [ "$print" = key ]; then echo "$key"; exit 0; fi
 
 out="$cache/out/$variant-$key"
 emit() {
-	if [ "$print" = headers ]; then echo "$out/usr/include"; else echo "$out/bzImage"; fi
+	if [ "$print" = headers ]; then echo "$out/usr/include"; else echo "$out/$image_name"; fi
 }
-if [ -f "$out/bzImage" ] && [ -f "$out/done" ]; then
+if [ -f "$out/$image_name" ] && [ -f "$out/done" ]; then
 	emit
 	exit 0
 fi
@@ -83,7 +102,7 @@ fi
 mkdir -p "$cache/build" "$cache/out"
 exec 9>"$cache/build/$variant.lock"
 flock 9
-if [ -f "$out/bzImage" ] && [ -f "$out/done" ]; then emit; exit 0; fi
+if [ -f "$out/$image_name" ] && [ -f "$out/done" ]; then emit; exit 0; fi
 
 # One source tree for both variants (same patches), one object dir each.
 tree="$cache/src"
@@ -161,7 +180,7 @@ if [ -f "$tree/.pidscope-tarball" ] && [ "$(cat "$tree/.pidscope-tarball")" = "$
 fi
 if [ "$fresh" = 1 ]; then
 	say "extracting $tarball"
-	rm -rf "$tree" "$cache/build-normal" "$cache/build-debug"
+	rm -rf "$tree" "$cache/build-normal" "$cache/build-debug" "$cache"/build-arm64-*
 	mkdir -p "$tree"
 	tar -xf "$tarball" -C "$tree" --strip-components=1
 	echo "$stamp" >"$tree/.pidscope-tarball"
@@ -189,21 +208,35 @@ say "configuring: tinyconfig + ${fragments[*]##*/}"
 	scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "${fragments[@]}" >>"$log" 2>&1
 	make -s O="$obj" olddefconfig >>"$log" 2>&1
 )
+# A symbol declared only in another architecture's Kconfig (base.config is written for
+# x86_64) cannot stick on arm64 and is skipped; anything else that did not stick is an error.
+foreign() {
+	local decl
+	decl=$(grep -rlE "^[[:space:]]*(menu)?config $1\$" --include='Kconfig*' "$tree" | sed "s#^$tree/##")
+	[ -n "$decl" ] && ! grep -qv '^arch/' <<<"$decl" && ! grep -q "^arch/$arch/" <<<"$decl"
+}
 bad=0
 for f in "${fragments[@]}"; do
 	while IFS= read -r line; do
 		case "$line" in
 		CONFIG_*=y)
-			grep -qx "$line" "$obj/.config" || { say "config: $line did not stick"; bad=1; } ;;
+			grep -qx "$line" "$obj/.config" && continue
+			sym=${line#CONFIG_}
+			sym=${sym%=y}
+			if [ "$arch" != x86_64 ] && foreign "$sym"; then
+				say "config: $line is for another architecture, skipped"
+			else
+				say "config: $line did not stick"; bad=1
+			fi ;;
 		esac
 	done <"$f"
 done
 [ "$bad" = 0 ] || { echo "build.sh: configuration incomplete (see $log)" >&2; exit 1; }
 
 # --- build ------------------------------------------------------------------
-say "building bzImage with -j$jobs (log: $log)"
+say "building $image_name with -j$jobs (log: $log)"
 start=$(date +%s)
-if ! (cd "$tree" && make O="$obj" -j"$jobs" bzImage >>"$log" 2>&1); then
+if ! (cd "$tree" && make O="$obj" -j"$jobs" "$image_name" >>"$log" 2>&1); then
 	tail -40 "$log" >&2
 	echo "build.sh: kernel build failed (full log: $log)" >&2
 	exit 1
@@ -213,12 +246,12 @@ mkdir -p "$out.tmp"
 (cd "$tree" && make -s O="$obj" headers_install INSTALL_HDR_PATH="$out.tmp/usr" >>"$log" 2>&1)
 mkdir -p "$out.tmp/selftests"
 cp "$tree"/tools/testing/selftests/kselftest.h "$tree"/tools/testing/selftests/kselftest_harness.h "$out.tmp/selftests/"
-cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$out.tmp/"
+cp "$obj/$image_src" "$obj/.config" "$out.tmp/"
 cp "$obj/System.map" "$out.tmp/" 2>/dev/null || true
 touch "$out.tmp/done"
 rm -rf "$out"
 mv "$out.tmp" "$out"
-say "built in $(( $(date +%s) - start ))s: $out/bzImage"
+say "built in $(( $(date +%s) - start ))s: $out/$image_name"
 # keep the cache bounded: the 4 most recent outputs of this variant stay
 # (checkouts with different series then all hit the cache)
 ls -1dt "$cache/out/$variant-"* 2>/dev/null | tail -n +5 | xargs -r rm -rf

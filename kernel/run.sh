@@ -3,7 +3,7 @@
 #
 #   kernel/run.sh [--debug] [--user UID[:GID]] [--timeout SEC] [--mem MB]
 #                 [--smp N] [--kernel BZIMAGE] [--out DIR] [--loglevel N]
-#                 -- CMD [ARGS...]
+#                 [--arch arm64] -- CMD [ARGS...]
 #
 # The guest sees the host's root file system read-only over virtio-9p (so
 # host binaries, node and the repo work unchanged), a tmpfs on /tmp (host
@@ -25,6 +25,10 @@
 # fewer came up: the tinyconfig guest has no ACPI and the MP table SeaBIOS
 # builds here lists only the boot CPU, so N > 1 needs CONFIG_ACPI first.
 # PIDSCOPE_QEMU_ACCEL overrides -accel (default tcg,thread=multi).
+# --arch arm64 boots build.sh --arch arm64's Image on qemu-system-aarch64 -M virt
+# (TCG, -cpu max); the host's x86_64 programs cannot run there, so CMD must be
+# an aarch64 binary (static: the host root has no arm64 libc) and init is the
+# static kernel/arm64/init.c, built here, doing what the init script does.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +40,7 @@ smp=1
 loglevel=4
 kernel=""
 out=""
+arch=x86_64
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--debug) debug=(--debug); shift ;;
@@ -46,20 +51,35 @@ while [ $# -gt 0 ]; do
 	--loglevel) loglevel=$2; shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--arch) arch=$2; shift 2 ;;
 	--) shift; break ;;
-	-h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,31p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (usage: run.sh [--debug] [--user UID] -- CMD...)" >&2; exit 2 ;;
 	esac
 done
 [ $# -gt 0 ] || { echo "run.sh: no command given (usage: run.sh [--debug] -- CMD...)" >&2; exit 2; }
 
-command -v qemu-system-x86_64 >/dev/null || {
-	echo "run.sh: qemu-system-x86_64 missing; install it with:" >&2
-	echo "  apt-get install -y qemu-system-x86" >&2
+case "$arch" in
+x86_64|x86) arch=x86_64; qemu=(qemu-system-x86_64); qpkg=qemu-system-x86; console=ttyS0 ;;
+arm64|aarch64)
+	# pauth-impdef: QEMU's own pointer-authentication hash instead of the architected
+	# QARMA, which TCG spends much of its time computing (same instructions, same checks)
+	arch=arm64; qemu=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on)
+	qpkg=qemu-system-arm; console=ttyAMA0 ;;
+*) echo "run.sh: unknown --arch '$arch' (x86_64 or arm64)" >&2; exit 2 ;;
+esac
+command -v "${qemu[0]}" >/dev/null || {
+	echo "run.sh: ${qemu[0]} missing; install it with:" >&2
+	echo "  apt-get install -y $qpkg" >&2
 	exit 2
 }
+if [ "$arch" = arm64 ] && ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+	echo "run.sh: aarch64-linux-gnu-gcc missing; install it with:" >&2
+	echo "  apt-get install -y gcc-aarch64-linux-gnu libc6-dev-arm64-cross" >&2
+	exit 2
+fi
 if [ -z "$kernel" ]; then
-	kernel=$("$here/build.sh" "${debug[@]}")
+	kernel=$("$here/build.sh" "${debug[@]}" --arch "$arch")
 fi
 [ -f "$kernel" ] || { echo "run.sh: no kernel image at '$kernel'" >&2; exit 2; }
 
@@ -113,13 +133,33 @@ dmesg >$(q "$share/dmesg") 2>/dev/null || cat /dev/kmsg >$(q "$share/dmesg")
 sync
 EOF
 chmod +x "$out/init"
+init="$out/init"
+append_tail="no_timer_check"
+if [ "$arch" = arm64 ]; then
+	# the same steps, done by a static aarch64 program reading them from init.conf
+	init="$cache/arm64-init/init-$(sha256sum "$here/arm64/init.c" | cut -c1-16)"
+	if [ ! -x "$init" ]; then
+		mkdir -p "$cache/arm64-init"
+		aarch64-linux-gnu-gcc -static -O2 -Wall -o "$init.tmp.$$" "$here/arm64/init.c" &&
+			mv "$init.tmp.$$" "$init" || {
+			echo "run.sh: cannot build $here/arm64/init.c (apt-get install -y libc6-dev-arm64-cross)" >&2
+			exit 2
+		}
+	fi
+	{
+		printf '%s\0' "share=$share" "cwd=$PWD" "path=$PATH"
+		[ -z "$user" ] || printf '%s\0' "user=$uid:$gid"
+		for a in "$@"; do printf '%s\0' "arg=$a"; done
+	} >"$out/init.conf"
+	append_tail="-- $out/init.conf"
+fi
 
 # TCG on a loaded host sometimes trips early-boot checks (IO-APIC timer):
 # no_timer_check avoids the known one, and a boot that never reached init
 # is retried.
 for attempt in 1 2 3; do
 	set +e
-	timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
+	timeout --foreground -k 10 "$timeout" "${qemu[@]}" \
 		-m "$mem" -smp "$smp" -accel "${PIDSCOPE_QEMU_ACCEL:-tcg,thread=multi}" \
 		-no-reboot -nodefaults -display none \
 		-serial file:"$out/console.log" \
@@ -128,7 +168,7 @@ for attempt in 1 2 3; do
 		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 		-fsdev local,id=out,path="$share",security_model=none,multidevs=remap \
 		-device virtio-9p-pci,fsdev=out,mount_tag=out \
-		-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000 ro init=$out/init panic=-1 loglevel=$loglevel no_timer_check" \
+		-append "console=$console root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000 ro init=$init panic=-1 loglevel=$loglevel $append_tail" \
 		</dev/null >"$out/qemu.log" 2>&1
 	qrc=$?
 	set -e
@@ -161,7 +201,7 @@ if [ "$cpus" != "$smp" ]; then
 fi
 
 # splats: in the saved log and on the console (a crash may not reach dmesg)
-pattern='WARNING:|BUG:|UBSAN:|Oops|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|kmemleak|Call Trace:|INFO: task .* blocked'
+pattern='WARNING:|BUG:|UBSAN:|Oops|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|kmemleak|Call [Tt]race:|INFO: task .* blocked'
 # (the console ends with the expected "Attempted to kill init" panic: cut it)
 sed '/Attempted to kill init/,$d' "$out/console.log" >"$out/console-before-exit.log"
 if grep -Eq "$pattern" "$out/dmesg" "$out/console-before-exit.log"; then
