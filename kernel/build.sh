@@ -193,7 +193,9 @@ bad=0
 for f in "${fragments[@]}"; do
 	while IFS= read -r line; do
 		case "$line" in
-		CONFIG_*=y)
+		CONFIG_*=n)
+			! grep -q "^${line%=n}=" "$obj/.config" || { say "config: $line did not stick"; bad=1; } ;;
+		CONFIG_*=*)
 			grep -qx "$line" "$obj/.config" || { say "config: $line did not stick"; bad=1; } ;;
 		esac
 	done <"$f"

@@ -1398,6 +1398,8 @@ TEST_F(t, yama_ptrace_scope)
 
 		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 			_exit(10);
+		/* the uid change left us undumpable; our children inherit that */
+		prctl(PR_SET_DUMPABLE, 1);
 		/* scope 0: a sibling with our uid is fine */
 		if (mem_open(&t2, 0, &m) || mem_map(&m, addr, 0, PAGE, 0))
 			_exit(11);
