@@ -115,7 +115,7 @@ suite.each(['normal', 'debug'] as const)('pidfd_mem on the %s kernel', (variant)
       fail: 0,
       unexpectedSkips: [],
     });
-    expect(s.pass + s.skip).toBeGreaterThanOrEqual(27);
+    expect(s.pass + s.skip).toBeGreaterThanOrEqual(28);
     expect(r.stdout).not.toMatch(/^not ok/m);
   });
 
