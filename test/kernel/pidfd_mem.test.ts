@@ -5,7 +5,8 @@
 //
 // Matrix: every selftest (the race and stress tests included) on 1, 2 and 4 vCPUs, on the normal
 // and on the debug kernel (KASAN, lockdep, PROVE_RCU), multi-threaded TCG (one host thread per
-// vCPU), so the races run in parallel, not only interleaved. The guest enumerates its CPUs from ACPI; run.sh
+// vCPU), so the races run in parallel, not only interleaved (the race selftests pin the target to the
+// first vCPU and the readers to the others). The guest enumerates its CPUs from ACPI; run.sh
 // exits 87 when fewer than asked come up. No selftest may skip: the guest has Yama, KSM, THP and
 // root, so every skip would hide a missing kernel feature.
 import { execFileSync, spawnSync } from 'node:child_process';
