@@ -219,10 +219,12 @@ bad=0
 for f in "${fragments[@]}"; do
 	while IFS= read -r line; do
 		case "$line" in
-		CONFIG_*=y)
+		CONFIG_*=n)
+			! grep -q "^${line%=n}=" "$obj/.config" || { say "config: $line did not stick"; bad=1; } ;;
+		CONFIG_*=*)
 			grep -qx "$line" "$obj/.config" && continue
 			sym=${line#CONFIG_}
-			sym=${sym%=y}
+			sym=${sym%%=*}
 			if [ "$arch" != x86_64 ] && foreign "$sym"; then
 				say "config: $line is for another architecture, skipped"
 			else

@@ -21,9 +21,9 @@
 # guest died before CMD finished (see <run dir>/console.log). A boot that
 # never reaches init (TCG on a loaded host) is retried twice. --loglevel 8
 # puts the whole kernel log, stack dumps included, on console.log.
-# --smp N boots N vCPUs (default 1; multi-threaded TCG) and exits 87 when
-# fewer came up: the tinyconfig guest has no ACPI and the MP table SeaBIOS
-# builds here lists only the boot CPU, so N > 1 needs CONFIG_ACPI first.
+# --smp N boots N vCPUs (default 1, at most CONFIG_NR_CPUS=8; multi-threaded
+# TCG) and exits 87 when fewer came up (the guest finds its CPUs in QEMU's
+# ACPI tables; the MP table SeaBIOS builds lists only the boot CPU).
 # PIDSCOPE_QEMU_ACCEL overrides -accel (default tcg,thread=multi).
 # --arch arm64 boots build.sh --arch arm64's Image on qemu-system-aarch64 -M virt
 # (TCG, -cpu max); the host's x86_64 programs cannot run there, so CMD must be

@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -21,6 +23,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <linux/capability.h>
 #include <linux/falloc.h>
 #include <unistd.h>
 
@@ -60,6 +63,45 @@ static int sys_pidfd_mem(int pidfd, struct pidfd_mem_args *a, size_t size,
 	return syscall(pidfd_mem_nr, pidfd, a, size, flags);
 }
 
+/*
+ * Race tests pin their threads when more than one CPU is usable: the
+ * target on the first CPU, readers on the others (round robin), so that
+ * the target's page table changes and the readers' faults and preads run
+ * truly in parallel instead of being interleaved on one CPU.  The usable
+ * CPUs are those the program started with (pinning narrows a thread's own
+ * affinity, and children inherit it).
+ */
+static int nr_cpus;
+static int cpus[CPU_SETSIZE];
+
+__attribute__((constructor)) static void init_cpus(void)
+{
+	cpu_set_t set;
+	int i;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return;
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set))
+			cpus[nr_cpus++] = i;
+}
+
+/*
+ * Pin a thread (0: the caller): idx 0 to the first usable CPU (the
+ * target's), idx >= 1 round robin to the others, idx < 0 to the last.
+ */
+static void pin_to(pid_t tid, int idx)
+{
+	cpu_set_t set;
+
+	if (nr_cpus < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpus[idx < 0 ? nr_cpus - 1 :
+		     idx ? 1 + (idx - 1) % (nr_cpus - 1) : 0], &set);
+	sched_setaffinity(tid, sizeof(set), &set);
+}
+
 /* ---- the target: a child that obeys commands ---- */
 
 enum op {
@@ -78,6 +120,7 @@ enum op {
 	OP_FILL,	/* fill [a, a + b) with the word c */
 	OP_DUMPABLE,	/* prctl(PR_SET_DUMPABLE, a) */
 	OP_CHURN,	/* thread: a pages churned at one address; a = 0: stop */
+	OP_CAPUID,	/* become uid/gid a, keeping CAP_SETUID/CAP_SETGID only */
 };
 
 struct req {
@@ -132,7 +175,7 @@ static void *loop_fn(void *arg)
  * fixed address that is, in turn, zapped (MADV_DONTNEED) and refilled,
  * moved away and back (mremap), shared with a short-lived child (fork: COW
  * on the refill), and unmapped and mapped again.  Every value the target
- * ever holds there is PATTERN or 0.
+ * ever holds there is PATTERN or 0.  Runs on the first CPU (see pin_to()).
  */
 static void *churn_fn(void *arg)
 {
@@ -142,6 +185,7 @@ static void *churn_fn(void *arg)
 	size_t i;
 	pid_t pid;
 
+	pin_to(0, 0);
 	while (!LOAD(&loop_stop)) {
 		switch (round++ % 4) {
 		case 0:
@@ -180,6 +224,27 @@ static void *churn_fn(void *arg)
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	return NULL;
+}
+
+/*
+ * Become @uid (and gid) with CAP_SETUID and CAP_SETGID as the only
+ * capabilities, dumpable: an unprivileged process that can still change
+ * its uid later.  Two such processes may inspect each other (same uid,
+ * equal permitted sets, no CAP_SYS_PTRACE).
+ */
+static int become_uid_keep_setuid(uid_t uid)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	if (prctl(PR_SET_KEEPCAPS, 1) || setgroups(0, NULL) ||
+	    setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return -1;
+	d[0].permitted = (1U << CAP_SETUID) | (1U << CAP_SETGID);
+	d[0].effective = d[0].permitted;
+	if (syscall(SYS_capset, &h, d))
+		return -1;
+	return prctl(PR_SET_DUMPABLE, 1);
 }
 
 static int64_t target_do(struct req *r)
@@ -276,6 +341,8 @@ static int64_t target_do(struct req *r)
 		return 0;
 	case OP_DUMPABLE:
 		return prctl(PR_SET_DUMPABLE, r->a) ? -errno : 0;
+	case OP_CAPUID:
+		return become_uid_keep_setuid(r->a) ? -errno : 0;
 	case OP_SETUID:
 		if (setresgid(r->a, r->a, r->a) || setresuid(r->a, r->a, r->a))
 			return -errno;
@@ -490,6 +557,15 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Seconds a race test runs: 3, or $PIDFD_MEM_RACE_SECONDS for long hunts. */
+static double race_seconds(void)
+{
+	const char *e = getenv("PIDFD_MEM_RACE_SECONDS");
+	double v = e ? strtod(e, NULL) : 0;
+
+	return v > 0 ? v : 3;
 }
 
 /* ---- tests ---- */
@@ -1368,6 +1444,78 @@ TEST_F(t, dumpable_drop_after_open)
 }
 
 /*
+ * The target changes its uid after the reader got its fds.  Both start as
+ * uid 65534 with CAP_SETUID and CAP_SETGID only (so the target can switch
+ * and the reader, holding the same permitted set, may inspect it; neither
+ * has CAP_SYS_PTRACE).  After the target's setresuid(65533): no new range
+ * (EPERM, like process_vm_readv() and a new pidfd_mem()), but the range
+ * mapped before stays the reader's, /proc/PID/mem-like (cover letter,
+ * "Security model"): pages faulted in before and pages first touched
+ * afterwards read the target's live values, pread too.  UNMAP still works
+ * (it only narrows the view); mapping the same range again does not.
+ */
+TEST_F(t, uid_change_after_open)
+{
+	struct target t2;
+	int64_t addr;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch uids");
+	ASSERT_EQ(0, target_start(&t2));
+	ASSERT_EQ(0, target_cmd(&t2, OP_CAPUID, 65534, 0, 0));
+	addr = target_cmd(&t2, OP_ALLOC, 3, 700, 0);
+	ASSERT_LT(0, addr);
+	pid = fork();
+	if (pid == 0) {
+		struct pidfd_mem_args a;
+		struct mem m;
+		uint64_t *v, x;
+
+		if (become_uid_keep_setuid(65534))
+			_exit(10);
+		if (mem_open(&t2, 0, &m) || mem_map(&m, addr, 0, 2 * PAGE, 0))
+			_exit(11);
+		v = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, m.acc, 0);
+		if (v == MAP_FAILED || LOAD(&v[0]) != 700)
+			_exit(12);	/* page 0 is faulted in, page 1 not */
+		/* the target becomes another user */
+		if (target_cmd(&t2, OP_SETUID, 65533, 0, 0))
+			_exit(13);
+		if (vm_readv_errno(t2.pid, addr) != EPERM)
+			_exit(14);
+		if (mem_map(&m, addr + 2 * PAGE, 2 * PAGE, PAGE, 0) != -EPERM)
+			_exit(15);
+		if (!sys_pidfd_mem(t2.pidfd, &a, sizeof(a), 0) || errno != EPERM)
+			_exit(16);
+		/* the range mapped before: old and new faults, pread, live */
+		if (probe(&v[0], &x) || x != 700)
+			_exit(17);
+		if (probe(&v[PAGE / 8 + 1], &x) || x != 700 + PAGE / 8 + 1)
+			_exit(18);
+		if (pread64_at(m.acc, PAGE + 16, &x) != 8 ||
+		    x != 700 + PAGE / 8 + 2)
+			_exit(19);
+		if (target_cmd(&t2, OP_WRITE, addr + 8, 0x7007, 0) ||
+		    LOAD(&v[1]) != 0x7007)
+			_exit(20);
+		/* UNMAP narrows the view; the same MAP again is refused */
+		if (mem_unmap(&m, 0, 2 * PAGE))
+			_exit(21);
+		if (mem_map(&m, addr, 0, 2 * PAGE, 0) != -EPERM)
+			_exit(22);
+		if (probe(&v[0], &x) != -1)
+			_exit(23);	/* SIGBUS: no range at offset 0 any more */
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	target_stop(&t2);
+}
+
+/*
  * Yama's ptrace_scope applies as for process_vm_readv(): 1 = only
  * descendants (here: a sibling is refused, our own child is not), 2 =
  * CAP_SYS_PTRACE only; both at pidfd_mem() and at PIDFD_MEM_MAP.
@@ -1398,6 +1546,8 @@ TEST_F(t, yama_ptrace_scope)
 
 		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 			_exit(10);
+		/* the uid change left us undumpable; our children inherit that */
+		prctl(PR_SET_DUMPABLE, 1);
 		/* scope 0: a sibling with our uid is fine */
 		if (mem_open(&t2, 0, &m) || mem_map(&m, addr, 0, PAGE, 0))
 			_exit(11);
@@ -1438,87 +1588,160 @@ TEST_F(t, yama_ptrace_scope)
 
 /* ---- race tests: the target churns on one CPU, readers on others ---- */
 
+enum churn_via { VIA_MAPPING, VIA_PREAD, VIA_VM_READV };
+
 struct churn_reader {
 	struct mem *m;
 	const uint64_t *v;
+	pid_t pid;		/* VIA_VM_READV: the target */
+	uint64_t addr;		/* VIA_VM_READV: the target address */
 	uint64_t pages;
 	double until;
-	int use_pread;
-	long good, holes, bad;
+	enum churn_via via;
+	int cpu, ran_on;
+	long good, torn, holes, bad;
+	uint64_t bad_val[4], bad_off[4], torn_val;
 };
+
+/*
+ * A word of the churned region goes from 0 to PATTERN only through the
+ * target's own 8-byte store (a fresh or zapped page reads 0 until then),
+ * and back to 0 only by page replacement (MADV_DONTNEED, mmap, COW), which
+ * a copy in progress never sees: it holds its page.  A byte copy racing
+ * the store therefore returns some bytes of 0 and the others of PATTERN.
+ * pread on the access fd copies with access_remote_vm(), as /proc/PID/mem
+ * does, whose memcpy() is a `rep movsb` on this -Os (tinyconfig) kernel;
+ * string instructions are atomic per element only (TCG runs them byte by
+ * byte, and the SDM promises no more for fast strings), so such a pread
+ * can legitimately return 0x5a5a000000000000 (seen at 4 vCPUs: the old
+ * low bytes, the new high ones).  process_vm_readv() copies with
+ * copy_to_user(), a `rep movsb` on CPUs with FSRM.  Only these copies may
+ * mix bytes; a plain aligned 8-byte load through the mapping (the fast
+ * path of the protocol) is single-copy atomic and must give PATTERN or 0.
+ */
+static int bytes_of_0_or_pattern(uint64_t x)
+{
+	int i;
+
+	for (i = 0; i < 8; i++, x >>= 8)
+		if ((x & 0xff) != 0 && (x & 0xff) != (PATTERN & 0xff))
+			return 0;
+	return 1;
+}
 
 static void *churn_reader_fn(void *arg)
 {
 	struct churn_reader *c = arg;
-	unsigned int seed = c->use_pread + 7;
+	unsigned int seed = c->via + 7;
+	struct iovec l = { 0 }, r = { 0 };
 	uint64_t x;
-	int slow;
+	int slow = 0;
 
+	pin_to(0, c->cpu);
+	l.iov_base = &x;
+	l.iov_len = 8;
+	r.iov_len = 8;
 	while (now() < c->until) {
 		uint64_t off = (rand_r(&seed) % (c->pages * PAGE / 8 / 64)) * 8 * 64;
 		int ret;
 
-		if (c->use_pread)
-			ret = pread64_at(c->m->acc, off, &x) == 8 ? 0 : -1;
-		else
+		switch (c->via) {
+		case VIA_MAPPING:
 			ret = safe_read(c->m, c->v, off, &x, 8, &slow);
-		if (ret)
+			break;
+		case VIA_PREAD:
+			ret = pread64_at(c->m->acc, off, &x) == 8 ? 0 : -1;
+			break;
+		default:
+			r.iov_base = (void *)(c->addr + off);
+			ret = process_vm_readv(c->pid, &l, 1, &r, 1, 0) == 8 ? 0 : -1;
+			break;
+		}
+		if (ret) {
 			c->holes++;
-		else if (x == PATTERN || x == 0)
+		} else if (x == PATTERN || x == 0) {
 			c->good++;
-		else
+		} else if ((c->via != VIA_MAPPING || slow) &&
+			   bytes_of_0_or_pattern(x)) {
+			c->torn++;	/* a byte copy raced a store */
+			c->torn_val = x;
+		} else {
+			if (c->bad < 4) {
+				c->bad_val[c->bad] = x;
+				c->bad_off[c->bad] = off;
+			}
 			c->bad++;
+		}
 	}
+	c->ran_on = sched_getcpu();
 	return NULL;
 }
 
 /*
  * munmap, mremap, MADV_DONTNEED and fork in the target race the reader's
  * faults (SIGBUS-safe protocol), preads and UNMAP/MAP ioctls, for a
- * bounded time: every value read is one the target held (PATTERN or 0),
- * and the kernel log stays clean (checked by run.sh).
+ * bounded time: every value read is one the target held (PATTERN or 0;
+ * byte copies: each byte of one, see bytes_of_0_or_pattern()), and the
+ * kernel log stays clean (checked by run.sh).  A fourth reader
+ * uses process_vm_readv() on the same addresses: pidfd_mem plays no part
+ * in what it sees, so a wrong value there is not pidfd_mem's.
  */
-TEST_F(t, race_target_churn)
+TEST_F_TIMEOUT(t, race_target_churn, 900)
 {
+	static const char *const via[] = { "mapping", "mapping", "pread",
+					   "process_vm_readv" };
 	const uint64_t pages = 8;
-	struct churn_reader c[3];
-	pthread_t th[3];
-	double until = now() + 3;
+	struct churn_reader c[4];
+	pthread_t th[4];
+	double until = now() + race_seconds();
 	long remaps = 0;
 	struct mem m;
 	int64_t addr;
-	int i;
+	int i, j;
 
 	addr = target_cmd(&self->t, OP_CHURN, pages, 0, 0);
 	ASSERT_LT(0, addr);
 	ASSERT_EQ(0, mem_open(&self->t, PIDFD_MEM_NOSIGBUS, &m));
 	ASSERT_EQ(0, mem_map(&m, addr, 0, pages * PAGE, 0));
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		c[i] = (struct churn_reader){ .m = &m, .pages = pages,
-					      .until = until,
-					      .use_pread = i == 2 };
+					      .until = until, .pid = self->t.pid,
+					      .addr = addr, .cpu = 1 + i,
+					      .via = i < 2 ? VIA_MAPPING :
+						     i == 2 ? VIA_PREAD :
+						     VIA_VM_READV };
 		c[i].v = mmap(NULL, pages * PAGE, PROT_READ, MAP_SHARED,
 			      m.acc, 0);
 		ASSERT_NE(MAP_FAILED, c[i].v);
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, churn_reader_fn,
 					    &c[i]));
 	}
+	/* the UNMAP/MAP side: off the target's CPU too */
+	pin_to(0, -1);
 	while (now() < until) {
 		ASSERT_EQ(0, mem_unmap(&m, 0, pages * PAGE));
 		ASSERT_EQ(0, mem_map(&m, addr, 0, pages * PAGE, 0));
 		remaps++;
 		usleep(2000);
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		pthread_join(th[i], NULL);
-		TH_LOG("reader %d (%s): %ld values, %ld holes, %ld wrong", i,
-		       c[i].use_pread ? "pread" : "mapping", c[i].good,
-		       c[i].holes, c[i].bad);
+		TH_LOG("reader %d (%s, CPU %d): %ld values, %ld holes, %ld torn, %ld wrong",
+		       i, via[i], c[i].ran_on, c[i].good, c[i].holes, c[i].torn,
+		       c[i].bad);
+		if (c[i].torn)
+			TH_LOG("  a byte copy raced a store: %#llx",
+			       (unsigned long long)c[i].torn_val);
+		for (j = 0; j < c[i].bad && j < 4; j++)
+			TH_LOG("  wrong value %#llx at offset %#llx",
+			       (unsigned long long)c[i].bad_val[j],
+			       (unsigned long long)c[i].bad_off[j]);
 		EXPECT_EQ(0, c[i].bad);
 		EXPECT_LT(0, c[i].good);
 		munmap((void *)c[i].v, pages * PAGE);
 	}
-	TH_LOG("%ld UNMAP/MAP rounds", remaps);
+	TH_LOG("%ld UNMAP/MAP rounds; %d CPUs, target on CPU %d", remaps,
+	       nr_cpus, nr_cpus > 1 ? cpus[0] : -1);
 	EXPECT_EQ(0, target_cmd(&self->t, OP_CHURN, 0, 0, 0));
 	mem_close(&m);
 }
@@ -1535,6 +1758,7 @@ TEST(race_target_exit_exec)
 
 	if (pidfd_mem_nr < 0)
 		SKIP(return, "kernel without pidfd_mem");
+	pin_to(0, 1);
 	while (now() < until) {
 		struct target t;
 		struct mem m;
@@ -1544,6 +1768,8 @@ TEST(race_target_exit_exec)
 		int slow;
 
 		ASSERT_EQ(0, target_start(&t));
+		/* the target exits or execs on one CPU, we read on another */
+		pin_to(t.pid, 0);
 		addr = target_cmd(&t, OP_ALLOC, 2, 0, 0);
 		ASSERT_LT(0, addr);
 		ASSERT_EQ(0, target_cmd(&t, OP_FILL, addr, 2 * PAGE, PATTERN));

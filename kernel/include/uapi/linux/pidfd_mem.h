@@ -133,13 +133,19 @@ struct pidfd_mem_unmap {
  *	__atomic_thread_fence(__ATOMIC_ACQUIRE);
  *	if (__atomic_load_n(&st->seq, __ATOMIC_RELAXED) != s)
  *		goto slow;
- *	return len;		// dst holds what the target had at some instant
+ *	return len;		// no byte of a stale or substitute page
  *   slow:
  *	return pread(access_fd, dst, len, off);	// exact; EIO on holes
  *
  * The kernel bumps absent before seq before it installs a substitute zero
  * page, and drops absent only after the substitute is unmapped again (from
  * a workqueue, shortly after the fault).
+ *
+ * The protocol excludes stale pages, not concurrent stores: atomicity is
+ * the CPU's.  An aligned load of up to 8 bytes through the mapping is
+ * single-copy atomic; a longer memcpy(), and read()/pread() (a byte copy,
+ * like /proc/PID/mem), may return some bytes from before and some from
+ * after a store the target makes meanwhile.
  */
 #define PIDFD_MEM_STATUS_DEAD	(1U << 0)
 
