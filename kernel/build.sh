@@ -14,6 +14,7 @@
 # changed patch rebuilds only what it touches.
 #
 #   --debug    add config/debug.config (KASAN, PROVE_LOCKING, DEBUG_VM, ...)
+#   (always)   config/<arch>.config last: x86_64.config (ACPI, for SMP) or arm64.config
 #   --key      print the cache key and exit
 #   --headers  print the installed uapi header dir instead of the bzImage
 #   --arch arm64  cross-build for QEMU's arm64 `virt` machine with Debian's
@@ -79,7 +80,7 @@ fi
 # --- cache key ---------------------------------------------------------------
 fragments=("$here/config/base.config")
 case "$variant" in *debug) fragments+=("$here/config/debug.config") ;; esac
-[ "$arch" = arm64 ] && fragments+=("$here/config/arm64.config")
+fragments+=("$here/config/$arch.config")
 patches=()
 while IFS= read -r p; do patches+=("$p"); done < <(ls "$here"/patches/0*.patch 2>/dev/null | grep -v /0000-cover-letter.patch | sort)
 [ ${#patches[@]} -gt 0 ] || { echo "build.sh: no patches in $here/patches" >&2; exit 2; }
