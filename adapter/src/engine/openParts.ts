@@ -31,7 +31,9 @@ export async function openProgramParts(pid: number, opts: ProgramOptions): Promi
         return r.unreadable.length ? undefined : r.data;
       };
       opts.progress?.(`reading the symbol tables of ${name}`);
-      const symbols = await loadSymbols(pid, { debugDirs: opts.debugDirs, readMemory });
+      // The regions come from the Target, whose /proc reads are checked against the pidfd (a
+      // recycled pid must not give another process's modules).
+      const symbols = await loadSymbols(pid, { debugDirs: opts.debugDirs, readMemory, regions: target.maps() });
       return { pid, memory: reader, symbols, target, backendReasons: reasons, onClose: () => target.close() };
     } catch (e) {
       reader.close();

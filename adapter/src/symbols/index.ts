@@ -49,7 +49,7 @@ export type { ModuleInfo } from './module';
 export interface LoadOptions {
   /** Extra directories searched for separate debug files, before /usr/lib/debug. */
   debugDirs?: string[];
-  /** The target's memory map if the caller already has it (engine Target.maps()); else read here. */
+  /** The target's memory map: the engine passes Target.maps() (checked against the pidfd); without it (tests, tools) it is read here. */
   regions?: MapRegion[];
   /**
    * Reads target memory (undefined when unreadable). With it, thread-local variables get the
