@@ -9,17 +9,11 @@
 // first vCPU and the readers to the others). The guest enumerates its CPUs from ACPI; run.sh
 // exits 87 when fewer than asked come up. No selftest may skip: the guest has Yama, KSM, THP and
 // root, so every skip would hide a missing kernel feature.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = join(__dirname, '..', '..');
-const kernelDir = join(root, 'kernel');
-const cache =
-  process.env.PIDSCOPE_KERNEL_CACHE ??
-  join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'), 'pidscope', 'kernel');
-const strict = process.env.CI === 'true' || process.env.PIDSCOPE_CI === '1';
+import { buildKernel, kernelDir, runGuest, strict, summary, unexpectedSkips, warnSkipping } from './harness';
 
 /** What build.sh and run.sh need; null when everything is there. */
 function missingToolchain(): string | null {
@@ -33,64 +27,7 @@ function missingToolchain(): string | null {
 }
 
 const missing = missingToolchain();
-if (missing && !strict) {
-  const bar = '!'.repeat(78);
-  console.warn(
-    `\n${bar}\n!! SKIPPING the kernel tests (pidfd_mem build + QEMU selftests):\n${missing
-      .split('\n')
-      .map((l) => `!!   ${l}`)
-      .join('\n')}\n!! (with CI=true or PIDSCOPE_CI=1 this is a failure, not a skip)\n${bar}\n`,
-  );
-}
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], timeoutMs = 3_000_000): Run {
-  const r = spawnSync(join(kernelDir, 'run.sh'), args, {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-function build(variant: 'normal' | 'debug'): { image: string; test: string } {
-  const flag = variant === 'debug' ? ['--debug'] : [];
-  const opts = { encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'inherit'] as ('ignore' | 'pipe' | 'inherit')[], timeout: 3_300_000 };
-  const image = execFileSync(join(kernelDir, 'build.sh'), flag, opts).trim();
-  const headers = execFileSync(join(kernelDir, 'build.sh'), [...flag, '--headers'], opts).trim();
-  const outDir = join(cache, 'selftests', variant);
-  mkdirSync(outDir, { recursive: true });
-  execFileSync(
-    'make',
-    ['-s', '-C', join(kernelDir, 'selftests'), `KHDR=${headers}`, `KSFT=${join(dirname(headers), '..', 'selftests')}`, `O=${outDir}`],
-    { stdio: 'inherit' },
-  );
-  return { image, test: join(outDir, 'pidfd_mem_test') };
-}
-
-/** Selftests that may skip, and the probe result their skip line must name (none today). */
-const allowedSkips: Record<string, RegExp> = {};
-
-function unexpectedSkips(out: string): string[] {
-  const bad: string[] = [];
-  for (const m of out.matchAll(/^ok \d+ \S+\.(\S+) # SKIP (.*)$/gm)) {
-    const allowed = allowedSkips[m[1]];
-    if (!allowed || !allowed.test(m[2])) bad.push(`${m[1]}: ${m[2]}`);
-  }
-  return bad;
-}
-
-function summary(out: string): { pass: number; fail: number; skip: number } {
-  const m = /# Totals: pass:(\d+) fail:(\d+) xfail:\d+ xpass:\d+ skip:(\d+) error:(\d+)/.exec(out);
-  if (!m) return { pass: 0, fail: -1, skip: -1 };
-  return { pass: Number(m[1]), fail: Number(m[2]) + Number(m[4]), skip: Number(m[3]) };
-}
+if (missing && !strict) warnSkipping('the kernel tests (pidfd_mem build + QEMU selftests)', missing);
 
 const suite = missing && !strict ? describe.skip : describe;
 
@@ -102,14 +39,14 @@ suite.each(['normal', 'debug'] as const)('pidfd_mem on the %s kernel', (variant)
   });
 
   it('builds the kernel and the selftests', () => {
-    built = build(variant);
+    built = buildKernel('x86_64', variant);
     expect(existsSync(built.image)).toBe(true);
     expect(existsSync(built.test)).toBe(true);
   });
 
   const cpus = [1, 2, 4];
   it.each(cpus)('passes every selftest as root on %i vCPU(s) with a clean kernel log', (smp) => {
-    const r = run(['--kernel', built.image, '--smp', String(smp), '--', built.test]);
+    const r = runGuest('x86_64', ['--kernel', built.image, '--smp', String(smp), '--', built.test]);
     const s = summary(r.stdout);
     expect({ status: r.status, fail: s.fail, unexpectedSkips: unexpectedSkips(r.stdout) }, `${r.stdout}\n${r.stderr}`).toEqual({
       status: 0,
@@ -121,7 +58,7 @@ suite.each(['normal', 'debug'] as const)('pidfd_mem on the %s kernel', (variant)
   });
 
   it('lets an unprivileged user inspect its own processes', () => {
-    const r = run([
+    const r = runGuest('x86_64', [
       '--kernel', built.image, '--user', '1000', '--',
       built.test, '-t', 'discovery', '-t', 'map_read_matches', '-t', 'write_access', '-t', 'nosigbus',
       '-t', 'exec_no_new_image',

@@ -11,17 +11,10 @@
 // tests are bounded in wall time (2-3 s each), so a slow TCG run does fewer iterations, not a
 // longer one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = join(__dirname, '..', '..');
-const kernelDir = join(root, 'kernel');
-const cache =
-  process.env.PIDSCOPE_KERNEL_CACHE ??
-  join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'), 'pidscope', 'kernel');
-const strict = process.env.CI === 'true' || process.env.PIDSCOPE_CI === '1';
-const cc = 'aarch64-linux-gnu-gcc';
+import { buildKernel, kernelDir, runGuest, strict, summary, unexpectedSkips, warnSkipping, type Run } from './harness';
 
 /** What the arm64 build and boot need; null when everything is there. */
 function missingToolchain(): string | null {
@@ -38,68 +31,7 @@ function missingToolchain(): string | null {
 }
 
 const missing = missingToolchain();
-if (missing && !strict) {
-  const bar = '!'.repeat(78);
-  console.warn(
-    `\n${bar}\n!! SKIPPING the arm64 kernel tests (cross build + qemu-system-aarch64 selftests):\n${missing
-      .split('\n')
-      .map((l) => `!!   ${l}`)
-      .join('\n')}\n!! (with CI=true or PIDSCOPE_CI=1 this is a failure, not a skip)\n${bar}\n`,
-  );
-}
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], timeoutMs = 3_000_000): Run {
-  const r = spawnSync(join(kernelDir, 'run.sh'), ['--arch', 'arm64', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-function build(variant: 'normal' | 'debug'): { image: string; test: string } {
-  const flags = ['--arch', 'arm64', ...(variant === 'debug' ? ['--debug'] : [])];
-  const opts = { encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'inherit'] as ('ignore' | 'pipe' | 'inherit')[], timeout: 3_300_000 };
-  const image = execFileSync(join(kernelDir, 'build.sh'), flags, opts).trim();
-  const headers = execFileSync(join(kernelDir, 'build.sh'), [...flags, '--headers'], opts).trim();
-  const outDir = join(cache, 'selftests', `arm64-${variant}`);
-  mkdirSync(outDir, { recursive: true });
-  // static: the guest's root is the x86_64 host's, which has no aarch64 libc to load
-  execFileSync(
-    'make',
-    [
-      '-s', '-B', '-C', join(kernelDir, 'selftests'), `CC=${cc} -static`, `KHDR=${headers}`,
-      `KSFT=${join(dirname(headers), '..', 'selftests')}`, `O=${outDir}`,
-    ],
-    { stdio: 'inherit' },
-  );
-  return { image, test: join(outDir, 'pidfd_mem_test') };
-}
-
-/** Selftests that may skip, and the probe result their skip line must name: none (Yama is on). */
-const allowedSkips: Record<string, RegExp> = {};
-
-function unexpectedSkips(out: string): string[] {
-  const bad: string[] = [];
-  for (const m of out.matchAll(/^ok \d+ \S+\.(\S+) # SKIP (.*)$/gm)) {
-    const allowed = allowedSkips[m[1]];
-    if (!allowed || !allowed.test(m[2])) bad.push(`${m[1]}: ${m[2]}`);
-  }
-  return bad;
-}
-
-function summary(out: string): { pass: number; fail: number; skip: number } {
-  const m = /# Totals: pass:(\d+) fail:(\d+) xfail:\d+ xpass:\d+ skip:(\d+) error:(\d+)/.exec(out);
-  if (!m) return { pass: 0, fail: -1, skip: -1 };
-  return { pass: Number(m[1]), fail: Number(m[2]) + Number(m[4]), skip: Number(m[3]) };
-}
+if (missing && !strict) warnSkipping('the arm64 kernel tests (cross build + qemu-system-aarch64 selftests)', missing);
 
 const suite = missing && !strict ? describe.skip : describe;
 
@@ -114,7 +46,7 @@ suite.each(['normal', 'debug'] as const)('pidfd_mem on the arm64 %s kernel (qemu
   });
 
   it('cross-builds the kernel and the static aarch64 selftests', () => {
-    built = build(variant);
+    built = buildKernel('arm64', variant);
     expect(existsSync(built.image)).toBe(true);
     expect(existsSync(built.test)).toBe(true);
     // an aarch64 executable, not the host's
@@ -123,7 +55,7 @@ suite.each(['normal', 'debug'] as const)('pidfd_mem on the arm64 %s kernel (qemu
   });
 
   it.each([...matrix[variant]])('passes every selftest as root on %i vCPU(s) with a clean kernel log', (smp) => {
-    const r = run(['--kernel', built.image, '--smp', String(smp), '--', built.test]);
+    const r = runGuest('arm64', ['--kernel', built.image, '--smp', String(smp), '--', built.test]);
     const s = summary(r.stdout);
     expect({ status: r.status, fail: s.fail, unexpectedSkips: unexpectedSkips(r.stdout) }, `${r.stdout}\n${r.stderr}`).toEqual({
       status: 0,
@@ -146,7 +78,7 @@ suite.each(['normal', 'debug'] as const)('pidfd_mem on the arm64 %s kernel (qemu
     chmodSync(test, 0o755);
     let r: Run;
     try {
-      r = run([
+      r = runGuest('arm64', [
         '--kernel', built.image, '--user', '1000', '--',
         test, '-t', 'discovery', '-t', 'map_read_matches', '-t', 'write_access', '-t', 'nosigbus',
         '-t', 'exec_no_new_image',
