@@ -320,7 +320,8 @@ class SymbolsImpl implements ProcessSymbols {
       scope: dv.scope,
     };
     if (dv.fn) v.function = dv.fn;
-    if (dv.declFile) v.declFile = dv.declFile;
+    // A getter in dv (the line table header is read on first use): passed on as one.
+    if ('declFile' in dv) Object.defineProperty(v, 'declFile', { enumerable: true, configurable: true, get: () => dv.declFile });
     if (dv.declLine !== undefined) v.declLine = dv.declLine;
     const loc = dv.location;
     if (loc.kind === 'absent' && !dv.declaration && dv.scope !== 'function-static' && loc.reason === 'optimized out') {

@@ -787,23 +787,33 @@ export class DwarfInfo {
     } else location = { kind: 'absent', reason: e.declaration ? 'declaration only' : OPTIMIZED_OUT };
     const declFileA = find(DW_AT.decl_file);
     const declLineA = find(DW_AT.decl_line);
-    let declFile: string | undefined;
-    if (declFileA) {
-      const t = this.lineFiles(declFileA.die.unit);
-      if (t) declFile = fileName(t, Number(toBig(declFileA.a.value)));
-    }
-    return {
+    const out: DwarfVariable = {
       name: e.name,
       type,
       location,
       scope: e.scope,
       fn: e.fn,
       compileUnit: e.unit.name,
-      declFile,
       declLine: declLineA ? Number(toBig(declLineA.a.value)) : undefined,
       declaration: e.declaration,
       hasLocation: !!loc || !!cv,
     };
+    if (declFileA) {
+      // Named on demand: the file name needs the unit's line table header (~0.7 ms on redis),
+      // and evaluating an expression never asks for it.
+      let declFile: string | undefined | null = null;
+      Object.defineProperty(out, 'declFile', {
+        enumerable: true,
+        get: () => {
+          if (declFile === null) {
+            const t = this.lineFiles(declFileA.die.unit);
+            declFile = t ? fileName(t, Number(toBig(declFileA.a.value))) : undefined;
+          }
+          return declFile;
+        },
+      });
+    }
+    return out;
   }
 
   functionInfo(e: FnEntry): DwarfFunction {
