@@ -7,8 +7,6 @@
  */
 import { mapFile } from '../../linux/mapFile';
 import { readFileSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
-import * as zlib from 'node:zlib';
 import { Cursor, FormatError, stringAt } from '../binary/cursor';
 
 export const SHT_NULL = 0;
@@ -282,9 +280,9 @@ export class ElfFile {
     const body = raw.subarray(c.pos);
     let out: Buffer;
     if (chType === ELFCOMPRESS_ZLIB) {
-      out = inflateSync(body, { maxOutputLength: Math.max(size, 1) });
+      out = zlib().inflateSync(body, { maxOutputLength: Math.max(size, 1) });
     } else if (chType === ELFCOMPRESS_ZSTD) {
-      const zstd = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
+      const zstd = (zlib() as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
       if (!zstd) throw new FormatError(`section ${sec.name} is zstd-compressed and this Node.js has no zstd`, sec.offset, this.path);
       out = zstd(body);
     } else {
@@ -458,11 +456,41 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-const nativeCrc32 = (zlib as unknown as { crc32?: (b: Uint8Array, crc?: number) => number }).crc32;
+type Crc32 = (b: Uint8Array, crc: number) => number;
+
+let zlibModule: typeof import('node:zlib') | undefined;
+/** node:zlib on first use: loading it loads node:stream too (~2 ms of a warm start that decompresses nothing). */
+function zlib(): typeof import('node:zlib') {
+  return (zlibModule ??= require('node:zlib') as typeof import('node:zlib'));
+}
+
+let nativeCrc32: Crc32 | null | undefined;
+/**
+ * zlib's native CRC-32 (Node 20.15+). A warm start checks the persistent index with it and needs
+ * nothing else of zlib, so it takes the function from the binding node:zlib's crc32 wraps,
+ * without loading node:zlib. process.binding is deprecated in documentation only (a warning
+ * only under --pending-deprecation, where node:zlib is used instead); any surprise falls back to
+ * node:zlib, then to the JS loop.
+ */
+function native(): Crc32 | undefined {
+  if (nativeCrc32 !== undefined) return nativeCrc32 ?? undefined;
+  nativeCrc32 = null;
+  const pending = /--pending-deprecation/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
+  const bind = (process as unknown as { binding?: (name: string) => { crc32?: Crc32 } }).binding;
+  try {
+    const b = !pending && typeof bind === 'function' ? bind.call(process, 'zlib') : undefined;
+    if (typeof b?.crc32 === 'function' && b.crc32(Buffer.from('123456789'), 0) >>> 0 === 0xcbf43926) nativeCrc32 = (x, c) => b.crc32!(x, c);
+  } catch {
+    /* no binding: node:zlib below */
+  }
+  if (!nativeCrc32) nativeCrc32 = (zlib() as unknown as { crc32?: Crc32 }).crc32 ?? null;
+  return nativeCrc32 ?? undefined;
+}
 
 /** The CRC32 used by .gnu_debuglink (zlib's: native from Node 20.15, a JS loop before). */
 export function crc32(buf: Uint8Array, crc = 0): number {
-  if (nativeCrc32) return nativeCrc32(buf, crc) >>> 0;
+  const nativeCrc = native();
+  if (nativeCrc) return nativeCrc(buf, crc) >>> 0;
   let c = ~crc >>> 0;
   for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
