@@ -100,8 +100,7 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
   }
   const groups = modulesOf(regions).filter((m) => m.path.startsWith('/') && m.inode !== 0);
   const debugDirs = [...(opts.debugDirs ?? []), ...DEFAULT_DEBUG_DIRS];
-  const modules: Module[] = [];
-  for (const g of groups) {
+  const open = (g: (typeof groups)[number], isMain: boolean): Module | undefined => {
     const first = g.regions.reduce((a, b) => (a.start < b.start ? a : b));
     const last = g.regions.reduce((a, b) => (a.end > b.end ? a : b));
     const rootPath = `/proc/${pid}/root${g.path}`;
@@ -137,42 +136,74 @@ export async function loadSymbols(pid: number, opts: LoadOptions = {}): Promise<
     }
     if (!elf) {
       if (!errs.includes('not ELF')) warnings.push(`${g.path}: cannot read (${errs.join('; ')}); its symbols are unknown`);
-      continue;
+      return undefined;
     }
     const bias = computeBias(elf, g.regions);
     if (bias === undefined) {
       warnings.push(`${g.path}: no PT_LOAD matches its mappings; skipped`);
-      continue;
+      return undefined;
     }
     const modWarnings: string[] = [];
     const dbg = findDebugFile(elf, sameFile || !g.deleted ? rootPath : readFrom, g.path, debugDirs, modWarnings);
-    const isMain = exe !== undefined ? g.path === exe : modules.length === 0;
     if (!dbg && isMain)
       modWarnings.push(
         `${g.path}: no debug info found (looked in the file, by build-id and .gnu_debuglink under ${debugDirs.join(', ')}); variables have no types`,
       );
-    modules.push(
-      new Module({
-        path: g.path,
-        readFrom,
-        elf,
-        debugElf: dbg?.elf,
-        debugFile: dbg && dbg.how !== 'self' ? dbg.path : undefined,
-        bias,
-        start: first.start,
-        end: last.end,
-        isMain,
-        warnings: modWarnings,
-      }),
-    );
-  }
-  if (modules.length === 0)
-    throw new PidscopeError(
+    return new Module({
+      path: g.path,
+      readFrom,
+      elf,
+      debugElf: dbg?.elf,
+      debugFile: dbg && dbg.how !== 'self' ? dbg.path : undefined,
+      bias,
+      start: first.start,
+      end: last.end,
+      isMain,
+      warnings: modWarnings,
+    });
+  };
+  const noModules = () =>
+    new PidscopeError(
       'NO_MODULES',
       `No readable ELF file is mapped in process ${pid}`,
       'Check permissions on /proc/PID/map_files (needs the same user or CAP_SYS_ADMIN)',
     );
+  // The main program now, the libraries on first need: most lookups are answered by the main
+  // program (see findVariables), and each library costs its ELF headers, its debug file's and
+  // its symbol tables (~6 ms of a warm `eval` with libc, libm and ld.so and their debug files).
+  const mainGroup = exe !== undefined ? groups.find((g) => g.path === exe) : undefined;
+  const main = mainGroup ? open(mainGroup, true) : undefined;
+  if (main) {
+    const others = groups.filter((g) => g !== mainGroup);
+    const rest = () => linkMapOrder([main, ...others.flatMap((g) => open(g, false) ?? [])]);
+    return new SymbolsImpl({ main, rest, spans: others.map((g) => loadedSpan(g.regions, regions)) }, warnings, pid, opts.readMemory);
+  }
+  const modules: Module[] = [];
+  for (const g of groups) {
+    if (g === mainGroup) continue; // tried above: unreadable (its warning is given)
+    const m = open(g, exe !== undefined ? g.path === exe : modules.length === 0);
+    if (m) modules.push(m);
+  }
+  if (modules.length === 0) throw noModules();
   return new SymbolsImpl(linkMapOrder(modules), warnings, pid, opts.readMemory);
+}
+
+/**
+ * Where a module's loaded image can be, from the memory map alone: its file's mappings and the
+ * anonymous mappings right after the last (.bss past the file's end). A module's PT_LOAD extent
+ * lies inside; an address outside needs no look at the module's ELF file.
+ */
+function loadedSpan(own: readonly MapRegion[], all: readonly MapRegion[]): [bigint, bigint] {
+  let lo = own[0].start;
+  let hi = own[0].end;
+  for (const r of own) {
+    if (r.start < lo) lo = r.start;
+    if (r.end > hi) hi = r.end;
+  }
+  for (const r of [...all].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))) {
+    if (r.start === hi && r.kind === 'anonymous') hi = r.end;
+  }
+  return [lo, hi];
 }
 
 /**
@@ -244,7 +275,12 @@ export function loadSymbolsFromFiles(paths: string[], opts: LoadOptions = {}): P
 const SCOPE_RANK = { global: 0, 'file-static': 1, 'function-static': 2 } as const;
 
 class SymbolsImpl implements ProcessSymbols {
-  readonly modules: Module[];
+  private allModules?: Module[];
+  /** The main program, when the libraries are opened on first need. */
+  private readonly main?: Module;
+  private openRest?: () => Module[];
+  /** Where the libraries not opened yet can be loaded (loadedSpan). */
+  private readonly spans?: Array<[bigint, bigint]>;
   private readonly loadWarnings: string[];
   readonly pointerSize: number;
   private completing = new Set<string>();
@@ -252,14 +288,44 @@ class SymbolsImpl implements ProcessSymbols {
   readonly pid?: number;
   private readonly readMemory?: ReadMemory;
 
-  constructor(modules: Module[], warnings: string[], pid?: number, readMemory?: ReadMemory) {
+  /** Every module (the main program first, then link-map order); the first use opens the libraries. */
+  get modules(): Module[] {
+    if (!this.allModules) {
+      const all = this.openRest!();
+      this.openRest = undefined;
+      this.allModules = all;
+      for (const m of all) if (m !== this.main) this.own(m);
+    }
+    return this.allModules;
+  }
+
+  constructor(
+    modules: Module[] | { main: Module; rest: () => Module[]; spans: Array<[bigint, bigint]> },
+    warnings: string[],
+    pid?: number,
+    readMemory?: ReadMemory,
+  ) {
     this.pid = pid;
     this.readMemory = readMemory;
-    this.modules = modules;
+    if (Array.isArray(modules)) this.allModules = modules;
+    else {
+      this.main = modules.main;
+      this.openRest = modules.rest;
+      this.spans = modules.spans;
+    }
     this.loadWarnings = warnings;
-    this.pointerSize = modules[0]?.elf.addressSize ?? 8;
+    this.pointerSize = (this.main ?? this.allModules?.[0])?.elf.addressSize ?? 8;
+    for (const m of this.allModules ?? [this.main!]) this.own(m);
+  }
+
+  private own(m: Module): void {
     // Set before any DWARF is opened: a module's DWARF is read on its first lookup.
-    for (const m of modules) m.completeType = (kind, name) => this.completeType(m, kind, name);
+    m.completeType = (kind, name) => this.completeType(m, kind, name);
+  }
+
+  /** The main program's module, without opening the libraries. */
+  private get mainModule(): Module | undefined {
+    return this.main ?? this.modules.find((m) => m.isMain);
   }
 
   private completeType(from: Module, kind: 'struct' | 'union' | 'enum', name: string): Type | undefined {
@@ -267,11 +333,18 @@ class SymbolsImpl implements ProcessSymbols {
     if (this.completing.has(key)) return undefined;
     this.completing.add(key);
     try {
-      for (const m of [from, ...this.modules.filter((x) => x !== from)]) {
+      const defined = (m: Module): Type | undefined => {
         const d = m.dwarf;
-        if (!d) continue;
-        const def = d.typeDefinition(key);
-        if (def !== undefined) return d.types.typeAt(def);
+        const def = d?.typeDefinition(key);
+        return def !== undefined ? d!.types.typeAt(def) : undefined;
+      };
+      // The asking module first, before the others are even opened (see `modules`).
+      const own = defined(from);
+      if (own) return own;
+      for (const m of this.modules) {
+        if (m === from) continue;
+        const t = defined(m);
+        if (t) return t;
       }
       return undefined;
     } finally {
@@ -297,7 +370,24 @@ class SymbolsImpl implements ProcessSymbols {
   }
 
   moduleAt(address: bigint): Module | undefined {
+    // The main program is first in `modules`: asking it first opens no library.
+    if (this.main?.contains(address)) return this.main;
+    if (!this.mayBeLibrary(address)) return undefined;
     return this.modules.find((m) => m.contains(address));
+  }
+
+  /**
+   * The modules whose loaded image may contain `address`, in `modules` order, opening the
+   * libraries only when the address is near one (value/symbolize.ts: heap and stack pointers
+   * are near none).
+   */
+  modulesNear(address: bigint): Module[] {
+    if (this.allModules) return this.allModules;
+    return this.mayBeLibrary(address) ? this.modules : [this.main!];
+  }
+
+  private mayBeLibrary(address: bigint): boolean {
+    return this.allModules !== undefined || !this.spans || this.spans.some(([lo, hi]) => address >= lo && address < hi);
   }
 
   dwarfErrors(): Array<{ module: string; errors: string[] }> {
@@ -397,14 +487,24 @@ class SymbolsImpl implements ProcessSymbols {
    * resolves to one. Listings (allVariables) include them.
    */
   findVariables(name: string, scope?: LookupScope): VariableSymbol[] {
-    const all = this.lookupVariables(name, scope);
-    return scope?.function ? all : all.filter((v) => v.scope !== 'function-static');
+    const visible = (all: VariableSymbol[]) => (scope?.function ? all : all.filter((v) => v.scope !== 'function-static'));
+    const main = this.mainModule;
+    if (main && !scope?.module) {
+      // The full list is sorted typed (DWARF) first, then by module with the main program
+      // first: when the main program has a typed variable with an address, that one heads the
+      // full list too, and every caller takes the head (or the first with an address). So the
+      // libraries need not be opened or searched.
+      const own = visible(this.lookupVariables(name, scope, [main]));
+      if (own[0]?.type !== undefined && own[0].address !== undefined) return own;
+    }
+    return visible(this.lookupVariables(name, scope));
   }
 
-  private lookupVariables(name: string, scope?: LookupScope): VariableSymbol[] {
+  private lookupVariables(name: string, scope?: LookupScope, only?: Module[]): VariableSymbol[] {
     const out: VariableSymbol[] = [];
     const declarations: Array<{ m: Module; v: VariableSymbol }> = [];
-    for (const m of this.modulesFor(scope)) {
+    const order = only ?? this.modulesFor(scope);
+    for (const m of order) {
       // Modules whose symbol tables do not know the name are not indexed for it (a lookup of a
       // program global must not pay for libc's DWARF). Storage-less variables have no symbol,
       // so function-scope lookups check the function's name instead.
@@ -463,6 +563,9 @@ class SymbolsImpl implements ProcessSymbols {
         }
       }
     }
+    // Only the main program was asked (findVariables' shortcut): a declaration there is completed
+    // from the other modules, so say nothing and let the caller ask them all.
+    if (only && declarations.length) return [];
     // A declaration's type + another module's ELF definition (e.g. extern `environ`).
     for (const { m, v } of declarations) {
       const typed = out.findIndex((x) => x.type === undefined && x.address !== undefined);
@@ -482,8 +585,9 @@ class SymbolsImpl implements ProcessSymbols {
       const ta = a.type === undefined ? 1 : 0;
       const tb = b.type === undefined ? 1 : 0;
       if (ta !== tb) return ta - tb;
-      const ma = this.modules.findIndex((m) => m.path === a.module);
-      const mb = this.modules.findIndex((m) => m.path === b.module);
+      const ranks = only ?? this.modules;
+      const ma = ranks.findIndex((m) => m.path === a.module);
+      const mb = ranks.findIndex((m) => m.path === b.module);
       if (ta === 1) {
         const la = a.scope === 'global' ? 0 : 1;
         const lb = b.scope === 'global' ? 0 : 1;
@@ -578,7 +682,7 @@ class SymbolsImpl implements ProcessSymbols {
    * else of its first unit that names one; undefined without DWARF.
    */
   mainLanguage(): number | undefined {
-    const d = this.modules.find((m) => m.isMain)?.dwarf;
+    const d = this.mainModule?.dwarf;
     if (!d) return undefined;
     try {
       d.index();

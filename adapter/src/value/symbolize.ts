@@ -29,6 +29,8 @@ interface ModuleLike {
 interface WithModules {
   moduleAt(address: bigint): ModuleLike | undefined;
   modules?: ModuleLike[];
+  /** The modules that may hold `address`, in `modules` order (symbols/index.ts: opens no library for a heap address). */
+  modulesNear?(address: bigint): ModuleLike[];
 }
 
 const sortedCache = new WeakMap<ModuleLike, ElfSymbolLike[]>();
@@ -103,7 +105,7 @@ export function symbolSuffix(symbols: SymbolLookup | undefined, address: bigint)
     if (m && typeof m.symbols === 'function') return lookup(m, address, false);
     // .bss past the file-backed mapping is an anonymous mapping: ask the module whose loaded
     // image (PT_LOAD extent) covers the address. Heap pointers match none and cost nothing.
-    for (const mod of wm.modules ?? []) {
+    for (const mod of wm.modulesNear?.(address) ?? wm.modules ?? []) {
       const ext = extent(mod);
       if (!ext || address < ext.lo || address >= ext.hi) continue;
       const t = lookup(mod, address, true);
