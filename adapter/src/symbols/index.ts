@@ -695,7 +695,7 @@ class SymbolsImpl implements ProcessSymbols {
   }
 
   symbolize(address: bigint): SymbolizedAddress | undefined {
-    const m = this.moduleAt(address) ?? this.modules.find((x) => x.symbolize(address));
+    const m = this.moduleAt(address) ?? this.modulesNear(address).find((x) => x.symbolize(address));
     if (!m) return undefined;
     const r = m.symbolize(address);
     return r ? { symbol: r.symbol.name, offset: r.offset, module: m.path } : undefined;
