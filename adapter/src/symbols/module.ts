@@ -12,6 +12,7 @@ import type { CompleteType } from './dwarf/typeBuilder';
 import type { DwarfSections } from './dwarf/reader';
 import { ElfFile, PT_LOAD, type ElfSymbol } from './elf/elf';
 import { attachIndexCache } from './indexCache/attach';
+import { attachCompilerIndex } from './dwarf/compilerIndex';
 
 export interface ModuleRegion {
   start: bigint;
@@ -164,6 +165,8 @@ export class Module {
         size: e.buf.length,
         buildId: safe(() => e.buildId()),
       });
+      // Without a cached index, the file's own (.debug_names / .gdb_index) spares the full scan.
+      attachCompilerIndex(this.dwarfInfo, sec, (w) => this.warnings.push(w));
     } catch (err) {
       this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
     }

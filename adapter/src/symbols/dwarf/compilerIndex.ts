@@ -1,0 +1,346 @@
+/**
+ * Looks names up through the index a compiler or gdb already wrote into the file
+ * (`.debug_names`, else `.gdb_index`) instead of scanning every unit: a lookup of `name` scans
+ * only the units the index lists for it (with the same scanner as the full index, so the
+ * entries are the same DIEs), plus any unit the index does not cover.
+ *
+ * The result equals the full scan's for every lookup pidscope makes, by construction:
+ * - a name with no definition among the listed units (a typo, a variable only declared here,
+ *   a name the index leaves out) falls back to the full scan, so declarations the indexes omit
+ *   (`extern int x;` in a unit that does not define x, read for `environ`-style lookups) and
+ *   function statics gdb's indexes omit are still found;
+ * - a lookup of a function's static (`fn::name`) also scans the units that define `fn`;
+ * - the one intended difference: when a definition is found, declarations of the same name in
+ *   other units (which no index lists) are not returned. pidscope reads a declaration only when
+ *   no definition answers, so this shows only for `'file.c'::x` where file.c merely declares x.
+ * Listings (every global: `pidscope globals`, DAP scopes) build the full maps, by one scan of
+ * every unit, and hand them to the persistent cache as a scan would.
+ *
+ * The index is checked against the file first (versions, bounds, every unit offset a real
+ * compile unit in .debug_info, gdb's unit lengths); a section that fails — on open or on any
+ * later lookup — is treated as absent with a warning naming the file and the problem.
+ * PIDSCOPE_COMPILER_INDEX=0 turns this off (benchmarks, equivalence tests).
+ */
+import { DW_TAG, DW_UT } from './constants';
+import { parseDebugNames, DebugNamesError, type DebugNames } from './debugNames';
+import { parseGdbIndex, GdbIndexError, type GdbIndex } from './gdbIndex';
+import type { DwarfInfo, FnEntry, IndexParts, VarEntry } from './info';
+import type { Unit } from './reader';
+
+export type CompilerIndexKind = '.debug_names' | '.gdb_index';
+
+/** Whether compiler-emitted indexes are used (PIDSCOPE_COMPILER_INDEX=0 turns them off). */
+export function compilerIndexEnabled(): boolean {
+  return process.env.PIDSCOPE_COMPILER_INDEX !== '0';
+}
+
+interface UnitSpan {
+  offset: number;
+  end: number;
+  /** Holds code and data DIEs (compile, partial, skeleton units), not only types. */
+  compile: boolean;
+}
+
+/**
+ * Unit boundaries from the headers alone (no DIE read): where units start, and which are
+ * compile units. Undefined when a header is unreadable (the full scan then reports it).
+ */
+export function unitSpans(info: Buffer, littleEndian: boolean, typesStart?: number): UnitSpan[] | undefined {
+  const out: UnitSpan[] = [];
+  const u16 = (at: number) => (littleEndian ? info.readUInt16LE(at) : info.readUInt16BE(at));
+  const u32 = (at: number) => (littleEndian ? info.readUInt32LE(at) : info.readUInt32BE(at));
+  let off = 0;
+  while (off < info.length) {
+    if (off + 4 > info.length) return undefined;
+    let len = u32(off);
+    let hdr = 4;
+    if (len === 0xffffffff) {
+      if (off + 12 > info.length) return undefined;
+      const big = littleEndian ? info.readBigUInt64LE(off + 4) : info.readBigUInt64BE(off + 4);
+      if (big > BigInt(info.length)) return undefined;
+      len = Number(big);
+      hdr = 12;
+    } else if (len >= 0xfffffff0) return undefined;
+    const end = off + hdr + len;
+    if (end > info.length || off + hdr + 3 > end) return undefined;
+    const version = u16(off + hdr);
+    if (version < 2 || version > 5) return undefined;
+    let compile = typesStart === undefined || off < typesStart;
+    if (compile && version >= 5) {
+      const ut = info[off + hdr + 2];
+      compile = ut === DW_UT.compile || ut === DW_UT.partial || ut === DW_UT.skeleton || ut === DW_UT.split_compile;
+    }
+    out.push({ offset: off, end, compile });
+    off = end;
+  }
+  return out;
+}
+
+/** A name → the compile units (.debug_info offsets) holding DIEs of that name, per kind. */
+interface UnitFinder {
+  kind: CompilerIndexKind;
+  /** Units the index covers (names of other compile units are not in it). */
+  covered: Set<number>;
+  units(name: string, want: 'variable' | 'function'): number[];
+}
+
+const TYPE_TAGS = new Set<number>([DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.enumeration_type, DW_TAG.typedef, DW_TAG.base_type, DW_TAG.class_type]);
+const FUNCTION_TAGS = new Set<number>([DW_TAG.subprogram, DW_TAG.inlined_subroutine]);
+
+function lastComponent(name: string): string {
+  const i = name.lastIndexOf('::');
+  return i >= 0 ? name.slice(i + 2) : name;
+}
+
+/**
+ * gdb writes C++ names qualified (`ns::f`), where the scan keys functions by DW_AT_name: those
+ * are also found by their last component. Built once, and only when a qualified name exists.
+ */
+function qualifiedByLast(names: () => string[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const n of names()) {
+    if (!n.includes('::')) continue;
+    const k = lastComponent(n);
+    const l = m.get(k);
+    if (l) l.push(n);
+    else m.set(k, [n]);
+  }
+  return m;
+}
+
+function debugNamesFinder(dn: DebugNames, spans: Map<number, UnitSpan>, str: Buffer | undefined): UnitFinder {
+  const covered = new Set<number>();
+  for (const ix of dn.indexes) {
+    for (const cu of ix.cus) {
+      const s = spans.get(cu);
+      if (!s)
+        throw new DebugNamesError(`name index at 0x${ix.offset.toString(16)} lists a compile unit at 0x${cu.toString(16)}, where .debug_info has no unit`);
+      if (!s.compile)
+        throw new DebugNamesError(`name index at 0x${ix.offset.toString(16)} lists the unit at 0x${cu.toString(16)} as a compile unit; it is a type unit`);
+      covered.add(cu);
+    }
+  }
+  const gdbWritten = dn.indexes.some((ix) => ix.augmentation.startsWith('GDB'));
+  let byLast: Map<string, string[]> | undefined;
+  return {
+    kind: '.debug_names',
+    covered,
+    units(name, want) {
+      const keys = new Set([name, lastComponent(name)]);
+      if (gdbWritten && want === 'function' && str?.includes('::')) for (const q of (byLast ??= qualifiedByLast(() => dn.names())).get(name) ?? []) keys.add(q);
+      const out = new Set<number>();
+      for (const k of keys) {
+        for (const e of dn.lookup(k)) {
+          if (e.cu === undefined) continue; // a type unit: types only
+          if (TYPE_TAGS.has(e.tag) || (want === 'variable' ? FUNCTION_TAGS.has(e.tag) : e.tag === DW_TAG.variable)) continue;
+          const s = spans.get(e.cu)!;
+          if (e.dieOffset !== undefined && (e.dieOffset < 1 || e.cu + e.dieOffset >= s.end))
+            throw new DebugNamesError(`entry for ${k} points at DIE offset 0x${e.dieOffset.toString(16)}, outside its unit at 0x${e.cu.toString(16)}`);
+          out.add(e.cu);
+        }
+      }
+      return [...out];
+    },
+  };
+}
+
+function gdbIndexFinder(gi: GdbIndex, spans: Map<number, UnitSpan>, buf: Buffer): UnitFinder {
+  const covered = new Set<number>();
+  for (const cu of gi.cus) {
+    const s = spans.get(cu.offset);
+    if (!s || !s.compile) throw new GdbIndexError(`CU list names 0x${cu.offset.toString(16)}, where .debug_info has no compile unit`);
+    if (s.end - s.offset !== cu.length)
+      throw new GdbIndexError(`CU at 0x${cu.offset.toString(16)} has length ${cu.length} in the index, ${s.end - s.offset} in .debug_info`);
+    covered.add(cu.offset);
+  }
+  let byLast: Map<string, string[]> | undefined;
+  const hasQualified = buf.includes('::');
+  return {
+    kind: '.gdb_index',
+    covered,
+    units(name, want) {
+      const keys = new Set([name, lastComponent(name)]);
+      if (want === 'function' && hasQualified) for (const q of (byLast ??= qualifiedByLast(() => gi.names())).get(name) ?? []) keys.add(q);
+      const out = new Set<number>();
+      for (const k of keys) {
+        for (const h of gi.lookup(k)) {
+          if (h.cu === undefined || h.kind === 'type') continue;
+          if (want === 'variable' ? h.kind === 'function' : h.kind === 'variable') continue;
+          out.add(gi.cus[h.cu].offset);
+        }
+      }
+      return [...out];
+    },
+  };
+}
+
+export interface AttachedCompilerIndex {
+  kind: CompilerIndexKind;
+  /** How lookups were answered so far (tests and benchmarks). */
+  stats: { indexed: number; fullFallbacks: number; unitsScanned: number };
+}
+
+/**
+ * Lets `d` answer name lookups through the file's own index when it has a valid one (see the
+ * file comment). `section` reads an ELF section of the DWARF file; `warn` receives the reason a
+ * present index is not used. Call after the persistent cache had its chance (a warm cache wins).
+ */
+export function attachCompilerIndex(
+  d: DwarfInfo,
+  section: (name: string) => Buffer | undefined,
+  warn: (message: string) => void,
+): AttachedCompilerIndex | undefined {
+  if (!compilerIndexEnabled() || d.indexAdopted) return undefined;
+  const s = d.reader.s;
+  const file = s.file ?? 'the DWARF file';
+  const dn = section('.debug_names');
+  const gi = section('.gdb_index');
+  if (!dn?.length && !gi?.length) return undefined;
+  const list = unitSpans(s.info, s.littleEndian, s.typesStart);
+  if (!list) return undefined; // a broken unit header: the scan reports it
+  const spans = new Map(list.map((u) => [u.offset, u]));
+  let finder: UnitFinder | undefined;
+  if (dn?.length) {
+    try {
+      finder = debugNamesFinder(parseDebugNames(dn, s.str, s.littleEndian), spans, s.str);
+    } catch (e) {
+      warn(`${file}: .debug_names not used (${(e as Error).message}); scanning the DWARF instead`);
+    }
+  }
+  if (!finder && gi?.length) {
+    try {
+      finder = gdbIndexFinder(parseGdbIndex(gi), spans, gi);
+    } catch (e) {
+      warn(`${file}: .gdb_index not used (${(e as Error).message}); scanning the DWARF instead`);
+    }
+  }
+  if (!finder) return undefined;
+  const f = finder;
+  d.reader.knowUnitStarts(list.map((u) => u.offset));
+  const uncovered = list.filter((u) => u.compile && !f.covered.has(u.offset)).map((u) => u.offset);
+  const attached: AttachedCompilerIndex = { kind: f.kind, stats: { indexed: 0, fullFallbacks: 0, unitsScanned: 0 } };
+
+  type Scan = ReturnType<DwarfInfo['scanUnits']>;
+  const perUnit = new Map<number, Scan>();
+  let broken = false;
+  let full: { variables: Map<string, VarEntry[]>; functions: Map<string, FnEntry[]> } | undefined;
+  // The persistent cache saves an index only once the full maps exist (a listing built them):
+  // an index of just the names looked up would be wrong for the next run.
+  const save = d.onIndexed;
+  d.onIndexed = (what) => {
+    if (full) save?.(what);
+  };
+
+  const scanOf = (off: number): Scan | undefined => {
+    let r = perUnit.get(off);
+    if (!r) {
+      const u = d.reader.unitAt(off);
+      if (!u || u.offset !== off) return undefined;
+      perUnit.set(off, (r = d.scanUnits([u])));
+      attached.stats.unitsScanned++;
+    }
+    return r;
+  };
+  /** Entries of `name` in these units, in the full scan's order (direct ones, then those named through another DIE). */
+  function gather<T extends VarEntry | FnEntry>(offsets: Iterable<number>, name: string, pick: (x: Scan) => Map<string, T[]>): T[] {
+    const sorted = [...new Set(offsets)].sort((a, b) => a - b);
+    const direct: T[] = [];
+    const late: T[] = [];
+    for (const off of sorted) {
+      const r = scanOf(off);
+      for (const e of (r && pick(r).get(name)) ?? []) (r!.late.has(e) ? late : direct).push(e);
+    }
+    return direct.concat(late);
+  }
+  const fullMaps = () => {
+    if (full) return full;
+    const units: Unit[] = d.reader.units();
+    for (const e of d.reader.unitErrors) if (!d.errors.includes(e)) d.errors.push(e);
+    const variables = new Map<string, VarEntry[]>();
+    const functions = new Map<string, FnEntry[]>();
+    const scans = units.filter((u) => !u.error && u.unitType !== DW_UT.type && u.unitType !== DW_UT.split_type).map((u) => scanOf(u.offset));
+    for (const late of [false, true]) {
+      for (const r of scans) {
+        if (!r) continue;
+        for (const [n, l] of r.variables) for (const e of l) if (r.late.has(e) === late) push(variables, n, e);
+        for (const [n, l] of r.functions) for (const e of l) if (r.late.has(e) === late) push(functions, n, e);
+      }
+    }
+    full = { variables, functions };
+    save?.('names');
+    return full;
+  };
+  /** Runs a lookup through the index; a malformed index found on the way is dropped for good. */
+  const viaIndex = <T>(what: () => T | undefined): T | undefined => {
+    if (broken) return undefined;
+    try {
+      return what();
+    } catch (e) {
+      if (!(e instanceof DebugNamesError || e instanceof GdbIndexError)) throw e;
+      broken = true;
+      warn(`${file}: ${f.kind} not used (${e.message}); scanning the DWARF instead`);
+      return undefined;
+    }
+  };
+  // What an answer must contain to be complete (see the file comment): indexes leave out
+  // variables without storage (clang) and list a static name in one unit only (.gdb_index), so
+  // only an external definition proves the name's units are all listed; .gdb_index does the
+  // same to static functions.
+  const completeVariables = (l: VarEntry[]) => l.some((e) => !e.declaration && e.scope === 'global');
+  const completeFunctions = (l: FnEntry[]) => l.some((e) => !e.declaration && (f.kind === '.debug_names' || e.external));
+
+  const parts: IndexParts = {
+    variables: () => fullMaps().variables,
+    functions: () => fullMaps().functions,
+    variablesNamed(name: string, fn?: string): VarEntry[] {
+      if (full) return full.variables.get(name) ?? [];
+      const hit = viaIndex(() => {
+        const units = f.units(name, 'variable').concat(uncovered);
+        if (fn !== undefined) {
+          // The statics of `fn` sit in its units: complete for this function when it is listed.
+          const fnUnits = f.units(fn, 'function');
+          if (!completeFunctions(gather(fnUnits, fn, (x) => x.functions))) return undefined;
+          return gather(units.concat(fnUnits), name, (x) => x.variables);
+        }
+        const l = gather(units, name, (x) => x.variables);
+        return completeVariables(l) ? l : undefined;
+      });
+      if (hit) {
+        attached.stats.indexed++;
+        return hit;
+      }
+      attached.stats.fullFallbacks++;
+      return fullMaps().variables.get(name) ?? [];
+    },
+    functionsNamed(name: string): FnEntry[] {
+      if (full) return full.functions.get(name) ?? [];
+      const hit = viaIndex(() => {
+        const l = gather(f.units(name, 'function').concat(uncovered), name, (x) => x.functions);
+        return completeFunctions(l) ? l : undefined;
+      });
+      if (hit) {
+        attached.stats.indexed++;
+        return hit;
+      }
+      attached.stats.fullFallbacks++;
+      return fullMaps().functions.get(name) ?? [];
+    },
+    errors: [],
+  };
+  d.adoptIndex(parts);
+  attachments.set(d, attached);
+  return attached;
+}
+
+const attachments = new WeakMap<DwarfInfo, AttachedCompilerIndex>();
+
+/** The compiler index answering `d`'s lookups, if one was attached. */
+export function compilerIndexOf(d: DwarfInfo): AttachedCompilerIndex | undefined {
+  return attachments.get(d);
+}
+
+function push<T>(m: Map<string, T[]>, k: string, v: T): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}

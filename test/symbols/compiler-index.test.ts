@@ -1,0 +1,102 @@
+/**
+ * Lookups through a compiler-emitted name index (.debug_names from clang -gpubnames or
+ * gdb-add-index -dwarf-5, .gdb_index from gdb-add-index) give the same DIEs as the full scan,
+ * for every name the scan knows, in every fixture variant that carries an index.
+ * The one intended difference (adapter/src/symbols/dwarf/compilerIndex.ts): when a name has an
+ * external definition, declarations of it in units that do not define it are not returned.
+ */
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compilerIndexOf } from '../../adapter/src/symbols/dwarf/compilerIndex';
+import type { DwarfInfo, FnEntry, VarEntry } from '../../adapter/src/symbols/dwarf/info';
+import { loadSymbolsFromFiles } from '../../adapter/src/symbols/index';
+import { fixturePath, INDEXED_VARIANTS, PROGRAMS } from '../support/fixtures';
+
+const saved = { cache: process.env.PIDSCOPE_INDEX_CACHE, ci: process.env.PIDSCOPE_COMPILER_INDEX };
+beforeAll(() => {
+  process.env.PIDSCOPE_INDEX_CACHE = '0';
+});
+afterAll(() => {
+  for (const [k, v] of [
+    ['PIDSCOPE_INDEX_CACHE', saved.cache],
+    ['PIDSCOPE_COMPILER_INDEX', saved.ci],
+  ] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+function open(path: string, compilerIndex: boolean): DwarfInfo {
+  process.env.PIDSCOPE_COMPILER_INDEX = compilerIndex ? '1' : '0';
+  const d = loadSymbolsFromFiles([path]).modules[0].dwarf;
+  if (!d) throw new Error(`${path} has no DWARF`);
+  return d;
+}
+
+const shape = (e: VarEntry | FnEntry) => ({
+  name: e.name,
+  die: e.die,
+  unit: e.unit.offset,
+  ...('scope' in e ? { scope: e.scope, fn: e.fn, constOnly: e.constOnly } : { external: e.external }),
+  declaration: e.declaration,
+});
+
+/** The scan's entries less the declarations the index may leave out when a definition exists. */
+function expected(scan: Array<VarEntry | FnEntry>, got: Array<VarEntry | FnEntry>) {
+  if (!got.some((e) => !e.declaration)) return scan.map(shape);
+  const units = new Set(got.map((e) => e.unit.offset));
+  return scan.filter((e) => !e.declaration || units.has(e.unit.offset)).map(shape);
+}
+
+for (const variant of INDEXED_VARIANTS) {
+  describe(`compiler index, variant ${variant}`, () => {
+    for (const program of PROGRAMS) {
+      const path = fixturePath(program, variant);
+      it.skipIf(!existsSync(path))(`${program}: every name resolves to the scan's DIEs`, () => {
+        const scan = open(path, false);
+        scan.index();
+        expect(compilerIndexOf(scan)).toBeUndefined();
+        let d = open(path, true);
+        const kind = compilerIndexOf(d)?.kind;
+        expect(kind).toBe(variant === 'gdb-index' ? '.gdb_index' : '.debug_names');
+        let fallbacks = 0;
+        /** One lookup on an instance that has not built the full maps (a fallback builds them: a fresh instance then). */
+        const ask = <T>(q: (x: DwarfInfo) => T): { r: T; viaIndex: boolean } => {
+          const st = compilerIndexOf(d)!.stats;
+          const before = st.fullFallbacks;
+          const r = q(d);
+          if (st.fullFallbacks === before) return { r, viaIndex: true };
+          fallbacks++;
+          d = open(path, true);
+          return { r, viaIndex: false };
+        };
+        let indexed = 0;
+        for (const [name, list] of scan.variables) {
+          const got = ask((x) => x.variablesNamed(name));
+          expect({ name, entries: got.r.map(shape) }).toEqual({ name, entries: expected(list, got.r) });
+          // A name with an external definition is answered from .debug_names, not by the full
+          // scan. (.gdb_index names only the first unit that mentions a name, often one that
+          // just declares it: that lookup falls back.)
+          if (kind === '.debug_names' && list.some((e) => e.scope === 'global' && !e.declaration))
+            expect({ name, viaIndex: got.viaIndex }).toEqual({ name, viaIndex: true });
+          if (got.viaIndex) indexed++;
+          // `fn::name`: the function's statics, as the scan has them.
+          for (const fn of new Set(list.filter((e) => e.fn !== undefined).map((e) => e.fn!))) {
+            const mine = ask((x) => x.variablesNamed(name, fn)).r.filter((e) => e.fn === fn);
+            expect({ name, fn, entries: mine.map(shape) }).toEqual({ name, fn, entries: list.filter((e) => e.fn === fn).map(shape) });
+          }
+        }
+        for (const [name, list] of scan.functions) {
+          const got = ask((x) => x.functionsNamed(name));
+          expect({ name, entries: got.r.map(shape) }).toEqual({ name, entries: expected(list, got.r) });
+          if (kind === '.debug_names' && list.some((e) => e.external && !e.declaration))
+            expect({ name, viaIndex: got.viaIndex }).toEqual({ name, viaIndex: true });
+          if (got.viaIndex) indexed++;
+        }
+        expect(ask((x) => x.variablesNamed('no_such_name_anywhere')).r).toEqual([]);
+        expect(indexed).toBeGreaterThan(0);
+        console.log(`${variant}/${program} (${kind}): ${indexed} names answered through the index, ${fallbacks} lookups fell back to the full scan`);
+      });
+    }
+  });
+}
