@@ -5,10 +5,13 @@
  * The one intended difference (adapter/src/symbols/dwarf/compilerIndex.ts): when a name has an
  * external definition, declarations of it in units that do not define it are not returned.
  */
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilerIndexOf } from '../../adapter/src/symbols/dwarf/compilerIndex';
 import type { DwarfInfo, FnEntry, VarEntry } from '../../adapter/src/symbols/dwarf/info';
+import { ElfFile } from '../../adapter/src/symbols/elf/elf';
 import { loadSymbolsFromFiles } from '../../adapter/src/symbols/index';
 import { fixturePath, INDEXED_VARIANTS, PROGRAMS } from '../support/fixtures';
 
@@ -16,7 +19,9 @@ const saved = { cache: process.env.PIDSCOPE_INDEX_CACHE, ci: process.env.PIDSCOP
 beforeAll(() => {
   process.env.PIDSCOPE_INDEX_CACHE = '0';
 });
+const work = mkdtempSync(join(tmpdir(), 'pidscope-compiler-index-'));
 afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
   for (const [k, v] of [
     ['PIDSCOPE_INDEX_CACHE', saved.cache],
     ['PIDSCOPE_COMPILER_INDEX', saved.ci],
@@ -100,3 +105,67 @@ for (const variant of INDEXED_VARIANTS) {
     }
   });
 }
+
+/** A copy of a fixture with bytes of one section changed by `patch` (given the section's bytes). */
+function corrupt(variant: (typeof INDEXED_VARIANTS)[number], section: string, patch: (b: Buffer) => void): string {
+  const src = fixturePath('globals', variant);
+  const out = join(work, `${variant}-${section.slice(1)}-${Math.random().toString(16).slice(2)}`);
+  copyFileSync(src, out);
+  const bytes = readFileSync(out);
+  const sec = new ElfFile(bytes, out).section(section);
+  if (!sec) throw new Error(`${src} has no ${section}`);
+  patch(bytes.subarray(sec.offset, sec.offset + sec.size));
+  writeFileSync(out, bytes);
+  return out;
+}
+
+describe('a malformed compiler index is treated as absent', () => {
+  const cases: Array<[string, (typeof INDEXED_VARIANTS)[number], string, (b: Buffer) => void, RegExp]> = [
+    ['an unsupported .gdb_index version', 'gdb-index', '.gdb_index', (b) => b.writeUInt32LE(6, 0), /\.gdb_index not used \(unsupported version 6/],
+    [
+      'a .gdb_index unit that is not in .debug_info',
+      'gdb-index',
+      '.gdb_index',
+      (b) => b.writeUInt32LE(b.readUInt32LE(b.readUInt32LE(4) + 16) + 1, b.readUInt32LE(4) + 16),
+      /\.gdb_index not used \(CU list names 0x/,
+    ],
+    [
+      'a .gdb_index with a wrong unit length',
+      'gdb-index',
+      '.gdb_index',
+      (b) => b.writeUInt32LE(b.readUInt32LE(b.readUInt32LE(4) + 8) + 4, b.readUInt32LE(4) + 8),
+      /\.gdb_index not used \(CU at 0x0 has length/,
+    ],
+    ['a .debug_names version 4', 'clang-O0-names', '.debug_names', (b) => b.writeUInt16LE(4, 4), /\.debug_names not used \(name index at 0x0 has version 4/],
+    [
+      'a .debug_names unit offset off by one',
+      'gdb-names',
+      '.debug_names',
+      (b) => b.writeUInt32LE(b.readUInt32LE(36 + b.readUInt32LE(32) + 4) + 1, 36 + b.readUInt32LE(32) + 4),
+      /\.debug_names not used \(.*where \.debug_info has no unit/,
+    ],
+    // Found only when a lookup reads the bucket: the index is dropped then, the answer still right.
+    [
+      '.debug_names buckets past the name table',
+      'gdb-names',
+      '.debug_names',
+      (b) => {
+        const at = 36 + b.readUInt32LE(32) + 4 * b.readUInt32LE(8);
+        for (let i = 0; i < b.readUInt32LE(20); i++) b.writeUInt32LE(0xffff, at + 4 * i);
+      },
+      /\.debug_names not used \(bucket \d+ starts at name 65535/,
+    ],
+  ];
+  for (const [what, variant, section, patch, warning] of cases) {
+    it.skipIf(!existsSync(fixturePath('globals', variant)))(what, () => {
+      const path = corrupt(variant, section, patch);
+      process.env.PIDSCOPE_COMPILER_INDEX = '1';
+      const syms = loadSymbolsFromFiles([path]);
+      const v = syms.findVariables('g_int');
+      expect(v.map((x) => x.compileUnit)).toEqual([expect.stringMatching(/globals\.c$/)]);
+      expect(syms.findFunctions('main')).toHaveLength(1);
+      expect(syms.modules[0].warnings).toEqual([expect.stringMatching(warning)]);
+      expect(syms.modules[0].warnings[0]).toContain(path);
+    });
+  }
+});
