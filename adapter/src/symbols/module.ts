@@ -166,7 +166,12 @@ export class Module {
         buildId: safe(() => e.buildId()),
       });
       // Without a cached index, the file's own (.debug_names / .gdb_index) spares the full scan.
-      attachCompilerIndex(this.dwarfInfo, sec, (w) => this.warnings.push(w));
+      attachCompilerIndex(
+        this.dwarfInfo,
+        sec,
+        (w) => this.warnings.push(w),
+        (name) => this.symbolsNamed(name).map((x) => x.value),
+      );
     } catch (err) {
       this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
     }

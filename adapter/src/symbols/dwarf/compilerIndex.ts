@@ -189,6 +189,7 @@ export function attachCompilerIndex(
   d: DwarfInfo,
   section: (name: string) => Buffer | undefined,
   warn: (message: string) => void,
+  symbolAddresses?: (name: string) => bigint[],
 ): AttachedCompilerIndex | undefined {
   if (!compilerIndexEnabled() || d.indexAdopted) return undefined;
   const s = d.reader.s;
@@ -254,19 +255,13 @@ export function attachCompilerIndex(
   }
   const fullMaps = () => {
     if (full) return full;
+    // One scan of every unit, as index() would do (units scanned for earlier lookups are read
+    // again: merging per-unit maps cost more than it saved).
     const units: Unit[] = d.reader.units();
     for (const e of d.reader.unitErrors) if (!d.errors.includes(e)) d.errors.push(e);
-    const variables = new Map<string, VarEntry[]>();
-    const functions = new Map<string, FnEntry[]>();
-    const scans = units.filter((u) => !u.error && u.unitType !== DW_UT.type && u.unitType !== DW_UT.split_type).map((u) => scanOf(u.offset));
-    for (const late of [false, true]) {
-      for (const r of scans) {
-        if (!r) continue;
-        for (const [n, l] of r.variables) for (const e of l) if (r.late.has(e) === late) push(variables, n, e);
-        for (const [n, l] of r.functions) for (const e of l) if (r.late.has(e) === late) push(functions, n, e);
-      }
-    }
-    full = { variables, functions };
+    const r = d.scanUnits(units);
+    full = { variables: r.variables, functions: r.functions };
+    perUnit.clear();
     save?.('names');
     return full;
   };
@@ -282,6 +277,34 @@ export function attachCompilerIndex(
       return undefined;
     }
   };
+  /**
+   * Compile units whose bytes hold one of the ELF symbol's link-time addresses (the definition's
+   * DW_OP_addr or DW_AT_low_pc): gdb's indexes name the first unit that mentions a name, often
+   * one that only declares it, and this finds the defining one with a native byte search. A
+   * false match only costs a unit scan; a miss only a fallback to the full scan.
+   */
+  const unitsHolding = (name: string): number[] => {
+    if (!symbolAddresses) return [];
+    const info = s.info;
+    const size = s.addressSize === 4 ? 4 : 8;
+    const out = new Set<number>();
+    for (const a of new Set(symbolAddresses(name))) {
+      if (a < 0x1000n || a >= 1n << BigInt(8 * size)) continue; // small values (TLS offsets) match anywhere
+      const pat = Buffer.alloc(size);
+      if (size === 8) {
+        if (s.littleEndian) pat.writeBigUInt64LE(a);
+        else pat.writeBigUInt64BE(a);
+      } else if (s.littleEndian) pat.writeUInt32LE(Number(a));
+      else pat.writeUInt32BE(Number(a));
+      for (let at = info.indexOf(pat); at >= 0; at = info.indexOf(pat, at + 1)) {
+        const i = lastStartAtOrBefore(list, at);
+        if (i >= 0 && list[i].compile && at < list[i].end) out.add(list[i].offset);
+        if (out.size > 64) return []; // not a distinctive address: scanning would not save anything
+      }
+    }
+    return [...out];
+  };
+
   // What an answer must contain to be complete (see the file comment): indexes leave out
   // variables without storage (clang) and list a static name in one unit only (.gdb_index), so
   // only an external definition proves the name's units are all listed; .gdb_index does the
@@ -289,21 +312,49 @@ export function attachCompilerIndex(
   const completeVariables = (l: VarEntry[]) => l.some((e) => !e.declaration && e.scope === 'global');
   const completeFunctions = (l: FnEntry[]) => l.some((e) => !e.declaration && (f.kind === '.debug_names' || e.external));
 
+  /**
+   * The entries of `name` from the fewest units that give a complete answer: the listed units
+   * when they are few (clang lists the defining units only), else first the units holding the
+   * ELF symbol's address (gdb lists every unit that declares the name), then both.
+   */
+  function answer<T extends VarEntry | FnEntry>(
+    name: string,
+    listed: number[],
+    pick: (x: Scan) => Map<string, T[]>,
+    complete: (l: T[]) => boolean,
+  ): T[] | undefined {
+    const attempt = (units: number[]) => {
+      const l = gather(units.concat(uncovered), name, pick);
+      return complete(l) ? l : undefined;
+    };
+    const few = listed.length <= 8;
+    if (few && listed.length) {
+      const l = attempt(listed);
+      if (l) return l;
+    }
+    const more = unitsHolding(name);
+    if (more.length) {
+      const l = attempt(more) ?? attempt(listed.concat(more));
+      if (l) return l;
+    }
+    return !few ? attempt(listed) : undefined;
+  }
+
   const parts: IndexParts = {
     variables: () => fullMaps().variables,
     functions: () => fullMaps().functions,
     variablesNamed(name: string, fn?: string): VarEntry[] {
       if (full) return full.variables.get(name) ?? [];
       const hit = viaIndex(() => {
-        const units = f.units(name, 'variable').concat(uncovered);
         if (fn !== undefined) {
-          // The statics of `fn` sit in its units: complete for this function when it is listed.
+          // The statics of `fn` sit in its units: complete for this function when it is found.
+          // (Entries of other functions are left out: the caller asks for `fn`'s only.)
           const fnUnits = f.units(fn, 'function');
-          if (!completeFunctions(gather(fnUnits, fn, (x) => x.functions))) return undefined;
-          return gather(units.concat(fnUnits), name, (x) => x.variables);
+          const fns = answer(fn, fnUnits, (x) => x.functions, completeFunctions);
+          if (!fns) return undefined;
+          return gather(fns.map((e) => e.unit.offset).concat(uncovered), name, (x) => x.variables);
         }
-        const l = gather(units, name, (x) => x.variables);
-        return completeVariables(l) ? l : undefined;
+        return answer(name, f.units(name, 'variable'), (x) => x.variables, completeVariables);
       });
       if (hit) {
         attached.stats.indexed++;
@@ -314,10 +365,7 @@ export function attachCompilerIndex(
     },
     functionsNamed(name: string): FnEntry[] {
       if (full) return full.functions.get(name) ?? [];
-      const hit = viaIndex(() => {
-        const l = gather(f.units(name, 'function').concat(uncovered), name, (x) => x.functions);
-        return completeFunctions(l) ? l : undefined;
-      });
+      const hit = viaIndex(() => answer(name, f.units(name, 'function'), (x) => x.functions, completeFunctions));
       if (hit) {
         attached.stats.indexed++;
         return hit;
@@ -339,8 +387,17 @@ export function compilerIndexOf(d: DwarfInfo): AttachedCompilerIndex | undefined
   return attachments.get(d);
 }
 
-function push<T>(m: Map<string, T[]>, k: string, v: T): void {
-  const l = m.get(k);
-  if (l) l.push(v);
-  else m.set(k, [v]);
+/** Index of the last span starting at or before `at` (spans sorted by offset), or -1. */
+function lastStartAtOrBefore(spans: UnitSpan[], at: number): number {
+  let lo = 0;
+  let hi = spans.length - 1;
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[mid].offset <= at) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
 }
