@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilerIndexOf } from '../../adapter/src/symbols/dwarf/compilerIndex';
 import type { DwarfInfo, FnEntry, VarEntry } from '../../adapter/src/symbols/dwarf/info';
 import { ElfFile } from '../../adapter/src/symbols/elf/elf';
+import { symbolValuesNamed } from '../../adapter/src/symbols/elf/valuesNamed';
 import { loadSymbolsFromFiles } from '../../adapter/src/symbols/index';
 import { fixturePath, INDEXED_VARIANTS, PROGRAMS } from '../support/fixtures';
 
@@ -168,4 +169,16 @@ describe('a malformed compiler index is treated as absent', () => {
       expect(syms.modules[0].warnings[0]).toContain(path);
     });
   }
+});
+
+describe('symbolValuesNamed', () => {
+  it('gives the values of the defined symbols of a name, as the decoded symbol tables do', () => {
+    const m = loadSymbolsFromFiles([fixturePath('globals', 'O0-dwarf5-pie')]).modules[0];
+    const names = new Set(m.symbols().map((x) => x.name));
+    expect(names.size).toBeGreaterThan(50);
+    for (const name of [...names, 'no_such_symbol']) {
+      const want = [...new Set(m.symbolsNamed(name).map((x) => x.value))].sort();
+      expect({ name, values: [...new Set(symbolValuesNamed([m.elf], name))].sort() }).toEqual({ name, values: want });
+    }
+  });
 });

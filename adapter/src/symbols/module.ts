@@ -13,6 +13,7 @@ import type { DwarfSections } from './dwarf/reader';
 import { ElfFile, PT_LOAD, type ElfSymbol } from './elf/elf';
 import { attachIndexCache } from './indexCache/attach';
 import { attachCompilerIndex } from './dwarf/compilerIndex';
+import { symbolValuesNamed } from './elf/valuesNamed';
 
 export interface ModuleRegion {
   start: bigint;
@@ -170,7 +171,7 @@ export class Module {
         this.dwarfInfo,
         sec,
         (w) => this.warnings.push(w),
-        (name) => this.symbolsNamed(name).map((x) => x.value),
+        (name) => symbolValuesNamed([this.elf, this.debugElf !== this.elf ? this.debugElf : undefined], name),
       );
     } catch (err) {
       this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
