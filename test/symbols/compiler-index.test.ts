@@ -14,7 +14,7 @@ import type { DwarfInfo, FnEntry, VarEntry } from '../../adapter/src/symbols/dwa
 import { ElfFile } from '../../adapter/src/symbols/elf/elf';
 import { symbolValuesNamed } from '../../adapter/src/symbols/elf/valuesNamed';
 import { loadSymbolsFromFiles } from '../../adapter/src/symbols/index';
-import { fixturePath, INDEXED_VARIANTS, PROGRAMS } from '../support/fixtures';
+import { fixturePath, FIXTURES_BUILD_DIR, INDEXED_VARIANTS, PROGRAMS } from '../support/fixtures';
 
 const saved = { cache: process.env.PIDSCOPE_INDEX_CACHE, ci: process.env.PIDSCOPE_COMPILER_INDEX };
 beforeAll(() => {
@@ -54,17 +54,26 @@ function expected(scan: Array<VarEntry | FnEntry>, got: Array<VarEntry | FnEntry
   return scan.filter((e) => !e.declaration || units.has(e.unit.offset)).map(shape);
 }
 
-for (const variant of INDEXED_VARIANTS) {
+// The C fixtures in every indexed variant, and the C++ ones (namespaces, classes, templates:
+// gdb writes qualified names, clang DW_AT_name) built with an index (fixtures/Makefile CXX_INDEXED).
+const CASES: Array<{ variant: string; programs: Array<[string, string]> }> = [
+  ...INDEXED_VARIANTS.map((variant) => ({ variant, programs: PROGRAMS.map((p): [string, string] => [p, fixturePath(p, variant)]) })),
+  ...['gcc-O2-gdb-index', 'gcc-O0-gdb-names', 'clang-O0-names'].map((v) => ({
+    variant: `C++ ${v}`,
+    programs: ['cxx', 'stl'].map((p): [string, string] => [p, join(FIXTURES_BUILD_DIR, 'cxx-indexed', v, p)]),
+  })),
+];
+
+for (const { variant, programs } of CASES) {
   describe(`compiler index, variant ${variant}`, () => {
-    for (const program of PROGRAMS) {
-      const path = fixturePath(program, variant);
+    for (const [program, path] of programs) {
       it.skipIf(!existsSync(path))(`${program}: every name resolves to the scan's DIEs`, () => {
         const scan = open(path, false);
         scan.index();
         expect(compilerIndexOf(scan)).toBeUndefined();
         let d = open(path, true);
         const kind = compilerIndexOf(d)?.kind;
-        expect(kind).toBe(variant === 'gdb-index' ? '.gdb_index' : '.debug_names');
+        expect(kind).toBe(variant.includes('gdb-index') ? '.gdb_index' : '.debug_names');
         let fallbacks = 0;
         /** One lookup on an instance that has not built the full maps (a fallback builds them: a fresh instance then). */
         const ask = <T>(q: (x: DwarfInfo) => T): { r: T; viaIndex: boolean } => {
