@@ -5,7 +5,7 @@
  * The one intended difference (adapter/src/symbols/dwarf/compilerIndex.ts): when a name has an
  * external definition, declarations of it in units that do not define it are not returned.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,6 +188,38 @@ describe('symbolValuesNamed', () => {
     for (const name of [...names, 'no_such_symbol']) {
       const want = [...new Set(m.symbolsNamed(name).map((x) => x.value))].sort();
       expect({ name, values: [...new Set(symbolValuesNamed([m.elf], name))].sort() }).toEqual({ name, values: want });
+    }
+  });
+});
+
+describe('listings and the persistent index', () => {
+  it('a lookup leaves no persistent index; a listing builds the full one once and it is kept for the next run', () => {
+    const path = fixturePath('globals', 'gdb-index');
+    const xdg = mkdtempSync(join(work, 'xdg-'));
+    const savedXdg = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = xdg;
+    delete process.env.PIDSCOPE_INDEX_CACHE;
+    process.env.PIDSCOPE_COMPILER_INDEX = '1';
+    const indexFiles = () => (existsSync(join(xdg, 'pidscope', 'index')) ? readdirSync(join(xdg, 'pidscope', 'index')).filter((f) => f.endsWith('.idx')) : []);
+    try {
+      const one = loadSymbolsFromFiles([path]);
+      expect(one.findVariables('g_int')).toHaveLength(1);
+      expect(compilerIndexOf(one.modules[0].dwarf!)?.stats.fullFallbacks).toBe(0);
+      expect(indexFiles()).toEqual([]);
+      // A listing (pidscope globals, DAP scopes) needs every global: the full scan, then the cache.
+      const listed = [...one.allVariables()].map((v) => v.name);
+      expect(listed).toContain('g_int');
+      expect(indexFiles()).toHaveLength(1);
+      // The next run adopts the persistent index (the compiler index is not needed then).
+      const two = loadSymbolsFromFiles([path]);
+      expect(two.findVariables('g_int')).toHaveLength(1);
+      expect(compilerIndexOf(two.modules[0].dwarf!)).toBeUndefined();
+      expect(two.modules[0].dwarf!.indexAdopted).toBe(true);
+      expect([...two.allVariables()].map((v) => v.name)).toEqual(listed);
+    } finally {
+      if (savedXdg === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = savedXdg;
+      process.env.PIDSCOPE_INDEX_CACHE = '0';
     }
   });
 });
