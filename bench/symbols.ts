@@ -8,7 +8,9 @@
  * and warm (the index written by the cold run). Rounds are interleaved, the median is shown, and
  * the ratios are peer time / pidscope time (above 1: pidscope is faster). Then the same for
  * printing every global of the programs with 1,300 or more (`pidscope globals` against gdb
- * printing each one). Figures seen are in bench/README.md.
+ * printing each one). redis and CPython also run as copies post-processed by gdb-add-index
+ * (.gdb_index, and .debug_names with -dwarf-5): there a cold lookup goes through that index.
+ * Figures seen are in bench/README.md.
  *
  * Also checks that pidscope printed exactly what gdb printed (the bench is not allowed to be fast
  * by being wrong).
