@@ -82,6 +82,12 @@ interface UnitFinder {
   /** Units the index covers (names of other compile units are not in it). */
   covered: Set<number>;
   units(name: string, want: 'variable' | 'function'): number[];
+  /**
+   * Compile units defining a named type (a type-index key: `struct x`, `union x`, `enum x`, a
+   * typedef or base type name); absent when the index cannot answer for types (.gdb_index lists
+   * a type name in one unit only).
+   */
+  typeUnits?(key: string): number[];
 }
 
 const TYPE_TAGS = new Set<number>([DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.enumeration_type, DW_TAG.typedef, DW_TAG.base_type, DW_TAG.class_type]);
@@ -106,6 +112,14 @@ function qualifiedByLast(names: () => string[]): Map<string, string[]> {
     else m.set(k, [n]);
   }
   return m;
+}
+
+/** The DWARF name and tags a type-index key stands for. */
+function typeQuery(key: string): { name: string; tags: Set<number> } {
+  const m = /^(struct|union|enum) (.+)$/.exec(key);
+  if (!m) return { name: key, tags: new Set([DW_TAG.typedef, DW_TAG.base_type]) };
+  const tags = m[1] === 'struct' ? [DW_TAG.structure_type, DW_TAG.class_type] : m[1] === 'union' ? [DW_TAG.union_type] : [DW_TAG.enumeration_type];
+  return { name: m[2], tags: new Set(tags) };
 }
 
 function debugNamesFinder(dn: DebugNames, spans: Map<number, UnitSpan>, str: Buffer | undefined): UnitFinder {
@@ -139,6 +153,14 @@ function debugNamesFinder(dn: DebugNames, spans: Map<number, UnitSpan>, str: Buf
           out.add(e.cu);
         }
       }
+      return [...out];
+    },
+    typeUnits(key) {
+      const q = typeQuery(key);
+      const keys = new Set([q.name, lastComponent(q.name)]);
+      if (gdbWritten && str?.includes('::')) for (const n of (byLast ??= qualifiedByLast(() => dn.names())).get(q.name) ?? []) keys.add(n);
+      const out = new Set<number>();
+      for (const k of keys) for (const e of dn.lookup(k)) if (e.cu !== undefined && q.tags.has(e.tag)) out.add(e.cu);
       return [...out];
     },
   };
@@ -340,6 +362,54 @@ export function attachCompilerIndex(
     return !few ? attempt(listed) : undefined;
   }
 
+  // Type names (.debug_names only): the units the index lists for the name, plus type units and
+  // units it does not cover; complete when they define the type (an index lists a definition in
+  // every unit that has one; declarations, which it leaves out, are read only when no unit
+  // defines the type, and then the full type pass answers).
+  type TypeScan = ReturnType<DwarfInfo['scanTypeNames']>;
+  const typeScans = new Map<number, TypeScan>();
+  const typeUnitSpans = list.filter((u) => !u.compile).map((u) => u.offset);
+  let fullTypes: TypeScan | undefined;
+  const allTypes = (): TypeScan => {
+    if (fullTypes) return fullTypes;
+    fullTypes = d.scanTypeNames(d.reader.units());
+    typeScans.clear();
+    return fullTypes;
+  };
+  const typeParts = (typeUnits: (key: string) => number[]): Pick<IndexParts, 'types' | 'typeNamed'> => ({
+    types: allTypes,
+    typeNamed(key: string) {
+      if (!fullTypes) {
+        const hit = viaIndex(() => {
+          const listed = typeUnits(key);
+          if (listed.length === 0) return undefined;
+          const sorted = [...new Set(listed.concat(uncovered, typeUnitSpans))].sort((a, b) => a - b);
+          const defs: number[] = [];
+          let decl: number | undefined;
+          for (const off of sorted) {
+            let r = typeScans.get(off);
+            if (!r) {
+              const u = d.reader.unitAt(off);
+              if (!u || u.offset !== off) continue;
+              typeScans.set(off, (r = d.scanTypeNames([u])));
+              attached.stats.unitsScanned++;
+            }
+            defs.push(...(r.defs.get(key) ?? []));
+            decl ??= r.decls.get(key);
+          }
+          return defs.length ? { defs, decl } : undefined;
+        });
+        if (hit) {
+          attached.stats.indexed++;
+          return hit;
+        }
+        attached.stats.fullFallbacks++;
+      }
+      const t = allTypes();
+      return { defs: t.defs.get(key), decl: t.decls.get(key) };
+    },
+  });
+
   const parts: IndexParts = {
     variables: () => fullMaps().variables,
     functions: () => fullMaps().functions,
@@ -373,6 +443,7 @@ export function attachCompilerIndex(
       attached.stats.fullFallbacks++;
       return fullMaps().functions.get(name) ?? [];
     },
+    ...(f.typeUnits ? typeParts(f.typeUnits.bind(f)) : {}),
     errors: [],
   };
   d.adoptIndex(parts);

@@ -542,10 +542,26 @@ export class DwarfInfo {
     this.onIndexed?.('types');
   }
 
-  private buildTypeIndex(): void {
+  /**
+   * The type-name index of just these units, into fresh maps (the module's own is untouched):
+   * for a compiler-emitted index that names the units to read (compilerIndex.ts).
+   */
+  scanTypeNames(units: Unit[]): { defs: Map<string, number[]>; decls: Map<string, number> } {
+    const saved = this.typeMaps;
+    const maps = { defs: new Map<string, number[]>(), decls: new Map<string, number>() };
+    this.typeMaps = maps;
+    try {
+      this.buildTypeIndex(units);
+    } finally {
+      this.typeMaps = saved;
+    }
+    return maps;
+  }
+
+  private buildTypeIndex(units: Unit[] = this.reader.units()): void {
     const r = this.reader;
     const sc = this.scratch;
-    for (const u of r.units()) {
+    for (const u of units) {
       if (u.error) continue;
       try {
         if (u.unitType === DW_UT.type || u.unitType === DW_UT.split_type) {
