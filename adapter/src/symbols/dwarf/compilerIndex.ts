@@ -14,7 +14,12 @@
  *   other units (which no index lists) are not returned. pidscope reads a declaration only when
  *   no definition answers, so this shows only for `'file.c'::x` where file.c merely declares x.
  * Listings (every global: `pidscope globals`, DAP scopes) build the full maps, by one scan of
- * every unit, and hand them to the persistent cache as a scan would.
+ * every unit, and hand them to the persistent cache as a scan would. Type names are looked up
+ * the same way through `.debug_names` (the units defining the type; the full type pass when
+ * none does); `.gdb_index` lists a type in one unit only, so there the type pass answers.
+ * Which units define a global the index does not name (gdb's indexes list the first unit that
+ * mentions a name, often a declaration) is found by searching `.debug_info` for the ELF
+ * symbol's address.
  *
  * The index is checked against the file first (versions, bounds, every unit offset a real
  * compile unit in .debug_info, gdb's unit lengths); a section that fails — on open or on any
