@@ -141,12 +141,15 @@ function debugNamesFinder(dn: DebugNames, spans: Map<number, UnitSpan>, str: Buf
   }
   const gdbWritten = dn.indexes.some((ix) => ix.augmentation.startsWith('GDB'));
   let byLast: Map<string, string[]> | undefined;
+  let qualifiedNames: boolean | undefined;
+  /** Whether gdb wrote qualified names into this index (any `::` in .debug_str; read once). */
+  const qualified = () => gdbWritten && (qualifiedNames ??= !!str?.includes('::'));
   return {
     kind: '.debug_names',
     covered,
     units(name, want) {
       const keys = new Set([name, lastComponent(name)]);
-      if (gdbWritten && want === 'function' && str?.includes('::')) for (const q of (byLast ??= qualifiedByLast(() => dn.names())).get(name) ?? []) keys.add(q);
+      if (want === 'function' && qualified()) for (const q of (byLast ??= qualifiedByLast(() => dn.names())).get(name) ?? []) keys.add(q);
       const out = new Set<number>();
       for (const k of keys) {
         for (const e of dn.lookup(k)) {
@@ -163,7 +166,7 @@ function debugNamesFinder(dn: DebugNames, spans: Map<number, UnitSpan>, str: Buf
     typeUnits(key) {
       const q = typeQuery(key);
       const keys = new Set([q.name, lastComponent(q.name)]);
-      if (gdbWritten && str?.includes('::')) for (const n of (byLast ??= qualifiedByLast(() => dn.names())).get(q.name) ?? []) keys.add(n);
+      if (qualified()) for (const n of (byLast ??= qualifiedByLast(() => dn.names())).get(q.name) ?? []) keys.add(n);
       const out = new Set<number>();
       for (const k of keys) for (const e of dn.lookup(k)) if (e.cu !== undefined && q.tags.has(e.tag)) out.add(e.cu);
       return [...out];
@@ -181,13 +184,14 @@ function gdbIndexFinder(gi: GdbIndex, spans: Map<number, UnitSpan>, buf: Buffer)
     covered.add(cu.offset);
   }
   let byLast: Map<string, string[]> | undefined;
-  const hasQualified = buf.includes('::');
+  let qualified: boolean | undefined; // any `::` in the section (read once, on the first function lookup)
   return {
     kind: '.gdb_index',
     covered,
     units(name, want) {
       const keys = new Set([name, lastComponent(name)]);
-      if (want === 'function' && hasQualified) for (const q of (byLast ??= qualifiedByLast(() => gi.names())).get(name) ?? []) keys.add(q);
+      if (want === 'function' && (qualified ??= buf.includes('::')))
+        for (const q of (byLast ??= qualifiedByLast(() => gi.names())).get(name) ?? []) keys.add(q);
       const out = new Set<number>();
       for (const k of keys) {
         for (const h of gi.lookup(k)) {
@@ -323,7 +327,16 @@ export function attachCompilerIndex(
         else pat.writeBigUInt64BE(a);
       } else if (s.littleEndian) pat.writeUInt32LE(Number(a));
       else pat.writeUInt32BE(Number(a));
-      for (let at = info.indexOf(pat); at >= 0; at = info.indexOf(pat, at + 1)) {
+      // Search for the nonzero bytes only, then check the whole value: a needle ending in zero
+      // bytes (common in DWARF) made the native search ten times slower.
+      let first = 0;
+      while (pat[first] === 0) first++;
+      let last = size - 1;
+      while (pat[last] === 0) last--;
+      const core = pat.subarray(first, last + 1);
+      for (let hit = info.indexOf(core); hit >= 0; hit = info.indexOf(core, hit + 1)) {
+        const at = hit - first;
+        if (at < 0 || at + size > info.length || !info.subarray(at, at + size).equals(pat)) continue;
         const i = lastStartAtOrBefore(list, at);
         if (i >= 0 && list[i].compile && at < list[i].end) out.add(list[i].offset);
         if (out.size > 64) return []; // not a distinctive address: scanning would not save anything
