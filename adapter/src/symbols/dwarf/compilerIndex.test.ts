@@ -57,10 +57,14 @@ describe('compilerIndexEnabled', () => {
     if (saved === undefined) delete process.env.PIDSCOPE_COMPILER_INDEX;
     else process.env.PIDSCOPE_COMPILER_INDEX = saved;
   });
-  it('is on unless PIDSCOPE_COMPILER_INDEX=0', () => {
+  it('is on unless PIDSCOPE_COMPILER_INDEX is 0, off, false or no', () => {
     delete process.env.PIDSCOPE_COMPILER_INDEX;
     expect(compilerIndexEnabled()).toBe(true);
-    process.env.PIDSCOPE_COMPILER_INDEX = '0';
-    expect(compilerIndexEnabled()).toBe(false);
+    for (const off of ['0', 'off', 'FALSE', 'no ']) {
+      process.env.PIDSCOPE_COMPILER_INDEX = off;
+      expect(compilerIndexEnabled()).toBe(false);
+    }
+    process.env.PIDSCOPE_COMPILER_INDEX = '1';
+    expect(compilerIndexEnabled()).toBe(true);
   });
 });

@@ -34,9 +34,10 @@ import type { Unit } from './reader';
 
 export type CompilerIndexKind = '.debug_names' | '.gdb_index';
 
-/** Whether compiler-emitted indexes are used (PIDSCOPE_COMPILER_INDEX=0 turns them off). */
+/** Whether compiler-emitted indexes are used (PIDSCOPE_COMPILER_INDEX=0/off/false/no turns them off). */
 export function compilerIndexEnabled(): boolean {
-  return process.env.PIDSCOPE_COMPILER_INDEX !== '0';
+  const v = process.env.PIDSCOPE_COMPILER_INDEX;
+  return v === undefined || !/^(0|off|false|no)$/i.test(v.trim());
 }
 
 interface UnitSpan {
