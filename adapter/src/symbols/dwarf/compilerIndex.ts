@@ -4,22 +4,29 @@
  * only the units the index lists for it (with the same scanner as the full index, so the
  * entries are the same DIEs), plus any unit the index does not cover.
  *
- * The result equals the full scan's for every lookup pidscope makes, by construction:
- * - a name with no definition among the listed units (a typo, a variable only declared here,
- *   a name the index leaves out) falls back to the full scan, so declarations the indexes omit
- *   (`extern int x;` in a unit that does not define x, read for `environ`-style lookups) and
- *   function statics gdb's indexes omit are still found;
- * - a lookup of a function's static (`fn::name`) also scans the units that define `fn`;
- * - the one intended difference: when a definition is found, declarations of the same name in
- *   other units (which no index lists) are not returned. pidscope reads a declaration only when
- *   no definition answers, so this shows only for `'file.c'::x` where file.c merely declares x.
- * Listings (every global: `pidscope globals`, DAP scopes) build the full maps, by one scan of
- * every unit, and hand them to the persistent cache as a scan would. Type names are looked up
- * the same way through `.debug_names` (the units defining the type; the full type pass when
- * none does); `.gdb_index` lists a type in one unit only, so there the type pass answers.
- * Which units define a global the index does not name (gdb's indexes list the first unit that
- * mentions a name, often a declaration) is found by searching `.debug_info` for the ELF
- * symbol's address.
+ * What the indexes leave out, and how the answer stays the scan's:
+ * - declarations (`extern int x;` in a unit that does not define x), variables without storage
+ *   (clang), function statics (gdb), and a static name in all but the first unit that has it
+ *   (.gdb_index): so an answer counts as complete only when it holds an external definition
+ *   (of a function, any definition through .debug_names, which lists static functions in every
+ *   unit). Anything else — a file-static, a name only declared here, a typo — falls back
+ *   to the full scan, once; later lookups use its maps.
+ * - gdb's indexes name the first unit that mentions a name, often one that only declares it
+ *   (and gdb's .debug_names every such unit): the units holding the definition are then found
+ *   by a native search of `.debug_info` for the ELF symbol's link-time address (DW_OP_addr,
+ *   DW_AT_low_pc), and scanned instead.
+ * - `fn::name` (a function's static) scans the units that define `fn`, and returns the entries
+ *   of those units (the caller keeps `fn`'s own).
+ * The intended differences, where a definition answers: declarations of the name in other units
+ * are not returned (pidscope reads a declaration only when no definition answers: this shows
+ * only for `'file.c'::x` where file.c merely declares x), nor is a same-named static without
+ * storage in a unit the index does not list for it. test/symbols/compiler-index.test.ts checks
+ * every name of every fixture variant that carries an index against the full scan.
+ * Listings (every global: `pidscope globals`, DAP scopes, symbolizing code addresses) build the
+ * full maps, by one scan of every unit, and hand them to the persistent cache as a scan would.
+ * Type names are looked up the same way through `.debug_names` (the units defining the type;
+ * the full type pass when none does); `.gdb_index` lists a type in one unit only, so there the
+ * type pass answers.
  *
  * The index is checked against the file first (versions, bounds, every unit offset a real
  * compile unit in .debug_info, gdb's unit lengths); a section that fails — on open or on any
