@@ -2,8 +2,11 @@
  * Lookups through a compiler-emitted name index (.debug_names from clang -gpubnames or
  * gdb-add-index -dwarf-5, .gdb_index from gdb-add-index) give the same DIEs as the full scan,
  * for every name the scan knows, in every fixture variant that carries an index.
- * The one intended difference (adapter/src/symbols/dwarf/compilerIndex.ts): when a name has an
- * external definition, declarations of it in units that do not define it are not returned.
+ * The intended differences (adapter/src/symbols/dwarf/compilerIndex.ts), when a name has an
+ * external definition: declarations of it in units that do not define it are not returned (the
+ * test allows that), nor a same-named static without storage in an unlisted unit (no fixture
+ * has one: the test would fail on it). Also: type names, `fn::name`, malformed sections (dropped
+ * with a warning, answers still right), and the persistent index after a listing.
  */
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
