@@ -110,6 +110,17 @@ function withGdbIndex(binary: string, flavour: (typeof GDB_INDEX_FLAVOURS)[numbe
   return out;
 }
 
+/** withGdbIndex, or undefined (said once) when gdb-add-index fails here. */
+function tryGdbIndex(binary: string, flavour: (typeof GDB_INDEX_FLAVOURS)[number], links: string[] = []): string | undefined {
+  try {
+    return withGdbIndex(binary, flavour, links);
+  } catch (e) {
+    const err = e as Error & { stderr?: Buffer };
+    console.log(`(${basename(binary)} + ${flavour} skipped: ${(err.stderr?.toString().trim() || err.message).split('\n')[0]})`);
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const targets: Target[] = [];
   // BENCH_ONLY=lua (a substring of the row names: fixture, lua, redis, cpython, postgres) runs one.
@@ -165,7 +176,8 @@ async function main(): Promise<void> {
   // and gdb reads the same index from the same file.
   if (redis) {
     for (const flavour of GDB_INDEX_FLAVOURS) {
-      const bin = withGdbIndex(redis, flavour);
+      const bin = tryGdbIndex(redis, flavour);
+      if (!bin) continue;
       targets.push({
         name: `redis-server 7.0 + ${flavour} (gdb-add-index)`,
         binary: bin,
@@ -189,7 +201,8 @@ async function main(): Promise<void> {
     });
     for (const flavour of GDB_INDEX_FLAVOURS) {
       // The interpreter finds its library from the build tree it sits in: the copy gets links to it.
-      const copy = withGdbIndex(bin, flavour, ['Lib', 'Modules', 'build', 'pybuilddir.txt']);
+      const copy = tryGdbIndex(bin, flavour, ['Lib', 'Modules', 'build', 'pybuilddir.txt']);
+      if (!copy) continue;
       targets.push({
         name: `CPython 3.11 + ${flavour} (gdb-add-index)`,
         binary: copy,
