@@ -8,18 +8,21 @@
  * and warm (the index written by the cold run). Rounds are interleaved, the median is shown, and
  * the ratios are peer time / pidscope time (above 1: pidscope is faster). Then the same for
  * printing every global of the programs with 1,300 or more (`pidscope globals` against gdb
- * printing each one). Figures seen are in bench/README.md.
+ * printing each one). redis and CPython also run as copies post-processed by gdb-add-index
+ * (.gdb_index, and .debug_names with -dwarf-5): there a cold lookup goes through that index.
+ * Figures seen are in bench/README.md.
  *
  * Also checks that pidscope printed exactly what gdb printed (the bench is not allowed to be fast
  * by being wrong).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { buildRedis, tryBuildLua, startLua } from '../test/eval/realProgram';
-import { stopper, waitForOutput } from '../test/support/debianBuild';
+import { CACHE, stopper, waitForOutput } from '../test/support/debianBuild';
 import { childrenCpuMs, loadAverage, median } from './common';
 import { buildCPython, startCPython } from './cpython';
 import { buildPostgres, startPostgres } from './postgres';
@@ -78,6 +81,46 @@ function buildWanted<T>(wanted: boolean, label: string, build: () => T): T | und
   }
 }
 
+const GDB_INDEX_FLAVOURS = ['.gdb_index', '.debug_names'] as const;
+
+/**
+ * A copy of `binary` with the index gdb-add-index writes (.gdb_index; .debug_names with
+ * -dwarf-5), made once and kept in ${XDG_CACHE_HOME}/pidscope/gdb-index/<key>/ (keyed by the
+ * original's path, size and mtime; the built programs' own directories are shared between
+ * engineers' caches, so nothing is written beside them). `links`: entries of the original's
+ * directory linked beside the copy.
+ */
+function withGdbIndex(binary: string, flavour: (typeof GDB_INDEX_FLAVOURS)[number], links: string[] = []): string {
+  const st = statSync(binary);
+  const key = createHash('sha256').update(`${binary} ${st.size} ${st.mtimeMs} ${flavour}`).digest('hex').slice(0, 16);
+  const dir = join(CACHE, 'gdb-index', key);
+  const out = join(dir, basename(binary));
+  if (existsSync(out)) return out;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const copy = join(tmp, basename(binary));
+  copyFileSync(binary, copy);
+  execFileSync('gdb-add-index', [...(flavour === '.debug_names' ? ['-dwarf-5'] : []), copy], { stdio: 'pipe', timeout: 1_800_000 });
+  const sections = execFileSync('readelf', ['-SW', copy], { encoding: 'utf8' });
+  if (!sections.includes(flavour)) throw new Error(`gdb-add-index wrote no ${flavour} into ${copy}`);
+  for (const l of links) if (existsSync(join(dirname(binary), l))) symlinkSync(join(dirname(binary), l), join(tmp, l));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return out;
+}
+
+/** withGdbIndex, or undefined (said once) when gdb-add-index fails here. */
+function tryGdbIndex(binary: string, flavour: (typeof GDB_INDEX_FLAVOURS)[number], links: string[] = []): string | undefined {
+  try {
+    return withGdbIndex(binary, flavour, links);
+  } catch (e) {
+    const err = e as Error & { stderr?: Buffer };
+    console.log(`(${basename(binary)} + ${flavour} skipped: ${(err.stderr?.toString().trim() || err.message).split('\n')[0]})`);
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const targets: Target[] = [];
   // BENCH_ONLY=lua (a substring of the row names: fixture, lua, redis, cpython, postgres) runs one.
@@ -110,6 +153,14 @@ async function main(): Promise<void> {
     });
   } else console.log(`(lua skipped: ${lua.reason})`);
   const redis = buildWanted(want('redis'), 'redis-server', buildRedis);
+  const startRedis = async (bin: string) => {
+    const sock = join(mkdtempSync(join(tmpdir(), 'pidscope-redis-')), 'redis.sock');
+    const child = spawn(bin, ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await waitForOutput(child, /ready to accept connections/i, 'redis-server');
+    return { pid: child.pid!, stop: stopper(child) };
+  };
   if (redis) {
     const bin = redis;
     targets.push({
@@ -117,15 +168,24 @@ async function main(): Promise<void> {
       binary: bin,
       expr: 'server.hz',
       drgn: "prog['server'].hz",
-      start: async () => {
-        const sock = join(mkdtempSync(join(tmpdir(), 'pidscope-redis-')), 'redis.sock');
-        const child = spawn(bin, ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        await waitForOutput(child, /ready to accept connections/i, 'redis-server');
-        return { pid: child.pid!, stop: stopper(child) };
-      },
+      start: () => startRedis(bin),
     });
+  }
+  // The same program with the index gdb-add-index writes (.gdb_index, or .debug_names with
+  // -dwarf-5) in a copy: pidscope's cold lookups go through it (symbols/dwarf/compilerIndex.ts),
+  // and gdb reads the same index from the same file.
+  if (redis) {
+    for (const flavour of GDB_INDEX_FLAVOURS) {
+      const bin = tryGdbIndex(redis, flavour);
+      if (!bin) continue;
+      targets.push({
+        name: `redis-server 7.0 + ${flavour} (gdb-add-index)`,
+        binary: bin,
+        expr: 'server.hz',
+        drgn: "prog['server'].hz",
+        start: () => startRedis(bin),
+      });
+    }
   }
 
   const cpython = buildWanted(want('cpython'), 'CPython 3.11', buildCPython);
@@ -139,6 +199,18 @@ async function main(): Promise<void> {
       globals: true,
       start: () => startCPython(bin),
     });
+    for (const flavour of GDB_INDEX_FLAVOURS) {
+      // The interpreter finds its library from the build tree it sits in: the copy gets links to it.
+      const copy = tryGdbIndex(bin, flavour, ['Lib', 'Modules', 'build', 'pybuilddir.txt']);
+      if (!copy) continue;
+      targets.push({
+        name: `CPython 3.11 + ${flavour} (gdb-add-index)`,
+        binary: copy,
+        expr: '_PyRuntime.gilstate',
+        drgn: "prog['_PyRuntime'].gilstate",
+        start: () => startCPython(copy),
+      });
+    }
   }
   const pg = buildWanted(want('postgres'), 'PostgreSQL 15', buildPostgres);
   if (pg) {

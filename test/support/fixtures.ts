@@ -39,7 +39,13 @@ export const VARIANTS = [
 /** Variants without debug info: `stripped` has only .dynsym, `symtab-only` keeps .symtab. */
 export const STRIPPED_VARIANTS = ['stripped', 'symtab-only'] as const;
 export const ALL_VARIANTS = [...VARIANTS, ...STRIPPED_VARIANTS] as const;
-export type Variant = (typeof ALL_VARIANTS)[number];
+/**
+ * Variants carrying a name index written by the compiler or gdb (fixtures/Makefile): clang
+ * -gdwarf-5 -gpubnames (.debug_names), gdb-add-index (.gdb_index) and gdb-add-index -dwarf-5
+ * (.debug_names). The clang ones exist only where clang is installed (.ci/run installs it).
+ */
+export const INDEXED_VARIANTS = ['gdb-index', 'gdb-names', 'clang-O0-names', 'clang-O2-names'] as const;
+export type Variant = (typeof ALL_VARIANTS)[number] | (typeof INDEXED_VARIANTS)[number];
 export const DEFAULT_VARIANT: Variant = 'O0-dwarf5-pie';
 
 export const PROGRAMS = ['globals', 'threads', 'demo', 'lifecycle', 'stacks', 'quirks'] as const;

@@ -514,7 +514,7 @@ class SymbolsImpl implements ProcessSymbols {
       let found = false;
       if (d) {
         d.index();
-        let entries = d.variablesNamed(name).filter((e) => this.matchesScope(e, scope));
+        let entries = d.variablesNamed(name, scope?.function).filter((e) => this.matchesScope(e, scope));
         if (entries.length === 0 && scope?.function) entries = d.functionLocals(scope.function, name).filter((e) => this.matchesScope(e, scope));
         const defs = entries.filter((e) => !e.declaration);
         const seen = new Set<string>();

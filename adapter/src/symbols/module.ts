@@ -12,6 +12,8 @@ import type { CompleteType } from './dwarf/typeBuilder';
 import type { DwarfSections } from './dwarf/reader';
 import { ElfFile, PT_LOAD, type ElfSymbol } from './elf/elf';
 import { attachIndexCache } from './indexCache/attach';
+import { attachCompilerIndex } from './dwarf/compilerIndex';
+import { symbolValuesNamed } from './elf/valuesNamed';
 
 export interface ModuleRegion {
   start: bigint;
@@ -164,6 +166,13 @@ export class Module {
         size: e.buf.length,
         buildId: safe(() => e.buildId()),
       });
+      // Without a cached index, the file's own (.debug_names / .gdb_index) spares the full scan.
+      attachCompilerIndex(
+        this.dwarfInfo,
+        sec,
+        (w) => this.warnings.push(w),
+        (name) => symbolValuesNamed([this.elf, this.debugElf !== this.elf ? this.debugElf : undefined], name),
+      );
     } catch (err) {
       this.warnings.push(`${this.path}: cannot read DWARF (${(err as Error).message}); using ELF symbols only`);
     }

@@ -69,8 +69,11 @@ export interface IndexParts {
   functions(): Map<string, FnEntry[]>;
   /** Absent when the type names were not indexed. */
   types?: () => { defs: Map<string, number[]>; decls: Map<string, number> };
-  /** One name's entries without decoding the whole map (optional: the maps always work). */
-  variablesNamed?(name: string): VarEntry[];
+  /**
+   * One name's entries without decoding the whole map (optional: the maps always work). `fn`:
+   * the lookup is for a static of that function (an index may then read the function's unit).
+   */
+  variablesNamed?(name: string, fn?: string): VarEntry[];
   functionsNamed?(name: string): FnEntry[];
   typeNamed?(name: string): { defs?: number[]; decl?: number };
   errors: string[];
@@ -118,10 +121,11 @@ export class DwarfInfo {
    * The variables named `name`: from the map once it exists, else (an adopted index) looked up
    * alone, so a one-shot lookup never decodes every name of a big program.
    */
-  variablesNamed(name: string): VarEntry[] {
+  variablesNamed(name: string, fn?: string): VarEntry[] {
     if (this.varMap || !this.adopted?.variablesNamed) return this.variables.get(name) ?? [];
-    let l = this.varsByName.get(name);
-    if (!l) this.varsByName.set(name, (l = this.adopted.variablesNamed(name)));
+    const key = fn === undefined ? name : `${name}\0${fn}`;
+    let l = this.varsByName.get(key);
+    if (!l) this.varsByName.set(key, (l = this.adopted.variablesNamed(name, fn)));
     return l;
   }
 
@@ -225,6 +229,47 @@ export class DwarfInfo {
       if (p.kind === 'var') push(this.variables, name, p.entry as VarEntry);
       else push(this.functions, name, p.entry as FnEntry);
     }
+  }
+
+  /**
+   * The name index of just these units, into fresh maps (the module's own index is untouched):
+   * for a compiler-emitted index that names the units to read (compilerIndex.ts). Entries named
+   * through DW_AT_specification / abstract_origin are in `late` (a full scan lists them after
+   * every direct entry). Broken units are reported in `errors` and skipped, as by index().
+   */
+  scanUnits(units: Unit[]): { variables: Map<string, VarEntry[]>; functions: Map<string, FnEntry[]>; late: Set<VarEntry | FnEntry> } {
+    const saved = { v: this.varMap, f: this.fnMap };
+    const variables = new Map<string, VarEntry[]>();
+    const functions = new Map<string, FnEntry[]>();
+    const late = new Set<VarEntry | FnEntry>();
+    this.varMap = variables;
+    this.fnMap = functions;
+    try {
+      const pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }> = [];
+      for (const u of units) {
+        if (u.error) continue;
+        try {
+          this.scanUnit(u, pending);
+        } catch (e) {
+          u.error = (e as Error).message;
+          this.errors.push(`unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${u.error}`);
+        }
+      }
+      // As in buildIndex.
+      for (const p of pending) {
+        let name = this.nameOf(p.origin);
+        if (!name) continue;
+        if (p.kind === 'var') name = this.scopePrefixOf(p.origin) + name;
+        p.entry.name = name;
+        late.add(p.entry);
+        if (p.kind === 'var') push(variables, name, p.entry as VarEntry);
+        else push(functions, name, p.entry as FnEntry);
+      }
+    } finally {
+      this.varMap = saved.v;
+      this.fnMap = saved.f;
+    }
+    return { variables, functions, late };
   }
 
   private readonly names = new Map<number, string | undefined>();
@@ -497,10 +542,26 @@ export class DwarfInfo {
     this.onIndexed?.('types');
   }
 
-  private buildTypeIndex(): void {
+  /**
+   * The type-name index of just these units, into fresh maps (the module's own is untouched):
+   * for a compiler-emitted index that names the units to read (compilerIndex.ts).
+   */
+  scanTypeNames(units: Unit[]): { defs: Map<string, number[]>; decls: Map<string, number> } {
+    const saved = this.typeMaps;
+    const maps = { defs: new Map<string, number[]>(), decls: new Map<string, number>() };
+    this.typeMaps = maps;
+    try {
+      this.buildTypeIndex(units);
+    } finally {
+      this.typeMaps = saved;
+    }
+    return maps;
+  }
+
+  private buildTypeIndex(units: Unit[] = this.reader.units()): void {
     const r = this.reader;
     const sc = this.scratch;
-    for (const u of r.units()) {
+    for (const u of units) {
       if (u.error) continue;
       try {
         if (u.unitType === DW_UT.type || u.unitType === DW_UT.split_type) {
