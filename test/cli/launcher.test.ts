@@ -68,6 +68,17 @@ describe.skipIf(!built)('launcher code cache', () => {
     expect(old).not.toContain(now[0]);
   });
 
+  it('the stdio DAP adapter, which ends with process.exit() after a disconnect, writes its cache too', () => {
+    const frame = (seq: number, command: string, args: object) => {
+      const json = JSON.stringify({ seq, type: 'request', command, arguments: args });
+      return `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+    };
+    const input = frame(1, 'initialize', { adapterID: 'pidscope' }) + frame(2, 'disconnect', {});
+    const out = execFileSync(process.execPath, [bin, 'dap'], { input, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: xdg } });
+    expect(out).toContain('"command":"disconnect"');
+    expect(caches().filter((f) => f.endsWith('.dap.v8'))).toHaveLength(1);
+  });
+
   it('PIDSCOPE_CODE_CACHE=0 neither reads nor writes a cache', () => {
     rmSync(codeDir, { recursive: true, force: true });
     expect(run(['--help'], { PIDSCOPE_CODE_CACHE: '0' })).toContain('Usage: pidscope <command>');
