@@ -8,15 +8,12 @@
 // One cache per command: the cache holds the functions the run that wrote it compiled, so an
 // `eval` started from a cache written by `--help` compiled its own code lazily at every start
 // (~9 ms). Caches of older bundles are removed when a new one is written.
-// V8 tiering for a short-lived process. V8 hands a function to its optimizing compiler
-// (TurboFan: a background thread, then finalization on the main thread) once it has spent its
-// interrupt budget (67,584 bytes of bytecode by default); a `pidscope dap` session that shows
-// 1,000 variables, or an `eval`, ends before that compilation pays for itself: measured on the
-// DAP attach benchmark, 30–40 ms of a ~170 ms process went to it (`--no-opt` gave the same
-// saving). With 8× the budget, the loops that run long (the DIE scan of a big program, the
-// refresh of a live view) are still optimized, a little later. PIDSCOPE_V8_BUDGET=N sets
-// another budget (0: V8's default). Set before the bundle is compiled: the code cache is made
-// and checked under the same flags.
+
+// V8 tiering for a short-lived process: 8× V8's interrupt budget, so a DAP session or an `eval`
+// does not pay for TurboFan compilations it ends before using (~40 ms of a ~170 ms cold DAP
+// session on bench:dap); see adapter/src/util/v8budget.ts, which the extension's adapter bundle
+// uses. Set here, before the bundle is compiled: its code cache is made and checked under the
+// same flags. PIDSCOPE_V8_BUDGET=N sets another budget (0: V8's default).
 {
   const budget = /^\d{1,9}$/.test(process.env.PIDSCOPE_V8_BUDGET || '') ? Number(process.env.PIDSCOPE_V8_BUDGET) : 8 * 67584;
   if (budget > 0) require('node:v8').setFlagsFromString('--interrupt-budget=' + budget);

@@ -55,6 +55,8 @@ await Promise.all([
       contents: `
         import { command } from './cli/dap';
         import { describeError, isPidscopeError } from './errors';
+        import { raiseInterruptBudget } from './util/v8budget';
+        raiseInterruptBudget();
         command.run(process.argv.slice(2)).then(
           (code) => { process.exitCode = code; },
           (e) => {
