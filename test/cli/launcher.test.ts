@@ -27,6 +27,7 @@ beforeAll(() => {
   mkdirSync(join(tree, 'adapter', 'bin'), { recursive: true });
   mkdirSync(join(tree, 'out', 'bundle'), { recursive: true });
   copyFileSync(join(REPO_ROOT, 'adapter', 'bin', 'pidscope.js'), bin);
+  copyFileSync(join(REPO_ROOT, 'adapter', 'bin', 'codeCache.js'), join(tree, 'adapter', 'bin', 'codeCache.js'));
   copyFileSync(BUNDLE, bundle);
   copyFileSync(join(REPO_ROOT, 'package.json'), join(tree, 'package.json'));
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(tree, 'node_modules'));
