@@ -5,7 +5,9 @@
  *      generated program on screen (initialize, attach, configurationDone, threads, stackTrace,
  *      scopes, variables). pidscope cold (adapter process spawned through adapter/bin/pidscope.js,
  *      as the CLI and the extension start it) with its persistent symbol index removed first
- *      (cold index) and kept (warm index), and warm (adapter already listening), against gdb
+ *      (cold index) and kept (warm index), the VS Code extension's own adapter (its bundle started
+ *      through extension/dist/adapter/launch.js, as the extension starts it; warm index), and
+ *      warm (adapter already listening), against gdb
  *      (`gdb -batch -p PID` printing the same 1,000 globals) and drgn (`drgn -p PID` doing the
  *      same).
  *   2. a full refresh of 1,000 globals: pidscope's refresh tick (one pollInto of everything
@@ -22,12 +24,14 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { childrenCpuMs, loadAverage, median, sleep } from './common';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..', '..'); // out/bench → repo
 const BIN = join(ROOT, 'adapter', 'bin', 'pidscope.js');
+/** What the VS Code extension starts (extension/scripts/build.mjs makes it; its row is left out without it). */
+const EXT_LAUNCH = join(ROOT, 'extension', 'dist', 'adapter', 'launch.js');
 const N = 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LIVE_THREAD_ID = 1_000_000_000;
@@ -225,6 +229,8 @@ async function main(): Promise<void> {
     // ---------------------------------------------------------------- 1. attach → first variables
     const cold: number[] = [];
     const coldIndex: number[] = [];
+    const coldExt: number[] = [];
+    const withExt = existsSync(EXT_LAUNCH);
     const warm: number[] = [];
     const gdbAttach: number[] = [];
     const drgnAttach: number[] = [];
@@ -234,13 +240,13 @@ async function main(): Promise<void> {
     writeFileSync(gdbPrintAll, Array.from({ length: N }, (_, i) => `print ${name(i)}`).join('\n') + '\n');
     const drgnOnce = drgnScript(dir, 1);
     // CPU time beside wall time: on a loaded machine wall time mostly measures waiting for a core.
-    const cpu = new Map<number[], number[]>([cold, coldIndex, warm, gdbAttach, drgnAttach].map((k) => [k, []]));
+    const cpu = new Map<number[], number[]>([cold, coldIndex, coldExt, warm, gdbAttach, drgnAttach].map((k) => [k, []]));
     for (let r = 0; r < ROUNDS; r++) {
-      for (const into of [coldIndex, cold]) {
+      for (const into of withExt ? [coldIndex, cold, coldExt] : [coldIndex, cold]) {
         if (into === coldIndex) rmSync(indexDir, { recursive: true, force: true });
         const c0 = childrenCpuMs();
         const t = performance.now();
-        const dc = new DebugClient(process.execPath, entry, 'pidscope');
+        const dc = new DebugClient(process.execPath, into === coldExt ? EXT_LAUNCH : entry, 'pidscope');
         dc.defaultTimeout = 120_000;
         await dc.start();
         const vars = await firstVariables(dc, target.pid, 0);
@@ -276,6 +282,7 @@ async function main(): Promise<void> {
     row('pidscope dap, warm (adapter listening)', median(warm), base);
     row('pidscope dap, cold adapter, warm index', median(cold), base);
     row('pidscope dap, cold adapter, cold index', median(coldIndex), base);
+    if (withExt) row("VS Code extension's adapter, cold, warm index", median(coldExt), base);
     row(`gdb -batch -p PID, print ×${N} (target stopped)`, median(gdbAttach), base);
     row(`drgn -p PID, str(prog[name]) ×${N}`, base, base);
     const cbase = median(cpu.get(drgnAttach)!);
@@ -283,6 +290,7 @@ async function main(): Promise<void> {
     row('pidscope dap, warm (adapter listening)', median(cpu.get(warm)!), cbase);
     row('pidscope dap, cold adapter, warm index', median(cpu.get(cold)!), cbase);
     row('pidscope dap, cold adapter, cold index', median(cpu.get(coldIndex)!), cbase);
+    if (withExt) row("VS Code extension's adapter, cold, warm index", median(cpu.get(coldExt)!), cbase);
     row(`gdb -batch -p PID, print ×${N} (target stopped)`, median(cpu.get(gdbAttach)!), cbase);
     row(`drgn -p PID, str(prog[name]) ×${N}`, cbase, cbase);
 

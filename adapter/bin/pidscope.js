@@ -2,12 +2,10 @@
 'use strict';
 // The installed entry point. It runs the bundled adapter (out/bundle/pidscope.js, made by
 // `npm run build`) with a V8 code cache, else the compiled modules (out/adapter/src/main.js).
-// Node 20 has no module.enableCompileCache (Node 22), so the bundle is compiled here through
-// vm.Script with cachedData kept in ${XDG_CACHE_HOME:-~/.cache}/pidscope/code/; V8 itself
-// rejects a cache that does not match the source or the Node version (then it is rewritten).
-// One cache per command: the cache holds the functions the run that wrote it compiled, so an
-// `eval` started from a cache written by `--help` compiled its own code lazily at every start
-// (~9 ms). Caches of older bundles are removed when a new one is written.
+// See codeCache.js for the cache (one per command, in ${XDG_CACHE_HOME:-~/.cache}/pidscope/code/)
+// and for the V8 flag set first.
+const { loadWithCodeCache, raiseInterruptBudget } = require('./codeCache.js');
+raiseInterruptBudget();
 const path = require('node:path');
 const fs = require('node:fs');
 const root = path.join(__dirname, '..', '..');
@@ -22,61 +20,10 @@ function mtime(f) {
   }
 }
 
-/** Loads the bundle as a CommonJS module, compiled with (and then refreshing) the code cache. */
 function loadBundle() {
-  const vm = require('node:vm');
-  const Module = require('node:module');
-  const source = fs.readFileSync(bundle, 'utf8');
-  const off = /^(0|off|false|no)$/i.test(process.env.PIDSCOPE_CODE_CACHE || '');
-  const dir = path.join(process.env.XDG_CACHE_HOME || path.join(require('node:os').homedir(), '.cache'), 'pidscope', 'code');
-  // Keyed without hashing the source (node:crypto alone costs ~20 ms to load); V8 checks the
-  // source itself and rejects a cache made for another one.
-  const st = fs.statSync(bundle);
-  const key = [process.version, process.arch, st.size, Math.round(st.mtimeMs)].join('-');
   const word = process.argv.slice(2).find((a) => !a.startsWith('-'));
   const command = word === undefined ? 'help' : /^[a-z]{1,16}$/.test(word) ? word : 'other';
-  const cacheFile = path.join(dir, key + '.' + command + '.v8');
-  let cachedData;
-  if (!off) {
-    try {
-      cachedData = fs.readFileSync(cacheFile);
-    } catch {
-      /* first run with this bundle */
-    }
-  }
-  const wrapper = Module.wrap(source);
-  const script = new vm.Script(wrapper, { filename: bundle, cachedData, importModuleDynamically: undefined });
-  const mod = new Module(bundle, module);
-  mod.filename = bundle;
-  mod.paths = Module._nodeModulePaths(path.dirname(bundle));
-  const req = (id) => mod.require(id);
-  req.resolve = (id, opts) => Module._resolveFilename(id, mod, false, opts);
-  req.main = process.mainModule;
-  req.cache = Module._cache;
-  script.runInThisContext({ displayErrors: true }).call(mod.exports, mod.exports, req, mod, bundle, path.dirname(bundle));
-  mod.loaded = true;
-  if (!off && (cachedData === undefined || script.cachedDataRejected)) {
-    // After the command ran, the functions it compiled are in the cache too.
-    process.once('beforeExit', () => {
-      try {
-        const data = script.createCachedData();
-        fs.mkdirSync(dir, { recursive: true });
-        const tmp = cacheFile + '.' + process.pid + '.tmp';
-        fs.writeFileSync(tmp, data);
-        fs.renameSync(tmp, cacheFile);
-        for (const f of fs.readdirSync(dir)) {
-          // Another bundle's or Node's cache (a temporary file only once it is an hour old).
-          if (f.startsWith(key + '.')) continue;
-          const old = path.join(dir, f);
-          if (f.endsWith('.tmp') && Date.now() - fs.statSync(old).mtimeMs < 3600e3) continue;
-          fs.rmSync(old, { force: true });
-        }
-      } catch {
-        /* no cache: still correct, only slower */
-      }
-    });
-  }
-  return mod.exports;
+  return loadWithCodeCache(bundle, command, 'code', module);
 }
 
 let entry;

@@ -1,6 +1,6 @@
 import { fstatSync, writeSync } from 'node:fs';
 import { describeError, isPidscopeError } from './errors';
-import { disableIndexCache } from './cli/options';
+import { disableIndexCache } from './cli/indexCacheFlag';
 
 /**
  * `pidscope <command>`. Each command lives in its own module under cli/ and exports

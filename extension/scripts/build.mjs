@@ -5,10 +5,11 @@
 //   adapter/pidscope-dap.js  the debug adapter (adapter/src/cli/dap.ts and everything it imports),
 //                         run as its own Node process; koffi stays external (a native module) and
 //                         is copied next to it under adapter/node_modules.
+//   adapter/launch.js     what VS Code runs: pidscope-dap.js with a V8 code cache (codeCache.js).
 // Options: --production (no source maps, minified identifiers off for readable stacks).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,6 +56,8 @@ await Promise.all([
       contents: `
         import { command } from './cli/dap';
         import { describeError, isPidscopeError } from './errors';
+        import { raiseInterruptBudget } from './util/v8budget';
+        raiseInterruptBudget();
         command.run(process.argv.slice(2)).then(
           (code) => { process.exitCode = code; },
           (e) => {
@@ -74,6 +77,20 @@ await Promise.all([
     external: ['koffi', 'vscode'],
   }),
 ]);
+
+// launch.js, what VS Code runs: the adapter bundle compiled with a V8 code cache kept in
+// ~/.cache/pidscope/code-vscode/ (adapter/bin/codeCache.js, the CLI's loader), after raising V8's
+// interrupt budget as the CLI does. Without a cache every session compiled the bundle again.
+cpSync(join(root, 'adapter', 'bin', 'codeCache.js'), join(dist, 'adapter', 'codeCache.js'));
+writeFileSync(
+  join(dist, 'adapter', 'launch.js'),
+  `'use strict';
+// Made by extension/scripts/build.mjs: runs pidscope-dap.js with a V8 code cache (see codeCache.js).
+const { loadWithCodeCache, raiseInterruptBudget } = require('./codeCache.js');
+raiseInterruptBudget();
+loadWithCodeCache(require('node:path').join(__dirname, 'pidscope-dap.js'), 'dap', 'code-vscode', module);
+`,
+);
 
 // koffi: its JS and the Linux x64 native binary (the extension targets Linux x64, where pidfd lives).
 const nm = join(root, 'node_modules');

@@ -15,6 +15,9 @@ describe('adapterCommand', () => {
     const c = adapterCommand(ext, {}, '/usr/bin/node');
     expect(c).toEqual({ command: '/usr/bin/node', args: [join(ext, 'dist', 'adapter', 'pidscope-dap.js')], env: { ELECTRON_RUN_AS_NODE: '1' } });
     expect(adapterCommand(ext, { nodePath: '/opt/node/bin/node' }, '/usr/bin/node').command).toBe('/opt/node/bin/node');
+    // With its launcher (build.mjs writes it), the bundle runs with a V8 code cache.
+    writeFileSync(join(ext, 'dist', 'adapter', 'launch.js'), '');
+    expect(adapterCommand(ext, {}, '/usr/bin/node').args).toEqual([join(ext, 'dist', 'adapter', 'launch.js')]);
   });
 
   it("runs a developer's adapter: the CLI entry gets the dap command", () => {

@@ -1,6 +1,7 @@
 /**
  * How the extension runs the debug adapter: a separate Node process running the bundled
- * `dist/adapter/pidscope-dap.js` (or a developer's own adapter script). No `vscode` import.
+ * `dist/adapter/pidscope-dap.js` (through `dist/adapter/launch.js`, which adds a V8 code cache),
+ * or a developer's own adapter script. No `vscode` import.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,5 +40,7 @@ export function adapterCommand(extensionPath: string, settings: AdapterSettings,
   if (!existsSync(bundled)) {
     throw new Error(`the bundled debug adapter is missing (${bundled}). Fix: reinstall the pidscope extension, or set pidscope.adapter.path`);
   }
-  return { command: node, args: [bundled], env };
+  // launch.js runs the same bundle with a V8 code cache (~20 ms less CPU per session).
+  const launcher = join(extensionPath, 'dist', 'adapter', 'launch.js');
+  return { command: node, args: [existsSync(launcher) ? launcher : bundled], env };
 }

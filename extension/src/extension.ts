@@ -1,7 +1,7 @@
 /**
  * The pidscope VS Code extension: a `pidscope` debugger (attach only; the target is never
  * stopped), the process picker, actionable attach errors, a status bar item, and the live plot.
- * The adapter runs as its own process (dist/adapter/pidscope-dap.js); this file only wires VS Code.
+ * The adapter runs as its own process (dist/adapter/launch.js → pidscope-dap.js); this file only wires VS Code.
  */
 import * as vscode from 'vscode';
 import { adapterCommand } from './adapterLaunch';

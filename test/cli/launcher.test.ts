@@ -27,6 +27,7 @@ beforeAll(() => {
   mkdirSync(join(tree, 'adapter', 'bin'), { recursive: true });
   mkdirSync(join(tree, 'out', 'bundle'), { recursive: true });
   copyFileSync(join(REPO_ROOT, 'adapter', 'bin', 'pidscope.js'), bin);
+  copyFileSync(join(REPO_ROOT, 'adapter', 'bin', 'codeCache.js'), join(tree, 'adapter', 'bin', 'codeCache.js'));
   copyFileSync(BUNDLE, bundle);
   copyFileSync(join(REPO_ROOT, 'package.json'), join(tree, 'package.json'));
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(tree, 'node_modules'));
@@ -66,6 +67,17 @@ describe.skipIf(!built)('launcher code cache', () => {
     const now = caches();
     expect(now).toHaveLength(1);
     expect(old).not.toContain(now[0]);
+  });
+
+  it('the stdio DAP adapter, which ends with process.exit() after a disconnect, writes its cache too', () => {
+    const frame = (seq: number, command: string, args: object) => {
+      const json = JSON.stringify({ seq, type: 'request', command, arguments: args });
+      return `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+    };
+    const input = frame(1, 'initialize', { adapterID: 'pidscope' }) + frame(2, 'disconnect', {});
+    const out = execFileSync(process.execPath, [bin, 'dap'], { input, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: xdg } });
+    expect(out).toContain('"command":"disconnect"');
+    expect(caches().filter((f) => f.endsWith('.dap.v8'))).toHaveLength(1);
   });
 
   it('PIDSCOPE_CODE_CACHE=0 neither reads nor writes a cache', () => {

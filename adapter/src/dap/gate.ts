@@ -13,7 +13,6 @@
  * HTTP 403 for an HTTP request: a web page must never get a DAP answer) — and the connection is
  * closed. The gate speaks only enough DAP to say no; it imports nothing from the session.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 
 export const AUTH_PREFIX = 'PIDSCOPE-AUTH ';
@@ -33,6 +32,10 @@ export interface GateOptions {
 export type Verdict = { ok: true; who: string } | { ok: false; reason: string };
 
 function sameSecret(a: string, b: string): boolean {
+  // node:crypto loads here, at the first TCP connection, not at start: server.ts (and so this
+  // file) is loaded by every `pidscope dap`, and a stdio adapter (VS Code starts one per
+  // session) never checks a secret; loading crypto cost it ~8 ms of CPU.
+  const { createHash, timingSafeEqual } = require('node:crypto') as typeof import('node:crypto');
   // Hashing first gives equal lengths, so the comparison time says nothing about the secret.
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();

@@ -32,7 +32,7 @@ import { mapFile as mapWholeFile } from '../linux/mapFile';
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { PidscopeError } from '../errors';
 import { DEFAULT_DEBUG_DIRS, findDebugFile } from './debugFile';
-import type { DwarfVariable, VarEntry } from './dwarf/info';
+import type { DwarfInfo, DwarfVariable, VarEntry } from './dwarf/info';
 import { leBytes } from './dwarf/location';
 import { canonicalBaseName } from './dwarf/typeBuilder';
 import { ElfFile, PT_TLS, type ElfSymbol } from './elf/elf';
@@ -516,28 +516,7 @@ class SymbolsImpl implements ProcessSymbols {
         d.index();
         let entries = d.variablesNamed(name, scope?.function).filter((e) => this.matchesScope(e, scope));
         if (entries.length === 0 && scope?.function) entries = d.functionLocals(scope.function, name).filter((e) => this.matchesScope(e, scope));
-        const defs = entries.filter((e) => !e.declaration);
-        const seen = new Set<string>();
-        const local: VariableSymbol[] = [];
-        for (const e of defs) {
-          let dv: DwarfVariable;
-          try {
-            dv = d.variable(e);
-          } catch (err) {
-            m.warnings.push(`${m.path}: variable ${name}: ${(err as Error).message}`);
-            continue;
-          }
-          const v = this.toVariable(m, e, dv);
-          // A static and its alias DIE (abstract + concrete) give the same address once.
-          const key = `${v.address ?? ''}|${v.compileUnit}|${v.function ?? ''}|${v.absentReason ?? ''}`;
-          if (v.address !== undefined && seen.has(key)) continue;
-          seen.add(key);
-          local.push(v);
-        }
-        // Prefer entries with an address over optimized-out duplicates of the same object.
-        const withAddr = new Set(local.filter((v) => v.address !== undefined).map((v) => `${v.compileUnit}|${v.function ?? ''}`));
-        for (const v of local) {
-          if (v.address === undefined && !v.constValue && withAddr.has(`${v.compileUnit}|${v.function ?? ''}`)) continue;
+        for (const v of this.definitions(m, d, name, entries)) {
           out.push(v);
           found = true;
         }
@@ -598,6 +577,39 @@ class SymbolsImpl implements ProcessSymbols {
       return SCOPE_RANK[a.scope] - SCOPE_RANK[b.scope];
     });
     return out;
+  }
+
+  /**
+   * The variables that DWARF entries `entries` (all named `name`, in module `m`) define: one per
+   * object (a static and its alias DIE give the same address once; an optimized-out duplicate of
+   * an object that has an address is dropped). Declarations are skipped.
+   */
+  private definitions(m: Module, d: DwarfInfo, name: string, entries: VarEntry[]): VariableSymbol[] {
+    const local: VariableSymbol[] = [];
+    let seen: Set<string> | undefined;
+    for (const e of entries) {
+      if (e.declaration) continue;
+      let dv: DwarfVariable;
+      try {
+        dv = d.variable(e);
+      } catch (err) {
+        m.warnings.push(`${m.path}: variable ${name}: ${(err as Error).message}`);
+        continue;
+      }
+      const v = this.toVariable(m, e, dv);
+      // A static and its alias DIE (abstract + concrete) give the same address once.
+      if (entries.length > 1) {
+        const key = `${v.address ?? ''}|${v.compileUnit}|${v.function ?? ''}|${v.absentReason ?? ''}`;
+        seen ??= new Set();
+        if (v.address !== undefined && seen.has(key)) continue;
+        seen.add(key);
+      }
+      local.push(v);
+    }
+    if (local.length < 2) return local;
+    // Prefer entries with an address over optimized-out duplicates of the same object.
+    const withAddr = new Set(local.filter((v) => v.address !== undefined).map((v) => `${v.compileUnit}|${v.function ?? ''}`));
+    return local.filter((v) => !(v.address === undefined && !v.constValue && withAddr.has(`${v.compileUnit}|${v.function ?? ''}`)));
   }
 
   private elfVariable(m: Module, s: ElfSymbol): VariableSymbol {
@@ -725,7 +737,18 @@ class SymbolsImpl implements ProcessSymbols {
         d.index();
         for (const [name, list] of d.variables) {
           if (!list.some((e) => !e.declaration && !e.constOnly)) continue;
-          for (const v of this.lookupVariables(name, { module: m.path })) if (v.module === m.path) yield v;
+          // What lookupVariables(name, { module: m.path }) finds in m, without looking the name
+          // up again (the listing already holds its entries): the DWARF definitions, in gdb's
+          // scope order. A name none of whose definitions can be read takes the full lookup
+          // (declarations, the ELF symbol).
+          if (!m.isMain && m.mayDefine(name) === false) continue;
+          const defs = this.definitions(m, d, name, list);
+          if (defs.length === 0) {
+            for (const v of this.lookupVariables(name, { module: m.path })) if (v.module === m.path) yield v;
+            continue;
+          }
+          if (defs.length > 1) defs.sort((a, b) => SCOPE_RANK[a.scope] - SCOPE_RANK[b.scope]);
+          yield* defs;
         }
       } else if (m.isMain) {
         for (const s of m.symbols()) {
