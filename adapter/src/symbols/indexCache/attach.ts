@@ -87,10 +87,17 @@ export function attachIndexCache(d: DwarfInfo, file: DwarfFileId): void {
   d.onIndexed = () => {
     if (!indexCacheEnabled()) return;
     try {
+      const records = d.scannedIndex;
       const bytes = encodeIndex(identity, {
         unitStarts: d.reader.unitStarts(),
-        variables: d.variables,
-        functions: d.functions,
+        records,
+        // Only read without records (an adopted index re-encoded with its type names).
+        get variables() {
+          return d.variables;
+        },
+        get functions() {
+          return d.functions;
+        },
         types: d.typesIndexed ? { defs: d.typeDefs, decls: d.typeDecls } : undefined,
         errors: d.errors,
       });
