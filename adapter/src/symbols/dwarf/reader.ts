@@ -316,6 +316,15 @@ export class DwarfReader {
       dieOffset: uc.pos,
       typeSignature,
       typeOffset,
+      // Every field present from the start: units share one shape (monomorphic lookups).
+      name: undefined,
+      compDir: undefined,
+      producer: undefined,
+      language: undefined,
+      lowPc: undefined,
+      stmtList: undefined,
+      rangesOffset: undefined,
+      error: undefined,
       strOffsetsBase: 8,
       addrBase: 8,
       rnglistsBase: 0,
@@ -699,6 +708,17 @@ export class DwarfReader {
 
   /** The unit containing a .debug_info offset (binary search). */
   unitAt(off: number): Unit | undefined {
+    // Lookups come in runs within one unit (an index resolving names, a type being built).
+    const last = this.lastUnit;
+    if (last && off >= last.offset && off < last.end) return last;
+    const u = this.findUnit(off);
+    if (u) this.lastUnit = u;
+    return u;
+  }
+
+  private lastUnit?: Unit;
+
+  private findUnit(off: number): Unit | undefined {
     const starts = this.unitsCache ? undefined : this.knownStarts;
     if (starts) {
       const best = lastAtOrBefore(starts, off, (s) => s);

@@ -554,11 +554,35 @@ class Scanner {
     const maxSteps = u.end - u.offset + 10;
     /** Enclosing DIEs that are not namespaces. */
     let notNamespace = 0;
+    const buf = this.buf;
+    const byCode = p.byCode;
+    const cats = p.cat;
+    const fixed = p.fixed;
+    const children = p.children;
     while (depth > 0 && pos < end) {
       const off = pos;
       if (++steps > maxSteps) c.fail('DIE tree does not terminate', pos);
-      const a = this.abbrevAt(c, p, pos);
-      pos = c.pos;
+      // Most codes are one byte and known: no call for them (this loop runs mostly unoptimized
+      // in a one-shot process, where every call and property load counts).
+      let a: number;
+      const b0 = buf[pos];
+      if (b0 > 0 && b0 < 0x80 && b0 < byCode.length && byCode[b0] > 0) {
+        a = byCode[b0] - 1;
+        pos++;
+      } else {
+        a = this.abbrevAt(c, p, pos);
+        pos = c.pos;
+      }
+      if (a >= 0 && cats[a] === CAT_OTHER) {
+        // Parameters, call sites, inlined copies, types inside functions: skipped with their subtrees.
+        if (children[a] === 0 && fixed[a] >= 0) pos += fixed[a];
+        else {
+          const n = this.skipSubtree(c, u, p, a, pos);
+          pos = n >= 0 ? n : this.skipChildren(c, u, p, -n - 1);
+        }
+        if (pos > end) c.fail('DIE runs past the end of its unit', off);
+        continue;
+      }
       if (a < 0) {
         depth--;
         const popped = tags.pop();

@@ -37,6 +37,10 @@ function codeVersion(): string {
     join(__dirname, '..', 'dwarf', 'info.ts'),
     join(__dirname, '..', 'dwarf', 'reader.js'),
     join(__dirname, '..', 'dwarf', 'reader.ts'),
+    join(__dirname, '..', 'dwarf', 'scan.js'),
+    join(__dirname, '..', 'dwarf', 'scan.ts'),
+    join(__dirname, '..', 'dwarf', 'scanIndex.js'),
+    join(__dirname, '..', 'dwarf', 'scanIndex.ts'),
   ]) {
     try {
       const st = statSync(f);
