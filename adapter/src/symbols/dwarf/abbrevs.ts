@@ -40,27 +40,50 @@ function grow(n: number): void {
 /** Parses the table at the cursor (which names .debug_abbrev in its errors). */
 export function parseAbbrevTable(c: Cursor): AbbrevTable {
   // One pass into scratch: per abbreviation code, tag, children, attribute count, then
-  // (at, form) pairs; copied out into exact-size arrays at the end.
+  // (at, form) pairs; copied out into exact-size arrays at the end. One-byte LEB128 values
+  // (nearly all of them) are read inline: this runs once per unit, mostly unoptimized.
+  const b = c.buf;
+  const end = c.end;
+  const leb = (): number => {
+    const p = c.pos;
+    if (p < end) {
+      const x = b[p];
+      if (x < 0x80) {
+        c.pos = p + 1;
+        return x;
+      }
+    }
+    return c.uleb();
+  };
   let n = 0;
   let count = 0;
   let attrs = 0;
   let implicit: Map<number, bigint> | undefined;
   for (;;) {
-    const code = c.uleb();
+    const code = leb();
     if (code === 0) break;
     grow(n + 4);
     scratch[n] = code;
-    scratch[n + 1] = c.uleb();
+    scratch[n + 1] = leb();
     scratch[n + 2] = c.u8() !== 0 ? 1 : 0;
     const countAt = n + 3;
     n += 4;
     let k = 0;
     for (;;) {
-      const at = c.uleb();
-      const form = c.uleb();
+      let at: number;
+      let form: number;
+      const p = c.pos;
+      if (p + 1 < end && b[p] < 0x80 && b[p + 1] < 0x80) {
+        at = b[p];
+        form = b[p + 1];
+        c.pos = p + 2;
+      } else {
+        at = c.uleb();
+        form = c.uleb();
+      }
       if (at === 0 && form === 0) break;
       if (form === DW_FORM.implicit_const) (implicit ??= new Map()).set(attrs + k, c.slebBig());
-      grow(n + 2);
+      if (n + 2 > scratch.length) grow(n + 2);
       scratch[n] = at;
       scratch[n + 1] = form;
       n += 2;

@@ -53,6 +53,12 @@ export interface IndexRecords {
 }
 
 export function encodeIndex(identity: string, c: IndexContent): Buffer {
+  // Names are nearly always ASCII: offsets are first counted in characters (no UTF-8 measure
+  // per string), and the index is encoded again measuring bytes only when that was wrong.
+  return encodeWith(identity, c, false) ?? encodeWith(identity, c, true)!;
+}
+
+function encodeWith(identity: string, c: IndexContent, utf8: boolean): Buffer | undefined {
   const strings = new Map<string, number>();
   const list: string[] = [''];
   let blobLength = 1;
@@ -62,7 +68,7 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
       i = blobLength;
       strings.set(s, i);
       list.push(s);
-      blobLength += Buffer.byteLength(s, 'utf8') + 1;
+      blobLength += (utf8 ? Buffer.byteLength(s, 'utf8') : s.length) + 1;
     }
     return i;
   };
@@ -118,7 +124,10 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
   const id = Buffer.from(identity, 'utf8');
   // NUL-terminated strings after a leading NUL: every string sits between two NULs.
   const blob = Buffer.from(list.join('\0') + '\0', 'utf8');
-  if (blob.length !== blobLength) throw new Error('index string blob: length mismatch');
+  if (blob.length !== blobLength) {
+    if (!utf8) return undefined;
+    throw new Error('index string blob: length mismatch');
+  }
   const head = 16 + id.length + 4 + blob.length;
   const pad = (4 - (head % 4)) % 4;
   const total = head + pad + 4 + nums.length * 4 + 4;
