@@ -10,6 +10,7 @@ import { Cursor } from '../binary/cursor';
 import type { FunctionType, Type } from '../types';
 import { abbrevIndex } from './abbrevs';
 import * as C from './constants';
+import { withLeanJit } from './leanJit';
 import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
 import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
 import { attr, DwarfReader, toBig, type Abbrev, type AttrValue, type Die, type DwarfSections, type Unit } from './reader';
@@ -210,8 +211,10 @@ export class DwarfInfo {
   index(): void {
     if (this.built) return;
     this.built = true;
-    this.buildIndex();
-    this.onIndexed?.('names');
+    withLeanJit(() => {
+      this.buildIndex();
+      this.onIndexed?.('names');
+    });
   }
 
   private buildIndex(): void {
@@ -437,8 +440,10 @@ export class DwarfInfo {
     if (this.typesBuilt) return;
     this.typesBuilt = true;
     this.index();
-    this.buildTypeIndex();
-    this.onIndexed?.('types');
+    withLeanJit(() => {
+      this.buildTypeIndex();
+      this.onIndexed?.('types');
+    });
   }
 
   private buildTypeIndex(): void {
