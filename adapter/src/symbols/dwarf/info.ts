@@ -15,6 +15,7 @@ import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
 import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
 import { attr, DwarfReader, toBig, type Abbrev, type AttrValue, type Die, type DwarfSections, type Unit } from './reader';
 import { scanUnits } from './scan';
+import { scanInParallel, scanThreads } from './scanParallel';
 import { ScannedIndex } from './scanIndex';
 import { canonicalBaseName, TypeBuilder } from './typeBuilder';
 import { lastAtOrBefore } from '../../util/search';
@@ -220,13 +221,15 @@ export class DwarfInfo {
   private buildIndex(): void {
     const units = this.reader.units();
     for (const e of this.reader.unitErrors) this.errors.push(e);
-    const res = scanUnits(this.reader, units, 0, units.length);
-    for (const [i, message] of res.errors) {
-      const u = units[i];
-      u.error = message;
-      this.errors.push(`unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${message}`);
+    const results = (scanThreads() > 1 ? scanInParallel(this.reader, units) : undefined) ?? [scanUnits(this.reader, units, 0, units.length)];
+    for (const res of results) {
+      for (const [i, message] of res.errors) {
+        const u = units[i];
+        u.error = message;
+        this.errors.push(`unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${message}`);
+      }
     }
-    this.scanned = new ScannedIndex(units, [res], {
+    this.scanned = new ScannedIndex(units, results, {
       nameOf: (off) => this.nameOf(off),
       scopePrefixOf: (off) => this.scopePrefixOf(off),
       hasAttr: (off, at) => this.hasAttr(off, at),
