@@ -41,6 +41,8 @@ function codeVersion(): string {
     join(__dirname, '..', 'dwarf', 'scan.ts'),
     join(__dirname, '..', 'dwarf', 'scanIndex.js'),
     join(__dirname, '..', 'dwarf', 'scanIndex.ts'),
+    join(__dirname, '..', 'dwarf', 'abbrevs.js'),
+    join(__dirname, '..', 'dwarf', 'abbrevs.ts'),
   ]) {
     try {
       const st = statSync(f);
