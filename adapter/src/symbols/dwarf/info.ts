@@ -13,8 +13,8 @@ import * as C from './constants';
 import { withLeanJit } from './leanJit';
 import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
 import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
-import { attr, DwarfReader, toBig, type Abbrev, type AttrValue, type Die, type DwarfSections, type Unit } from './reader';
-import { scanUnits } from './scan';
+import { attr, DwarfReader, toBig, type Die, type DwarfSections, type Unit } from './reader';
+import { scanUnits, TypeScan } from './scan';
 import { scanInParallel, scanThreads } from './scanParallel';
 import { ScannedIndex } from './scanIndex';
 import { canonicalBaseName, TypeBuilder } from './typeBuilder';
@@ -350,90 +350,6 @@ export class DwarfInfo {
     return name;
   }
 
-  /** Scratch results of scanAttrs (reused: the scan allocates nothing per DIE). */
-  private readonly scratch = {
-    /** Raw DW_AT_name value (string, or an offset/index per nameForm); decoded on demand by scratchName(). */
-    nameRaw: undefined as AttrValue | undefined,
-    nameForm: 0,
-    declaration: false,
-    external: false,
-    origin: -1,
-    sibling: -1,
-    locOp: -1,
-    /** Last byte of the location expression (DW_OP_stack_value marks a value, not storage). */
-    locLast: -1,
-  };
-
-  /** The name found by the last scanAttrs (decoded only when the DIE is kept). */
-  private scratchName(u: Unit): string | undefined {
-    const sc = this.scratch;
-    if (sc.nameRaw === undefined) return undefined;
-    return typeof sc.nameRaw === 'string' ? sc.nameRaw : this.reader.str(u, { at: DW_AT.name, form: sc.nameForm, value: sc.nameRaw });
-  }
-
-  /**
-   * Consumes a DIE's attributes, keeping only what the index needs: name, declaration,
-   * external, abstract_origin/specification, sibling, and the first operation of
-   * DW_AT_location (-1 none, -2 location list or empty).
-   */
-  private scanAttrs(c: Cursor, u: Unit, ab: Abbrev): void {
-    const sc = this.scratch;
-    const r = this.reader;
-    sc.nameRaw = undefined;
-    sc.declaration = false;
-    sc.external = false;
-    sc.origin = -1;
-    sc.sibling = -1;
-    sc.locOp = -1;
-    sc.locLast = -1;
-    const attrs = ab.attrs;
-    for (let i = 0; i < attrs.length; i++) {
-      const a = attrs[i];
-      switch (a.at) {
-        case DW_AT.name: {
-          sc.nameRaw = r.readForm(c, u, a.form, a.implicit);
-          sc.nameForm = a.form;
-          break;
-        }
-        case DW_AT.declaration:
-          sc.declaration = !!r.readForm(c, u, a.form, a.implicit);
-          break;
-        case DW_AT.external:
-          sc.external = !!r.readForm(c, u, a.form, a.implicit);
-          break;
-        case DW_AT.abstract_origin:
-        case DW_AT.specification: {
-          const v = r.readForm(c, u, a.form, a.implicit);
-          if (typeof v === 'number') sc.origin = v;
-          break;
-        }
-        case DW_AT.sibling: {
-          const v = r.readForm(c, u, a.form, a.implicit);
-          if (typeof v === 'number') sc.sibling = v;
-          break;
-        }
-        case DW_AT.location: {
-          let len = -1;
-          if (a.form === DW_FORM.exprloc || a.form === DW_FORM.block) len = c.uleb();
-          else if (a.form === DW_FORM.block1) len = c.u8();
-          else if (a.form === DW_FORM.block2) len = c.u16();
-          else if (a.form === DW_FORM.block4) len = c.u32();
-          if (len < 0) {
-            sc.locOp = -2;
-            r.skipForm(c, u, a.form);
-          } else {
-            sc.locOp = len > 0 && c.pos < c.end ? c.buf[c.pos] : -2;
-            c.skip(len);
-            if (len > 0) sc.locLast = c.buf[c.pos - 1];
-          }
-          break;
-        }
-        default:
-          r.skipForm(c, u, a.form);
-      }
-    }
-  }
-
   /**
    * Indexes type names (idempotent): a pass over the top-level DIEs of every unit that jumps
    * over function bodies by DW_AT_sibling. Kept apart from index() so the first variable lookup
@@ -451,7 +367,9 @@ export class DwarfInfo {
 
   private buildTypeIndex(): void {
     const r = this.reader;
-    const sc = this.scratch;
+    // The compiled abbreviation tables of the name scan: no Abbrev objects for every unit.
+    const scan = new TypeScan(r);
+    const recs: number[] = [];
     for (const u of r.units()) {
       if (u.error) continue;
       try {
@@ -459,43 +377,13 @@ export class DwarfInfo {
           this.scanTypeUnit(u);
           continue;
         }
-        const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
-        c.seek(u.dieOffset);
-        const top = this.readAbbrev(c, u);
-        if (!top || !top.hasChildren) continue;
-        r.skipAttrs(c, u, top);
-        let depth = 1;
-        const walk = { steps: 0 };
-        // C++ namespaces open here: types inside are also indexed by qualified name (`ns::Widget`).
-        const namespaces: Array<{ depth: number; prefix: string }> = [];
-        while (depth > 0 && c.pos < u.end) {
-          const off = c.pos;
-          const ab = this.stepDie(c, u, walk);
-          if (!ab) {
-            depth--;
-            while (namespaces.length && namespaces[namespaces.length - 1].depth > depth) namespaces.pop();
-            continue;
-          }
-          if (ab.tag === DW_TAG.namespace) {
-            this.scanAttrs(c, u, ab);
-            const nn = this.scratchName(u) ?? '(anonymous namespace)';
-            if (ab.hasChildren) {
-              depth++;
-              namespaces.push({ depth, prefix: `${namespaces[namespaces.length - 1]?.prefix ?? ''}${nn}::` });
-            }
-            continue;
-          }
-          if (INDEXED_TYPE_TAGS.has(ab.tag)) {
-            this.scanAttrs(c, u, ab);
-            const tn = this.scratchName(u);
-            if (tn !== undefined) this.indexType(ab.tag, tn, off, sc.declaration);
-            const ns = namespaces[namespaces.length - 1]?.prefix;
-            if (tn !== undefined && ns) this.indexType(ab.tag, ns + tn, off, sc.declaration);
-            if (ab.hasChildren) {
-              if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
-              else this.skipChildren(c, u);
-            }
-          } else if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
+        recs.length = 0;
+        try {
+          scan.unit(u, recs);
+        } finally {
+          // What was found before a malformed DIE is kept, as before.
+          const names = scan.strings;
+          for (let j = 0; j < recs.length; j += 4) this.indexType(recs[j], names[recs[j + 1]], recs[j + 2], recs[j + 3] === 1);
         }
       } catch (e) {
         this.errors.push(`types of unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${(e as Error).message}`);
@@ -512,38 +400,6 @@ export class DwarfInfo {
       if (!INDEXED_TYPE_TAGS.has(k.tag)) continue;
       const n = attr(k, DW_AT.name);
       if (n) this.indexType(k.tag, r.str(u, n), k.offset, !!attr(k, DW_AT.declaration));
-    }
-  }
-
-  /**
-   * The next DIE's abbreviation in a walk of a unit's DIE tree (undefined: end of siblings). Each
-   * step is counted: a corrupt tree that never closes fails instead of looping.
-   */
-  private stepDie(c: Cursor, u: Unit, walk: { steps: number }): Abbrev | undefined {
-    if (++walk.steps > u.end - u.offset + 10) c.fail('DIE tree does not terminate');
-    return this.readAbbrev(c, u);
-  }
-
-  private readAbbrev(c: Cursor, u: Unit): Abbrev | undefined {
-    const at = c.pos;
-    const code = c.uleb();
-    if (code === 0) return undefined;
-    return u.abbrevList[code] ?? u.abbrevs.get(code) ?? c.fail(`unknown abbreviation code ${code}`, at);
-  }
-
-  /** Skips the children of the DIE whose attributes were just consumed. */
-  private skipChildren(c: Cursor, u: Unit): void {
-    let depth = 1;
-    let guard = 0;
-    const max = u.end - u.offset + 10;
-    while (depth > 0) {
-      if (++guard > max || c.pos >= u.end) c.fail('DIE children do not terminate');
-      const ab = this.readAbbrev(c, u);
-      if (!ab) {
-        depth--;
-        continue;
-      }
-      if (!this.reader.skipSubtree(c, u, ab)) depth++;
     }
   }
 

@@ -198,6 +198,26 @@ export function scanUnits(reader: DwarfReader, units: Unit[], from: number, to: 
   return new Scanner(reader).run(units, from, to);
 }
 
+/**
+ * The type-name pass (DwarfInfo.indexTypes) over the same compiled tables: for each unit, the
+ * named struct/union/enum/class/typedef/base types at unit level and in namespaces, as records
+ * [tag, name id, DIE offset, declaration 0/1] in DIE order, a type in a namespace once by its
+ * own name and once qualified (`ns::Widget`). Type units are left to the caller.
+ */
+export class TypeScan {
+  private readonly s: Scanner;
+  constructor(reader: DwarfReader) {
+    this.s = new Scanner(reader);
+  }
+  get strings(): string[] {
+    return this.s.strings;
+  }
+  /** Appends the unit's records to `out` (throws a FormatError for a malformed unit). */
+  unit(u: Unit, out: number[]): void {
+    this.s.scanTypes(u, out);
+  }
+}
+
 class Scanner {
   readonly strings: string[] = [];
   private readonly ids = new Map<string, number>();
@@ -666,6 +686,67 @@ class Scanner {
         fnVals.push(sub ? fnVal : 0);
         fnOrigins.push(sub ? fnOrigin : -1);
       }
+    }
+  }
+
+  scanTypes(u: Unit, out: number[]): void {
+    const r = this.reader;
+    const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
+    this.unit = u;
+    const p = this.plansFor(u);
+    const end = u.end;
+    let pos = u.dieOffset;
+    const top = this.abbrevAt(c, p, pos);
+    if (top < 0 || !p.children[top]) return;
+    pos = this.skipAttrs(c, p, top, c.pos);
+    let depth = 1;
+    let steps = 0;
+    const maxSteps = u.end - u.offset + 10;
+    // C++ namespaces open here: types inside are also indexed by qualified name (`ns::Widget`).
+    const nsDepths: number[] = [];
+    const nsPrefixes: string[] = [];
+    while (depth > 0 && pos < end) {
+      const off = pos;
+      if (++steps > maxSteps) c.fail('DIE tree does not terminate', pos);
+      const a = this.abbrevAt(c, p, pos);
+      pos = c.pos;
+      if (a < 0) {
+        depth--;
+        while (nsDepths.length && nsDepths[nsDepths.length - 1] > depth) {
+          nsDepths.pop();
+          nsPrefixes.pop();
+        }
+        continue;
+      }
+      const cat = p.cat[a];
+      if (cat === CAT_NS) {
+        pos = this.scanAttrs(c, u, p, a, pos);
+        const nn = this.nameForm !== -1 ? this.strings[this.nameOfScratch(u, this.nameForm, this.nameVal)] : '(anonymous namespace)';
+        if (p.children[a]) {
+          depth++;
+          nsDepths.push(depth);
+          nsPrefixes.push(`${nsPrefixes[nsPrefixes.length - 1] ?? ''}${nn}::`);
+        }
+      } else if (cat === CAT_TYPE) {
+        const attrsAt = pos;
+        pos = this.scanAttrs(c, u, p, a, pos);
+        const decl = this.declaration ? 1 : 0;
+        if (this.nameForm !== -1) {
+          const id = this.nameOfScratch(u, this.nameForm, this.nameVal);
+          out.push(p.tag[a], id, off, decl);
+          const ns = nsPrefixes[nsPrefixes.length - 1];
+          if (ns) out.push(p.tag[a], this.idOf(ns + this.strings[id]), off, decl);
+        }
+        if (p.children[a]) {
+          // Members and enumerators: jumped over by DW_AT_sibling where it is, else walked.
+          const n = this.skipSubtree(c, u, p, a, attrsAt);
+          pos = n >= 0 ? n : this.skipChildren(c, u, p, -n - 1);
+        }
+      } else {
+        const n = this.skipSubtree(c, u, p, a, pos);
+        pos = n >= 0 ? n : this.skipChildren(c, u, p, -n - 1);
+      }
+      if (pos > end) c.fail('DIE runs past the end of its unit', off);
     }
   }
 
