@@ -24,3 +24,18 @@ await build({
   minifySyntax: true,
   logLevel: 'warning',
 });
+// The worker thread of a parallel cold scan (symbols/dwarf/scanParallel.ts), beside the bundle
+// that starts it: a small script of its own, so a worker does not load the whole adapter.
+await build({
+  entryPoints: [join(root, 'adapter', 'src', 'symbols', 'dwarf', 'scanWorker.ts')],
+  outfile: join(root, 'out', 'bundle', 'scanWorker.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['koffi'],
+  legalComments: 'none',
+  minifyWhitespace: process.env.PIDSCOPE_BUNDLE_READABLE !== '1',
+  minifySyntax: true,
+  logLevel: 'warning',
+});

@@ -8,10 +8,15 @@
  */
 import { Cursor } from '../binary/cursor';
 import type { FunctionType, Type } from '../types';
+import { abbrevIndex } from './abbrevs';
 import * as C from './constants';
+import { withLeanJit } from './leanJit';
 import { fileName, lookupLine, parseLineTable, type LineTable } from './line';
 import { OPTIMIZED_OUT, staticLocation, leBytes, type StaticLocation } from './location';
-import { attr, DwarfReader, toBig, type Abbrev, type AttrValue, type Die, type DwarfSections, type Unit } from './reader';
+import { attr, DwarfReader, toBig, type Die, type DwarfSections, type Unit } from './reader';
+import { scanUnits, TypeScan } from './scan';
+import { scanInParallel, scanThreads } from './scanParallel';
+import { ScannedIndex } from './scanIndex';
 import { canonicalBaseName, TypeBuilder } from './typeBuilder';
 import { lastAtOrBefore } from '../../util/search';
 // Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
@@ -103,14 +108,22 @@ export class DwarfInfo {
   /** Decoders of an adopted index: each part is decoded when first used (adoptIndex). */
   private adopted?: IndexParts;
 
+  /** The index this process scanned, as records (entries made on demand; see scanIndex.ts). */
+  private scanned?: ScannedIndex;
+
+  /** The records of the index scanned here (for the persistent cache's encoder), if it was. */
+  get scannedIndex(): ScannedIndex | undefined {
+    return this.scanned;
+  }
+
   /** Variables by name (globals, file statics, function statics with storage). */
   get variables(): Map<string, VarEntry[]> {
-    return (this.varMap ??= this.adopted?.variables() ?? new Map());
+    return (this.varMap ??= this.adopted?.variables() ?? this.scanned?.variables() ?? new Map());
   }
 
   /** Functions by name (top level and in namespaces). */
   get functions(): Map<string, FnEntry[]> {
-    return (this.fnMap ??= this.adopted?.functions() ?? new Map());
+    return (this.fnMap ??= this.adopted?.functions() ?? this.scanned?.functions() ?? new Map());
   }
 
   private readonly varsByName = new Map<string, VarEntry[]>();
@@ -122,18 +135,22 @@ export class DwarfInfo {
    * alone, so a one-shot lookup never decodes every name of a big program.
    */
   variablesNamed(name: string, fn?: string): VarEntry[] {
-    if (this.varMap || !this.adopted?.variablesNamed) return this.variables.get(name) ?? [];
-    const key = fn === undefined ? name : `${name}\0${fn}`;
+    const src = this.adopted ?? this.scanned;
+    if (this.varMap || !src?.variablesNamed) return this.variables.get(name) ?? [];
+    // `fn` matters only to an adopted index that reads units on demand (compilerIndex.ts); the
+    // records of a full scan hold every entry of the name.
+    const key = fn === undefined || !this.adopted ? name : `${name}\0${fn}`;
     let l = this.varsByName.get(key);
-    if (!l) this.varsByName.set(key, (l = this.adopted.variablesNamed(name, fn)));
+    if (!l) this.varsByName.set(key, (l = this.adopted ? this.adopted.variablesNamed!(name, fn) : src.variablesNamed(name)));
     return l;
   }
 
   /** The functions named `name` (see variablesNamed). */
   functionsNamed(name: string): FnEntry[] {
-    if (this.fnMap || !this.adopted?.functionsNamed) return this.functions.get(name) ?? [];
+    const src = this.adopted ?? this.scanned;
+    if (this.fnMap || !src?.functionsNamed) return this.functions.get(name) ?? [];
     let l = this.fnsByName.get(name);
-    if (!l) this.fnsByName.set(name, (l = this.adopted.functionsNamed(name)));
+    if (!l) this.fnsByName.set(name, (l = src.functionsNamed(name)));
     return l;
   }
 
@@ -201,34 +218,28 @@ export class DwarfInfo {
   index(): void {
     if (this.built) return;
     this.built = true;
-    this.buildIndex();
-    this.onIndexed?.('names');
+    withLeanJit(() => {
+      this.buildIndex();
+      this.onIndexed?.('names');
+    });
   }
 
   private buildIndex(): void {
     const units = this.reader.units();
     for (const e of this.reader.unitErrors) this.errors.push(e);
-    const pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }> = [];
-    for (const u of units) {
-      if (u.error) continue;
-      try {
-        this.scanUnit(u, pending);
-      } catch (e) {
-        u.error = (e as Error).message;
-        this.errors.push(`unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${u.error}`);
+    const results = (scanThreads() > 1 ? scanInParallel(this.reader, units) : undefined) ?? [scanUnits(this.reader, units, 0, units.length)];
+    for (const res of results) {
+      for (const [i, message] of res.errors) {
+        const u = units[i];
+        u.error = message;
+        this.errors.push(`unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${message}`);
       }
     }
-    // Definitions that carry their name only through DW_AT_specification / abstract_origin.
-    for (const p of pending) {
-      let name = this.nameOf(p.origin);
-      if (!name) continue;
-      // C++: a definition outside its class or namespace (`int Widget::count = 3;`) is named
-      // by where its declaration sits.
-      if (p.kind === 'var') name = this.scopePrefixOf(p.origin) + name;
-      p.entry.name = name;
-      if (p.kind === 'var') push(this.variables, name, p.entry as VarEntry);
-      else push(this.functions, name, p.entry as FnEntry);
-    }
+    this.scanned = new ScannedIndex(units, results, {
+      nameOf: (off) => this.nameOf(off),
+      scopePrefixOf: (off) => this.scopePrefixOf(off),
+      hasAttr: (off, at) => this.hasAttr(off, at),
+    });
   }
 
   /**
@@ -238,36 +249,31 @@ export class DwarfInfo {
    * every direct entry). Broken units are reported in `errors` and skipped, as by index().
    */
   scanUnits(units: Unit[]): { variables: Map<string, VarEntry[]>; functions: Map<string, FnEntry[]>; late: Set<VarEntry | FnEntry> } {
-    const saved = { v: this.varMap, f: this.fnMap };
     const variables = new Map<string, VarEntry[]>();
     const functions = new Map<string, FnEntry[]>();
     const late = new Set<VarEntry | FnEntry>();
-    this.varMap = variables;
-    this.fnMap = functions;
-    try {
-      const pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }> = [];
-      for (const u of units) {
-        if (u.error) continue;
-        try {
-          this.scanUnit(u, pending);
-        } catch (e) {
-          u.error = (e as Error).message;
-          this.errors.push(`unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${u.error}`);
-        }
+    {
+      const res = scanUnits(this.reader, units, 0, units.length);
+      for (const [i, message] of res.errors) {
+        const u = units[i];
+        u.error = message;
+        this.errors.push(`unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${message}`);
       }
-      // As in buildIndex.
-      for (const p of pending) {
-        let name = this.nameOf(p.origin);
-        if (!name) continue;
-        if (p.kind === 'var') name = this.scopePrefixOf(p.origin) + name;
-        p.entry.name = name;
-        late.add(p.entry);
-        if (p.kind === 'var') push(variables, name, p.entry as VarEntry);
-        else push(functions, name, p.entry as FnEntry);
-      }
-    } finally {
-      this.varMap = saved.v;
-      this.fnMap = saved.f;
+      const idx = new ScannedIndex(units, [res], {
+        nameOf: (off) => this.nameOf(off),
+        scopePrefixOf: (off) => this.scopePrefixOf(off),
+        hasAttr: (off, at) => this.hasAttr(off, at),
+      });
+      idx.eachEntry(
+        (e, named) => {
+          if (named) late.add(e);
+          push(variables, e.name, e);
+        },
+        (e, named) => {
+          if (named) late.add(e);
+          push(functions, e.name, e);
+        },
+      );
     }
     return { variables, functions, late };
   }
@@ -316,6 +322,34 @@ export class DwarfInfo {
     return this.prefixes.get(off) ?? '';
   }
 
+  /**
+   * Whether the DIE at `off` has attribute `at` (false when it cannot be read), through the
+   * compact abbreviation table: no DIE and no Abbrev objects for the units it is asked about.
+   */
+  private hasAttr(off: number, at: number): boolean {
+    try {
+      const r = this.reader;
+      const u = r.unitAt(off);
+      if (!u) return false;
+      const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
+      c.seek(off);
+      const t = r.compactAbbrevs(u.abbrevOffset);
+      const code = c.uleb();
+      if (code === 0) return false;
+      const i = abbrevIndex(t, code);
+      if (i < 0) return false;
+      // Every attribute is read (as readDie did), so a DIE that is malformed past `at` still says no.
+      let found = false;
+      for (let k = t.first[i]; k < t.first[i + 1]; k++) {
+        if (t.at[k] === at) found = true;
+        r.skipForm(c, u, t.form[k]);
+      }
+      return found;
+    } catch {
+      return false;
+    }
+  }
+
   /** DW_AT_name of the DIE at `off`, following specification/abstract_origin (cached). */
   private nameOf(off: number, depth = 0): string | undefined {
     if (depth > 8) return undefined;
@@ -327,18 +361,26 @@ export class DwarfInfo {
       if (u) {
         const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
         c.seek(off);
-        const ab = this.readAbbrev(c, u);
+        // The compact abbreviation table: no Abbrev objects for the units the names sit in.
+        const t = r.compactAbbrevs(u.abbrevOffset);
+        const at0 = c.pos;
+        const code = c.uleb();
+        const i = code === 0 ? -1 : abbrevIndex(t, code);
+        if (code !== 0 && i < 0) c.fail(`unknown abbreviation code ${code}`, at0);
         let origin = -1;
-        if (ab) {
-          for (const a of ab.attrs) {
-            if (a.at === DW_AT.name) {
-              const v = r.readForm(c, u, a.form, a.implicit);
-              name = typeof v === 'string' ? v : r.str(u, { at: a.at, form: a.form, value: v });
+        if (i >= 0) {
+          for (let k = t.first[i]; k < t.first[i + 1]; k++) {
+            const at = t.at[k];
+            const form = t.form[k];
+            const implicit = form === DW_FORM.implicit_const ? (t.implicit?.get(k) ?? 0n) : undefined;
+            if (at === DW_AT.name) {
+              const v = r.readForm(c, u, form, implicit);
+              name = typeof v === 'string' ? v : r.str(u, { at, form, value: v });
               break;
-            } else if (a.at === DW_AT.specification || a.at === DW_AT.abstract_origin) {
-              const v = r.readForm(c, u, a.form, a.implicit);
+            } else if (at === DW_AT.specification || at === DW_AT.abstract_origin) {
+              const v = r.readForm(c, u, form, implicit);
               if (typeof v === 'number') origin = v;
-            } else r.skipForm(c, u, a.form);
+            } else r.skipForm(c, u, form);
           }
         }
         if (name === undefined && origin >= 0 && origin !== off) name = this.nameOf(origin, depth + 1);
@@ -351,185 +393,6 @@ export class DwarfInfo {
   }
 
   /**
-   * The fast scan: walks every DIE of the unit with one cursor, decoding attributes only for
-   * DIEs that may be indexed, and skipping the subtrees that cannot hold statics.
-   */
-  private scanUnit(u: Unit, pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }>): void {
-    if (u.unitType === DW_UT.type || u.unitType === DW_UT.split_type) return; // types only: indexTypes()
-    const r = this.reader;
-    const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
-    c.seek(u.dieOffset);
-    // The unit DIE itself.
-    const top = this.readAbbrev(c, u);
-    if (!top) return;
-    r.skipAttrs(c, u, top);
-    if (!top.hasChildren) return;
-    // Stack of enclosing DIEs: tag and, for subprograms, their name (for function statics).
-    const tags: number[] = [];
-    const fnNames: Array<string | undefined> = [];
-    const fnOrigins: Array<number | undefined> = [];
-    /** `ns::inner::` while inside namespaces only (C++ namespace-scope variables). */
-    const nsPrefixes: string[] = [];
-    const sc = this.scratch;
-    let depth = 1;
-    let fnDepth = 0;
-    const walk = { steps: 0 };
-    /** Enclosing DIEs that are not namespaces (none: namespace scope, a closure per DIE before). */
-    let notNamespace = 0;
-    while (depth > 0 && c.pos < u.end) {
-      const off = c.pos;
-      const ab = this.stepDie(c, u, walk);
-      if (!ab) {
-        depth--;
-        const popped = tags.pop();
-        if (popped === DW_TAG.subprogram) fnDepth--;
-        if (popped !== DW_TAG.namespace) notNamespace--;
-        nsPrefixes.pop();
-        fnNames.pop();
-        fnOrigins.pop();
-        continue;
-      }
-      const parent = tags.length ? tags[tags.length - 1] : DW_TAG.compile_unit;
-      const atTop = depth === 1;
-      const tag = ab.tag;
-      let descend = ab.hasChildren;
-      let fnName: string | undefined;
-      let fnOrigin: number | undefined;
-      let nsName: string | undefined;
-      // Inside namespaces only (no class, no function): a namespace-scope variable, top level for C++.
-      const nsPrefix = fnDepth === 0 && notNamespace === 0 ? (nsPrefixes[nsPrefixes.length - 1] ?? '') : undefined;
-      if (tag === DW_TAG.variable && (atTop || nsPrefix !== undefined || fnDepth > 0)) {
-        // Attributes are scanned without materializing the DIE; most function-scope variables
-        // are stack locals and are dropped here. Statics and storage-less ones get decoded.
-        this.scanAttrs(c, u, ab);
-        const op = sc.locOp;
-        // Storage-less function-scope variables (optimized locals, folded statics, locals whose
-        // value is a constant address: `DW_OP_addr X; DW_OP_stack_value`) are found on demand
-        // by functionLocals(), not indexed: -O2 code has thousands of them.
-        const isValue = sc.locLast === 0x9f /* stack_value */ || op === 0x9e; /* implicit_value */
-        if (atTop || nsPrefix !== undefined || (!isValue && (op === 0x03 || op === 0xa1 || op === 0xfb || op === 0x0e || op === 0x0c || op === 0x10))) {
-          this.indexVariable(off, u, atTop || nsPrefix !== undefined, fnNames, fnOrigins, pending, nsPrefix ?? '');
-        }
-      } else if (tag === DW_TAG.subprogram) {
-        this.scanAttrs(c, u, ab);
-        fnName = this.scratchName(u);
-        if (!fnName && sc.origin >= 0) fnOrigin = sc.origin;
-        if (atTop || parent === DW_TAG.namespace) {
-          const entry: FnEntry = { name: fnName ?? '', die: off, unit: u, external: sc.external, declaration: sc.declaration };
-          if (fnName) push(this.functions, fnName, entry);
-          else if (fnOrigin !== undefined) pending.push({ kind: 'fn', origin: fnOrigin, entry });
-        }
-      } else if (INDEXED_TYPE_TAGS.has(tag) && (atTop || parent === DW_TAG.namespace)) {
-        // Type names are indexed by a separate pass on the first type lookup (indexTypes).
-        // Members and enumerators hold no statics (C): skip them, by DW_AT_sibling when given.
-        descend = false;
-        if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
-      } else if (tag === DW_TAG.namespace) {
-        this.scanAttrs(c, u, ab);
-        nsName = this.scratchName(u) ?? '(anonymous namespace)';
-      } else if (tag === DW_TAG.lexical_block) {
-        r.skipAttrs(c, u, ab);
-      } else {
-        if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
-        descend = false;
-      }
-      if (descend) {
-        depth++;
-        if (tag === DW_TAG.subprogram) fnDepth++;
-        if (tag !== DW_TAG.namespace) notNamespace++;
-        tags.push(tag);
-        nsPrefixes.push(nsName !== undefined ? `${nsPrefixes[nsPrefixes.length - 1] ?? ''}${nsName}::` : '');
-        fnNames.push(tag === DW_TAG.subprogram ? fnName : undefined);
-        fnOrigins.push(tag === DW_TAG.subprogram ? fnOrigin : undefined);
-      }
-    }
-  }
-
-  /** Scratch results of scanAttrs (reused: the scan allocates nothing per DIE). */
-  private readonly scratch = {
-    /** Raw DW_AT_name value (string, or an offset/index per nameForm); decoded on demand by scratchName(). */
-    nameRaw: undefined as AttrValue | undefined,
-    nameForm: 0,
-    declaration: false,
-    external: false,
-    origin: -1,
-    sibling: -1,
-    locOp: -1,
-    /** Last byte of the location expression (DW_OP_stack_value marks a value, not storage). */
-    locLast: -1,
-  };
-
-  /** The name found by the last scanAttrs (decoded only when the DIE is kept). */
-  private scratchName(u: Unit): string | undefined {
-    const sc = this.scratch;
-    if (sc.nameRaw === undefined) return undefined;
-    return typeof sc.nameRaw === 'string' ? sc.nameRaw : this.reader.str(u, { at: DW_AT.name, form: sc.nameForm, value: sc.nameRaw });
-  }
-
-  /**
-   * Consumes a DIE's attributes, keeping only what the index needs: name, declaration,
-   * external, abstract_origin/specification, sibling, and the first operation of
-   * DW_AT_location (-1 none, -2 location list or empty).
-   */
-  private scanAttrs(c: Cursor, u: Unit, ab: Abbrev): void {
-    const sc = this.scratch;
-    const r = this.reader;
-    sc.nameRaw = undefined;
-    sc.declaration = false;
-    sc.external = false;
-    sc.origin = -1;
-    sc.sibling = -1;
-    sc.locOp = -1;
-    sc.locLast = -1;
-    const attrs = ab.attrs;
-    for (let i = 0; i < attrs.length; i++) {
-      const a = attrs[i];
-      switch (a.at) {
-        case DW_AT.name: {
-          sc.nameRaw = r.readForm(c, u, a.form, a.implicit);
-          sc.nameForm = a.form;
-          break;
-        }
-        case DW_AT.declaration:
-          sc.declaration = !!r.readForm(c, u, a.form, a.implicit);
-          break;
-        case DW_AT.external:
-          sc.external = !!r.readForm(c, u, a.form, a.implicit);
-          break;
-        case DW_AT.abstract_origin:
-        case DW_AT.specification: {
-          const v = r.readForm(c, u, a.form, a.implicit);
-          if (typeof v === 'number') sc.origin = v;
-          break;
-        }
-        case DW_AT.sibling: {
-          const v = r.readForm(c, u, a.form, a.implicit);
-          if (typeof v === 'number') sc.sibling = v;
-          break;
-        }
-        case DW_AT.location: {
-          let len = -1;
-          if (a.form === DW_FORM.exprloc || a.form === DW_FORM.block) len = c.uleb();
-          else if (a.form === DW_FORM.block1) len = c.u8();
-          else if (a.form === DW_FORM.block2) len = c.u16();
-          else if (a.form === DW_FORM.block4) len = c.u32();
-          if (len < 0) {
-            sc.locOp = -2;
-            r.skipForm(c, u, a.form);
-          } else {
-            sc.locOp = len > 0 && c.pos < c.end ? c.buf[c.pos] : -2;
-            c.skip(len);
-            if (len > 0) sc.locLast = c.buf[c.pos - 1];
-          }
-          break;
-        }
-        default:
-          r.skipForm(c, u, a.form);
-      }
-    }
-  }
-
-  /**
    * Indexes type names (idempotent): a pass over the top-level DIEs of every unit that jumps
    * over function bodies by DW_AT_sibling. Kept apart from index() so the first variable lookup
    * does not pay for it; casts and incomplete-type completion do.
@@ -538,8 +401,10 @@ export class DwarfInfo {
     if (this.typesBuilt) return;
     this.typesBuilt = true;
     this.index();
-    this.buildTypeIndex();
-    this.onIndexed?.('types');
+    withLeanJit(() => {
+      this.buildTypeIndex();
+      this.onIndexed?.('types');
+    });
   }
 
   /**
@@ -560,7 +425,9 @@ export class DwarfInfo {
 
   private buildTypeIndex(units: Unit[] = this.reader.units()): void {
     const r = this.reader;
-    const sc = this.scratch;
+    // The compiled abbreviation tables of the name scan: no Abbrev objects for every unit.
+    const scan = new TypeScan(r);
+    const recs: number[] = [];
     for (const u of units) {
       if (u.error) continue;
       try {
@@ -568,43 +435,13 @@ export class DwarfInfo {
           this.scanTypeUnit(u);
           continue;
         }
-        const c = new Cursor(r.s.info, r.s.littleEndian, u.offset, u.end, '.debug_info');
-        c.seek(u.dieOffset);
-        const top = this.readAbbrev(c, u);
-        if (!top || !top.hasChildren) continue;
-        r.skipAttrs(c, u, top);
-        let depth = 1;
-        const walk = { steps: 0 };
-        // C++ namespaces open here: types inside are also indexed by qualified name (`ns::Widget`).
-        const namespaces: Array<{ depth: number; prefix: string }> = [];
-        while (depth > 0 && c.pos < u.end) {
-          const off = c.pos;
-          const ab = this.stepDie(c, u, walk);
-          if (!ab) {
-            depth--;
-            while (namespaces.length && namespaces[namespaces.length - 1].depth > depth) namespaces.pop();
-            continue;
-          }
-          if (ab.tag === DW_TAG.namespace) {
-            this.scanAttrs(c, u, ab);
-            const nn = this.scratchName(u) ?? '(anonymous namespace)';
-            if (ab.hasChildren) {
-              depth++;
-              namespaces.push({ depth, prefix: `${namespaces[namespaces.length - 1]?.prefix ?? ''}${nn}::` });
-            }
-            continue;
-          }
-          if (INDEXED_TYPE_TAGS.has(ab.tag)) {
-            this.scanAttrs(c, u, ab);
-            const tn = this.scratchName(u);
-            if (tn !== undefined) this.indexType(ab.tag, tn, off, sc.declaration);
-            const ns = namespaces[namespaces.length - 1]?.prefix;
-            if (tn !== undefined && ns) this.indexType(ab.tag, ns + tn, off, sc.declaration);
-            if (ab.hasChildren) {
-              if (sc.sibling > c.pos && sc.sibling <= u.end) c.seek(sc.sibling);
-              else this.skipChildren(c, u);
-            }
-          } else if (!r.skipSubtree(c, u, ab)) this.skipChildren(c, u);
+        recs.length = 0;
+        try {
+          scan.unit(u, recs);
+        } finally {
+          // What was found before a malformed DIE is kept, as before.
+          const names = scan.strings;
+          for (let j = 0; j < recs.length; j += 4) this.indexType(recs[j], names[recs[j + 1]], recs[j + 2], recs[j + 3] === 1);
         }
       } catch (e) {
         this.errors.push(`types of unit at 0x${u.offset.toString(16)} (${u.name ?? '?'}): ${(e as Error).message}`);
@@ -621,83 +458,6 @@ export class DwarfInfo {
       if (!INDEXED_TYPE_TAGS.has(k.tag)) continue;
       const n = attr(k, DW_AT.name);
       if (n) this.indexType(k.tag, r.str(u, n), k.offset, !!attr(k, DW_AT.declaration));
-    }
-  }
-
-  /**
-   * The next DIE's abbreviation in a walk of a unit's DIE tree (undefined: end of siblings). Each
-   * step is counted: a corrupt tree that never closes fails instead of looping.
-   */
-  private stepDie(c: Cursor, u: Unit, walk: { steps: number }): Abbrev | undefined {
-    if (++walk.steps > u.end - u.offset + 10) c.fail('DIE tree does not terminate');
-    return this.readAbbrev(c, u);
-  }
-
-  private readAbbrev(c: Cursor, u: Unit): Abbrev | undefined {
-    const at = c.pos;
-    const code = c.uleb();
-    if (code === 0) return undefined;
-    return u.abbrevList[code] ?? u.abbrevs.get(code) ?? c.fail(`unknown abbreviation code ${code}`, at);
-  }
-
-  /** Skips the children of the DIE whose attributes were just consumed. */
-  private skipChildren(c: Cursor, u: Unit): void {
-    let depth = 1;
-    let guard = 0;
-    const max = u.end - u.offset + 10;
-    while (depth > 0) {
-      if (++guard > max || c.pos >= u.end) c.fail('DIE children do not terminate');
-      const ab = this.readAbbrev(c, u);
-      if (!ab) {
-        depth--;
-        continue;
-      }
-      if (!this.reader.skipSubtree(c, u, ab)) depth++;
-    }
-  }
-
-  private indexVariable(
-    off: number,
-    u: Unit,
-    atTop: boolean,
-    fnNames: Array<string | undefined>,
-    fnOrigins: Array<number | undefined>,
-    pending: Array<{ kind: 'var' | 'fn'; origin: number; entry: VarEntry | FnEntry }>,
-    prefix = '',
-  ): void {
-    const sc = this.scratch;
-    const declaration = sc.declaration;
-    const constOnly = !atTop && sc.locOp === -1;
-    if (constOnly && sc.nameRaw === undefined) return;
-    let fn: string | undefined;
-    let fnOrigin: number | undefined;
-    for (let i = fnNames.length - 1; i >= 0; i--) {
-      if (fnNames[i] !== undefined || fnOrigins[i] !== undefined) {
-        fn = fnNames[i];
-        fnOrigin = fnOrigins[i];
-        break;
-      }
-    }
-    if (!fn && fnOrigin !== undefined) fn = this.nameOf(fnOrigin);
-    const scope: VarEntry['scope'] = !atTop ? 'function-static' : sc.external ? 'global' : 'file-static';
-    const entry: VarEntry = { name: '', die: off, unit: u, scope, fn, declaration };
-    if (constOnly) entry.constOnly = true;
-    const name = this.scratchName(u);
-    if (name !== undefined) {
-      entry.name = prefix + name;
-      push(this.variables, entry.name, entry);
-    } else if (sc.origin >= 0) {
-      // The definition refers to a declaration: its scope (external) lives there.
-      const origin = sc.origin;
-      if (atTop) {
-        try {
-          const sd = this.reader.dieAt(origin);
-          if (sd && attr(sd, DW_AT.external)) entry.scope = 'global';
-        } catch {
-          /* a broken reference: keep file-static */
-        }
-      }
-      pending.push({ kind: 'var', origin, entry });
     }
   }
 
@@ -1026,12 +786,6 @@ function findRange(fr: Array<{ lo: bigint; hi: bigint; name: string }>, addr: bi
   return undefined;
 }
 
-function push<T>(m: Map<string, T[]>, k: string, v: T): void {
-  const l = m.get(k);
-  if (l) l.push(v);
-  else m.set(k, [v]);
-}
-
 function safeSize(t: Type): number | undefined {
   try {
     let cur: Type = t;
@@ -1055,3 +809,9 @@ function safeSize(t: Type): number | undefined {
 }
 
 export { DW_FORM };
+
+function push<T>(m: Map<string, T[]>, k: string, v: T): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}

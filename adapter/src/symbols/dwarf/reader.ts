@@ -6,6 +6,7 @@
  * truncated or malicious unit throws a FormatError for that unit, which callers catch per unit.
  */
 import { Cursor, FormatError, stringAt } from '../binary/cursor';
+import { abbrevIndex, parseAbbrevTable, type AbbrevTable } from './abbrevs';
 import * as C from './constants';
 import { findContaining, lastAtOrBefore } from '../../util/search';
 // Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
@@ -127,13 +128,11 @@ export interface Die {
   unit: Unit;
 }
 
-/** Caps on loops driven by input, so malicious data cannot make us spin. */
-const MAX_ABBREV_ATTRS = 4096;
-
 export class DwarfReader {
   readonly s: DwarfSections;
   private readonly abbrevCache = new Map<number, Map<number, Abbrev>>();
   private readonly abbrevLists = new Map<number, Array<Abbrev | undefined>>();
+  private readonly compactCache = new Map<number, AbbrevTable>();
   private unitsCache?: Unit[];
   readonly unitErrors: string[] = [];
   /** Type unit signature → offset of its type DIE (DW_FORM_ref_sig8 targets). */
@@ -149,30 +148,44 @@ export class DwarfReader {
     return c;
   }
 
+  /** The abbreviation table at `offset` in typed arrays (parsed once; what the index scan and unit headers use). */
+  compactAbbrevs(offset: number): AbbrevTable {
+    let t = this.compactCache.get(offset);
+    if (!t) {
+      t = parseAbbrevTable(this.cursor(this.s.abbrev, offset, '.debug_abbrev'));
+      this.compactCache.set(offset, t);
+    }
+    return t;
+  }
+
+  /** The abbreviation table at `offset` as objects (built on first use, from compactAbbrevs). */
   abbrevTable(offset: number): Map<number, Abbrev> {
     const hit = this.abbrevCache.get(offset);
     if (hit) return hit;
-    const c = this.cursor(this.s.abbrev, offset, '.debug_abbrev');
+    const t = this.compactAbbrevs(offset);
     const table = new Map<number, Abbrev>();
-    for (;;) {
-      const code = c.uleb();
-      if (code === 0) break;
-      const tag = c.uleb();
-      const hasChildren = c.u8() !== 0;
+    for (let i = 0; i < t.count; i++) {
       const attrs: AbbrevAttr[] = [];
-      for (;;) {
-        const at = c.uleb();
-        const form = c.uleb();
-        if (at === 0 && form === 0) break;
-        const a: AbbrevAttr = { at, form };
-        if (form === DW_FORM.implicit_const) a.implicit = c.slebBig();
+      for (let k = t.first[i]; k < t.first[i + 1]; k++) {
+        const a: AbbrevAttr = { at: t.at[k], form: t.form[k] };
+        if (a.form === DW_FORM.implicit_const) a.implicit = t.implicit?.get(k) ?? 0n;
         attrs.push(a);
-        if (attrs.length > MAX_ABBREV_ATTRS) c.fail('abbreviation with too many attributes');
       }
-      table.set(code, { code, tag, hasChildren, attrs, fixedSize: -2, siblingAt: -2, siblingForm: 0 });
+      table.set(t.code[i], { code: t.code[i], tag: t.tag[i], hasChildren: t.children[i] !== 0, attrs, fixedSize: -2, siblingAt: -2, siblingForm: 0 });
     }
     this.abbrevCache.set(offset, table);
     return table;
+  }
+
+  /** The same abbreviations indexed by code (codes are dense in practice). */
+  abbrevListAt(offset: number): Array<Abbrev | undefined> {
+    let list = this.abbrevLists.get(offset);
+    if (!list) {
+      list = [];
+      for (const [code, ab] of this.abbrevTable(offset)) if (code < 100_000) list[code] = ab;
+      this.abbrevLists.set(offset, list);
+    }
+    return list;
   }
 
   /**
@@ -283,15 +296,16 @@ export class DwarfReader {
       }
     }
     if (addressSize !== 4 && addressSize !== 8 && addressSize !== 2) uc.fail(`unsupported address size ${addressSize}`, off);
-    const abbrevs = this.abbrevTable(abbrevOffset);
-    let list = this.abbrevLists.get(abbrevOffset);
-    if (!list) {
-      list = [];
-      for (const [code, ab] of abbrevs) if (code < 100_000) list[code] = ab;
-      this.abbrevLists.set(abbrevOffset, list);
-    }
+    // Parsed now (a broken table fails the unit header, as before); the objects only when used.
+    this.compactAbbrevs(abbrevOffset);
+    const reader = this;
     return {
-      abbrevList: list,
+      get abbrevList() {
+        return reader.abbrevListAt(abbrevOffset);
+      },
+      get abbrevs() {
+        return reader.abbrevTable(abbrevOffset);
+      },
       offset: off,
       end,
       version,
@@ -299,10 +313,18 @@ export class DwarfReader {
       addressSize,
       offsetSize,
       abbrevOffset,
-      abbrevs,
       dieOffset: uc.pos,
       typeSignature,
       typeOffset,
+      // Every field present from the start: units share one shape (monomorphic lookups).
+      name: undefined,
+      compDir: undefined,
+      producer: undefined,
+      language: undefined,
+      lowPc: undefined,
+      stmtList: undefined,
+      rangesOffset: undefined,
+      error: undefined,
       strOffsetsBase: 8,
       addrBase: 8,
       rnglistsBase: 0,
@@ -311,8 +333,19 @@ export class DwarfReader {
   }
 
   private readUnitDie(u: Unit): void {
-    const die = this.readDie(u, u.dieOffset);
-    if (!die) return;
+    // Through the compact table: reading every unit's DIE must not build every unit's Abbrev objects.
+    const t = this.compactAbbrevs(u.abbrevOffset);
+    const c = this.cursor(this.s.info, 0, '.debug_info').sub(u.offset, u.end);
+    c.seek(u.dieOffset);
+    const code = c.uleb();
+    if (code === 0) return;
+    const i = abbrevIndex(t, code);
+    if (i < 0) c.fail(`unknown abbreviation code ${code}`, u.dieOffset);
+    const die = { attrs: [] as Attr[] };
+    for (let k = t.first[i]; k < t.first[i + 1]; k++) {
+      const form = t.form[k];
+      die.attrs.push({ at: t.at[k], form, value: this.readForm(c, u, form, form === DW_FORM.implicit_const ? (t.implicit?.get(k) ?? 0n) : undefined) });
+    }
     // Bases first: other attributes of the unit DIE (strx names) depend on them.
     for (const a of die.attrs) {
       const base = UNIT_BASES.get(a.at);
@@ -675,6 +708,17 @@ export class DwarfReader {
 
   /** The unit containing a .debug_info offset (binary search). */
   unitAt(off: number): Unit | undefined {
+    // Lookups come in runs within one unit (an index resolving names, a type being built).
+    const last = this.lastUnit;
+    if (last && off >= last.offset && off < last.end) return last;
+    const u = this.findUnit(off);
+    if (u) this.lastUnit = u;
+    return u;
+  }
+
+  private lastUnit?: Unit;
+
+  private findUnit(off: number): Unit | undefined {
     const starts = this.unitsCache ? undefined : this.knownStarts;
     if (starts) {
       const best = lastAtOrBefore(starts, off, (s) => s);

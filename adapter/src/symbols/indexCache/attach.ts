@@ -37,6 +37,12 @@ function codeVersion(): string {
     join(__dirname, '..', 'dwarf', 'info.ts'),
     join(__dirname, '..', 'dwarf', 'reader.js'),
     join(__dirname, '..', 'dwarf', 'reader.ts'),
+    join(__dirname, '..', 'dwarf', 'scan.js'),
+    join(__dirname, '..', 'dwarf', 'scan.ts'),
+    join(__dirname, '..', 'dwarf', 'scanIndex.js'),
+    join(__dirname, '..', 'dwarf', 'scanIndex.ts'),
+    join(__dirname, '..', 'dwarf', 'abbrevs.js'),
+    join(__dirname, '..', 'dwarf', 'abbrevs.ts'),
   ]) {
     try {
       const st = statSync(f);
@@ -87,10 +93,17 @@ export function attachIndexCache(d: DwarfInfo, file: DwarfFileId): void {
   d.onIndexed = () => {
     if (!indexCacheEnabled()) return;
     try {
+      const records = d.scannedIndex;
       const bytes = encodeIndex(identity, {
         unitStarts: d.reader.unitStarts(),
-        variables: d.variables,
-        functions: d.functions,
+        records,
+        // Only read without records (an adopted index re-encoded with its type names).
+        get variables() {
+          return d.variables;
+        },
+        get functions() {
+          return d.functions;
+        },
         types: d.typesIndexed ? { defs: d.typeDefs, decls: d.typeDecls } : undefined,
         errors: d.errors,
       });

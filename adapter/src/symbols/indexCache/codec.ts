@@ -30,14 +30,35 @@ const SCOPES: VarEntry['scope'][] = ['global', 'file-static', 'function-static']
 /** What an index holds (the maps of DwarfInfo, and what it knows about units). */
 export interface IndexContent {
   unitStarts: number[];
+  /** Read only when `records` is absent. */
   variables: Map<string, VarEntry[]>;
   functions: Map<string, FnEntry[]>;
+  /**
+   * The same entries as records (a scan's, dwarf/scanIndex.ts), encoded without entry objects:
+   * in scan order rather than grouped by name, which decodes to the same maps.
+   */
+  records?: IndexRecords;
   /** Undefined when the type names were not indexed yet. */
   types?: { defs: Map<string, number[]>; decls: Map<string, number> };
   errors: string[];
 }
 
+/** Entries as string ids and numbers; per name in map order (names need not be grouped). */
+export interface IndexRecords {
+  strings: string[];
+  varCount: number;
+  fnCount: number;
+  eachVar(f: (name: number, die: number, unitStart: number, fn: number, flags: number) => void): void;
+  eachFn(f: (name: number, die: number, unitStart: number, flags: number) => void): void;
+}
+
 export function encodeIndex(identity: string, c: IndexContent): Buffer {
+  // Names are nearly always ASCII: offsets are first counted in characters (no UTF-8 measure
+  // per string), and the index is encoded again measuring bytes only when that was wrong.
+  return encodeWith(identity, c, false) ?? encodeWith(identity, c, true)!;
+}
+
+function encodeWith(identity: string, c: IndexContent, utf8: boolean): Buffer | undefined {
   const strings = new Map<string, number>();
   const list: string[] = [''];
   let blobLength = 1;
@@ -47,27 +68,46 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
       i = blobLength;
       strings.set(s, i);
       list.push(s);
-      blobLength += Buffer.byteLength(s, 'utf8') + 1;
+      blobLength += (utf8 ? Buffer.byteLength(s, 'utf8') : s.length) + 1;
     }
     return i;
   };
   const nums: number[] = [];
   nums.push(c.unitStarts.length);
   for (const u of c.unitStarts) nums.push(u);
-  let n = 0;
-  for (const l of c.variables.values()) n += l.length;
-  nums.push(n);
-  for (const l of c.variables.values()) {
-    for (const e of l) {
-      const flags = SCOPES.indexOf(e.scope) | (e.declaration ? 4 : 0) | (e.constOnly ? 8 : 0);
-      nums.push(sid(e.name), e.die, unitStartOf(e), e.fn === undefined ? NONE : sid(e.fn), flags);
+  const rec = c.records;
+  if (rec) {
+    // Blob offsets by string id: each string is measured and looked up once, not per entry.
+    const offs: number[] = [];
+    const rid = (id: number): number => {
+      let o = offs[id];
+      if (o === undefined) offs[id] = o = sid(rec.strings[id]);
+      return o;
+    };
+    nums.push(rec.varCount);
+    rec.eachVar((name, die, unitStart, fn, flags) => {
+      nums.push(rid(name), die, unitStart, fn < 0 ? NONE : rid(fn), flags);
+    });
+    nums.push(rec.fnCount);
+    rec.eachFn((name, die, unitStart, flags) => {
+      nums.push(rid(name), die, unitStart, flags);
+    });
+  } else {
+    let n = 0;
+    for (const l of c.variables.values()) n += l.length;
+    nums.push(n);
+    for (const l of c.variables.values()) {
+      for (const e of l) {
+        const flags = SCOPES.indexOf(e.scope) | (e.declaration ? 4 : 0) | (e.constOnly ? 8 : 0);
+        nums.push(sid(e.name), e.die, unitStartOf(e), e.fn === undefined ? NONE : sid(e.fn), flags);
+      }
     }
-  }
-  n = 0;
-  for (const l of c.functions.values()) n += l.length;
-  nums.push(n);
-  for (const l of c.functions.values()) {
-    for (const e of l) nums.push(sid(e.name), e.die, unitStartOf(e), (e.external ? 1 : 0) | (e.declaration ? 2 : 0));
+    n = 0;
+    for (const l of c.functions.values()) n += l.length;
+    nums.push(n);
+    for (const l of c.functions.values()) {
+      for (const e of l) nums.push(sid(e.name), e.die, unitStartOf(e), (e.external ? 1 : 0) | (e.declaration ? 2 : 0));
+    }
   }
   if (c.types) {
     nums.push(1, c.types.defs.size);
@@ -84,7 +124,10 @@ export function encodeIndex(identity: string, c: IndexContent): Buffer {
   const id = Buffer.from(identity, 'utf8');
   // NUL-terminated strings after a leading NUL: every string sits between two NULs.
   const blob = Buffer.from(list.join('\0') + '\0', 'utf8');
-  if (blob.length !== blobLength) throw new Error('index string blob: length mismatch');
+  if (blob.length !== blobLength) {
+    if (!utf8) return undefined;
+    throw new Error('index string blob: length mismatch');
+  }
   const head = 16 + id.length + 4 + blob.length;
   const pad = (4 - (head % 4)) % 4;
   const total = head + pad + 4 + nums.length * 4 + 4;
