@@ -41,6 +41,10 @@ export function parseListen(spec: string): ListenAddress | undefined {
 
 /** One session per connection that passes the gate (gate.ts); nothing reaches a session before. */
 function onConnection(socket: Socket, opts: SessionOptions, gate: Gate): void {
+  // DAP is request/response with small messages, often a response and an event back to back:
+  // with Nagle's algorithm the second write waited for the client's delayed ACK (~40 ms on
+  // loopback) several times per attach. (No-op on a Unix-domain socket.)
+  socket.setNoDelay(true);
   socket.on('error', (e) => opts.log?.(`connection error: ${e.message}`));
   void admit(socket, gate, { log: opts.log }).then((ok) => {
     if (!ok || socket.destroyed) return;
