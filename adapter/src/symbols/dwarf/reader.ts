@@ -9,6 +9,7 @@ import { Cursor, FormatError, stringAt } from '../binary/cursor';
 import { abbrevIndex, parseAbbrevTable, type AbbrevTable } from './abbrevs';
 import * as C from './constants';
 import { findContaining, lastAtOrBefore } from '../../util/search';
+import { fixedFormSize } from './forms';
 // Local bindings: module-namespace getters in hot switch statements are slow under some loaders.
 const { DW_AT, DW_FORM, DW_TAG, DW_UT } = C;
 
@@ -473,51 +474,7 @@ export class DwarfReader {
 
   /** Byte size of a form when it does not depend on the data (-1 otherwise). */
   formSize(u: Unit, form: number): number {
-    switch (form) {
-      case DW_FORM.addr:
-        return u.addressSize;
-      case DW_FORM.data1:
-      case DW_FORM.ref1:
-      case DW_FORM.flag:
-      case DW_FORM.strx1:
-      case DW_FORM.addrx1:
-        return 1;
-      case DW_FORM.data2:
-      case DW_FORM.ref2:
-      case DW_FORM.strx2:
-      case DW_FORM.addrx2:
-        return 2;
-      case DW_FORM.strx3:
-      case DW_FORM.addrx3:
-        return 3;
-      case DW_FORM.data4:
-      case DW_FORM.ref4:
-      case DW_FORM.strx4:
-      case DW_FORM.addrx4:
-      case DW_FORM.ref_sup4:
-        return 4;
-      case DW_FORM.data8:
-      case DW_FORM.ref8:
-      case DW_FORM.ref_sig8:
-      case DW_FORM.ref_sup8:
-        return 8;
-      case DW_FORM.data16:
-        return 16;
-      case DW_FORM.strp:
-      case DW_FORM.line_strp:
-      case DW_FORM.sec_offset:
-      case DW_FORM.strp_sup:
-      case DW_FORM.GNU_ref_alt:
-      case DW_FORM.GNU_strp_alt:
-        return u.offsetSize;
-      case DW_FORM.ref_addr:
-        return u.version <= 2 ? u.addressSize : u.offsetSize;
-      case DW_FORM.flag_present:
-      case DW_FORM.implicit_const:
-        return 0;
-      default:
-        return -1;
-    }
+    return fixedFormSize(form, u.addressSize, u.offsetSize, u.version);
   }
 
   // ---- attribute value helpers -------------------------------------------------------------

@@ -43,6 +43,8 @@ function codeVersion(): string {
     join(__dirname, '..', 'dwarf', 'scanIndex.ts'),
     join(__dirname, '..', 'dwarf', 'abbrevs.js'),
     join(__dirname, '..', 'dwarf', 'abbrevs.ts'),
+    join(__dirname, '..', 'dwarf', 'forms.js'),
+    join(__dirname, '..', 'dwarf', 'forms.ts'),
   ]) {
     try {
       const st = statSync(f);
