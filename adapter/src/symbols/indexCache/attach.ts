@@ -29,23 +29,10 @@ let codeStamp: string | undefined;
 function codeVersion(): string {
   if (codeStamp !== undefined) return codeStamp;
   const parts: string[] = [];
-  for (const f of [
-    __filename,
-    join(__dirname, 'codec.js'),
-    join(__dirname, 'codec.ts'),
-    join(__dirname, '..', 'dwarf', 'info.js'),
-    join(__dirname, '..', 'dwarf', 'info.ts'),
-    join(__dirname, '..', 'dwarf', 'reader.js'),
-    join(__dirname, '..', 'dwarf', 'reader.ts'),
-    join(__dirname, '..', 'dwarf', 'scan.js'),
-    join(__dirname, '..', 'dwarf', 'scan.ts'),
-    join(__dirname, '..', 'dwarf', 'scanIndex.js'),
-    join(__dirname, '..', 'dwarf', 'scanIndex.ts'),
-    join(__dirname, '..', 'dwarf', 'abbrevs.js'),
-    join(__dirname, '..', 'dwarf', 'abbrevs.ts'),
-    join(__dirname, '..', 'dwarf', 'forms.js'),
-    join(__dirname, '..', 'dwarf', 'forms.ts'),
-  ]) {
+  // The compiled files (out/) or the sources (ts-node, vitest) of each part; this file is the
+  // bundle itself when bundled, which covers all of them.
+  const modules = [join(__dirname, 'codec'), ...['info', 'reader', 'scan', 'scanIndex', 'abbrevs', 'forms'].map((m) => join(__dirname, '..', 'dwarf', m))];
+  for (const f of [__filename, ...modules.flatMap((m) => [`${m}.js`, `${m}.ts`])]) {
     try {
       const st = statSync(f);
       parts.push(`${st.size}:${Math.round(st.mtimeMs)}`);
