@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../binary/cursor';
 import { ElfFile } from '../elf/elf';
+import { elfDwarfSections } from './sections.testutil';
 import { loadSymbolsFromFiles } from '../index';
 import { ptypeText, typeName } from '../../lang/c/typeName';
 import { DW_AT, DW_FORM, DW_TAG } from './constants';
 import { DwarfInfo } from './info';
 import { lookupLine } from './line';
-import { DwarfReader, type DwarfSections } from './reader';
+import { DwarfReader } from './reader';
 import { TypeBuilder } from './typeBuilder';
 import { resolve } from '../types';
 
@@ -53,22 +54,7 @@ int use_b(void) { return file_static + the_opaque.secret; }
 let dir: string;
 const bins: Record<string, string> = {};
 
-function sections(elf: ElfFile): DwarfSections {
-  const s = (n: string) => (elf.section(n) ? elf.sectionData(n) : undefined);
-  return {
-    info: s('.debug_info')!,
-    abbrev: s('.debug_abbrev')!,
-    str: s('.debug_str'),
-    lineStr: s('.debug_line_str'),
-    strOffsets: s('.debug_str_offsets'),
-    addr: s('.debug_addr'),
-    ranges: s('.debug_ranges'),
-    rnglists: s('.debug_rnglists'),
-    line: s('.debug_line'),
-    littleEndian: true,
-    addressSize: 8,
-  };
-}
+const sections = elfDwarfSections;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'pidscope-dwarf-'));

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElfFile } from '../elf/elf';
+import { elfDwarfSections } from './sections.testutil';
 import { decodeIndex, encodeIndex } from '../indexCache/codec';
 import { DwarfInfo, type FnEntry, type VarEntry } from './info';
-import type { DwarfSections } from './reader';
 import { scanUnits } from './scan';
 import { scanInParallel } from './scanParallel';
 import { ScannedIndex, type ScanNaming } from './scanIndex';
@@ -57,22 +57,7 @@ let dir: string;
 const bins: Record<string, string> = {};
 let workerFile: string;
 
-function sections(elf: ElfFile): DwarfSections {
-  const s = (n: string) => (elf.section(n) ? elf.sectionData(n) : undefined);
-  return {
-    info: s('.debug_info')!,
-    abbrev: s('.debug_abbrev')!,
-    str: s('.debug_str'),
-    lineStr: s('.debug_line_str'),
-    strOffsets: s('.debug_str_offsets'),
-    addr: s('.debug_addr'),
-    ranges: s('.debug_ranges'),
-    rnglists: s('.debug_rnglists'),
-    line: s('.debug_line'),
-    littleEndian: true,
-    addressSize: 8,
-  };
-}
+const sections = elfDwarfSections;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pidscope-scan-'));
